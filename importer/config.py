@@ -1,0 +1,99 @@
+"""Where psimport keeps things: the config file (YAML), the state dir, and built-in data."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from importer.errors import ConfigError
+
+__all__ = ["Config", "load_config", "default_state_dir", "user_config_dir", "builtin_mappings_dir",
+           "samples_dir", "DEFAULT_API_URL"]
+
+APP = "psimport"
+DEFAULT_API_URL = "https://api.pocketsmith.com/v2"
+
+
+def user_config_dir() -> Path:
+    from platformdirs import user_config_path
+    return user_config_path(APP)
+
+
+def default_state_dir() -> Path:
+    env = os.environ.get("PSIMPORT_STATE_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_path
+    return user_data_path(APP)
+
+
+def builtin_mappings_dir() -> Path:
+    """The shipped CSV mappings, wherever psimport is installed."""
+    return Path(str(files("importer.builtin_mappings")))
+
+
+def samples_dir() -> Path:
+    """The shipped sample statements (the demo household)."""
+    return Path(str(files("importer.samples")))
+
+
+@dataclass
+class Config:
+    """The user's settings. Sections are plain dicts read by the stage that owns them."""
+
+    path: Path | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.data.get(name) or {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"'{name}' must be a mapping of settings", file=str(self.path))
+        return value
+
+    @property
+    def accounts(self) -> list[dict[str, Any]]:
+        value = self.data.get("accounts") or []
+        if not isinstance(value, list):
+            raise ConfigError("'accounts' must be a list", file=str(self.path))
+        return value
+
+    @property
+    def date_order(self) -> str | None:
+        return self.data.get("date_order")
+
+    @property
+    def mapping_dirs(self) -> tuple[Path, ...]:
+        dirs = [user_config_dir() / "mappings"]
+        if self.path is not None:
+            dirs.insert(0, self.path.parent / "mappings")
+        extra = self.data.get("mappings_dir")
+        if extra:
+            dirs.insert(0, Path(extra).expanduser())
+        return tuple(d for d in dirs if d.is_dir())
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read the config: the given file, else ./psimport.yaml, else the user config dir's."""
+    if path is None:
+        for candidate in (Path("psimport.yaml"), user_config_dir() / "psimport.yaml"):
+            if candidate.is_file():
+                path = candidate
+                break
+        else:
+            return Config()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("config file not found", file=str(path))
+    import yaml
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
+                          line=None if line is None else line + 1) from None
+    if not isinstance(data, dict):
+        raise ConfigError("the config must be a YAML mapping", file=str(path))
+    return Config(path=path, data=data)

@@ -1,0 +1,62 @@
+"""The error hierarchy: every deliberate failure a user can act on.
+
+    ImporterError(message, file=None, line=None)
+    ├── InputError      bad statement, unknown format or mapping: names file and line
+    ├── ConfigError     bad rules.yaml or config, unknown category, missing key
+    └── ApiError        PocketSmith refused or was unreachable (status, path; key redacted)
+        └── AmbiguousWrite   outcome unknown; settled by looking it up, never re-sent
+
+The CLI prints an ImporterError as one line on stderr and exits non-zero; anything
+else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ImporterError", "InputError", "ConfigError", "ApiError", "AmbiguousWrite"]
+
+
+class ImporterError(Exception):
+    """A failure the user can fix; `str()` is the whole message, with file and line."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None):
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return self.message
+        where = self.file if self.line is None else f"{self.file}, line {self.line}"
+        return f"{where}: {self.message}"
+
+
+class InputError(ImporterError):
+    """A statement file that cannot be read as given."""
+
+    exit_code = 2
+
+
+class ConfigError(ImporterError):
+    """A configuration, mapping or rules problem, or a missing credential."""
+
+    exit_code = 3
+
+
+class ApiError(ImporterError):
+    """PocketSmith (or the sandbox) refused a request or could not be reached."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, status: int | None = None, method: str | None = None,
+                 path: str | None = None):
+        self.status = status
+        self.method = method
+        self.path = path
+        super().__init__(message)
+
+
+class AmbiguousWrite(ApiError):
+    """A create was sent but no answer came back: it may or may not exist now."""

@@ -1,0 +1,132 @@
+"""The common record: one bank transaction, and the Statement (account, period, balances) holding them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
+
+__all__ = ["Split", "Transaction", "Account", "Statement", "assign_synthetic_ids", "transaction_json",
+           "statement_json"]
+
+
+class Split(NamedTuple):
+    """One line of a split transaction (QIF `S`/`E`/`$`)."""
+
+    category: str | None
+    memo: str | None
+    amount: Decimal
+
+
+class Transaction(NamedTuple):
+    """One transaction as a statement gives it.
+
+    A NamedTuple rather than a frozen dataclass: it is immutable all the same, and it is
+    built about four times faster, which matters at a million CSV rows.
+    `amount` is signed (negative = money out); `payee` is the cleaned-up text and
+    `original_payee` the text as the file has it.
+    """
+
+    date: date
+    amount: Decimal
+    payee: str
+    original_payee: str
+    memo: str | None = None
+    external_id: str | None = None
+    cheque_number: str | None = None
+    currency: str | None = None
+    balance: Decimal | None = None
+    file: str | None = None
+    line: int | None = None
+    type: str | None = None
+    splits: tuple[Split, ...] = ()
+
+
+@dataclass(slots=True)
+class Account:
+    """The bank account a statement belongs to, as far as the file tells."""
+
+    id: str | None = None
+    bank_id: str | None = None
+    type: str | None = None
+    currency: str | None = None
+
+
+@dataclass(slots=True)
+class Statement:
+    """The transactions of one account from one file, in the file's order."""
+
+    file: str
+    format: str
+    account: Account = field(default_factory=Account)
+    transactions: list[Transaction] = field(default_factory=list)
+    start: date | None = None
+    end: date | None = None
+    closing_balance: Decimal | None = None
+
+    def finish(self) -> "Statement":
+        """Fill what can be derived: synthetic ids, and the period when the file gave none."""
+        assign_synthetic_ids(self)
+        if self.transactions:
+            dates = [t.date for t in self.transactions]
+            self.start = self.start or min(dates)
+            self.end = self.end or max(dates)
+        return self
+
+
+def assign_synthetic_ids(statement: Statement) -> None:
+    """Give every row without a bank id a stable one.
+
+    The id hashes account, date, amount, payee and memo plus the row's occurrence among
+    identical rows, so the same file read again gives the same ids and two identical
+    coffees on one day stay two.
+    """
+    if all(t.external_id for t in statement.transactions):
+        return
+    account = statement.account.id or ""
+    seen: dict[tuple, int] = {}
+    rows = statement.transactions
+    for index, txn in enumerate(rows):
+        if txn.external_id:
+            continue
+        key = (txn.date, txn.amount, txn.original_payee, txn.memo)
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        text = f"{account}|{txn.date.isoformat()}|{txn.amount}|{txn.original_payee}|{txn.memo or ''}|{occurrence}"
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=10).hexdigest()
+        rows[index] = txn._replace(external_id=f"ps-{digest}")
+
+
+def transaction_json(txn: Transaction) -> dict:
+    """The contract's RECORD shape (design.md): money as decimal strings, absent values null."""
+    return {
+        "date": txn.date.isoformat(),
+        "amount": str(txn.amount),
+        "payee": txn.payee,
+        "original_payee": txn.original_payee,
+        "memo": txn.memo,
+        "external_id": txn.external_id,
+        "cheque_number": txn.cheque_number,
+        "currency": txn.currency,
+        "balance": None if txn.balance is None else str(txn.balance),
+        "line": txn.line,
+        "type": txn.type,
+        "splits": [{"category": s.category, "memo": s.memo, "amount": str(s.amount)} for s in txn.splits],
+    }
+
+
+def statement_json(statement: Statement) -> dict:
+    """The contract's statement shape for `parse --format json`."""
+    account = statement.account
+    return {
+        "file": statement.file,
+        "format": statement.format,
+        "account": {"id": account.id, "bank_id": account.bank_id, "type": account.type,
+                    "currency": account.currency},
+        "start": statement.start.isoformat() if statement.start else None,
+        "end": statement.end.isoformat() if statement.end else None,
+        "closing_balance": None if statement.closing_balance is None else str(statement.closing_balance),
+        "transactions": [transaction_json(t) for t in statement.transactions],
+    }

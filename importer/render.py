@@ -1,0 +1,114 @@
+"""Output in every format a command offers: rich tables, CSV, JSON, JSON lines and HTML."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import IO, Any, Callable, Iterable, Sequence
+
+__all__ = ["Column", "to_jsonable", "dumps", "write_json", "write_jsonl", "write_csv", "print_table",
+           "spreadsheet_safe", "console"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of tabular output: a key into the row dict, a heading, and table styling."""
+
+    key: str
+    heading: str | None = None
+    justify: str = "left"
+    style: str | None = None
+    max_width: int | None = None
+
+    @property
+    def title(self) -> str:
+        return self.heading or self.key.replace("_", " ").title()
+
+
+def to_jsonable(value: Any) -> Any:
+    """Money as a decimal string, dates as ISO dates; JSON has no Decimal and we never use float."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if hasattr(value, "_asdict"):
+        return value._asdict()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(value: Any, indent: int | None = None) -> str:
+    return json.dumps(value, default=to_jsonable, ensure_ascii=False, indent=indent)
+
+
+def write_json(value: Any, out: IO[str]) -> None:
+    out.write(dumps(value, indent=2))
+    out.write("\n")
+
+
+def write_jsonl(rows: Iterable[dict], out: IO[str]) -> None:
+    """One JSON object a line, streamed."""
+    encode = json.JSONEncoder(default=to_jsonable, ensure_ascii=False).encode
+    write = out.write
+    for row in rows:
+        write(encode(row))
+        write("\n")
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Stop a spreadsheet reading a cell as a formula (CSV injection); plain numbers stay numbers."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_STARTS):
+        return value
+    try:
+        Decimal(value)
+        return value
+    except ArithmeticError:
+        return "'" + value
+    except ValueError:
+        return "'" + value
+
+
+def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.key for c in columns])
+    for row in rows:
+        writer.writerow([spreadsheet_safe(_cell_text(row.get(c.key))) for c in columns])
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+    return Console(stderr=stderr, highlight=False)
+
+
+def print_table(rows: Iterable[dict], columns: Sequence[Column], title: str | None = None,
+                row_style: Callable[[dict], str | None] | None = None, out=None, caption: str | None = None) -> None:
+    """A rich table; `out` is a rich Console (stdout by default)."""
+    from rich.table import Table
+    table = Table(title=title, caption=caption, header_style="bold", title_justify="left",
+                  caption_justify="left")
+    for c in columns:
+        table.add_column(c.title, justify=c.justify, style=c.style, max_width=c.max_width,
+                         overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell_text(row.get(c.key)) for c in columns),
+                      style=row_style(row) if row_style else None)
+    (out or console()).print(table)

@@ -1,0 +1,82 @@
+"""What each command shows: its rows and summaries in every format it offers, built on render.py."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+from typing import IO
+
+from importer.record import Statement, statement_json, transaction_json
+from importer.render import Column, console, dumps, print_table, write_csv, write_jsonl
+
+TRANSACTION_COLUMNS = [
+    Column("line", "Line", justify="right", style="dim"),
+    Column("date", "Date"),
+    Column("amount", "Amount", justify="right"),
+    Column("payee", "Payee", max_width=40),
+    Column("memo", "Memo", max_width=40, style="dim"),
+    Column("balance", "Balance", justify="right", style="dim"),
+    Column("external_id", "Id", style="dim", max_width=26),
+]
+
+
+def show_statements(statements: list[Statement], fmt: str, out: IO[str]) -> None:
+    """`psimport parse` output."""
+    if fmt == "json":
+        out.write('{"statements": [')
+        for i, statement in enumerate(statements):
+            out.write(",\n" if i else "\n")
+            out.write(dumps(statement_json(statement)))
+        out.write("\n]}\n")
+    elif fmt == "jsonl":
+        write_jsonl(_flat_records(statements), out)
+    elif fmt == "csv":
+        columns = [Column("file"), Column("account")] + [Column(k) for k in (
+            "line", "date", "amount", "payee", "original_payee", "memo", "external_id", "cheque_number",
+            "currency", "balance", "type")]
+        write_csv(_flat_records(statements), columns, out)
+    else:
+        _statement_tables(statements)
+
+
+def _flat_records(statements: list[Statement]):
+    for statement in statements:
+        for txn in statement.transactions:
+            row = transaction_json(txn)
+            row["file"] = statement.file
+            row["account"] = statement.account.id
+            yield row
+
+
+def _statement_tables(statements: list[Statement]) -> None:
+    screen = console()
+    for statement in statements:
+        rows = [transaction_json(t) for t in statement.transactions]
+        account = statement.account
+        title = f"{statement.file}  [dim]{statement.format}[/dim]"
+        if account.id:
+            title += f"  account {account.id}"
+        if account.currency:
+            title += f" ({account.currency})"
+        print_table(rows, TRANSACTION_COLUMNS, title=title, out=screen,
+                    row_style=lambda r: "red" if r["amount"].startswith("-") else "green")
+    summary = account_summary(statements)
+    print_table(summary, [Column("file"), Column("account"), Column("count", justify="right"),
+                          Column("first"), Column("last"), Column("money_in", "In", justify="right"),
+                          Column("money_out", "Out", justify="right"),
+                          Column("closing_balance", "Closing balance", justify="right")],
+                title="Summary", out=screen)
+
+
+def account_summary(statements: list[Statement]) -> list[dict]:
+    """Per statement: count, date range, total in and out."""
+    rows = []
+    for statement in statements:
+        money_in = sum((t.amount for t in statement.transactions if t.amount > 0), Decimal(0))
+        money_out = sum((t.amount for t in statement.transactions if t.amount < 0), Decimal(0))
+        rows.append({"file": statement.file, "account": statement.account.id or "",
+                     "count": len(statement.transactions), "first": statement.start, "last": statement.end,
+                     "money_in": money_in, "money_out": money_out,
+                     "closing_balance": statement.closing_balance})
+    return rows
