@@ -43,6 +43,10 @@ class State:
         path = Path(self.state_dir_opt) if self.state_dir_opt else default_state_dir()
         return path
 
+    def client(self, sandbox: bool = False):
+        """The PocketSmith client for this run: the real API, or an embedded sandbox with --sandbox."""
+        raise NotImplementedError("the API client arrives with issue 3")
+
     @property
     def resolved_api_url(self) -> str:
         from importer.config import DEFAULT_API_URL
@@ -86,6 +90,11 @@ def format_option(*choices: str, default: str = "table"):
     """The one `--format` choice a command offers."""
     return click.option("--format", "fmt", type=click.Choice(choices), default=default, show_default=True,
                         help="Output format.")
+
+
+def sandbox_option(command):
+    return click.option("--sandbox", is_flag=True,
+                        help="Use an embedded local PocketSmith sandbox (demo data) instead of PocketSmith.")(command)
 
 
 class PsimportGroup(click.Group):
