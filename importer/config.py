@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from importlib.resources import files
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +30,23 @@ def default_state_dir() -> Path:
     return user_data_path(APP)
 
 
+def _data_package_dir(name: str) -> Path:
+    # The data folders are installed as namespace packages (no __init__.py), which works for a
+    # wheel and an editable install alike; their spec knows where they really are.
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"psimport is installed without its data ({name}); reinstall it")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
 def builtin_mappings_dir() -> Path:
     """The shipped CSV mappings, wherever psimport is installed."""
-    return Path(str(files("importer.builtin_mappings")))
+    return _data_package_dir("importer.builtin_mappings")
 
 
 def samples_dir() -> Path:
     """The shipped sample statements (the demo household)."""
-    return Path(str(files("importer.samples")))
+    return _data_package_dir("importer.samples")
 
 
 @dataclass
