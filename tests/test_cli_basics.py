@@ -1,0 +1,59 @@
+"""The CLI as a whole: help for every command, global options anywhere, a light start-up."""
+
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from importer.cli import cli
+
+
+def _all_commands(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from _all_commands(command, prefix + (name,))
+
+
+COMMANDS = list(_all_commands(cli))
+
+
+@pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_every_command_has_help_with_an_example(path, command):
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert command.help and command.help.strip(), f"{' '.join(path)} has no help text"
+    if not isinstance(command, click.Group):
+        assert "Example" in result.output, f"psimport {' '.join(path)} --help shows no example"
+
+
+def test_global_options_work_before_and_after_the_subcommand(tmp_path):
+    statement = tmp_path / "s.qif"
+    statement.write_text("!Type:Bank\nD01/31/2024\nT-4.50\nPCoffee\n^\n")
+    runner = CliRunner()
+    before = runner.invoke(cli, ["--state-dir", str(tmp_path), "-v", "parse", str(statement), "--format", "json"])
+    after = runner.invoke(cli, ["parse", str(statement), "--format", "json", "--state-dir", str(tmp_path), "-v"])
+    assert before.exit_code == 0, before.output
+    assert after.exit_code == 0, after.output
+    assert before.output == after.output
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path):
+    missing = tmp_path / "nope.ofx"
+    result = CliRunner().invoke(cli, ["parse", str(missing)])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    assert "nope.ofx" in result.output
+
+
+def test_help_does_not_import_heavy_libraries():
+    # A deterministic stand-in for "psimport --help is fast": no wall clock, just what got imported.
+    code = ("import sys\nfrom importer.cli import cli\n"
+            "try:\n    cli(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('pandas', 'numpy', 'httpx', 'rapidfuzz', 'scipy', 'yaml', 'rich', 'ofxparse')"
+            " if m in sys.modules]\nprint('HEAVY:' + ','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    heavy = out.stdout.strip().splitlines()[-1]
+    assert heavy == "HEAVY:", f"--help imported {heavy}"
