@@ -1,0 +1,29 @@
+"""Shared timing helpers for the benchmarks: medians of fresh-process runs, peak memory."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Sequence
+
+
+def run_median(argv: Sequence[str], repeat: int = 5, **kwargs) -> float:
+    """Median wall time of `argv` in fresh processes (output discarded)."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, **kwargs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def child_peak_rss_mb() -> float:
+    """Peak resident memory of the largest child process so far, in MB (Linux: ru_maxrss is KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def python() -> str:
+    return sys.executable
