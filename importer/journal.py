@@ -1,0 +1,408 @@
+"""The import journal: every batch and every row's state, in SQLite, so imports happen exactly once.
+
+A row goes planned → sending → created. `sending` is committed (and fsync'd) before its request
+leaves, so after a crash a `sending` row means "the outcome is unknown": it is settled by looking
+the transaction up, never by sending it again blindly. Rows PocketSmith already had, or that the
+user chose not to import, are kept as `skipped` so a batch records its whole plan.
+
+    planned ──▶ sending ──▶ created ──▶ undone
+       ▲           │  └───▶ settled (unknown outcome, found by lookup) ──▶ undone
+       └───────────┴──────▶ failed (definitely not created; sent again by the next run)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from importer.errors import ConfigError
+
+__all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
+           "import_lock"]
+
+JOURNAL_FILE = "journal.sqlite3"
+LOCK_FILE = "import.lock"
+DONE_STATES = ("created", "settled")
+OPEN_STATES = ("planned", "sending", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    id          TEXT PRIMARY KEY,
+    created_at  TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    files       TEXT NOT NULL,          -- JSON [{"path", "sha256"}]
+    accounts    TEXT NOT NULL,          -- JSON [transaction account id]
+    plan        TEXT NOT NULL,          -- JSON: the preview document of the plan
+    existing    TEXT NOT NULL,          -- JSON {account id: [ids PocketSmith held when planned]}
+    status      TEXT NOT NULL,          -- open | complete
+    finished_at TEXT,
+    undone_at   TEXT
+);
+CREATE INDEX IF NOT EXISTS batches_key ON batches(key, status);
+CREATE TABLE IF NOT EXISTS rows (
+    batch_id    TEXT NOT NULL REFERENCES batches(id),
+    row_index   INTEGER NOT NULL,
+    account_id  INTEGER NOT NULL,
+    external_id TEXT,
+    fingerprint TEXT NOT NULL,
+    action      TEXT NOT NULL,          -- the plan's action: create | review | duplicate | skip
+    state       TEXT NOT NULL,          -- planned | sending | created | settled | failed | skipped | undone
+    body        TEXT,                   -- JSON create body, amount as a decimal string
+    ps_id       INTEGER,
+    snapshot    TEXT,                   -- JSON: the transaction as created, to tell later user edits
+    error       TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (batch_id, row_index)
+);
+CREATE INDEX IF NOT EXISTS rows_account ON rows(account_id, state);
+CREATE INDEX IF NOT EXISTS rows_state ON rows(batch_id, state);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_plain, ensure_ascii=False, separators=(",", ":"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+@dataclass(frozen=True)
+class NewRow:
+    """A plan row as the journal first records it."""
+
+    row_index: int
+    account_id: int
+    external_id: str | None
+    fingerprint: str
+    action: str
+    send: bool                       # planned for a create, or kept as skipped
+    body: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    batch_id: str
+    row_index: int
+    account_id: int
+    external_id: str | None
+    fingerprint: str
+    action: str
+    state: str
+    body: dict | None
+    ps_id: int | None
+    snapshot: dict | None
+    error: str | None
+    attempts: int
+    updated_at: str
+
+    @property
+    def amount(self) -> Decimal:
+        return Decimal(self.body["amount"])
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: str
+    created_at: str
+    key: str
+    files: list[dict]
+    accounts: list[int]
+    status: str
+    finished_at: str | None
+    undone_at: str | None
+    counts: dict[str, int]
+    existing: dict[int, list[int]]
+
+    @property
+    def created(self) -> int:
+        return sum(self.counts.get(s, 0) for s in DONE_STATES)
+
+    @property
+    def unfinished(self) -> int:
+        return sum(self.counts.get(s, 0) for s in OPEN_STATES)
+
+
+class Journal:
+    """The SQLite journal in the state dir. Safe to share between the writer's threads."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection guarded by a lock: SQLite serialises writers anyway, and each
+        # commit is short (a row's state), so threads queueing here cost microseconds.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._lock = threading.RLock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed `sending` survives power loss too, not only a killed process.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def in_state_dir(cls, state_dir: str | Path) -> "Journal":
+        return cls(Path(state_dir) / JOURNAL_FILE)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, tuple(args)).fetchall()
+
+    # ─── batches ───────────────────────────────────────────────────────────────────────────
+
+    def create_batch(self, *, key: str, files: list[dict], accounts: list[int], plan: dict,
+                     rows: Iterable[NewRow], existing: Mapping[int, Iterable[int]] | None = None) -> str:
+        """Record a batch and all its rows in one transaction; returns the new batch id."""
+        now = datetime.now(timezone.utc)
+        batch_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+        stamp = now.isoformat(timespec="seconds")
+        existing_json = {str(k): sorted(set(v)) for k, v in (existing or {}).items()}
+        with self._transaction() as db:
+            db.execute("INSERT INTO batches (id, created_at, key, files, accounts, plan, existing, status)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, 'open')",
+                       (batch_id, stamp, key, _dumps(files), _dumps(sorted(set(accounts))), _dumps(plan),
+                        _dumps(existing_json)))
+            db.executemany(
+                "INSERT INTO rows (batch_id, row_index, account_id, external_id, fingerprint, action, state,"
+                " body, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((batch_id, r.row_index, r.account_id, r.external_id, r.fingerprint, r.action,
+                  "planned" if r.send else "skipped", None if r.body is None else _dumps(r.body), stamp)
+                 for r in rows))
+        return batch_id
+
+    def _batch_from(self, row: tuple) -> BatchInfo:
+        batch_id = row[0]
+        counts = dict(self._query("SELECT state, count(*) FROM rows WHERE batch_id = ? GROUP BY state",
+                                  (batch_id,)))
+        existing = {int(k): v for k, v in json.loads(row[9]).items()}
+        return BatchInfo(id=batch_id, created_at=row[1], key=row[2], files=json.loads(row[3]),
+                         accounts=json.loads(row[4]), status=row[5], finished_at=row[6], undone_at=row[7],
+                         counts=counts, existing=existing)
+
+    _BATCH_COLUMNS = "id, created_at, key, files, accounts, status, finished_at, undone_at, plan, existing"
+
+    def batch(self, batch_id: str) -> BatchInfo:
+        """A batch by id or unique id prefix; a ConfigError naming the choices otherwise."""
+        found = self._query(f"SELECT {self._BATCH_COLUMNS} FROM batches WHERE id = ?", (batch_id,))
+        if not found and batch_id:
+            found = self._query(f"SELECT {self._BATCH_COLUMNS} FROM batches WHERE id LIKE ? ESCAPE '\\'"
+                                " ORDER BY id", (_like_prefix(batch_id),))
+        if len(found) == 1:
+            return self._batch_from(found[0])
+        if not found:
+            raise ConfigError(f"no batch '{batch_id}' in the journal ({self.path}); "
+                              "`psimport batches` lists them")
+        raise ConfigError(f"'{batch_id}' matches several batches ({', '.join(r[0] for r in found)}); "
+                          "give more of the id")
+
+    def batches(self) -> list[BatchInfo]:
+        """Every batch, newest first."""
+        return [self._batch_from(r) for r in
+                self._query(f"SELECT {self._BATCH_COLUMNS} FROM batches ORDER BY created_at DESC, id DESC")]
+
+    def plan_of(self, batch_id: str) -> dict:
+        return json.loads(self._query("SELECT plan FROM batches WHERE id = ?", (batch_id,))[0][0])
+
+    def find_unfinished(self, key: str) -> BatchInfo | None:
+        """The newest open batch planned from the same files for the same accounts."""
+        found = self._query(f"SELECT {self._BATCH_COLUMNS} FROM batches WHERE key = ? AND status = 'open'"
+                            " ORDER BY created_at DESC, id DESC LIMIT 1", (key,))
+        return self._batch_from(found[0]) if found else None
+
+    def batches_with_unknown_rows(self, accounts: Iterable[int]) -> list[str]:
+        """Batches holding `sending` rows (outcome unknown) in any of these accounts."""
+        accounts = list(accounts)
+        if not accounts:
+            return []
+        marks = ",".join("?" * len(accounts))
+        return [r[0] for r in self._query(
+            f"SELECT DISTINCT batch_id FROM rows WHERE state = 'sending' AND account_id IN ({marks})"
+            " ORDER BY batch_id", accounts)]
+
+    def finish_batch(self, batch_id: str) -> bool:
+        """Mark the batch complete if no row is left to send; True if it is."""
+        with self._transaction() as db:
+            left = db.execute("SELECT count(*) FROM rows WHERE batch_id = ? AND state IN (?, ?, ?)",
+                              (batch_id, *OPEN_STATES)).fetchone()[0]
+            if left:
+                return False
+            db.execute("UPDATE batches SET status = 'complete', finished_at = coalesce(finished_at, ?)"
+                       " WHERE id = ?", (_now(), batch_id))
+            return True
+
+    def mark_batch_undone(self, batch_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE batches SET undone_at = ? WHERE id = ?", (_now(), batch_id))
+
+    # ─── rows ──────────────────────────────────────────────────────────────────────────────
+
+    _ROW_COLUMNS = ("batch_id, row_index, account_id, external_id, fingerprint, action, state, body, ps_id,"
+                    " snapshot, error, attempts, updated_at")
+
+    @staticmethod
+    def _row_from(r: tuple) -> JournalRow:
+        return JournalRow(batch_id=r[0], row_index=r[1], account_id=r[2], external_id=r[3], fingerprint=r[4],
+                          action=r[5], state=r[6], body=json.loads(r[7]) if r[7] else None, ps_id=r[8],
+                          snapshot=json.loads(r[9]) if r[9] else None, error=r[10], attempts=r[11],
+                          updated_at=r[12])
+
+    def rows(self, batch_id: str, states: Iterable[str] | None = None) -> list[JournalRow]:
+        """A batch's rows in plan order, optionally only those in some states."""
+        sql = f"SELECT {self._ROW_COLUMNS} FROM rows WHERE batch_id = ?"
+        args: list[Any] = [batch_id]
+        if states is not None:
+            states = list(states)
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args += states
+        return [self._row_from(r) for r in self._query(sql + " ORDER BY row_index", args)]
+
+    def row(self, batch_id: str, row_index: int) -> JournalRow:
+        return self._row_from(self._query(f"SELECT {self._ROW_COLUMNS} FROM rows WHERE batch_id = ? AND"
+                                          " row_index = ?", (batch_id, row_index))[0])
+
+    def imported(self, account_id: int) -> dict[str, int]:
+        """external id → PocketSmith id of every row created in this account and not undone."""
+        return {ext: ps_id for ext, ps_id in self._query(
+            "SELECT external_id, ps_id FROM rows WHERE account_id = ? AND state IN (?, ?)"
+            " AND external_id IS NOT NULL ORDER BY updated_at", (account_id, *DONE_STATES))}
+
+    def claimed_ids(self, account_id: int) -> set[int]:
+        """PocketSmith ids the journal already attributes to a row (created or settled, not undone)."""
+        return {r[0] for r in self._query(
+            "SELECT ps_id FROM rows WHERE account_id = ? AND state IN (?, ?) AND ps_id IS NOT NULL",
+            (account_id, *DONE_STATES))}
+
+    def _set(self, batch_id: str, row_index: int, sql: str, args: tuple, expect: tuple[str, ...]) -> None:
+        with self._transaction() as db:
+            cursor = db.execute(f"UPDATE rows SET {sql}, updated_at = ? WHERE batch_id = ? AND row_index = ?"
+                                f" AND state IN ({','.join('?' * len(expect))})",
+                                (*args, _now(), batch_id, row_index, *expect))
+            if cursor.rowcount != 1:
+                state = db.execute("SELECT state FROM rows WHERE batch_id = ? AND row_index = ?",
+                                   (batch_id, row_index)).fetchone()
+                # A programming error, not a user's: the state machine was not followed.
+                raise RuntimeError(f"journal row {batch_id}#{row_index} is {state and state[0]!r}, "
+                                   f"expected one of {expect}")
+
+    def mark_sending(self, batch_id: str, row_index: int) -> None:
+        """Committed before the request leaves: from here on the outcome is unknown until answered."""
+        self._set(batch_id, row_index, "state = 'sending', attempts = attempts + 1, error = NULL", (),
+                  ("planned", "failed"))
+
+    def mark_created(self, batch_id: str, row_index: int, ps_id: int, snapshot: Mapping[str, Any],
+                     settled: bool = False) -> None:
+        self._set(batch_id, row_index, "state = ?, ps_id = ?, snapshot = ?, error = NULL",
+                  ("settled" if settled else "created", int(ps_id), _dumps(snapshot)), ("sending",))
+
+    def mark_not_sent(self, batch_id: str, row_index: int, error: str | None = None) -> None:
+        """The create definitely did not happen (refused, throttled, or not found by a lookup)."""
+        state = "failed" if error else "planned"
+        self._set(batch_id, row_index, "state = ?, error = ?", (state, error), ("sending",))
+
+    def mark_unknown(self, batch_id: str, row_index: int, error: str) -> None:
+        """The outcome is unknown: the row stays `sending` until a lookup settles it."""
+        self._set(batch_id, row_index, "error = ?", (error,), ("sending",))
+
+    def mark_skipped(self, batch_id: str, row_index: int, reason: str) -> None:
+        """A planned row found to exist already (created meanwhile by another batch)."""
+        self._set(batch_id, row_index, "state = 'skipped', error = ?", (reason,), ("planned", "failed"))
+
+    def promote_review(self, batch_id: str, row_indexes: Iterable[int]) -> int:
+        """Review rows the user now accepts become planned; returns how many."""
+        indexes = list(row_indexes)
+        with self._transaction() as db:
+            changed = 0
+            for index in indexes:
+                changed += db.execute("UPDATE rows SET state = 'planned', updated_at = ? WHERE batch_id = ?"
+                                      " AND row_index = ? AND action = 'review' AND state = 'skipped'"
+                                      " AND body IS NOT NULL", (_now(), batch_id, index)).rowcount
+            if changed:
+                db.execute("UPDATE batches SET status = 'open', finished_at = NULL WHERE id = ?", (batch_id,))
+            return changed
+
+    def mark_undone(self, batch_id: str, row_index: int, note: str | None = None) -> None:
+        self._set(batch_id, row_index, "state = 'undone', error = ?", (note,), DONE_STATES)
+
+    def note(self, batch_id: str, row_index: int, text: str) -> None:
+        """Attach a message to a row without changing its state (e.g. why undo kept it)."""
+        with self._transaction() as db:
+            db.execute("UPDATE rows SET error = ? WHERE batch_id = ? AND row_index = ?",
+                       (text, batch_id, row_index))
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@contextmanager
+def import_lock(state_dir: str | Path) -> Iterator[None]:
+    """One import or undo at a time per state dir.
+
+    Settling an unknown outcome by lookup is only sound if no other process is still
+    sending that row; the OS drops the lock when its holder dies, even by SIGKILL.
+    """
+    path = Path(state_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    handle = open(path / LOCK_FILE, "a+")
+    try:
+        try:
+            import fcntl
+        except ImportError:      # Windows: no advisory locks; one process at a time is on the user
+            yield
+            return
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ConfigError(f"another psimport import or undo is running (pid {holder}) with the state dir "
+                              f"{path}; wait for it to finish") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        handle.close()
