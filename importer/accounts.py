@@ -1,0 +1,210 @@
+"""Which PocketSmith transaction account each statement goes to: `--account`, the config's `accounts:`, or its number.
+
+A config entry names a transaction account and any of `ofx_account`, `qif_account`, `account`
+(a statement's account id in any format), `mapping` (the CSV mapping that read it) and `glob`
+(the file name); every key an entry gives must match. Entries are tried in order. A statement
+no entry claims goes to the one transaction account whose `number` equals its account id, if
+exactly one does; otherwise the run stops, listing the user's transaction accounts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any, Iterable, Sequence
+
+from importer.errors import ConfigError
+from importer.pocketsmith.models import TransactionAccount
+from importer.record import Statement
+
+__all__ = ["Target", "AccountRule", "account_rules", "resolve_targets", "mapping_for_file", "statement_mapping"]
+
+_MATCH_KEYS = ("ofx_account", "qif_account", "account", "mapping", "glob")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A statement's transaction account, and how it was chosen (shown in the preview)."""
+
+    account_id: int
+    how: str
+
+
+@dataclass(frozen=True)
+class AccountRule:
+    """One entry of the config's `accounts:` list."""
+
+    transaction_account_id: int
+    ofx_account: str | None = None
+    qif_account: str | None = None
+    account: str | None = None
+    mapping: str | None = None
+    glob: str | None = None
+    position: int = 0
+
+    def matches(self, statement: Statement) -> bool:
+        account_id = _norm(statement.account.id)
+        fmt = (statement.format or "").lower()
+        if self.ofx_account is not None and (not fmt.startswith(("ofx", "qfx", "qbo"))
+                                             or account_id != _norm(self.ofx_account)):
+            return False
+        if self.qif_account is not None and (not fmt.startswith("qif")
+                                             or account_id != _norm(self.qif_account)):
+            return False
+        if self.account is not None and account_id != _norm(self.account):
+            return False
+        if self.mapping is not None:
+            used = statement_mapping(statement)
+            if used is None or used.lower() != Path(self.mapping).stem.lower():
+                return False
+        if self.glob is not None and not glob_matches(self.glob, statement.file):
+            return False
+        return True
+
+    def describe(self) -> str:
+        parts = [f"{k} {getattr(self, k)!r}" for k in _MATCH_KEYS if getattr(self, k) is not None]
+        return f"config accounts[{self.position}]: " + ", ".join(parts)
+
+
+def _norm(value: Any) -> str | None:
+    if value is None:
+        return None
+    return " ".join(str(value).split()).casefold()
+
+
+def _digits(value: str | None) -> str:
+    return "".join(ch for ch in (value or "") if ch.isalnum()).casefold()
+
+
+def glob_matches(pattern: str, file: str) -> bool:
+    """A glob against the file name, or against the whole path if the pattern has a slash."""
+    path = PurePath(file)
+    if "/" in pattern or "\\" in pattern:
+        return fnmatch.fnmatch(path.as_posix(), pattern) or path.match(pattern)
+    return fnmatch.fnmatch(path.name, pattern) or fnmatch.fnmatch(path.name.lower(), pattern.lower())
+
+
+def statement_mapping(statement: Statement) -> str | None:
+    """The CSV mapping that read a statement, if the parser recorded one.
+
+    The CSV parser reports it as the format `csv:NAME`, or in `mapping` if it adds that field.
+    """
+    named = getattr(statement, "mapping", None)
+    if named:
+        return str(named)
+    fmt = statement.format or ""
+    if ":" in fmt:
+        kind, _, name = fmt.partition(":")
+        if kind.lower() == "csv" and name:
+            return name
+    return None
+
+
+def account_rules(entries: Sequence[Any], config_path: str | Path | None = None) -> list[AccountRule]:
+    """The config's `accounts:` list, checked; a ConfigError names the bad entry."""
+    rules = []
+    where = str(config_path) if config_path else "config"
+    for position, entry in enumerate(entries or []):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"accounts[{position}] must be a mapping like "
+                              "{ofx_account: \"12345678\", transaction_account_id: 42}", file=where)
+        unknown = set(entry) - set(_MATCH_KEYS) - {"transaction_account_id", "name", "note"}
+        if unknown:
+            raise ConfigError(f"accounts[{position}] has unknown key(s) {', '.join(sorted(unknown))}; "
+                              f"use {', '.join(_MATCH_KEYS)} and transaction_account_id", file=where)
+        target = entry.get("transaction_account_id")
+        if isinstance(target, bool) or not isinstance(target, (int, str)) or not str(target).strip().isdigit():
+            raise ConfigError(f"accounts[{position}] needs transaction_account_id, a PocketSmith transaction "
+                              "account id (`psimport accounts` lists them)", file=where)
+        if not any(entry.get(k) is not None for k in _MATCH_KEYS):
+            raise ConfigError(f"accounts[{position}] matches nothing: give one of {', '.join(_MATCH_KEYS)}",
+                              file=where)
+        rules.append(AccountRule(transaction_account_id=int(target), position=position,
+                                 **{k: None if entry.get(k) is None else str(entry[k]) for k in _MATCH_KEYS}))
+    return rules
+
+
+def mapping_for_file(path: str | Path, rules: Iterable[AccountRule]) -> str | None:
+    """The CSV mapping a config entry with a `glob` names for this file, so the file parses with it."""
+    for rule in rules:
+        if rule.glob is not None and rule.mapping is not None and glob_matches(rule.glob, str(path)):
+            return rule.mapping
+    return None
+
+
+def resolve_targets(statements: Sequence[Statement], *, account: int | None = None,
+                    rules: Sequence[AccountRule] = (),
+                    known: Sequence[TransactionAccount] | None = None) -> list[Target]:
+    """One Target per statement, or a ConfigError saying which statements have none and how to map them.
+
+    `known` is the user's transaction accounts; None when offline, where ids cannot be checked.
+    """
+    known_by_id = {a.id: a for a in known} if known is not None else None
+
+    def checked(account_id: int, how: str) -> Target:
+        if known_by_id is not None and account_id not in known_by_id:
+            raise ConfigError(f"transaction account {account_id} ({how}) is not one of yours.\n"
+                              + _account_list(known))
+        return Target(account_id, how)
+
+    if account is not None:
+        ids = sorted({s.account.id for s in statements if s.account.id})
+        if len(ids) > 1:
+            raise ConfigError(f"--account is for files of one account, but these hold {len(ids)} "
+                              f"({', '.join(ids)}); map each in the config's accounts: list instead.\n"
+                              + _how_to_map(statements[0]))
+        target = checked(account, "--account")
+        return [target] * len(statements)
+
+    targets: list[Target] = []
+    unmapped: list[Statement] = []
+    for statement in statements:
+        rule = next((r for r in rules if r.matches(statement)), None)
+        if rule is not None:
+            targets.append(checked(rule.transaction_account_id, rule.describe()))
+            continue
+        by_number = _by_number(statement, known or ())
+        if by_number is not None:
+            targets.append(Target(by_number.id, f"account number {by_number.number} (auto-matched)"))
+            continue
+        unmapped.append(statement)
+        targets.append(Target(-1, ""))
+    if unmapped:
+        names = ", ".join(f"{s.file}" + (f" (account {s.account.id})" if s.account.id else "")
+                          for s in unmapped)
+        listing = _account_list(known) if known is not None else \
+            "Offline, psimport cannot list your transaction accounts; `psimport accounts` does."
+        raise ConfigError(f"no PocketSmith transaction account for {names}.\n{listing}\n"
+                          + _how_to_map(unmapped[0]))
+    return targets
+
+
+def _by_number(statement: Statement, known: Sequence[TransactionAccount]) -> TransactionAccount | None:
+    wanted = _digits(statement.account.id)
+    if len(wanted) < 4:
+        return None
+    found = [a for a in known if a.number and _digits(a.number) == wanted]
+    return found[0] if len(found) == 1 else None
+
+
+def _account_list(known: Sequence[TransactionAccount] | None) -> str:
+    if not known:
+        return "You have no transaction accounts in PocketSmith yet; add one there first."
+    lines = ["Your transaction accounts:"]
+    for a in sorted(known, key=lambda a: a.id):
+        extra = ", ".join(x for x in (a.number and f"number {a.number}", a.institution, a.currency_code) if x)
+        lines.append(f"  {a.id}  {a.name}" + (f"  ({extra})" if extra else ""))
+    return "\n".join(lines)
+
+
+def _how_to_map(statement: Statement) -> str:
+    fmt = (statement.format or "").lower()
+    if statement.account.id and fmt.startswith(("ofx", "qfx", "qbo")):
+        example = f'{{ofx_account: "{statement.account.id}", transaction_account_id: ID}}'
+    elif statement.account.id and fmt.startswith("qif"):
+        example = f'{{qif_account: "{statement.account.id}", transaction_account_id: ID}}'
+    else:
+        example = f'{{glob: "{Path(statement.file).name}", transaction_account_id: ID}}'
+    return (f"Pass --account ID for a single account, or add to psimport.yaml:\n"
+            f"  accounts:\n    - {example}")

@@ -1,0 +1,269 @@
+"""How a Plan looks: the preview as a rich table, JSON, spreadsheet-safe CSV or one self-contained HTML page; import and batch summaries."""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from decimal import Decimal
+from typing import IO, Any, Iterable
+
+from importer.plan import ACTIONS, Plan
+from importer.render import Column, console, write_csv, write_json
+
+__all__ = ["show_plan", "plan_table", "plan_csv", "plan_html", "summary_lines", "print_summary",
+           "ACTION_STYLES", "CSV_COLUMNS", "batch_rows", "BATCH_COLUMNS", "category_totals"]
+
+ACTION_STYLES = {"create": "green", "duplicate": "dim", "review": "yellow", "skip": "grey50"}
+ACTION_TITLES = {"create": "to create", "duplicate": "already in PocketSmith (duplicates)",
+                 "review": "for review: possibly there already, created only with --accept-review",
+                 "skip": "skipped by rules"}
+
+CSV_COLUMNS = [Column(k) for k in (
+    "index", "file", "line", "transaction_account_id", "action", "date", "amount", "payee", "original_payee",
+    "memo", "category", "category_id", "labels", "rules", "note", "needs_review", "is_transfer",
+    "duplicate_of", "score", "reasons", "external_id", "cheque_number")]
+
+
+def show_plan(plan: Plan, fmt: str, out: IO[str]) -> None:
+    """`psimport preview` in the chosen format."""
+    if fmt == "json":
+        write_json(plan.to_json(), out)
+    elif fmt == "csv":
+        plan_csv(plan, out)
+    elif fmt == "html":
+        out.write(plan_html(plan))
+    else:
+        plan_table(plan, out)
+
+
+def plan_csv(plan: Plan, out: IO[str]) -> None:
+    """One row per statement row; render.write_csv escapes cells a spreadsheet would run as formulas."""
+    rows = []
+    for row in plan.rows:
+        data = row.as_json()
+        data["reasons"] = "; ".join(data["reasons"])
+        rows.append(data)
+    write_csv(rows, CSV_COLUMNS, out)
+
+
+def _match_text(data: dict) -> str:
+    parts = []
+    matched = data.get("matched")
+    if matched:
+        parts.append(f"#{matched['id']} {matched['date']} {matched['amount']} {matched['payee']}")
+    elif data.get("duplicate_of") is not None:
+        parts.append(f"#{data['duplicate_of']}")
+    elif data.get("duplicate_of_row") is not None:
+        parts.append(f"row {data['duplicate_of_row'] + 1} of this run")
+    if data.get("score") is not None:
+        parts.append(f"score {data['score']:.2f}")
+    if data.get("reasons"):
+        parts.append("; ".join(data["reasons"]))
+    return " · ".join(parts)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def plan_table(plan: Plan, out: IO[str] | None = None) -> None:
+    """One table per account and action, coloured; the matched transaction and why; the summary last."""
+    from pathlib import PurePath
+
+    from rich.console import Console
+    from rich.table import Table
+
+    screen = Console(file=out, highlight=False) if out is not None else console()
+    names = {a["transaction_account_id"]: a for a in plan.account_summaries()}
+    by_account: dict[int, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for row in plan.rows:
+        by_account[row.account_id][row.action].append(row.as_json())
+    for account_id, groups in by_account.items():
+        info = names.get(account_id, {})
+        account = f"Account {account_id}" + (f" · {info['name']}" if info.get("name") else "")
+        for action in ACTIONS:
+            rows = groups.get(action)
+            if not rows:
+                continue
+            style = ACTION_STYLES[action]
+            table = Table(title=f"{account} — {len(rows)} {ACTION_TITLES[action]}", title_justify="left",
+                          title_style=f"bold {style}", header_style="bold", style=style)
+            table.add_column("Source", style="dim", no_wrap=True)
+            table.add_column("Date", no_wrap=True)
+            table.add_column("Amount", justify="right", no_wrap=True)
+            table.add_column("Payee", overflow="fold", ratio=3)
+            table.add_column("Category", overflow="fold", ratio=2)
+            table.add_column("Labels", overflow="fold", ratio=1)
+            table.add_column("Matched / why" if action != "create" else "Rules", overflow="fold", ratio=3)
+            for data in rows:
+                why = _match_text(data) if action != "create" else ""
+                if data["rules"]:
+                    why = (why + " · " if why else "") + "rules: " + ", ".join(data["rules"])
+                source = f"{PurePath(data['file'] or '').name}:{data['line'] or ''}"
+                table.add_row(source, data["date"], data["amount"], data["payee"], data["category"] or "",
+                              ", ".join(data["labels"]), why, style=style)
+            screen.print(table)
+    print_summary(plan, screen)
+
+
+def summary_lines(plan: Plan) -> list[str]:
+    s = plan.summary()
+    lines = [f"{_plural(s['total'], 'row')}: {s['create']} to create, {_plural(s['duplicate'], 'duplicate')}, "
+             f"{s['review']} for review, {s['skip']} skipped",
+             f"to create: money in {s['money_in']}, money out {s['money_out']}"]
+    for account in plan.account_summaries():
+        name = f" ({account['name']})" if account.get("name") else ""
+        lines.append(f"account {account['transaction_account_id']}{name}: {account['create']} to create, "
+                     f"{_plural(account['duplicate'], 'duplicate')}, {account['review']} for review, "
+                     f"{account['skip']} skipped · {', '.join(account['files'])}")
+    return lines
+
+
+def print_summary(plan: Plan, screen: Any = None, title: str = "Summary") -> None:
+    from rich.panel import Panel
+    from rich.text import Text
+    screen = screen or console()
+    s = plan.summary()
+    text = Text()
+    text.append(f"{_plural(s['total'], 'row')}  ")
+    text.append(f"{s['create']} to create", style="bold green")
+    text.append("  ")
+    text.append(_plural(s["duplicate"], "duplicate"), style="dim")
+    text.append("  ")
+    text.append(f"{s['review']} for review", style="yellow")
+    text.append("  ")
+    text.append(f"{s['skip']} skipped", style="grey50")
+    text.append(f"\nTo create: money in {s['money_in']}, money out {s['money_out']}")
+    for line in summary_lines(plan)[2:]:
+        text.append("\n" + line)
+    for warning in plan.warnings:
+        text.append(f"\nwarning: {warning}", style="yellow")
+    screen.print(Panel(text, title=title, title_align="left", expand=False))
+
+
+# ─── HTML ──────────────────────────────────────────────────────────────────────────────────
+
+_CSS = """
+body{font:14px/1.4 system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#222}
+h1{font-size:1.4em} .cards{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
+.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:7em}
+.card b{display:block;font-size:1.5em}
+table{border-collapse:collapse;width:100%;margin-top:1em}
+th,td{border-bottom:1px solid #eee;padding:.3em .5em;text-align:left;vertical-align:top}
+th{cursor:pointer;background:#f6f6f6;position:sticky;top:0;user-select:none}
+th.asc::after{content:" \\25B2"} th.desc::after{content:" \\25BC"}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr.create td:first-child{border-left:4px solid #2a8a2a} tr.duplicate{color:#888}
+tr.review{background:#fff8e1} tr.review td:first-child{border-left:4px solid #e0a800}
+tr.skip{color:#aaa} .warn{color:#a15c00} svg text{font-size:12px}
+"""
+
+_JS = """
+document.querySelectorAll("table.sortable th").forEach(function(th, col){
+  th.addEventListener("click", function(){
+    var table = th.closest("table"), body = table.tBodies[0];
+    var asc = !th.classList.contains("asc");
+    table.querySelectorAll("th").forEach(function(h){h.classList.remove("asc","desc")});
+    th.classList.add(asc ? "asc" : "desc");
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function(a, b){
+      var x = a.cells[col].getAttribute("data-sort") || a.cells[col].textContent;
+      var y = b.cells[col].getAttribute("data-sort") || b.cells[col].textContent;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var cmp = (!isNaN(nx) && !isNaN(ny) && th.classList.contains("n")) ? nx - ny : x.localeCompare(y);
+      return asc ? cmp : -cmp;
+    });
+    rows.forEach(function(r){ body.appendChild(r) });
+  });
+});
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def category_totals(plan: Plan) -> list[tuple[str, Decimal, int]]:
+    """Rows to create by category: (category, total amount, count), largest amounts first."""
+    totals: dict[str, list] = {}
+    for row in plan.rows:
+        if row.action != "create":
+            continue
+        entry = totals.setdefault(row.category or "Uncategorised", [Decimal(0), 0])
+        entry[0] += row.txn.amount
+        entry[1] += 1
+    return sorted(((k, v[0], v[1]) for k, v in totals.items()), key=lambda item: (-abs(item[1]), item[0]))
+
+
+def _chart(plan: Plan, limit: int = 12) -> str:
+    totals = category_totals(plan)[:limit]
+    if not totals:
+        return "<p>Nothing to create.</p>"
+    biggest = max(abs(t[1]) for t in totals) or Decimal(1)
+    bar_h, gap, label_w, bar_w = 18, 6, 190, 360
+    height = len(totals) * (bar_h + gap)
+    parts = [f'<svg role="img" aria-label="Amounts to create by category" width="{label_w + bar_w + 140}" '
+             f'height="{height}" xmlns="http://www.w3.org/2000/svg">']
+    for i, (name, total, count) in enumerate(totals):
+        y = i * (bar_h + gap)
+        width = max(1, int(bar_w * abs(total) / biggest))
+        colour = "#2a8a2a" if total >= 0 else "#c0392b"
+        parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{_e(name[:30])}</text>'
+                     f'<rect x="{label_w}" y="{y}" width="{width}" height="{bar_h}" fill="{colour}">'
+                     f'<title>{_e(name)}: {_e(total)} ({count})</title></rect>'
+                     f'<text x="{label_w + width + 6}" y="{y + 13}">{_e(total)} · {count}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def plan_html(plan: Plan, title: str = "psimport preview") -> str:
+    """One page, no external resources: summary cards, a bar chart by category, a sortable table."""
+    s = plan.summary()
+    cards = "".join(f'<div class="card"><b>{_e(s[key])}</b>{_e(label)}</div>' for key, label in (
+        ("total", "rows"), ("create", "to create"), ("duplicate", "duplicates"), ("review", "for review"),
+        ("skip", "skipped"), ("money_in", "money in"), ("money_out", "money out")))
+    accounts = "".join(f"<li>Transaction account {_e(a['transaction_account_id'])}"
+                       f"{' · ' + _e(a['name']) if a.get('name') else ''}: {_e(a['create'])} to create, "
+                       f"{_e(a['duplicate'])} duplicates, {_e(a['review'])} for review, {_e(a['skip'])} skipped "
+                       f"({_e(', '.join(a['files']))})</li>" for a in plan.account_summaries())
+    warnings = "".join(f'<li class="warn">{_e(w)}</li>' for w in plan.warnings)
+    headings = [("#", "n"), ("Action", ""), ("Account", "n"), ("Date", ""), ("Amount", "n"), ("Payee", ""),
+                ("Category", ""), ("Labels", ""), ("Matched / why", ""), ("File", ""), ("Line", "n")]
+    head = "".join(f'<th class="{cls}">{_e(h)}</th>' for h, cls in headings)
+    body = []
+    for row in plan.rows:
+        d = row.as_json()
+        body.append(
+            f'<tr class="{_e(d["action"])}"><td class="num">{d["index"] + 1}</td><td>{_e(d["action"])}</td>'
+            f'<td class="num">{_e(d["transaction_account_id"])}</td><td>{_e(d["date"])}</td>'
+            f'<td class="num" data-sort="{_e(d["amount"])}">{_e(d["amount"])}</td><td>{_e(d["payee"])}</td>'
+            f'<td>{_e(d["category"])}</td><td>{_e(", ".join(d["labels"]))}</td><td>{_e(_match_text(d))}</td>'
+            f'<td>{_e(d["file"])}</td><td class="num">{_e(d["line"])}</td></tr>')
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{_e(title)}</title>'
+            f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>"
+            f'<div class="cards">{cards}</div><ul>{accounts}{warnings}</ul>'
+            f"<h2>To create, by category</h2>{_chart(plan)}"
+            f'<h2>Rows</h2><p>Click a heading to sort.</p><table class="sortable"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table><script>{_JS}</script></body></html>\n")
+
+
+def batch_rows(batches: Iterable[Any]) -> list[dict]:
+    """`psimport batches` rows."""
+    rows = []
+    for b in batches:
+        counts = b.counts
+        status = "undone" if b.undone_at else ("complete" if b.status == "complete" else "unfinished")
+        if b.undone_at and b.created:
+            status = f"undone ({b.created} kept)"
+        rows.append({"id": b.id, "when": b.created_at, "files": [f["path"] for f in b.files],
+                     "accounts": b.accounts, "created": b.created, "skipped": counts.get("skipped", 0),
+                     "failed": counts.get("failed", 0), "unknown": counts.get("sending", 0),
+                     "planned": counts.get("planned", 0), "undone": counts.get("undone", 0), "status": status})
+    return rows
+
+
+BATCH_COLUMNS = [Column("id", "Batch"), Column("when", "When"), Column("files", "Files", max_width=40),
+                 Column("accounts", "Accounts"), Column("created", "Created", justify="right"),
+                 Column("skipped", "Skipped", justify="right"), Column("failed", "Failed", justify="right"),
+                 Column("undone", "Undone", justify="right"), Column("status", "Status")]
