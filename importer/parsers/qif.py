@@ -58,9 +58,10 @@ BANK_FIELD_CODES = set("DTUPMNCLASE$%FX")
 
 SKIP, TRANSACTIONS, INVESTMENTS, ACCOUNTS = range(4)
 
-_DATE = re.compile(r"\s*(\d{1,4})\s*[/.\-]\s*(\d{1,2})\s*(['/.\-])\s*(\d{1,4})\s*")
-_PLAIN_AMOUNT = re.compile(r"[-+]?\d+(?:\.\d+)?")
-_GROUPED_AMOUNT = re.compile(r"\d{1,3}(?:,\d{2,3})*(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
+_DATE = re.compile(r"\s*(\d{1,4})\s*[/.\-]\s*(\d{1,2})\s*(['/.\-])\s*(\d{1,4})\s*", re.ASCII)
+_PLAIN_AMOUNT = re.compile(r"[-+]?\d+(?:\.\d+)?", re.ASCII)
+# Thousands grouped Western (1,234,567) or Indian (12,34,567) style, after decimal commas are turned into points.
+_GROUPED_AMOUNT = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3}|\d+)(?:\.\d+)?|\.\d+", re.ASCII)
 _BINARY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
 _CURRENCY_SIGNS = str.maketrans("", "", "$€£¥ \u00a0\u202f\u2009'")
 
@@ -118,10 +119,10 @@ def _decode(data: bytes, filename: str) -> str:
     text = text.rstrip("\x1a\x00")
     if not text.strip():
         raise InputError("the file is empty; download the statement again", file=filename)
-    control = _BINARY_CONTROL.search(text)
-    if control:
-        line = text.count("\n", 0, control.start()) + 1
-        raise InputError("this is a binary file, not a QIF statement", file=filename, line=line)
+    # A stray control character in a memo is tolerated; many of them mean the bytes are not text.
+    sample = text[:8192]
+    if len(_BINARY_CONTROL.findall(sample)) * 100 > len(sample):
+        raise InputError("this is a binary file, not a QIF statement", file=filename)
     return text
 
 
