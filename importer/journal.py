@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS batches (
     existing    TEXT NOT NULL,          -- JSON {account id: [ids PocketSmith held when planned]}
     status      TEXT NOT NULL,          -- open | complete
     finished_at TEXT,
-    undone_at   TEXT
+    undone_at   TEXT,
+    target      TEXT NOT NULL DEFAULT '' -- where it was imported: an API URL, or "sandbox"
 );
 CREATE INDEX IF NOT EXISTS batches_key ON batches(key, status);
 CREATE TABLE IF NOT EXISTS rows (
@@ -131,6 +132,7 @@ class BatchInfo:
     undone_at: str | None
     counts: dict[str, int]
     existing: dict[int, list[int]]
+    target: str = ""
 
     @property
     def created(self) -> int:
@@ -155,6 +157,13 @@ class Journal:
         # FULL: a committed `sending` survives power loss too, not only a killed process.
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        # Journals from before a column existed get it, empty; nothing else changes shape.
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(batches)")}
+        if "target" not in columns:
+            self._db.execute("ALTER TABLE batches ADD COLUMN target TEXT NOT NULL DEFAULT ''")
 
     @classmethod
     def in_state_dir(cls, state_dir: str | Path) -> "Journal":
@@ -188,17 +197,18 @@ class Journal:
     # ─── batches ───────────────────────────────────────────────────────────────────────────
 
     def create_batch(self, *, key: str, files: list[dict], accounts: list[int], plan: dict,
-                     rows: Iterable[NewRow], existing: Mapping[int, Iterable[int]] | None = None) -> str:
+                     rows: Iterable[NewRow], existing: Mapping[int, Iterable[int]] | None = None,
+                     target: str = "") -> str:
         """Record a batch and all its rows in one transaction; returns the new batch id."""
         now = datetime.now(timezone.utc)
         batch_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         stamp = now.isoformat(timespec="seconds")
         existing_json = {str(k): sorted(set(v)) for k, v in (existing or {}).items()}
         with self._transaction() as db:
-            db.execute("INSERT INTO batches (id, created_at, key, files, accounts, plan, existing, status)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?, 'open')",
+            db.execute("INSERT INTO batches (id, created_at, key, files, accounts, plan, existing, status, target)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)",
                        (batch_id, stamp, key, _dumps(files), _dumps(sorted(set(accounts))), _dumps(plan),
-                        _dumps(existing_json)))
+                        _dumps(existing_json), target))
             db.executemany(
                 "INSERT INTO rows (batch_id, row_index, account_id, external_id, fingerprint, action, state,"
                 " body, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -214,9 +224,10 @@ class Journal:
         existing = {int(k): v for k, v in json.loads(row[9]).items()}
         return BatchInfo(id=batch_id, created_at=row[1], key=row[2], files=json.loads(row[3]),
                          accounts=json.loads(row[4]), status=row[5], finished_at=row[6], undone_at=row[7],
-                         counts=counts, existing=existing)
+                         counts=counts, existing=existing, target=row[10])
 
-    _BATCH_COLUMNS = "id, created_at, key, files, accounts, status, finished_at, undone_at, plan, existing"
+    _BATCH_COLUMNS = ("id, created_at, key, files, accounts, status, finished_at, undone_at, plan, existing,"
+                      " target")
 
     def batch(self, batch_id: str) -> BatchInfo:
         """A batch by id or unique id prefix; a ConfigError naming the choices otherwise."""
@@ -246,15 +257,15 @@ class Journal:
                             " ORDER BY created_at DESC, id DESC LIMIT 1", (key,))
         return self._batch_from(found[0]) if found else None
 
-    def batches_with_unknown_rows(self, accounts: Iterable[int]) -> list[str]:
-        """Batches holding `sending` rows (outcome unknown) in any of these accounts."""
+    def batches_with_unknown_rows(self, accounts: Iterable[int], target: str = "") -> list[str]:
+        """Batches into `target` holding `sending` rows (outcome unknown) in any of these accounts."""
         accounts = list(accounts)
         if not accounts:
             return []
         marks = ",".join("?" * len(accounts))
         return [r[0] for r in self._query(
-            f"SELECT DISTINCT batch_id FROM rows WHERE state = 'sending' AND account_id IN ({marks})"
-            " ORDER BY batch_id", accounts)]
+            f"SELECT DISTINCT r.batch_id FROM rows r JOIN batches b ON b.id = r.batch_id WHERE r.state = 'sending'"
+            f" AND r.account_id IN ({marks}) AND b.target = ? ORDER BY r.batch_id", (*accounts, target))]
 
     def finish_batch(self, batch_id: str) -> bool:
         """Mark the batch complete if no row is left to send; True if it is."""
@@ -297,17 +308,18 @@ class Journal:
         return self._row_from(self._query(f"SELECT {self._ROW_COLUMNS} FROM rows WHERE batch_id = ? AND"
                                           " row_index = ?", (batch_id, row_index))[0])
 
-    def imported(self, account_id: int) -> dict[str, int]:
-        """external id → PocketSmith id of every row created in this account and not undone."""
+    def imported(self, account_id: int, target: str = "") -> dict[str, int]:
+        """external id → PocketSmith id of every row created in this account of `target` and not undone."""
         return {ext: ps_id for ext, ps_id in self._query(
-            "SELECT external_id, ps_id FROM rows WHERE account_id = ? AND state IN (?, ?)"
-            " AND external_id IS NOT NULL ORDER BY updated_at", (account_id, *DONE_STATES))}
+            "SELECT r.external_id, r.ps_id FROM rows r JOIN batches b ON b.id = r.batch_id"
+            " WHERE r.account_id = ? AND b.target = ? AND r.state IN (?, ?) AND r.external_id IS NOT NULL"
+            " ORDER BY r.updated_at", (account_id, target, *DONE_STATES))}
 
-    def claimed_ids(self, account_id: int) -> set[int]:
+    def claimed_ids(self, account_id: int, target: str = "") -> set[int]:
         """PocketSmith ids the journal already attributes to a row (created or settled, not undone)."""
         return {r[0] for r in self._query(
-            "SELECT ps_id FROM rows WHERE account_id = ? AND state IN (?, ?) AND ps_id IS NOT NULL",
-            (account_id, *DONE_STATES))}
+            "SELECT r.ps_id FROM rows r JOIN batches b ON b.id = r.batch_id WHERE r.account_id = ?"
+            " AND b.target = ? AND r.state IN (?, ?) AND r.ps_id IS NOT NULL", (account_id, target, *DONE_STATES))}
 
     def _set(self, batch_id: str, row_index: int, sql: str, args: tuple, expect: tuple[str, ...]) -> None:
         with self._transaction() as db:

@@ -346,7 +346,7 @@ def locate(paths: Sequence[str | Path], *, config: Any, client: Any = None, acco
 
 
 def plan_located(located: Located, *, config: Any, client: Any = None, rules_path: str | Path | None = None,
-                 existing_path: str | Path | None = None, journal: Any = None) -> Plan:
+                 existing_path: str | Path | None = None, journal: Any = None, target: str = "") -> Plan:
     """Existing transactions (API or `--existing`), dedupe, rules: the Plan for located statements."""
     from importer.dedupe import DedupeSettings
     settings = DedupeSettings.from_config(config.section("dedupe"))
@@ -375,7 +375,7 @@ def plan_located(located: Located, *, config: Any, client: Any = None, rules_pat
         else:
             ruleset.resolve_categories(client.categories(), strict=True)
 
-    imported = {a: journal.imported(a) for a in target_ids} if journal is not None else {}
+    imported = {a: journal.imported(a, target) for a in target_ids} if journal is not None else {}
     plan = build_plan(located.statements, targets=located.targets, existing_by_account=existing,
                       ruleset=ruleset, imported=imported, settings=settings, accounts=located.accounts)
     plan.warnings[:0] = warnings
@@ -384,13 +384,13 @@ def plan_located(located: Located, *, config: Any, client: Any = None, rules_pat
 
 def prepare_plan(paths: Sequence[str | Path], *, config: Any, client: Any = None, account: int | None = None,
                  rules_path: str | Path | None = None, existing_path: str | Path | None = None,
-                 journal: Any = None, mapping: str | None = None, date_order: str | None = None
-                 ) -> tuple[Located, Plan]:
+                 journal: Any = None, mapping: str | None = None, date_order: str | None = None,
+                 target: str = "") -> tuple[Located, Plan]:
     """The whole pipeline up to the plan; `existing_path` (with no client) is the offline preview."""
     located = locate(paths, config=config, client=None if existing_path is not None else client,
                      account=account, mapping=mapping, date_order=date_order)
     plan = plan_located(located, config=config, client=client, rules_path=rules_path,
-                        existing_path=existing_path, journal=journal)
+                        existing_path=existing_path, journal=journal, target=target)
     return located, plan
 
 

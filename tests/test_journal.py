@@ -144,3 +144,14 @@ def test_only_one_import_holds_the_lock(tmp_path):
                 pass
     with import_lock(tmp_path):                              # released on exit
         pass
+
+
+def test_imports_into_different_targets_do_not_see_each_other(journal):
+    real = journal.create_batch(key="r", files=[], accounts=[7], plan={}, rows=_rows(1), target="https://api")
+    sandbox = journal.create_batch(key="s", files=[], accounts=[7], plan={}, rows=_rows(1), target="sandbox")
+    for batch_id, ps_id in ((real, 1), (sandbox, 2)):
+        journal.mark_sending(batch_id, 0)
+        journal.mark_created(batch_id, 0, ps_id, {})
+    assert journal.imported(7, "sandbox") == {"FIT0": 2}
+    assert journal.claimed_ids(7, "https://api") == {1}
+    assert journal.batch(sandbox).target == "sandbox"
