@@ -1,0 +1,710 @@
+"""Dedupe: decide for each statement row whether PocketSmith already holds it (duplicate), may hold it (review), or not (create).
+
+How a run is decided, for one target transaction account:
+
+1. Overlapping files in one run are folded first, as multisets. Rows of one file never fold into each other
+   (two identical coffees in a file are two); a row of a later file folds into an earlier file's row with the
+   same external id, or the same date, amount and payee key. N such rows in file A and M in file B give
+   max(N, M) distinct rows. A folded row is `duplicate` with `duplicate_of_row` set.
+2. Exact evidence: the journal (`imported`: external id -> PocketSmith id) says psimport created this row
+   before. If that transaction is among `existing`, the row is a duplicate of it. If it is not (the user deleted
+   it, moved it to another account or re-dated it outside the window), the row is `review`: re-creating it
+   silently would undo the user's deletion, dropping it silently could lose it. PocketSmith's API has no
+   external-id field, so the journal is the only exact evidence against PocketSmith itself.
+3. Scored candidates: same account, same amount to the cent, PocketSmith's date within `window_before` days
+   before to `window_after` days after the statement's date. Each pair's score is a probability built from
+   log-odds: how rare the amount is in this account (a weekday 4.50 coffee proves little, 1234.56 a lot;
+   whole-dollar amounts count as common), how usual the date lag is (learned per run from this account's
+   unambiguous pairs: bank feeds carry the transaction date, statements the posting date 0-3 days later), and
+   payee similarity (`importer.payee.similarity` of the match keys, against PocketSmith's `payee` and
+   `original_payee`, with the memo as a second chance, which rescues a NAME cut at 32 characters).
+4. Assignment is one-to-one and optimal: per amount, rows and candidates form connected blocks, and each block
+   is solved with `scipy.optimize.linear_sum_assignment` maximising the summed log-odds, so N identical rows
+   against M existing give M matches and N-M creates, and yesterday's coffee cannot swallow today's.
+5. Bands: score >= duplicate_threshold is `duplicate`, >= review_threshold is `review`, else `create`.
+
+Pending PocketSmith transactions (`status: pending`): a pending one whose posted twin is also present (same
+sign, amount within `pending_tolerance`, posted 0..window_before days later, similar payee) is superseded and
+ignored. Any other pending one is a candidate like a posted one when the amount is equal to the cent (the
+feed will replace it with the posted version, so creating the row would double it); if the amount differs
+within the tolerance (tips, fuel and hotel holds), it is only ever `review`.
+
+Existing transactions must belong to the target account: pass `account_id` and any whose
+`transaction_account_id` is set and differs are ignored; without `account_id`, existing of several accounts
+is a programming error (ValueError), since a look-alike in another account must never match.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping, Sequence
+
+from importer.errors import ConfigError
+from importer.payee import PayeeSettings, match_key, similarity
+from importer.pocketsmith.models import PsTransaction
+from importer.record import Transaction
+
+__all__ = ["DedupeSettings", "Decision", "dedupe", "fetch_window"]
+
+CREATE, DUPLICATE, REVIEW = "create", "duplicate", "review"
+
+# Log-odds weights. Calibrated on benchmarks/dedupe_quality.py; see the README's dedupe section.
+_PRIOR = -2.0                  # a same-amount pair in the window, before any other evidence
+_AMOUNT_ODD_CENTS = 3.0        # 87.35: a cent-exact match is strong evidence
+_AMOUNT_WHOLE = 1.5            # 20.00: many shops charge whole dollars
+_AMOUNT_TENS = 1.0             # 50.00, 100.00: ATMs, transfers, vouchers
+_RARITY_SLOPE = 0.7            # each e-fold of same-amount transactions nearby takes this much away
+_AMOUNT_FLOOR = -2.0
+_PENDING_INEXACT_AMOUNT = 0.5  # a pending amount within tolerance, not equal
+_PAYEE_NEUTRAL = 0.65          # similarity of unrelated shops sits around 0.4-0.6 with partial_ratio
+_PAYEE_SLOPE = 12.0
+_PAYEE_MIN, _PAYEE_MAX = -4.5, 3.5
+_DATE_MIN, _DATE_MAX = -3.0, 2.0
+_LAG_PSEUDO_COUNT = 8.0        # how many learned lags it takes to outweigh the default lag shape
+_MIN_LAG_SAMPLES = 3
+_BLOCK_ROWS = 200              # rows solved at once in a very long block (a daily coffee over years)
+_BLOCK_MARGIN = 40             # rows re-solved with the next chunk, so chunk edges do not decide
+_DAY_SHIFT = 1 << 22           # key = amount rank * _DAY_SHIFT + day offset
+
+
+@dataclass(frozen=True)
+class DedupeSettings:
+    """Thresholds and windows (config section `dedupe`).
+
+        dedupe:
+          duplicate_threshold: 0.85   # score at or above: skipped as already in PocketSmith
+          review_threshold: 0.5       # at or above (and below duplicate): shown, created only if accepted
+          window_days: {before: 7, after: 4}   # PocketSmith's date this many days before/after the statement's
+          pending_tolerance: 0.2      # a pending amount may differ by this fraction (review only)
+          rarity_days: 21             # "how common is this amount here" looks this far either side
+    """
+
+    duplicate_threshold: float = 0.85
+    review_threshold: float = 0.5
+    window_before: int = 7
+    window_after: int = 4
+    pending_tolerance: Decimal = Decimal("0.20")
+    rarity_days: int = 21
+    payee: PayeeSettings = field(default_factory=PayeeSettings)
+
+    def __post_init__(self):
+        if not 0 < self.review_threshold <= self.duplicate_threshold < 1:
+            raise ConfigError("dedupe: need 0 < review_threshold <= duplicate_threshold < 1 "
+                              f"(got {self.review_threshold} and {self.duplicate_threshold})")
+        if self.window_before < 0 or self.window_after < 0 or self.rarity_days < 0:
+            raise ConfigError("dedupe: window_days and rarity_days must not be negative")
+        if not 0 <= self.pending_tolerance < 1:
+            raise ConfigError("dedupe: pending_tolerance must be a fraction between 0 and 1")
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any] | None, payee: PayeeSettings | None = None) -> "DedupeSettings":
+        """Settings from the config's `dedupe` section (and the `payee` section's PayeeSettings)."""
+        section = dict(section or {})
+        known = {"duplicate_threshold", "review_threshold", "window_days", "pending_tolerance", "rarity_days"}
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise ConfigError(f"dedupe: unknown setting(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}")
+        values: dict[str, Any] = {}
+        for name in ("duplicate_threshold", "review_threshold"):
+            if name in section:
+                values[name] = _number(section[name], f"dedupe.{name}")
+        window = section.get("window_days")
+        if isinstance(window, dict):
+            extra = sorted(set(window) - {"before", "after"})
+            if extra:
+                raise ConfigError(f"dedupe.window_days: unknown key(s) {', '.join(extra)}; expected before, after")
+            if "before" in window:
+                values["window_before"] = _whole(window["before"], "dedupe.window_days.before")
+            if "after" in window:
+                values["window_after"] = _whole(window["after"], "dedupe.window_days.after")
+        elif window is not None:
+            values["window_before"] = values["window_after"] = _whole(window, "dedupe.window_days")
+        if "rarity_days" in section:
+            values["rarity_days"] = _whole(section["rarity_days"], "dedupe.rarity_days")
+        if "pending_tolerance" in section:
+            raw = section["pending_tolerance"]
+            text = str(raw).strip()
+            try:
+                tolerance = Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
+            except InvalidOperation:
+                raise ConfigError(f"dedupe.pending_tolerance must be a fraction like 0.2 or 20% (got {raw!r})") from None
+            values["pending_tolerance"] = tolerance
+        if payee is not None:
+            values["payee"] = payee
+        return cls(**values)
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number (got {value!r})")
+    return float(value)
+
+
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be a whole number of days (got {value!r})")
+    return value
+
+
+@dataclass
+class Decision:
+    """What to do with one statement row, and why.
+
+    `duplicate_of` is the PocketSmith id it duplicates (or, for `review`, may duplicate); `duplicate_of_row`
+    the index of an earlier row of this run it repeats (overlapping files). `score` is 0..1, None when no
+    candidate was scored.
+    """
+
+    action: str
+    duplicate_of: int | None
+    score: float | None
+    reasons: list[str]
+    matched: PsTransaction | None = None
+    duplicate_of_row: int | None = None
+
+
+def fetch_window(records: Sequence[Transaction], settings: DedupeSettings = DedupeSettings()) -> tuple[date, date]:
+    """The date range (inclusive) of existing transactions that can match these records."""
+    if not records:
+        raise ValueError("fetch_window needs at least one record")
+    dates = [r.date for r in records]
+    return (min(dates) - timedelta(days=settings.window_before), max(dates) + timedelta(days=settings.window_after))
+
+
+def dedupe(records: Sequence[Transaction], existing: Sequence[PsTransaction], *,
+           imported: Mapping[str, int] | None = None, settings: DedupeSettings = DedupeSettings(),
+           account_id: int | None = None) -> list[Decision]:
+    """One Decision per record, in the records' order. See the module docstring for the method."""
+    decisions: list[Decision | None] = [None] * len(records)
+    if not records:
+        return []
+    repeat_of = _fold_repeats(records, settings)
+    distinct = [i for i, rep in enumerate(repeat_of) if rep is None]
+    pool = _account_transactions(existing, account_id)
+    matcher = _Matcher(records, distinct, pool, settings)
+    matcher.apply_journal(imported or {}, decisions)
+    matcher.match(decisions)
+    for index, rep in enumerate(repeat_of):
+        if rep is not None:
+            decisions[index] = _repeat_decision(records, index, rep, decisions[rep])
+    return decisions  # type: ignore[return-value]
+
+
+def _account_transactions(existing: Sequence[PsTransaction], account_id: int | None) -> list[PsTransaction]:
+    if account_id is not None:
+        return [e for e in existing if e.transaction_account_id is None or e.transaction_account_id == account_id]
+    accounts = {e.transaction_account_id for e in existing if e.transaction_account_id is not None}
+    if len(accounts) > 1:
+        raise ValueError(f"existing transactions span {len(accounts)} accounts; pass account_id so only the "
+                         "target account's are matched")
+    return list(existing)
+
+
+def _where(record: Transaction) -> str:
+    name = (record.file or "").replace("\\", "/").rsplit("/", 1)[-1]
+    if name and record.line is not None:
+        return f"{name} line {record.line}"
+    if record.line is not None:
+        return f"line {record.line}"
+    return name or "an earlier row"
+
+
+def _fold_repeats(records: Sequence[Transaction], settings: DedupeSettings) -> list[int | None]:
+    """For each row, the earlier row (of an earlier file) it repeats, or None: multiset semantics per file."""
+    repeat_of: list[int | None] = [None] * len(records)
+    files: dict[Any, list[int]] = {}
+    for index, record in enumerate(records):
+        files.setdefault(record.file, []).append(index)
+    if len(files) < 2:
+        return repeat_of
+    by_id: dict[str, list[int]] = {}
+    by_key: dict[tuple, list[int]] = {}
+    for rows in files.values():
+        claimed: set[int] = set()
+        added: list[tuple[int, tuple]] = []
+        for index in rows:
+            record = records[index]
+            key = (record.date, _cents(record.amount), match_key(record.original_payee or record.payee, settings.payee))
+            earlier = None
+            if record.external_id:
+                earlier = next((r for r in by_id.get(record.external_id, ()) if r not in claimed), None)
+            if earlier is None:
+                earlier = next((r for r in by_key.get(key, ()) if r not in claimed), None)
+            if earlier is None:
+                added.append((index, key))
+            else:
+                claimed.add(earlier)
+                repeat_of[index] = earlier
+        # Added only after the whole file: rows of one file never fold into each other.
+        for index, key in added:
+            by_key.setdefault(key, []).append(index)
+            if records[index].external_id:
+                by_id.setdefault(records[index].external_id, []).append(index)
+    return repeat_of
+
+
+def _repeat_decision(records: Sequence[Transaction], index: int, rep: int, rep_decision: Decision) -> Decision:
+    same_in_pocketsmith = rep_decision.action == DUPLICATE
+    reason = f"repeats {_where(records[rep])} (overlapping statements)"
+    reasons = [reason] + ([f"which is already in PocketSmith as #{rep_decision.duplicate_of}"]
+                          if same_in_pocketsmith and rep_decision.duplicate_of is not None else [])
+    return Decision(DUPLICATE, rep_decision.duplicate_of if same_in_pocketsmith else None, 1.0, reasons,
+                    matched=rep_decision.matched if same_in_pocketsmith else None, duplicate_of_row=rep)
+
+
+def _cents(amount: Decimal) -> int:
+    return round(amount * 100)
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+class _LagModel:
+    """How likely each lag (statement date minus PocketSmith date) is, learned from this run's clear pairs."""
+
+    # Default shape before any learning: posting trails the transaction by 0-3 days; hand entries wander.
+    _DEFAULT = {-4: 0.3, -3: 0.4, -2: 0.8, -1: 1.5, 0: 5.0, 1: 4.0, 2: 3.0, 3: 2.0, 4: 1.0}
+
+    def __init__(self, before: int, after: int, samples: Sequence[int]):
+        self.lags = list(range(-after, before + 1))
+        prior = {lag: self._DEFAULT.get(lag, 0.5 if lag > 0 else 0.2) for lag in self.lags}
+        prior_total = sum(prior.values())
+        counts = {lag: 0 for lag in self.lags}
+        used = [lag for lag in samples if lag in counts]
+        for lag in used:
+            counts[lag] += 1
+        self.learned = len(used) >= _MIN_LAG_SAMPLES
+        n = len(used) if self.learned else 0
+        width = len(self.lags)
+        self.evidence: dict[int, float] = {}
+        for lag in self.lags:
+            p = ((counts[lag] if self.learned else 0) + _LAG_PSEUDO_COUNT * prior[lag] / prior_total) / (n + _LAG_PSEUDO_COUNT)
+            self.evidence[lag] = min(_DATE_MAX, max(_DATE_MIN, math.log(p * width)))
+        self.usual = sorted(used)[len(used) // 2] if self.learned else None
+
+    def __call__(self, lag: int) -> float:
+        return self.evidence.get(lag, _DATE_MIN)
+
+
+@dataclass(slots=True)
+class _Pair:
+    row: int          # index into records
+    pos: int          # index into the matcher's pool
+    lag: int
+    similarity: float
+    similar_to: str   # PocketSmith's text that gave the similarity
+    via_memo: bool
+    pending: bool
+    exact: bool
+    amount_evidence: float
+    logit: float = 0.0
+
+
+class _Matcher:
+    """The scored, one-to-one matching of distinct rows against one account's existing transactions."""
+
+    def __init__(self, records: Sequence[Transaction], rows: list[int], pool: list[PsTransaction],
+                 settings: DedupeSettings):
+        import numpy as np
+
+        self.np = np
+        self.records = records
+        self.rows = rows
+        self.settings = settings
+        self.taken_by: dict[int, int] = {}      # pool position -> record index that has it
+        self.journal_rows: set[int] = set()
+        # Only PocketSmith transactions near the statement can match or count towards rarity.
+        row_ords = np.fromiter((records[i].date.toordinal() for i in rows), np.int64, len(rows))
+        reach = settings.window_before + settings.window_after + settings.rarity_days
+        low, high = (int(row_ords.min()) - reach, int(row_ords.max()) + reach) if len(rows) else (0, -1)
+        all_ords = np.fromiter((e.date.toordinal() for e in pool), np.int64, len(pool))
+        keep = np.nonzero((all_ords >= low) & (all_ords <= high))[0]
+        self.pool = [pool[i] for i in keep] if len(keep) < len(pool) else pool
+        self.pool_ords = all_ords[keep]
+        n = len(self.pool)
+        self.pool_cents = np.fromiter((_cents(e.amount) for e in self.pool), np.int64, n)
+        self.pool_ids = np.fromiter((e.id for e in self.pool), np.int64, n)
+        self.pool_pending = np.fromiter((e.status == "pending" for e in self.pool), bool, n)
+        self.row_ords = row_ords
+        self.row_cents = np.fromiter((_cents(records[i].amount) for i in rows), np.int64, len(rows))
+        self.usable = np.ones(n, bool)
+        self._pool_keys: dict[int, tuple[str, ...]] = {}
+        self._row_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+    # -- exact evidence ---------------------------------------------------------------------------------
+    def apply_journal(self, imported: Mapping[str, int], decisions: list[Decision | None]) -> None:
+        if not imported:
+            return
+        np = self.np
+        wanted = [i for i in self.rows if self.records[i].external_id in imported]
+        if not wanted:
+            return
+        positions: dict[int, int] = {}
+        ids = {imported[self.records[i].external_id] for i in wanted}
+        for pos in np.nonzero(np.isin(self.pool_ids, np.fromiter(ids, np.int64, len(ids))))[0]:
+            positions.setdefault(int(self.pool_ids[pos]), int(pos))
+        for index in wanted:
+            ps_id = imported[self.records[index].external_id]
+            pos = positions.get(ps_id)
+            self.journal_rows.add(index)
+            if pos is not None and pos not in self.taken_by:
+                self.taken_by[pos] = index
+                self.usable[pos] = False
+                decisions[index] = Decision(DUPLICATE, ps_id, 1.0, [f"imported before by psimport as #{ps_id} (journal)"],
+                                            matched=self.pool[pos])
+            else:
+                decisions[index] = Decision(REVIEW, None, None, [
+                    f"psimport imported this row before as #{ps_id}, which is no longer in this account in "
+                    "PocketSmith (deleted, moved or re-dated?); accept to create it again"])
+
+    # -- payee evidence -----------------------------------------------------------------------------------
+    def _pool_texts(self, pos: int) -> tuple[str, ...]:
+        keys = self._pool_keys.get(pos)
+        if keys is None:
+            e = self.pool[pos]
+            settings = self.settings.payee
+            keys = (match_key(e.payee, settings), match_key(e.original_payee, settings),
+                    match_key(e.memo, settings) if e.memo else "")
+            self._pool_keys[pos] = keys
+        return keys
+
+    def _row_texts(self, index: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        keys = self._row_keys.get(index)
+        if keys is None:
+            r = self.records[index]
+            settings = self.settings.payee
+            names = {match_key(r.original_payee, settings), match_key(r.payee, settings)} - {""}
+            memo = tuple(k for k in {match_key(f"{r.original_payee or r.payee} {r.memo}", settings),
+                                     match_key(r.memo, settings)} if len(k) >= 4) if r.memo else ()
+            keys = (tuple(sorted(names)), tuple(sorted(set(memo) - names)))
+            self._row_keys[index] = keys
+        return keys
+
+    def _similarity(self, index: int, pos: int) -> tuple[float, str, bool]:
+        """Best similarity of the row's name (then memo) keys to PocketSmith's payee/original_payee/memo."""
+        names, memos = self._row_texts(index)
+        theirs = self._pool_texts(pos)
+        e = self.pool[pos]
+        shown = (e.payee, e.original_payee, e.memo or "")
+        best, best_text, via_memo = 0.0, "", False
+        for own, is_memo in ((names, False), (memos, True)):
+            for key in own:
+                for slot, other in enumerate(theirs):
+                    if not other or (slot == 2 and len(other) < 4):
+                        continue
+                    score = similarity(key, other)
+                    if score > best + 1e-9:
+                        best, best_text, via_memo = score, shown[slot], is_memo
+        if not names and not memos:
+            return -1.0, "", False          # nothing to compare: neither evidence for nor against
+        if not any(theirs):
+            return -1.0, "", False
+        return best, best_text, via_memo
+
+    # -- candidates -----------------------------------------------------------------------------------------
+    def _keys(self):
+        np = self.np
+        uniques, inverse = np.unique(np.concatenate([self.row_cents, self.pool_cents]), return_inverse=True)
+        self.cent_values = uniques
+        row_rank = inverse[:len(self.rows)].astype(np.int64)
+        pool_rank = inverse[len(self.rows):].astype(np.int64)
+        base = min(int(self.row_ords.min()), int(self.pool_ords.min()) if len(self.pool_ords) else 0) \
+            - self.settings.window_before - self.settings.rarity_days - 2
+        self.pool_order = np.lexsort((self.pool_ids, self.pool_ords, pool_rank))
+        self.pool_sorted_keys = (pool_rank * _DAY_SHIFT + (self.pool_ords - base))[self.pool_order]
+        self.row_keys = row_rank * _DAY_SHIFT + (self.row_ords - base)
+        self.row_sorted_keys = np.sort(self.row_keys)
+
+    def _rarity(self):
+        """Same-amount transactions within rarity_days either side: in PocketSmith, and in the statement."""
+        np = self.np
+        d = self.settings.rarity_days
+        in_pool = (np.searchsorted(self.pool_sorted_keys, self.row_keys + d, "right")
+                   - np.searchsorted(self.pool_sorted_keys, self.row_keys - d, "left"))
+        in_rows = (np.searchsorted(self.row_sorted_keys, self.row_keys + d, "right")
+                   - np.searchsorted(self.row_sorted_keys, self.row_keys - d, "left"))
+        return np.maximum(np.maximum(in_pool, in_rows), 1)
+
+    def _amount_evidence(self, cents: int, nearby: int) -> float:
+        if cents % 100:
+            base = _AMOUNT_ODD_CENTS
+        elif cents % 1000:
+            base = _AMOUNT_WHOLE
+        else:
+            base = _AMOUNT_TENS
+        return max(_AMOUNT_FLOOR, base - _RARITY_SLOPE * math.log(nearby))
+
+    def _supersede_pending(self) -> None:
+        """Drop pending transactions whose posted twin is present: the twin is what the statement row matches."""
+        np = self.np
+        pending = np.nonzero(self.pool_pending & self.usable)[0]
+        if not len(pending):
+            return
+        pending = pending[np.lexsort((self.pool_ids[pending], self.pool_ords[pending]))]
+        posted = np.nonzero(~self.pool_pending & self.usable)[0]
+        posted = posted[np.lexsort((self.pool_ids[posted], self.pool_ords[posted], self.pool_cents[posted]))]
+        posted_cents = self.pool_cents[posted]
+        used: set[int] = set()
+        tolerance = float(self.settings.pending_tolerance)
+        for p in pending.tolist():
+            cents = int(self.pool_cents[p])
+            slack = int(abs(cents) * tolerance)
+            span = posted[np.searchsorted(posted_cents, cents - slack, "left"):
+                          np.searchsorted(posted_cents, cents + slack, "right")]
+            lag = self.pool_ords[span] - self.pool_ords[p]
+            near = span[(np.sign(self.pool_cents[span]) == np.sign(cents))
+                        & (lag >= 0) & (lag <= self.settings.window_before)]
+            best = None
+            for q in near.tolist():
+                if q in used:
+                    continue
+                mine, theirs = self._pool_texts(p), self._pool_texts(q)
+                alike = max((similarity(a, b) for a in mine[:2] for b in theirs[:2] if a and b), default=0.0)
+                if alike < 0.7 and any(mine[:2]) and any(theirs[:2]):
+                    continue
+                rank = (abs(int(self.pool_cents[q]) - cents), int(self.pool_ords[q] - self.pool_ords[p]),
+                        int(self.pool_ids[q]))
+                if best is None or rank < best[0]:
+                    best = (rank, q)
+            if best is not None:
+                used.add(best[1])
+                self.usable[p] = False
+
+    def _candidate_pairs(self, nearby) -> list[_Pair]:
+        np = self.np
+        s = self.settings
+        lo = np.searchsorted(self.pool_sorted_keys, self.row_keys - s.window_before, "left")
+        hi = np.searchsorted(self.pool_sorted_keys, self.row_keys + s.window_after, "right")
+        counts = hi - lo
+        total = int(counts.sum())
+        if total == 0:
+            return []
+        row_at = np.repeat(np.arange(len(self.rows)), counts)
+        starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        pos_at = self.pool_order[starts + np.arange(total)]
+        keep = self.usable[pos_at]
+        pairs = []
+        evidence_by_row: dict[int, float] = {}
+        for k, p in zip(row_at[keep].tolist(), pos_at[keep].tolist()):
+            index = self.rows[k]
+            if index in self.journal_rows:
+                continue
+            amount = evidence_by_row.get(k)
+            if amount is None:
+                amount = evidence_by_row[k] = self._amount_evidence(int(self.row_cents[k]), int(nearby[k]))
+            sim, text, via_memo = self._similarity(index, p)
+            pairs.append(_Pair(index, p, int(self.row_ords[k] - self.pool_ords[p]), sim, text, via_memo,
+                               bool(self.pool_pending[p]), True, amount))
+        return pairs
+
+    def _pending_inexact_pairs(self, open_rows: list[int]) -> list[_Pair]:
+        """Rows still unmatched against pending transactions whose amount differs within the tolerance."""
+        np = self.np
+        s = self.settings
+        pending = [p for p in np.nonzero(self.pool_pending & self.usable)[0].tolist() if p not in self.taken_by]
+        if not pending or not open_rows:
+            return []
+        position = {index: k for k, index in enumerate(self.rows)}
+        ks = np.array([position[i] for i in open_rows], np.int64)
+        cents, ords = self.row_cents[ks], self.row_ords[ks]
+        tolerance = float(s.pending_tolerance)
+        pairs = []
+        for p in pending:
+            pc = int(self.pool_cents[p])
+            lag = ords - self.pool_ords[p]
+            hit = np.nonzero((np.sign(cents) == np.sign(pc)) & (cents != pc)
+                             & (np.abs(cents - pc) <= abs(pc) * tolerance)
+                             & (lag >= -s.window_after) & (lag <= s.window_before))[0]
+            for h in hit.tolist():
+                index = open_rows[h]
+                sim, text, via_memo = self._similarity(index, p)
+                pairs.append(_Pair(index, p, int(lag[h]), sim, text, via_memo, True, False, _PENDING_INEXACT_AMOUNT))
+        return pairs
+
+    # -- scoring ------------------------------------------------------------------------------------------
+    def _learn_lags(self, pairs: list[_Pair]) -> _LagModel:
+        """Lags of pairs nobody could mistake: one candidate each way, an odd amount, a clearly alike payee."""
+        per_row: dict[int, int] = {}
+        per_pos: dict[int, int] = {}
+        for pair in pairs:
+            per_row[pair.row] = per_row.get(pair.row, 0) + 1
+            per_pos[pair.pos] = per_pos.get(pair.pos, 0) + 1
+        samples = [pair.lag for pair in pairs
+                   if per_row[pair.row] == 1 and per_pos[pair.pos] == 1 and pair.similarity >= 0.8
+                   and _cents(self.records[pair.row].amount) % 100 and not pair.pending]
+        return _LagModel(self.settings.window_before, self.settings.window_after, samples)
+
+    def _score(self, pair: _Pair, lags: _LagModel) -> None:
+        if pair.similarity < 0:
+            payee = 0.0
+        else:
+            payee = min(_PAYEE_MAX, max(_PAYEE_MIN, _PAYEE_SLOPE * (pair.similarity - _PAYEE_NEUTRAL)))
+        pair.logit = _PRIOR + pair.amount_evidence + lags(pair.lag) + payee
+
+    # -- assignment ---------------------------------------------------------------------------------------
+    def _assign(self, pairs: list[_Pair], floor: float) -> list[_Pair]:
+        """Optimal one-to-one choice among pairs scoring above `floor` (log-odds), block by block."""
+        live = [p for p in pairs if p.logit > floor]
+        parent: dict[Any, Any] = {}
+
+        def find(x):
+            root = x
+            while parent.setdefault(root, root) != root:
+                root = parent[root]
+            while parent[x] != root:
+                parent[x], x = root, parent[x]
+            return root
+
+        for pair in live:
+            a, b = find(("r", pair.row)), find(("p", pair.pos))
+            if a != b:
+                parent[a] = b
+        blocks: dict[Any, list[_Pair]] = {}
+        for pair in live:
+            blocks.setdefault(find(("r", pair.row)), []).append(pair)
+        chosen: list[_Pair] = []
+        for block in blocks.values():
+            if len(block) == 1:
+                chosen.extend(block)
+            else:
+                chosen.extend(self._solve_block(block, floor))
+        return chosen
+
+    def _solve_block(self, block: list[_Pair], floor: float) -> list[_Pair]:
+        from scipy.optimize import linear_sum_assignment
+
+        rows = sorted({p.row for p in block}, key=lambda i: (self.records[i].date, i))
+        by_row: dict[int, list[_Pair]] = {}
+        for pair in block:
+            by_row.setdefault(pair.row, []).append(pair)
+        chosen: list[_Pair] = []
+        taken: set[int] = set()
+        start = 0
+        while start < len(rows):
+            chunk = rows[start:start + _BLOCK_ROWS + _BLOCK_MARGIN]
+            final = set(rows[start:start + _BLOCK_ROWS]) if start + _BLOCK_ROWS < len(rows) else set(chunk)
+            candidates = [p for i in chunk for p in by_row[i] if p.pos not in taken]
+            positions = sorted({p.pos for p in candidates}, key=lambda q: (self.pool[q].date, self.pool[q].id))
+            if not positions:
+                start += _BLOCK_ROWS
+                continue
+            row_at = {i: k for k, i in enumerate(chunk)}
+            col_at = {q: k for k, q in enumerate(positions)}
+            weights = self.np.zeros((len(chunk), len(positions)))
+            lookup = {}
+            for pair in candidates:
+                weights[row_at[pair.row], col_at[pair.pos]] = pair.logit - floor
+                lookup[(pair.row, pair.pos)] = pair
+            for r, c in zip(*linear_sum_assignment(weights, maximize=True)):
+                pair = lookup.get((chunk[r], positions[c]))
+                if pair is not None and chunk[r] in final:
+                    chosen.append(pair)
+                    taken.add(pair.pos)
+            start += _BLOCK_ROWS
+        return chosen
+
+    # -- the whole matching ----------------------------------------------------------------------------------
+    def match(self, decisions: list[Decision | None]) -> None:
+        open_rows = [i for i in self.rows if decisions[i] is None]
+        if not open_rows:
+            return
+        if not self.pool:
+            for index in open_rows:
+                decisions[index] = self._create(index, None, None)
+            return
+        self._keys()
+        nearby = self._rarity()
+        self.nearby = {index: int(nearby[k]) for k, index in enumerate(self.rows)}
+        self._supersede_pending()
+        pairs = self._candidate_pairs(nearby)
+        lags = self._learn_lags(pairs)
+        self.lags = lags
+        for pair in pairs:
+            self._score(pair, lags)
+        floor = _logit(self.settings.review_threshold)
+        assigned = {p.row: p for p in self._assign(pairs, floor)}
+        for pair in assigned.values():
+            self.taken_by[pair.pos] = pair.row
+        still_open = [i for i in open_rows if i not in assigned]
+        inexact = self._pending_inexact_pairs(still_open)
+        for pair in inexact:
+            self._score(pair, lags)
+        for pair in self._assign(inexact, floor):
+            assigned[pair.row] = pair
+            self.taken_by[pair.pos] = pair.row
+        best: dict[int, _Pair] = {}
+        for pair in pairs + inexact:
+            if pair.row not in best or pair.logit > best[pair.row].logit:
+                best[pair.row] = pair
+        for index in open_rows:
+            pair = assigned.get(index)
+            if pair is not None:
+                decisions[index] = self._matched(pair)
+            else:
+                decisions[index] = self._create(index, best.get(index), pairs)
+
+    # -- decisions and their reasons -----------------------------------------------------------------------
+    def _pair_reasons(self, pair: _Pair) -> list[str]:
+        record, e = self.records[pair.row], self.pool[pair.pos]
+        reasons = ["same amount" if pair.exact else f"amount {record.amount} vs {e.amount} pending in PocketSmith"]
+        if pair.lag == 0:
+            when = "same date"
+        elif pair.lag > 0:
+            when = f"{_days(pair.lag)} later"
+        else:
+            when = f"{_days(-pair.lag)} earlier"
+        usual = self.lags.usual
+        if usual is not None and pair.lag != 0 and pair.lag == usual:
+            when += " (the usual lag here)"
+        reasons.append(when)
+        if pair.similarity >= 0:
+            text = f"payee {round(pair.similarity * 100)}% similar to '{pair.similar_to}'"
+            reasons.append(text + " (via the memo)" if pair.via_memo else text)
+        nearby = self.nearby.get(pair.row, 1)
+        if pair.exact and nearby >= 3:
+            reasons.append(f"amount common here ({nearby} within {self.settings.rarity_days} days)")
+        if pair.pending:
+            reasons.append("pending in PocketSmith; the bank feed will replace it with the posted one")
+        return reasons
+
+    def _matched(self, pair: _Pair) -> Decision:
+        score = round(_sigmoid(pair.logit), 4)
+        e = self.pool[pair.pos]
+        if score >= self.settings.duplicate_threshold and pair.exact:
+            return Decision(DUPLICATE, e.id, score, self._pair_reasons(pair), matched=e)
+        if score >= self.settings.review_threshold:
+            return Decision(REVIEW, e.id, score, self._pair_reasons(pair), matched=e)
+        return self._create(pair.row, pair, None)
+
+    def _create(self, index: int, best: _Pair | None, pairs: list[_Pair] | None) -> Decision:
+        record = self.records[index]
+        s = self.settings
+        if best is None:
+            return Decision(CREATE, None, None, [
+                f"nothing of {record.amount} in PocketSmith from {_days(s.window_before)} before to "
+                f"{_days(s.window_after)} after"])
+        e = self.pool[best.pos]
+        holder = self.taken_by.get(best.pos)
+        score = round(_sigmoid(best.logit), 4)
+        if holder is not None and holder != index:
+            reason = (f"the {e.amount} '{e.payee or e.original_payee}' on {e.date.isoformat()} "
+                      f"is the match of {_where(self.records[holder])}")
+        else:
+            reason = (f"closest: {e.amount} '{e.payee or e.original_payee}' on {e.date.isoformat()}, "
+                      f"score {score:.2f} (" + ", ".join(self._pair_reasons(best)) + ")")
+        return Decision(CREATE, None, score, [reason])
