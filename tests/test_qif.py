@@ -275,6 +275,11 @@ def test_transactions_before_any_account_go_to_an_unnamed_account():
         (None, "Bank", 1), ("Savings", "Oth A", 1)]
 
 
+def test_a_headerless_list_of_records_is_read_as_one_unnamed_account():
+    [statement] = parse("D1/15/24\nT-1.00\nPShop\n^\nD1/16/24\nT-2.00\n^\n")
+    assert statement.account.type is None and [t.line for t in statement.transactions] == [1, 5]
+
+
 @pytest.mark.parametrize("kind", ["Bank", "Cash", "CCard", "Oth A", "Oth L", "oth  l", "BANK"])
 def test_every_transaction_section_type_is_read(kind):
     [statement] = parse(bank("D2024-01-05\nT-1.00", header=f"!Type:{kind}"))

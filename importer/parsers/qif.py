@@ -63,7 +63,8 @@ _PLAIN_AMOUNT = re.compile(r"[-+]?\d+(?:\.\d+)?", re.ASCII)
 # Thousands grouped Western (1,234,567) or Indian (12,34,567) style, after decimal commas are turned into points.
 _GROUPED_AMOUNT = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3}|\d+)(?:\.\d+)?|\.\d+", re.ASCII)
 _BINARY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
-_CURRENCY_SIGNS = str.maketrans("", "", "$€£¥ \u00a0\u202f\u2009'")
+# Currency signs, and the spaces and apostrophes some locales group thousands with.
+_AMOUNT_NOISE = str.maketrans("", "", "$€£¥ \u00a0\u202f\u2009'")
 
 _DATE_FORMS = "12/31/2024, 31/12/2024, 12/31'24 or 2024-12-31"
 
@@ -75,7 +76,10 @@ class QifParser:
 
     def sniff(self, head: bytes, filename: str) -> float:
         """Sure when a QIF header line opens the file (after comments); the .qif suffix is a hint only."""
-        text = head.removeprefix(codecs.BOM_UTF8).decode("latin-1")
+        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            text = head.decode("utf-16", "replace")
+        else:
+            text = head.removeprefix(codecs.BOM_UTF8).decode("latin-1")
         is_qif_name = filename.lower().endswith(".qif")
         for line in text.splitlines()[:200]:
             line = line.strip()
@@ -145,14 +149,13 @@ def parse_amount(text: str, filename: str | None = None, line: int | None = None
     if _PLAIN_AMOUNT.fullmatch(text):
         return Decimal(text)
     negative = False
-    text = text.translate(_CURRENCY_SIGNS)
+    text = text.translate(_AMOUNT_NOISE)
     if text.startswith("(") and text.endswith(")"):
         negative, text = True, text[1:-1]
     if text.endswith("-"):
         negative, text = not negative, text[:-1]
     if text[:1] in ("-", "+"):
         negative, text = (not negative) if text[0] == "-" else negative, text[1:]
-    text = text.translate(_CURRENCY_SIGNS)
     comma, dot = text.rfind(","), text.rfind(".")
     if comma > dot >= 0:  # 1.234,56: the comma is the decimal point, dots group thousands
         text = text[:comma].replace(".", ",") + "." + text[comma + 1:]
@@ -315,22 +318,22 @@ class _QifReader:
             elif code == "U":
                 if fallback_text is None:
                     fallback_text, fallback_line = line[1:], index + 1
-            elif code == "S":
+            elif code == "S" or code == "E" or code == "$":
+                # Each split is [category, memo, amount text, line]; an E or $ with no open
+                # split to fill starts one without a category.
                 if splits is None:
                     splits = []
-                splits.append([line[1:].strip() or None, None, None, index + 1])
-            elif code == "E":
-                value = line[1:].strip() or None
-                if splits and splits[-1][1] is None and splits[-1][2] is None:
-                    splits[-1][1] = value
+                if code == "S":
+                    splits.append([line[1:].strip() or None, None, None, index + 1])
+                elif code == "E":
+                    if splits and splits[-1][1] is None and splits[-1][2] is None:
+                        splits[-1][1] = line[1:].strip() or None
+                    else:
+                        splits.append([None, line[1:].strip() or None, None, index + 1])
+                elif splits and splits[-1][2] is None:
+                    splits[-1][2], splits[-1][3] = line[1:], index + 1
                 else:
-                    splits = (splits or []) + [[None, value, None, index + 1]]
-            elif code == "$":
-                if splits and splits[-1][2] is None:
-                    splits[-1][2] = line[1:]
-                    splits[-1][3] = index + 1
-                else:
-                    splits = (splits or []) + [[None, None, line[1:], index + 1]]
+                    splits.append([None, None, line[1:], index + 1])
         day = self._date_text(day, first)
         if day not in self.date_lines:
             self.date_lines[day] = date_line
