@@ -172,3 +172,373 @@ def parse(state: State, files, mapping, date_order, fmt):
                            mapping_dirs=state.config.mapping_dirs)
     statements = parse_paths(files, options)
     views.show_statements(statements, fmt, sys.stdout)
+
+
+# ─── preview, import, batches, undo ───────────────────────────────────────────────────────────
+
+def _plan_options(command):
+    """The options preview and import share: where rows go, which rules, how to read the files."""
+    for option in reversed([
+        click.option("--account", type=int, metavar="ID",
+                     help="PocketSmith transaction account id, for files of a single account "
+                          "(otherwise the config's accounts: list)."),
+        click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
+                     help="Rules file [default: the config's rules:, else ./rules.yaml if present]."),
+        click.option("--mapping", metavar="NAME|FILE", help="CSV layout: a built-in mapping name or a mapping YAML."),
+        click.option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]),
+                     help="Day/month order when the file cannot tell (QIF, CSV)."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _run_config(state: State, sandbox: bool):
+    """The user's config; under --sandbox with none of their own, the demo household's."""
+    config = state.config
+    if sandbox and config.path is None:
+        from importer.config import load_config, samples_dir
+        demo = samples_dir() / "psimport.yaml"
+        if demo.is_file():
+            return load_config(demo)
+    return config
+
+
+def _target_name(state: State, sandbox: bool) -> str:
+    """Where rows go, as the journal records it: "sandbox" or the API URL."""
+    return "sandbox" if sandbox else state.resolved_api_url.rstrip("/")
+
+
+def _same_command(state: State) -> str:
+    """The command line that was run, rebuilt from its parameters, for "run this again to finish"."""
+    import shlex
+    ctx = click.get_current_context()
+    parts = ["psimport", ctx.info_name or ""]
+    for param in ctx.command.params:
+        if not param.expose_value or param.name not in ctx.params:
+            continue
+        value = ctx.params[param.name]
+        if isinstance(param, click.Argument):
+            parts.extend(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
+        elif value not in (None, False, ()) and value != param.default:
+            flag = max(param.opts, key=len)
+            parts.extend([flag] if getattr(param, "is_flag", False) else [flag, str(value)])
+    for flag, value in (("--api-url", state.api_url), ("--config", state.config_path),
+                        ("--state-dir", state.state_dir_opt)):
+        if value:
+            parts.extend([flag, str(value)])
+    return shlex.join(parts)
+
+
+def _journal_if_any(state: State):
+    from importer.journal import JOURNAL_FILE, Journal
+    path = state.state_dir / JOURNAL_FILE
+    return Journal(path) if path.is_file() else None
+
+
+def _confirm(question: str, yes: bool, action: str) -> None:
+    from importer.errors import ConfigError
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError(f"not {action} without confirmation, and there is no terminal to ask on; "
+                          "pass --yes to go ahead")
+    if not click.confirm(question, default=False, err=True):
+        raise click.Abort()
+
+
+class _Progress:
+    """A rich progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, state: State, label: str):
+        self.bar = None
+        if not state.quiet and sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from importer.render import console
+            self.bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                console=console(stderr=True), transient=False)
+            self.task = self.bar.add_task(label, total=None)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)
+
+    def __enter__(self):
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_plan_options
+@click.option("--existing", metavar="FILE.json", type=click.Path(path_type=Path),
+              help="Compare with this export (a JSON array of PocketSmith transactions) instead of the API: offline.")
+@format_option("table", "json", "csv", "html")
+@click.option("--out", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the preview to FILE instead of standard output.")
+@sandbox_option
+@global_options
+@pass_state
+def preview(state: State, files, account, rules_path, mapping, date_order, existing, fmt, out, sandbox):
+    """Show exactly what an import would do, writing nothing.
+
+    Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
+    (possibly there already: created only with `import --accept-review`) or `skip` (a rule
+    said to ignore it), with its category, labels and the transaction it matched.
+
+    \b
+    Examples:
+      psimport preview sample_statements/ --sandbox
+      psimport preview statement.ofx --account 123456 --rules rules.yaml
+      psimport preview statement.ofx --existing export.json --format json
+      psimport preview sample_statements/ --sandbox --format html --out preview.html
+    """
+    from importer.plan import prepare_plan
+    from importer.preview_views import show_plan
+    client = None if existing is not None else state.client(sandbox)
+    journal = _journal_if_any(state)
+    try:
+        _, plan = prepare_plan(files, config=_run_config(state, sandbox), client=client, account=account,
+                               rules_path=rules_path, existing_path=existing, journal=journal,
+                               mapping=mapping, date_order=date_order,
+                               target="" if existing is not None else _target_name(state, sandbox))
+    finally:
+        if journal is not None:
+            journal.close()
+    if out is not None:
+        with open(out, "w", encoding="utf-8", newline="") as handle:
+            show_plan(plan, fmt, handle)
+        if not state.quiet:
+            click.echo(f"Wrote the {fmt} preview of {len(plan.rows)} rows to {out}", err=True)
+    else:
+        show_plan(plan, fmt, sys.stdout)
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_plan_options
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Requests in flight at most (default 16, measured); fewer when PocketSmith says 429.")
+@click.option("--accept-review", is_flag=True, help="Also create the rows marked for review (flagged needs_review).")
+@sandbox_option
+@global_options
+@pass_state
+def import_(state: State, files, account, rules_path, mapping, date_order, yes, concurrency, accept_review,
+            sandbox):
+    """Create the new transactions in PocketSmith, each exactly once.
+
+    Computes the same plan as `preview`, shows its summary, asks, then creates the rows to
+    create (and, with --accept-review, those for review). Every row is journaled before and
+    after its request: if the run is interrupted (Ctrl-C, a crash, the network), run the same
+    command again and it finishes the batch, creating nothing twice. Importing the same files
+    again later creates nothing.
+
+    \b
+    Examples:
+      psimport import sample_statements/ --sandbox --yes
+      psimport import statement.ofx --account 123456 --rules rules.yaml
+      psimport import ~/Downloads/*.qfx --concurrency 4
+    """
+    from importer.journal import Journal, import_lock
+    from importer.writer import DEFAULT_CONCURRENCY
+
+    client = state.client(sandbox)
+    config = _run_config(state, sandbox)
+    target = _target_name(state, sandbox)
+    with import_lock(state.state_dir), Journal.in_state_dir(state.state_dir) as journal:
+        batch_id = _open_batch(state, journal, client, config, target, files, account, rules_path, mapping,
+                               date_order, yes, accept_review)
+        if batch_id is None:
+            return
+        _write_batch(state, journal, client, batch_id, concurrency or DEFAULT_CONCURRENCY)
+
+
+def _open_batch(state, journal, client, config, target, files, account, rules_path, mapping, date_order, yes,
+                accept_review) -> str | None:
+    """The unfinished batch of these same files, or a new one from a fresh plan; None if nothing to do."""
+    import hashlib
+
+    from importer.journal import NewRow
+    from importer.plan import locate, plan_located
+    from importer.preview_views import print_summary
+    from importer.render import console
+    from importer.writer import settle_unknown
+
+    located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order)
+    key = hashlib.sha256(f"{target}\n{located.key}".encode()).hexdigest()
+    screen = console()
+    unfinished = journal.find_unfinished(key)
+    if unfinished is not None:
+        if accept_review:
+            journal.promote_review(unfinished.id, range(len(journal.rows(unfinished.id))))
+            unfinished = journal.batch(unfinished.id)
+        left = unfinished.unfinished
+        if not state.quiet:
+            screen.print(f"Batch {unfinished.id} of these files (planned {unfinished.created_at}) is unfinished: "
+                         f"{unfinished.created} created, {left} to go. Finishing it with its original plan.")
+        _confirm(f"Finish batch {unfinished.id} ({left} to create)?", yes, "importing")
+        return unfinished.id
+
+    # Creates of an earlier run whose outcome is unknown are settled first, so the plan counts them.
+    for other in journal.batches_with_unknown_rows(located.account_ids, target):
+        batch = journal.batch(other)
+        settle_unknown(client, journal, journal.rows(other, ["sending"]), batch.existing, target)
+
+    plan = plan_located(located, config=config, client=client, rules_path=rules_path, journal=journal,
+                        target=target)
+    if not state.quiet:
+        print_summary(plan, screen, title="Plan")
+    to_send = plan.to_send(accept_review)
+    if not to_send:
+        click.echo("Nothing to import: every row is already in PocketSmith, for review, or skipped.")
+        _list_not_created(plan, accept_review)
+        return None
+    _confirm(f"Create {len(to_send)} transactions in PocketSmith?", yes, "importing")
+    sending = {row.index for row in to_send}
+    rows = [NewRow(row_index=row.index, account_id=row.account_id, external_id=row.txn.external_id,
+                   fingerprint=row.fingerprint, action=row.action, send=row.index in sending,
+                   body=row.body(accepted_review=row.action == "review") if row.action in ("create", "review")
+                   else None)
+            for row in plan.rows]
+    return journal.create_batch(key=key, files=located.files, accounts=located.account_ids, plan=plan.to_json(),
+                                rows=rows, existing=plan.existing_ids, target=target)
+
+
+def _list_not_created(plan, accept_review: bool, limit: int = 20) -> None:
+    """The duplicates (and review rows) a run did not create, and what each matched."""
+    from importer.preview_views import match_text
+    rows = [r for r in plan.rows if r.action == "duplicate" or (r.action == "review" and not accept_review)]
+    for row in rows[:limit]:
+        data = row.as_json()
+        click.echo(f"  {row.action:9} {data['date']} {data['amount']:>10} {data['payee'][:40]:40} "
+                   f"{match_text(data)}")
+    if len(rows) > limit:
+        click.echo(f"  … and {len(rows) - limit} more (`psimport preview` shows them all)")
+
+
+def _write_batch(state: State, journal, client, batch_id: str, concurrency: int) -> None:
+    from importer.preview_views import match_text
+    from importer.writer import IncompleteBatch, Writer
+
+    with _Progress(state, "Creating") as progress:
+        writer = Writer(client, journal, concurrency=concurrency, progress=progress)
+        report = writer.run(batch_id)
+    batch = journal.batch(batch_id)
+    states = {r.row_index: r.state for r in journal.rows(batch_id)}
+    not_created = [r for r in journal.plan_of(batch_id).get("transactions", [])
+                   if r["action"] != "create" and states.get(r["index"]) == "skipped"]
+    skipped = {a: sum(1 for r in not_created if r["action"] == a) for a in ("duplicate", "review", "skip")}
+    found = f" ({report.settled} found after an unanswered request)" if report.settled else ""
+    earlier = f", {report.already_done} of them by an earlier run" if report.already_done else ""
+    click.echo(f"Batch {batch_id}: created {batch.created} transactions{found}{earlier}; skipped "
+               f"{skipped['duplicate'] + report.skipped_now} duplicates, {skipped['review']} for review, "
+               f"{skipped['skip']} by rules.")
+    if report.throttles and not state.quiet:
+        click.echo(f"PocketSmith asked to slow down {report.throttles} times; requests in flight went down to "
+                   f"{report.lowest_concurrency}.")
+    if not report.complete:
+        problems = []
+        if report.failed:
+            problems.append(f"{len(report.failed)} refused (first: {report.failed[0][1]})")
+        if report.unknown:
+            problems.append(f"{len(report.unknown)} unanswered, to be looked up")
+        if report.left:
+            problems.append(f"{report.left} not sent")
+        why = "interrupted" if report.interrupted else (report.stopped_reason or "not finished")
+        raise IncompleteBatch(f"batch {batch_id} is unfinished ({why}): {batch.created} of {report.planned} "
+                              f"created; {', '.join(problems)}. Nothing was created twice; run the same command "
+                              f"again to finish:\n  {_same_command(state)}",
+                              exit_code=130 if report.interrupted else 5)
+    shown = [r for r in not_created if r["action"] in ("duplicate", "review")]
+    if shown and not state.quiet:
+        click.echo("Not created:")
+        for data in shown[:20]:
+            click.echo(f"  {data['action']:9} {data['date']} {data['amount']:>10} {data['payee'][:40]:40} "
+                       f"{match_text(data)}")
+        if len(shown) > 20:
+            click.echo(f"  … and {len(shown) - 20} more (`psimport batches` / `preview` show them)")
+    click.echo(f"Undo with: psimport undo {batch_id}")
+
+
+@cli.command()
+@format_option("table", "json", "csv")
+@global_options
+@pass_state
+def batches(state: State, fmt):
+    """List import batches: when, which files, created / skipped / failed, undone or not.
+
+    \b
+    Examples:
+      psimport batches
+      psimport batches --format json
+    """
+    from importer.preview_views import BATCH_COLUMNS, batch_rows
+    from importer.render import print_table, write_csv, write_json
+    journal = _journal_if_any(state)
+    rows = batch_rows(journal.batches()) if journal is not None else []
+    if journal is not None:
+        journal.close()
+    if fmt == "json":
+        write_json({"batches": rows}, sys.stdout)
+    elif fmt == "csv":
+        write_csv(rows, BATCH_COLUMNS, sys.stdout)
+    elif not rows:
+        click.echo(f"No batches yet (journal: {state.state_dir}).")
+    else:
+        print_table(rows, BATCH_COLUMNS, title="Batches")
+
+
+@cli.command()
+@click.argument("batch_id", metavar="BATCH")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@sandbox_option
+@global_options
+@pass_state
+def undo(state: State, batch_id, yes, sandbox):
+    """Delete the transactions a batch created.
+
+    Transactions changed in PocketSmith since the import (payee, category, labels, note...)
+    are kept and listed. Undone rows may be imported again later. BATCH is an id from
+    `psimport batches` (a unique prefix will do).
+
+    \b
+    Examples:
+      psimport undo 20240315-142233-3fa2
+      psimport undo 20240315 --yes
+    """
+    from importer.errors import ConfigError
+    from importer.journal import import_lock
+    from importer.writer import DEFAULT_CONCURRENCY, IncompleteBatch, undo_batch
+    journal = _journal_if_any(state)
+    if journal is None:
+        raise ConfigError(f"no import journal in {state.state_dir}; nothing to undo")
+    with journal:
+        batch = journal.batch(batch_id)
+        if batch.target == "sandbox":
+            sandbox = True
+        elif batch.target and batch.target != _target_name(state, sandbox):
+            raise ConfigError(f"batch {batch.id} was imported into {batch.target}; "
+                              f"run: psimport undo {batch.id} --api-url {batch.target}")
+        to_delete = batch.created + batch.counts.get("sending", 0)
+        if to_delete == 0:
+            click.echo(f"Batch {batch.id} has nothing left to undo.")
+            return
+        _confirm(f"Delete the {to_delete} transactions batch {batch.id} created?", yes, "deleting")
+        client = state.client(sandbox)
+        with import_lock(state.state_dir), _Progress(state, "Deleting") as progress:
+            report = undo_batch(client, journal, batch.id, concurrency=DEFAULT_CONCURRENCY, progress=progress)
+        click.echo(f"Batch {batch.id}: deleted {report.deleted}"
+                   + (f", {report.gone} already gone" if report.gone else "")
+                   + (f", kept {len(report.kept)} changed in PocketSmith since" if report.kept else "") + ".")
+        for row_index, ps_id, changed in report.kept:
+            body = journal.row(batch.id, row_index).body or {}
+            click.echo(f"  kept #{ps_id} {body.get('date')} {body.get('amount')} {body.get('payee')}: "
+                       f"changed {', '.join(changed)}")
+        if report.failed:
+            raise IncompleteBatch(f"{len(report.failed)} could not be deleted (first: {report.failed[0][1]}); "
+                                  f"run the same command again:\n  {_same_command(state)}")

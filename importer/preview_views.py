@@ -11,7 +11,7 @@ from importer.plan import ACTIONS, Plan
 from importer.render import Column, console, write_csv, write_json
 
 __all__ = ["show_plan", "plan_table", "plan_csv", "plan_html", "summary_lines", "print_summary",
-           "ACTION_STYLES", "CSV_COLUMNS", "batch_rows", "BATCH_COLUMNS", "category_totals"]
+           "ACTION_STYLES", "CSV_COLUMNS", "batch_rows", "BATCH_COLUMNS", "category_totals", "match_text"]
 
 ACTION_STYLES = {"create": "green", "duplicate": "dim", "review": "yellow", "skip": "grey50"}
 ACTION_TITLES = {"create": "to create", "duplicate": "already in PocketSmith (duplicates)",
@@ -46,7 +46,7 @@ def plan_csv(plan: Plan, out: IO[str]) -> None:
     write_csv(rows, CSV_COLUMNS, out)
 
 
-def _match_text(data: dict) -> str:
+def match_text(data: dict) -> str:
     parts = []
     matched = data.get("matched")
     if matched:
@@ -96,7 +96,7 @@ def plan_table(plan: Plan, out: IO[str] | None = None) -> None:
             table.add_column("Labels", overflow="fold", ratio=1)
             table.add_column("Matched / why" if action != "create" else "Rules", overflow="fold", ratio=3)
             for data in rows:
-                why = _match_text(data) if action != "create" else ""
+                why = match_text(data) if action != "create" else ""
                 if data["rules"]:
                     why = (why + " · " if why else "") + "rules: " + ", ".join(data["rules"])
                 source = f"{PurePath(data['file'] or '').name}:{data['line'] or ''}"
@@ -237,7 +237,7 @@ def plan_html(plan: Plan, title: str = "psimport preview") -> str:
             f'<tr class="{_e(d["action"])}"><td class="num">{d["index"] + 1}</td><td>{_e(d["action"])}</td>'
             f'<td class="num">{_e(d["transaction_account_id"])}</td><td>{_e(d["date"])}</td>'
             f'<td class="num" data-sort="{_e(d["amount"])}">{_e(d["amount"])}</td><td>{_e(d["payee"])}</td>'
-            f'<td>{_e(d["category"])}</td><td>{_e(", ".join(d["labels"]))}</td><td>{_e(_match_text(d))}</td>'
+            f'<td>{_e(d["category"])}</td><td>{_e(", ".join(d["labels"]))}</td><td>{_e(match_text(d))}</td>'
             f'<td>{_e(d["file"])}</td><td class="num">{_e(d["line"])}</td></tr>')
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{_e(title)}</title>'
