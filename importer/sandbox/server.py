@@ -123,24 +123,29 @@ class SandboxServer:
     """The sandbox: `start()` serves in a daemon thread, `serve_forever()` in the foreground.
 
     `db_path` is the SQLite file (created and schema'd if new); `key` is a developer key
-    accepted for the sandbox's user (the first user; `demo=True` seeds the demo household
-    into an empty store first). `max_per_page` and `honour_per_page` shape paging, to test
-    clients against servers that give smaller pages than asked.
+    accepted for the sandbox's user (the first user). A new, empty store is seeded first:
+    `seed="demo"` (or `demo=True`) the demo household with its history, `"accounts"` its
+    accounts, categories and rules without transactions, `"empty"` just a user.
+    `max_per_page` and `honour_per_page` shape paging, to test clients against servers that
+    give smaller pages than asked.
     """
 
     def __init__(self, db_path: str | Path, key: str | None = None, host: str = "127.0.0.1", port: int = 0,
-                 faults: Faults | None = None, demo: bool = False, max_per_page: int = 1000,
-                 honour_per_page: bool = True, log: Callable[[str], None] | None = None):
+                 faults: Faults | None = None, demo: bool = False, seed: str | None = None,
+                 max_per_page: int = 1000, honour_per_page: bool = True,
+                 log: Callable[[str], None] | None = None):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the sandbox only listens on loopback")
+        seed = seed or ("demo" if demo else "empty")
+        if seed not in ("demo", "accounts", "empty"):
+            raise ValueError("seed is 'demo', 'accounts' or 'empty'")
         self.store = Store(db_path)
         if self.store.is_empty():
-            if demo:
-                from importer.sandbox.demo import seed_demo
-                seed_demo(self.store)
+            from importer.sandbox import demo as demo_data
+            if seed == "empty":
+                demo_data.seed_empty_user(self.store)
             else:
-                from importer.sandbox.demo import seed_empty_user
-                seed_empty_user(self.store)
+                demo_data.seed_demo(self.store, history=seed == "demo")
         self.user_id = self.store.first_user_id()
         if key:
             self.store.add_key(key, self.user_id)

@@ -1,0 +1,524 @@
+"""The PocketSmith API v2 client (httpx): auth, paging, retries, typed results, and a key that never leaks.
+
+Retry policy, by what a failure can mean:
+
+- 429 Too Many Requests is refused before PocketSmith does anything, so any request (a create
+  too) waits `Retry-After` and is sent again. The writer can listen (`on_throttle`) or take the
+  wait into its own hands (`wait_on_throttle=False` raises `RateLimited` with `.retry_after`).
+- 503, and failures to connect at all (nothing was sent), are retried with jittered backoff.
+- 500/502/504, timeouts and dropped connections are retried for reads, updates and deletes,
+  which are safe to repeat. For a create they mean the transaction may or may not exist: the
+  client raises `AmbiguousWrite` and never sends it again; the caller settles it by looking.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import threading
+import time
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+from urllib.parse import urlsplit
+
+from importer.errors import AmbiguousWrite, ApiError, ConfigError
+from importer.pocketsmith.models import (Category, PsTransaction, TransactionAccount, flatten_categories)
+from importer.pocketsmith.wire import dumps_exact, loads_exact
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["PocketSmith", "RateLimited", "check_base_url", "KEY_HELP", "TRANSACTION_FIELDS"]
+
+KEY_HELP = ("set POCKETSMITH_DEVELOPER_KEY to a developer key from PocketSmith (Settings > Security > "
+            "Manage developer keys), or POCKETSMITH_ACCESS_TOKEN to an OAuth access token; "
+            "or add --sandbox to try psimport against a local sandbox")
+
+# The fields a transaction create or update may carry, and the Python types they take.
+TRANSACTION_FIELDS: dict[str, tuple[type, ...]] = {
+    "payee": (str,), "amount": (Decimal, int), "date": (date,), "memo": (str,), "note": (str,),
+    "cheque_number": (str,), "labels": (list, tuple, str), "category_id": (int,), "needs_review": (bool,),
+    "is_transfer": (bool,),
+}
+
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+_SAFE_STATUS_RETRY = {503}               # refused before anything happened: resend anything
+_UNSAFE_STATUS_RETRY = {500, 502, 504}   # may have happened: resend only what is safe to repeat
+
+
+class RateLimited(ApiError):
+    """PocketSmith said 429 and the client was told not to wait (or the wait was too long)."""
+
+    def __init__(self, message: str, retry_after: float, method: str | None = None, path: str | None = None):
+        self.retry_after = retry_after
+        super().__init__(message, status=429, method=method, path=path)
+
+
+def check_base_url(url: str) -> str:
+    """The API base URL, refused unless it is https (or plain http to this machine, for the sandbox)."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"the API URL must look like https://api.pocketsmith.com/v2, not {url!r}")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ConfigError(f"https is required: refusing to send your PocketSmith key over plain http to {host}; "
+                          "use an https:// API URL (plain http is allowed only for a local sandbox on 127.0.0.1)")
+    return url.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _Secret:
+    """Holds the key; its repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<redacted>"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        raise TypeError("the PocketSmith key cannot be pickled")
+
+
+def _clean_key(value: str, name: str) -> str:
+    value = value.strip()
+    if not value or any(ch.isspace() or not ch.isprintable() or ord(ch) > 126 for ch in value):
+        # Never echo it: say only what is wrong with it.
+        raise ConfigError(f"{name} contains characters a PocketSmith key cannot have (spaces, line breaks or "
+                          "non-ASCII); copy the key again")
+    return value
+
+
+class PocketSmith:
+    """A PocketSmith API v2 client. Thread-safe: the writer creates transactions from several threads.
+
+    Give either a developer key (sent as `X-Developer-Key`) or an OAuth `bearer_token`.
+    `log` (a callable taking a line, or a logging.Logger) receives one line per request:
+    method, path, status and time, with the key redacted. `on_throttle(retry_after)` is called
+    on every 429; with `wait_on_throttle=False` a 429 raises `RateLimited` instead of waiting.
+    """
+
+    def __init__(self, base_url: str, developer_key: str | None = None, *, bearer_token: str | None = None,
+                 transport: "httpx.BaseTransport | None" = None, timeout: float = 30, max_tries: int = 5,
+                 log: Callable[[str], Any] | logging.Logger | None = None, backoff: float = 0.5,
+                 max_backoff: float = 30.0, per_page: int = 1000, wait_on_throttle: bool = True,
+                 on_throttle: Callable[[float], Any] | None = None, max_throttle_waits: int = 50,
+                 max_retry_after: float = 300.0, sleep: Callable[[float], Any] = time.sleep):
+        self.base_url = check_base_url(base_url)
+        if (developer_key is None) == (bearer_token is None):
+            raise ConfigError("give PocketSmith either a developer key or a bearer token: " + KEY_HELP)
+        if developer_key is not None:
+            self._auth_header = ("X-Developer-Key", _Secret(_clean_key(developer_key, "the developer key")))
+        else:
+            token = _clean_key(bearer_token or "", "the access token")
+            self._auth_header = ("Authorization", _Secret(f"Bearer {token}"))
+        self._secret_text = _clean_key(developer_key or bearer_token or "", "the key")
+        self.auth_kind = "developer key" if developer_key is not None else "bearer token"
+        self.timeout = timeout
+        self.max_tries = max(1, max_tries)
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.per_page = per_page
+        self.wait_on_throttle = wait_on_throttle
+        self.on_throttle = on_throttle
+        self.max_throttle_waits = max_throttle_waits
+        self.max_retry_after = max_retry_after
+        self._sleep = sleep
+        self._log = log
+        self._random = random.Random()
+        self._lock = threading.Lock()
+        self._user_id: int | None = None
+        self._origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base_url))
+
+        import httpx
+        self._httpx = httpx
+        self._http = httpx.Client(
+            base_url=self.base_url + "/", transport=transport, timeout=httpx.Timeout(timeout),
+            headers={"Accept": "application/json", "User-Agent": "psimport (pocketsmith-importer)"},
+            follow_redirects=False, trust_env=False,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
+
+    @classmethod
+    def from_env(cls, base_url: str, log=None, **options) -> "PocketSmith":
+        """A client with the key from POCKETSMITH_DEVELOPER_KEY (or an OAuth POCKETSMITH_ACCESS_TOKEN)."""
+        import os
+        check_base_url(base_url)  # refuse a bad URL before even looking for the key
+        key = os.environ.get("POCKETSMITH_DEVELOPER_KEY", "").strip()
+        if key:
+            return cls(base_url, _clean_key(key, "POCKETSMITH_DEVELOPER_KEY"), log=log, **options)
+        token = os.environ.get("POCKETSMITH_ACCESS_TOKEN", "").strip()
+        if token:
+            return cls(base_url, bearer_token=_clean_key(token, "POCKETSMITH_ACCESS_TOKEN"), log=log, **options)
+        raise ConfigError("no PocketSmith key: " + KEY_HELP)
+
+    def __repr__(self) -> str:
+        return f"PocketSmith({self.base_url!r}, auth={self.auth_kind!r})"
+
+    def __reduce__(self):
+        raise TypeError("a PocketSmith client holds a key and cannot be pickled")
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "PocketSmith":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ─── the calls ────────────────────────────────────────────────────────────────────────────
+
+    def me(self) -> dict:
+        """The authorised user (`GET /me`)."""
+        return self._json(self._send("GET", "me", doing="reading your PocketSmith user"))
+
+    @property
+    def user_id(self) -> int:
+        with self._lock:
+            if self._user_id is None:
+                self._user_id = int(self.me()["id"])
+            return self._user_id
+
+    def transaction_accounts(self) -> list[TransactionAccount]:
+        rows = self._get_all(f"users/{self.user_id}/transaction_accounts", doing="listing your transaction accounts")
+        return [TransactionAccount.from_api(r) for r in rows]
+
+    def transaction_account(self, id: int) -> TransactionAccount:
+        data = self._json(self._send("GET", f"transaction_accounts/{int(id)}",
+                                     doing=f"reading transaction account {id}"))
+        return TransactionAccount.from_api(data)
+
+    def transactions(self, account_id: int, start_date: date | None = None, end_date: date | None = None, *,
+                     updated_since=None, type: str | None = None, search: str | None = None,
+                     uncategorised: bool = False, needs_review: bool = False) -> list[PsTransaction]:
+        """Every transaction of one transaction account that matches, across all pages.
+
+        The API wants start_date and end_date together: one without the other is widened to
+        the whole past or an open future.
+        """
+        params: dict[str, Any] = {}
+        if start_date is not None or end_date is not None:
+            params["start_date"] = (start_date or date(1970, 1, 1)).isoformat()
+            params["end_date"] = (end_date or date(date.today().year + 10, 12, 31)).isoformat()
+        if updated_since is not None:
+            params["updated_since"] = updated_since.isoformat() if hasattr(updated_since, "isoformat") \
+                else str(updated_since)
+        if type is not None:
+            if type not in ("debit", "credit"):
+                raise ValueError("type is 'debit' or 'credit'")
+            params["type"] = type
+        if search:
+            params["search"] = search
+        if uncategorised:
+            params["uncategorised"] = 1
+        if needs_review:
+            params["needs_review"] = 1
+        rows = self._get_all(f"transaction_accounts/{int(account_id)}/transactions", params,
+                             doing=f"listing transactions of transaction account {account_id}")
+        return [PsTransaction.from_api(r) for r in rows]
+
+    def get_transaction(self, id: int) -> PsTransaction:
+        return PsTransaction.from_api(self._json(self._send("GET", f"transactions/{int(id)}",
+                                                            doing=f"reading transaction {id}")))
+
+    def create_transaction(self, account_id: int, body: dict) -> PsTransaction:
+        """Create one transaction. Raises AmbiguousWrite when it may or may not have been created.
+
+        `body`: payee, amount (Decimal), date (date) required; memo, note, cheque_number,
+        labels (list of str, sent comma-separated), category_id, needs_review, is_transfer.
+        """
+        payload = transaction_body(body, create=True)
+        response = self._send("POST", f"transaction_accounts/{int(account_id)}/transactions", payload,
+                              create=True, doing=f"creating a transaction in transaction account {account_id}")
+        return PsTransaction.from_api(self._json(response))
+
+    def find_transactions(self, account_id: int, on: date, amount: Decimal | None = None,
+                          payee: str | None = None, window_days: int = 0) -> list[PsTransaction]:
+        """Transactions on a date (± window) with this amount and payee: how an ambiguous create is settled."""
+        from datetime import timedelta
+        found = self.transactions(account_id, on - timedelta(days=window_days), on + timedelta(days=window_days))
+        return [t for t in found if (amount is None or t.amount == amount)
+                and (payee is None or payee in (t.payee, t.original_payee))]
+
+    def update_transaction(self, id: int, body: dict) -> PsTransaction:
+        payload = transaction_body(body, create=False)
+        data = self._json(self._send("PUT", f"transactions/{int(id)}", payload, doing=f"updating transaction {id}"))
+        if isinstance(data, dict) and isinstance(data.get("transaction"), dict):
+            data = data["transaction"]
+        return PsTransaction.from_api(data)
+
+    def delete_transaction(self, id: int) -> None:
+        self._send("DELETE", f"transactions/{int(id)}", doing=f"deleting transaction {id}", idempotent_delete=True)
+
+    def categories(self) -> list[Category]:
+        """Every category, flattened from the API's tree, each with its `Parent > Child` path."""
+        tree = self._get_all(f"users/{self.user_id}/categories", doing="listing your categories")
+        return flatten_categories(tree)
+
+    def create_category(self, title: str, parent_id: int | None = None) -> Category:
+        body: dict[str, Any] = {"title": title}
+        if parent_id is not None:
+            body["parent_id"] = int(parent_id)
+        data = self._json(self._send("POST", f"users/{self.user_id}/categories", body, create=True,
+                                     doing=f"creating the category {title!r}"))
+        path = None
+        if parent_id is not None:
+            parent = next((c for c in self.categories() if c.id == int(parent_id)), None)
+            path = f"{parent.path} > {data.get('title') or title}" if parent else None
+        return Category.from_api(data, path)
+
+    def labels(self) -> list[str]:
+        return [str(label) for label in self._get_all(f"users/{self.user_id}/labels", doing="listing your labels")]
+
+    def category_rules(self) -> list[dict]:
+        """PocketSmith's own category rules: each with `category` (id, title...) and `payee_matches`."""
+        return self._get_all(f"users/{self.user_id}/category_rules", doing="listing your category rules")
+
+    def create_category_rule(self, category_id: int, payee_matches: str) -> dict:
+        body = {"category_id": int(category_id), "payee_matches": payee_matches}
+        return self._json(self._send("POST", f"categories/{int(category_id)}/category_rules", body, create=True,
+                                     doing=f"creating a category rule for category {category_id}"))
+
+    # ─── transport ────────────────────────────────────────────────────────────────────────────
+
+    def _get_all(self, path: str, params: dict | None = None, *, doing: str) -> list:
+        """Follow `Link: rel="next"` to the end; ask for big pages, never trust that we got them."""
+        query = dict(params or {})
+        query["per_page"] = self.per_page
+        url: str = path
+        seen: set[str] = set()
+        items: list = []
+        while True:
+            response = self._send("GET", url, params=query, doing=doing)
+            page = self._json(response)
+            if not isinstance(page, list):
+                raise ApiError(f"PocketSmith answered {doing} with something that is not a list",
+                               status=response.status_code, method="GET", path=self._path_of(response))
+            items.extend(page)
+            next_url = (response.links.get("next") or {}).get("url")
+            if not next_url or next_url in seen:
+                break
+            if not next_url.startswith(self._origin + "/"):
+                # The key goes with every request: never follow a link off to another host.
+                raise ApiError(f"PocketSmith's next-page link points away from {self._origin}; stopped {doing}",
+                               method="GET", path=self._path_of(response))
+            seen.add(next_url)
+            url, query = next_url, None
+        return _unique_by_id(items)
+
+    def _send(self, method: str, url: str, body: dict | None = None, *, params: dict | None = None,
+              create: bool = False, idempotent_delete: bool = False, doing: str):
+        """One logical request, with the retry policy in the module docstring."""
+        httpx = self._httpx
+        content = dumps_exact(body).encode("utf-8") if body is not None else None
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        name, secret = self._auth_header
+        headers[name] = secret.reveal()
+        tries = 0
+        throttled = 0
+        uncertain = False   # an earlier attempt of this request may have reached the server
+        while True:
+            tries += 1
+            started = time.perf_counter()
+            request = self._http.build_request(method, url, params=params, content=content, headers=headers)
+            path = request.url.raw_path.decode("ascii", "replace")
+            try:
+                response = self._http.send(request)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # Nothing reached PocketSmith: safe to try again, even for a create.
+                self._note(method, path, f"not sent ({type(exc).__name__})", started)
+                if tries >= self.max_tries:
+                    raise ApiError(f"cannot reach PocketSmith at {self._origin} while {doing} "
+                                   f"({self._redact(str(exc)) or type(exc).__name__}) after {tries} tries",
+                                   method=method, path=path) from None
+                self._backoff(tries)
+                continue
+            except httpx.TransportError as exc:
+                what = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection dropped"
+                self._note(method, path, what, started)
+                if create:
+                    raise _ambiguous(f"{what} while {doing}: it may or may not have been created", method, path,
+                                     body) from None
+                uncertain = True
+                if tries >= self.max_tries:
+                    raise ApiError(f"PocketSmith {what} while {doing}, {tries} times; try again later",
+                                   method=method, path=path) from None
+                self._backoff(tries)
+                continue
+            self._note(method, path, str(response.status_code), started)
+            status = response.status_code
+            if status < 300:
+                return response
+            if status == 429:
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+                throttled += 1
+                tries -= 1  # a 429 is a wait, not a failed try
+                if self.on_throttle is not None:
+                    self.on_throttle(retry_after)
+                if not self.wait_on_throttle or throttled > self.max_throttle_waits \
+                        or retry_after > self.max_retry_after:
+                    raise RateLimited(f"PocketSmith is rate-limiting requests (asked to wait {retry_after:g} s) "
+                                      f"while {doing}; try again later", retry_after, method, path)
+                self._sleep(retry_after)
+                continue
+            if status == 404 and idempotent_delete and uncertain:
+                return response  # the earlier, unanswered attempt did delete it
+            retry = status in _SAFE_STATUS_RETRY or (status in _UNSAFE_STATUS_RETRY and not create)
+            if status in _UNSAFE_STATUS_RETRY and create:
+                raise _ambiguous(f"PocketSmith failed with {status} while {doing}: it may or may not have been "
+                                 f"created", method, path, body, status)
+            if retry and tries < self.max_tries:
+                uncertain = uncertain or status in _UNSAFE_STATUS_RETRY
+                retry_after = response.headers.get("Retry-After")
+                self._backoff(tries, _retry_after(retry_after) if retry_after else None)
+                continue
+            raise self._refusal(response, method, path, doing, tries)
+
+    def _refusal(self, response, method: str, path: str, doing: str, tries: int) -> ApiError:
+        status = response.status_code
+        message = self._error_message(response)
+        if status == 401:
+            text = f"PocketSmith did not accept the {self.auth_kind} (401 Unauthorized) while {doing}: " + KEY_HELP
+        elif status == 403:
+            text = f"PocketSmith refused access (403) while {doing}: {message}"
+        elif status == 404:
+            text = f"not found in PocketSmith (404) while {doing}: {message}"
+        elif status == 422:
+            text = f"PocketSmith rejected the data (422) while {doing}: {message}"
+        elif status >= 500:
+            text = f"PocketSmith failed ({status}) while {doing}, {tries} times: {message}; try again later"
+        else:
+            text = f"PocketSmith answered {status} while {doing}: {message}"
+        return ApiError(self._redact(text), status=status, method=method, path=path)
+
+    def _error_message(self, response) -> str:
+        try:
+            data = loads_exact(response.content)
+            message = data.get("error") if isinstance(data, dict) else None
+        except ValueError:
+            message = None
+        if not message:
+            message = response.reason_phrase or "no explanation given"
+        return self._redact(str(message))[:500]
+
+    def _json(self, response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return loads_exact(response.content)
+        except ValueError:
+            raise ApiError("PocketSmith answered with something that is not JSON", status=response.status_code,
+                           path=self._path_of(response)) from None
+
+    @staticmethod
+    def _path_of(response) -> str:
+        return response.request.url.raw_path.decode("ascii", "replace")
+
+    def _backoff(self, tries: int, at_least: float | None = None) -> None:
+        ceiling = min(self.max_backoff, self.backoff * (2 ** (tries - 1)))
+        delay = ceiling / 2 + self._random.uniform(0, ceiling / 2)
+        self._sleep(max(delay, at_least or 0))
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._secret_text, "[redacted]") if self._secret_text else text
+
+    def _note(self, method: str, path: str, outcome: str, started: float) -> None:
+        if self._log is None:
+            return
+        elapsed = (time.perf_counter() - started) * 1000
+        line = self._redact(f"{method} {path} → {outcome} ({elapsed:.0f} ms)")
+        if isinstance(self._log, logging.Logger):
+            self._log.info(line)
+        else:
+            self._log(line)
+
+
+def transaction_body(body: dict, create: bool) -> dict:
+    """The JSON body for a transaction create/update: labels comma-separated, dates ISO, money exact."""
+    unknown = set(body) - set(TRANSACTION_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown transaction fields: {', '.join(sorted(unknown))}")
+    if create:
+        missing = [k for k in ("payee", "amount", "date") if body.get(k) in (None, "")]
+        if missing:
+            raise TypeError(f"a transaction needs {', '.join(missing)}")
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if value is None:
+            if key == "category_id" and not create:
+                out[key] = ""   # the documented way to uncategorise
+            continue
+        if isinstance(value, float) or (isinstance(value, bool) and key not in ("needs_review", "is_transfer")):
+            raise TypeError(f"{key} must not be {type(value).__name__}")
+        if not isinstance(value, TRANSACTION_FIELDS[key]):
+            raise TypeError(f"{key} must be {' or '.join(t.__name__ for t in TRANSACTION_FIELDS[key])}")
+        if key == "date":
+            out[key] = value.isoformat()
+        elif key == "amount":
+            out[key] = Decimal(value)
+        elif key == "labels":
+            labels = [value] if isinstance(value, str) else list(value)
+            for label in labels:
+                if "," in label:
+                    raise ConfigError(f"the label {label!r} contains a comma, which PocketSmith uses to "
+                                      "separate labels")
+            out[key] = ",".join(label.strip() for label in labels if label.strip())
+        else:
+            out[key] = value
+    return out
+
+
+def _ambiguous(message: str, method: str, path: str, body: dict | None, status: int | None = None) -> AmbiguousWrite:
+    error = AmbiguousWrite(message + "; look it up before sending it again", status=status, method=method, path=path)
+    error.body = body
+    return error
+
+
+def _retry_after(value: str | None) -> float:
+    """Retry-After as seconds: a number, or an HTTP date; missing or unreadable means one second."""
+    if not value:
+        return 1.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+    from datetime import datetime, timezone
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 1.0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+def _unique_by_id(items: Iterable[Any]) -> list:
+    # Pages can shift while we walk them (a create lands mid-way): never return one object twice.
+    seen: set = set()
+    out = []
+    for item in items:
+        key = item.get("id") if isinstance(item, dict) else None
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(item)
+    return out
