@@ -44,8 +44,23 @@ class State:
         return path
 
     def client(self, sandbox: bool = False):
-        """The PocketSmith client for this run: the real API, or an embedded sandbox with --sandbox."""
-        raise NotImplementedError("the API client arrives with issue 3")
+        """The PocketSmith client for this run: the real API, or an embedded sandbox with --sandbox.
+
+        The sandbox serves from a daemon thread on a free loopback port, its SQLite and key under
+        `state_dir/sandbox/` (apart from the journal), demo-seeded on first use. With -v each
+        request is logged to stderr, key redacted.
+        """
+        from importer.pocketsmith.client import PocketSmith
+        cache = self.__dict__.setdefault("_clients", {})
+        if sandbox not in cache:
+            log = (lambda line: click.echo(f"psimport: {line}", err=True)) if self.verbose else None
+            if sandbox:
+                from importer.sandbox.embedded import embedded_sandbox
+                server, key = embedded_sandbox(self.state_dir)
+                cache[sandbox] = PocketSmith(server.url, key, log=log)
+            else:
+                cache[sandbox] = PocketSmith.from_env(self.resolved_api_url, log=log)
+        return cache[sandbox]
 
     @property
     def resolved_api_url(self) -> str:
@@ -542,3 +557,107 @@ def undo(state: State, batch_id, yes, sandbox):
         if report.failed:
             raise IncompleteBatch(f"{len(report.failed)} could not be deleted (first: {report.failed[0][1]}); "
                                   f"run the same command again:\n  {_same_command(state)}")
+
+
+# ─── accounts, categories, sandbox ───────────────────────────────────────────────────────────
+
+@cli.command()
+@format_option("table", "json")
+@sandbox_option
+@global_options
+@pass_state
+def accounts(state: State, fmt, sandbox):
+    """List your PocketSmith transaction accounts: the ids that --account and the config's accounts: take.
+
+    \b
+    Examples:
+      psimport accounts --sandbox
+      psimport accounts --format json
+      psimport -v accounts --sandbox        # log each request (key redacted)
+    """
+    from importer.pocketsmith.tables import show_accounts
+    show_accounts(state.client(sandbox).transaction_accounts(), fmt, sys.stdout)
+
+
+@cli.command()
+@format_option("table", "json")
+@sandbox_option
+@global_options
+@pass_state
+def categories(state: State, fmt, sandbox):
+    """Show your PocketSmith categories as a tree, with their ids and "Parent > Child" paths for rules.yaml.
+
+    \b
+    Examples:
+      psimport categories --sandbox
+      psimport categories --format json
+    """
+    from importer.pocketsmith.tables import show_categories
+    show_categories(state.client(sandbox).categories(), fmt, sys.stdout)
+
+
+@cli.command("sandbox")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port on 127.0.0.1 (0 picks a free one).")
+@click.option("--db", "db_path", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False),
+              help="SQLite file for the sandbox's data [default: STATE_DIR/sandbox/sandbox.sqlite3].")
+@click.option("--demo", is_flag=True,
+              help="Seed a new database with the demo household's history (otherwise: its accounts and "
+                   "categories, no transactions).")
+@click.option("--key", metavar="K", envvar="PSIMPORT_SANDBOX_KEY",
+              help="Developer key the sandbox accepts [default: the one kept beside the default database].")
+@click.option("--latency-ms", type=click.FloatRange(0), default=0, envvar="PSIMPORT_SANDBOX_LATENCY_MS",
+              help="Fault: add this delay to every request.")
+@click.option("--rate-429", type=click.FloatRange(0, 1), default=0, envvar="PSIMPORT_SANDBOX_RATE_429",
+              help="Fault: share of requests answered 429 Too Many Requests.")
+@click.option("--retry-after", type=click.FloatRange(0), default=1, envvar="PSIMPORT_SANDBOX_RETRY_AFTER",
+              show_default=True, help="Seconds sent in Retry-After with each 429.")
+@click.option("--rate-500", type=click.FloatRange(0, 1), default=0, envvar="PSIMPORT_SANDBOX_RATE_500",
+              help="Fault: share of requests answered 500.")
+@click.option("--rate-drop", type=click.FloatRange(0, 1), default=0, envvar="PSIMPORT_SANDBOX_RATE_DROP",
+              help="Fault: share of transaction creates that are saved and then left unanswered "
+                   "(connection dropped).")
+@click.option("--fault-seed", type=int, default=0, envvar="PSIMPORT_SANDBOX_FAULT_SEED",
+              help="Seed for the fault draws, for repeatable runs.")
+@click.option("--max-per-page", type=click.IntRange(1, 1000), default=1000, show_default=True,
+              help="Largest page the transaction lists give, whatever per_page asks.")
+@global_options
+@pass_state
+def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429, retry_after, rate_500,
+                    rate_drop, fault_seed, max_per_page):
+    """Run a local PocketSmith API sandbox in the foreground (Ctrl-C stops it).
+
+    It serves the part of the PocketSmith API v2 psimport uses, from a SQLite file that
+    survives restarts, and prints the URL and key to use. Faults (latency, 429s, 500s,
+    dropped creates) can be injected for testing.
+
+    \b
+    Examples:
+      psimport sandbox --demo
+      psimport sandbox --port 9000 --db /tmp/ps.sqlite3 --key secret --rate-429 0.1 --retry-after 0.2
+      POCKETSMITH_API_URL=http://127.0.0.1:8765/v2 POCKETSMITH_DEVELOPER_KEY=... psimport accounts
+    """
+    from importer.errors import ConfigError
+    from importer.sandbox.embedded import sandbox_dir, sandbox_key
+    from importer.sandbox.server import Faults, SandboxServer
+    if db_path is None:
+        db_path = sandbox_dir(state.state_dir) / "sandbox.sqlite3"
+        key = key or sandbox_key(state.state_dir)
+    key = key or __import__("secrets").token_urlsafe(18)
+    faults = Faults(latency=latency_ms / 1000, rate_429=rate_429, retry_after=retry_after, rate_500=rate_500,
+                    rate_drop_after_create=rate_drop, seed=fault_seed)
+    log = (lambda line: click.echo(line, err=True)) if state.verbose else None
+    try:
+        server = SandboxServer(db_path, key=key, port=port, faults=faults, seed="demo" if demo else "accounts",
+                               max_per_page=max_per_page, log=log)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port") from None
+    click.echo(f"PocketSmith sandbox at {server.url} (data: {db_path})")
+    click.echo(f"  export POCKETSMITH_API_URL={server.url}")
+    click.echo(f"  export POCKETSMITH_DEVELOPER_KEY={key}")
+    click.echo("Ctrl-C stops it.", err=True)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Sandbox stopped.", err=True)

@@ -1,0 +1,52 @@
+"""What `psimport accounts` and `psimport categories` show, as rows for a table or JSON."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from importer.pocketsmith.models import Category, TransactionAccount
+from importer.render import Column, print_table, write_json
+
+__all__ = ["account_rows", "category_rows", "show_accounts", "show_categories"]
+
+ACCOUNT_COLUMNS = [
+    Column("id", "Id", justify="right"),
+    Column("name", "Name"),
+    Column("number", "Number", style="dim"),
+    Column("institution", "Institution"),
+    Column("currency", "Currency"),
+    Column("type", "Type"),
+    Column("current_balance", "Balance", justify="right"),
+    Column("current_balance_date", "As of", style="dim"),
+]
+
+
+def account_rows(accounts: list[TransactionAccount]) -> list[dict]:
+    return [{"id": a.id, "name": a.name, "number": a.number, "institution": a.institution,
+             "currency": a.currency_code, "type": a.type, "current_balance": a.current_balance,
+             "current_balance_date": a.current_balance_date} for a in accounts]
+
+
+def category_rows(categories: list[Category]) -> list[dict]:
+    """Flattened categories in tree order, each with its depth (0 for top level)."""
+    return [{"id": c.id, "title": c.title, "path": c.path, "parent_id": c.parent_id, "depth": c.path.count(" > "),
+             "is_transfer": c.is_transfer, "colour": c.colour} for c in categories]
+
+
+def show_accounts(accounts: list[TransactionAccount], fmt: str, out: IO[str]) -> None:
+    rows = account_rows(accounts)
+    if fmt == "json":
+        write_json({"accounts": rows}, out)
+    else:
+        print_table(rows, ACCOUNT_COLUMNS, title="Transaction accounts")
+
+
+def show_categories(categories: list[Category], fmt: str, out: IO[str]) -> None:
+    rows = category_rows(categories)
+    if fmt == "json":
+        write_json({"categories": rows}, out)
+        return
+    for row in rows:
+        row["tree"] = "   " * row["depth"] + ("└─ " if row["depth"] else "") + row["title"]
+    print_table(rows, [Column("id", "Id", justify="right"), Column("tree", "Category"),
+                       Column("is_transfer", "Transfer")], title="Categories")

@@ -1,0 +1,48 @@
+"""The in-process sandbox behind `--sandbox`: one per state dir per process, demo-seeded on first use."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from pathlib import Path
+
+from importer.sandbox.server import SandboxServer
+
+__all__ = ["sandbox_dir", "sandbox_key", "embedded_sandbox"]
+
+_lock = threading.Lock()
+_running: dict[Path, SandboxServer] = {}
+
+
+def sandbox_dir(state_dir: Path) -> Path:
+    """Where the sandbox keeps its SQLite file and key: apart from the journal, under the state dir."""
+    return Path(state_dir) / "sandbox"
+
+
+def sandbox_key(state_dir: Path) -> str:
+    """The sandbox's developer key, made once and kept beside its database (it opens only the sandbox)."""
+    directory = sandbox_dir(state_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "key"
+    if path.is_file():
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+    key = f"sandbox-{secrets.token_urlsafe(18)}"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def embedded_sandbox(state_dir: Path) -> tuple[SandboxServer, str]:
+    """A sandbox serving from a daemon thread on a free loopback port, and its key."""
+    directory = sandbox_dir(state_dir).resolve()
+    with _lock:
+        server = _running.get(directory)
+        if server is None:
+            key = sandbox_key(directory.parent)
+            server = SandboxServer(directory / "sandbox.sqlite3", key=key, seed="demo").start()
+            _running[directory] = server
+        return server, server.key
