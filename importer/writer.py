@@ -173,6 +173,7 @@ def _is_unknown(exc: ApiError) -> bool:
 def _body_for_client(row: JournalRow) -> dict[str, Any]:
     body = dict(row.body or {})
     body["amount"] = Decimal(str(body["amount"]))
+    body["date"] = date.fromisoformat(str(body["date"]))
     return body
 
 
@@ -193,17 +194,23 @@ class Writer:
         self.sleep = sleep
         self.limit = AdaptiveLimit(self.concurrency)
         self._stop = threading.Event()
+        self._local = threading.local()
         self._hook_client()
 
     def _hook_client(self) -> None:
-        # A client that retries 429s itself still tells us, so the whole batch slows down.
-        for name in ("on_throttle", "throttle_hook"):
-            if hasattr(self.client, name):
-                try:
-                    setattr(self.client, name, lambda retry_after, *_: self.limit.throttled(retry_after))
-                except AttributeError:
-                    pass
-                break
+        # The client waits out each 429 itself (honouring Retry-After) and tells us, so the
+        # whole batch slows down: no new requests until then, and fewer in flight after.
+        previous = getattr(self.client, "on_throttle", None)
+
+        def on_throttle(retry_after: float, *rest: Any) -> None:
+            self.limit.throttled(retry_after, getattr(self._local, "epoch", None))
+            if previous is not None:
+                previous(retry_after, *rest)
+
+        try:
+            self.client.on_throttle = on_throttle
+        except AttributeError:
+            pass
 
     def stop(self) -> None:
         """Stop submitting; requests in flight finish and are journaled."""
@@ -325,12 +332,14 @@ class Writer:
     def _create(self, row: JournalRow, epoch: int) -> tuple[str, str | None]:
         """One row's request, between its two journal entries; runs in a worker thread."""
         success = False
+        self._local.epoch = epoch
         try:
             self.journal.mark_sending(row.batch_id, row.row_index)
             try:
                 created = self.client.create_transaction(row.account_id, _body_for_client(row))
             except ApiError as exc:
                 if _is_throttle(exc):
+                    # The client gave up waiting: definitely not created, so it goes back in the queue.
                     self.limit.throttled(_retry_after(exc), epoch)
                     self.journal.mark_not_sent(row.batch_id, row.row_index)
                     return "throttled", str(exc)
