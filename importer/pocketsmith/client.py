@@ -129,7 +129,7 @@ class PocketSmith:
         else:
             token = _clean_key(bearer_token or "", "the access token")
             self._auth_header = ("Authorization", _Secret(f"Bearer {token}"))
-        self._secret_text = _clean_key(developer_key or bearer_token or "", "the key")
+        self._bare_secret = _Secret(_clean_key(developer_key or bearer_token or "", "the key"))
         self.auth_kind = "developer key" if developer_key is not None else "bearer token"
         self.timeout = timeout
         self.max_tries = max(1, max_tries)
@@ -437,7 +437,8 @@ class PocketSmith:
         self._sleep(max(delay, at_least or 0))
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._secret_text, "[redacted]") if self._secret_text else text
+        secret = self._bare_secret.reveal()
+        return text.replace(secret, "[redacted]") if secret else text
 
     def _note(self, method: str, path: str, outcome: str, started: float) -> None:
         if self._log is None:

@@ -568,6 +568,8 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "psimport-sandbox/1"
+    # Headers and body go out in two writes; with Nagle on, the body waits for a delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
@@ -620,9 +622,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "drop_after_commit":
             self._drop(method, parts, fault)
             return
-        if fault == "slow":
-            time.sleep(faults.slow_seconds)
-        self._answer(reply, method, parts, fault, started)
+        self._answer(reply, method, parts, fault, started, delay=faults.slow_seconds if fault == "slow" else 0)
 
     def _drop(self, method: str, parts, fault) -> None:
         self.server.sandbox.requests.append(RequestRecord(method, parts.path, parts.query, None, fault))
@@ -632,9 +632,11 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _answer(self, reply: Reply, method: str, parts, fault, started: float) -> None:
+    def _answer(self, reply: Reply, method: str, parts, fault, started: float, delay: float = 0) -> None:
         sandbox = self.server.sandbox
         sandbox.requests.append(RequestRecord(method, parts.path, parts.query, reply.status, fault))
+        if delay:
+            time.sleep(delay)
         payload = b"" if reply.status == 204 else dumps_exact(reply.body).encode("utf-8")
         try:
             self.send_response(reply.status)

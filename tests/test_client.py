@@ -1,0 +1,476 @@
+"""The PocketSmith client against the real sandbox over HTTP: paging, every error status, retries, ambiguity, the key."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from importer.errors import AmbiguousWrite, ApiError, ConfigError
+from importer.pocketsmith.client import PocketSmith, RateLimited, check_base_url
+from importer.sandbox.server import Faults
+
+EVERYDAY, VISA = 510001, 510002
+COFFEE = 7011
+
+
+def _body(**extra):
+    body = {"payee": "The Daily Grind", "amount": Decimal("-4.50"), "date": date(2026, 11, 3)}
+    body.update(extra)
+    return body
+
+
+def _attempts(sandbox, method: str, path_part: str) -> int:
+    return sum(1 for r in sandbox.requests if r.method == method and path_part in r.path)
+
+
+class Sleeps(list):
+    """Records each wait the client asks for, and really waits (the waits are tiny)."""
+
+    def __call__(self, seconds: float) -> None:
+        import time
+        self.append(seconds)
+        time.sleep(seconds)
+
+
+# ─── URL and key handling ───────────────────────────────────────────────────────────────────
+
+def test_plain_http_to_a_remote_host_is_refused_before_any_network():
+    sent = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200, json={}))
+    with pytest.raises(ConfigError, match="https is required") as caught:
+        PocketSmith("http://example.com/v2", "sk-secret-123", transport=transport)
+    assert sent == []
+    assert "sk-secret-123" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8765/v2", "http://localhost:1/v2", "http://[::1]:9/v2",
+                                 "https://api.pocketsmith.com/v2/"])
+def test_loopback_http_and_any_https_are_accepted(url):
+    assert check_base_url(url) == url.rstrip("/")
+
+
+@pytest.mark.parametrize("url", ["ftp://api.pocketsmith.com/v2", "api.pocketsmith.com/v2", "http://10.0.0.1/v2"])
+def test_other_urls_are_refused(url):
+    with pytest.raises(ConfigError):
+        check_base_url(url)
+
+
+def test_from_env_without_a_key_says_how_to_set_one(monkeypatch):
+    monkeypatch.delenv("POCKETSMITH_DEVELOPER_KEY", raising=False)
+    monkeypatch.delenv("POCKETSMITH_ACCESS_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="POCKETSMITH_DEVELOPER_KEY"):
+        PocketSmith.from_env("https://api.pocketsmith.com/v2")
+
+
+def test_from_env_uses_developer_key_or_bearer_token(sandbox, monkeypatch):
+    monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", sandbox.key + "\n")  # a pasted trailing newline is fine
+    with PocketSmith.from_env(sandbox.url) as client:
+        assert client.user_id == 4711 and client.auth_kind == "developer key"
+    monkeypatch.delenv("POCKETSMITH_DEVELOPER_KEY")
+    monkeypatch.setenv("POCKETSMITH_ACCESS_TOKEN", sandbox.key)
+    with PocketSmith.from_env(sandbox.url) as client:
+        assert client.me()["id"] == 4711 and client.auth_kind == "bearer token"
+
+
+def test_a_key_with_a_line_break_is_refused_without_echoing_it():
+    with pytest.raises(ConfigError) as caught:
+        PocketSmith("https://api.pocketsmith.com/v2", "abc\ndef-secret")
+    assert "def-secret" not in str(caught.value)
+
+
+def test_wrong_key_fails_cleanly_and_never_echoes_a_key(sandbox):
+    wrong = "sk-wrong-key-0123456789"
+    lines: list[str] = []
+    client = PocketSmith(sandbox.url, wrong, log=lines.append)
+    with pytest.raises(ApiError) as caught:
+        client.transaction_accounts()
+    client.close()
+    error = caught.value
+    assert error.status == 401
+    assert "POCKETSMITH_DEVELOPER_KEY" in str(error)
+    assert wrong not in str(error) and wrong not in repr(error) and wrong not in repr(client)
+    assert lines and all(wrong not in line for line in lines)
+
+
+def test_the_key_is_in_no_repr_log_or_error(sandbox):
+    lines: list[str] = []
+    logger = logging.getLogger("psimport-test")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        client = sandbox.client(log=lines.append)
+        logged = sandbox.client(log=logger)
+        client.transaction_accounts()
+        logged.categories()
+        errors = []
+        for call in (lambda: client.get_transaction(1), lambda: client.transaction_account(999),
+                     lambda: client.create_transaction(EVERYDAY, _body(category_id=1))):
+            with pytest.raises(ApiError) as caught:
+                call()
+            errors.append(caught.value)
+    finally:
+        logger.removeHandler(handler)
+    assert lines and records
+    everything = lines + [r.getMessage() for r in records] + [str(e) for e in errors] + [repr(e) for e in errors]
+    everything += [repr(client), str(vars(client))]
+    assert not [text for text in everything if sandbox.key in text]
+    assert any(line.startswith("GET /v2/users/4711/transaction_accounts") and "→ 200" in line for line in lines)
+
+
+def test_a_server_echoing_the_key_is_redacted():
+    key = "sk-echoed-secret-42"
+
+    def handler(request):
+        return httpx.Response(403, json={"error": f"key {request.headers['X-Developer-Key']} lacks access"})
+
+    client = PocketSmith("https://api.example.test/v2", key, transport=httpx.MockTransport(handler))
+    with pytest.raises(ApiError) as caught:
+        client.me()
+    assert key not in str(caught.value) and "[redacted]" in str(caught.value)
+
+
+# ─── every error status ─────────────────────────────────────────────────────────────────────
+
+def test_403_carries_pocketsmiths_message_and_what_was_being_done(sandbox, client):
+    other = sandbox.store.add_user(99, "someone", "Someone Else", "else@example.com")
+    foreign = sandbox.store.add_transaction_account(other, "Not yours")
+    with pytest.raises(ApiError) as caught:
+        client.transaction_account(foreign)
+    assert caught.value.status == 403
+    assert f"reading transaction account {foreign}" in str(caught.value)
+    assert "do not have access" in str(caught.value)
+
+
+def test_404_for_a_missing_transaction(client):
+    with pytest.raises(ApiError) as caught:
+        client.get_transaction(12345)
+    assert caught.value.status == 404 and "reading transaction 12345" in str(caught.value)
+    assert caught.value.method == "GET" and caught.value.path == "/v2/transactions/12345"
+
+
+def test_422_carries_pocketsmiths_message(sandbox, client):
+    with pytest.raises(ApiError) as caught:
+        client.create_transaction(EVERYDAY, _body(category_id=424242))
+    assert caught.value.status == 422
+    assert "Category 424242 does not exist" in str(caught.value)
+    assert sandbox.transactions() == []
+
+
+def test_labels_with_a_comma_are_refused_before_sending(sandbox, client):
+    with pytest.raises(ConfigError, match="comma"):
+        client.create_transaction(EVERYDAY, _body(labels=["food, drink"]))
+    assert _attempts(sandbox, "POST", "/transactions") == 0
+
+
+def test_money_must_not_be_float(client):
+    with pytest.raises(TypeError, match="float"):
+        client.create_transaction(EVERYDAY, _body(amount=-4.5))
+
+
+# ─── 429, 5xx, timeouts, dropped connections ────────────────────────────────────────────────
+
+def test_429_waits_retry_after_then_succeeds(sandbox):
+    sandbox.faults.retry_after = 0.05
+    sandbox.faults.inject(429, 429, method="GET")
+    sleeps, throttles = Sleeps(), []
+    client = sandbox.client(sleep=sleeps, on_throttle=throttles.append)
+    assert len(client.transaction_accounts()) == 3
+    assert throttles == [0.05, 0.05]
+    assert sleeps[:2] == [0.05, 0.05]
+    assert [r.status for r in sandbox.requests if r.method == "GET"][:3] == [429, 429, 200]
+
+
+def test_429_on_a_create_is_resent_because_nothing_was_done(sandbox):
+    sandbox.faults.retry_after = 0.02
+    sandbox.faults.inject(429, method="POST")
+    client = sandbox.client(sleep=Sleeps())
+    created = client.create_transaction(EVERYDAY, _body())
+    assert [t["id"] for t in sandbox.transactions()] == [created.id]
+    assert _attempts(sandbox, "POST", "/transactions") == 2
+
+
+def test_429_raises_rate_limited_when_told_not_to_wait(sandbox):
+    sandbox.faults.retry_after = 7
+    sandbox.faults.inject(429)
+    client = sandbox.client(wait_on_throttle=False)
+    with pytest.raises(RateLimited) as caught:
+        client.me()
+    assert caught.value.retry_after == 7 and caught.value.status == 429
+
+
+def test_500_on_reads_is_retried_with_backoff(sandbox):
+    sandbox.faults.inject(500, 500, method="GET")
+    sleeps = Sleeps()
+    client = sandbox.client(sleep=sleeps)
+    assert client.me()["id"] == 4711
+    assert [r.status for r in sandbox.requests] == [500, 500, 200]
+    assert len(sleeps) == 2 and all(0 < s <= 0.05 for s in sleeps)
+
+
+def test_persistent_500_gives_up_after_max_tries(sandbox):
+    sandbox.faults.rate_500 = 1.0
+    client = sandbox.client(max_tries=3)
+    with pytest.raises(ApiError) as caught:
+        client.categories()
+    assert caught.value.status == 500 and "3 times" in str(caught.value)
+    assert len(sandbox.requests) == 3
+
+
+def test_500_on_a_create_is_ambiguous_and_not_resent(sandbox, client):
+    sandbox.faults.inject(500, method="POST")
+    with pytest.raises(AmbiguousWrite) as caught:
+        client.create_transaction(EVERYDAY, _body())
+    assert caught.value.status == 500 and caught.value.body["payee"] == "The Daily Grind"
+    assert _attempts(sandbox, "POST", "/transactions") == 1
+
+
+def test_503_on_a_create_is_resent(sandbox, client):
+    sandbox.faults.inject(503, method="POST")
+    client.create_transaction(EVERYDAY, _body())
+    assert len(sandbox.transactions()) == 1
+    assert _attempts(sandbox, "POST", "/transactions") == 2
+
+
+def test_read_timeout_is_retried(sandbox):
+    sandbox.faults.slow_seconds = 1.0
+    sandbox.faults.inject("slow", method="GET")
+    client = sandbox.client(timeout=0.25)
+    assert client.me()["id"] == 4711
+    assert len(sandbox.requests) == 2
+
+
+def test_create_timeout_is_ambiguous_and_the_transaction_exists(sandbox):
+    sandbox.faults.slow_seconds = 1.0
+    sandbox.faults.inject("slow", method="POST")
+    client = sandbox.client(timeout=0.25)
+    with pytest.raises(AmbiguousWrite, match="timed out"):
+        client.create_transaction(EVERYDAY, _body())
+    assert _attempts(sandbox, "POST", "/transactions") == 1
+    assert len(sandbox.transactions(EVERYDAY)) == 1
+
+
+def test_dropped_connection_after_create_is_ambiguous_and_settled_by_looking(sandbox, client):
+    sandbox.faults.inject("drop_after_commit", method="POST")
+    with pytest.raises(AmbiguousWrite) as caught:
+        client.create_transaction(EVERYDAY, _body())
+    assert "may or may not" in str(caught.value)
+    stored = sandbox.transactions(EVERYDAY)
+    assert len(stored) == 1 and stored[0]["amount"] == Decimal("-4.50")
+    assert _attempts(sandbox, "POST", "/transactions") == 1
+    found = client.find_transactions(EVERYDAY, date(2026, 11, 3), Decimal("-4.50"), "The Daily Grind")
+    assert [t.id for t in found] == [stored[0]["id"]]
+
+
+def test_drop_rate_fault_drops_every_create(sandbox, client):
+    sandbox.faults.rate_drop_after_create = 1.0
+    for day in (1, 2):
+        with pytest.raises(AmbiguousWrite):
+            client.create_transaction(EVERYDAY, _body(date=date(2026, 11, day)))
+    assert len(sandbox.transactions()) == 2
+    assert client.get_transaction(sandbox.transactions()[0]["id"]).payee == "The Daily Grind"
+
+
+def test_dropped_connection_on_a_read_is_retried(sandbox, client):
+    sandbox.faults.inject("drop", method="GET")
+    assert client.labels() == []
+    assert [r.status for r in sandbox.requests] == [None, 200, 200]  # dropped /labels, /me, /labels
+
+
+def test_delete_retried_after_a_drop_counts_a_404_as_done(sandbox, client):
+    created = client.create_transaction(EVERYDAY, _body())
+    sandbox.faults.inject("drop_after_commit", method="DELETE")
+    client.delete_transaction(created.id)
+    assert sandbox.transactions() == []
+
+
+def test_nothing_listening_is_a_clean_error_even_for_a_create(sandbox):
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = PocketSmith(f"http://127.0.0.1:{port}/v2", sandbox.key, max_tries=2, backoff=0.001)
+    with pytest.raises(ApiError, match="cannot reach") as caught:
+        client.create_transaction(EVERYDAY, _body())
+    assert not isinstance(caught.value, AmbiguousWrite)
+    client.close()
+
+
+# ─── paging ─────────────────────────────────────────────────────────────────────────────────
+
+def _many(sandbox, count: int, account: int = EVERYDAY):
+    rows = [{"transaction_account_id": account, "date": date(2026, 1, 1 + i % 28), "amount": Decimal(-i) / 4,
+             "payee": f"Shop {i}"} for i in range(count)]
+    return sandbox.store.add_transactions(rows)
+
+
+def test_paging_follows_link_next_across_many_pages(sandbox):
+    ids = _many(sandbox, 95)
+    client = sandbox.client(per_page=10)
+    got = client.transactions(EVERYDAY)
+    assert sorted(t.id for t in got) == sorted(ids)
+    pages = [r for r in sandbox.requests if r.path.endswith("/transactions")]
+    assert len(pages) == 10
+    assert all("per_page=10" in r.query for r in pages)
+
+
+def test_paging_when_the_server_ignores_per_page(make_sandbox):
+    sandbox = make_sandbox(honour_per_page=False)
+    ids = _many(sandbox, 95)
+    client = sandbox.client()   # asks for 1000, gets 30 a page
+    assert sorted(t.id for t in client.transactions(EVERYDAY)) == sorted(ids)
+    assert sum(1 for r in sandbox.requests if r.path.endswith("/transactions")) == 4
+
+
+def test_paging_when_the_server_caps_pages_below_what_was_asked(make_sandbox):
+    sandbox = make_sandbox(max_per_page=7)
+    ids = _many(sandbox, 50)
+    got = sandbox.client().transactions(EVERYDAY, date(2025, 12, 1), date(2026, 2, 1))
+    assert len(got) == 50 and {t.id for t in got} == set(ids)
+
+
+def test_a_next_link_to_another_host_is_not_followed():
+    calls = []
+
+    def handler(request):
+        calls.append(str(request.url))
+        if request.url.path == "/v2/me":
+            return httpx.Response(200, json={"id": 1})
+        return httpx.Response(200, json=[{"id": 1, "title": "A"}],
+                              headers={"Link": '<https://evil.example/v2/users/1/categories?page=2>; rel="next"'})
+
+    client = PocketSmith("https://api.example.test/v2", "k", transport=httpx.MockTransport(handler))
+    with pytest.raises(ApiError, match="points away"):
+        client.categories()
+    assert not any("evil" in c for c in calls)
+
+
+# ─── money, filters and the other calls ─────────────────────────────────────────────────────
+
+def test_request_bodies_carry_money_as_exact_json_numbers():
+    bodies = []
+
+    def handler(request):
+        bodies.append(request.content.decode())
+        return httpx.Response(201, json={"id": 1, "date": "2026-11-03", "amount": 0})
+
+    client = PocketSmith("https://api.example.test/v2", "k", transport=httpx.MockTransport(handler))
+    client.create_transaction(1, _body(amount=Decimal("0.1") + Decimal("0.2"), labels=["a", "b"]))
+    client.create_transaction(1, _body(amount=Decimal("1234567.89")))
+    assert '"amount":0.3,' in bodies[0] and '"labels":"a,b"' in bodies[0] and '"date":"2026-11-03"' in bodies[0]
+    assert '"amount":1234567.89,' in bodies[1]
+
+
+def test_money_arrives_exactly_in_the_sandbox_and_back(sandbox, client):
+    first = client.create_transaction(EVERYDAY, _body(amount=Decimal("0.1") + Decimal("0.2")))
+    second = client.create_transaction(EVERYDAY, _body(amount=Decimal("1234567.89")))
+    assert first.amount == Decimal("0.3") and second.amount == Decimal("1234567.89")
+    assert [t["amount"] for t in sandbox.transactions()] == [Decimal("0.30"), Decimal("1234567.89")]
+    assert isinstance(client.transaction_account(EVERYDAY).current_balance, Decimal)
+    opening = Decimal("2431.18")  # the demo everyday account's starting balance
+    assert client.transaction_account(EVERYDAY).current_balance == opening + Decimal("1234568.19")
+
+
+def test_create_update_delete_round_trip(sandbox, client):
+    created = client.create_transaction(EVERYDAY, _body(memo="CARD 4321", note="shout", cheque_number="000123",
+                                                         labels=["coffee", "work"], category_id=COFFEE,
+                                                         needs_review=True, is_transfer=False))
+    assert (created.memo, created.note, created.cheque_number) == ("CARD 4321", "shout", "000123")
+    assert created.labels == ["coffee", "work"] and created.category_id == COFFEE and created.needs_review
+    assert created.transaction_account_id == EVERYDAY
+    updated = client.update_transaction(created.id, {"payee": "Daily Grind", "labels": ["coffee"],
+                                                     "category_id": None, "needs_review": False})
+    assert (updated.payee, updated.labels, updated.category_id, updated.needs_review) == \
+        ("Daily Grind", ["coffee"], None, False)
+    client.delete_transaction(created.id)
+    assert sandbox.transactions() == []
+    assert [r.status for r in sandbox.requests if r.method == "DELETE"] == [204]
+
+
+def test_transactions_filters(demo_sandbox):
+    client = demo_sandbox.client()
+    october = client.transactions(EVERYDAY, date(2026, 10, 1), date(2026, 10, 31))
+    assert october and all(date(2026, 10, 1) <= t.date <= date(2026, 10, 31) for t in october)
+    debits = client.transactions(EVERYDAY, date(2026, 10, 1), date(2026, 10, 31), type="debit")
+    assert debits and all(t.amount < 0 for t in debits) and len(debits) < len(october)
+    grind = client.transactions(EVERYDAY, search="daily grind")
+    assert grind and all(t.payee == "The Daily Grind" for t in grind)
+    assert client.transactions(EVERYDAY, updated_since="2030-01-01T00:00:00+11:00") == []
+    recent = client.transactions(EVERYDAY, updated_since=date(2026, 11, 1))
+    assert recent and all(t.updated_at >= "2026-11-01" for t in recent)
+    assert all(isinstance(t.amount, Decimal) for t in october)
+    with pytest.raises(ValueError):
+        client.transactions(EVERYDAY, type="refund")
+
+
+def test_start_date_alone_is_sent_with_an_end_date(demo_sandbox):
+    client = demo_sandbox.client()
+    since = client.transactions(VISA, start_date=date(2026, 11, 1))
+    assert since and all(t.date >= date(2026, 11, 1) for t in since)
+    query = [r.query for r in demo_sandbox.requests if r.path.endswith("/transactions")][-1]
+    assert "start_date=2026-11-01" in query and "end_date=" in query
+
+
+def test_categories_rules_and_labels(demo_sandbox):
+    client = demo_sandbox.client()
+    categories = client.categories()
+    paths = {c.path: c for c in categories}
+    assert paths["Eating Out > Coffee"].id == COFFEE and paths["Eating Out > Coffee"].parent_id == 7010
+    assert paths["Transfers"].is_transfer
+    made = client.create_category("Bakery", parent_id=7010)
+    assert made.path == "Eating Out > Bakery" and made.parent_id == 7010
+    top = client.create_category("Pets")
+    assert top.path == "Pets" and top.parent_id is None
+    rule = client.create_category_rule(made.id, "BAKERS DELIGHT")
+    assert rule["payee_matches"] == "BAKERS DELIGHT" and rule["category"]["id"] == made.id
+    rules = client.category_rules()
+    assert {(r["category"]["title"], r["payee_matches"]) for r in rules} >= {("Groceries", "Woolworths"),
+                                                                            ("Bakery", "BAKERS DELIGHT")}
+    assert {"coffee", "subscription", "car"} <= set(client.labels())
+    assert [r.status for r in demo_sandbox.requests if r.method == "POST"] == [201, 201, 200]
+
+
+def test_creates_from_many_threads(sandbox, client):
+    def make(i):
+        return client.create_transaction(EVERYDAY, _body(amount=Decimal(-i) / 100, payee=f"Shop {i}")).id
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(make, range(1, 41)))
+    assert len(set(ids)) == 40
+    assert sorted(t["id"] for t in sandbox.transactions()) == sorted(ids)
+
+
+def test_user_id_is_fetched_once_across_threads(sandbox, client):
+    barrier = threading.Barrier(6)
+
+    def read(_):
+        barrier.wait()
+        return client.user_id
+
+    with ThreadPoolExecutor(6) as pool:
+        assert set(pool.map(read, range(6))) == {4711}
+    assert sum(1 for r in sandbox.requests if r.path == "/v2/me") == 1
+
+
+def test_lenient_parsing_of_growing_enums_and_nulls():
+    def handler(request):
+        if request.url.path == "/v2/me":
+            return httpx.Response(200, json={"id": 5})
+        return httpx.Response(200, content=json.dumps([
+            {"id": 1, "name": "Loan", "type": "investment_loan", "number": None, "current_balance": -1234567.89,
+             "institution": None, "currency_code": None},
+            {"id": 2}]).encode())
+
+    client = PocketSmith("https://api.example.test/v2", "k", transport=httpx.MockTransport(handler))
+    loan, bare = client.transaction_accounts()
+    assert loan.type == "investment_loan" and loan.current_balance == Decimal("-1234567.89")
+    assert bare.name == "" and bare.current_balance is None
