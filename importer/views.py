@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import IO
 
 from importer.record import Statement, statement_json, transaction_json
-from importer.render import Column, console, dumps, print_table, write_csv, write_jsonl
+from importer.render import Column, console, dumps, print_table, write_csv
 
 TRANSACTION_COLUMNS = [
     Column("line", "Line", justify="right", style="dim"),
@@ -30,7 +30,7 @@ def show_statements(statements: list[Statement], fmt: str, out: IO[str]) -> None
             out.write(dumps(statement_json(statement)))
         out.write("\n]}\n")
     elif fmt == "jsonl":
-        write_jsonl(_flat_records(statements), out)
+        _write_records_jsonl(statements, out)
     elif fmt == "csv":
         columns = [Column("file"), Column("account")] + [Column(k) for k in (
             "line", "date", "amount", "payee", "original_payee", "memo", "external_id", "cheque_number",
@@ -47,6 +47,45 @@ def _flat_records(statements: list[Statement]):
             row["file"] = statement.file
             row["account"] = statement.account.id
             yield row
+
+
+def _write_records_jsonl(statements: list[Statement], out: IO[str]) -> None:
+    """`parse --format jsonl`: the rows of _flat_records, formatted straight from each Transaction.
+
+    Building and encoding a dict per row was over half the end-to-end time of parsing a 100k-row
+    OFX file; this writes the same objects, key for key (tests/test_ofx.py compares the two), about
+    three times faster. Rows with splits take the general path.
+    """
+    from json.encoder import encode_basestring as quote  # the escaping json.dumps(ensure_ascii=False) does
+
+    def text(value) -> str:
+        return "null" if value is None else quote(value)
+
+    write = out.write
+    for statement in statements:
+        tail = f', "file": {text(statement.file)}, "account": {text(statement.account.id)}}}'
+        lines = []
+        for txn in statement.transactions:
+            day, amount, payee, original, memo, external_id, cheque, currency, balance, _, line, kind, splits = txn
+            if splits:
+                row = transaction_json(txn)
+                row["file"] = statement.file
+                row["account"] = statement.account.id
+                lines.append(dumps(row))
+                continue
+            lines.append(
+                f'{{"date": "{day.isoformat()}", "amount": "{amount}", "payee": {quote(payee)}, '
+                f'"original_payee": {quote(original)}, "memo": {text(memo)}, "external_id": {text(external_id)}, '
+                f'"cheque_number": {text(cheque)}, "currency": {text(currency)}, '
+                f'"balance": {text(None if balance is None else str(balance))}, '
+                f'"line": {"null" if line is None else line}, "type": {text(kind)}, "splits": []{tail}')
+            if len(lines) == 2000:
+                lines.append("")
+                write("\n".join(lines))
+                lines = []
+        if lines:
+            lines.append("")
+            write("\n".join(lines))
 
 
 def _statement_tables(statements: list[Statement]) -> None:
