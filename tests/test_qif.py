@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -78,6 +79,15 @@ def test_corpus_file_parses_to_the_manifest_count(row):
             assert txn.file == str(path) and txn.external_id
             assert lines[txn.line - 1][:1] not in ("^", "!", "#", ""), (path.name, txn.line)
     assert PARSER.sniff(data[:65536], path.name) >= 0.9
+
+
+def test_every_qif_corpus_file_is_detected_as_qif_among_all_parsers():
+    from importer.parsers import detect
+
+    for row in manifest_rows():
+        data = (CORPUS / row["path"]).read_bytes()
+        if data.strip():
+            assert detect(data[:65536], Path(row["path"]).name).name == "qif", row["path"]
 
 
 def test_canada_export_keeps_each_account_apart_with_apostrophe_dates_and_splits():
@@ -386,3 +396,27 @@ def test_fuzzed_bytes_raise_only_importer_errors(data, order):
         for txn in statement.transactions:
             assert isinstance(txn.amount, Decimal) and isinstance(txn.date, date)
             statement_json(statement)
+
+
+# ─── through the command line ────────────────────────────────────────────────────────────────
+
+def test_psimport_parse_reports_ambiguous_dates_in_one_line_and_reads_them_with_date_order(tmp_path):
+    from click.testing import CliRunner
+
+    from importer.cli import cli
+
+    statement = tmp_path / "export.qif"
+    statement.write_bytes(bank("D03/04/2024\nT(4.50)\nPCafé", "D05/04/2024\nT1.234,56\nPPay").encode("cp1252"))
+    runner = CliRunner()
+    failed = runner.invoke(cli, ["parse", str(statement), "--state-dir", str(tmp_path)])
+    assert failed.exit_code == InputError.exit_code and failed.stdout == ""
+    [message] = failed.stderr.strip().splitlines()
+    assert message.startswith(f"Error: {statement}, line 2: cannot tell whether dates")
+    assert "--date-order dmy" in message
+    read = runner.invoke(cli, ["parse", str(statement), "--date-order", "dmy", "--format", "json",
+                               "--state-dir", str(tmp_path)])
+    assert read.exit_code == 0, read.output
+    [parsed] = json.loads(read.stdout)["statements"]
+    assert parsed["format"] == "qif"
+    assert [(t["date"], t["amount"], t["payee"]) for t in parsed["transactions"]] == [
+        ("2024-04-03", "-4.50", "Café"), ("2024-04-05", "1234.56", "Pay")]
