@@ -23,7 +23,8 @@ __all__ = ["Parser", "ParseOptions", "registered_parsers", "detect", "parse_byte
 ENTRY_POINT_GROUP = "psimport.parsers"
 SNIFF_BYTES = 64 * 1024
 BUILTIN = ("importer.parsers.ofx:OfxParser", "importer.parsers.qif:QifParser",
-           "importer.parsers.csv:CsvParser")
+           "importer.parsers.csv:CsvParser", "importer.parsers.camt:CamtParser",
+           "importer.parsers.mt940:Mt940Parser")
 
 
 def _load(spec: str) -> Parser:
@@ -53,7 +54,7 @@ def detect(head: bytes, filename: str) -> Parser:
         if b"\x00" in head[:4096].rstrip(b"\x00"):
             raise InputError("this is a binary file, not a bank statement (OFX, QFX, QIF or CSV)",
                              file=filename)
-        raise InputError("not a statement format psimport knows (OFX/QFX/QBO, QIF or CSV); "
+        raise InputError("not a statement format psimport knows (OFX/QFX/QBO, QIF, CSV, CAMT or MT940); "
                          "export the statement from your bank as one of these", file=filename)
     if len(scored) > 1 and scored[1][0] == best_score:
         raise InputError(f"both the {best.name} and the {scored[1][2].name} parsers claim this file; "
@@ -90,7 +91,8 @@ def parse_file(path: str | Path, options: ParseOptions = ParseOptions()) -> list
     return parse_bytes(data, str(path), options)
 
 
-STATEMENT_SUFFIXES = {".ofx", ".qfx", ".qbo", ".qif", ".csv", ".tsv", ".txt", ".dat", ".sgml", ".xml"}
+STATEMENT_SUFFIXES = {".ofx", ".qfx", ".qbo", ".qif", ".csv", ".tsv", ".txt", ".dat", ".sgml", ".xml",
+                      ".sta", ".swi", ".940", ".942", ".mt940"}
 
 
 def statement_files(paths: Iterable[str | Path]) -> Iterator[Path]:
