@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from importer.errors import ConfigError
 
-__all__ = ["load_rules", "compile_rules", "find_rules_file", "RuleSet", "Rule", "Subject", "Outcome",
+__all__ = ["load_rules", "compile_rules", "find_rules_file", "dump_rules", "RuleSet", "Rule", "Subject", "Outcome",
            "subject_from_record", "subject_from_existing", "categories_seen", "outcome_json", "match_key",
            "FIELDS", "TEXT_OPERATORS", "NUMBER_OPERATORS", "DATE_OPERATORS", "ACTIONS"]
 
@@ -992,3 +992,47 @@ def find_rules_file(option: str | Path | None, config=None) -> Path | None:
             return configured
     local = Path("rules.yaml")
     return local if local.is_file() else None
+
+
+# ─── writing ──────────────────────────────────────────────────────────────────────────────────
+
+def dump_rules(entries: Iterable[dict], header: Sequence[str] = ()) -> str:
+    """A rules file from rule dicts (name, if, then, optional comment), one compact rule per three lines.
+
+    Strings are written JSON-quoted, which YAML reads back exactly; the result loads with load_rules.
+    """
+    lines = [f"# {line}" for line in header]
+    lines.append("rules:")
+    count = 0
+    for entry in entries:
+        count += 1
+        if entry.get("comment"):
+            lines.append(f"  # {entry['comment']}")
+        name = str(entry["name"])
+        lines.append(f"  - name: {name if re.fullmatch(r'[A-Za-z][A-Za-z0-9_-]*', name) else _flow(name)}")
+        if entry.get("if") is not None:
+            lines.append(f"    if: {_flow(entry['if'])}")
+        lines.append(f"    then: {_flow(entry['then'])}")
+    if not count:
+        lines[-1] = "rules: []"
+    return "\n".join(lines) + "\n"
+
+
+def _flow(value) -> str:
+    import json
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_flow_key(k)}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _flow_key(key) -> str:
+    import json
+    return key if re.fullmatch(r"[a-z_]+", str(key)) else json.dumps(str(key), ensure_ascii=False)

@@ -1,0 +1,341 @@
+"""Tuning rules against the user's history: the `rules test` report, and `rules suggest` proposals from it."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Sequence
+
+from importer.rules import (RuleSet, Subject, compile_rules, match_key, subject_from_existing)
+
+__all__ = ["History", "history_subjects", "tuning_report", "suggest_rules", "suggestions_file"]
+
+
+@dataclass
+class History:
+    """Transactions PocketSmith already holds, with what is known about their accounts and categories.
+
+    `accounts` (id → TransactionAccount) gives rules the account's name and currency; `categories` are
+    the user's (online, with paths) or those an export mentions (offline, titles only).
+    """
+
+    transactions: list
+    accounts: dict = field(default_factory=dict)
+    categories: list = field(default_factory=list)
+
+    def category_name(self, txn) -> str | None:
+        """How the user's category for `txn` is shown: its path when known, else its title."""
+        if txn.category_id is None:
+            return txn.category_title
+        category = self._by_id.get(txn.category_id)
+        return (category.path or category.title) if category else txn.category_title
+
+    @property
+    def _by_id(self) -> dict:
+        cached = getattr(self, "_category_index", None)
+        if cached is None:
+            cached = self._category_index = {c.id: c for c in self.categories}
+        return cached
+
+
+def history_subjects(history: History) -> list[Subject]:
+    """Each history transaction as the rules see it: its account by id and name, its account's currency."""
+    out = []
+    for txn in history.transactions:
+        account = history.accounts.get(txn.transaction_account_id)
+        names = [str(txn.transaction_account_id)] if txn.transaction_account_id is not None else []
+        if account is not None and account.name:
+            names.append(account.name)
+        out.append(subject_from_existing(txn, account=names or None,
+                                         currency=getattr(account, "currency_code", None)))
+    return out
+
+
+def _payee_text(txn) -> str:
+    return txn.original_payee or txn.payee or ""
+
+
+def _same_category(rule, txn) -> bool:
+    if rule.category_id is not None:
+        return rule.category_id == txn.category_id
+    # Offline and unresolved: compare by title, which is all an export gives.
+    wanted = (rule.category_title or rule.category or "").rsplit(" > ", 1)[-1].lower()
+    return wanted == (txn.category_title or "").lower()
+
+
+@dataclass
+class _RuleTally:
+    fired: int = 0
+    contributed: int = 0
+    agree: int = 0
+    disagree: int = 0
+    uncategorised: int = 0
+    blockers: Counter = field(default_factory=Counter)
+    disagreements: Counter = field(default_factory=Counter)
+
+
+def tuning_report(ruleset: RuleSet, history: History, *, top: int = 15) -> dict:
+    """Run the rules over history and say, per rule and overall, how well they fit what the user did.
+
+    Per rule: `matched` rows where it fired (not cut off by an earlier `stop`), of which `agree` the user
+    had in the rule's category and `disagree` in another (null for rules that set no category);
+    `dead` when its conditions match no row at all; `shadowed_by` the earlier rules that left it
+    nothing to do on every row it matches. Also: conflicting pairs, coverage, and the most frequent
+    payees no rule gives a category.
+    """
+    subjects = history_subjects(history)
+    transactions = history.transactions
+    rules = ruleset.rules
+    isolated = ruleset.matches(subjects)
+    per_row: list[list[int]] = [[] for _ in subjects]
+    for r, rows in enumerate(isolated):
+        for i in rows:
+            per_row[i].append(r)
+    tallies = [_RuleTally() for _ in rules]
+    conflicts: Counter = Counter()
+    matched_rows = categorised = skipped = 0
+    uncovered: dict[str, Counter] = defaultdict(Counter)
+    uncovered_texts: dict[str, Counter] = defaultdict(Counter)
+
+    for i, matching in enumerate(per_row):
+        txn = transactions[i]
+        decided: dict[str, int] = {}
+        labels: dict[str, int] = {}
+        stopped_by: int | None = None
+        categorisers: list[int] = []
+        for position, r in enumerate(matching):
+            rule, tally = rules[r], tallies[r]
+            if stopped_by is not None:
+                tally.blockers[stopped_by] += 1
+                continue
+            tally.fired += 1
+            contributed = False
+            blockers = set()
+            for name, _ in rule.sets:
+                if name in decided:
+                    blockers.add(decided[name])
+                else:
+                    decided[name] = r
+                    contributed = True
+            for label in rule.labels:
+                if label.lower() in labels:
+                    blockers.add(labels[label.lower()])
+                else:
+                    labels[label.lower()] = r
+                    contributed = True
+            if rule.stop:
+                stopped_by = r
+                # A stop only matters when a later rule would have matched this row.
+                contributed = contributed or position + 1 < len(matching)
+            if contributed:
+                tally.contributed += 1
+            else:
+                for blocker in blockers:
+                    tally.blockers[blocker] += 1
+            if rule.category is not None:
+                categorisers.append(r)
+                if txn.category_id is None and not txn.category_title:
+                    tally.uncategorised += 1
+                elif _same_category(rule, txn):
+                    tally.agree += 1
+                else:
+                    tally.disagree += 1
+                    tally.disagreements[(match_key(_payee_text(txn)) or _payee_text(txn),
+                                         history.category_name(txn))] += 1
+        if matching:
+            matched_rows += 1
+        for a_pos, a in enumerate(categorisers):
+            for b in categorisers[a_pos + 1:]:
+                if _category_key(rules[a]) != _category_key(rules[b]):
+                    conflicts[(a, b)] += 1
+        if "category" in decided:
+            categorised += 1
+        elif "skip" in decided and rules[decided["skip"]].actions.get("skip"):
+            skipped += 1
+        else:
+            text = _payee_text(txn)
+            key = match_key(text) or text.lower().strip()
+            uncovered[key][history.category_name(txn)] += 1
+            uncovered_texts[key][text] += 1
+
+    rule_rows = []
+    for rule, rows, tally in zip(rules, isolated, tallies):
+        has_category = rule.category is not None
+        shadowed = bool(rows) and tally.contributed == 0
+        rule_rows.append({
+            "name": rule.name, "line": rule.line,
+            "category": (rule.category_path or rule.category) if has_category else None,
+            "matched": tally.fired,
+            "agree": tally.agree if has_category else None,
+            "disagree": tally.disagree if has_category else None,
+            "uncategorised": tally.uncategorised if has_category else None,
+            "dead": not rows,
+            "shadowed_by": [rules[b].name for b in sorted(tally.blockers)] if shadowed else [],
+            "would_match": len(rows),
+            "disagreements": [{"payee": payee, "category": category, "count": count}
+                              for (payee, category), count in tally.disagreements.most_common(3)],
+        })
+    conflict_rows = [{"rules": [rules[a].name, rules[b].name],
+                      "categories": [rules[a].category_path or rules[a].category,
+                                     rules[b].category_path or rules[b].category],
+                      "rows": count}
+                     for (a, b), count in sorted(conflicts.items(), key=lambda item: (-item[1], item[0]))]
+    uncovered_rows = []
+    for key, categories in sorted(uncovered.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:top]:
+        count = sum(categories.values())
+        known = Counter({c: n for c, n in categories.items() if c})
+        best, best_count = known.most_common(1)[0] if known else (None, 0)
+        uncovered_rows.append({"payee": key, "example": uncovered_texts[key].most_common(1)[0][0],
+                               "count": count, "category": best,
+                               "category_share": round(best_count / count, 3) if best else None})
+    total = len(transactions)
+    return {"total": total, "matched": matched_rows, "categorised": categorised, "skipped": skipped,
+            "coverage": round(categorised / total, 4) if total else None,
+            "rules": rule_rows, "conflicts": conflict_rows, "uncovered_payees": uncovered_rows}
+
+
+def _category_key(rule) -> object:
+    return rule.category_id if rule.category_id is not None else (rule.category or "").lower()
+
+
+# ─── suggestions ──────────────────────────────────────────────────────────────────────────────
+
+def suggest_rules(history: History, *, min_support: int = 3, min_confidence: float = 0.9,
+                  ruleset: RuleSet | None = None) -> list[dict]:
+    """Rules proposed from what the user categorised: cleaned payee → the category it nearly always gets.
+
+    Rows the current `ruleset` already categorises are left out, so the proposals add to it. Each
+    proposal is checked as a real rule against the remaining history: `support` is how many
+    transactions it matches in its category, `confidence` that share of all it matches.
+    Grouping uses a plain Counter: measured faster than pandas here, import included.
+    """
+    transactions = [t for t in history.transactions if t.category_id is not None or t.category_title]
+    if ruleset is not None and ruleset.rules:
+        outcomes = ruleset.apply_all(history_subjects(History(transactions, history.accounts)))
+        transactions = [t for t, o in zip(transactions, outcomes) if o.category is None and not o.skip]
+    by_key: dict[str, Counter] = defaultdict(Counter)
+    texts: dict[str, Counter] = defaultdict(Counter)
+    for txn in transactions:
+        text = _payee_text(txn)
+        key = match_key(text)
+        if key:
+            by_key[key][history.category_name(txn)] += 1
+            texts[key][text.lower()] += 1
+    drafts = []
+    for key, categories in by_key.items():
+        category, count = categories.most_common(1)[0]
+        if count >= min_support and count / sum(categories.values()) >= min_confidence:
+            drafts.append({"key": key, "category": category, "count": count,
+                           "candidates": _conditions_for(key, [t for t, _ in texts[key].most_common(50)])})
+    subjects = history_subjects(History(transactions, history.accounts))
+    names = [history.category_name(t) for t in transactions]
+    suggestions: dict[str, dict] = {}
+    # Try each draft's conditions shortest first, all drafts in one pass per round: the first condition that
+    # keeps every row of its payee and stays precise over the whole history wins.
+    pending = drafts
+    while pending:
+        trying = [(d, d["candidates"].pop(0)) for d in pending if d["candidates"]]
+        if not trying:
+            break
+        compiled = compile_rules({"rules": [{"name": f"#{n}", "if": condition, "then": {"category": d["category"]}}
+                                            for n, (d, condition) in enumerate(trying)]})
+        pending = []
+        for (draft, condition), rows in zip(trying, compiled.matches(subjects)):
+            support = sum(1 for i in rows if names[i] == draft["category"])
+            confidence = support / len(rows) if rows else 0.0
+            if support < max(min_support, draft["count"]) or confidence < min_confidence:
+                pending.append(draft)
+                continue
+            signature = repr(condition)
+            if signature in suggestions and suggestions[signature]["support"] >= support:
+                continue
+            category = next((c for c in history.categories if (c.path or c.title) == draft["category"]), None)
+            suggestions[signature] = {
+                "name": None, "if": condition, "then": {"category": draft["category"]},
+                "category_id": category.id if category else next(
+                    (t.category_id for t in transactions if history.category_name(t) == draft["category"]), None),
+                "support": support, "confidence": round(confidence, 3), "matched": len(rows),
+                "examples": [text for text, _ in texts[draft["key"]].most_common(3)],
+            }
+    ordered = sorted(suggestions.values(), key=lambda s: (-s["support"], s["then"]["category"] or ""))
+    used: set[str] = set(rule.name for rule in (ruleset.rules if ruleset else []))
+    for suggestion in ordered:
+        suggestion["name"] = _unique_name(_slug(_condition_text(suggestion["if"])), used)
+    return ordered
+
+
+# Words that make a poor rule on their own, at either end of one: channel words and joiners.
+_WEAK_WORDS = frozenset("the a an to from of and at for in on by bpay direct debit credit eftpos purchase pos "
+                        "visa card payment ltd pty".split())
+
+
+def _conditions_for(key: str, texts: list[str]) -> list[dict]:
+    """Conditions every one of `texts` meets, most readable first.
+
+    Runs of the payee key's words found as whole words in every text (two words, then one, then
+    longer), then the text they all share cut before store numbers, then a fuzzy match on the key.
+    """
+    words = key.split()
+    spans = [(n, i) for n in [2, 1] + list(range(3, len(words) + 1)) for i in range(len(words) - n + 1)]
+    out: list[dict] = []
+    for n, i in spans:
+        run = words[i:i + n]
+        phrase = " ".join(run)
+        if len(phrase) < 4 or run[0] in _WEAK_WORDS or run[-1] in _WEAK_WORDS:
+            continue
+        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])")
+        if all(pattern.search(text) for text in texts):
+            out.append({"original_payee": {"contains": phrase}})
+    common = texts[0]
+    for text in texts[1:]:
+        match = SequenceMatcher(None, common, text, autojunk=False).find_longest_match(0, len(common), 0, len(text))
+        common = common[match.a:match.a + match.size]
+    literal = common.strip()
+    numbered = next((m for m in re.finditer(r"\S+", common) if any(ch.isdigit() for ch in m.group())), None)
+    if numbered is not None:
+        prefix = common[:numbered.start()].strip().rstrip("*-/# ").strip()
+        if len(prefix) >= 4:
+            literal = prefix
+    if len(literal) >= 3 and {"original_payee": {"contains": literal}} not in out:
+        out.append({"original_payee": {"contains": literal}})
+    out.append({"original_payee": {"fuzzy": {"value": key, "score": 90}}})
+    return out
+
+
+def _condition_text(condition: dict) -> str:
+    operators = next(iter(condition.values()))
+    value = next(iter(operators.values()))
+    return value["value"] if isinstance(value, dict) else str(value)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "payee"
+
+
+def _unique_name(name: str, used: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in used:
+        candidate, n = f"{name}-{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def suggestions_file(suggestions: Sequence[dict], *, considered: int, min_support: int,
+                     min_confidence: float) -> str:
+    """The suggestions as a whole rules file, each with a comment saying why; ready to paste."""
+    from importer.rules import dump_rules
+    header = [f"Suggested by `psimport rules suggest` from {considered:,} categorised transactions",
+              f"(at least {min_support} transactions and {min_confidence:.0%} of them in one category).",
+              "Read each one before you paste it into rules.yaml: the first rule that sets a field wins."]
+    if not suggestions:
+        header.append("Nothing to suggest: no payee left uncategorised by your rules has enough transactions in one "
+                      "category. Try a lower --min-support or --min-confidence.")
+    entries = []
+    for s in suggestions:
+        examples = ", ".join(s["examples"])
+        entries.append({"name": s["name"], "if": s["if"], "then": s["then"],
+                        "comment": f"{s['support']} transactions, {s['confidence']:.0%} of those it matches are in "
+                                   f"{s['then']['category']}; e.g. {examples}"})
+    return dump_rules(entries, header=header)

@@ -1,0 +1,102 @@
+"""PocketSmith's own category rules and rules.yaml, both ways: `rules pull` writes entries, `rules push` plans creates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from importer.rules import RuleSet
+
+__all__ = ["pulled_entries", "PushPlan", "plan_push"]
+
+
+def pulled_entries(category_rules: Sequence[dict], categories: Sequence) -> list[dict]:
+    """rules.yaml entries for PocketSmith category rules: `payee contains KEYWORDS → category`.
+
+    PocketSmith matches a rule's keywords anywhere in the payee, ignoring case, which is what
+    `contains` does. Categories are written as their full path, so they resolve unambiguously.
+    """
+    by_id = {c.id: c for c in categories}
+    used: set[str] = set()
+    out = []
+    for item in category_rules:
+        keywords = (item.get("payee_matches") or "").strip()
+        category = item.get("category") or {}
+        known = by_id.get(category.get("id"))
+        path = (known.path or known.title) if known else category.get("title")
+        if not keywords or not path:
+            continue
+        name = _unique(re.sub(r"[^a-z0-9]+", "-", keywords.lower()).strip("-") or "pocketsmith-rule", used)
+        out.append({"name": name, "if": {"payee": {"contains": keywords}}, "then": {"category": path},
+                    "comment": f"PocketSmith category rule {item.get('id')}"})
+    return out
+
+
+def _unique(name: str, used: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in used:
+        candidate, n = f"{name}-{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+@dataclass
+class PushPlan:
+    """What `rules push` would do: category rules to create, ones PocketSmith has already, rules it cannot take."""
+
+    create: list[dict] = field(default_factory=list)       # {"rule", "payee_matches", "category", "category_id"}
+    present: list[dict] = field(default_factory=list)      # same, plus "existing_id"
+    clashes: list[dict] = field(default_factory=list)      # same keywords, another category in PocketSmith
+    unsupported: list[dict] = field(default_factory=list)  # {"rule", "reason"}
+
+
+def plan_push(ruleset: RuleSet, existing: Sequence[dict]) -> PushPlan:
+    """Which rules PocketSmith can run itself: exactly `payee: {contains: TEXT or [TEXT...]}` → `category`.
+
+    Categories must already be resolved (`resolve_categories`, strict). A keyword PocketSmith already
+    has for the same category is left alone; for another category it is a clash, never overwritten.
+    """
+    have: dict[str, dict] = {}
+    for item in existing:
+        keywords = (item.get("payee_matches") or "").strip().lower()
+        if keywords:
+            have.setdefault(keywords, item)
+    plan = PushPlan()
+    for rule in ruleset.rules:
+        keywords, reason = _simple_keywords(rule)
+        if reason:
+            plan.unsupported.append({"rule": rule.name, "reason": reason})
+            continue
+        for keyword in keywords:
+            entry = {"rule": rule.name, "payee_matches": keyword,
+                     "category": rule.category_path or rule.category, "category_id": rule.category_id}
+            found = have.get(keyword.lower())
+            if found is None:
+                plan.create.append(entry)
+                have[keyword.lower()] = {"category": {"id": rule.category_id}, "id": None}
+            elif (found.get("category") or {}).get("id") == rule.category_id:
+                plan.present.append({**entry, "existing_id": found.get("id")})
+            else:
+                plan.clashes.append({**entry, "existing_id": found.get("id"),
+                                     "existing_category": (found.get("category") or {}).get("title")})
+    return plan
+
+
+def _simple_keywords(rule) -> tuple[list[str], str | None]:
+    condition = rule.condition
+    if rule.category is None:
+        return [], "sets no category"
+    if rule.category_id is None:
+        return [], f"category '{rule.category}' has no PocketSmith id"
+    extra = sorted(set(rule.actions) - {"category", "category_line", "stop"})
+    if extra:
+        return [], "also sets " + ", ".join(extra) + " (PocketSmith rules set only a category)"
+    if not isinstance(condition, dict) or list(condition) != ["payee"]:
+        return [], "conditions beyond payee"
+    operators = condition["payee"]
+    if not isinstance(operators, dict) or list(operators) != ["contains"]:
+        return [], "payee operators other than contains"
+    value = operators["contains"]
+    keywords = [str(v).strip() for v in (value if isinstance(value, list) else [value])]
+    return [k for k in keywords if k], None
