@@ -264,3 +264,10 @@ def test_shuffled_fields_give_records_or_our_own_error(lines, noise):
         parse("\n".join(lines) + noise)
     except ImporterError:
         pass
+
+
+def test_free_text_that_merely_starts_like_structured_details_is_kept():
+    txn = one(":61:240105D3,00NMSCNONREF", ":86:100/12 monthly fee")
+    assert txn.memo == "100/12 monthly fee" and txn.payee == "100/12 monthly fee"
+    empty = one(":61:240105D3,00NMSCNONREF", ":86:166?30DEUTDEFF?31DE02120300000000202051")
+    assert empty.memo == "166?30DEUTDEFF?31DE02120300000000202051"  # no name or purpose: kept whole

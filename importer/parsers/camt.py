@@ -11,12 +11,16 @@ What it reads, and the choices it makes:
 - One Statement per `Stmt` (053), `Rpt` (052) or `Ntfctn` (054): account = `Acct/Id/IBAN`, else
   `Acct/Id/Othr/Id`; bank = the servicer's BIC; currency = `Acct/Ccy`, else the balances' or entries'
   `Ccy`; closing balance = the `Bal` whose type is `CLBD`; period = `FrToDt`, else the entries' dates.
-- Each `Ntry` is a record: amount signed by `CdtDbtInd` (`DBIT` negative), kept exactly as written (five
-  decimals stay five); date = `BookgDt` (`Dt`, or the date part of `DtTm` as written, never shifted to
-  another zone), else `ValDt`; payee = the counterparty (`Cdtr` for a debit, `Dbtr` for a credit, also
-  under `Pty` as in version 8), else `AddtlNtryInf`; memo = the `RmtInf/Ustrd` lines (or the structured
-  reference), `AddtlTxInf` and `AddtlNtryInf`; type = the `BkTxCd` domain/family/sub-family codes
-  (`PMNT/RCDT/ESCT`), else the proprietary code, else `credit` / `debit`; cheque number = `Refs/ChqNb`.
+- Each `Ntry` is a record: amount signed by `CdtDbtInd` (`DBIT` negative; a reversal, `RvslInd`, is
+  already reported with the opposite indicator, so it is not flipped again), kept exactly as written
+  (five decimals stay five); date = `BookgDt` (`Dt`, or the date part of `DtTm` as written, never
+  shifted to another zone), else `ValDt`; payee = the counterparty (`Cdtr` for a debit, `Dbtr` for a
+  credit, also under `Pty` as in version 8), else `AddtlNtryInf` (also when a merged batch names
+  several counterparties), `AddtlTxInf` or the remittance text, so that no record lacks a payee;
+  memo = the `RmtInf/Ustrd` lines (or the structured reference), `AddtlTxInf` and `AddtlNtryInf`;
+  type = the `BkTxCd` domain/family/sub-family codes (`PMNT/RCDT/ESCT`), else the proprietary code,
+  else `credit` / `debit`; cheque number = `Refs/ChqNb`. Entries of every status (`BOOK`, `PDNG`,
+  `INFO`) are read, as the file gives them.
 - Batches: an entry with several `TxDtls` becomes one record per `TxDtls` only when every one of them
   carries its own amount (`Amt`, or `AmtDtls/TxAmt|InstdAmt/Amt`) in the entry's currency and those
   amounts add up to the entry's amount. Otherwise the entry stays one record with the details merged:

@@ -24,10 +24,11 @@ What it reads, and the choices it makes where banks differ:
 - `:86:` details, possibly several per record and over several lines: German structured fields
   (`166?00posting text?20purpose?21...?32name?33name`, any separator character after the three-digit
   code), the slash style (`/TRTP/.../NAME/.../REMI/...`, Rabobank's `/CNTP/account/BIC/name/city/`), or
-  free text. Payee = the counterparty name (`?32`+`?33`, `/NAME/`, `/CNTP/`, or Hungarian banks' `:NS:`
-  fields 15+16), else the `:61:` supplementary details when they hold words, else the first line of the
-  details (a leading account number dropped), else the structured posting text. Memo = the purpose text
-  (`?20`..`?29`, `?60`..`?63`, the `SVWZ+` part if there is one; `/REMI/`) or the whole free text.
+  free text. Payee = the counterparty name (`?32`+`?33`, `/NAME/`, `/CNTP/`, or Hungarian banks'
+  `:NS:` fields 15+16), else the `:61:` supplementary details when they hold words, else the first
+  line of free-text details (a leading account number dropped), the posting text `?00` of structured
+  ones, or `/TRTP/`. Memo = the purpose text (`?20`..`?29`, `?60`..`?63`, the `SVWZ+` part if there
+  is one; `/REMI/`) or the whole free text.
   Lines wrapped at the 65-character limit (27 for `?2x` fields) are joined without a space.
 - `:86:` after the closing balance is about the statement, not the last record, and is not read. A `:25:`
   after a `:61:` cannot change the account mid-statement; it is read as that record's details (a bank
@@ -63,8 +64,8 @@ TWO_DIGIT_YEAR_PIVOT = 80
 NEAREST_ENTRY_DATE = timedelta(days=183)
 MISSING_REFERENCES = {"NONREF", "NOTPROVIDED", "NONE", ""}
 HEADER_TAGS = {"940", "941", "942", "950"}
-MEMO_SEPARATOR = "; "
 
+_SNIFF_TAGS = re.compile(r"(?:^|\{4:)[\x01\s]*:(20|25|28C?|60[FM]|61|62[FM]|86):", re.MULTILINE)
 _TAG = re.compile(r":(\d{2}[A-Z]?|NS|\d{3,5}[A-Z]?):")
 _BLOCK_START = re.compile(r"\{[1-5]:")
 _SWIFT_BLOCKS = re.compile(r"(?:\{[1-3]:(?:[^{}]|\{[^{}]*\})*\})*\{4:")
@@ -74,7 +75,9 @@ _STATEMENT_LINE = re.compile(
     r"(?P<amount>\d+(?:,\d*)?)(?P<kind>[NSF][A-Z0-9 ]{3})(?P<rest>.*)")
 _BALANCE = re.compile(r"(?P<mark>[CD])(?P<date>\d{6})(?P<currency>[A-Z]{3})(?P<amount>\d+(?:,\d*)?)")
 _FLOOR_LIMIT = re.compile(r"(?P<currency>[A-Z]{3})")
-_STRUCTURED = re.compile(r"\d{3}([^\w\s])\d\d")
+# German structured details: a three-digit transaction code, then subfields `?00`, `?10`, `?20`...; banks
+# use `?`, a few `>`. Requiring one of the usual first subfields keeps "100/12 monthly fee" free text.
+_STRUCTURED = re.compile(r"\d{3}([?>^|])(?:00|10|20)")
 _SLASH_KEYS = ("TRTP", "IBAN", "BIC", "NAME", "REMI", "ADDR", "ORDP", "BENM", "ISDT", "EREF", "MARF",
                "CSID", "RTRN", "PREF", "KREF", "CNTP", "ULTC", "ULTD", "PURP", "SVCL", "ULTB", "FX")
 _SLASH_FIELD = re.compile(r"/(" + "|".join(_SLASH_KEYS) + r")/")
@@ -93,8 +96,7 @@ class Mt940Parser:
     def sniff(self, head: bytes, filename: str) -> float:
         """Sure when `:20:`, `:25:` and a `:60F:`/`:61:` tag start lines; the usual suffixes only hint."""
         text = head.decode("latin-1")
-        tags = {match.group(1) for match in re.finditer(r"(?:^|\{4:)[\x01\s]*:(20|25|28C?|60[FM]|61|62[FM]|86):",
-                                                         text, re.MULTILINE)}
+        tags = {match.group(1) for match in _SNIFF_TAGS.finditer(text)}
         has_suffix = PurePath(filename).suffix.lower() in MT940_SUFFIXES
         if {"20", "25"} <= tags and tags & {"60F", "60M", "61"}:
             return 0.95
@@ -336,7 +338,9 @@ class _Details(NamedTuple):
         joined = "".join(lines)
         structured = _STRUCTURED.match(joined)
         if structured:
-            return cls._structured(joined, structured.group(1), ns_name, ns_memo)
+            details = cls._structured(joined, structured.group(1), ns_name, ns_memo)
+            if details.memo or details.name:
+                return details
         text = _join_wrapped(lines, SWIFT_LINE_LENGTH)
         if _SLASH_FIELD.match(text.lstrip()):
             return cls._slashed(text.strip(), ns_name, ns_memo)
