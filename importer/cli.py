@@ -661,3 +661,268 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("Sandbox stopped.", err=True)
+
+
+# ─── rules ───────────────────────────────────────────────────────────────────────────────────
+
+def _rules_option(command):
+    return click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
+                        help="Rules file [default: the config's rules:, else ./rules.yaml if present].")(command)
+
+
+def _history_options(command):
+    for option in reversed([
+        click.option("--existing", metavar="FILE.json", type=click.Path(path_type=Path),
+                     help="History from this export (a JSON array of PocketSmith transactions): offline."),
+        click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+                     help="History from PocketSmith since this date [default: one year back]."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _load_rules_for(state: State, rules_path, sandbox: bool, required: bool = True):
+    from importer.errors import ConfigError
+    from importer.rules import find_rules_file, load_rules
+    path = find_rules_file(rules_path, _run_config(state, sandbox))
+    if path is None:
+        if not required:
+            return None
+        raise ConfigError("no rules file: pass --rules FILE, set rules: in psimport.yaml, or create ./rules.yaml")
+    return load_rules(path)
+
+
+def _warn_all(state: State, warnings) -> None:
+    if not state.quiet:
+        for warning in warnings:
+            click.echo(f"Warning: {warning}", err=True)
+
+
+def _rules_history(state: State, existing, since, sandbox: bool):
+    """The transactions the user already categorised (an export, or PocketSmith per account), and a label."""
+    from datetime import date, timedelta
+    from importer.errors import ConfigError
+    from importer.rules_report import History
+    if existing is not None:
+        if since is not None:
+            raise ConfigError("--since picks history from PocketSmith; an --existing file is used whole")
+        from importer.pocketsmith.models import load_export
+        from importer.rules import categories_seen
+        transactions = load_export(existing)
+        return History(transactions, {}, categories_seen(transactions)), str(existing), True
+    client = state.client(sandbox)
+    start = since.date() if since is not None else date.today() - timedelta(days=365)
+    accounts = {a.id: a for a in client.transaction_accounts()}
+    transactions = []
+    for account_id in accounts:
+        transactions.extend(client.transactions(account_id, start, None))
+    where = "the sandbox" if sandbox else "PocketSmith"
+    return History(transactions, accounts, client.categories()), f"{where} since {start.isoformat()}", False
+
+
+@cli.group("rules")
+@global_options
+def rules_group():
+    """Write, test and tune rules.yaml: categories, labels and renames for imported rows.
+
+    \b
+    Examples:
+      psimport rules test --sandbox                  # how the rules fit what you already categorised
+      psimport rules suggest --sandbox > more.yaml   # rules proposed from your history
+      psimport rules explain sample_statements/      # which rule set what, row by row
+      psimport rules pull --sandbox                  # PocketSmith's own category rules as rules.yaml
+      psimport rules push --sandbox --dry-run        # and the simple ones back to PocketSmith
+    """
+
+
+@rules_group.command("test")
+@_rules_option
+@_history_options
+@click.option("--top", type=click.IntRange(1, 1000), default=15, show_default=True,
+              help="How many uncovered payees to list.")
+@format_option("table", "json")
+@sandbox_option
+@global_options
+@pass_state
+def rules_test(state: State, rules_path, existing, since, top, fmt, sandbox):
+    """Run the rules over transactions already in PocketSmith and report how well they fit.
+
+    Per rule: how many transactions it matched, how many of those you had already put in its
+    category (agree) or in another (disagree), whether it is dead (matches nothing) or shadowed
+    (earlier rules already decided everything it would). Then conflicting pairs, coverage, and
+    the most frequent payees no rule categorises. Nothing is written.
+
+    \b
+    Examples:
+      psimport rules test --sandbox
+      psimport rules test --rules rules.yaml --since 2025-01-01
+      psimport rules test --existing export.json --format json
+    """
+    from importer.rules_report import tuning_report
+    from importer.rules_views import show_report
+    ruleset = _load_rules_for(state, rules_path, sandbox)
+    history, source, offline = _rules_history(state, existing, since, sandbox)
+    _warn_all(state, ruleset.resolve_categories(history.categories, strict=not offline))
+    report = tuning_report(ruleset, history, top=top)
+    show_report(report, fmt, sys.stdout, source=source)
+
+
+@rules_group.command("suggest")
+@_history_options
+@click.option("--min-support", type=click.IntRange(1), default=3, show_default=True, metavar="N",
+              help="Propose a rule only for payees with at least N transactions in one category.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.9, show_default=True, metavar="X",
+              help="...and at least this share of the payee's transactions in that category.")
+@_rules_option
+@format_option("yaml", "json", default="yaml")
+@sandbox_option
+@global_options
+@pass_state
+def rules_suggest(state: State, existing, since, min_support, min_confidence, rules_path, fmt, sandbox):
+    """Propose rules from your categorised history: cleaned payee → the category it nearly always gets.
+
+    Transactions your current rules file already categorises are left out, so the proposals add
+    to it. Output is a whole rules file with a comment on each rule (support, confidence,
+    examples); paste what you agree with into rules.yaml. Never writes any file itself.
+
+    \b
+    Examples:
+      psimport rules suggest --sandbox
+      psimport rules suggest --existing export.json --min-support 5 > suggested.yaml
+      psimport rules suggest --sandbox --format json
+    """
+    from importer.render import write_json
+    from importer.rules_report import suggest_rules, suggestions_file
+    ruleset = _load_rules_for(state, rules_path, sandbox, required=False)
+    history, _, _ = _rules_history(state, existing, since, sandbox)
+    considered = sum(1 for t in history.transactions if t.category_id is not None or t.category_title)
+    suggestions = suggest_rules(history, min_support=min_support, min_confidence=min_confidence, ruleset=ruleset)
+    if fmt == "json":
+        write_json({"considered": considered, "suggestions": suggestions}, sys.stdout)
+    else:
+        sys.stdout.write(suggestions_file(suggestions, considered=considered, min_support=min_support,
+                                          min_confidence=min_confidence))
+
+
+@rules_group.command("explain")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_rules_option
+@click.option("--account", type=int, metavar="ID", help="PocketSmith transaction account id of the files' rows.")
+@click.option("--mapping", metavar="NAME|FILE", help="CSV layout: a built-in mapping name or a mapping YAML.")
+@click.option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]),
+              help="Day/month order when the file cannot tell (QIF, CSV).")
+@click.option("--existing", metavar="FILE.json", type=click.Path(path_type=Path),
+              help="Check the rules' categories against this export's (offline).")
+@format_option("table", "json")
+@sandbox_option
+@global_options
+@pass_state
+def rules_explain(state: State, files, rules_path, account, mapping, date_order, existing, fmt, sandbox):
+    """For each row of the files: which rules matched, and which rule set each field and label.
+
+    Offline by default (categories shown as written); with --sandbox or --existing the rules'
+    categories are checked first, as preview does.
+
+    \b
+    Examples:
+      psimport rules explain sample_statements/
+      psimport rules explain statement.ofx --rules rules.yaml --format json
+      psimport rules explain sample_statements/ --sandbox
+    """
+    from importer.accounts import account_rules, resolve_targets
+    from importer.errors import ConfigError
+    from importer.plan import read_statements
+    from importer.rules import categories_seen, subject_from_record
+    from importer.rules_views import explain_rows, show_explanations
+    config = _run_config(state, sandbox)
+    ruleset = _load_rules_for(state, rules_path, sandbox)
+    known = None
+    if existing is not None:
+        from importer.pocketsmith.models import load_export
+        _warn_all(state, ruleset.resolve_categories(categories_seen(load_export(existing)), strict=False))
+    elif sandbox:
+        client = state.client(True)
+        ruleset.resolve_categories(client.categories(), strict=True)
+        known = client.transaction_accounts()
+    mapping_rules = account_rules(config.accounts, config.path)
+    statements, _ = read_statements(files, mapping=mapping, date_order=date_order or config.date_order,
+                                    mapping_dirs=config.mapping_dirs, rules=mapping_rules)
+    try:
+        targets = resolve_targets(statements, account=account, rules=mapping_rules, known=known)
+    except ConfigError:
+        targets = [None] * len(statements)   # unmapped files: rules on `account` see the file's number only
+    names = {a.id: a.name for a in known or ()}
+    subjects = []
+    for statement, target in zip(statements, targets):
+        aliases = [str(target.account_id), names.get(target.account_id)] if target and target.account_id > 0 else []
+        aliases = [a for a in aliases + [statement.account.id] if a]
+        subjects.extend(subject_from_record(txn, aliases) for txn in statement.transactions)
+    show_explanations(explain_rows(statements, ruleset.apply_all(subjects)), fmt, sys.stdout)
+
+
+@rules_group.command("pull")
+@format_option("yaml", "json", default="yaml")
+@sandbox_option
+@global_options
+@pass_state
+def rules_pull(state: State, fmt, sandbox):
+    """Turn your PocketSmith category rules into rules.yaml entries (printed; paste what you want).
+
+    Each becomes `payee contains KEYWORDS → category`, with the category's full path.
+
+    \b
+    Examples:
+      psimport rules pull --sandbox
+      psimport rules pull >> pulled.yaml
+    """
+    from importer.render import write_json
+    from importer.rules import dump_rules
+    from importer.rules_sync import pulled_entries
+    client = state.client(sandbox)
+    entries = pulled_entries(client.category_rules(), client.categories())
+    if fmt == "json":
+        write_json({"rules": entries}, sys.stdout)
+    else:
+        sys.stdout.write(dump_rules(entries, header=[f"{len(entries)} category rules from "
+                                                     f"{'the sandbox' if sandbox else 'PocketSmith'}."]))
+
+
+@rules_group.command("push")
+@_rules_option
+@click.option("--dry-run", is_flag=True, help="Show what would be created; create nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@format_option("table", "json")
+@sandbox_option
+@global_options
+@pass_state
+def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
+    """Create PocketSmith category rules for your simple rules (`payee: {contains: ...}` → category).
+
+    Rules with other conditions or actions stay local. Keywords PocketSmith already matches are
+    left alone, and never moved to another category. Asks before creating anything.
+
+    \b
+    Examples:
+      psimport rules push --sandbox --dry-run
+      psimport rules push --rules rules.yaml --yes
+    """
+    from dataclasses import asdict
+    from importer.render import write_json
+    from importer.rules_sync import plan_push
+    from importer.rules_views import show_push_plan
+    ruleset = _load_rules_for(state, rules_path, sandbox)
+    client = state.client(sandbox)
+    ruleset.resolve_categories(client.categories(), strict=True)
+    plan = plan_push(ruleset, client.category_rules())
+    if fmt == "json":
+        write_json({"dry_run": dry_run, **asdict(plan)}, sys.stdout)
+    else:
+        show_push_plan(plan, dry_run)
+    if dry_run or not plan.create:
+        return
+    where = "the sandbox" if sandbox else "PocketSmith"
+    _confirm(f"Create {len(plan.create)} category rules in {where}?", yes, "creating category rules")
+    for entry in plan.create:
+        client.create_category_rule(entry["category_id"], entry["payee_matches"])
+    if not state.quiet:
+        click.echo(f"Created {len(plan.create)} category rules in {where}.", err=True)
