@@ -75,6 +75,11 @@ def utc_timestamp(moment: datetime | None = None) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _midpoint(first: str, last: str) -> str:
+    a, b = date.fromisoformat(first), date.fromisoformat(last)
+    return (a + (b - a) / 2).isoformat()
+
+
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
@@ -123,6 +128,9 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        # Per account: (sum of amounts in cents, latest date, earliest date), so a balance is not a
+        # full scan on every answer. Only this Store writes the file, so it can keep these current.
+        self._totals: dict[int, tuple[int, str | None, str | None]] = {}
         self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         with self.lock:
@@ -233,6 +241,7 @@ class Store:
                 for row in rows:
                     ids.append(self._insert("transactions", self._transaction_values(row)))
                 self.db.execute("COMMIT")
+                self._totals.clear()
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
@@ -296,17 +305,26 @@ class Store:
         return {"id": row["id"], "title": row["title"], "currency_code": row["currency_code"],
                 "created_at": row["created_at"], "updated_at": row["updated_at"]}
 
+    def _account_totals(self, account_id: int) -> tuple[int, str | None, str | None]:
+        with self.lock:
+            totals = self._totals.get(account_id)
+            if totals is None:
+                row = self.db.execute("SELECT COALESCE(SUM(amount_cents), 0) AS total, MAX(date) AS last, "
+                                      "MIN(date) AS first FROM transactions WHERE transaction_account_id = ?",
+                                      (account_id,)).fetchone()
+                totals = self._totals[account_id] = (row["total"], row["last"], row["first"])
+            return totals
+
     def transaction_account_json(self, account_id: int) -> dict | None:
         row = self._one("SELECT * FROM transaction_accounts WHERE id = ?", (account_id,))
         if row is None:
             return None
-        totals = self._one("SELECT COALESCE(SUM(amount_cents), 0) AS total, MAX(date) AS last "
-                           "FROM transactions WHERE transaction_account_id = ?", (account_id,))
-        balance = from_cents(row["starting_balance_cents"] + totals["total"])
+        total, last, _ = self._account_totals(account_id)
+        balance = from_cents(row["starting_balance_cents"] + total)
         return {
             "id": row["id"], "account_id": row["account_id"], "name": row["name"], "number": row["number"],
             "current_balance": balance,
-            "current_balance_date": totals["last"] or row["starting_balance_date"] or row["created_at"][:10],
+            "current_balance_date": last or row["starting_balance_date"] or row["created_at"][:10],
             "current_balance_in_base_currency": balance, "current_balance_exchange_rate": None,
             "safe_balance": None, "safe_balance_in_base_currency": None,
             "starting_balance": from_cents(row["starting_balance_cents"]),
@@ -409,14 +427,22 @@ class Store:
             (first_date, first_id), (last_date, last_id) = keys[0], keys[-1]
             wanted = {r["id"] for r in page}
             start = self._one("SELECT starting_balance_cents FROM transaction_accounts WHERE id = ?", (account_id,))
-            before = self._one(
-                "SELECT COALESCE(SUM(amount_cents), 0) AS s FROM transactions WHERE transaction_account_id = ? "
-                "AND (date < ? OR (date = ? AND id < ?))", (account_id, first_date, first_date, first_id))
-            running = (start["starting_balance_cents"] if start else 0) + before["s"]
+            total, newest, oldest = self._account_totals(account_id)
+            if newest and oldest and first_date >= max(oldest, _midpoint(oldest, newest)):
+                # Recent rows (the usual case: page 1, a new transaction): sum what comes after instead.
+                after = self._one(
+                    "SELECT COALESCE(SUM(amount_cents), 0) AS s FROM transactions WHERE transaction_account_id = ? "
+                    "AND (date, id) >= (?, ?)", (account_id, first_date, first_id))
+                before_cents = total - after["s"]
+            else:
+                before_cents = self._one(
+                    "SELECT COALESCE(SUM(amount_cents), 0) AS s FROM transactions WHERE transaction_account_id = ? "
+                    "AND (date, id) < (?, ?)", (account_id, first_date, first_id))["s"]
+            running = (start["starting_balance_cents"] if start else 0) + before_cents
             span = self._all(
                 "SELECT id, amount_cents FROM transactions WHERE transaction_account_id = ? "
-                "AND (date > ? OR (date = ? AND id >= ?)) AND (date < ? OR (date = ? AND id <= ?)) "
-                "ORDER BY date, id", (account_id, first_date, first_date, first_id, last_date, last_date, last_id))
+                "AND (date, id) BETWEEN (?, ?) AND (?, ?) ORDER BY date, id",
+                (account_id, first_date, first_id, last_date, last_id))
             for item in span:
                 running += item["amount_cents"]
                 if item["id"] in wanted:
@@ -466,7 +492,20 @@ class Store:
     def create_transaction(self, fields: dict[str, Any]) -> int:
         stamp = self.now()
         values = self._transaction_values({**fields, "created_at": stamp, "updated_at": stamp})
-        return self._insert("transactions", values)
+        with self.lock:
+            new_id = self._insert("transactions", values)
+            account = values["transaction_account_id"]
+            if account in self._totals:
+                total, last, first = self._totals[account]
+                day = values["date"]
+                self._totals[account] = (total + values["amount_cents"], max(last or day, day), min(first or day, day))
+            return new_id
+
+    def _forget_totals_of_transaction(self, transaction_id: int) -> None:
+        row = self.db.execute("SELECT transaction_account_id FROM transactions WHERE id = ?",
+                              (transaction_id,)).fetchone()
+        if row is not None:
+            self._totals.pop(row["transaction_account_id"], None)
 
     def update_transaction(self, transaction_id: int, fields: dict[str, Any]) -> None:
         columns = {}
@@ -484,10 +523,12 @@ class Store:
         columns["updated_at"] = self.now()
         assignments = ", ".join(f"{k} = ?" for k in columns)
         with self.lock:
+            self._forget_totals_of_transaction(transaction_id)
             self.db.execute(f"UPDATE transactions SET {assignments} WHERE id = ?", (*columns.values(), transaction_id))
 
     def delete_transaction(self, transaction_id: int) -> None:
         with self.lock:
+            self._forget_totals_of_transaction(transaction_id)
             self.db.execute("DELETE FROM transactions WHERE id = ?", (transaction_id,))
 
     def apply_rule_to_uncategorised(self, user_id: int, category_id: int, payee_matches: str,
