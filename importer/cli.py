@@ -492,8 +492,8 @@ def batches(state: State, fmt):
       psimport batches
       psimport batches --format json
     """
-    from importer.preview_views import BATCH_COLUMNS, batch_rows
-    from importer.render import print_table, write_csv, write_json
+    from importer.preview_views import BATCH_COLUMNS, batch_rows, batches_table
+    from importer.render import write_csv, write_json
     journal = _journal_if_any(state)
     rows = batch_rows(journal.batches()) if journal is not None else []
     if journal is not None:
@@ -505,7 +505,7 @@ def batches(state: State, fmt):
     elif not rows:
         click.echo(f"No batches yet (journal: {state.state_dir}).")
     else:
-        print_table(rows, BATCH_COLUMNS, title="Batches")
+        batches_table(rows)
 
 
 @cli.command()

@@ -11,7 +11,7 @@ from importer.plan import ACTIONS, Plan
 from importer.render import Column, console, write_csv, write_json
 
 __all__ = ["show_plan", "plan_table", "plan_csv", "plan_html", "summary_lines", "print_summary",
-           "ACTION_STYLES", "CSV_COLUMNS", "batch_rows", "BATCH_COLUMNS", "category_totals", "match_text"]
+           "ACTION_STYLES", "CSV_COLUMNS", "batch_rows", "batches_table", "BATCH_COLUMNS", "category_totals", "match_text"]
 
 ACTION_STYLES = {"create": "green", "duplicate": "dim", "review": "yellow", "skip": "grey50"}
 ACTION_TITLES = {"create": "to create", "duplicate": "already in PocketSmith (duplicates)",
@@ -249,21 +249,63 @@ def plan_html(plan: Plan, title: str = "psimport preview") -> str:
 
 
 def batch_rows(batches: Iterable[Any]) -> list[dict]:
-    """`psimport batches` rows."""
+    """`psimport batches` rows, newest first (full paths; the table shortens them)."""
     rows = []
     for b in batches:
         counts = b.counts
-        status = "undone" if b.undone_at else ("complete" if b.status == "complete" else "unfinished")
-        if b.undone_at and b.created:
-            status = f"undone ({b.created} kept)"
-        rows.append({"id": b.id, "when": b.created_at, "files": [f["path"] for f in b.files],
+        if b.undone_at:
+            status = f"undone ({b.created} kept)" if b.created else "undone"
+        elif b.status == "complete":
+            status = "complete"
+        else:
+            status = "unfinished"
+        rows.append({"id": b.id, "when": b.created_at, "target": b.target, "files": [f["path"] for f in b.files],
                      "accounts": b.accounts, "created": b.created, "skipped": counts.get("skipped", 0),
                      "failed": counts.get("failed", 0), "unknown": counts.get("sending", 0),
-                     "planned": counts.get("planned", 0), "undone": counts.get("undone", 0), "status": status})
+                     "planned": counts.get("planned", 0), "undone": counts.get("undone", 0), "status": status,
+                     "undone_at": b.undone_at})
     return rows
 
 
-BATCH_COLUMNS = [Column("id", "Batch"), Column("when", "When"), Column("files", "Files", max_width=40),
-                 Column("accounts", "Accounts"), Column("created", "Created", justify="right"),
-                 Column("skipped", "Skipped", justify="right"), Column("failed", "Failed", justify="right"),
-                 Column("undone", "Undone", justify="right"), Column("status", "Status")]
+BATCH_COLUMNS = [Column(k) for k in ("id", "when", "target", "files", "accounts", "created", "skipped", "failed",
+                                     "unknown", "planned", "undone", "status", "undone_at")]
+
+
+def batches_table(rows: list[dict], out: IO[str] | None = None) -> None:
+    """The batches as a table narrow enough for 80 columns: counts and files stacked in their cells."""
+    from datetime import datetime
+    from pathlib import PurePath
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    screen = Console(file=out, highlight=False) if out is not None else console()
+    table = Table(title="Batches (newest first)", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    show_into = len({row["target"] for row in rows}) > 1
+    table.add_column("Batch", no_wrap=True)
+    table.add_column("When", no_wrap=True)
+    if show_into:
+        table.add_column("Into", overflow="fold", min_width=7)
+    table.add_column("Files", overflow="fold", min_width=12)
+    table.add_column("Rows", no_wrap=True)
+    table.add_column("Status", overflow="fold", min_width=8)
+    styles = {"complete": "green", "unfinished": "yellow"}
+    for row in rows:
+        try:
+            when = datetime.fromisoformat(row["when"]).astimezone().strftime("%Y-%m-%d\n%H:%M")
+        except (TypeError, ValueError):
+            when = row["when"]
+        into = row["target"] or ""
+        if "://" in into:
+            into = into.split("://", 1)[1].split("/", 1)[0]
+        counts = [f"{row['created']} created", f"{row['skipped']} skipped"]
+        if row["failed"] or row["unknown"]:
+            counts.append(f"{row['failed'] + row['unknown']} failed")
+        if row["planned"]:
+            counts.append(f"{row['planned']} to send")
+        if row["undone"]:
+            counts.append(f"{row['undone']} undone")
+        cells = [row["id"], when] + ([into] if show_into else []) + [
+            "\n".join(PurePath(f).name for f in row["files"]), "\n".join(counts), row["status"]]
+        table.add_row(*cells, style=styles.get(row["status"], "dim"), end_section=True)
+    screen.print(table)
