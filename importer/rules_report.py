@@ -274,11 +274,13 @@ _WEAK_WORDS = frozenset("the a an to from of and at for in on by bpay direct deb
 def _conditions_for(key: str, texts: list[str]) -> list[dict]:
     """Conditions every one of `texts` meets, most readable first.
 
-    Runs of the payee key's words found as whole words in every text (two words, then one, then
-    longer), then the text they all share cut before store numbers, then a fuzzy match on the key.
+    Runs of the payee key's words found as whole words in every text, earliest first (the merchant's
+    name leads, places trail) and two words before one before more; then the text they all share cut
+    before store numbers; then a fuzzy match on the key.
     """
     words = key.split()
-    spans = [(n, i) for n in [2, 1] + list(range(3, len(words) + 1)) for i in range(len(words) - n + 1)]
+    spans = [(n, i) for i in range(len(words)) for n in [2, 1] + list(range(3, len(words) - i + 1))
+             if i + n <= len(words)]
     out: list[dict] = []
     for n, i in spans:
         run = words[i:i + n]
