@@ -717,7 +717,14 @@ def _rules_history(state: State, existing, since, sandbox: bool):
     for account_id in accounts:
         transactions.extend(client.transactions(account_id, start, None))
     where = "the sandbox" if sandbox else "PocketSmith"
-    return History(transactions, accounts, client.categories()), f"{where} since {start.isoformat()}", False
+    source = f"{where} since {start.isoformat()}"
+    if not transactions and since is None:
+        # Nothing in the last year (an account not synced lately, or the demo's fixed dates): use all of it.
+        for account_id in accounts:
+            transactions.extend(client.transactions(account_id))
+        source = f"{where}, all history"
+        _warn_all(state, [f"no transactions in the last year; testing against all {len(transactions)} there are"])
+    return History(transactions, accounts, client.categories()), source, False
 
 
 @cli.group("rules")
