@@ -394,8 +394,8 @@ def _open_batch(state, journal, client, config, target, files, account, rules_pa
             unfinished = journal.batch(unfinished.id)
         left = unfinished.unfinished
         if not state.quiet:
-            screen.print(f"Batch {unfinished.id} of these files (planned {unfinished.created_at}) is unfinished: "
-                         f"{unfinished.created} created, {left} to go. Finishing it with its original plan.")
+            click.echo(f"Batch {unfinished.id} of these files (planned {unfinished.created_at}) is unfinished: "
+                       f"{unfinished.created} created, {left} to go. Finishing it with its original plan.")
         _confirm(f"Finish batch {unfinished.id} ({left} to create)?", yes, "importing")
         return unfinished.id
 

@@ -1,0 +1,218 @@
+"""preview, import, batches and undo from the command line, in-process, against a real sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from importer.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "sample_statements"
+DEMO_CONFIG = SAMPLES / "psimport.yaml"
+EVERYDAY = 510001
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """psimport with a fresh state dir, run from an empty folder (no stray ./rules.yaml or ./psimport.yaml)."""
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / "state"
+
+    def invoke(*args, sandbox=None, input=None):
+        if sandbox is not None:
+            monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", sandbox.key)
+            args = (*args, "--api-url", sandbox.url)
+        result = CliRunner().invoke(cli, [*map(str, args), "--state-dir", str(state)], input=input,
+                                    catch_exceptions=False)
+        return result
+    return invoke
+
+
+def _stored_counter(sandbox, account=None):
+    return Counter((t["transaction_account_id"], t["date"], t["amount"], t["payee"])
+                   for t in sandbox.transactions(account))
+
+
+def _qif(path: Path, rows) -> Path:
+    lines = ["!Type:Bank"]
+    for day, amount, payee in rows:
+        lines += [f"D{day}", f"T{amount}", f"P{payee}", "^"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_readme_walkthrough_import_rerun_batches_undo_reimport(demo_sandbox, run):
+    before = _stored_counter(demo_sandbox)
+    preview = run("preview", SAMPLES, "--config", DEMO_CONFIG, "--format", "json", sandbox=demo_sandbox)
+    assert preview.exit_code == 0, preview.output
+    plan = json.loads(preview.output)
+    to_create = [t for t in plan["transactions"] if t["action"] == "create"]
+    assert to_create and plan["summary"]["duplicate"] > 0
+
+    first = run("import", SAMPLES, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox)
+    assert first.exit_code == 0, first.output
+    batch_id = re.search(r"Batch (\S+): created (\d+) transactions", first.output).group(1)
+    assert f"created {len(to_create)} transactions" in first.output
+    assert f"skipped {plan['summary']['duplicate']} duplicates" in first.output and "Not created:" in first.output
+    created = _stored_counter(demo_sandbox) - before
+    assert created == Counter((t["transaction_account_id"], __import__("datetime").date.fromisoformat(t["date"]),
+                               __import__("decimal").Decimal(t["amount"]), t["payee"]) for t in to_create)
+    assert not (before - _stored_counter(demo_sandbox))
+
+    again = run("import", SAMPLES, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox)
+    assert again.exit_code == 0 and "Nothing to import" in again.output
+    assert _stored_counter(demo_sandbox) - before == created
+
+    listed = json.loads(run("batches", "--format", "json").output)["batches"]
+    assert [(b["id"], b["created"], b["status"]) for b in listed] == [(batch_id, len(to_create), "complete")]
+    table = run("batches").output
+    assert batch_id in table and "complete" in table
+
+    refused = run("undo", batch_id, sandbox=demo_sandbox)          # no terminal, no --yes
+    assert refused.exit_code != 0 and "--yes" in refused.output
+    undone = run("undo", batch_id[:12], "--yes", sandbox=demo_sandbox)
+    assert undone.exit_code == 0 and f"deleted {len(to_create)}" in undone.output
+    assert _stored_counter(demo_sandbox) == before
+    assert json.loads(run("batches", "--format", "json").output)["batches"][0]["status"] == "undone"
+
+    reimport = run("import", SAMPLES, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox)
+    assert reimport.exit_code == 0 and f"created {len(to_create)} transactions" in reimport.output
+    assert _stored_counter(demo_sandbox) - before == created
+
+
+def test_rules_set_the_fields_sent_and_review_rows_need_accepting(sandbox, run, tmp_path):
+    statement = _qif(tmp_path / "s.qif", [("03/14/2024", "-4.50", "DAILY GRIND SURRY HILLS"),
+                                          ("03/15/2024", "-60.00", "WOOLWORTHS 1234"),
+                                          ("03/16/2024", "-1.00", "PENDING HOLD"),
+                                          ("03/17/2024", "2500.00", "ACME PAYROLL")])
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("""rules:
+  - name: coffee
+    if: {payee: {contains: daily grind}}
+    then: {category: "Eating Out > Coffee", labels: [coffee, weekday], payee: The Daily Grind, note: flat white}
+  - name: holds
+    if: {payee: {starts_with: pending}}
+    then: {skip: true}
+  - name: pay
+    if: {amount: {gt: 0}}
+    then: {labels: [income], needs_review: true}
+""")
+    result = run("import", statement, "--account", EVERYDAY, "--rules", rules, "--yes", sandbox=sandbox)
+    assert result.exit_code == 0, result.output
+    assert "0 for review, 1 by rules" in result.output
+    stored = {t["payee"]: t for t in sandbox.transactions(EVERYDAY)}
+    assert set(stored) == {"The Daily Grind", "WOOLWORTHS 1234", "ACME PAYROLL"}
+    coffee = stored["The Daily Grind"]
+    assert (coffee["category_id"], coffee["labels"], coffee["note"], str(coffee["amount"])) == \
+        (7011, ["coffee", "weekday"], "flat white", "-4.50")
+    assert stored["ACME PAYROLL"]["needs_review"] and stored["ACME PAYROLL"]["labels"] == ["income"]
+    assert not stored["WOOLWORTHS 1234"]["needs_review"]
+
+
+
+def test_review_rows_are_created_only_when_accepted_and_then_flagged(demo_sandbox, run):
+    card = SAMPLES / "creditcard.qif"
+    plan = json.loads(run("preview", card, "--config", DEMO_CONFIG, "--format", "json", sandbox=demo_sandbox).output)
+    review = [t for t in plan["transactions"] if t["action"] == "review"]
+    assert review, "the demo card statement has a possible duplicate to review"
+    before = len(demo_sandbox.transactions(510002))
+    first = run("import", card, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox)
+    assert f"{len(review)} for review" in first.output
+    created = plan["summary"]["create"]
+    assert len(demo_sandbox.transactions(510002)) == before + created
+    accepted = run("import", card, "--config", DEMO_CONFIG, "--yes", "--accept-review", sandbox=demo_sandbox)
+    assert accepted.exit_code == 0, accepted.output
+    stored = demo_sandbox.transactions(510002)
+    assert len(stored) == before + created + len(review)
+    for row in review:
+        (match,) = [t for t in stored if t["payee"] == row["payee"] and str(t["amount"]) == row["amount"]
+                    and t["date"].isoformat() == row["date"] and t["needs_review"]]
+
+
+def test_a_refused_row_exits_non_zero_saying_how_to_finish_and_the_rerun_does(sandbox, run, tmp_path):
+    statement = _qif(tmp_path / "s.qif", [(f"03/{d}/2024", f"-{d}.00", f"Shop {d}") for d in range(13, 19)])
+    sandbox.faults.inject(422, method="POST")
+    failed = run("import", statement, "--account", EVERYDAY, "--yes", sandbox=sandbox)
+    assert failed.exit_code == 5
+    assert "unfinished" in failed.output and "run the same command again to finish" in failed.output
+    assert f"psimport import {statement} --account {EVERYDAY} --yes" in failed.output
+    assert "Traceback" not in failed.output
+    assert len(sandbox.transactions(EVERYDAY)) == 5
+    listed = json.loads(run("batches", "--format", "json").output)["batches"]
+    assert listed[0]["status"] == "unfinished" and listed[0]["failed"] == 1
+    finished = run("import", statement, "--account", EVERYDAY, "--yes", sandbox=sandbox)
+    assert finished.exit_code == 0 and "is unfinished" in finished.output, finished.output
+    assert sorted(t["payee"] for t in sandbox.transactions(EVERYDAY)) == [f"Shop {d}" for d in range(13, 19)]
+
+
+def test_import_without_a_terminal_or_yes_refuses_and_creates_nothing(sandbox, run, tmp_path):
+    statement = _qif(tmp_path / "s.qif", [("03/14/2024", "-4.50", "Coffee")])
+    result = run("import", statement, "--account", EVERYDAY, sandbox=sandbox)
+    assert result.exit_code != 0 and "--yes" in result.output
+    assert sandbox.transactions(EVERYDAY) == []
+    assert json.loads(run("batches", "--format", "json").output)["batches"] == []
+
+
+def test_a_statement_without_an_account_lists_the_users_accounts(sandbox, run, tmp_path):
+    statement = _qif(tmp_path / "s.qif", [("03/14/2024", "-4.50", "Coffee")])
+    result = run("preview", statement, sandbox=sandbox)
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert "510001  Everyday Account" in result.output and "--account" in result.output
+
+
+def test_preview_formats_and_out_file(demo_sandbox, run, tmp_path):
+    page = tmp_path / "preview.html"
+    result = run("preview", SAMPLES, "--config", DEMO_CONFIG, "--format", "html", "--out", page, sandbox=demo_sandbox)
+    assert result.exit_code == 0 and page.read_text().startswith("<!DOCTYPE html>")
+    csv_text = run("preview", SAMPLES, "--config", DEMO_CONFIG, "--format", "csv", sandbox=demo_sandbox).output
+    assert csv_text.splitlines()[0].startswith("index,file,line,transaction_account_id,action")
+    table = run("preview", SAMPLES, "--config", DEMO_CONFIG, sandbox=demo_sandbox).output
+    assert "to create" in table and "Summary" in table
+
+
+def test_offline_preview_from_an_export_finds_duplicates_and_warns_of_unknown_categories(demo_sandbox, run,
+                                                                                         tmp_path):
+    import httpx
+    response = httpx.get(f"{demo_sandbox.url}/transaction_accounts/{EVERYDAY}/transactions",
+                         params={"per_page": 1000}, headers={"X-Developer-Key": demo_sandbox.key})
+    export = tmp_path / "export.json"
+    export.write_text(response.text)
+    rules = tmp_path / "offline-rules.yaml"
+    rules.write_text("rules:\n  - name: x\n    if: {amount: {lt: 0}}\n    then: {category: No Such Category}\n")
+    online = json.loads(run("preview", SAMPLES / "everyday.ofx", "--account", EVERYDAY, "--format", "json",
+                            sandbox=demo_sandbox).output)
+    result = run("preview", SAMPLES / "everyday.ofx", "--account", EVERYDAY, "--existing", export,
+                 "--rules", rules, "--format", "json")
+    assert result.exit_code == 0, result.output
+    offline = json.loads(result.output)
+    assert [t["action"] for t in offline["transactions"]] == [t["action"] for t in online["transactions"]]
+    spent = [t for t in offline["transactions"] if t["amount"].startswith("-")]
+    assert all(t["category"] == "No Such Category" and t["category_id"] is None for t in spent)
+    assert any("No Such Category" in w for w in offline["warnings"])
+
+
+def test_undo_keeps_what_the_user_changed_and_says_so(sandbox, run, tmp_path):
+    statement = _qif(tmp_path / "s.qif", [("03/14/2024", "-4.50", "Coffee"), ("03/15/2024", "-9.00", "Lunch")])
+    result = run("import", statement, "--account", EVERYDAY, "--yes", sandbox=sandbox)
+    batch_id = re.search(r"Batch (\S+):", result.output).group(1)
+    coffee = next(t for t in sandbox.transactions(EVERYDAY) if t["payee"] == "Coffee")
+    sandbox.client().update_transaction(coffee["id"], {"labels": ["mine"]})
+    undone = run("undo", batch_id, "--yes", sandbox=sandbox)
+    assert undone.exit_code == 0
+    assert "deleted 1" in undone.output and f"kept #{coffee['id']}" in undone.output and "labels" in undone.output
+    assert [t["payee"] for t in sandbox.transactions(EVERYDAY)] == ["Coffee"]
+
+
+def test_undo_of_a_batch_imported_elsewhere_names_where(sandbox, run, tmp_path):
+    statement = _qif(tmp_path / "s.qif", [("03/14/2024", "-4.50", "Coffee")])
+    batch_id = re.search(r"Batch (\S+):", run("import", statement, "--account", EVERYDAY, "--yes",
+                                               sandbox=sandbox).output).group(1)
+    result = run("undo", batch_id, "--yes", "--api-url", "https://api.pocketsmith.com/v2")
+    assert result.exit_code == 3 and sandbox.url in result.output
+    assert len(sandbox.transactions(EVERYDAY)) == 1
