@@ -7,6 +7,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -123,7 +124,9 @@ def categories_seen(transactions) -> list:
     return list(seen.values())
 
 
+@lru_cache(maxsize=4096)
 def _aliases(value) -> tuple[str, ...]:
+    """Lowercased names; cached, since every row of an account carries the same ones."""
     if value is None:
         return ()
     if isinstance(value, str):
@@ -131,14 +134,21 @@ def _aliases(value) -> tuple[str, ...]:
     return tuple(str(v).lower() for v in value if v is not None)
 
 
+@lru_cache(maxsize=4096)
+def _kinds(bank_type: str | None, debit: bool) -> tuple[str, ...]:
+    kinds = _aliases(bank_type)
+    sign = "debit" if debit else "credit"
+    return kinds if sign in kinds else kinds + (sign,)
+
+
 def _prepare(subject: Subject) -> tuple:
     amount = subject.amount
-    kinds = _aliases(subject.type)
-    sign = "debit" if amount < 0 else "credit"
-    if sign not in kinds:
-        kinds += (sign,)
+    account = subject.account
+    if account is not None and not isinstance(account, (str, tuple)):
+        account = tuple(account)
     return ((subject.payee or "").lower(), (subject.original_payee or "").lower(), (subject.memo or "").lower(),
-            (subject.currency or "").lower(), _aliases(subject.account), kinds, amount, subject.date, {})
+            (subject.currency or "").lower(), _aliases(account), _kinds(subject.type, amount < 0), amount,
+            subject.date, {})
 
 
 def match_key(text: str) -> str:
@@ -231,7 +241,10 @@ def _read_yaml(text: str, path: str):
 # ─── compiling ────────────────────────────────────────────────────────────────────────────────
 
 Test = Callable[[tuple], bool]
-_FEW = 32   # once an `all` is down to this many candidate rows, testing them beats narrowing further
+# Once an `all` is down to this share of the rows (or fewer than _FEW), testing each candidate costs less
+# than narrowing further with the next, costlier part.
+_FEW = 64
+_FEW_SHARE = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,7 +577,7 @@ def _all_of(parts: list[tuple[Test, _Prefilter | None]]) -> tuple[Test, _Prefilt
         result: set[int] | None = None
         exact = complete
         for pre in filters:
-            if result is not None and len(result) <= _FEW:
+            if result is not None and len(result) <= max(_FEW, len(columns.rows) // _FEW_SHARE):
                 return result, False
             found, found_exact = pre.rows(columns)
             exact = exact and found_exact
@@ -613,9 +626,10 @@ def _fuzzy_score(needle: str, key: str) -> float:
 class _Columns:
     """The rows one field at a time, indexed on demand, so a condition finds its rows in all of them at once.
 
-    Text fields are joined into one string (rows separated by NUL), so a literal is found with `str.find`
-    at C speed; amounts and dates are sorted once for ranges, and grouped once for equality.
-    Returned sets may be shared: callers combine them with `&` and `|`, never in place.
+    Statements repeat themselves (the same payees, amounts and dates over and over), so each field is
+    reduced to its distinct values first, each with the rows that hold it. Distinct texts are joined
+    into one string (separated by NUL), so a literal is found with `str.find` at C speed; distinct
+    amounts and dates are sorted once for ranges. Returned sets are new: callers may combine them freely.
     """
 
     def __init__(self, rows: list[tuple]):
@@ -628,20 +642,38 @@ class _Columns:
             found = self._cache[key] = build()
         return found
 
-    def values(self, index: int) -> list:
-        return self._cached(("values", index), lambda: [row[index] for row in self.rows])
+    def distinct(self, index: int) -> tuple[list, list[list[int]]]:
+        """The field's distinct values, and for each the rows that have it."""
+        def build():
+            groups: dict[Any, list[int]] = {}
+            for i, row in enumerate(self.rows):
+                value = row[index]
+                rows = groups.get(value)
+                if rows is None:
+                    groups[value] = [i]
+                else:
+                    rows.append(i)
+            return list(groups), list(groups.values())
+        return self._cached(("distinct", index), build)
+
+    def _rows_of(self, index: int, positions: Iterable[int]) -> set[int]:
+        groups = self.distinct(index)[1]
+        found: set[int] = set()
+        for position in positions:
+            found.update(groups[position])
+        return found
 
     def _joined(self, index: int) -> tuple[str, list[int], bool]:
         def build():
-            texts = self.values(index)
+            texts = self.distinct(index)[0]
             starts = []
             position = 1
             for text in texts:
                 starts.append(position)
                 position += len(text) + 1
-            starts.append(position)        # sentinel: where a row after the last would start
+            starts.append(position)        # sentinel: where a text after the last would start
             joined = _SEP + _SEP.join(texts) + _SEP
-            # A NUL inside a text would blur row boundaries: the answer is then only a superset.
+            # A NUL inside a text would blur the boundaries: the answer is then only a superset.
             clean = joined.count(_SEP) == len(texts) + 1
             return joined, starts, clean
         return self._cached(("joined", index), build)
@@ -649,72 +681,58 @@ class _Columns:
     def rows_with(self, index: int, framed: list[str]) -> tuple[set[int], bool]:
         joined, starts, clean = self._joined(index)
         last = len(starts) - 1
-        found: set[int] = set()
+        hits: set[int] = set()
         find = joined.find
         for needle in framed:
-            # A needle framed by the separator starts one character before its row's text.
+            # A needle framed by the separator starts one character before its text.
             lead = 1 if needle.startswith(_SEP) else 0
             position = find(needle)
             while position >= 0:
-                row = bisect_right(starts, position + lead) - 1
-                found.add(row)
-                if row + 1 >= last:
+                text = bisect_right(starts, position + lead) - 1
+                hits.add(text)
+                if text + 1 >= last:
                     break
-                position = find(needle, starts[row + 1] - 1)
-        return found, clean
+                position = find(needle, starts[text + 1] - 1)
+        return self._rows_of(index, hits), clean
 
     def rows_where(self, index: int, check: Callable[[str], bool]) -> set[int]:
-        return {i for i, text in enumerate(self.values(index)) if check(text)}
+        return self._rows_of(index, [i for i, text in enumerate(self.distinct(index)[0]) if check(text)])
 
     def _sorted(self, index: int) -> tuple[list, list[int]]:
         def build():
-            values = self.values(index)
+            values = self.distinct(index)[0]
             order = sorted(range(len(values)), key=values.__getitem__)
             return [values[i] for i in order], order
         return self._cached(("sorted", index), build)
 
     def rows_between(self, index: int, low, high) -> set[int]:
         ordered, order = self._sorted(index)
-        return set(order[bisect_left(ordered, low):bisect_right(ordered, high)])
+        return self._rows_of(index, order[bisect_left(ordered, low):bisect_right(ordered, high)])
 
     def rows_beyond(self, index: int, bound, below: bool, inclusive: bool) -> set[int]:
         ordered, order = self._sorted(index)
         if below:
-            return set(order[:(bisect_right if inclusive else bisect_left)(ordered, bound)])
-        return set(order[(bisect_left if inclusive else bisect_right)(ordered, bound):])
-
-    def _groups(self, key: tuple, keys_of: Callable[[Any], Iterable]) -> dict[Any, list[int]]:
-        def build():
-            groups: dict[Any, list[int]] = defaultdict(list)
-            for i, value in enumerate(self.values(key[1])):
-                for k in keys_of(value):
-                    groups[k].append(i)
-            return groups
-        return self._cached(key, build)
+            return self._rows_of(index, order[:(bisect_right if inclusive else bisect_left)(ordered, bound)])
+        return self._rows_of(index, order[(bisect_left if inclusive else bisect_right)(ordered, bound):])
 
     def rows_equal(self, index: int, options: Iterable) -> set[int]:
-        groups = self._groups(("equal", index), lambda value: (value,))
-        found: set[int] = set()
-        for option in options:
-            found.update(groups.get(option, ()))
-        return found
+        positions = self._cached(("positions", index),
+                                 lambda: {value: i for i, value in enumerate(self.distinct(index)[0])})
+        return self._rows_of(index, [positions[o] for o in options if o in positions])
 
-    def rows_on(self, keys_of: Callable[[date], Iterable[int]], wanted: Iterable[int]) -> set[int]:
-        groups = self._groups((keys_of.__name__, _DATE), keys_of)
-        found: set[int] = set()
-        for option in wanted:
-            found.update(groups.get(option, ()))
-        return found
+    def rows_on(self, keys_of: Callable[[date], Iterable[int]], wanted: frozenset) -> set[int]:
+        days = self.distinct(_DATE)[0]
+        return self._rows_of(_DATE, [i for i, day in enumerate(days) if not wanted.isdisjoint(keys_of(day))])
 
     def fuzzy_rows(self, index: int, needle: str, score: float) -> set[int]:
         from rapidfuzz import fuzz, process
-        keys = self._cached(("keys", index), lambda: [_row_key(row, index) for row in self.rows])
+        keys = self._cached(("keys", index), lambda: [match_key(text) for text in self.distinct(index)[0]])
         found: set[int] = set()
-        # Superset of _fuzzy_score's verdict: either scorer reaching the score keeps the row for the exact test.
+        # Superset of _fuzzy_score's verdict: either scorer reaching the score keeps the text for the exact test.
         for scorer in (fuzz.partial_ratio, fuzz.ratio):
-            for _, _, row in process.extract_iter(needle, keys, scorer=scorer, score_cutoff=score):
-                found.add(row)
-        return found
+            for _, _, position in process.extract_iter(needle, keys, scorer=scorer, score_cutoff=score):
+                found.add(position)
+        return self._rows_of(index, found)
 
 
 # ─── rules and rule sets ──────────────────────────────────────────────────────────────────────
