@@ -341,17 +341,20 @@ class Writer:
                 if _is_throttle(exc):
                     # The client gave up waiting: definitely not created, so it goes back in the queue.
                     self.limit.throttled(_retry_after(exc), epoch)
-                    self.journal.mark_not_sent(row.batch_id, row.row_index)
+                    self.journal.mark_not_sent(row.batch_id, row.row_index, durable=False)
                     return "throttled", str(exc)
                 if _is_unknown(exc):
-                    self.journal.mark_unknown(row.batch_id, row.row_index, str(exc))
+                    self.journal.mark_unknown(row.batch_id, row.row_index, str(exc), durable=False)
                     return "unknown", str(exc)
-                self.journal.mark_not_sent(row.batch_id, row.row_index, str(exc))
+                self.journal.mark_not_sent(row.batch_id, row.row_index, str(exc), durable=False)
                 return "failed", str(exc)
             except Exception as exc:  # noqa: BLE001 - a transport error the client did not map: unknown
-                self.journal.mark_unknown(row.batch_id, row.row_index, f"{type(exc).__name__}: {exc}")
+                self.journal.mark_unknown(row.batch_id, row.row_index, f"{type(exc).__name__}: {exc}",
+                                          durable=False)
                 return "unknown", str(exc)
-            self.journal.mark_created(row.batch_id, row.row_index, created.id, snapshot(created))
+            # Deferred to the next group commit: lost with the process, the row is still `sending`
+            # and is settled by lookup, so this need not cost an fsync of its own.
+            self.journal.mark_created(row.batch_id, row.row_index, created.id, snapshot(created), durable=False)
             success = True
             return "created", None
         finally:

@@ -155,3 +155,28 @@ def test_imports_into_different_targets_do_not_see_each_other(journal):
     assert journal.imported(7, "sandbox") == {"FIT0": 2}
     assert journal.claimed_ids(7, "https://api") == {1}
     assert journal.batch(sandbox).target == "sandbox"
+
+
+def test_changes_from_many_threads_are_group_committed_and_deferred_ones_are_read_back(journal):
+    from concurrent.futures import ThreadPoolExecutor
+    batch_id = journal.create_batch(key="k", files=[], accounts=[7], plan={}, rows=_rows(200))
+
+    def one(index):
+        journal.mark_sending(batch_id, index)                  # durable: committed when this returns
+        journal.mark_created(batch_id, index, 1000 + index, {}, durable=False)
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(one, range(200)))
+    assert journal.batch(batch_id).counts == {"created": 200}   # a read commits what is queued first
+    with pytest.raises(RuntimeError, match="expected one of"):
+        journal.mark_created(batch_id, 1, 5, {}, durable=False)  # not sending: the next commit says so
+        journal.flush()
+
+
+def test_a_deferred_change_survives_close(tmp_path):
+    with Journal.in_state_dir(tmp_path) as j:
+        batch_id = _batch(j, n=1)
+        j.mark_sending(batch_id, 0)
+        j.mark_created(batch_id, 0, 9, {}, durable=False)
+    with Journal.in_state_dir(tmp_path) as j:
+        assert j.row(batch_id, 0).state == "created"
