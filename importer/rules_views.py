@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import IO
 
 from importer.render import Column, console, print_table, write_json
@@ -110,10 +111,10 @@ def show_explanations(rows: list[dict], fmt: str, out: IO[str]) -> None:
     for row in rows:
         decided = [f"{name} = {_shown(item['value'])} ← {item['rule']}" for name, item in row["set"].items()]
         decided += [f"label {item['label']} ← {item['rule']}" for item in row["labels"]]
-        table.append({"line": row["line"], "date": row["date"], "amount": row["amount"], "payee": row["payee"],
+        table.append({"source": f"{Path(row['file']).name}:{row['line']}", "date": row["date"], "amount": row["amount"], "payee": row["payee"],
                       "rules": ", ".join(row["rules"]) or "–", "decided": "\n".join(decided)})
     matched = sum(1 for row in rows if row["rules"])
-    print_table(table, [Column("line", "Line", justify="right", style="dim"), Column("date", "Date"),
+    print_table(table, [Column("source", "Source", style="dim"), Column("date", "Date"),
                         Column("amount", "Amount", justify="right"), Column("payee", "Payee", max_width=32),
                         Column("rules", "Rules matched", max_width=30), Column("decided", "Set by")],
                 title="Which rules match each row", caption=f"{matched} of {len(rows)} rows matched a rule",
