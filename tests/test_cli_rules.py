@@ -212,3 +212,8 @@ def test_pull_then_push_round_trip_on_the_sandbox(run, tmp_path):
     after = json.loads(run("rules", "pull", "--sandbox", "--format", "json").stdout)["rules"]
     assert [r["if"]["payee"]["contains"] for r in after][-2:] == ["bourke st bakery", "sonoma"]
     assert [r["then"]["category"] for r in after][-2:] == ["Eating Out", "Eating Out"]
+
+
+def test_since_and_existing_do_not_mix(run, export, rules_path):
+    result = run("rules", "test", "--rules", str(rules_path), "--existing", str(export), "--since", "2026-01-01")
+    assert result.exit_code == 3 and "--since picks history from PocketSmith" in result.stderr
