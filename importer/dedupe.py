@@ -13,15 +13,22 @@ How a run is decided, for one target transaction account:
    external-id field, so the journal is the only exact evidence against PocketSmith itself.
 3. Scored candidates: same account, same amount to the cent, PocketSmith's date within `window_before` days
    before to `window_after` days after the statement's date. Each pair's score is a probability built from
-   log-odds: how rare the amount is in this account (a weekday 4.50 coffee proves little, 1234.56 a lot;
-   whole-dollar amounts count as common), how usual the date lag is (learned per run from this account's
-   unambiguous pairs: bank feeds carry the transaction date, statements the posting date 0-3 days later), and
-   payee similarity (`importer.payee.similarity` of the match keys, against PocketSmith's `payee` and
-   `original_payee`, with the memo as a second chance, which rescues a NAME cut at 32 characters).
-4. Assignment is one-to-one and optimal: per amount, rows and candidates form connected blocks, and each block
-   is solved with `scipy.optimize.linear_sum_assignment` maximising the summed log-odds, so N identical rows
-   against M existing give M matches and N-M creates, and yesterday's coffee cannot swallow today's.
-5. Bands: score >= duplicate_threshold is `duplicate`, >= review_threshold is `review`, else `create`.
+   log-odds: how rare the amount is here (same-amount transactions within `rarity_days`; whole dollars count as
+   common: a weekday 4.50 coffee proves little, 1234.56 a lot), how usual the lag in business days is (learned
+   from this run's unambiguous pairs, per source: a bank feed carries the transaction date, a statement the
+   posting date a day or two later, an earlier upload the posting date itself, a hand-typed entry a rough
+   date), and payee similarity (`importer.payee.similarity` of the match keys against PocketSmith's `payee` and
+   `original_payee`, with the memo as a second chance, which rescues a NAME cut at 32 characters; a name typed
+   by hand that differs counts for little).
+4. Assignment is one-to-one and optimal: rows and candidates form connected blocks per amount, each solved
+   with `scipy.optimize.linear_sum_assignment` maximising the summed log-odds, so N identical rows against M
+   existing give M matches and N-M creates, and yesterday's coffee cannot swallow today's. A long block of one
+   recurring amount also tries its merchant posting a business day sooner or later than the account's usual.
+5. Bands: score >= duplicate_threshold is `duplicate`, >= review_threshold is `review`, else `create`. Two
+   rows that could swap (one duplicate, one new) at almost no loss of likelihood are both `review`: which of
+   them PocketSmith holds cannot be told. A PocketSmith transaction well inside the statement's period that
+   matched nothing makes its best same-amount row `review` rather than `create`: a statement lists every
+   transaction of its period, so the leftover ("cash" typed for an ATM withdrawal) is most likely that row.
 
 Pending PocketSmith transactions (`status: pending`): a pending one whose posted twin is also present (same
 sign, amount within `pending_tolerance`, posted 0..window_before days later, similar payee) is superseded and
@@ -56,15 +63,29 @@ _PRIOR = -2.0                  # a same-amount pair in the window, before any ot
 _AMOUNT_ODD_CENTS = 3.0        # 87.35: a cent-exact match is strong evidence
 _AMOUNT_WHOLE = 1.5            # 20.00: many shops charge whole dollars
 _AMOUNT_TENS = 1.0             # 50.00, 100.00: ATMs, transfers, vouchers
-_RARITY_SLOPE = 0.7            # each e-fold of same-amount transactions nearby takes this much away
+_RARITY_SLOPE = 1.0            # each e-fold of same-amount transactions nearby takes this much away
 _AMOUNT_FLOOR = -2.0
 _PENDING_INEXACT_AMOUNT = 0.5  # a pending amount within tolerance, not equal
 _PAYEE_NEUTRAL = 0.65          # similarity of unrelated shops sits around 0.4-0.6 with partial_ratio
-_PAYEE_SLOPE = 12.0
-_PAYEE_MIN, _PAYEE_MAX = -4.5, 3.5
-_DATE_MIN, _DATE_MAX = -3.0, 2.0
-_LAG_PSEUDO_COUNT = 8.0        # how many learned lags it takes to outweigh the default lag shape
+_PAYEE_SLOPE = 14.0
+_PAYEE_MIN, _PAYEE_MAX = -4.5, 4.5
+_PAYEE_MIN_TYPED = -0.5        # "gym" for FITNESS FIRST: a name typed by hand proves little when it differs
+_DATE_MIN, _DATE_MAX = -2.5, 2.0
+_LAG_PSEUDO_COUNT = 4.0        # how many learned lags it takes to outweigh the default lag shape
+_LAG_MAX_TRUST = 0.8
 _MIN_LAG_SAMPLES = 3
+_TYPED_SOURCES = frozenset({"manual", "typed", "user", "app", "web", "mobile", "ios", "android"})
+_FILE_SOURCES = frozenset({"file", "upload", "import", "csv", "ofx", "qif", "qfx", "api", "psimport"})
+_FEED_SOURCES = frozenset({"feed", "bank_feed", "data_feed", "bankfeed", "datafeed", "yodlee", "basiq", "plaid",
+                           "akahu", "saltedge", "salt_edge"})
+_AMBIGUITY_MARGIN = 1.0        # log-odds: swaps costing less than this are a coin toss, shown for review
+_AMBIGUITY_MARGIN_TYPED = 1.5
+_AMBIGUITY_RIVALS_TYPED = 1
+_AMBIGUITY_DEPTH = 6           # rows along one alternating path
+_AMBIGUITY_MAX_PAIRS = 5000
+_ORPHAN_MIN_SCORE = 0.05
+_SHIFT_MIN_ROWS, _SHIFT_MAX_ROWS = 6, 400
+_SHIFT_GAIN = 2.0              # log-odds a shifted lag must add to a block before it is believed
 _BLOCK_ROWS = 200              # rows solved at once in a very long block (a daily coffee over years)
 _BLOCK_MARGIN = 40             # rows re-solved with the next chunk, so chunk edges do not decide
 _DAY_SHIFT = 1 << 22           # key = amount rank * _DAY_SHIFT + day offset
@@ -75,19 +96,19 @@ class DedupeSettings:
     """Thresholds and windows (config section `dedupe`).
 
         dedupe:
-          duplicate_threshold: 0.85   # score at or above: skipped as already in PocketSmith
+          duplicate_threshold: 0.7    # score at or above: skipped as already in PocketSmith
           review_threshold: 0.5       # at or above (and below duplicate): shown, created only if accepted
           window_days: {before: 7, after: 4}   # PocketSmith's date this many days before/after the statement's
           pending_tolerance: 0.2      # a pending amount may differ by this fraction (review only)
-          rarity_days: 21             # "how common is this amount here" looks this far either side
+          rarity_days: 6              # "how common is this amount here" looks this far either side
     """
 
-    duplicate_threshold: float = 0.85
+    duplicate_threshold: float = 0.7
     review_threshold: float = 0.5
     window_before: int = 7
     window_after: int = 4
     pending_tolerance: Decimal = Decimal("0.20")
-    rarity_days: int = 21
+    rarity_days: int = 6
     payee: PayeeSettings = field(default_factory=PayeeSettings)
 
     def __post_init__(self):
@@ -275,7 +296,8 @@ def _logit(p: float) -> float:
 
 
 class _LagModel:
-    """How likely each lag (statement date minus PocketSmith date) is, learned from this run's clear pairs."""
+    """How likely each lag (statement date minus PocketSmith date, in business days) is, learned from this
+    run's clear pairs."""
 
     # Default shape before any learning: posting trails the transaction by 0-3 days; hand entries wander.
     _DEFAULT = {-4: 0.3, -3: 0.4, -2: 0.8, -1: 1.5, 0: 5.0, 1: 4.0, 2: 3.0, 3: 2.0, 4: 1.0}
@@ -289,11 +311,14 @@ class _LagModel:
         for lag in used:
             counts[lag] += 1
         self.learned = len(used) >= _MIN_LAG_SAMPLES
-        n = len(used) if self.learned else 0
+        # The learned shape never fully replaces the default: a feed's lags are tight, but hand entries and
+        # weekend postings in the same account are not, and a rare lag must stay possible.
+        trust = min(_LAG_MAX_TRUST, len(used) / (len(used) + _LAG_PSEUDO_COUNT)) if self.learned else 0.0
         width = len(self.lags)
         self.evidence: dict[int, float] = {}
         for lag in self.lags:
-            p = ((counts[lag] if self.learned else 0) + _LAG_PSEUDO_COUNT * prior[lag] / prior_total) / (n + _LAG_PSEUDO_COUNT)
+            learned = counts[lag] / len(used) if self.learned else 0.0
+            p = trust * learned + (1 - trust) * prior[lag] / prior_total
             self.evidence[lag] = min(_DATE_MAX, max(_DATE_MIN, math.log(p * width)))
         self.usual = sorted(used)[len(used) // 2] if self.learned else None
 
@@ -305,7 +330,8 @@ class _LagModel:
 class _Pair:
     row: int          # index into records
     pos: int          # index into the matcher's pool
-    lag: int
+    lag: int          # statement date minus PocketSmith date, in days
+    business_lag: int  # the same in business days: banks post on weekdays, so Friday -> Monday is 1
     similarity: float
     similar_to: str   # PocketSmith's text that gave the similarity
     via_memo: bool
@@ -313,6 +339,7 @@ class _Pair:
     exact: bool
     amount_evidence: float
     logit: float = 0.0
+    shift: int = 0    # business days this pair's block posts later than the account's usual
 
 
 class _Matcher:
@@ -344,6 +371,9 @@ class _Matcher:
         self.row_cents = np.fromiter((_cents(records[i].amount) for i in rows), np.int64, len(rows))
         self.usable = np.ones(n, bool)
         self._pool_keys: dict[int, tuple[str, ...]] = {}
+        self._sources: dict[int, str] = {}
+        self.lag_models: dict[str, _LagModel] = {}
+        self.ambiguous: dict[int, tuple[int, _Pair]] = {}   # row -> (the row it may swap with, pair to show)
         self._row_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     # -- exact evidence ---------------------------------------------------------------------------------
@@ -395,13 +425,35 @@ class _Matcher:
             self._row_keys[index] = keys
         return keys
 
+    def _source(self, pos: int) -> str:
+        """Where a PocketSmith transaction came from, which sets its date habits: "feed" (transaction dates),
+        "typed" (a person's rough dates) or "file" (a statement's posting dates). From the API's
+        `upload_source` when it names one of them; otherwise guessed: a raw bank text beside a different
+        payee is a feed, a person's words (no raw text, no digits, not all capitals) are typed, the rest file."""
+        kind = self._sources.get(pos)
+        if kind is None:
+            e = self.pool[pos]
+            payee = (e.payee or "").strip()
+            raw = (e.original_payee or "").strip()
+            named = (e.upload_source or "").strip().lower().replace(" ", "_")
+            if named in _TYPED_SOURCES or named in _FILE_SOURCES or named in _FEED_SOURCES:
+                kind = "typed" if named in _TYPED_SOURCES else "file" if named in _FILE_SOURCES else "feed"
+            elif raw and raw.casefold() != payee.casefold():
+                kind = "feed"
+            elif not any(ch.isdigit() for ch in payee) and not payee.isupper():
+                kind = "typed"
+            else:
+                kind = "file"
+            self._sources[pos] = kind
+        return kind
+
     def _similarity(self, index: int, pos: int) -> tuple[float, str, bool]:
         """Best similarity of the row's name (then memo) keys to PocketSmith's payee/original_payee/memo."""
         names, memos = self._row_texts(index)
         theirs = self._pool_texts(pos)
         e = self.pool[pos]
         shown = (e.payee, e.original_payee, e.memo or "")
-        best, best_text, via_memo = 0.0, "", False
+        best, best_text, via_memo = -1.0, "", False
         for own, is_memo in ((names, False), (memos, True)):
             for key in own:
                 for slot, other in enumerate(theirs):
@@ -410,17 +462,13 @@ class _Matcher:
                     score = similarity(key, other)
                     if score > best + 1e-9:
                         best, best_text, via_memo = score, shown[slot], is_memo
-        if not names and not memos:
-            return -1.0, "", False          # nothing to compare: neither evidence for nor against
-        if not any(theirs):
-            return -1.0, "", False
+        # -1 when there was nothing to compare: neither evidence for nor against.
         return best, best_text, via_memo
 
     # -- candidates -----------------------------------------------------------------------------------------
     def _keys(self):
         np = self.np
-        uniques, inverse = np.unique(np.concatenate([self.row_cents, self.pool_cents]), return_inverse=True)
-        self.cent_values = uniques
+        _, inverse = np.unique(np.concatenate([self.row_cents, self.pool_cents]), return_inverse=True)
         row_rank = inverse[:len(self.rows)].astype(np.int64)
         pool_rank = inverse[len(self.rows):].astype(np.int64)
         base = min(int(self.row_ords.min()), int(self.pool_ords.min()) if len(self.pool_ords) else 0) \
@@ -498,9 +546,11 @@ class _Matcher:
         starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
         pos_at = self.pool_order[starts + np.arange(total)]
         keep = self.usable[pos_at]
+        row_at, pos_at = row_at[keep], pos_at[keep]
+        business = self._business_lags(self.pool_ords[pos_at], self.row_ords[row_at])
         pairs = []
         evidence_by_row: dict[int, float] = {}
-        for k, p in zip(row_at[keep].tolist(), pos_at[keep].tolist()):
+        for k, p, b in zip(row_at.tolist(), pos_at.tolist(), business.tolist()):
             index = self.rows[k]
             if index in self.journal_rows:
                 continue
@@ -508,9 +558,18 @@ class _Matcher:
             if amount is None:
                 amount = evidence_by_row[k] = self._amount_evidence(int(self.row_cents[k]), int(nearby[k]))
             sim, text, via_memo = self._similarity(index, p)
-            pairs.append(_Pair(index, p, int(self.row_ords[k] - self.pool_ords[p]), sim, text, via_memo,
+            pairs.append(_Pair(index, p, int(self.row_ords[k] - self.pool_ords[p]), b, sim, text, via_memo,
                                bool(self.pool_pending[p]), True, amount))
         return pairs
+
+    def _business_lags(self, pool_ords, row_ords):
+        """Business days in (PocketSmith date, statement date], negative when the statement is earlier."""
+        np = self.np
+        epoch = date(1970, 1, 1).toordinal() - 1
+        # numpy counts a reversed range differently, so count (earlier, later] and put the sign back.
+        earlier = (np.minimum(pool_ords, row_ords) - epoch).astype("datetime64[D]")
+        later = (np.maximum(pool_ords, row_ords) - epoch).astype("datetime64[D]")
+        return np.busday_count(earlier, later) * np.where(row_ords >= pool_ords, 1, -1)
 
     def _pending_inexact_pairs(self, open_rows: list[int]) -> list[_Pair]:
         """Rows still unmatched against pending transactions whose amount differs within the tolerance."""
@@ -530,31 +589,53 @@ class _Matcher:
             hit = np.nonzero((np.sign(cents) == np.sign(pc)) & (cents != pc)
                              & (np.abs(cents - pc) <= abs(pc) * tolerance)
                              & (lag >= -s.window_after) & (lag <= s.window_before))[0]
-            for h in hit.tolist():
+            business = self._business_lags(np.full(len(hit), self.pool_ords[p]), ords[hit])
+            for h, b in zip(hit.tolist(), business.tolist()):
                 index = open_rows[h]
                 sim, text, via_memo = self._similarity(index, p)
-                pairs.append(_Pair(index, p, int(lag[h]), sim, text, via_memo, True, False, _PENDING_INEXACT_AMOUNT))
+                pairs.append(_Pair(index, p, int(lag[h]), b, sim, text, via_memo, True, False,
+                                   _PENDING_INEXACT_AMOUNT))
         return pairs
 
     # -- scoring ------------------------------------------------------------------------------------------
-    def _learn_lags(self, pairs: list[_Pair]) -> _LagModel:
-        """Lags of pairs nobody could mistake: one candidate each way, an odd amount, a clearly alike payee."""
+    def _learn_lags(self, pairs: list[_Pair]) -> None:
+        """Lags of pairs nobody could mistake (one candidate each way, an odd amount, a clearly alike payee),
+        per source: a feed's transaction dates and an earlier upload's posting dates lag differently."""
         per_row: dict[int, int] = {}
         per_pos: dict[int, int] = {}
         for pair in pairs:
             per_row[pair.row] = per_row.get(pair.row, 0) + 1
             per_pos[pair.pos] = per_pos.get(pair.pos, 0) + 1
-        samples = [pair.lag for pair in pairs
-                   if per_row[pair.row] == 1 and per_pos[pair.pos] == 1 and pair.similarity >= 0.8
-                   and _cents(self.records[pair.row].amount) % 100 and not pair.pending]
-        return _LagModel(self.settings.window_before, self.settings.window_after, samples)
+        by_source: dict[str, list[int]] = {}
+        for pair in pairs:
+            if (per_row[pair.row] == 1 and per_pos[pair.pos] == 1 and pair.similarity >= 0.8
+                    and _cents(self.records[pair.row].amount) % 100 and not pair.pending):
+                by_source.setdefault(self._source(pair.pos), []).append(pair.business_lag)
+        before, after = self.settings.window_before, self.settings.window_after
+        self.lag_default = _LagModel(before, after, [lag for lags in by_source.values() for lag in lags])
+        self.lag_models = {source: _LagModel(before, after, lags) for source, lags in by_source.items()
+                           if len(lags) >= _MIN_LAG_SAMPLES}
+        # Feed and hand-typed entries both carry the transaction date: one stands in for the other when it has
+        # too few clear pairs of its own (uploads of statement text carry posting dates and never do).
+        pooled = by_source.get("feed", []) + by_source.get("typed", [])
+        for source in ("feed", "typed"):
+            if source not in self.lag_models and len(pooled) >= _MIN_LAG_SAMPLES:
+                self.lag_models[source] = _LagModel(before, after, pooled)
 
-    def _score(self, pair: _Pair, lags: _LagModel) -> None:
+    def _lags(self, pos: int) -> _LagModel:
+        return self.lag_models.get(self._source(pos), self.lag_default)
+
+    def _score(self, pair: _Pair, shift: int = 0) -> None:
+        """Log-odds that the pair is one transaction. `shift`: this block's merchant posts that many business
+        days later than the account's usual (statement-text uploads carry posting dates and never shift)."""
+        source = self._source(pair.pos)
         if pair.similarity < 0:
             payee = 0.0
         else:
-            payee = min(_PAYEE_MAX, max(_PAYEE_MIN, _PAYEE_SLOPE * (pair.similarity - _PAYEE_NEUTRAL)))
-        pair.logit = _PRIOR + pair.amount_evidence + lags(pair.lag) + payee
+            low = _PAYEE_MIN_TYPED if source == "typed" else _PAYEE_MIN
+            payee = min(_PAYEE_MAX, max(low, _PAYEE_SLOPE * (pair.similarity - _PAYEE_NEUTRAL)))
+        pair.shift = 0 if source == "file" else shift
+        pair.logit = _PRIOR + pair.amount_evidence + self._lags(pair.pos)(pair.business_lag - pair.shift) + payee
 
     # -- assignment ---------------------------------------------------------------------------------------
     def _assign(self, pairs: list[_Pair], floor: float) -> list[_Pair]:
@@ -582,8 +663,85 @@ class _Matcher:
             if len(block) == 1:
                 chosen.extend(block)
             else:
-                chosen.extend(self._solve_block(block, floor))
+                solved = self._solve_shifted(block, floor)
+                chosen.extend(solved)
+                self._find_ambiguity(block, solved, floor)
         return chosen
+
+    def _solve_shifted(self, block: list[_Pair], floor: float) -> list[_Pair]:
+        """Solve a block, and for a long run of one recurring amount also try the merchant posting a business
+        day sooner or later than the account's usual: a weekday coffee chain fits a shifted lag almost as well,
+        so only its ends, doubles and gaps can tell, and only a clear gain in likelihood is taken."""
+        solved = self._solve_block(block, floor)
+        rows = {p.row for p in block}
+        if not _SHIFT_MIN_ROWS <= len(rows) <= _SHIFT_MAX_ROWS:
+            return solved
+        best_total, best_shift, best_solved = sum(p.logit - floor for p in solved), 0, solved
+        for shift in (-1, 1):
+            for pair in block:
+                self._score(pair, shift)
+            trial = self._solve_block(block, floor)
+            total = sum(p.logit - floor for p in trial)
+            if total > best_total + _SHIFT_GAIN:
+                best_total, best_shift, best_solved = total, shift, trial
+        for pair in block:
+            self._score(pair, best_shift)
+        return best_solved
+
+    def _twin_key(self, index: int) -> tuple:
+        r = self.records[index]
+        return r.date, _cents(r.amount), self._row_texts(index)
+
+    def _find_ambiguity(self, block: list[_Pair], solved: list[_Pair], floor: float) -> None:
+        """Rows whose action could swap with another's at almost no cost: which of them PocketSmith holds
+        cannot be told (a coffee typed by hand on a day between two statement coffees). Both become review.
+
+        From each unmatched row, follow alternating paths (take a matched transaction, release its row, let
+        that row take another ...); the gain of a path that ends by releasing row r is how much less likely
+        "r is new" is than the chosen answer. The chosen answer is optimal, so gains are <= 0."""
+        if len(block) > _AMBIGUITY_MAX_PAIRS:
+            return
+        holder = {p.pos: p for p in solved}
+        matched_rows = {p.row for p in solved}
+        by_row: dict[int, list[_Pair]] = {}
+        for pair in block:
+            by_row.setdefault(pair.row, []).append(pair)
+        for start in by_row:
+            if start in matched_rows:
+                continue
+            best: dict[int, float] = {}
+            first: dict[int, _Pair] = {}
+            typed: dict[int, bool] = {}
+            frontier: list[tuple[int, float, _Pair | None, bool]] = [(start, 0.0, None, False)]
+            for _ in range(_AMBIGUITY_DEPTH):
+                following = []
+                for row, gain, opening, seen_typed in frontier:
+                    for pair in by_row.get(row, ()):
+                        kept = holder.get(pair.pos)
+                        if kept is None or kept.row == row:
+                            continue
+                        released = gain + (pair.logit - floor) - (kept.logit - floor)
+                        if released > best.get(kept.row, -math.inf) + 1e-9:
+                            hand = seen_typed or self._source(pair.pos) == "typed"
+                            best[kept.row], first[kept.row], typed[kept.row] = released, opening or pair, hand
+                            following.append((kept.row, released, opening or pair, hand))
+                frontier = following
+                if not frontier:
+                    break
+            # The closest alternative only: the row that would be new instead of this one, if any is close.
+            # Two rows alike in date, amount and text are interchangeable: swapping them changes nothing.
+            rivals = [(gain, row) for row, gain in best.items() if self._twin_key(row) != self._twin_key(start)]
+            if not rivals:
+                continue
+            rivals.sort(reverse=True)
+            for rank, (gain, row) in enumerate(rivals):
+                # Dates typed by hand are rough, so which of two rows such an entry is can be told less surely,
+                # and more than one row may be it.
+                margin = _AMBIGUITY_MARGIN_TYPED if typed[row] else _AMBIGUITY_MARGIN
+                if gain < -margin or rank >= (_AMBIGUITY_RIVALS_TYPED if typed[row] else 1):
+                    continue
+                self.ambiguous.setdefault(start, (row, first[row]))
+                self.ambiguous.setdefault(row, (start, first[row]))
 
     def _solve_block(self, block: list[_Pair], floor: float) -> list[_Pair]:
         from scipy.optimize import linear_sum_assignment
@@ -608,8 +766,9 @@ class _Matcher:
             weights = self.np.zeros((len(chunk), len(positions)))
             lookup = {}
             for pair in candidates:
-                weights[row_at[pair.row], col_at[pair.pos]] = pair.logit - floor
-                lookup[(pair.row, pair.pos)] = pair
+                if pair.logit > floor:
+                    weights[row_at[pair.row], col_at[pair.pos]] = pair.logit - floor
+                    lookup[(pair.row, pair.pos)] = pair
             for r, c in zip(*linear_sum_assignment(weights, maximize=True)):
                 pair = lookup.get((chunk[r], positions[c]))
                 if pair is not None and chunk[r] in final:
@@ -625,17 +784,16 @@ class _Matcher:
             return
         if not self.pool:
             for index in open_rows:
-                decisions[index] = self._create(index, None, None)
+                decisions[index] = self._create(index, None)
             return
         self._keys()
         nearby = self._rarity()
         self.nearby = {index: int(nearby[k]) for k, index in enumerate(self.rows)}
         self._supersede_pending()
         pairs = self._candidate_pairs(nearby)
-        lags = self._learn_lags(pairs)
-        self.lags = lags
+        self._learn_lags(pairs)
         for pair in pairs:
-            self._score(pair, lags)
+            self._score(pair)
         floor = _logit(self.settings.review_threshold)
         assigned = {p.row: p for p in self._assign(pairs, floor)}
         for pair in assigned.values():
@@ -643,7 +801,7 @@ class _Matcher:
         still_open = [i for i in open_rows if i not in assigned]
         inexact = self._pending_inexact_pairs(still_open)
         for pair in inexact:
-            self._score(pair, lags)
+            self._score(pair)
         for pair in self._assign(inexact, floor):
             assigned[pair.row] = pair
             self.taken_by[pair.pos] = pair.row
@@ -651,12 +809,49 @@ class _Matcher:
         for pair in pairs + inexact:
             if pair.row not in best or pair.logit > best[pair.row].logit:
                 best[pair.row] = pair
+        orphans = self._orphans(pairs, assigned, open_rows)
         for index in open_rows:
             pair = assigned.get(index)
-            if pair is not None:
+            if index in self.ambiguous:
+                decisions[index] = self._ambiguous_decision(index, pair)
+            elif pair is not None:
                 decisions[index] = self._matched(pair)
+            elif index in orphans:
+                decisions[index] = self._orphan_decision(orphans[index])
             else:
-                decisions[index] = self._create(index, best.get(index), pairs)
+                decisions[index] = self._create(index, best.get(index))
+
+    def _orphans(self, pairs: list[_Pair], assigned: dict[int, _Pair], open_rows: list[int]) -> dict[int, _Pair]:
+        """Rows to review because a PocketSmith transaction of the same amount, well inside the statement's
+        period, matched nothing else. A statement lists every transaction of its period, so such a leftover
+        ("cash" typed by hand for an ATM withdrawal) is most likely one of this statement's rows after all."""
+        if not open_rows:
+            return {}
+        first = min(self.records[i].date for i in open_rows)
+        last = max(self.records[i].date for i in open_rows) - timedelta(days=self.settings.window_after)
+        free_rows = {i for i in open_rows if i not in assigned and i not in self.ambiguous}
+        candidates: dict[int, list[_Pair]] = {}
+        for pair in pairs:
+            if pair.pos in self.taken_by or pair.row not in free_rows or pair.pending:
+                continue
+            if first <= self.pool[pair.pos].date <= last and _sigmoid(pair.logit) >= _ORPHAN_MIN_SCORE:
+                candidates.setdefault(pair.pos, []).append(pair)
+        chosen: dict[int, _Pair] = {}
+        ranked = sorted((max(group, key=lambda p: (p.logit, -p.row)) for group in candidates.values()),
+                        key=lambda p: (-p.logit, self.pool[p.pos].date, self.pool[p.pos].id))
+        for pair in ranked:
+            group = [p for p in candidates[pair.pos] if p.row not in chosen]
+            if group:
+                pick = max(group, key=lambda p: (p.logit, -p.row))
+                chosen[pick.row] = pick
+        return chosen
+
+    def _orphan_decision(self, pair: _Pair) -> Decision:
+        e = self.pool[pair.pos]
+        reasons = self._pair_reasons(pair) + [
+            f"nothing else in this statement matches PocketSmith's {e.amount} '{e.payee or e.original_payee}' "
+            f"on {e.date.isoformat()}, though the statement covers that day"]
+        return Decision(REVIEW, e.id, round(_sigmoid(pair.logit), 4), reasons, matched=e)
 
     # -- decisions and their reasons -----------------------------------------------------------------------
     def _pair_reasons(self, pair: _Pair) -> list[str]:
@@ -668,9 +863,11 @@ class _Matcher:
             when = f"{_days(pair.lag)} later"
         else:
             when = f"{_days(-pair.lag)} earlier"
-        usual = self.lags.usual
-        if usual is not None and pair.lag != 0 and pair.lag == usual:
-            when += " (the usual lag here)"
+        usual = self._lags(pair.pos).usual
+        if usual is not None:
+            usual += pair.shift
+        if usual is not None and pair.business_lag != 0 and pair.business_lag == usual:
+            when += " (the usual posting lag here)"
         reasons.append(when)
         if pair.similarity >= 0:
             text = f"payee {round(pair.similarity * 100)}% similar to '{pair.similar_to}'"
@@ -689,9 +886,24 @@ class _Matcher:
             return Decision(DUPLICATE, e.id, score, self._pair_reasons(pair), matched=e)
         if score >= self.settings.review_threshold:
             return Decision(REVIEW, e.id, score, self._pair_reasons(pair), matched=e)
-        return self._create(pair.row, pair, None)
+        return self._create(pair.row, pair)
 
-    def _create(self, index: int, best: _Pair | None, pairs: list[_Pair] | None) -> Decision:
+    def _ambiguous_decision(self, index: int, pair: _Pair | None) -> Decision:
+        other, contested = self.ambiguous[index]
+        shown = pair or contested
+        e = self.pool[shown.pos]
+        score = round(_sigmoid(shown.logit), 4)
+        if pair is not None:
+            note = f"{_where(self.records[other])} fits it almost as well: which of the two PocketSmith holds is unclear"
+            reasons = self._pair_reasons(pair) + [note]
+        else:
+            c = self.pool[contested.pos]
+            reasons = self._pair_reasons(contested) + [
+                f"the {c.amount} '{c.payee or c.original_payee}' on {c.date.isoformat()} fits this row almost as "
+                f"well as {_where(self.records[other])}: which of the two PocketSmith holds is unclear"]
+        return Decision(REVIEW, e.id, score, reasons, matched=e)
+
+    def _create(self, index: int, best: _Pair | None) -> Decision:
         record = self.records[index]
         s = self.settings
         if best is None:
