@@ -92,6 +92,7 @@ class Mapping:
     skip_lines: int = 0
     header: bool = True
     signatures: tuple[tuple[str, ...], ...] = ()
+    header_cells: tuple[str, ...] = ()  # the first signature as written, for messages
     shape: tuple[str, ...] = ()
     date: ColumnRef | None = None
     amount: ColumnRef | None = None
@@ -265,6 +266,7 @@ def mapping_from_dict(data: Any, path: Path | None = None, name: str | None = No
         name=name, bank=str(data.get("bank") or name), country=_optional_str(data.get("country")),
         documented_at=_optional_str(data.get("documented_at")), path=path, encoding=encoding,
         delimiter=delimiter, quote=quote, skip_lines=skip_lines, header=header, signatures=signatures,
+        header_cells=_first_signature_as_written(data.get("signature")),
         shape=shape, date=date_ref, amount=amount, debit=debit, credit=credit, flag=flag, fee=ref("fee"),
         payee=payee, memo=memo, balance=ref("balance"), id=ref("id"), cheque_number=ref("cheque_number"),
         currency_column=ref("currency"), account_column=ref("account"), type_column=ref("type"),
@@ -415,6 +417,13 @@ def _signatures(value: Any, fail) -> tuple[tuple[str, ...], ...]:
             raise fail("'signature' must be a list of header cells (or a list of such lists)")
         result.append(tuple(normalise_cell(str(c)) for c in alt))
     return tuple(result)
+
+
+def _first_signature_as_written(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    first = value[0] if isinstance(value[0], list) else value
+    return tuple(str(cell) for cell in first)
 
 
 def _shape(value: Any, fail) -> tuple[str, ...]:
@@ -577,35 +586,41 @@ def match_shape(mapping: Mapping, records: Sequence[Sequence[str]]) -> int:
     if mapping.header or not mapping.shape:
         return 0
     shape = mapping.shape
-    fitted = 0
+    fitted = misfits = 0
     for cells in records:
         if not any(c.strip() for c in cells):
             continue
         cells = list(cells)
         while len(cells) > len(shape) and not cells[-1].strip():
             cells.pop()
-        if len(cells) != len(shape):
-            return 0
-        if not all(_kind_fits(kind, cell) for kind, cell in zip(shape, cells)):
-            if mapping.drop and fitted:
-                continue  # a junk row the mapping drops on purpose
-            return 0
-        fitted += 1
+        if len(cells) == len(shape) and all(_kind_fits(kind, cell) for kind, cell in zip(shape, cells)):
+            fitted += 1
+        elif not fitted:
+            return 0  # the first row must fit: otherwise it is a header or another layout
+        else:
+            # A later row that does not fit (a typo, a junk row) is the reading's business: it
+            # will say what is wrong with that line, which beats "unknown layout".
+            misfits += 1
+    if misfits > max(1, fitted // 10):
+        return 0
     return fitted
 
 
 # ─── the generic fallback ──────────────────────────────────────────────────────────────────────
 
-_GENERIC_ROLES = {
+_GENERIC_ROLES = {  # English first; the common Dutch, German, French and Spanish names too
     "date": ("date", "transaction date", "posted date", "posting date", "booking date", "trans date",
-             "date posted", "transaction_date"),
-    "amount": ("amount", "transaction amount", "value"),
-    "debit": ("debit", "debits", "debit amount", "withdrawal", "withdrawals", "money out", "paid out", "outflow"),
-    "credit": ("credit", "credits", "credit amount", "deposit", "deposits", "money in", "paid in", "inflow"),
+             "date posted", "transaction_date", "datum", "buchungstag", "buchungsdatum", "fecha", "date opération"),
+    "amount": ("amount", "transaction amount", "value", "bedrag", "betrag", "montant", "importe"),
+    "debit": ("debit", "debits", "debit amount", "withdrawal", "withdrawals", "money out", "paid out", "outflow",
+              "soll", "débit", "debe", "cargo"),
+    "credit": ("credit", "credits", "credit amount", "deposit", "deposits", "money in", "paid in", "inflow",
+               "haben", "crédit", "haber", "abono"),
     "payee": ("payee", "description", "details", "narrative", "transaction details", "merchant", "name",
-              "desc", "transaction description", "counterparty"),
-    "memo": ("memo", "notes", "reference", "note"),
-    "balance": ("balance", "running balance", "running bal.", "balance after"),
+              "desc", "transaction description", "counterparty", "omschrijving", "naam", "beschreibung",
+              "empfänger", "libellé", "descripción", "concepto"),
+    "memo": ("memo", "notes", "reference", "note", "mededelingen", "verwendungszweck", "referencia"),
+    "balance": ("balance", "running balance", "running bal.", "balance after", "saldo", "kontostand", "solde"),
 }
 
 

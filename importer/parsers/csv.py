@@ -72,6 +72,7 @@ def decode_bytes(data: bytes, filename: str, preferred: str | None = None) -> tu
             return data.decode("utf-16-le"), "utf-16-le"
         except UnicodeDecodeError:
             pass
+    data = data.rstrip(b"\x00")  # some exports pad the end with NUL bytes
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -111,8 +112,11 @@ class Records:
         return index + 1 if self.lines is None else self.lines[index]
 
 
-def read_records(text: str, delimiter: str, quote: str, filename: str, limit: int | None = None) -> Records:
-    """Split text into records: plain `str.split` when there is no quote character at all, else the csv module."""
+def read_records(text: str, delimiter: str, quote: str, filename: str, limit: int | None = None,
+                 lenient: bool = False) -> Records:
+    """Split text into records: plain `str.split` when there is no quote character at all, else the csv module.
+
+    `lenient` (for sniffing the head) returns the records before a broken one instead of raising."""
     if quote not in text:
         lines = text.split("\n", limit) if limit else text.split("\n")
         if limit and len(lines) > limit:
@@ -127,6 +131,8 @@ def read_records(text: str, delimiter: str, quote: str, filename: str, limit: in
             start = last + 1
             last = reader.line_num
             if last - start >= MAX_RECORD_LINES:
+                if lenient:
+                    break
                 raise InputError(f"a quoted field opened on line {start} is still open on line {last}: "
                                  "a closing quote is missing", file=filename, line=start)
             rows.append(row)
@@ -134,7 +140,8 @@ def read_records(text: str, delimiter: str, quote: str, filename: str, limit: in
             if limit and len(rows) >= limit:
                 break
     except csv.Error as exc:
-        raise InputError(f"cannot read this line as CSV ({exc})", file=filename, line=last + 1) from None
+        if not lenient:
+            raise InputError(f"cannot read this line as CSV ({exc})", file=filename, line=last + 1) from None
     return Records(rows, starts)
 
 
@@ -148,10 +155,7 @@ def sniff_delimiter(text: str, quote: str = '"') -> str:
     choice = ","
     head = text[:HEAD_CHARS]
     for rank, delimiter in enumerate(DELIMITERS):
-        try:
-            records = read_records(head, delimiter, quote, "", limit=HEAD_RECORDS)
-        except InputError:
-            continue
+        records = read_records(head, delimiter, quote, "", limit=HEAD_RECORDS, lenient=True)
         counts = Counter(len(row) for row in records.rows if any(cell.strip() for cell in row))
         counts.pop(1, None)
         if not counts:
@@ -308,7 +312,7 @@ _NUMBER = {
     ".": re.compile(r"(?P<int>\d{1,3}(?:(?P<sep>[,' \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*|\d*)(?:\.(?P<frac>\d+))?"),
     ",": re.compile(r"(?P<int>\d{1,3}(?:(?P<sep>[.' \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*|\d*)(?:,(?P<frac>\d+))?"),
 }
-_SIGNS = "-+\u2212"
+_SIGNS = frozenset("-+\u2212")  # a set, not a string: "" in "-+" would be true
 _CURRENCY_EDGE = re.compile(r"^(?:[A-Z]{3}\b|[^\w\s.,()'\-+\u2212]{1,3})\s*|\s*(?:\b[A-Z]{3}|[^\w\s.,()'\-+\u2212]{1,3})$")
 
 
@@ -338,19 +342,24 @@ class AmountReader:
         if not value:
             return None
         negative = False
+        signs = 0
         if value.startswith("(") and value.endswith(")"):
-            negative, value = True, value[1:-1].strip()
-        for _ in range(3):  # signs and currency in either order, at either end
+            negative, signs, value = True, 1, value[1:-1].strip()
+        for _ in range(3):  # a sign and a currency in either order, at either end
             previous = value
             if value[:1] in _SIGNS:
                 negative ^= value[0] != "+"
+                signs += 1
                 value = value[1:].lstrip()
             if value[-1:] in _SIGNS:
                 negative ^= value[-1] != "+"
+                signs += 1
                 value = value[:-1].rstrip()
             value = _CURRENCY_EDGE.sub("", value)
             if value == previous:
                 break
+        if signs > 1:
+            raise ValueError(f"'{text.strip()}' is not an amount (more than one sign)")
         match = self.number.fullmatch(value) if value else None
         if match is None or not (match["int"] or match["frac"]):
             raise ValueError(f"'{text.strip()}' is not an amount (decimal mark '{self.mark}')")
@@ -482,10 +491,8 @@ class _Head:
     def records(self, delimiter: str, quote: str) -> Records:
         key = (delimiter, quote)
         if key not in self._records:
-            try:
-                self._records[key] = read_records(self.text, delimiter, quote, self.filename, limit=HEAD_RECORDS)
-            except InputError:
-                self._records[key] = Records([], [])
+            self._records[key] = read_records(self.text, delimiter, quote, self.filename, limit=HEAD_RECORDS,
+                                              lenient=True)
         return self._records[key]
 
 
@@ -595,7 +602,7 @@ def _explicit_layout(head: _Head, mapping: Mapping) -> Layout:
             where = (f"; the first row (line {records.line_of(seen[0])}) has: " +
                      ", ".join(c.strip() for c in seen[1])) if seen else ""
             raise InputError(f"the header the '{mapping.name}' mapping expects "
-                             f"({', '.join(mapping.signatures[0])}) is not in this file{where}",
+                             f"({', '.join(mapping.header_cells)}) is not in this file{where}",
                              file=head.filename)
         return Layout(mapping, delimiter, found.index, records, 1.0)
     for index, row in enumerate(records.rows):
@@ -624,12 +631,15 @@ class CsvParser:
             return 0.1 if filename.lower().endswith(CSV_SUFFIXES) else 0.0
 
     def _sniff(self, head: bytes, filename: str) -> float:
-        head = head.rstrip(b"\x00")
+        utf16 = _looks_utf16le(head) or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        if not utf16:
+            head = head.rstrip(b"\x00")
+            if b"\x00" in head:
+                return 0.0
         if not head.strip():
             return 0.0
-        if b"\x00" in head and not _looks_utf16le(head) and not head.startswith(
-                (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return 0.0
+        if utf16 and len(head) % 2:
+            head = head[:-1]  # the sniffing window may cut a UTF-16 character in half
         source = _Source(head, filename)
         text = source.text()
         if _NOT_CSV.match(text) or _OTHER_FORMAT_LINE.search(text[:HEAD_CHARS]):
@@ -653,10 +663,9 @@ class CsvParser:
     def parse(self, data: bytes, filename: str, options: ParseOptions = ParseOptions()) -> list[Statement]:
         """Every row of the file, through the mapping named in `options` or the one detected."""
         explicit = find_mapping(options.mapping, options.mapping_dirs) if options.mapping else None
-        data = data.rstrip(b"\x00")
-        if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-            raise InputError("the file is empty; download the statement again", file=filename)
         source = _Source(data, filename)
+        if not source.text(explicit.encoding if explicit else None).strip():
+            raise InputError("the file is empty; download the statement again", file=filename)
         if explicit is not None:
             layout = _explicit_layout(source.head(explicit.encoding), explicit)
         else:
@@ -1070,9 +1079,10 @@ assert Transaction._fields[-1] == "splits" and len(Transaction._fields) == 13
 
 def _clean_texts(values: list[str]) -> list[str]:
     # Collapsing runs of spaces is the costliest step at a million rows; skip values that need none.
-    joined = "\n".join(values)
-    if not ("  " in joined or "\t" in joined or "\n " in joined or " \n" in joined or "\r" in joined
-            or joined[:1].isspace() or joined[-1:].isspace() or "\xa0" in joined):
+    # NUL cannot occur in the text (such files are refused), so it separates values unambiguously.
+    joined = "\x00".join(values)
+    if not ("  " in joined or "\t" in joined or "\n" in joined or "\r" in joined or "\x00 " in joined
+            or " \x00" in joined or joined[:1].isspace() or joined[-1:].isspace() or "\xa0" in joined):
         return values
     return [" ".join(v.split()) for v in values]
 
