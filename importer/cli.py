@@ -436,11 +436,33 @@ def _list_not_created(plan, accept_review: bool, limit: int = 20) -> None:
         click.echo(f"  … and {len(rows) - limit} more (`psimport preview` shows them all)")
 
 
+class _terminate_as_interrupt:
+    """SIGTERM (a service manager, `timeout`) stops an import the way Ctrl-C does: cleanly, resumable."""
+
+    def __enter__(self):
+        import signal
+        self.previous = None
+        try:
+            self.previous = signal.signal(signal.SIGTERM, self._interrupt)
+        except ValueError:       # not the main thread (e.g. an embedding application): leave it be
+            pass
+        return self
+
+    @staticmethod
+    def _interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        import signal
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
 def _write_batch(state: State, journal, client, batch_id: str, concurrency: int) -> None:
     from importer.preview_views import match_text
     from importer.writer import IncompleteBatch, Writer
 
-    with _Progress(state, "Creating") as progress:
+    with _Progress(state, "Creating") as progress, _terminate_as_interrupt():
         writer = Writer(client, journal, concurrency=concurrency, progress=progress)
         report = writer.run(batch_id)
     batch = journal.batch(batch_id)
@@ -933,3 +955,43 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
         client.create_category_rule(entry["category_id"], entry["payee_matches"])
     if not state.quiet:
         click.echo(f"Created {len(plan.create)} category rules in {where}.", err=True)
+
+
+# ─── mappings ─────────────────────────────────────────────────────────────────────────────────
+
+@cli.command("mappings")
+@click.argument("name", required=False)
+@format_option("table", "json")
+@global_options
+@pass_state
+def mappings_command(state: State, name, fmt):
+    """List the CSV layouts psimport knows (your own first), or print one mapping's YAML.
+
+    A printed mapping is a good start for your own bank's: save it under a new name, edit
+    it, and put it in your config dir's mappings/ folder or pass it with --mapping FILE.
+
+    \b
+    Examples:
+      psimport mappings
+      psimport mappings --format json
+      psimport mappings westpac > mybank.yaml
+    """
+    from importer.mappings import available_mappings, find_mapping
+    from importer.render import Column, print_table, write_json
+    if name:
+        mapping = find_mapping(name, state.config.mapping_dirs)
+        if mapping.path is None:
+            raise ImporterError(f"mapping '{name}' has no YAML file to show")
+        sys.stdout.write(mapping.path.read_text(encoding="utf-8"))
+        return
+    rows = [{"name": m.name, "bank": m.bank, "country": m.country or "",
+             "detected_by": "header" if m.header else "shape (no header)",
+             "source": "built-in" if m.builtin else str(m.path),
+             "documented_at": m.documented_at or ""}
+            for m in available_mappings(state.config.mapping_dirs)]
+    if fmt == "json":
+        write_json({"mappings": rows}, sys.stdout)
+        return
+    print_table(rows, [Column("name", "Name"), Column("bank", "Bank", max_width=40), Column("country", "Country"),
+                       Column("detected_by", "Detected by"), Column("source", "Source", style="dim")],
+                title=f"{len(rows)} CSV mappings")

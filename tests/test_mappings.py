@@ -205,3 +205,23 @@ def test_a_user_mapping_in_a_mapping_dir_is_detected_before_the_shipped_ones(tmp
     assert [t.amount for t in statements[0].transactions] == [Decimal("-3.20"), Decimal("3.20")]
     by_path = CsvParser().parse(data, "cu.csv", ParseOptions(mapping=str(folder / "my_credit_union.yaml")))
     assert by_path[0].transactions == statements[0].transactions
+
+
+def test_mappings_command_lists_user_and_shipped_mappings_and_prints_one(tmp_path):
+    import json
+    from click.testing import CliRunner
+    from importer.cli import cli
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    write(folder, "name: my_cu\nbank: My CU\ncolumns: {date: When, amount: Amt, payee: What}\n", "my_cu.yaml")
+    config = write(tmp_path, "mappings_dir: mappings\n", "psimport.yaml")
+    config.write_text(f"mappings_dir: {folder}\n", encoding="utf-8")
+    listed = CliRunner().invoke(cli, ["mappings", "--format", "json", "--config", str(config)])
+    assert listed.exit_code == 0, listed.output
+    names = [m["name"] for m in json.loads(listed.output)["mappings"]]
+    assert names[0] == "my_cu" and {"cba", "westpac", "monzo"} <= set(names)
+    shown = CliRunner().invoke(cli, ["mappings", "cba"])
+    assert shown.exit_code == 0 and load_mapping(builtin_mappings_dir() / "cba.yaml").name == "cba"
+    assert "name: cba" in shown.output
+    missing = CliRunner().invoke(cli, ["mappings", "no_such_bank"])
+    assert missing.exit_code != 0 and "known mappings" in missing.output
