@@ -214,8 +214,7 @@ def test_mappings_command_lists_user_and_shipped_mappings_and_prints_one(tmp_pat
     folder = tmp_path / "mappings"
     folder.mkdir()
     write(folder, "name: my_cu\nbank: My CU\ncolumns: {date: When, amount: Amt, payee: What}\n", "my_cu.yaml")
-    config = write(tmp_path, "mappings_dir: mappings\n", "psimport.yaml")
-    config.write_text(f"mappings_dir: {folder}\n", encoding="utf-8")
+    config = write(tmp_path, f"mappings_dir: {folder}\n", "psimport.yaml")
     listed = CliRunner().invoke(cli, ["mappings", "--format", "json", "--config", str(config)])
     assert listed.exit_code == 0, listed.output
     names = [m["name"] for m in json.loads(listed.output)["mappings"]]
