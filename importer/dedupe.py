@@ -74,6 +74,7 @@ _DATE_MIN, _DATE_MAX = -2.5, 2.0
 _LAG_PSEUDO_COUNT = 4.0        # how many learned lags it takes to outweigh the default lag shape
 _LAG_MAX_TRUST = 0.8
 _MIN_LAG_SAMPLES = 3
+_ENOUGH_LAG_SAMPLES = 5       # one-off pairs per source below which a first assignment's lags are used too
 _TYPED_SOURCES = frozenset({"manual", "typed", "user", "app", "web", "mobile", "ios", "android"})
 _FILE_SOURCES = frozenset({"file", "upload", "import", "csv", "ofx", "qif", "qfx", "api", "psimport"})
 _FEED_SOURCES = frozenset({"feed", "bank_feed", "data_feed", "bankfeed", "datafeed", "yodlee", "basiq", "plaid",
@@ -121,9 +122,19 @@ class DedupeSettings:
             raise ConfigError("dedupe: pending_tolerance must be a fraction between 0 and 1")
 
     @classmethod
-    def from_config(cls, section: dict[str, Any] | None, payee: PayeeSettings | None = None) -> "DedupeSettings":
-        """Settings from the config's `dedupe` section (and the `payee` section's PayeeSettings)."""
-        section = dict(section or {})
+    def from_config(cls, section: dict[str, Any] | None, payee: PayeeSettings | None = None, *,
+                    file: str | None = None) -> "DedupeSettings":
+        """Settings from the config's `dedupe` section (and the `payee` section's PayeeSettings); `file` names
+        the config file in error messages."""
+        try:
+            return cls._from_section(dict(section or {}), payee)
+        except ConfigError as exc:
+            if file is None:
+                raise
+            raise ConfigError(exc.message, file=str(file)) from None
+
+    @classmethod
+    def _from_section(cls, section: dict[str, Any], payee: PayeeSettings | None) -> "DedupeSettings":
         known = {"duplicate_threshold", "review_threshold", "window_days", "pending_tolerance", "rarity_days"}
         unknown = sorted(set(section) - known)
         if unknown:
@@ -373,6 +384,7 @@ class _Matcher:
         self._pool_keys: dict[int, tuple[str, ...]] = {}
         self._sources: dict[int, str] = {}
         self.lag_models: dict[str, _LagModel] = {}
+        self._chain_lags: dict[str, list[int]] = {}
         self.ambiguous: dict[int, tuple[int, _Pair]] = {}   # row -> (the row it may swap with, pair to show)
         self._row_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
@@ -598,19 +610,31 @@ class _Matcher:
         return pairs
 
     # -- scoring ------------------------------------------------------------------------------------------
-    def _learn_lags(self, pairs: list[_Pair]) -> None:
+    def _learn_lags(self, pairs: list[_Pair], chosen: Sequence[_Pair] = ()) -> None:
         """Lags of pairs nobody could mistake (one candidate each way, an odd amount, a clearly alike payee),
-        per source: a feed's transaction dates and an earlier upload's posting dates lag differently."""
+        and of the clearly alike pairs a first assignment `chosen`, per source: a feed's transaction dates and an
+        earlier upload's posting dates lag differently."""
         per_row: dict[int, int] = {}
         per_pos: dict[int, int] = {}
         for pair in pairs:
             per_row[pair.row] = per_row.get(pair.row, 0) + 1
             per_pos[pair.pos] = per_pos.get(pair.pos, 0) + 1
+        clear = [pair for pair in pairs
+                 if per_row[pair.row] == 1 and per_pos[pair.pos] == 1 and pair.similarity >= 0.8
+                 and _cents(self.records[pair.row].amount) % 100 and not pair.pending]
         by_source: dict[str, list[int]] = {}
-        for pair in pairs:
-            if (per_row[pair.row] == 1 and per_pos[pair.pos] == 1 and pair.similarity >= 0.8
-                    and _cents(self.records[pair.row].amount) % 100 and not pair.pending):
-                by_source.setdefault(self._source(pair.pos), []).append(pair.business_lag)
+        for pair in clear:
+            by_source.setdefault(self._source(pair.pos), []).append(pair.business_lag)
+        # Only where one-off pairs are too few to learn anything from: elsewhere a chain's first assignment
+        # would just confirm itself.
+        seen = {(p.row, p.pos) for p in clear}
+        for pair in chosen:
+            source = self._source(pair.pos)
+            if (len(by_source.get(source, ())) < _MIN_LAG_SAMPLES and pair.similarity >= 0.8 and not pair.pending
+                    and (pair.row, pair.pos) not in seen):
+                self._chain_lags.setdefault(source, []).append(pair.business_lag)
+        for source, lags in self._chain_lags.items():
+            by_source[source] = by_source.get(source, []) + lags
         before, after = self.settings.window_before, self.settings.window_after
         self.lag_default = _LagModel(before, after, [lag for lags in by_source.values() for lag in lags])
         self.lag_models = {source: _LagModel(before, after, lags) for source, lags in by_source.items()
@@ -795,7 +819,16 @@ class _Matcher:
         for pair in pairs:
             self._score(pair)
         floor = _logit(self.settings.review_threshold)
-        assigned = {p.row: p for p in self._assign(pairs, floor)}
+        # A first assignment shows the lags of recurring amounts too (a coffee chain posting a day late);
+        # learn from it as well, then assign again.
+        assigned_list = self._assign(pairs, floor)
+        self._learn_lags(pairs, assigned_list)
+        if self._chain_lags:
+            self.ambiguous.clear()
+            for pair in pairs:
+                self._score(pair)
+            assigned_list = self._assign(pairs, floor)
+        assigned = {p.row: p for p in assigned_list}
         for pair in assigned.values():
             self.taken_by[pair.pos] = pair.row
         still_open = [i for i in open_rows if i not in assigned]

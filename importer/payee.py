@@ -75,8 +75,17 @@ class PayeeSettings:
     extra_noise: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, section: dict[str, Any] | None) -> "PayeeSettings":
-        section = section or {}
+    def from_config(cls, section: dict[str, Any] | None, *, file: str | None = None) -> "PayeeSettings":
+        """Settings from the config's `payee` section; `file` names the config file in error messages."""
+        try:
+            return cls._from_section(section or {})
+        except ConfigError as exc:
+            if file is None:
+                raise
+            raise ConfigError(exc.message, file=str(file)) from None
+
+    @classmethod
+    def _from_section(cls, section: dict[str, Any]) -> "PayeeSettings":
         known = {"prefixes", "processors", "locations", "noise"}
         unknown = sorted(set(section) - known)
         if unknown:
