@@ -74,7 +74,6 @@ _DATE_MIN, _DATE_MAX = -2.5, 2.0
 _LAG_PSEUDO_COUNT = 4.0        # how many learned lags it takes to outweigh the default lag shape
 _LAG_MAX_TRUST = 0.8
 _MIN_LAG_SAMPLES = 3
-_ENOUGH_LAG_SAMPLES = 5       # one-off pairs per source below which a first assignment's lags are used too
 _TYPED_SOURCES = frozenset({"manual", "typed", "user", "app", "web", "mobile", "ios", "android"})
 _FILE_SOURCES = frozenset({"file", "upload", "import", "csv", "ofx", "qif", "qfx", "api", "psimport"})
 _FEED_SOURCES = frozenset({"feed", "bank_feed", "data_feed", "bankfeed", "datafeed", "yodlee", "basiq", "plaid",
