@@ -1,4 +1,4 @@
-"""ofxparse, the reference reader, against our OFX parser over every corpus file: they agree wherever ofxparse is right."""
+"""ofxparse, the reference reader, against our OFX parser on every corpus file: they agree where ofxparse is right."""
 
 from __future__ import annotations
 

@@ -20,8 +20,9 @@ dates to UTC). What it reads, and the choices it makes where OFX files disagree 
   spec allows either. `-0` becomes 0. Anything else (`$120`, `1e5`) is an error.
 - Payee: `NAME` (also the `NAME` of a `PAYEE` aggregate), else `EXTDNAME`, else `MEMO`; `payee` has its
   whitespace collapsed, `original_payee` is the text as written. With none of them (some cheques) the
-  payee says what little there is, "Cheque 1000" or the type ("ATM"), and `original_payee` is "". `MEMO` is kept separately: banks cut
-  `NAME` at 32 characters and put the whole text in `MEMO`. An empty `MEMO` is None.
+  payee says what little there is, "Cheque 1000" or the type ("ATM"), and `original_payee` is "".
+  `MEMO` is kept separately: banks cut `NAME` at 32 characters and put the whole text in `MEMO`. An
+  empty `MEMO` is None.
 - `FITID` is the external id; a FITID repeated in one statement for a different transaction (the same
   id, another date, amount or text) gets `-2`, `-3`... so nothing is lost; a missing FITID is left to
   `Statement.finish()`, which assigns a stable synthetic id. `CHECKNUM` loses leading zeros, and `0`
@@ -364,7 +365,8 @@ class _Scan:
         self.security: dict[str, str] | None = None
         self.statuses: list[dict] = []
         self.investment_rows: list[tuple[list[Transaction], int, dict]] = []
-        self.layouts: list[re.Pattern] = []
+        self.layouts: list[re.Pattern] = []  # the bodies of recent transaction layouts, newest first
+        self.lanes: list[re.Pattern] = []  # the same, as whole <STMTTRN> blocks after any text
         self.layouts_learned = 0
 
     def line_at(self, position: int) -> int:
@@ -387,62 +389,85 @@ class _Scan:
             counted_to = position
             return line
 
-        transaction = self.bank_transaction
-        for match in _TOKEN.finditer(text):
-            body = match.group(1)
-            if body is not None:
-                start = match.start()
-                line += text.count("\n", counted_to, start)
-                counted_to = start
-                if match.group(2) is None:
-                    after = "the next <STMTTRN>" if match.end() < len(text) else "the end of the file"
-                    raise self.error(f"this <STMTTRN> transaction is not closed before {after}: the file is "
-                                     f"damaged or cut short; {_REDOWNLOAD}", line=line)
-                if current is None:  # a transaction outside any statement: keep it, account unknown
-                    current = _StatementInProgress("STMTRS", line)
-                current.rows.append(transaction(body, line, current.currency))
-                continue
-            closing, tag, self_closing, value = match.group(3, 4, 5, 6)
-            if investment is not None:
-                if closing and tag == investment["type"]:
-                    self.add_investment(current, investment)
-                    investment = None
-                elif (not closing and tag in INVESTMENT_TRANSACTIONS) or \
-                        (closing and (tag == "INVTRANLIST" or tag == current.tag or tag in STATEMENT_ENDS)):
-                    raise self.error(f"this <{investment['type']}> investment transaction is not closed "
-                                     f"before <{'/' if closing else ''}{tag}>: the file is damaged; {_REDOWNLOAD}",
-                                     line=investment["line"])
-                elif not closing and not self_closing:
-                    investment.setdefault(tag, value)
-                continue
-            if closing:
-                if current is not None:
-                    if tag == current.tag or tag in STATEMENT_ENDS:
+        transaction, lanes = self.bank_transaction, self.lanes
+        position = 0
+        while True:
+            for match in _TOKEN.finditer(text, position):
+                body = match.group(1)
+                if body is not None:
+                    start = match.start()
+                    line += text.count("\n", counted_to, start)
+                    counted_to = start
+                    if match.group(2) is None:
+                        after = "the next <STMTTRN>" if match.end() < len(text) else "the end of the file"
+                        raise self.error(f"this <STMTTRN> transaction is not closed before {after}: the file is "
+                                         f"damaged or cut short; {_REDOWNLOAD}", line=line)
+                    if current is None:  # a transaction outside any statement: keep it, account unknown
+                        current = _StatementInProgress("STMTRS", line)
+                    rows, currency = current.rows, current.currency
+                    rows.append(transaction(self.fields_of(body), match.start(1), line, currency))
+                    # The transactions that follow in a layout seen before: one match each, straight from
+                    # the text, until something else comes (the end of the list, a new layout).
+                    lane_at = match.end()
+                    while True:
+                        for lane in lanes:
+                            fast = lane.match(text, lane_at)
+                            if fast:
+                                break
+                        else:
+                            break
+                        start = fast.start(1)
+                        line += text.count("\n", counted_to, start)
+                        counted_to = start
+                        rows.append(transaction(fast.groupdict(), fast.end(1), line, currency))
+                        lane_at = fast.end()
+                    if lane_at != match.end():
+                        position = lane_at
+                        break  # the general scan resumes after the last transaction the lane read
+                    continue
+                closing, tag, self_closing, value = match.group(3, 4, 5, 6)
+                if investment is not None:
+                    if closing and tag == investment["type"]:
+                        self.add_investment(current, investment)
+                        investment = None
+                    elif (not closing and tag in INVESTMENT_TRANSACTIONS) or \
+                            (closing and (tag == "INVTRANLIST" or tag == current.tag or tag in STATEMENT_ENDS)):
+                        raise self.error(f"this <{investment['type']}> investment transaction is not closed "
+                                         f"before <{'/' if closing else ''}{tag}>: the file is damaged; {_REDOWNLOAD}",
+                                         line=investment["line"])
+                    elif not closing and not self_closing:
+                        investment.setdefault(tag, value)
+                    continue
+                if closing:
+                    if current is not None:
+                        if tag == current.tag or tag in STATEMENT_ENDS:
+                            self.add_statement(current)
+                            current = None
+                        elif tag == "LEDGERBAL":
+                            current.in_ledger_balance = False
+                        elif tag == "INVTRANLIST":
+                            current.in_transaction_list = False
+                    if tag == "SECINFO" and self.security is not None:
+                        self.add_security(self.security)
+                        self.security = None
+                    continue
+                if tag in STATEMENT_TAGS:
+                    if current is not None:  # the previous statement was never closed: keep what it had
                         self.add_statement(current)
-                        current = None
-                    elif tag == "LEDGERBAL":
-                        current.in_ledger_balance = False
-                    elif tag == "INVTRANLIST":
-                        current.in_transaction_list = False
-                if tag == "SECINFO" and self.security is not None:
-                    self.add_security(self.security)
-                    self.security = None
-                continue
-            if tag in STATEMENT_TAGS:
-                if current is not None:  # the previous statement was never closed: keep what it had
-                    self.add_statement(current)
-                current = _StatementInProgress(tag, line_of(match.start()))
-            elif tag in ("CODE", "SEVERITY", "MESSAGE"):
-                self.status(tag, value, line_of(match.start()))
-            elif tag == "SECINFO":
-                self.security = {}
-            elif self.security is not None and tag in ("UNIQUEID", "SECNAME", "TICKER"):
-                self.security.setdefault(tag, value)
-            elif current is not None:
-                if tag in INVESTMENT_TRANSACTIONS and current.in_transaction_list and not self_closing:
-                    investment = {"type": tag, "line": line_of(match.start()), "currency": current.currency}
-                else:
-                    self.statement_field(current, tag, value)
+                    current = _StatementInProgress(tag, line_of(match.start()))
+                elif tag in ("CODE", "SEVERITY", "MESSAGE"):
+                    self.status(tag, value, line_of(match.start()))
+                elif tag == "SECINFO":
+                    self.security = {}
+                elif self.security is not None and tag in ("UNIQUEID", "SECNAME", "TICKER"):
+                    self.security.setdefault(tag, value)
+                elif current is not None:
+                    if tag in INVESTMENT_TRANSACTIONS and current.in_transaction_list and not self_closing:
+                        investment = {"type": tag, "line": line_of(match.start()), "currency": current.currency}
+                    else:
+                        self.statement_field(current, tag, value)
+            else:
+                break  # the whole text is read
         if investment is not None:
             raise self.error(f"this <{investment['type']}> investment transaction is not closed before the end "
                              f"of the file: the file is cut short; {_REDOWNLOAD}", line=investment["line"])
@@ -520,22 +545,24 @@ class _Scan:
 
     # ── transactions ──
 
-    def bank_transaction(self, body: str, line: int, currency: str | None) -> Transaction:
-        # The hot path (every STMTTRN of a 100k-row file): inlined helpers, a date cache, and the
-        # common amount ("-12.34") straight to Decimal; anything unusual goes the careful way.
+    def fields_of(self, body: str) -> dict[str, str]:
+        """A transaction's elements by tag (the last one wins), through a known layout when one fits."""
         for layout in self.layouts:
             match = layout.fullmatch(body)
             if match:
-                fields = match.groupdict()
-                break
-        else:
-            fields = dict(_FIELD.findall(body))
-            self.learn_layout(body)
+                return match.groupdict()
+        self.learn_layout(body)
+        return dict(_FIELD.findall(body))
+
+    def bank_transaction(self, fields: dict[str, str], body_start: int, line: int,
+                         currency: str | None) -> Transaction:
+        # The hot path (every STMTTRN of a 100k-row file): inlined helpers, a date cache, and the
+        # common amount ("-12.34") straight to Decimal; anything unusual goes the careful way.
         get = fields.get
         raw_date = get("DTPOSTED")
         day = self.dates.get(raw_date[:8]) if raw_date else None
         if day is None:
-            day = self.transaction_date(fields, body, line)
+            day = self.transaction_date(fields, body_start, line)
         raw_amount = get("TRNAMT")
         amount = None
         if raw_amount is not None and not raw_amount.strip(_SIMPLE_AMOUNT_CHARS):
@@ -546,7 +573,7 @@ class _Scan:
         if amount is None:
             amount = parse_ofx_amount(raw_amount)
             if amount is None:
-                raise self.bad_amount(raw_amount, body, line, "TRNAMT")
+                raise self.bad_amount(raw_amount, body_start, line, "TRNAMT")
         elif not amount:
             amount = amount.copy_abs()
         original = get("NAME")
@@ -606,10 +633,12 @@ class _Scan:
                 parts.append(f"<{tag}>(?P<{tag}>[^<]*)")
             else:
                 return
-        self.layouts.insert(0, re.compile("".join(parts)))
-        del self.layouts[RECENT_LAYOUTS:]
+        pattern = "".join(parts)
+        self.layouts.insert(0, re.compile(pattern))
+        self.lanes.insert(0, re.compile("[^<]*(<STMTTRN>)" + pattern + "</STMTTRN>"))
+        del self.layouts[RECENT_LAYOUTS:], self.lanes[RECENT_LAYOUTS:]
 
-    def transaction_date(self, fields: dict, body: str, line: int) -> date:
+    def transaction_date(self, fields: dict, body_start: int, line: int) -> date:
         tag = "DTPOSTED"
         raw = (fields.get(tag) or "").strip()
         if not raw:
@@ -621,17 +650,24 @@ class _Scan:
         day = ofx_date(raw)
         if day is None:
             raise self.error(f"impossible date {raw!r} in <{tag}> (OFX dates are YYYYMMDD...): the file is "
-                             f"damaged; {_REDOWNLOAD}", line=_field_line(body, tag, line))
+                             f"damaged; {_REDOWNLOAD}", line=self.field_line(body_start, tag, line))
         if tag == "DTPOSTED" and raw[:8].isdigit():
             self.dates[raw[:8]] = day
         return day
 
-    def bad_amount(self, raw: str | None, body: str, line: int, tag: str) -> InputError:
+    def bad_amount(self, raw: str | None, body_start: int, line: int, tag: str) -> InputError:
         if raw is None or not raw.strip():
             return self.error(f"this transaction has no amount (<{tag}>): the bank's file is incomplete; "
                               + _REDOWNLOAD, line=line)
         return self.error(f"cannot read the amount {raw.strip()!r} in <{tag}>: expected a number like -12.34; "
-                          f"the file is damaged or not from a bank; {_REDOWNLOAD}", line=_field_line(body, tag, line))
+                          f"the file is damaged or not from a bank; {_REDOWNLOAD}",
+                          line=self.field_line(body_start, tag, line))
+
+    def field_line(self, body_start: int, tag: str, line: int) -> int:
+        """The line of `tag` in the transaction whose body starts at `body_start` (on `line`)."""
+        end = self.text.find("</STMTTRN", body_start)
+        where = self.text.find(f"<{tag}", body_start, len(self.text) if end < 0 else end)
+        return line + self.text.count("\n", body_start, where) if where >= 0 else line
 
     def add_investment(self, current: _StatementInProgress, fields: dict) -> None:
         kind, line = fields["type"], fields["line"]
@@ -686,11 +722,6 @@ def _investment_payee(fields: dict, securities: dict[str, str]) -> str:
     security_id = _text(fields.get("UNIQUEID"))
     security = securities.get(security_id, security_id) if security_id else None
     return " ".join(f"{action} {security}".split()) if security else action
-
-
-def _field_line(body: str, tag: str, line: int) -> int:
-    where = body.find(f"<{tag}")
-    return line + body.count("\n", 0, where) if where >= 0 else line
 
 
 def _cheque_number(value: str) -> str | None:
