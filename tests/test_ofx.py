@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from importer import views
 from importer.errors import ImporterError, InputError
 from importer.parsers.ofx import OfxParser, decode_ofx, ofx_date, parse_ofx_amount
-from importer.record import Statement, transaction_json
+from importer.record import Split, Statement, Transaction, transaction_json
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 MANIFEST = CORPUS / "MANIFEST.tsv"
@@ -333,6 +333,9 @@ def test_sniff_is_sure_of_content_and_only_hinted_by_the_name():
 def test_the_jsonl_output_has_the_same_records_as_transaction_json():
     statements = parse(corpus_file("beangulp__example.qbo")) + parse(corpus_file("ofxparse__fidelity.ofx"))
     statements += parse(sgml(trn(name='QUOTE " BACKSLASH \\ TAB\t', extra="\n<ACCTBAL>12.5")))
+    split = Transaction(date(2024, 1, 5), Decimal("-10"), "Shop", "SHOP", splits=(
+        Split("Food", None, Decimal("-6")), Split(None, "rest", Decimal("-4"))))
+    statements.append(Statement(file="x.qif", format="qif", transactions=[split, split._replace(splits=())]))
     out = io.StringIO()
     views.show_statements(statements, "jsonl", out)
     written = [json.loads(line) for line in out.getvalue().splitlines()]
