@@ -279,6 +279,9 @@ def test_a_truncated_file_names_a_line():
     assert "cut short" in error.message and error.line == 28
     error = error_of(sgml(trn(), trn(fitid="2")).replace("</STMTTRN>\n<STMTTRN>", "\n<STMTTRN>", 1))
     assert error.line == 15 and "not closed before the next <STMTTRN>" in error.message
+    two = sgml(trn(), header="") + sgml(trn(fitid="2"), header="")  # downloads pasted together
+    assert len(parse(two)) == 2
+    assert "cut short" in error_of(two[:two.rindex("</OFX>")]).message
 
 
 def test_missing_date_impossible_date_and_bad_amount_name_their_line():

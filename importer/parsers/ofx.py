@@ -206,7 +206,7 @@ def _prepare(text: str, data: bytes, filename: str) -> str:
     """Text the scanner can walk: comments blanked, CDATA unwrapped, tag names upper-case."""
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")  # classic Mac line ends, so line numbers still mean something
-    if "<!" in text:
+    if "!" in text and "<!" in text:  # one character is found far faster than two
         text = _drop_comments_and_cdata(text)
     # Writers use one case throughout, so the head tells whether tag names need upper-casing; that
     # spares a 100k-row file a second full pass.
@@ -471,7 +471,9 @@ class _Scan:
         if investment is not None:
             raise self.error(f"this <{investment['type']}> investment transaction is not closed before the end "
                              f"of the file: the file is cut short; {_REDOWNLOAD}", line=investment["line"])
-        if current is not None or not _OFX_END.search(text, text.rfind("<OFX")):
+        last_end = text.rfind("</OFX")
+        if current is not None or last_end < 0 or not _OFX_END.match(text, last_end) \
+                or text.find("<OFX", last_end) >= 0:
             raise self.error("the file ends before </OFX>: it is cut short; " + _REDOWNLOAD,
                              line=self.line_at(len(text.rstrip())))
         self.name_investments()
