@@ -340,12 +340,11 @@ def _grouped(whole: str, separator: str) -> bool:
 class _StatementInProgress:
     """What one statement aggregate has said so far."""
 
-    __slots__ = ("tag", "line", "currency", "account_id", "bank_id", "account_type", "start", "end",
+    __slots__ = ("tag", "currency", "account_id", "bank_id", "account_type", "start", "end",
                  "balance", "rows", "in_ledger_balance", "in_transaction_list")
 
-    def __init__(self, tag: str, line: int):
+    def __init__(self, tag: str):
         self.tag = tag
-        self.line = line
         self.currency = self.account_id = self.bank_id = self.account_type = None
         self.start = self.end = self.balance = None
         self.rows: list[Transaction] = []
@@ -403,7 +402,7 @@ class _Scan:
                         raise self.error(f"this <STMTTRN> transaction is not closed before {after}: the file is "
                                          f"damaged or cut short; {_REDOWNLOAD}", line=line)
                     if current is None:  # a transaction outside any statement: keep it, account unknown
-                        current = _StatementInProgress("STMTRS", line)
+                        current = _StatementInProgress("STMTRS")
                     rows, currency = current.rows, current.currency
                     rows.append(transaction(self.fields_of(body), match.start(1), line, currency))
                     # The transactions that follow in a layout seen before: one match each, straight from
@@ -454,7 +453,7 @@ class _Scan:
                 if tag in STATEMENT_TAGS:
                     if current is not None:  # the previous statement was never closed: keep what it had
                         self.add_statement(current)
-                    current = _StatementInProgress(tag, line_of(match.start()))
+                    current = _StatementInProgress(tag)
                 elif tag in ("CODE", "SEVERITY", "MESSAGE"):
                     self.status(tag, value, line_of(match.start()))
                 elif tag == "SECINFO":
@@ -691,8 +690,8 @@ class _Scan:
                 raise self.error(f"this <{kind}> investment transaction {what}: the file is damaged; "
                                  + _REDOWNLOAD, line=line)
             sign = CASH_INVESTMENT_SIGNS[kind]
-            if sign is not None:
-                amount = abs(amount) * sign
+            if sign is not None and amount:
+                amount = amount.copy_abs() if sign > 0 else -amount.copy_abs()
         else:
             amount = Decimal(0)
         memo = _text(get("MEMO"))
