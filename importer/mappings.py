@@ -10,7 +10,7 @@ The README section "Writing a mapping for your bank" documents every key.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -150,6 +150,7 @@ class Mapping:
         return refs
 
 
+@lru_cache(maxsize=8192)
 def normalise_cell(cell: str) -> str:
     """A header cell as compared with signatures: no BOM, stray quotes or repeated spaces; case-folded."""
     return " ".join(cell.replace("\ufeff", "").strip().strip('"').split()).casefold()
@@ -492,6 +493,15 @@ def find_mapping(name_or_path: str, extra_dirs: Iterable[Path] = ()) -> Mapping:
         if not candidate.is_file():
             raise ConfigError("mapping file not found", file=str(candidate))
         return load_mapping(candidate)
+    from importer.config import builtin_mappings_dir
+    for directory in [Path(d) for d in extra_dirs] + [builtin_mappings_dir()]:
+        # The usual case, a file named after its mapping, without reading all the others.
+        for suffix in (".yaml", ".yml"):
+            path = directory / f"{name_or_path}{suffix}"
+            if path.is_file():
+                mapping = load_mapping(path, builtin=directory == builtin_mappings_dir())
+                if mapping.name.casefold() == name_or_path.casefold():
+                    return mapping
     mappings = available_mappings(extra_dirs)
     for mapping in mappings:
         if mapping.name.casefold() == name_or_path.casefold():

@@ -28,7 +28,7 @@ from itertools import compress, repeat
 from pathlib import Path
 from typing import Callable, Sequence
 
-from importer.errors import ConfigError, ImporterError, InputError
+from importer.errors import ImporterError, InputError
 from importer.mappings import (WRITING_A_MAPPING, Mapping, available_mappings, find_mapping, generic_mapping,
                                match_header, match_shape, normalise_cell)
 from importer.parsers.base import ParseOptions
@@ -43,8 +43,6 @@ HEAD_RECORDS = 200
 MAX_RECORD_LINES = 20          # a quoted field running longer than this has lost its closing quote
 FALLBACK_ENCODINGS = ("cp1252", "latin-1")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".xls")
-
-csv.field_size_limit(1 << 20)
 
 
 # ─── bytes to text ─────────────────────────────────────────────────────────────────────────────
@@ -701,22 +699,67 @@ class _Reader:
 
     def statements(self) -> list[Statement]:
         mapping = self.mapping
-        records = read_records(self.text, self.layout.delimiter, mapping.quote, self.file)
-        self._check_quoting(records)
-        header_line, header = self._header(records)
+        header_line, header = self._header()
         self.header = header
         self.header_line = header_line
-        first = self._first_data_index(records, header_line)
         indices = self._resolve_columns(header)
+        count = self._uniform_columns(indices)
+        if count is not None:
+            self.lines = range(header_line + 1, header_line + 1 + count)
+            preamble = self._preamble()
+            self.text = ""
+            return self._convert(count, indices, set(), {}, preamble)
+        records = read_records(self.text, self.layout.delimiter, mapping.quote, self.file)
+        self._check_quoting(records)
+        first = self._first_data_index(records, header_line)
         rows, lines, pending, continued = self._data_rows(records, first, indices)
         self.lines = lines
         if not rows:
-            raise InputError("the file has a header but no transactions", file=self.file,
-                             line=header_line or None)
-        preamble = self._preamble(records, first)
+            raise InputError("the file has no transactions" + (" below its header" if header else ""),
+                             file=self.file, line=header_line or None)
+        preamble = self._preamble()
         del records
         self.text = ""
-        return self._convert(rows, indices, pending, continued, preamble)
+        # The columns come out, then the rows go: at a million rows they are most of the memory.
+        self._take_columns(rows, indices)
+        count = len(rows)
+        rows.clear()
+        return self._convert(count, indices, pending, continued, preamble)
+
+    def _uniform_columns(self, indices: dict[str, int]) -> int | None:
+        """The fast path for the common case, or None: no quotes anywhere, no blank lines and the
+        same number of fields on every line below the header, and no row rules in the mapping.
+        Then the whole body splits at once into one flat list of cells, and each column is a
+        slice of it: no list per row at all."""
+        mapping, text, delimiter = self.mapping, self.text, self.layout.delimiter
+        if mapping.quote in text or mapping.drop or mapping.pending or mapping.continuation:
+            return None
+        start = 0
+        for _ in range(self.header_line):
+            start = text.find("\n", start) + 1
+            if not start:
+                return None
+        body = text[start:].rstrip("\n")
+        if not body:
+            return None
+        lines = body.split("\n")
+        widths = set(map(str.count, lines, repeat(delimiter)))
+        count = len(lines)
+        del lines
+        if len(widths) != 1:
+            return None
+        fields = widths.pop() + 1
+        if fields <= max(indices.values()):
+            return None
+        cells = body.replace("\n", delimiter).split(delimiter)
+        del body
+        for index in set(indices.values()):
+            self._columns[index] = cells[index::fields]
+        dates = self._columns[indices["date"]]
+        if "" in dates or any(map(str.isspace, dates)):
+            self._columns.clear()
+            return None  # a blank row (",,,,"): the row-by-row path skips those
+        return count
 
     def _check_quoting(self, records: Records) -> None:
         # `..., "text"` (a space before the opening quote) leaves the field unquoted to every CSV
@@ -736,7 +779,8 @@ class _Reader:
                                      "the quotes do not protect what is inside; remove the space after the "
                                      f"'{delimiter}' and try again", file=self.file, line=line)
 
-    def _header(self, records: Records) -> tuple[int, list[str] | None]:
+    def _header(self) -> tuple[int, list[str] | None]:
+        """The header's line and cells (from the head records detection used); (skip_lines, None) without one."""
         if self.layout.header_index is None:
             return self.mapping.skip_lines, None
         head_rows = self.layout.head
@@ -820,25 +864,29 @@ class _Reader:
             lines.append(line_of(first + offset))
         return kept, lines, pending, continued
 
-    def _preamble(self, records: Records, first: int) -> str:
+    def _preamble(self) -> str:
+        """The lines above the first row of data (where some banks put the account number)."""
         if self.header_line <= 0:
             return ""
         return "\n".join(self.text.split("\n", self.header_line)[:self.header_line])
 
     # ── columns ──
 
-    def _column(self, rows: list[list[str]], index: int) -> list[str]:
-        # Each column is taken out of the rows once; amounts also keep their joined text, which the
-        # decimal-mark inference and the plain-number check both scan.
-        column = self._columns.get(index)
-        if column is None:
-            column = self._columns[index] = [row[index] for row in rows]
-        return column
+    def _take_columns(self, rows: list[list[str]], indices: dict[str, int]) -> None:
+        """Take out of the rows every column the mapping reads, once."""
+        for index in set(indices.values()):
+            if index not in self._columns:
+                self._columns[index] = [row[index] for row in rows]
 
-    def _joined(self, rows: list[list[str]], index: int) -> str:
+    def _column(self, index: int) -> list[str]:
+        return self._columns[index]
+
+    def _joined(self, index: int) -> str:
+        # Amount columns keep their joined text: the decimal-mark inference and the plain-number
+        # check both scan it.
         joined = self._joined_columns.get(index)
         if joined is None:
-            joined = self._joined_columns[index] = "\n".join(self._column(rows, index))
+            joined = self._joined_columns[index] = "\n".join(self._columns[index])
         return joined
 
     def _fail(self, index: int, message: str) -> InputError:
@@ -849,8 +897,8 @@ class _Reader:
             return self.header[index].strip()
         return f"column {index + 1}"
 
-    def _dates(self, rows, index: int, pending: set[int]) -> list[date]:
-        values = self._column(rows, index)
+    def _dates(self, index: int, pending: set[int]) -> list[date]:
+        values = self._column(index)
         positions: Sequence[int] = range(len(values))
         usable = values
         if pending:
@@ -877,17 +925,17 @@ class _Reader:
             raise self._fail(0, "every row is pending, so none has a date to go by")
         return [newest if i in pending else parsed[v] for i, v in enumerate(values)]
 
-    def _amounts(self, reader: AmountReader, rows, index: int) -> list[Decimal | None]:
-        values = self._column(rows, index)
-        result, bad, why = reader.parse_column(values, self._joined(rows, index))
+    def _amounts(self, reader: AmountReader, index: int) -> list[Decimal | None]:
+        values = self._column(index)
+        result, bad, why = reader.parse_column(values, self._joined(index))
         if bad is not None:
             raise self._fail(bad, f"cannot read the amount in '{self._column_name(index)}': {why}")
         return result
 
-    def _texts(self, rows, spec) -> list[str]:
+    def _texts(self, spec) -> list[str]:
         if spec is None:
-            return [""] * len(rows)
-        columns = [self._column(rows, self._text_index[(id(spec), n)]) for n in range(len(spec.columns))]
+            return [""] * self.count
+        columns = [self._column(self._text_index[(id(spec), n)]) for n in range(len(spec.columns))]
         if len(columns) == 1:
             return columns[0]
         if spec.mode == "first":
@@ -895,40 +943,36 @@ class _Reader:
         separator = spec.separator
         return [separator.join(v.strip() for v in values if v.strip()) for values in zip(*columns)]
 
-    def _convert(self, rows, indices: dict[str, int], pending: set[int], continued: dict[int, list[str]],
+    def _convert(self, count: int, indices: dict[str, int], pending: set[int], continued: dict[int, list[str]],
                  preamble: str) -> list[Statement]:
+        """The columns (already taken out) to Transactions, grouped into Statements."""
         mapping = self.mapping
-        count = self.count = len(rows)
-        # Take out the columns this mapping reads, then let the rows go: at a million rows they are
-        # most of the memory, and the unused cells with them.
-        for index in set(indices.values()):
-            self._column(rows, index)
-        rows.clear()
+        self.count = count
         self._text_index = {}
         for role, spec in (("payee", mapping.payee), ("memo", mapping.memo)):
             if spec is not None:
                 for n in range(len(spec.columns)):
                     self._text_index[(id(spec), n)] = indices[f"{role}.{n}"]
 
-        dates = self._dates(rows, indices["date"], pending)
+        dates = self._dates(indices["date"], pending)
 
         amount_columns = [indices[r] for r in ("amount", "debit", "credit", "fee", "balance") if r in indices]
         decimal_mark = mapping.decimal or infer_decimal_mark(
-            [self._joined(rows, i) for i in amount_columns], None, self.file, lambda i: self.lines[i])
+            [self._joined(i) for i in amount_columns], None, self.file, lambda i: self.lines[i])
         reader = AmountReader(decimal_mark)
-        amounts = self._money(reader, rows, indices)
+        amounts = self._money(reader, indices)
         if "fee" in indices:
-            fees = self._amounts(reader, rows, indices["fee"])
+            fees = self._amounts(reader, indices["fee"])
             amounts = [a - f if f else a for a, f in zip(amounts, fees)]
         if mapping.charges_positive:
             amounts = [-a for a in amounts]
 
-        balances = self._amounts(reader, rows, indices["balance"]) if "balance" in indices \
+        balances = self._amounts(reader, indices["balance"]) if "balance" in indices \
             else list(repeat(None, count))
         self._release(indices, ("date", "amount", "debit", "credit", "fee", "balance", "flag", "pending"))
 
-        payees = self._texts(rows, mapping.payee)
-        memos = self._texts(rows, mapping.memo)
+        payees = self._texts(mapping.payee)
+        memos = self._texts(mapping.memo)
         if continued:
             target = payees if mapping.continuation == "payee" else memos
             for index, extra in continued.items():
@@ -940,19 +984,19 @@ class _Reader:
             originals = [p if p.strip() else m for p, m in zip(payees, memos)]
             memo_values = [m.strip() or None for m in memos]
         cleaned = _clean_texts(originals)
-        ids = self._optional_texts(rows, indices.get("id"), count)
-        cheques = self._optional_texts(rows, indices.get("cheque_number"), count)
-        types = self._optional_texts(rows, indices.get("type"), count)
+        ids = self._optional_texts(indices.get("id"), count)
+        cheques = self._optional_texts(indices.get("cheque_number"), count)
+        types = self._optional_texts(indices.get("type"), count)
         if pending:
             types = ["pending" if i in pending else t for i, t in enumerate(types)]
-        currencies = self._optional_texts(rows, indices.get("currency"), count)
+        currencies = self._optional_texts(indices.get("currency"), count)
         if mapping.currency:
             currencies = [c or mapping.currency for c in currencies]
 
         transactions = list(map(_new_transaction, zip(
             dates, amounts, cleaned, originals, memo_values, ids, cheques, currencies, balances,
             repeat(self.file), self.lines, types, repeat(()))))
-        accounts = self._optional_texts(rows, indices["account"], count) if "account" in indices else None
+        accounts = self._optional_texts(indices["account"], count) if "account" in indices else None
         if any(rule.kind == "zero_amount" for rule in mapping.drop):
             nonzero = [bool(a) for a in amounts]
             transactions = list(compress(transactions, nonzero))
@@ -968,14 +1012,14 @@ class _Reader:
         for index in done - still_read:
             self._columns.pop(index, None)
 
-    def _money(self, reader: AmountReader, rows, indices: dict[str, int]) -> list[Decimal]:
+    def _money(self, reader: AmountReader, indices: dict[str, int]) -> list[Decimal]:
         mapping = self.mapping
         if "amount" in indices:
-            amounts = self._amounts(reader, rows, indices["amount"])
+            amounts = self._amounts(reader, indices["amount"])
             if mapping.flag is not None:
-                amounts = self._flagged(rows, amounts, indices["flag"])
+                amounts = self._flagged(amounts, indices["flag"])
         else:
-            amounts = self._split_amounts(reader, rows, indices)
+            amounts = self._split_amounts(reader, indices)
         if None in amounts:
             if mapping.blank_amount_is_zero:
                 return [Decimal(0) if a is None else a for a in amounts]
@@ -984,29 +1028,28 @@ class _Reader:
                                     "`drop: [{no_amount: true}]` to the mapping")
         return amounts
 
-    def _split_amounts(self, reader: AmountReader, rows, indices: dict[str, int]) -> list[Decimal | None]:
+    def _split_amounts(self, reader: AmountReader, indices: dict[str, int]) -> list[Decimal | None]:
         """Debit and credit columns to one signed amount: money out negative, in positive, whatever
         sign the bank printed; a row with both a debit and a credit is an error."""
         count = self.count
         blank = [""] * count
-        debit_raw = self._column(rows, indices["debit"]) if "debit" in indices else blank
-        credit_raw = self._column(rows, indices["credit"]) if "credit" in indices else blank
-        debit_text = self._joined(rows, indices["debit"]) if "debit" in indices else ""
-        credit_text = self._joined(rows, indices["credit"]) if "credit" in indices else ""
+        debit_raw = self._column(indices["debit"]) if "debit" in indices else blank
+        credit_raw = self._column(indices["credit"]) if "credit" in indices else blank
+        debit_text = self._joined(indices["debit"]) if "debit" in indices else ""
+        credit_text = self._joined(indices["credit"]) if "credit" in indices else ""
         debit_plain = reader.plain_values(debit_raw, debit_text)
         credit_plain = reader.plain_values(credit_raw, credit_text)
         if debit_plain is not None and credit_plain is not None \
                 and debit_plain.count("") + credit_plain.count("") == count and "-" not in credit_text:
             # Fast path: exactly one of the two is filled on every row, plain numbers only.
             try:
-                debits, credits = _decimals(debit_plain), _decimals(credit_plain)
                 if "-" not in debit_text:
-                    return [c if d is None else -d for d, c in zip(debits, credits)]
-                return [c if d is None else -abs(d) for d, c in zip(debits, credits)]
+                    return [Decimal(c) if c else -Decimal(d) for d, c in zip(debit_plain, credit_plain)]
+                return [Decimal(c) if c else -abs(Decimal(d)) for d, c in zip(debit_plain, credit_plain)]
             except InvalidOperation:
                 pass  # the per-column pass below names the bad value
-        debits = self._amounts(reader, rows, indices["debit"]) if "debit" in indices else [None] * count
-        credits = self._amounts(reader, rows, indices["credit"]) if "credit" in indices else [None] * count
+        debits = self._amounts(reader, indices["debit"]) if "debit" in indices else [None] * count
+        credits = self._amounts(reader, indices["credit"]) if "credit" in indices else [None] * count
         amounts: list[Decimal | None] = []
         for i, (debit, credit) in enumerate(zip(debits, credits)):
             if credit is None or (not credit and debit):
@@ -1017,10 +1060,10 @@ class _Reader:
                 raise self._fail(i, f"the row has both a debit ({debit}) and a credit ({credit})")
         return amounts
 
-    def _flagged(self, rows, amounts, flag_index: int) -> list[Decimal | None]:
+    def _flagged(self, amounts, flag_index: int) -> list[Decimal | None]:
         flag = self.mapping.flag
         result = []
-        flags = self._column(rows, flag_index)
+        flags = self._column(flag_index)
         for i, (raw, amount) in enumerate(zip(flags, amounts)):
             if amount is None:
                 result.append(None)
@@ -1036,10 +1079,10 @@ class _Reader:
                                     f"'{self._column_name(flag_index)}' is none of: {expected}")
         return result
 
-    def _optional_texts(self, rows, index: int | None, count: int) -> list[str | None]:
+    def _optional_texts(self, index: int | None, count: int) -> list[str | None]:
         if index is None:
             return list(repeat(None, count))
-        return [value.strip().strip("'") or None for value in self._column(rows, index)]
+        return [value.strip().strip("'") or None for value in self._column(index)]
 
     # ── statements ──
 
