@@ -436,33 +436,11 @@ def _list_not_created(plan, accept_review: bool, limit: int = 20) -> None:
         click.echo(f"  … and {len(rows) - limit} more (`psimport preview` shows them all)")
 
 
-class _terminate_as_interrupt:
-    """SIGTERM (a service manager, `timeout`) stops an import the way Ctrl-C does: cleanly, resumable."""
-
-    def __enter__(self):
-        import signal
-        self.previous = None
-        try:
-            self.previous = signal.signal(signal.SIGTERM, self._interrupt)
-        except ValueError:       # not the main thread (e.g. an embedding application): leave it be
-            pass
-        return self
-
-    @staticmethod
-    def _interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    def __exit__(self, *exc):
-        import signal
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
-
-
 def _write_batch(state: State, journal, client, batch_id: str, concurrency: int) -> None:
     from importer.preview_views import match_text
     from importer.writer import IncompleteBatch, Writer
 
-    with _Progress(state, "Creating") as progress, _terminate_as_interrupt():
+    with _Progress(state, "Creating") as progress:
         writer = Writer(client, journal, concurrency=concurrency, progress=progress)
         report = writer.run(batch_id)
     batch = journal.batch(batch_id)

@@ -7,7 +7,8 @@ connection rather than an async twin of each. How many requests are in flight ad
 (AIMD): a 429 halves it and pauses for Retry-After, each streak of successes as long as
 the current limit adds one back, up to `--concurrency`.
 
-Exactly once: a row is journaled `sending` before its POST and `created` after. A create
+Exactly once: a row is journaled `sending` before its POST (a window of rows in one commit,
+ahead of their requests) and `created` after. A create
 whose outcome is unknown (dropped connection, timeout, 5xx) stays `sending` and is settled by
 looking it up (same account, date, amount and payee; not claimed by another journal row; not
 in PocketSmith before the batch was planned), and only sent again when it is not there.
@@ -19,10 +20,11 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from importer.errors import AmbiguousWrite, ApiError, ImporterError
 from importer.journal import DONE_STATES, Journal, JournalRow
@@ -194,6 +196,7 @@ class Writer:
         self.sleep = sleep
         self.limit = AdaptiveLimit(self.concurrency)
         self._stop = threading.Event()
+        self._interrupted = False
         self._local = threading.local()
         self._hook_client()
 
@@ -219,7 +222,41 @@ class Writer:
     # ─── the batch ─────────────────────────────────────────────────────────────────────────
 
     def run(self, batch_id: str) -> WriteReport:
-        """Finish the batch: settle unknown outcomes, then send whatever is still planned."""
+        """Finish the batch: settle unknown outcomes, then send whatever is still planned.
+
+        In the main thread, Ctrl-C (SIGINT) and SIGTERM only ask it to stop: nothing new is
+        sent, what is in flight finishes and is journaled, and the report says `interrupted`.
+        A second Ctrl-C interrupts at once (what was in flight is then settled next time).
+        """
+        with self._signals_stop():
+            return self._run(batch_id)
+
+    @contextmanager
+    def _signals_stop(self) -> Iterator[None]:
+        # A handler that raises KeyboardInterrupt could land mid-commit; one that sets a flag
+        # the loop polls cannot, so the journal is never left with a half-done transaction.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        import signal
+
+        def stop(signum, frame):
+            if self._stop.is_set():
+                raise KeyboardInterrupt
+            self._interrupted = True
+            self._stop.set()
+
+        previous = {}
+        for signum in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+            if signum is not None:
+                previous[signum] = signal.signal(signum, stop)
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _run(self, batch_id: str) -> WriteReport:
         started = time.perf_counter()
         report = WriteReport(batch_id=batch_id)
         batch = self.journal.batch(batch_id)
@@ -249,11 +286,10 @@ class Writer:
                         break
                     continue
                 done = self._send(todo, report, done)
-        except KeyboardInterrupt:
-            report.interrupted = True
         except ApiError as exc:
             report.stopped_reason = f"PocketSmith could not be reached to settle unknown outcomes ({exc})"
         finally:
+            report.interrupted = self._interrupted
             report.elapsed = time.perf_counter() - started
             report.throttles = self.limit.throttles
             report.lowest_concurrency = self.limit.lowest
@@ -286,18 +322,32 @@ class Writer:
         return keep
 
     def _send(self, rows: Sequence[JournalRow], report: WriteReport, done: int) -> int:
-        pending = deque(rows)
+        pending = deque(rows)            # planned
+        ready: deque[JournalRow] = deque()   # journaled `sending`, request not yet submitted
         in_flight: dict[Future, JournalRow] = {}
         failure_streak = 0
-        interrupted = False
+
+        def top_up() -> None:
+            # Rows are journaled `sending` a window at a time, in one commit, ahead of their
+            # requests: one fsync per window instead of one in every request's path.
+            if len(ready) >= self.concurrency or not pending:
+                return
+            window = [pending.popleft() for _ in range(min(2 * self.concurrency - len(ready), len(pending)))]
+            # In `ready` first: if Ctrl-C lands mid-commit, the finally below still puts them back.
+            ready.extend(window)
+            self.journal.mark_sending_many(window[0].batch_id, [r.row_index for r in window])
+
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="psimport-write") as pool:
-            while pending or in_flight:
-                try:
-                    while pending and not self._stop.is_set() and not report.stopped_reason:
+            try:
+                while ready or pending or in_flight:
+                    while not self._stop.is_set() and not report.stopped_reason:
+                        top_up()
+                        if not ready:
+                            break
                         epoch = self.limit.try_acquire()
                         if epoch is None:
                             break
-                        row = pending.popleft()
+                        row = ready.popleft()
                         in_flight[pool.submit(self._create, row, epoch)] = row
                     if not in_flight:
                         if self._stop.is_set() or report.stopped_reason:
@@ -305,36 +355,33 @@ class Writer:
                         self.sleep(min(0.05, self.limit.wait_hint()) or 0.005)
                         continue
                     finished, _ = wait(list(in_flight), timeout=0.25, return_when=FIRST_COMPLETED)
-                except KeyboardInterrupt:
-                    # Ctrl-C: stop submitting, let what is in flight finish and be journaled.
-                    interrupted = True
-                    self._stop.set()
-                    continue
-                for future in finished:
-                    row = in_flight.pop(future)
-                    outcome, detail = future.result()
-                    if outcome == "created":
-                        report.created += 1
-                        done += 1
-                        failure_streak = 0
-                        self.progress(done, report.planned)
-                    elif outcome == "throttled":
-                        pending.appendleft(self.journal.row(row.batch_id, row.row_index))
-                    else:
-                        failure_streak += 1
-                        if failure_streak >= FAILURE_STREAK_LIMIT and not report.stopped_reason:
-                            report.stopped_reason = (f"stopped after {failure_streak} errors in a row; "
-                                                     f"the last: {detail}")
-        if interrupted:
-            raise KeyboardInterrupt
+                    for future in finished:
+                        row = in_flight.pop(future)
+                        outcome, detail = future.result()
+                        if outcome == "created":
+                            report.created += 1
+                            done += 1
+                            failure_streak = 0
+                            self.progress(done, report.planned)
+                        elif outcome == "throttled":
+                            pending.appendleft(row)
+                        else:
+                            failure_streak += 1
+                            if failure_streak >= FAILURE_STREAK_LIMIT and not report.stopped_reason:
+                                report.stopped_reason = (f"stopped after {failure_streak} errors in a row; "
+                                                         f"the last: {detail}")
+            finally:
+                # Journaled `sending` but never submitted: definitely not sent. (If this is lost
+                # with the process, a lookup finds nothing and the row is sent next time.)
+                for row in ready:
+                    self.journal.mark_not_sent(row.batch_id, row.row_index, durable=False)
         return done
 
     def _create(self, row: JournalRow, epoch: int) -> tuple[str, str | None]:
-        """One row's request, between its two journal entries; runs in a worker thread."""
+        """One row's request, already journaled `sending`; runs in a worker thread."""
         success = False
         self._local.epoch = epoch
         try:
-            self.journal.mark_sending(row.batch_id, row.row_index)
             try:
                 created = self.client.create_transaction(row.account_id, _body_for_client(row))
             except ApiError as exc:

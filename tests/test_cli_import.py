@@ -116,23 +116,29 @@ def test_rules_set_the_fields_sent_and_review_rows_need_accepting(sandbox, run, 
 
 
 
-def test_review_rows_are_created_only_when_accepted_and_then_flagged(demo_sandbox, run):
-    card = SAMPLES / "creditcard.qif"
-    plan = json.loads(run("preview", card, "--config", DEMO_CONFIG, "--format", "json", sandbox=demo_sandbox).output)
-    review = [t for t in plan["transactions"] if t["action"] == "review"]
-    assert review, "the demo card statement has a possible duplicate to review"
-    before = len(demo_sandbox.transactions(510002))
-    first = run("import", card, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox)
-    assert f"{len(review)} for review" in first.output
-    created = plan["summary"]["create"]
-    assert len(demo_sandbox.transactions(510002)) == before + created
-    accepted = run("import", card, "--config", DEMO_CONFIG, "--yes", "--accept-review", sandbox=demo_sandbox)
+def test_review_rows_are_created_only_when_accepted_and_then_flagged(sandbox, run, tmp_path):
+    from datetime import date
+    from decimal import Decimal
+    # A bank-feed row, and a wide review band: "same amount, 2 days later, a partly similar payee"
+    # is then a possible duplicate, neither certain nor ruled out.
+    (dinner,) = sandbox.store.add_transactions([{
+        "transaction_account_id": EVERYDAY, "payee": "Dinner at Mamak", "original_payee": "DINNER AT MAMAK HAYMARKET",
+        "amount": Decimal("-55.85"), "date": date(2024, 3, 14), "upload_source": "feed"}])
+    config = tmp_path / "psimport.yaml"
+    config.write_text("dedupe: {duplicate_threshold: 0.95, review_threshold: 0.3}\n")
+    statement = _qif(tmp_path / "s.qif", [("03/16/2024", "-55.85", "HAYMARKET RESTAURANT"),
+                                          ("03/19/2024", "-7.00", "Bakery")])
+    plan = json.loads(run("preview", statement, "--account", EVERYDAY, "--format", "json", sandbox=sandbox).output)
+    review, bakery = plan["transactions"]
+    assert (review["action"], review["duplicate_of"], bakery["action"]) == ("review", dinner, "create")
+    first = run("import", statement, "--account", EVERYDAY, "--yes", sandbox=sandbox)
+    assert "1 for review" in first.output and "HAYMARKET RESTAURANT" in first.output
+    assert sorted(t["payee"] for t in sandbox.transactions(EVERYDAY)) == ["Bakery", "Dinner at Mamak"]
+    accepted = run("import", statement, "--account", EVERYDAY, "--yes", "--accept-review", sandbox=sandbox)
     assert accepted.exit_code == 0, accepted.output
-    stored = demo_sandbox.transactions(510002)
-    assert len(stored) == before + created + len(review)
-    for row in review:
-        (match,) = [t for t in stored if t["payee"] == row["payee"] and str(t["amount"]) == row["amount"]
-                    and t["date"].isoformat() == row["date"] and t["needs_review"]]
+    stored = {t["payee"]: t for t in sandbox.transactions(EVERYDAY)}
+    assert set(stored) == {"Bakery", "Dinner at Mamak", "HAYMARKET RESTAURANT"}
+    assert stored["HAYMARKET RESTAURANT"]["needs_review"] and not stored["Bakery"]["needs_review"]
 
 
 def test_a_refused_row_exits_non_zero_saying_how_to_finish_and_the_rerun_does(sandbox, run, tmp_path):

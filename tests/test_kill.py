@@ -140,9 +140,9 @@ def test_sigkill_at_any_point_then_rerun_creates_every_row_exactly_once(sandbox_
     assert settled >= 1
 
 
-def test_ctrl_c_finishes_requests_in_flight_and_says_how_to_finish(sandbox_process, tmp_path):
+@pytest.mark.parametrize("signum,year", [(signal.SIGINT, 1999), (signal.SIGTERM, 1998)], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_finishes_requests_in_flight_and_says_how_to_finish(sandbox_process, tmp_path, signum, year):
     url, db = sandbox_process
-    year = 1999
     state = tmp_path / "state"
     statement = tmp_path / "statement.qif"
     planned = _statement(statement, year)
@@ -152,7 +152,7 @@ def test_ctrl_c_finishes_requests_in_flight_and_says_how_to_finish(sandbox_proce
     deadline = time.monotonic() + 30
     while process.poll() is None and len(_stored(db, year)) < 8 and time.monotonic() < deadline:
         time.sleep(0.002)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
     assert "run the same command again" in stderr and "Traceback" not in stderr

@@ -217,3 +217,27 @@ def test_the_limit_halves_once_per_window_pauses_and_grows_back():
     assert limit.limit == 5
     limit.throttled(None, limit.epoch)
     assert limit.limit == 2 and limit.lowest == 2
+
+
+def test_ctrl_c_in_the_main_thread_only_asks_the_writer_to_stop(make_sandbox, journal):
+    import os
+    import signal
+    sandbox = make_sandbox(faults=Faults(latency=0.01))
+    rows = _bodies(40)
+    batch_id = _batch(journal, rows)
+    writer = Writer(sandbox.client(), journal, concurrency=4, settle_delay=0)
+    sent = []
+
+    def progress(done, total):
+        if done >= 8 and not sent:
+            sent.append(done)
+            os.kill(os.getpid(), signal.SIGINT)      # lands in this (the main) thread's handler
+
+    writer.progress = progress
+    report = writer.run(batch_id)
+    assert report.interrupted and not report.complete and not report.unknown
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # put back
+    assert Counter(r.state for r in journal.rows(batch_id)) == {"created": report.created,
+                                                                "planned": len(rows) - report.created}
+    assert Writer(sandbox.client(), journal, settle_delay=0).run(batch_id).complete
+    assert_exactly_once(sandbox, rows, journal, batch_id)
