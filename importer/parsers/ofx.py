@@ -624,19 +624,20 @@ class _Scan:
         if self.layouts_learned >= MAX_LAYOUTS:
             return
         self.layouts_learned += 1
-        parts = ["[^<]*"]
+        # `[^<]*+` is possessive: text runs to the next tag and never gives back, so no backtracking.
+        parts = ["[^<]*+"]
         seen: set[str] = set()
         for closing, tag in _LAYOUT_TAG.findall(body):
             if closing:
-                parts.append(f"</{re.escape(tag)}>[^<]*")
+                parts.append(f"</{re.escape(tag)}>[^<]*+")
             elif _GROUP_NAME.fullmatch(tag) and tag not in seen:
                 seen.add(tag)
-                parts.append(f"<{tag}>(?P<{tag}>[^<]*)")
+                parts.append(f"<{tag}>(?P<{tag}>[^<]*+)")
             else:
                 return
         pattern = "".join(parts)
         self.layouts.insert(0, re.compile(pattern))
-        self.lanes.insert(0, re.compile("[^<]*(<STMTTRN>)" + pattern + "</STMTTRN>"))
+        self.lanes.insert(0, re.compile("[^<]*+(<STMTTRN>)" + pattern + "</STMTTRN>"))
         del self.layouts[RECENT_LAYOUTS:], self.lanes[RECENT_LAYOUTS:]
 
     def transaction_date(self, fields: dict, body_start: int, line: int) -> date:
