@@ -141,6 +141,11 @@ def test_ambiguous_dates_need_a_date_order():
     assert [t.date for t in only(data, date_order="dmy")] == [date(2024, 2, 1), date(2024, 4, 3)]
 
 
+def test_dotted_dates_are_day_first():
+    data = "Datum;Omschrijving;Bedrag\n03.06.2024;Bakker;-2,50\n04.06.2024;Loon;100,00\n".encode()
+    assert [t.date for t in only(data)] == [date(2024, 6, 3), date(2024, 6, 4)]
+
+
 def test_delimiter_is_sniffed_from_consistent_rows():
     assert sniff_delimiter("a;b;c\n1,5;2,5;x\n3,5;4,5;y\n") == ";"
     assert sniff_delimiter("a\tb\tc\n1,5\t2\tx\n") == "\t"

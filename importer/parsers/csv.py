@@ -254,7 +254,8 @@ _ORDERED_FORMATS: dict[str, tuple[str, ...]] = {
     "ymd": ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y.%m.%d.", "%Y%m%d", "%Y:%m:%d"),
     "dmy": ("%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y", "%d-%m-%Y", "%d-%m-%y", "%d %b %Y", "%d %b %y",
             "%d-%b-%Y", "%d-%b-%y", "%d %B %Y", "%d. %B %Y", "%d/%b/%Y"),
-    "mdy": ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%m.%d.%Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y"),
+    # Dotted dates are day-first wherever they are written, so no "%m.%d.%Y" here.
+    "mdy": ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y"),
 }
 
 
