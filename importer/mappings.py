@@ -237,8 +237,8 @@ def mapping_from_dict(data: Any, path: Path | None = None, name: str | None = No
         if len(delimiter) != 1:
             raise fail("'delimiter' must be one character (use \"\\t\" for tab)")
     quote = str(data.get("quote", '"'))
-    if len(quote) != 1:
-        raise fail("'quote' must be one character")
+    if len(quote) != 1 or quote == delimiter:
+        raise fail("'quote' must be one character, other than the delimiter")
     encoding = data.get("encoding")
     if encoding is not None:
         import codecs
