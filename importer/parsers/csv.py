@@ -42,6 +42,7 @@ HEAD_CHARS = 64 * 1024
 HEAD_RECORDS = 200
 MAX_RECORD_LINES = 20          # a quoted field running longer than this has lost its closing quote
 FALLBACK_ENCODINGS = ("cp1252", "latin-1")
+UNICODE_ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "utf-16-le")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".xls")
 
 
@@ -510,6 +511,11 @@ class _Source:
         if preferred in self._chosen:
             encoding = self._chosen[preferred]
             return self._texts[encoding], encoding
+        for encoding in self._chosen.values():
+            if encoding in UNICODE_ENCODINGS:
+                # A mapping's encoding applies only to files that are not Unicode: this one is.
+                self._chosen[preferred] = encoding
+                return self._texts[encoding], encoding
         text, encoding = decode_bytes(self.data, self.filename, preferred)
         self._chosen[preferred] = encoding
         if encoding not in self._texts:
@@ -1021,10 +1027,11 @@ class _Reader:
                 amounts = self._flagged(amounts, indices["flag"])
         else:
             amounts = self._split_amounts(reader, indices)
-        if None in amounts:
+        # Not `None in amounts`: that compares None with each Decimal, through the numbers ABCs.
+        blank = next((i for i, a in enumerate(amounts) if a is None), None)
+        if blank is not None:
             if mapping.blank_amount_is_zero:
                 return [Decimal(0) if a is None else a for a in amounts]
-            blank = amounts.index(None)
             raise self._fail(blank, "the row has no amount; if such rows are notes, add "
                                     "`drop: [{no_amount: true}]` to the mapping")
         return amounts
