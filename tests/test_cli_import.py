@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -61,8 +63,8 @@ def test_the_readme_walkthrough_import_rerun_batches_undo_reimport(demo_sandbox,
     assert f"created {len(to_create)} transactions" in first.output
     assert f"skipped {plan['summary']['duplicate']} duplicates" in first.output and "Not created:" in first.output
     created = _stored_counter(demo_sandbox) - before
-    assert created == Counter((t["transaction_account_id"], __import__("datetime").date.fromisoformat(t["date"]),
-                               __import__("decimal").Decimal(t["amount"]), t["payee"]) for t in to_create)
+    assert created == Counter((t["transaction_account_id"], date.fromisoformat(t["date"]), Decimal(t["amount"]),
+                               t["payee"]) for t in to_create)
     assert not (before - _stored_counter(demo_sandbox))
 
     again = run("import", SAMPLES, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox)
@@ -117,8 +119,6 @@ def test_rules_set_the_fields_sent_and_review_rows_need_accepting(sandbox, run, 
 
 
 def test_review_rows_are_created_only_when_accepted_and_then_flagged(sandbox, run, tmp_path):
-    from datetime import date
-    from decimal import Decimal
     # A bank-feed row, and a wide review band: "same amount, 2 days later, a partly similar payee"
     # is then a possible duplicate, neither certain nor ruled out.
     (dinner,) = sandbox.store.add_transactions([{
