@@ -8,10 +8,10 @@ connection rather than an async twin of each. How many requests are in flight ad
 the current limit adds one back, up to `--concurrency`.
 
 Exactly once: a row is journaled `sending` before its POST (a window of rows in one commit,
-ahead of their requests) and `created` after. A create
-whose outcome is unknown (dropped connection, timeout, 5xx) stays `sending` and is settled by
-looking it up (same account, date, amount and payee; not claimed by another journal row; not
-in PocketSmith before the batch was planned), and only sent again when it is not there.
+ahead of their requests) and `created` after. A create whose outcome is unknown (dropped
+connection, timeout, 5xx) stays `sending` and is settled by looking it up (same account, date,
+amount and payee; not claimed by another journal row; not in PocketSmith before the batch was
+planned), and only sent again when it is not there.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from importer.pocketsmith.models import PsTransaction
 __all__ = ["DEFAULT_CONCURRENCY", "AdaptiveLimit", "Writer", "WriteReport", "UndoReport", "IncompleteBatch",
            "snapshot", "changed_fields", "undo_batch", "settle_unknown"]
 
-# Measured (benchmarks/import_speed.py, sandbox with 20 ms latency, 2 cores): 8 in flight
-# is ~7x one-at-a-time, 16 is ~12x, beyond that the gain is small and a real server sees a burst.
+# Measured (benchmarks/import_speed.py: 2,000 creates, 20 ms a request, 2 cores): 8 in flight is
+# 5.7x one at a time, 16 is 9.1x, 32 no better (the client keeps 16 connections alive, and the
+# cores are the limit), while a real server would see a bigger burst.
 DEFAULT_CONCURRENCY = 16
 MAX_CONCURRENCY = 64
 # Consecutive errors after which PocketSmith is taken to be down and the batch stops.
@@ -204,12 +205,15 @@ class Writer:
         # The client waits out each 429 itself (honouring Retry-After) and tells us, so the
         # whole batch slows down: no new requests until then, and fewer in flight after.
         previous = getattr(self.client, "on_throttle", None)
+        if getattr(previous, "from_writer", False):
+            previous = None          # an earlier Writer's hook on the same client: replaced, not chained
 
         def on_throttle(retry_after: float, *rest: Any) -> None:
             self.limit.throttled(retry_after, getattr(self._local, "epoch", None))
             if previous is not None:
                 previous(retry_after, *rest)
 
+        on_throttle.from_writer = True
         try:
             self.client.on_throttle = on_throttle
         except AttributeError:
