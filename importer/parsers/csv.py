@@ -1000,6 +1000,11 @@ class _Reader:
         if mapping.currency:
             currencies = [c or mapping.currency for c in currencies]
 
+        fields = (dates, amounts, cleaned, originals, memo_values, ids, cheques, currencies, balances, self.lines,
+                  types)
+        if any(len(values) != count for values in fields):
+            # zip below would silently drop rows: that is a bug, never a user's problem.
+            raise RuntimeError(f"CSV columns of unequal length: {[len(values) for values in fields]}")
         transactions = list(map(_new_transaction, zip(
             dates, amounts, cleaned, originals, memo_values, ids, cheques, currencies, balances,
             repeat(self.file), self.lines, types, repeat(()))))
