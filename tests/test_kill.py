@@ -131,9 +131,10 @@ def test_sigkill_at_any_point_then_rerun_creates_every_row_exactly_once(sandbox_
             assert batch.status == "complete"
             settled += sum(r.state == "settled" for r in rows)
 
-        again = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=60, cwd=tmp_path)
-        assert again.returncode == 0 and "Nothing to import" in again.stdout
-        assert len(_stored(db, year)) == len(planned)
+        if number == len(KILL_POINTS) - 1:       # once is enough: the same import later creates nothing
+            again = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=60, cwd=tmp_path)
+            assert again.returncode == 0 and "Nothing to import" in again.stdout
+            assert len(_stored(db, year)) == len(planned)
     # The point of the test: most runs really died with work left to do, and some requests were
     # in flight at the kill, committed by the server unanswered, and found by lookup on the rerun.
     assert killed_mid_batch >= len(KILL_POINTS) - 2
