@@ -45,12 +45,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Any, Mapping, Sequence
 
 from importer.errors import ConfigError
-from importer.payee import PayeeSettings, match_key, similarity
+from importer.payee import PayeeSettings, match_key, similarities, similarity
 from importer.pocketsmith.models import PsTransaction
 from importer.record import Transaction
 
@@ -88,7 +90,11 @@ _SHIFT_MIN_ROWS, _SHIFT_MAX_ROWS = 6, 400
 _SHIFT_GAIN = 2.0              # log-odds a shifted lag must add to a block before it is believed
 _BLOCK_ROWS = 200              # rows solved at once in a very long block (a daily coffee over years)
 _BLOCK_MARGIN = 40             # rows re-solved with the next chunk, so chunk edges do not decide
-_DAY_SHIFT = 1 << 22           # key = amount rank * _DAY_SHIFT + day offset
+_DAY_SHIFT = 1 << 22           # key = amount in cents * _DAY_SHIFT + day offset
+_MAX_KEY_CENTS = 1 << 40       # beyond this (ten billion dollars) amounts are ranked first to fit the key
+_HUNDRED = Decimal(100)
+_TEXTS = attrgetter("payee", "original_payee", "memo")
+_PENDING = frozenset({"pending"})
 
 
 @dataclass(frozen=True)
@@ -224,14 +230,17 @@ def dedupe(records: Sequence[Transaction], existing: Sequence[PsTransaction], *,
     return decisions  # type: ignore[return-value]
 
 
-def _account_transactions(existing: Sequence[PsTransaction], account_id: int | None) -> list[PsTransaction]:
+def _account_transactions(existing: Sequence[PsTransaction], account_id: int | None) -> Sequence[PsTransaction]:
+    owners = list(map(attrgetter("transaction_account_id"), existing))
+    accounts = set(owners) - {None}
     if account_id is not None:
-        return [e for e in existing if e.transaction_account_id is None or e.transaction_account_id == account_id]
-    accounts = {e.transaction_account_id for e in existing if e.transaction_account_id is not None}
+        if accounts <= {account_id}:
+            return existing
+        return [e for e, owner in zip(existing, owners) if owner is None or owner == account_id]
     if len(accounts) > 1:
         raise ValueError(f"existing transactions span {len(accounts)} accounts; pass account_id so only the "
                          "target account's are matched")
-    return list(existing)
+    return existing
 
 
 def _where(record: Transaction) -> str:
@@ -284,6 +293,24 @@ def _repeat_decision(records: Sequence[Transaction], index: int, rep: int, rep_d
                           if same_in_pocketsmith and rep_decision.duplicate_of is not None else [])
     return Decision(DUPLICATE, rep_decision.duplicate_of if same_in_pocketsmith else None, 1.0, reasons,
                     matched=rep_decision.matched if same_in_pocketsmith else None, duplicate_of_row=rep)
+
+
+@lru_cache(maxsize=1 << 14)
+def _source_kind(upload_source: str | None, payee: str | None, original_payee: str | None) -> str:
+    named = (upload_source or "").strip().lower().replace(" ", "_")
+    if named in _TYPED_SOURCES:
+        return "typed"
+    if named in _FILE_SOURCES:
+        return "file"
+    if named in _FEED_SOURCES:
+        return "feed"
+    payee = (payee or "").strip()
+    raw = (original_payee or "").strip()
+    if raw and raw.casefold() != payee.casefold():
+        return "feed"
+    if not any(ch.isdigit() for ch in payee) and not payee.isupper():
+        return "typed"
+    return "file"
 
 
 def _cents(amount: Decimal) -> int:
@@ -369,14 +396,16 @@ class _Matcher:
         row_ords = np.fromiter((records[i].date.toordinal() for i in rows), np.int64, len(rows))
         reach = settings.window_before + settings.window_after + settings.rarity_days
         low, high = (int(row_ords.min()) - reach, int(row_ords.max()) + reach) if len(rows) else (0, -1)
-        all_ords = np.fromiter((e.date.toordinal() for e in pool), np.int64, len(pool))
+        # map() over attrgetter keeps these passes in C: they touch every existing transaction.
+        all_ords = np.fromiter(map(date.toordinal, map(attrgetter("date"), pool)), np.int64, len(pool))
         keep = np.nonzero((all_ords >= low) & (all_ords <= high))[0]
         self.pool = [pool[i] for i in keep] if len(keep) < len(pool) else pool
         self.pool_ords = all_ords[keep]
         n = len(self.pool)
-        self.pool_cents = np.fromiter((_cents(e.amount) for e in self.pool), np.int64, n)
-        self.pool_ids = np.fromiter((e.id for e in self.pool), np.int64, n)
-        self.pool_pending = np.fromiter((e.status == "pending" for e in self.pool), bool, n)
+        self.pool_cents = np.fromiter(map(round, map(_HUNDRED.__mul__, map(attrgetter("amount"), self.pool))),
+                                      np.int64, n)
+        self.pool_ids = np.fromiter(map(attrgetter("id"), self.pool), np.int64, n)
+        self.pool_pending = np.fromiter(map(_PENDING.__contains__, map(attrgetter("status"), self.pool)), bool, n)
         self.row_ords = row_ords
         self.row_cents = np.fromiter((_cents(records[i].amount) for i in rows), np.int64, len(rows))
         self.usable = np.ones(n, bool)
@@ -384,6 +413,7 @@ class _Matcher:
         self._sources: dict[int, str] = {}
         self.lag_models: dict[str, _LagModel] = {}
         self._chain_lags: dict[str, list[int]] = {}
+        self._clear_lags: dict[str, list[int]] = {}
         self.ambiguous: dict[int, tuple[int, _Pair]] = {}   # row -> (the row it may swap with, pair to show)
         self._row_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
@@ -444,18 +474,7 @@ class _Matcher:
         kind = self._sources.get(pos)
         if kind is None:
             e = self.pool[pos]
-            payee = (e.payee or "").strip()
-            raw = (e.original_payee or "").strip()
-            named = (e.upload_source or "").strip().lower().replace(" ", "_")
-            if named in _TYPED_SOURCES or named in _FILE_SOURCES or named in _FEED_SOURCES:
-                kind = "typed" if named in _TYPED_SOURCES else "file" if named in _FILE_SOURCES else "feed"
-            elif raw and raw.casefold() != payee.casefold():
-                kind = "feed"
-            elif not any(ch.isdigit() for ch in payee) and not payee.isupper():
-                kind = "typed"
-            else:
-                kind = "file"
-            self._sources[pos] = kind
+            kind = self._sources[pos] = _source_kind(e.upload_source, e.payee, e.original_payee)
         return kind
 
     def _similarity(self, index: int, pos: int) -> tuple[float, str, bool]:
@@ -479,13 +498,17 @@ class _Matcher:
     # -- candidates -----------------------------------------------------------------------------------------
     def _keys(self):
         np = self.np
-        _, inverse = np.unique(np.concatenate([self.row_cents, self.pool_cents]), return_inverse=True)
-        row_rank = inverse[:len(self.rows)].astype(np.int64)
-        pool_rank = inverse[len(self.rows):].astype(np.int64)
+        if max(int(np.abs(self.row_cents).max()), int(np.abs(self.pool_cents).max())) < _MAX_KEY_CENTS:
+            row_rank, pool_rank = self.row_cents, self.pool_cents
+        else:
+            _, inverse = np.unique(np.concatenate([self.row_cents, self.pool_cents]), return_inverse=True)
+            row_rank = inverse[:len(self.rows)].astype(np.int64)
+            pool_rank = inverse[len(self.rows):].astype(np.int64)
         base = min(int(self.row_ords.min()), int(self.pool_ords.min()) if len(self.pool_ords) else 0) \
             - self.settings.window_before - self.settings.rarity_days - 2
-        self.pool_order = np.lexsort((self.pool_ids, self.pool_ords, pool_rank))
-        self.pool_sorted_keys = (pool_rank * _DAY_SHIFT + (self.pool_ords - base))[self.pool_order]
+        pool_keys = pool_rank * _DAY_SHIFT + (self.pool_ords - base)
+        self.pool_order = np.lexsort((self.pool_ids, pool_keys))
+        self.pool_sorted_keys = pool_keys[self.pool_order]
         self.row_keys = row_rank * _DAY_SHIFT + (self.row_ords - base)
         self.row_sorted_keys = np.sort(self.row_keys)
 
@@ -498,15 +521,6 @@ class _Matcher:
         in_rows = (np.searchsorted(self.row_sorted_keys, self.row_keys + d, "right")
                    - np.searchsorted(self.row_sorted_keys, self.row_keys - d, "left"))
         return np.maximum(np.maximum(in_pool, in_rows), 1)
-
-    def _amount_evidence(self, cents: int, nearby: int) -> float:
-        if cents % 100:
-            base = _AMOUNT_ODD_CENTS
-        elif cents % 1000:
-            base = _AMOUNT_WHOLE
-        else:
-            base = _AMOUNT_TENS
-        return max(_AMOUNT_FLOOR, base - _RARITY_SLOPE * math.log(nearby))
 
     def _supersede_pending(self) -> None:
         """Drop pending transactions whose posted twin is present: the twin is what the statement row matches."""
@@ -544,34 +558,122 @@ class _Matcher:
                 used.add(best[1])
                 self.usable[p] = False
 
-    def _candidate_pairs(self, nearby) -> list[_Pair]:
+    def _candidate_pairs(self, nearby, floor: float) -> list[_Pair]:
+        """Every same-amount pair within the window, scored with numpy (a million existing transactions give
+        ~10 candidates a row); only pairs that could still be chosen become _Pair objects, plus each row's best
+        for its reasons. The lags are learned here, from the clear pairs among all candidates."""
         np = self.np
         s = self.settings
         lo = np.searchsorted(self.pool_sorted_keys, self.row_keys - s.window_before, "left")
         hi = np.searchsorted(self.pool_sorted_keys, self.row_keys + s.window_after, "right")
         counts = hi - lo
         total = int(counts.sum())
+        self._learn_lags({})
         if total == 0:
             return []
         row_at = np.repeat(np.arange(len(self.rows)), counts)
         starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
         pos_at = self.pool_order[starts + np.arange(total)]
-        keep = self.usable[pos_at]
+        journal = np.fromiter((index in self.journal_rows for index in self.rows), bool, len(self.rows))
+        keep = self.usable[pos_at] & ~journal[row_at]
         row_at, pos_at = row_at[keep], pos_at[keep]
+        if not len(row_at):
+            return []
+        lag = self.row_ords[row_at] - self.pool_ords[pos_at]
         business = self._business_lags(self.pool_ords[pos_at], self.row_ords[row_at])
+        similar, slot, via_memo = self._similarities(row_at, pos_at)
+        pending = self.pool_pending[pos_at]
+        cents = self.row_cents[row_at]
+        base = np.where(cents % 100 != 0, _AMOUNT_ODD_CENTS, np.where(cents % 1000 != 0, _AMOUNT_WHOLE, _AMOUNT_TENS))
+        amount = np.maximum(_AMOUNT_FLOOR, base - _RARITY_SLOPE * np.log(nearby[row_at]))
+        positions, inverse = np.unique(pos_at, return_inverse=True)
+        names = ("feed", "typed", "file")
+        source_of = np.fromiter((names.index(self._source(q)) for q in positions.tolist()), np.int64,
+                                len(positions))[inverse]
+
+        # Clear pairs: one candidate each way, an odd amount, a clearly alike payee.
+        per_row = np.bincount(row_at, minlength=len(self.rows))[row_at]
+        per_pos = np.bincount(inverse, minlength=len(positions))[inverse]
+        clear = (per_row == 1) & (per_pos == 1) & (similar >= 0.8) & (cents % 100 != 0) & ~pending
+        self._learn_lags({name: business[clear & (source_of == code)].tolist() for code, name in enumerate(names)})
+
+        date_evidence = np.zeros(len(row_at))
+        # The most the date could add once a block tries its merchant posting a day sooner or later, or (for
+        # a source with no lags learned yet) once a first assignment teaches them.
+        date_ceiling = np.full(len(row_at), _DATE_MAX)
+        for code, name in enumerate(names):
+            model = self.lag_models.get(name, self.lag_default)
+            table = np.array([_DATE_MIN] + [model(lag) for lag in model.lags] + [_DATE_MIN])
+            where = source_of == code
+            index = np.clip(business[where] + s.window_after + 1, 0, len(table) - 1)
+            date_evidence[where] = table[index]
+            if name in self.lag_models:
+                date_ceiling[where] = np.maximum(np.maximum(table[np.maximum(index - 1, 0)], table[index]),
+                                                 table[np.minimum(index + 1, len(table) - 1)])
+        low = np.where(source_of == names.index("typed"), _PAYEE_MIN_TYPED, _PAYEE_MIN)
+        payee = np.where(similar < 0, 0.0,
+                         np.minimum(_PAYEE_MAX, np.maximum(low, _PAYEE_SLOPE * (similar - _PAYEE_NEUTRAL))))
+        logit = _PRIOR + amount + date_evidence + payee
+
+        # Pairs that cannot reach the floor (or, for a leftover PocketSmith transaction, the orphan floor) even
+        # then are never chosen; only the numbers were needed.
+        wanted = logit - date_evidence + date_ceiling > min(floor, _logit(_ORPHAN_MIN_SCORE))
+        order = np.lexsort((-logit, row_at))
+        first_of_row = order[np.r_[True, row_at[order][1:] != row_at[order][:-1]]]
+        wanted[first_of_row] = True
         pairs = []
-        evidence_by_row: dict[int, float] = {}
-        for k, p, b in zip(row_at.tolist(), pos_at.tolist(), business.tolist()):
-            index = self.rows[k]
-            if index in self.journal_rows:
-                continue
-            amount = evidence_by_row.get(k)
-            if amount is None:
-                amount = evidence_by_row[k] = self._amount_evidence(int(self.row_cents[k]), int(nearby[k]))
-            sim, text, via_memo = self._similarity(index, p)
-            pairs.append(_Pair(index, p, int(self.row_ords[k] - self.pool_ords[p]), b, sim, text, via_memo,
-                               bool(self.pool_pending[p]), True, amount))
+        for i in np.nonzero(wanted)[0].tolist():
+            k, p = int(row_at[i]), int(pos_at[i])
+            e = self.pool[p]
+            shown = (e.payee, e.original_payee, e.memo or "")[slot[i]] if similar[i] >= 0 else ""
+            pair = _Pair(self.rows[k], p, int(lag[i]), int(business[i]), float(similar[i]), shown,
+                         bool(via_memo[i]), bool(pending[i]), True, float(amount[i]))
+            pair.logit = float(logit[i])
+            pairs.append(pair)
         return pairs
+
+    def _similarities(self, row_at, pos_at):
+        """Best similarity per pair over the row's name (then memo) keys and PocketSmith's payee,
+        original_payee and memo keys: values (-1 when nothing could be compared), PocketSmith's slot, via memo."""
+        np = self.np
+        texts: dict[str, int] = {"": -1}
+
+        def code(key: str) -> int:
+            return texts.setdefault(key, len(texts) - 1)
+
+        rows, row_inverse = np.unique(row_at, return_inverse=True)
+        row_codes = np.full((len(rows), 4), -1, np.int64)   # two name keys, then two memo keys
+        for n, k in enumerate(rows.tolist()):
+            names, memos = self._row_texts(self.rows[k])
+            for j, key in enumerate(names[:2]):
+                row_codes[n, j] = code(key)
+            for j, key in enumerate(memos[:2]):
+                row_codes[n, 2 + j] = code(key)
+        positions, pos_inverse = np.unique(pos_at, return_inverse=True)
+        pos_codes = np.full((len(positions), 3), -1, np.int64)
+        # Feeds repeat their payees: the keys of each distinct text triple are worked out once.
+        known: dict[tuple, tuple[int, int, int]] = {}
+        payee_settings = self.settings.payee
+        triples = map(_TEXTS, map(self.pool.__getitem__, positions.tolist()))
+        for n, triple in enumerate(triples):
+            codes = known.get(triple)
+            if codes is None:
+                keys = [match_key(text, payee_settings) if text else "" for text in triple]
+                codes = known[triple] = tuple(code(key) if key and not (j == 2 and len(key) < 4) else -1
+                                              for j, key in enumerate(keys))
+            pos_codes[n] = codes
+        left = np.repeat(row_codes[row_inverse], 3, axis=1)           # combos: row key j x PocketSmith slot
+        right = np.tile(pos_codes[pos_inverse], (1, 4))
+        valid = (left >= 0) & (right >= 0)
+        combos = np.unique(left[valid] * len(texts) + right[valid])
+        strings = list(texts)[1:]
+        values = similarities([strings[c // len(texts)] for c in combos.tolist()],
+                              [strings[c % len(texts)] for c in combos.tolist()])
+        scores = np.full(left.shape, -1.0)
+        scores[valid] = values[np.searchsorted(combos, left[valid] * len(texts) + right[valid])]
+        # Names before memos, and ties to the earlier combo, as a person would read them.
+        best = np.argmax(scores + np.arange(scores.shape[1])[::-1] * 1e-9, axis=1)
+        return scores[np.arange(len(best)), best], best % 3, best >= 6
 
     def _business_lags(self, pool_ords, row_ords):
         """Business days in (PocketSmith date, statement date], negative when the statement is earlier."""
@@ -609,28 +711,18 @@ class _Matcher:
         return pairs
 
     # -- scoring ------------------------------------------------------------------------------------------
-    def _learn_lags(self, pairs: list[_Pair], chosen: Sequence[_Pair] = ()) -> None:
-        """Lags of pairs nobody could mistake (one candidate each way, an odd amount, a clearly alike payee),
-        and of the clearly alike pairs a first assignment `chosen`, per source: a feed's transaction dates and an
-        earlier upload's posting dates lag differently."""
-        per_row: dict[int, int] = {}
-        per_pos: dict[int, int] = {}
-        for pair in pairs:
-            per_row[pair.row] = per_row.get(pair.row, 0) + 1
-            per_pos[pair.pos] = per_pos.get(pair.pos, 0) + 1
-        clear = [pair for pair in pairs
-                 if per_row[pair.row] == 1 and per_pos[pair.pos] == 1 and pair.similarity >= 0.8
-                 and _cents(self.records[pair.row].amount) % 100 and not pair.pending]
-        by_source: dict[str, list[int]] = {}
-        for pair in clear:
-            by_source.setdefault(self._source(pair.pos), []).append(pair.business_lag)
-        # Only where one-off pairs are too few to learn anything from: elsewhere a chain's first assignment
-        # would just confirm itself.
-        seen = {(p.row, p.pos) for p in clear}
+    def _learn_lags(self, clear: Mapping[str, list[int]], chosen: Sequence[_Pair] = ()) -> None:
+        """Lag models per source from the business lags of clear pairs, and, for a source with too few of
+        those to learn anything, of the clearly alike pairs a first assignment `chosen`: a feed's transaction
+        dates and an earlier upload's posting dates lag differently."""
+        if clear:
+            self._clear_lags = {source: list(lags) for source, lags in clear.items() if lags}
+        by_source = {source: list(lags) for source, lags in self._clear_lags.items()}
+        # Only there: elsewhere a chain's first assignment would just confirm itself.
         for pair in chosen:
             source = self._source(pair.pos)
-            if (len(by_source.get(source, ())) < _MIN_LAG_SAMPLES and pair.similarity >= 0.8 and not pair.pending
-                    and (pair.row, pair.pos) not in seen):
+            if len(self._clear_lags.get(source, ())) < _MIN_LAG_SAMPLES and pair.similarity >= 0.8 \
+                    and not pair.pending:
                 self._chain_lags.setdefault(source, []).append(pair.business_lag)
         for source, lags in self._chain_lags.items():
             by_source[source] = by_source.get(source, []) + lags
@@ -813,15 +905,12 @@ class _Matcher:
         nearby = self._rarity()
         self.nearby = {index: int(nearby[k]) for k, index in enumerate(self.rows)}
         self._supersede_pending()
-        pairs = self._candidate_pairs(nearby)
-        self._learn_lags(pairs)
-        for pair in pairs:
-            self._score(pair)
         floor = _logit(self.settings.review_threshold)
+        pairs = self._candidate_pairs(nearby, floor)
         # A first assignment shows the lags of recurring amounts too (a coffee chain posting a day late);
-        # learn from it as well, then assign again.
+        # where one-off pairs were too few, learn from it as well, then assign again.
         assigned_list = self._assign(pairs, floor)
-        self._learn_lags(pairs, assigned_list)
+        self._learn_lags({}, assigned_list)
         if self._chain_lags:
             self.ambiguous.clear()
             for pair in pairs:
