@@ -309,6 +309,15 @@ def test_an_error_response_quotes_the_bank_and_a_file_without_statements_says_so
     assert "no bank, credit-card or investment statement" in empty.message
 
 
+def test_an_account_the_bank_failed_beside_one_it_sent_is_a_warning(caplog):
+    failed = ("<STMTTRNRS><TRNUID>2<STATUS><CODE>2019<SEVERITY>ERROR<MESSAGE>Duplicate request</STATUS>"
+              "</STMTTRNRS>\n")
+    text = sgml(trn()).replace("<BANKMSGSRSV1>", "<BANKMSGSRSV1>" + failed)
+    with caplog.at_level("WARNING"):
+        assert len(parse(text)) == 1
+    assert "2019" in caplog.text and "Duplicate request" in caplog.text and "line 11" in caplog.text
+
+
 def test_an_unclosed_investment_transaction_is_an_error():
     text = ("<OFX><INVSTMTMSGSRSV1><INVSTMTTRNRS><INVSTMTRS><CURDEF>USD<INVACCTFROM><ACCTID>9</INVACCTFROM>\n"
             "<INVTRANLIST>\n<INCOME><INVTRAN><FITID>1<DTTRADE>20240105</INVTRAN><TOTAL>5\n"

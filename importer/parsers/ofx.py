@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import codecs
 import gc
-import logging
 import re
 from datetime import date
 from decimal import Decimal
@@ -63,8 +62,6 @@ from importer.parsers.base import ParseOptions
 from importer.record import Account, Statement, Transaction
 
 __all__ = ["OfxParser", "parse_ofx", "decode_ofx", "parse_ofx_amount", "ofx_date"]
-
-log = logging.getLogger(__name__)
 
 OFX_SUFFIXES = (".ofx", ".qfx", ".qbo")
 STATEMENT_TAGS = {"STMTRS": None, "CCSTMTRS": "CREDITCARD", "INVSTMTRS": "INVESTMENT"}
@@ -480,9 +477,11 @@ class _Scan:
             raise self.no_statement()
         for status in self.statuses:
             if status["CODE"].lstrip("0"):  # one account failed while others came: say so, keep the rest
-                log.warning("%s, line %s: the bank reported an error (code %s: %s); an account's statement may "
-                            "be missing from this file", self.file, status["LINE"], status["CODE"],
-                            " ".join(filter(None, (status.get("SEVERITY"), status.get("MESSAGE")))))
+                import logging  # only here: `psimport parse` should not pay for importing it
+                said = " ".join(filter(None, (status.get("SEVERITY"), status.get("MESSAGE"))))
+                logging.getLogger(__name__).warning(
+                    "%s, line %s: the bank reported an error (code %s: %s); an account's statement may be "
+                    "missing from this file", self.file, status["LINE"], status["CODE"], said)
         return self.statements
 
     # ── statement level ──
