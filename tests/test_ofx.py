@@ -315,7 +315,7 @@ def test_an_account_the_bank_failed_beside_one_it_sent_is_a_warning(caplog):
     text = sgml(trn()).replace("<BANKMSGSRSV1>", "<BANKMSGSRSV1>" + failed)
     with caplog.at_level("WARNING"):
         assert len(parse(text)) == 1
-    assert "2019" in caplog.text and "Duplicate request" in caplog.text and "line 11" in caplog.text
+    assert "2019" in caplog.text and "Duplicate request" in caplog.text and "line 12" in caplog.text
 
 
 def test_an_unclosed_investment_transaction_is_an_error():
