@@ -35,8 +35,8 @@ __all__ = ["DEFAULT_CONCURRENCY", "AdaptiveLimit", "Writer", "WriteReport", "Und
            "snapshot", "changed_fields", "undo_batch", "settle_unknown"]
 
 # Measured (benchmarks/import_speed.py: 2,000 creates, 20 ms a request, 2 cores): 8 in flight is
-# 5.7x one at a time, 16 is 9.1x, 32 no better (the client keeps 16 connections alive, and the
-# cores are the limit), while a real server would see a bigger burst.
+# 5.7-6.3x one at a time, 16 is 9.0-9.1x, 32 swung from 5.5x to 13.1x with the machine's load (the
+# client keeps 16 connections alive), and a real server would see twice the burst.
 DEFAULT_CONCURRENCY = 16
 MAX_CONCURRENCY = 64
 # Consecutive errors after which PocketSmith is taken to be down and the batch stops.
