@@ -349,7 +349,10 @@ def plan_located(located: Located, *, config: Any, client: Any = None, rules_pat
                  existing_path: str | Path | None = None, journal: Any = None, target: str = "") -> Plan:
     """Existing transactions (API or `--existing`), dedupe, rules: the Plan for located statements."""
     from importer.dedupe import DedupeSettings
-    settings = DedupeSettings.from_config(config.section("dedupe"))
+    from importer.payee import PayeeSettings
+    config_file = str(config.path) if config.path else None
+    payee = PayeeSettings.from_config(config.section("payee"), file=config_file)
+    settings = DedupeSettings.from_config(config.section("dedupe"), payee, file=config_file)
     target_ids = located.account_ids
     warnings = list(located.warnings)
     offline = existing_path is not None
