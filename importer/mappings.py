@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from importer.config import safe_load_yaml
 from importer.errors import ConfigError
 
 __all__ = ["Mapping", "TextSpec", "Flag", "DropRule", "HeaderMatch", "load_mapping", "mapping_from_dict",
@@ -169,7 +170,7 @@ def load_mapping(path: str | Path, builtin: bool = False) -> Mapping:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the mapping ({exc})", file=str(path)) from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", file=str(path),
