@@ -22,6 +22,8 @@ class Column:
     justify: str = "left"
     style: str | None = None
     max_width: int | None = None
+    no_wrap: bool = False       # one line, cut with an ellipsis: dates, amounts, long memos
+    ratio: int | None = None    # share of the spare width, for the text columns
 
     @property
     def title(self) -> str:
@@ -106,8 +108,8 @@ def print_table(rows: Iterable[dict], columns: Sequence[Column], title: str | No
     table = Table(title=title, caption=caption, header_style="bold", title_justify="left",
                   caption_justify="left")
     for c in columns:
-        table.add_column(c.title, justify=c.justify, style=c.style, max_width=c.max_width,
-                         overflow="fold")
+        table.add_column(c.title, justify=c.justify, style=c.style, max_width=c.max_width, ratio=c.ratio,
+                         no_wrap=c.no_wrap, overflow="ellipsis" if c.no_wrap else "fold")
     for row in rows:
         table.add_row(*(_cell_text(row.get(c.key)) for c in columns),
                       style=row_style(row) if row_style else None)

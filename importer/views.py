@@ -10,14 +10,13 @@ from typing import IO
 from importer.record import Statement, statement_json, transaction_json
 from importer.render import Column, console, dumps, print_table, write_csv
 
-TRANSACTION_COLUMNS = [
-    Column("line", "Line", justify="right", style="dim"),
-    Column("date", "Date"),
-    Column("amount", "Amount", justify="right"),
-    Column("payee", "Payee", max_width=40),
-    Column("memo", "Memo", max_width=40, style="dim"),
-    Column("balance", "Balance", justify="right", style="dim"),
-    Column("external_id", "Id", style="dim", max_width=26),
+TRANSACTION_COLUMNS = [  # the ids are in --format json/csv; a terminal row has no room for them
+    Column("line", "Line", justify="right", style="dim", no_wrap=True),
+    Column("date", "Date", no_wrap=True),
+    Column("amount", "Amount", justify="right", no_wrap=True),
+    Column("payee", "Payee", ratio=2),
+    Column("memo", "Memo", style="dim", ratio=3, no_wrap=True),
+    Column("balance", "Balance", justify="right", style="dim", no_wrap=True),
 ]
 
 
@@ -94,6 +93,8 @@ def _write_records_jsonl(statements: list[Statement], out: IO[str]) -> None:
 def _statement_tables(statements: list[Statement]) -> None:
     screen = console()
     for statement in statements:
+        if not statement.transactions:
+            continue  # e.g. the quiet days of a daily MT940 file: the summary still lists them
         rows = [transaction_json(t) for t in statement.transactions]
         account = statement.account
         title = f"{statement.file}  [dim]{statement.format}[/dim]"
@@ -104,10 +105,12 @@ def _statement_tables(statements: list[Statement]) -> None:
         print_table(rows, TRANSACTION_COLUMNS, title=title, out=screen,
                     row_style=lambda r: "red" if r["amount"].startswith("-") else "green")
     summary = account_summary(statements)
-    print_table(summary, [Column("file"), Column("account"), Column("count", justify="right"),
-                          Column("first"), Column("last"), Column("money_in", "In", justify="right"),
-                          Column("money_out", "Out", justify="right"),
-                          Column("closing_balance", "Closing balance", justify="right")],
+    print_table(summary, [Column("file", ratio=2), Column("account", ratio=1),
+                          Column("count", justify="right", no_wrap=True),
+                          Column("first", no_wrap=True), Column("last", no_wrap=True),
+                          Column("money_in", "In", justify="right", no_wrap=True),
+                          Column("money_out", "Out", justify="right", no_wrap=True),
+                          Column("closing_balance", "Closing", justify="right", no_wrap=True)],
                 title="Summary", out=screen)
 
 
