@@ -114,7 +114,7 @@ def main() -> None:
         planned = write_statement(statement, count)
         runs = [("one at a time (baseline)", 1, ()), (f"default ({DEFAULT_CONCURRENCY})", None, ())]
         runs += [(f"--concurrency {n}", n, ()) for n in levels]
-        runs += [(f"default, 10% 429 (Retry-After 0.2 s)", None, ("--rate-429", "0.1", "--retry-after", "0.2")),
+        runs += [("default, 10% 429 (Retry-After 0.2 s)", None, ("--rate-429", "0.1", "--retry-after", "0.2")),
                  ("default, 5% 429 + 5% 500 + 5% dropped creates", None,
                   ("--rate-429", "0.05", "--retry-after", "0.2", "--rate-500", "0.05", "--rate-drop", "0.05"))]
         results = []

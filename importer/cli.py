@@ -16,9 +16,6 @@ import click
 
 from importer.errors import ImporterError
 
-EXAMPLES_MARK = "\b\nExamples:"
-
-
 @dataclass
 class State:
     """What the global options said, wherever on the command line they were given."""

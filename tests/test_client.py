@@ -14,7 +14,6 @@ import pytest
 
 from importer.errors import AmbiguousWrite, ApiError, ConfigError
 from importer.pocketsmith.client import PocketSmith, RateLimited, check_base_url
-from importer.sandbox.server import Faults
 
 EVERYDAY, VISA = 510001, 510002
 COFFEE = 7011

@@ -58,7 +58,6 @@ STATEMENT_MESSAGES = {
     "054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn"),
 }
 MESSAGE_NUMBERS = {message: number for number, (message, _) in STATEMENT_MESSAGES.items()}
-STATEMENT_ELEMENTS = {statement for _, statement in STATEMENT_MESSAGES.values()}
 
 _AMOUNT = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
 _DATE_PREFIX = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)

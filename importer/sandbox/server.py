@@ -108,10 +108,6 @@ class ApiProblem(Exception):
         self.message = message
 
 
-class _Dropped(Exception):
-    """The handler closed the connection on purpose (a fault)."""
-
-
 @dataclass
 class Reply:
     status: int
