@@ -322,7 +322,11 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
         if journal is not None:
             journal.close()
     if out is not None:
-        with open(out, "w", encoding="utf-8", newline="") as handle:
+        try:
+            handle = open(out, "w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise ImporterError(f"cannot write the preview there ({exc.strerror})", file=str(out)) from None
+        with handle:
             show_plan(plan, fmt, handle)
         if not state.quiet:
             click.echo(f"Wrote the {fmt} preview of {len(plan.rows)} rows to {out}", err=True)

@@ -182,6 +182,17 @@ def test_preview_formats_and_out_file(demo_sandbox, run, tmp_path):
     assert "to create" in table and "Summary" in table
 
 
+def test_preview_out_into_a_missing_folder_is_one_error_line(tmp_path):
+    empty = tmp_path / "export.json"
+    empty.write_text("[]")
+    out = tmp_path / "no such folder" / "preview.html"
+    result = CliRunner().invoke(cli, ["preview", str(SAMPLES / "everyday.ofx"), "--account", str(EVERYDAY),
+                                      "--existing", str(empty), "--out", str(out), "--state-dir", str(tmp_path)])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit)   # not an OSError traceback
+    assert "Traceback" not in result.output
+    assert result.output.startswith("Error: ") and str(out) in result.output and not out.exists()
+
+
 def test_offline_preview_from_an_export_finds_duplicates_and_warns_of_unknown_categories(demo_sandbox, run,
                                                                                          tmp_path):
     import httpx
