@@ -206,13 +206,8 @@ def _plan_options(command):
 
 def _run_config(state: State, sandbox: bool):
     """The user's config; under --sandbox with none of their own, the demo household's."""
-    config = state.config
-    if sandbox and config.path is None:
-        from importer.config import load_config, samples_dir
-        demo = samples_dir() / "psimport.yaml"
-        if demo.is_file():
-            return load_config(demo)
-    return config
+    from importer.config import sandbox_config
+    return sandbox_config(state.config) if sandbox else state.config
 
 
 def _target_name(state: State, sandbox: bool) -> str:
@@ -241,12 +236,6 @@ def _same_command(state: State) -> str:
     return shlex.join(parts)
 
 
-def _journal_if_any(state: State):
-    from importer.journal import JOURNAL_FILE, Journal
-    path = state.state_dir / JOURNAL_FILE
-    return Journal(path) if path.is_file() else None
-
-
 def _confirm(question: str, yes: bool, action: str) -> None:
     from importer.errors import ConfigError
     if yes:
@@ -258,30 +247,32 @@ def _confirm(question: str, yes: bool, action: str) -> None:
         raise click.Abort()
 
 
-class _Progress:
-    """A rich progress bar on stderr when it is a terminal; silent otherwise."""
+class _TerminalUi:
+    """How an import or undo talks to the user (importer.session.Ui): results on stdout, questions on stderr."""
 
-    def __init__(self, state: State, label: str):
-        self.bar = None
-        if not state.quiet and sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    def __init__(self, state: State, yes: bool):
+        self.state = state
+        self.yes = yes
+
+    def say(self, text: str) -> None:
+        click.echo(text)
+
+    def note(self, text: str) -> None:
+        if not self.state.quiet:
+            click.echo(text)
+
+    def show_summary(self, plan, title: str) -> None:
+        if not self.state.quiet:
+            from importer.preview_views import print_summary
             from importer.render import console
-            self.bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                console=console(stderr=True), transient=False)
-            self.task = self.bar.add_task(label, total=None)
+            print_summary(plan, console(), title=title)
 
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done, total=total)
+    def confirm(self, question: str, action: str) -> None:
+        _confirm(question, self.yes, action)
 
-    def __enter__(self):
-        if self.bar is not None:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.stop()
+    def progress(self, label: str):
+        from importer.render import progress_bar
+        return progress_bar(label, shown=not self.state.quiet and sys.stderr.isatty())
 
 
 @cli.command()
@@ -309,18 +300,13 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
       psimport preview statement.ofx --existing export.json --format json
       psimport preview sample_statements/ --sandbox --format html --out preview.html
     """
-    from importer.plan import prepare_plan
     from importer.preview_views import show_plan
-    client = None if existing is not None else state.client(sandbox)
-    journal = _journal_if_any(state)
-    try:
-        _, plan = prepare_plan(files, config=_run_config(state, sandbox), client=client, account=account,
-                               rules_path=rules_path, existing_path=existing, journal=journal,
-                               mapping=mapping, date_order=date_order,
-                               target="" if existing is not None else _target_name(state, sandbox))
-    finally:
-        if journal is not None:
-            journal.close()
+    from importer.session import preview_plan
+    offline = existing is not None
+    plan = preview_plan(files, state_dir=state.state_dir, config=_run_config(state, sandbox),
+                        client=None if offline else state.client(sandbox),
+                        target="" if offline else _target_name(state, sandbox), account=account,
+                        rules_path=rules_path, existing=existing, mapping=mapping, date_order=date_order)
     if out is not None:
         try:
             handle = open(out, "w", encoding="utf-8", newline="")
@@ -360,125 +346,11 @@ def import_(state: State, files, account, rules_path, mapping, date_order, yes, 
       psimport import statement.ofx --account 123456 --rules rules.yaml
       psimport import ~/Downloads/*.qfx --concurrency 4
     """
-    from importer.journal import Journal, import_lock
-    from importer.writer import DEFAULT_CONCURRENCY
-
-    client = state.client(sandbox)
-    config = _run_config(state, sandbox)
-    target = _target_name(state, sandbox)
-    with import_lock(state.state_dir), Journal.in_state_dir(state.state_dir) as journal:
-        batch_id = _open_batch(state, journal, client, config, target, files, account, rules_path, mapping,
-                               date_order, yes, accept_review)
-        if batch_id is None:
-            return
-        _write_batch(state, journal, client, batch_id, concurrency or DEFAULT_CONCURRENCY)
-
-
-def _open_batch(state, journal, client, config, target, files, account, rules_path, mapping, date_order, yes,
-                accept_review) -> str | None:
-    """The unfinished batch of these same files, or a new one from a fresh plan; None if nothing to do."""
-    import hashlib
-
-    from importer.journal import NewRow
-    from importer.plan import locate, plan_located
-    from importer.preview_views import print_summary
-    from importer.render import console
-    from importer.writer import settle_unknown
-
-    located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order)
-    key = hashlib.sha256(f"{target}\n{located.key}".encode()).hexdigest()
-    screen = console()
-    unfinished = journal.find_unfinished(key)
-    if unfinished is not None:
-        if accept_review:
-            journal.promote_review(unfinished.id, range(len(journal.rows(unfinished.id))))
-            unfinished = journal.batch(unfinished.id)
-        left = unfinished.unfinished
-        if not state.quiet:
-            click.echo(f"Batch {unfinished.id} of these files (planned {unfinished.created_at}) is unfinished: "
-                       f"{unfinished.created} created, {left} to go. Finishing it with its original plan.")
-        _confirm(f"Finish batch {unfinished.id} ({left} to create)?", yes, "importing")
-        return unfinished.id
-
-    # Creates of an earlier run whose outcome is unknown are settled first, so the plan counts them.
-    for other in journal.batches_with_unknown_rows(located.account_ids, target):
-        batch = journal.batch(other)
-        settle_unknown(client, journal, journal.rows(other, ["sending"]), batch.existing, target)
-
-    plan = plan_located(located, config=config, client=client, rules_path=rules_path, journal=journal,
-                        target=target)
-    if not state.quiet:
-        print_summary(plan, screen, title="Plan")
-    to_send = plan.to_send(accept_review)
-    if not to_send:
-        click.echo("Nothing to import: every row is already in PocketSmith, for review, or skipped.")
-        _list_not_created(plan, accept_review)
-        return None
-    _confirm(f"Create {len(to_send)} transactions in PocketSmith?", yes, "importing")
-    sending = {row.index for row in to_send}
-    rows = [NewRow(row_index=row.index, account_id=row.account_id, external_id=row.txn.external_id,
-                   fingerprint=row.fingerprint, action=row.action, send=row.index in sending,
-                   body=row.body(accepted_review=row.action == "review") if row.action in ("create", "review")
-                   else None)
-            for row in plan.rows]
-    return journal.create_batch(key=key, files=located.files, accounts=located.account_ids, plan=plan.to_json(),
-                                rows=rows, existing=plan.existing_ids, target=target)
-
-
-def _list_not_created(plan, accept_review: bool, limit: int = 20) -> None:
-    """The duplicates (and review rows) a run did not create, and what each matched."""
-    from importer.preview_views import match_text
-    rows = [r for r in plan.rows if r.action == "duplicate" or (r.action == "review" and not accept_review)]
-    for row in rows[:limit]:
-        data = row.as_json()
-        click.echo(f"  {row.action:9} {data['date']} {data['amount']:>10} {data['payee'][:40]:40} "
-                   f"{match_text(data)}")
-    if len(rows) > limit:
-        click.echo(f"  … and {len(rows) - limit} more (`psimport preview` shows them all)")
-
-
-def _write_batch(state: State, journal, client, batch_id: str, concurrency: int) -> None:
-    from importer.preview_views import match_text
-    from importer.writer import IncompleteBatch, Writer
-
-    with _Progress(state, "Creating") as progress:
-        writer = Writer(client, journal, concurrency=concurrency, progress=progress)
-        report = writer.run(batch_id)
-    batch = journal.batch(batch_id)
-    states = {r.row_index: r.state for r in journal.rows(batch_id)}
-    not_created = [r for r in journal.plan_of(batch_id).get("transactions", [])
-                   if r["action"] != "create" and states.get(r["index"]) == "skipped"]
-    skipped = {a: sum(1 for r in not_created if r["action"] == a) for a in ("duplicate", "review", "skip")}
-    found = f" ({report.settled} found after an unanswered request)" if report.settled else ""
-    earlier = f", {report.already_done} of them by an earlier run" if report.already_done else ""
-    click.echo(f"Batch {batch_id}: created {batch.created} transactions{found}{earlier}; skipped "
-               f"{skipped['duplicate'] + report.skipped_now} duplicates, {skipped['review']} for review, "
-               f"{skipped['skip']} by rules.")
-    if report.throttles and not state.quiet:
-        click.echo(f"PocketSmith asked to slow down {report.throttles} times; requests in flight went down to "
-                   f"{report.lowest_concurrency}.")
-    if not report.complete:
-        problems = []
-        if report.failed:
-            problems.append(f"{len(report.failed)} refused (first: {report.failed[0][1]})")
-        if report.unknown:
-            problems.append(f"{len(report.unknown)} unanswered, to be looked up")
-        if report.left:
-            problems.append(f"{report.left} not sent")
-        why = "interrupted" if report.interrupted else (report.stopped_reason or "not finished")
-        raise IncompleteBatch(f"batch {batch_id} is unfinished ({why}): {batch.created} of {report.planned} "
-                              f"created; {', '.join(problems)}. Nothing was created twice; run the same command "
-                              f"again to finish:\n  {_same_command(state)}",
-                              exit_code=130 if report.interrupted else 5)
-    shown = [r for r in not_created if r["action"] in ("duplicate", "review")]
-    if shown and not state.quiet:
-        click.echo("Not created:")
-        for data in shown[:20]:
-            click.echo(f"  {data['action']:9} {data['date']} {data['amount']:>10} {data['payee'][:40]:40} "
-                       f"{match_text(data)}")
-        if len(shown) > 20:
-            click.echo(f"  … and {len(shown) - 20} more (`psimport batches` / `preview` show them)")
-    click.echo(f"Undo with: psimport undo {batch_id}")
+    from importer.session import run_import
+    run_import(files, client=state.client(sandbox), config=_run_config(state, sandbox), state_dir=state.state_dir,
+               target=_target_name(state, sandbox), ui=_TerminalUi(state, yes), again=_same_command(state),
+               account=account, rules_path=rules_path, mapping=mapping, date_order=date_order,
+               accept_review=accept_review, concurrency=concurrency)
 
 
 @cli.command()
@@ -493,20 +365,9 @@ def batches(state: State, fmt):
       psimport batches
       psimport batches --format json
     """
-    from importer.preview_views import BATCH_COLUMNS, batch_rows, batches_table
-    from importer.render import write_csv, write_json
-    journal = _journal_if_any(state)
-    rows = batch_rows(journal.batches()) if journal is not None else []
-    if journal is not None:
-        journal.close()
-    if fmt == "json":
-        write_json({"batches": rows}, sys.stdout)
-    elif fmt == "csv":
-        write_csv(rows, BATCH_COLUMNS, sys.stdout)
-    elif not rows:
-        click.echo(f"No batches yet (journal: {state.state_dir}).")
-    else:
-        batches_table(rows)
+    from importer.preview_views import show_batches
+    from importer.session import list_batches
+    show_batches(list_batches(state.state_dir), fmt, sys.stdout, journal_dir=state.state_dir)
 
 
 @cli.command()
@@ -527,37 +388,9 @@ def undo(state: State, batch_id, yes, sandbox):
       psimport undo 20240315-142233-3fa2
       psimport undo 20240315 --yes
     """
-    from importer.errors import ConfigError
-    from importer.journal import import_lock
-    from importer.writer import DEFAULT_CONCURRENCY, IncompleteBatch, undo_batch
-    journal = _journal_if_any(state)
-    if journal is None:
-        raise ConfigError(f"no import journal in {state.state_dir}; nothing to undo")
-    with journal:
-        batch = journal.batch(batch_id)
-        if batch.target == "sandbox":
-            sandbox = True
-        elif batch.target and batch.target != _target_name(state, sandbox):
-            raise ConfigError(f"batch {batch.id} was imported into {batch.target}; "
-                              f"run: psimport undo {batch.id} --api-url {batch.target}")
-        to_delete = batch.created + batch.counts.get("sending", 0)
-        if to_delete == 0:
-            click.echo(f"Batch {batch.id} has nothing left to undo.")
-            return
-        _confirm(f"Delete the {to_delete} transactions batch {batch.id} created?", yes, "deleting")
-        client = state.client(sandbox)
-        with import_lock(state.state_dir), _Progress(state, "Deleting") as progress:
-            report = undo_batch(client, journal, batch.id, concurrency=DEFAULT_CONCURRENCY, progress=progress)
-        click.echo(f"Batch {batch.id}: deleted {report.deleted}"
-                   + (f", {report.gone} already gone" if report.gone else "")
-                   + (f", kept {len(report.kept)} changed in PocketSmith since" if report.kept else "") + ".")
-        for row_index, ps_id, changed in report.kept:
-            body = journal.row(batch.id, row_index).body or {}
-            click.echo(f"  kept #{ps_id} {body.get('date')} {body.get('amount')} {body.get('payee')}: "
-                       f"changed {', '.join(changed)}")
-        if report.failed:
-            raise IncompleteBatch(f"{len(report.failed)} could not be deleted (first: {report.failed[0][1]}); "
-                                  f"run the same command again:\n  {_same_command(state)}")
+    from importer.session import run_undo
+    run_undo(batch_id, state_dir=state.state_dir, client_for=state.client, sandbox=sandbox,
+             target=_target_name(state, sandbox), ui=_TerminalUi(state, yes), again=_same_command(state))
 
 
 # ─── accounts, categories, sandbox ───────────────────────────────────────────────────────────

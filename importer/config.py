@@ -10,8 +10,8 @@ from typing import Any
 
 from importer.errors import ConfigError
 
-__all__ = ["Config", "load_config", "safe_load_yaml", "default_state_dir", "user_config_dir", "builtin_mappings_dir",
-           "samples_dir", "DEFAULT_API_URL"]
+__all__ = ["Config", "load_config", "sandbox_config", "safe_load_yaml", "default_state_dir", "user_config_dir",
+           "builtin_mappings_dir", "samples_dir", "DEFAULT_API_URL"]
 
 APP = "psimport"
 DEFAULT_API_URL = "https://api.pocketsmith.com/v2"
@@ -112,3 +112,12 @@ def load_config(path: str | Path | None = None) -> Config:
     if not isinstance(data, dict):
         raise ConfigError("the config must be a YAML mapping", file=str(path))
     return Config(path=path, data=data)
+
+
+def sandbox_config(config: Config) -> Config:
+    """The config for a --sandbox run: the user's, or with none of their own, the demo household's."""
+    if config.path is None:
+        demo = samples_dir() / "psimport.yaml"
+        if demo.is_file():
+            return load_config(demo)
+    return config

@@ -172,6 +172,12 @@ class Journal:
     def in_state_dir(cls, state_dir: str | Path) -> "Journal":
         return cls(Path(state_dir) / JOURNAL_FILE)
 
+    @classmethod
+    def existing_in(cls, state_dir: str | Path) -> "Journal | None":
+        """The state dir's journal if there is one yet (reading it creates nothing)."""
+        path = Path(state_dir) / JOURNAL_FILE
+        return cls(path) if path.is_file() else None
+
     def close(self) -> None:
         with self._lock:
             self.flush()

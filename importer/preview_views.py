@@ -11,7 +11,8 @@ from importer.plan import ACTIONS, Plan
 from importer.render import Column, console, write_csv, write_json
 
 __all__ = ["show_plan", "plan_table", "plan_csv", "plan_html", "summary_lines", "print_summary",
-           "ACTION_STYLES", "CSV_COLUMNS", "batch_rows", "batches_table", "BATCH_COLUMNS", "category_totals", "match_text"]
+           "ACTION_STYLES", "CSV_COLUMNS", "batch_rows", "batches_table", "show_batches", "BATCH_COLUMNS",
+           "category_totals", "match_text", "not_created_lines"]
 
 ACTION_STYLES = {"create": "green", "duplicate": "dim", "review": "yellow", "skip": "grey50"}
 ACTION_TITLES = {"create": "to create", "duplicate": "already in PocketSmith (duplicates)",
@@ -60,6 +61,15 @@ def match_text(data: dict) -> str:
     if data.get("reasons"):
         parts.append("; ".join(data["reasons"]))
     return " · ".join(parts)
+
+
+def not_created_lines(rows: list[dict], more: str, limit: int = 20) -> list[str]:
+    """Preview rows an import did not create, a line each with what they matched; `more` says where the rest are."""
+    lines = [f"  {data['action']:9} {data['date']} {data['amount']:>10} {data['payee'][:40]:40} {match_text(data)}"
+             for data in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"  … and {len(rows) - limit} more ({more})")
+    return lines
 
 
 def _plural(n: int, word: str) -> str:
@@ -309,3 +319,16 @@ def batches_table(rows: list[dict], out: IO[str] | None = None) -> None:
             "\n".join(PurePath(f).name for f in row["files"]), "\n".join(counts), row["status"]]
         table.add_row(*cells, style=styles.get(row["status"], "dim"), end_section=True)
     screen.print(table)
+
+
+def show_batches(batches: Iterable[Any], fmt: str, out: IO[str], journal_dir: Any) -> None:
+    """`psimport batches` in the chosen format."""
+    rows = batch_rows(batches)
+    if fmt == "json":
+        write_json({"batches": rows}, out)
+    elif fmt == "csv":
+        write_csv(rows, BATCH_COLUMNS, out)
+    elif not rows:
+        out.write(f"No batches yet (journal: {journal_dir}).\n")
+    else:
+        batches_table(rows)

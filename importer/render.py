@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, Any, Callable, Iterable, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 __all__ = ["Column", "to_jsonable", "dumps", "write_json", "write_jsonl", "write_csv", "print_table",
-           "spreadsheet_safe", "console"]
+           "spreadsheet_safe", "console", "progress_bar"]
 
 
 @dataclass(frozen=True)
@@ -114,3 +115,20 @@ def print_table(rows: Iterable[dict], columns: Sequence[Column], title: str | No
         table.add_row(*(_cell_text(row.get(c.key)) for c in columns),
                       style=row_style(row) if row_style else None)
     (out or console()).print(table)
+
+
+@contextmanager
+def progress_bar(label: str, shown: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr, driven by the `(done, total)` callback it yields; silent unless `shown`."""
+    if not shown:
+        yield lambda done, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=console(stderr=True), transient=False)
+    task = bar.add_task(label, total=None)
+    bar.start()
+    try:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+    finally:
+        bar.stop()

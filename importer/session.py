@@ -1,0 +1,199 @@
+"""The journaled runs behind `preview`, `import`, `batches` and `undo`: open or resume a batch, plan, confirm, write, report.
+
+The library never prints: a run talks to the person through a `Ui` the command line supplies
+(lines to show, a question to confirm, a progress bar), so the same flow can run under tests
+or another front end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Protocol, Sequence
+
+from importer.errors import ConfigError
+from importer.journal import BatchInfo, Journal, NewRow, import_lock
+from importer.plan import Plan, locate, plan_located, prepare_plan
+from importer.preview_views import not_created_lines
+from importer.writer import DEFAULT_CONCURRENCY, IncompleteBatch, Writer, settle_unknown, undo_batch
+
+__all__ = ["Ui", "preview_plan", "run_import", "list_batches", "run_undo"]
+
+Progress = Callable[[int, int], None]
+
+
+class Ui(Protocol):
+    """How a run talks to the person running it."""
+
+    def say(self, text: str) -> None:
+        """A result line: always shown."""
+
+    def note(self, text: str) -> None:
+        """An informational line that --quiet leaves out."""
+
+    def show_summary(self, plan: Plan, title: str) -> None:
+        """The plan's summary panel (left out by --quiet)."""
+
+    def confirm(self, question: str, action: str) -> None:
+        """Return to go ahead; raise (an ImporterError, or an abort) to stop before anything is written."""
+
+    def progress(self, label: str) -> ContextManager[Progress]:
+        """A `(done, total)` callback for the duration of the block."""
+
+
+def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: Any, client: Any, target: str,
+                 account: int | None = None, rules_path: str | Path | None = None,
+                 existing: str | Path | None = None, mapping: str | None = None,
+                 date_order: str | None = None) -> Plan:
+    """The plan an import of `files` would carry out, with the journal's earlier imports as duplicates."""
+    journal = Journal.existing_in(state_dir)
+    try:
+        _, plan = prepare_plan(files, config=config, client=client, account=account, rules_path=rules_path,
+                               existing_path=existing, journal=journal, mapping=mapping, date_order=date_order,
+                               target=target)
+    finally:
+        if journal is not None:
+            journal.close()
+    return plan
+
+
+def run_import(files: Sequence[str | Path], *, client: Any, config: Any, state_dir: Path, target: str, ui: Ui,
+               again: str, account: int | None = None, rules_path: str | Path | None = None,
+               mapping: str | None = None, date_order: str | None = None, accept_review: bool = False,
+               concurrency: int | None = None) -> None:
+    """Create the plan's new rows exactly once: finish the unfinished batch of these same files, or start one.
+
+    `again` is the command line that finishes an interrupted run, for the message that says so.
+    """
+    with import_lock(state_dir), Journal.in_state_dir(state_dir) as journal:
+        batch_id = _open_batch(journal, client, config, target, files, account, rules_path, mapping, date_order,
+                               accept_review, ui)
+        if batch_id is None:
+            return
+        _write_batch(journal, client, batch_id, concurrency or DEFAULT_CONCURRENCY, ui, again)
+
+
+def _open_batch(journal: Journal, client: Any, config: Any, target: str, files, account, rules_path, mapping,
+                date_order, accept_review: bool, ui: Ui) -> str | None:
+    """The unfinished batch of these same files, or a new one from a fresh plan; None if nothing to do."""
+    located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order)
+    key = hashlib.sha256(f"{target}\n{located.key}".encode()).hexdigest()
+    unfinished = journal.find_unfinished(key)
+    if unfinished is not None:
+        if accept_review:
+            journal.promote_review(unfinished.id, range(len(journal.rows(unfinished.id))))
+            unfinished = journal.batch(unfinished.id)
+        left = unfinished.unfinished
+        ui.note(f"Batch {unfinished.id} of these files (planned {unfinished.created_at}) is unfinished: "
+                f"{unfinished.created} created, {left} to go. Finishing it with its original plan.")
+        ui.confirm(f"Finish batch {unfinished.id} ({left} to create)?", "importing")
+        return unfinished.id
+
+    # Creates of an earlier run whose outcome is unknown are settled first, so the plan counts them.
+    for other in journal.batches_with_unknown_rows(located.account_ids, target):
+        batch = journal.batch(other)
+        settle_unknown(client, journal, journal.rows(other, ["sending"]), batch.existing, target)
+
+    plan = plan_located(located, config=config, client=client, rules_path=rules_path, journal=journal,
+                        target=target)
+    ui.show_summary(plan, "Plan")
+    to_send = plan.to_send(accept_review)
+    if not to_send:
+        ui.say("Nothing to import: every row is already in PocketSmith, for review, or skipped.")
+        not_created = [row.as_json() for row in plan.rows
+                       if row.action == "duplicate" or (row.action == "review" and not accept_review)]
+        for line in not_created_lines(not_created, "`psimport preview` shows them all"):
+            ui.say(line)
+        return None
+    ui.confirm(f"Create {len(to_send)} transactions in PocketSmith?", "importing")
+    sending = {row.index for row in to_send}
+    rows = [NewRow(row_index=row.index, account_id=row.account_id, external_id=row.txn.external_id,
+                   fingerprint=row.fingerprint, action=row.action, send=row.index in sending,
+                   body=row.body(accepted_review=row.action == "review") if row.action in ("create", "review")
+                   else None)
+            for row in plan.rows]
+    return journal.create_batch(key=key, files=located.files, accounts=located.account_ids, plan=plan.to_json(),
+                                rows=rows, existing=plan.existing_ids, target=target)
+
+
+def _write_batch(journal: Journal, client: Any, batch_id: str, concurrency: int, ui: Ui, again: str) -> None:
+    with ui.progress("Creating") as progress:
+        writer = Writer(client, journal, concurrency=concurrency, progress=progress)
+        report = writer.run(batch_id)
+    batch = journal.batch(batch_id)
+    states = {r.row_index: r.state for r in journal.rows(batch_id)}
+    not_created = [r for r in journal.plan_of(batch_id).get("transactions", [])
+                   if r["action"] != "create" and states.get(r["index"]) == "skipped"]
+    skipped = {a: sum(1 for r in not_created if r["action"] == a) for a in ("duplicate", "review", "skip")}
+    found = f" ({report.settled} found after an unanswered request)" if report.settled else ""
+    earlier = f", {report.already_done} of them by an earlier run" if report.already_done else ""
+    ui.say(f"Batch {batch_id}: created {batch.created} transactions{found}{earlier}; skipped "
+           f"{skipped['duplicate'] + report.skipped_now} duplicates, {skipped['review']} for review, "
+           f"{skipped['skip']} by rules.")
+    if report.throttles:
+        ui.note(f"PocketSmith asked to slow down {report.throttles} times; requests in flight went down to "
+                f"{report.lowest_concurrency}.")
+    if not report.complete:
+        problems = []
+        if report.failed:
+            problems.append(f"{len(report.failed)} refused (first: {report.failed[0][1]})")
+        if report.unknown:
+            problems.append(f"{len(report.unknown)} unanswered, to be looked up")
+        if report.left:
+            problems.append(f"{report.left} not sent")
+        why = "interrupted" if report.interrupted else (report.stopped_reason or "not finished")
+        raise IncompleteBatch(f"batch {batch_id} is unfinished ({why}): {batch.created} of {report.planned} "
+                              f"created; {', '.join(problems)}. Nothing was created twice; run the same command "
+                              f"again to finish:\n  {again}",
+                              exit_code=130 if report.interrupted else 5)
+    shown = [r for r in not_created if r["action"] in ("duplicate", "review")]
+    if shown:
+        ui.note("Not created:")
+        for line in not_created_lines(shown, "`psimport batches` / `preview` show them"):
+            ui.note(line)
+    ui.say(f"Undo with: psimport undo {batch_id}")
+
+
+def list_batches(state_dir: Path) -> list[BatchInfo]:
+    """Every batch in the state dir's journal, newest first; none if there is no journal yet."""
+    journal = Journal.existing_in(state_dir)
+    if journal is None:
+        return []
+    with journal:
+        return journal.batches()
+
+
+def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], Any], sandbox: bool, target: str,
+             ui: Ui, again: str) -> None:
+    """Delete what a batch created, keeping (and listing) what the user changed in PocketSmith since.
+
+    `client_for(sandbox)` gives the client; a batch imported into the sandbox is undone there.
+    """
+    journal = Journal.existing_in(state_dir)
+    if journal is None:
+        raise ConfigError(f"no import journal in {state_dir}; nothing to undo")
+    with journal:
+        batch = journal.batch(batch_id)
+        if batch.target == "sandbox":
+            sandbox = True
+        elif batch.target and batch.target != target:
+            raise ConfigError(f"batch {batch.id} was imported into {batch.target}; "
+                              f"run: psimport undo {batch.id} --api-url {batch.target}")
+        to_delete = batch.created + batch.counts.get("sending", 0)
+        if to_delete == 0:
+            ui.say(f"Batch {batch.id} has nothing left to undo.")
+            return
+        ui.confirm(f"Delete the {to_delete} transactions batch {batch.id} created?", "deleting")
+        client = client_for(sandbox)
+        with import_lock(state_dir), ui.progress("Deleting") as progress:
+            report = undo_batch(client, journal, batch.id, concurrency=DEFAULT_CONCURRENCY, progress=progress)
+        ui.say(f"Batch {batch.id}: deleted {report.deleted}"
+               + (f", {report.gone} already gone" if report.gone else "")
+               + (f", kept {len(report.kept)} changed in PocketSmith since" if report.kept else "") + ".")
+        for row_index, ps_id, changed in report.kept:
+            body = journal.row(batch.id, row_index).body or {}
+            ui.say(f"  kept #{ps_id} {body.get('date')} {body.get('amount')} {body.get('payee')}: "
+                   f"changed {', '.join(changed)}")
+        if report.failed:
+            raise IncompleteBatch(f"{len(report.failed)} could not be deleted (first: {report.failed[0][1]}); "
+                                  f"run the same command again:\n  {again}")
