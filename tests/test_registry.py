@@ -90,3 +90,19 @@ def test_any_bytes_give_records_or_our_own_error(data):
     for statement in statements:
         for txn in statement.transactions:
             assert isinstance(txn.amount, Decimal) and isinstance(txn.date, date)
+
+
+def test_a_directory_skips_files_that_are_not_statements_but_a_named_file_is_an_error(tmp_path):
+    (tmp_path / "card.qif").write_text("!Type:CCard\nD15/01/2024\nT-4.50\nPCoffee\n^\n")
+    (tmp_path / "notes.txt").write_text("remember to download February\n")
+    read = registry.read_files([tmp_path])
+    assert [f.path.name for f in read.files] == ["card.qif"] and len(read.files[0].sha256) == 64
+    assert [p.name for p in read.skipped] == ["notes.txt"]
+    with pytest.raises(InputError, match="notes.txt"):
+        registry.read_files([tmp_path / "notes.txt"])
+
+
+def test_a_directory_without_statements_is_a_clear_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("nothing here\n")
+    with pytest.raises(InputError, match="no statement files found"):
+        registry.parse_paths([tmp_path])

@@ -7,20 +7,23 @@ an object that follows `importer.parsers.base.Parser` under the entry-point grou
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from importer.errors import InputError
 from importer.parsers.base import ParseOptions, Parser
 from importer.record import Statement
 
 __all__ = ["Parser", "ParseOptions", "registered_parsers", "detect", "parse_bytes", "parse_file",
-           "parse_paths", "statement_files"]
+           "parse_paths", "read_files", "read_bytes", "FilesRead", "StatementFile", "FORMATS"]
 
 ENTRY_POINT_GROUP = "psimport.parsers"
+FORMATS = "OFX/QFX/QBO, QIF, CSV, CAMT or MT940"
 SNIFF_BYTES = 64 * 1024
 BUILTIN = ("importer.parsers.ofx:OfxParser", "importer.parsers.qif:QifParser",
            "importer.parsers.csv:CsvParser", "importer.parsers.camt:CamtParser",
@@ -52,9 +55,9 @@ def detect(head: bytes, filename: str) -> Parser:
     best_score, _, best = scored[0]
     if best_score <= 0:
         if b"\x00" in head[:4096].rstrip(b"\x00"):
-            raise InputError("this is a binary file, not a bank statement (OFX, QFX, QIF or CSV)",
+            raise InputError(f"this is a binary file, not a bank statement ({FORMATS})",
                              file=filename)
-        raise InputError("not a statement format psimport knows (OFX/QFX/QBO, QIF, CSV, CAMT or MT940); "
+        raise InputError(f"not a statement format psimport knows ({FORMATS}); "
                          "export the statement from your bank as one of these", file=filename)
     if len(scored) > 1 and scored[1][0] == best_score:
         raise InputError(f"both the {best.name} and the {scored[1][2].name} parsers claim this file; "
@@ -77,40 +80,92 @@ def _parser_for_mapping(options: ParseOptions) -> Parser | None:
     return next(p for p in registered_parsers() if p.name == "csv")
 
 
-def parse_file(path: str | Path, options: ParseOptions = ParseOptions()) -> list[Statement]:
-    """Read one statement file."""
+def read_bytes(path: str | Path) -> bytes:
+    """A statement file's bytes, or an InputError that says why not."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise InputError("no such file", file=str(path)) from None
     except IsADirectoryError:
         raise InputError("is a directory; pass its files or the directory alone", file=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror})", file=str(path)) from None
-    return parse_bytes(data, str(path), options)
+
+
+def parse_file(path: str | Path, options: ParseOptions = ParseOptions()) -> list[Statement]:
+    """Read one statement file."""
+    return parse_bytes(read_bytes(path), str(path), options)
 
 
 STATEMENT_SUFFIXES = {".ofx", ".qfx", ".qbo", ".qif", ".csv", ".tsv", ".txt", ".dat", ".sgml", ".xml",
                       ".sta", ".swi", ".940", ".942", ".mt940"}
+# A file found in a directory is read only when some parser is at least this sure of it, so a
+# notes.txt or README.xml beside the statements is skipped (and reported), not an error.
+CONFIDENT = 0.5
 
 
-def statement_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Expand the paths a user gave: a directory means every statement file in it, sorted."""
+@dataclass
+class StatementFile:
+    """One file read: its path, its content hash (a batch is known by it) and its statements."""
+
+    path: Path
+    sha256: str
+    statements: list[Statement]
+
+
+@dataclass
+class FilesRead:
+    files: list[StatementFile] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)   # directory members that are not statements
+
+    @property
+    def statements(self) -> list[Statement]:
+        return [s for f in self.files for s in f.statements]
+
+
+def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:
+    """(file, named by the user?) for each path; a directory means its files with a statement suffix."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for child in sorted(path.iterdir()):
                 if child.is_file() and not child.name.startswith(".") \
                         and child.suffix.lower() in STATEMENT_SUFFIXES:
-                    yield child
+                    yield child, False
         else:
-            yield path
+            yield path, True
+
+
+def read_files(paths: Iterable[str | Path], options: ParseOptions = ParseOptions(),
+               options_for: Callable[[Path], ParseOptions] | None = None) -> FilesRead:
+    """Read every statement file the paths name, in order; `options_for` may choose options per file.
+
+    A file the user named is read or refused with an InputError; a file found in a directory that no
+    parser recognises is skipped and listed in `skipped`. No statement file at all is an InputError.
+    """
+    paths = list(paths)
+    result = FilesRead()
+    for path, named in _expand(paths):
+        data = read_bytes(path)
+        file_options = options_for(path) if options_for else options
+        if not named and file_options.mapping is None and _confidence(data, path.name) < CONFIDENT:
+            result.skipped.append(path)
+            continue
+        statements = parse_bytes(data, str(path), file_options)
+        result.files.append(StatementFile(path, hashlib.sha256(data).hexdigest(), statements))
+    if not result.files:
+        skipped = f" ({len(result.skipped)} other files skipped)" if result.skipped else ""
+        raise InputError(f"no statement files found{skipped}; psimport reads {FORMATS}",
+                         file=", ".join(str(p) for p in paths))
+    return result
+
+
+def _confidence(data: bytes, filename: str) -> float:
+    head = data[:SNIFF_BYTES]
+    return max(parser.sniff(head, filename) for parser in registered_parsers())
 
 
 def parse_paths(paths: Iterable[str | Path], options: ParseOptions = ParseOptions()) -> list[Statement]:
     """Read every statement file the paths name, in order."""
-    statements: list[Statement] = []
-    for path in statement_files(paths):
-        statements.extend(parse_file(path, options))
-    return statements
+    return read_files(paths, options).statements
