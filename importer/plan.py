@@ -371,7 +371,8 @@ def plan_located(located: Located, *, config: Any, client: Any = None, rules_pat
         existing = gather(client, located.statements, located.targets, settings)
         categories = None
 
-    ruleset = _load_ruleset(rules_path, config)
+    from importer.rules import load_rules_for
+    ruleset = load_rules_for(rules_path, config, required=False)
     if ruleset is not None:
         if offline:
             warnings.extend(str(w) for w in ruleset.resolve_categories(categories, strict=False) or [])
@@ -395,10 +396,3 @@ def prepare_plan(paths: Sequence[str | Path], *, config: Any, client: Any = None
     plan = plan_located(located, config=config, client=client, rules_path=rules_path,
                         existing_path=existing_path, journal=journal, target=target)
     return located, plan
-
-
-def _load_ruleset(rules_path: str | Path | None, config: Any):
-    """--rules, else the config's `rules:` file, else ./rules.yaml if there is one; None without rules."""
-    from importer.rules import find_rules_file, load_rules
-    path = find_rules_file(rules_path, config)
-    return None if path is None else load_rules(path)

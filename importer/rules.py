@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from importer.errors import ConfigError
 
-__all__ = ["load_rules", "compile_rules", "find_rules_file", "dump_rules", "RuleSet", "Rule", "Subject", "Outcome",
+__all__ = ["load_rules", "load_rules_for", "compile_rules", "find_rules_file", "dump_rules", "RuleSet", "Rule", "Subject", "Outcome",
            "subject_from_record", "subject_from_existing", "categories_seen", "outcome_json", "match_key",
            "FIELDS", "TEXT_OPERATORS", "NUMBER_OPERATORS", "DATE_OPERATORS", "ACTIONS"]
 
@@ -1010,6 +1010,16 @@ def find_rules_file(option: str | Path | None, config=None) -> Path | None:
             return configured
     local = Path("rules.yaml")
     return local if local.is_file() else None
+
+
+def load_rules_for(option: str | Path | None, config=None, *, required: bool = True) -> RuleSet | None:
+    """The rules a run uses (see find_rules_file); without any, None, or a ConfigError if `required`."""
+    path = find_rules_file(option, config)
+    if path is None:
+        if not required:
+            return None
+        raise ConfigError("no rules file: pass --rules FILE, set rules: in psimport.yaml, or create ./rules.yaml")
+    return load_rules(path)
 
 
 # ─── writing ──────────────────────────────────────────────────────────────────────────────────
