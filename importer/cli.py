@@ -515,50 +515,18 @@ def _history_options(command):
     return command
 
 
-def _load_rules_for(state: State, rules_path, sandbox: bool, required: bool = True):
-    from importer.errors import ConfigError
-    from importer.rules import find_rules_file, load_rules
-    path = find_rules_file(rules_path, _run_config(state, sandbox))
-    if path is None:
-        if not required:
-            return None
-        raise ConfigError("no rules file: pass --rules FILE, set rules: in psimport.yaml, or create ./rules.yaml")
-    return load_rules(path)
+def _warner(state: State):
+    """Where the rules commands' warnings go: 'Warning: ...' on stderr, unless --quiet."""
+    def warn(text: str) -> None:
+        if not state.quiet:
+            click.echo(f"Warning: {text}", err=True)
+    return warn
 
 
-def _warn_all(state: State, warnings) -> None:
-    if not state.quiet:
-        for warning in warnings:
-            click.echo(f"Warning: {warning}", err=True)
-
-
-def _rules_history(state: State, existing, since, sandbox: bool):
-    """The transactions the user already categorised (an export, or PocketSmith per account), and a label."""
-    from datetime import date, timedelta
-    from importer.errors import ConfigError
-    from importer.rules_report import History
-    if existing is not None:
-        if since is not None:
-            raise ConfigError("--since picks history from PocketSmith; an --existing file is used whole")
-        from importer.pocketsmith.models import load_export
-        from importer.rules import categories_seen
-        transactions = load_export(existing)
-        return History(transactions, {}, categories_seen(transactions)), str(existing), True
-    client = state.client(sandbox)
-    start = since.date() if since is not None else date.today() - timedelta(days=365)
-    accounts = {a.id: a for a in client.transaction_accounts()}
-    transactions = []
-    for account_id in accounts:
-        transactions.extend(client.transactions(account_id, start, None))
-    where = "the sandbox" if sandbox else "PocketSmith"
-    source = f"{where} since {start.isoformat()}"
-    if not transactions and since is None:
-        # Nothing in the last year (an account not synced lately, or the demo's fixed dates): use all of it.
-        for account_id in accounts:
-            transactions.extend(client.transactions(account_id))
-        source = f"{where}, all history"
-        _warn_all(state, [f"no transactions in the last year; testing against all {len(transactions)} there are"])
-    return History(transactions, accounts, client.categories()), source, False
+def _history_source(state: State, existing, since, sandbox: bool) -> dict:
+    """What importer.rules_report.load_history reads: the export, or PocketSmith (connected only if needed)."""
+    return {"existing": existing, "since": since, "connect": lambda: state.client(sandbox),
+            "where": "the sandbox" if sandbox else "PocketSmith"}
 
 
 @cli.group("rules")
@@ -599,12 +567,10 @@ def rules_test(state: State, rules_path, existing, since, top, fmt, sandbox):
       psimport rules test --rules rules.yaml --since 2025-01-01
       psimport rules test --existing export.json --format json
     """
-    from importer.rules_report import tuning_report
+    from importer.rules_report import rules_test_report
     from importer.rules_views import show_report
-    ruleset = _load_rules_for(state, rules_path, sandbox)
-    history, source, offline = _rules_history(state, existing, since, sandbox)
-    _warn_all(state, ruleset.resolve_categories(history.categories, strict=not offline))
-    report = tuning_report(ruleset, history, top=top)
+    report, source = rules_test_report(rules_path, _run_config(state, sandbox), top=top, warn=_warner(state),
+                                       **_history_source(state, existing, since, sandbox))
     show_report(report, fmt, sys.stdout, source=source)
 
 
@@ -632,17 +598,13 @@ def rules_suggest(state: State, existing, since, min_support, min_confidence, ru
       psimport rules suggest --existing export.json --min-support 5 > suggested.yaml
       psimport rules suggest --sandbox --format json
     """
-    from importer.render import write_json
-    from importer.rules_report import suggest_rules, suggestions_file
-    ruleset = _load_rules_for(state, rules_path, sandbox, required=False)
-    history, _, _ = _rules_history(state, existing, since, sandbox)
-    considered = sum(1 for t in history.transactions if t.category_id is not None or t.category_title)
-    suggestions = suggest_rules(history, min_support=min_support, min_confidence=min_confidence, ruleset=ruleset)
-    if fmt == "json":
-        write_json({"considered": considered, "suggestions": suggestions}, sys.stdout)
-    else:
-        sys.stdout.write(suggestions_file(suggestions, considered=considered, min_support=min_support,
-                                          min_confidence=min_confidence))
+    from importer.rules_report import suggest_from_history
+    from importer.rules_views import show_suggestions
+    suggestions, considered = suggest_from_history(
+        rules_path, _run_config(state, sandbox), min_support=min_support, min_confidence=min_confidence,
+        warn=_warner(state), **_history_source(state, existing, since, sandbox))
+    show_suggestions(suggestions, fmt, sys.stdout, considered=considered, min_support=min_support,
+                     min_confidence=min_confidence)
 
 
 @rules_group.command("explain")
@@ -670,35 +632,12 @@ def rules_explain(state: State, files, rules_path, account, mapping, date_order,
       psimport rules explain statement.ofx --rules rules.yaml --format json
       psimport rules explain sample_statements/ --sandbox
     """
-    from importer.accounts import account_rules, resolve_targets
-    from importer.errors import ConfigError
-    from importer.plan import read_statements
-    from importer.rules import categories_seen, subject_from_record
-    from importer.rules_views import explain_rows, show_explanations
-    config = _run_config(state, sandbox)
-    ruleset = _load_rules_for(state, rules_path, sandbox)
-    known = None
-    if existing is not None:
-        from importer.pocketsmith.models import load_export
-        _warn_all(state, ruleset.resolve_categories(categories_seen(load_export(existing)), strict=False))
-    elif sandbox:
-        client = state.client(True)
-        ruleset.resolve_categories(client.categories(), strict=True)
-        known = client.transaction_accounts()
-    mapping_rules = account_rules(config.accounts, config.path)
-    statements, _ = read_statements(files, mapping=mapping, date_order=date_order or config.date_order,
-                                    mapping_dirs=config.mapping_dirs, rules=mapping_rules)
-    try:
-        targets = resolve_targets(statements, account=account, rules=mapping_rules, known=known)
-    except ConfigError:
-        targets = [None] * len(statements)   # unmapped files: rules on `account` see the file's number only
-    names = {a.id: a.name for a in known or ()}
-    subjects = []
-    for statement, target in zip(statements, targets):
-        aliases = [str(target.account_id), names.get(target.account_id)] if target and target.account_id > 0 else []
-        aliases = [a for a in aliases + [statement.account.id] if a]
-        subjects.extend(subject_from_record(txn, aliases) for txn in statement.transactions)
-    show_explanations(explain_rows(statements, ruleset.apply_all(subjects)), fmt, sys.stdout)
+    from importer.rules_report import explain_files
+    from importer.rules_views import show_explanations
+    rows = explain_files(files, rules_path, _run_config(state, sandbox), account=account, mapping=mapping,
+                         date_order=date_order, existing=existing,
+                         connect=(lambda: state.client(True)) if sandbox else None, warn=_warner(state))
+    show_explanations(rows, fmt, sys.stdout)
 
 
 @rules_group.command("pull")
@@ -716,16 +655,10 @@ def rules_pull(state: State, fmt, sandbox):
       psimport rules pull --sandbox
       psimport rules pull >> pulled.yaml
     """
-    from importer.render import write_json
-    from importer.rules import dump_rules
-    from importer.rules_sync import pulled_entries
-    client = state.client(sandbox)
-    entries = pulled_entries(client.category_rules(), client.categories())
-    if fmt == "json":
-        write_json({"rules": entries}, sys.stdout)
-    else:
-        sys.stdout.write(dump_rules(entries, header=[f"{len(entries)} category rules from "
-                                                     f"{'the sandbox' if sandbox else 'PocketSmith'}."]))
+    from importer.rules_sync import pull_rules
+    from importer.rules_views import show_pulled
+    show_pulled(pull_rules(state.client(sandbox)), fmt, sys.stdout,
+                where="the sandbox" if sandbox else "PocketSmith")
 
 
 @rules_group.command("push")
@@ -747,26 +680,20 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
       psimport rules push --sandbox --dry-run
       psimport rules push --rules rules.yaml --yes
     """
-    from dataclasses import asdict
-    from importer.render import write_json
-    from importer.rules_sync import plan_push
+    from importer.rules import load_rules_for
+    from importer.rules_sync import push_plan, push_rules
     from importer.rules_views import show_push_plan
-    ruleset = _load_rules_for(state, rules_path, sandbox)
+    ruleset = load_rules_for(rules_path, _run_config(state, sandbox))
     client = state.client(sandbox)
-    ruleset.resolve_categories(client.categories(), strict=True)
-    plan = plan_push(ruleset, client.category_rules())
-    if fmt == "json":
-        write_json({"dry_run": dry_run, **asdict(plan)}, sys.stdout)
-    else:
-        show_push_plan(plan, dry_run)
+    plan = push_plan(ruleset, client)
+    show_push_plan(plan, dry_run, fmt, sys.stdout)
     if dry_run or not plan.create:
         return
     where = "the sandbox" if sandbox else "PocketSmith"
     _confirm(f"Create {len(plan.create)} category rules in {where}?", yes, "creating category rules")
-    for entry in plan.create:
-        client.create_category_rule(entry["category_id"], entry["payee_matches"])
+    created = push_rules(client, plan)
     if not state.quiet:
-        click.echo(f"Created {len(plan.create)} category rules in {where}.", err=True)
+        click.echo(f"Created {created} category rules in {where}.", err=True)
 
 
 # ─── mappings ─────────────────────────────────────────────────────────────────────────────────

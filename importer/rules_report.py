@@ -1,16 +1,20 @@
-"""Tuning rules against the user's history: the `rules test` report, and `rules suggest` proposals from it."""
+"""Rules run over real rows to judge them: `rules test` and `rules suggest` over the user's history, `rules explain` over files."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from difflib import SequenceMatcher
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
-from importer.rules import (RuleSet, Subject, compile_rules, match_key, subject_from_existing)
+from importer.errors import ConfigError
+from importer.rules import (RuleSet, Subject, compile_rules, load_rules_for, match_key, subject_from_existing)
 
-__all__ = ["History", "history_subjects", "tuning_report", "suggest_rules", "suggestions_file"]
+__all__ = ["History", "history_subjects", "load_history", "tuning_report", "rules_test_report", "suggest_rules",
+           "suggest_from_history", "suggestions_file", "explain_files", "explain_rows", "unique_name"]
 
 
 @dataclass
@@ -38,6 +42,38 @@ class History:
         if cached is None:
             cached = self._category_index = {c.id: c for c in self.categories}
         return cached
+
+
+def load_history(*, existing: str | Path | None = None, since: datetime | None = None,
+                 connect: Callable[[], Any] | None = None, where: str = "PocketSmith",
+                 warn: Callable[[str], None] = lambda text: None) -> tuple[History, str, bool]:
+    """The transactions the user already categorised: an `existing` export, or PocketSmith's, per account.
+
+    Returns the history, where it came from (for the report's title) and whether it is offline.
+    From PocketSmith (`connect()` gives the client) it is the last 365 days, or since `since`; with
+    nothing in the last year, all of it, and a warning.
+    """
+    if existing is not None:
+        if since is not None:
+            raise ConfigError("--since picks history from PocketSmith; an --existing file is used whole")
+        from importer.pocketsmith.models import load_export
+        from importer.rules import categories_seen
+        transactions = load_export(existing)
+        return History(transactions, {}, categories_seen(transactions)), str(existing), True
+    client = connect()
+    start = since.date() if since is not None else date.today() - timedelta(days=365)
+    accounts = {a.id: a for a in client.transaction_accounts()}
+    transactions = []
+    for account_id in accounts:
+        transactions.extend(client.transactions(account_id, start, None))
+    source = f"{where} since {start.isoformat()}"
+    if not transactions and since is None:
+        # Nothing in the last year (an account not synced lately, or the demo's fixed dates): use all of it.
+        for account_id in accounts:
+            transactions.extend(client.transactions(account_id))
+        source = f"{where}, all history"
+        warn(f"no transactions in the last year; testing against all {len(transactions)} there are")
+    return History(transactions, accounts, client.categories()), source, False
 
 
 def history_subjects(history: History) -> list[Subject]:
@@ -196,6 +232,16 @@ def tuning_report(ruleset: RuleSet, history: History, *, top: int = 15) -> dict:
             "rules": rule_rows, "conflicts": conflict_rows, "uncovered_payees": uncovered_rows}
 
 
+def rules_test_report(rules_path: str | Path | None, config: Any, *, top: int = 15,
+                      warn: Callable[[str], None] = lambda text: None, **history: Any) -> tuple[dict, str]:
+    """`psimport rules test`: the rules file against the history `load_history(**history)` reads; and its source."""
+    ruleset = load_rules_for(rules_path, config)
+    past, source, offline = load_history(warn=warn, **history)
+    for warning in ruleset.resolve_categories(past.categories, strict=not offline):
+        warn(warning)
+    return tuning_report(ruleset, past, top=top), source
+
+
 def _category_key(rule) -> object:
     return rule.category_id if rule.category_id is not None else (rule.category or "").lower()
 
@@ -262,8 +308,18 @@ def suggest_rules(history: History, *, min_support: int = 3, min_confidence: flo
     ordered = sorted(suggestions.values(), key=lambda s: (-s["support"], s["then"]["category"] or ""))
     used: set[str] = set(rule.name for rule in (ruleset.rules if ruleset else []))
     for suggestion in ordered:
-        suggestion["name"] = _unique_name(_slug(_condition_text(suggestion["if"])), used)
+        suggestion["name"] = unique_name(_slug(_condition_text(suggestion["if"])), used)
     return ordered
+
+
+def suggest_from_history(rules_path: str | Path | None, config: Any, *, min_support: int = 3,
+                         min_confidence: float = 0.9, warn: Callable[[str], None] = lambda text: None,
+                         **history: Any) -> tuple[list[dict], int]:
+    """`psimport rules suggest`: proposals beyond the current rules file (if any), and how many rows were considered."""
+    ruleset = load_rules_for(rules_path, config, required=False)
+    past, _, _ = load_history(warn=warn, **history)
+    considered = sum(1 for t in past.transactions if t.category_id is not None or t.category_title)
+    return suggest_rules(past, min_support=min_support, min_confidence=min_confidence, ruleset=ruleset), considered
 
 
 # Words that make a poor rule on their own, at either end of one: channel words and joiners.
@@ -316,7 +372,8 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "payee"
 
 
-def _unique_name(name: str, used: set[str]) -> str:
+def unique_name(name: str, used: set[str]) -> str:
+    """`name`, or `name-2`, `name-3`... whichever is not in `used` yet; it is then added to `used`."""
     candidate, n = name, 2
     while candidate in used:
         candidate, n = f"{name}-{n}", n + 1
@@ -341,3 +398,65 @@ def suggestions_file(suggestions: Sequence[dict], *, considered: int, min_suppor
                         "comment": f"{s['support']} transactions, {s['confidence']:.0%} of those it matches are in "
                                    f"{s['then']['category']}; e.g. {examples}"})
     return dump_rules(entries, header=header)
+
+
+# ─── explain ──────────────────────────────────────────────────────────────────────────────────
+
+def explain_files(files: Sequence[str | Path], rules_path: str | Path | None, config: Any, *,
+                  account: int | None = None, mapping: str | None = None, date_order: str | None = None,
+                  existing: str | Path | None = None, connect: Callable[[], Any] | None = None,
+                  warn: Callable[[str], None] = lambda text: None) -> list[dict]:
+    """`psimport rules explain`: for each row of the files, which rules matched and which set each field.
+
+    Offline the categories stay as written; with `existing` they are checked against the export's
+    (warnings), with `connect` (a client) against PocketSmith's (errors), as preview does.
+    """
+    from importer.accounts import account_rules, resolve_targets
+    from importer.plan import read_statements
+    from importer.rules import categories_seen, subject_from_record
+    ruleset = load_rules_for(rules_path, config)
+    known = None
+    if existing is not None:
+        from importer.pocketsmith.models import load_export
+        for warning in ruleset.resolve_categories(categories_seen(load_export(existing)), strict=False):
+            warn(warning)
+    elif connect is not None:
+        client = connect()
+        ruleset.resolve_categories(client.categories(), strict=True)
+        known = client.transaction_accounts()
+    mapping_rules = account_rules(config.accounts, config.path)
+    statements = read_statements(files, mapping=mapping, date_order=date_order or config.date_order,
+                                 mapping_dirs=config.mapping_dirs, rules=mapping_rules).statements
+    try:
+        targets = resolve_targets(statements, account=account, rules=mapping_rules, known=known)
+    except ConfigError:
+        targets = [None] * len(statements)   # unmapped files: rules on `account` see the file's number only
+    names = {a.id: a.name for a in known or ()}
+    subjects = []
+    for statement, target in zip(statements, targets):
+        aliases = [str(target.account_id), names.get(target.account_id)] if target and target.account_id > 0 else []
+        aliases = [a for a in aliases + [statement.account.id] if a]
+        subjects.extend(subject_from_record(txn, aliases) for txn in statement.transactions)
+    return explain_rows(statements, ruleset.apply_all(subjects))
+
+
+def explain_rows(statements, outcomes) -> list[dict]:
+    """One row per statement transaction: which rules matched it and which rule set each field."""
+    rows = []
+    index = 0
+    for statement in statements:
+        for txn in statement.transactions:
+            outcome = outcomes[index]
+            index += 1
+            decided = {}
+            for name in ("category", "payee", "note", "needs_review", "is_transfer", "skip"):
+                if name in outcome.set_by:
+                    value = outcome.category_path if name == "category" else getattr(outcome, name)
+                    decided[name] = {"value": value, "rule": outcome.set_by[name]}
+            rows.append({"file": statement.file, "line": txn.line, "date": txn.date, "amount": txn.amount,
+                         "payee": txn.payee, "original_payee": txn.original_payee, "memo": txn.memo,
+                         "rules": list(outcome.rules), "set": decided,
+                         "labels": [{"label": label, "rule": outcome.label_by.get(label)}
+                                    for label in outcome.labels],
+                         "category_id": outcome.category_id})
+    return rows

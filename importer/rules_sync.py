@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from importer.rules import RuleSet
+from importer.rules_report import unique_name
 
-__all__ = ["pulled_entries", "PushPlan", "plan_push"]
+__all__ = ["pulled_entries", "pull_rules", "PushPlan", "plan_push", "push_plan", "push_rules"]
 
 
 def pulled_entries(category_rules: Sequence[dict], categories: Sequence) -> list[dict]:
@@ -27,18 +28,15 @@ def pulled_entries(category_rules: Sequence[dict], categories: Sequence) -> list
         path = (known.path or known.title) if known else category.get("title")
         if not keywords or not path:
             continue
-        name = _unique(re.sub(r"[^a-z0-9]+", "-", keywords.lower()).strip("-") or "pocketsmith-rule", used)
+        name = unique_name(re.sub(r"[^a-z0-9]+", "-", keywords.lower()).strip("-") or "pocketsmith-rule", used)
         out.append({"name": name, "if": {"payee": {"contains": keywords}}, "then": {"category": path},
                     "comment": f"PocketSmith category rule {item.get('id')}"})
     return out
 
 
-def _unique(name: str, used: set[str]) -> str:
-    candidate, n = name, 2
-    while candidate in used:
-        candidate, n = f"{name}-{n}", n + 1
-    used.add(candidate)
-    return candidate
+def pull_rules(client) -> list[dict]:
+    """`psimport rules pull`: the user's PocketSmith category rules as rules.yaml entries."""
+    return pulled_entries(client.category_rules(), client.categories())
 
 
 @dataclass
@@ -81,6 +79,19 @@ def plan_push(ruleset: RuleSet, existing: Sequence[dict]) -> PushPlan:
                 plan.clashes.append({**entry, "existing_id": found.get("id"),
                                      "existing_category": (found.get("category") or {}).get("title")})
     return plan
+
+
+def push_plan(ruleset: RuleSet, client) -> PushPlan:
+    """`psimport rules push`, planned against the user's PocketSmith: its categories (strict) and category rules."""
+    ruleset.resolve_categories(client.categories(), strict=True)
+    return plan_push(ruleset, client.category_rules())
+
+
+def push_rules(client, plan: PushPlan) -> int:
+    """Create the plan's category rules in PocketSmith; how many."""
+    for entry in plan.create:
+        client.create_category_rule(entry["category_id"], entry["payee_matches"])
+    return len(plan.create)
 
 
 def _simple_keywords(rule) -> tuple[list[str], str | None]:

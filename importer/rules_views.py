@@ -7,7 +7,7 @@ from typing import IO
 
 from importer.render import Column, console, print_table, write_json
 
-__all__ = ["show_report", "show_suggestions", "show_explanations", "show_push_plan", "explain_rows"]
+__all__ = ["show_report", "show_suggestions", "show_explanations", "show_pulled", "show_push_plan"]
 
 
 def _verdict(row: dict) -> str:
@@ -74,33 +74,15 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "") -> None:
                     caption="Turn them into rules: psimport rules suggest", out=screen)
 
 
-def show_suggestions(text: str, suggestions: list[dict], fmt: str, out: IO[str], considered: int) -> None:
+def show_suggestions(suggestions: list[dict], fmt: str, out: IO[str], *, considered: int, min_support: int,
+                     min_confidence: float) -> None:
+    """`psimport rules suggest`: a whole rules file (yaml) or the proposals as data (json)."""
     if fmt == "json":
         write_json({"considered": considered, "suggestions": suggestions}, out)
     else:
-        out.write(text)
-
-
-def explain_rows(statements, outcomes) -> list[dict]:
-    """One row per statement transaction: which rules matched it and which rule set each field."""
-    rows = []
-    index = 0
-    for statement in statements:
-        for txn in statement.transactions:
-            outcome = outcomes[index]
-            index += 1
-            decided = {}
-            for name in ("category", "payee", "note", "needs_review", "is_transfer", "skip"):
-                if name in outcome.set_by:
-                    value = outcome.category_path if name == "category" else getattr(outcome, name)
-                    decided[name] = {"value": value, "rule": outcome.set_by[name]}
-            rows.append({"file": statement.file, "line": txn.line, "date": txn.date, "amount": txn.amount,
-                         "payee": txn.payee, "original_payee": txn.original_payee, "memo": txn.memo,
-                         "rules": list(outcome.rules), "set": decided,
-                         "labels": [{"label": label, "rule": outcome.label_by.get(label)}
-                                    for label in outcome.labels],
-                         "category_id": outcome.category_id})
-    return rows
+        from importer.rules_report import suggestions_file
+        out.write(suggestions_file(suggestions, considered=considered, min_support=min_support,
+                                   min_confidence=min_confidence))
 
 
 def show_explanations(rows: list[dict], fmt: str, out: IO[str]) -> None:
@@ -127,7 +109,21 @@ def _shown(value) -> str:
     return str(value)
 
 
-def show_push_plan(plan, dry_run: bool) -> None:
+def show_pulled(entries: list[dict], fmt: str, out: IO[str], where: str) -> None:
+    """`psimport rules pull`: the entries as a rules file to paste from (yaml), or as data (json)."""
+    if fmt == "json":
+        write_json({"rules": entries}, out)
+    else:
+        from importer.rules import dump_rules
+        out.write(dump_rules(entries, header=[f"{len(entries)} category rules from {where}."]))
+
+
+def show_push_plan(plan, dry_run: bool, fmt: str = "table", out: IO[str] | None = None) -> None:
+    """`psimport rules push`: what would be created, what is there already, what stays local."""
+    if fmt == "json":
+        from dataclasses import asdict
+        write_json({"dry_run": dry_run, **asdict(plan)}, out)
+        return
     screen = console(stderr=False)
     if plan.create:
         print_table(plan.create, [Column("rule", "Rule"), Column("payee_matches", "Payee matches"),
