@@ -178,12 +178,15 @@ def parse(state: State, files, mapping, date_order, fmt):
       psimport parse sample_statements/ --format json
       psimport parse export.csv --mapping cba --format csv > cba.csv
     """
-    from importer.parsers import ParseOptions, parse_paths
+    from importer.parsers import ParseOptions, read_files
     from importer import views
     options = ParseOptions(mapping=mapping, date_order=date_order or state.config.date_order,
                            mapping_dirs=state.config.mapping_dirs)
-    statements = parse_paths(files, options)
-    views.show_statements(statements, fmt, sys.stdout)
+    read = read_files(files, options)
+    if not state.quiet:
+        for path in read.skipped:
+            click.echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)
+    views.show_statements(read.statements, fmt, sys.stdout)
 
 
 # ─── preview, import, batches, undo ───────────────────────────────────────────────────────────

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from importer.accounts import AccountRule, Target, account_rules, mapping_for_file, resolve_targets
-from importer.errors import InputError
+from importer.parsers import FilesRead
 from importer.pocketsmith.models import PsTransaction, TransactionAccount
 from importer.record import Statement, Transaction
 
@@ -276,32 +276,17 @@ def gather(client: Any, statements: Sequence[Statement], targets: Sequence[Targe
 
 
 def read_statements(paths: Iterable[str | Path], *, mapping: str | None = None, date_order: str | None = None,
-                    mapping_dirs: tuple[Path, ...] = (), rules: Sequence[AccountRule] = ()
-                    ) -> tuple[list[Statement], list[dict[str, str]]]:
-    """Parse the files (a directory means its statement files) and hash each one.
+                    mapping_dirs: tuple[Path, ...] = (), rules: Sequence[AccountRule] = ()) -> FilesRead:
+    """Parse the files (a directory means its statement files), each with its content hash.
 
     A config `accounts:` entry with a `glob` and a `mapping` says which mapping reads those files.
     """
-    from importer.parsers import ParseOptions, parse_bytes, statement_files
-    statements: list[Statement] = []
-    files: list[dict[str, str]] = []
-    for path in statement_files(paths):
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError("no such file", file=str(path)) from None
-        except IsADirectoryError:
-            raise InputError("is a directory; pass its files or the directory alone", file=str(path)) from None
-        except OSError as exc:
-            raise InputError(f"cannot read the file ({exc.strerror})", file=str(path)) from None
-        options = ParseOptions(mapping=mapping or mapping_for_file(path, rules), date_order=date_order,
-                               mapping_dirs=mapping_dirs)
-        statements.extend(parse_bytes(data, str(path), options))
-        files.append({"path": str(path), "sha256": hashlib.sha256(data).hexdigest()})
-    if not files:
-        raise InputError("no statement files found (.ofx, .qfx, .qbo, .qif, .csv)",
-                         file=", ".join(str(p) for p in paths))
-    return statements, files
+    from importer.parsers import ParseOptions, read_files
+
+    def options_for(path: Path) -> ParseOptions:
+        return ParseOptions(mapping=mapping or mapping_for_file(path, rules), date_order=date_order,
+                            mapping_dirs=mapping_dirs)
+    return read_files(paths, options_for=options_for)
 
 
 def batch_key(files: Sequence[Mapping[str, str]], statements: Sequence[Statement],
@@ -334,12 +319,15 @@ def locate(paths: Sequence[str | Path], *, config: Any, client: Any = None, acco
            mapping: str | None = None, date_order: str | None = None) -> Located:
     """Parse the files and find each statement's transaction account (`client` None: offline)."""
     rules_cfg = account_rules(config.accounts, config.path)
-    statements, files = read_statements(paths, mapping=mapping, date_order=date_order or config.date_order,
-                                        mapping_dirs=config.mapping_dirs, rules=rules_cfg)
+    read = read_statements(paths, mapping=mapping, date_order=date_order or config.date_order,
+                           mapping_dirs=config.mapping_dirs, rules=rules_cfg)
+    statements = read.statements
+    files = [{"path": str(f.path), "sha256": f.sha256} for f in read.files]
     known = None if client is None else client.transaction_accounts()
     targets = resolve_targets(statements, account=account, rules=rules_cfg, known=known)
-    warnings = [f"{s.file}: mapped to transaction account {t.account_id} by its {t.how}"
-                for s, t in zip(statements, targets) if "auto-matched" in t.how]
+    warnings = [f"{path}: skipped, not a statement psimport recognises" for path in read.skipped]
+    warnings += [f"{s.file}: mapped to transaction account {t.account_id} by its {t.how}"
+                 for s, t in zip(statements, targets) if "auto-matched" in t.how]
     return Located(statements=statements, files=files, targets=list(targets),
                    key=batch_key(files, statements, targets), accounts={a.id: a for a in known or ()},
                    warnings=warnings)
