@@ -130,7 +130,7 @@ class PsimportGroup(click.Group):
 @global_options
 @click.version_option(package_name="pocketsmith-importer", prog_name="psimport")
 def cli():
-    """Import bank statements (OFX/QFX/QBO, QIF, CSV) into PocketSmith.
+    """Import bank statements (OFX/QFX/QBO, QIF, CSV, CAMT, MT940) into PocketSmith.
 
     Files are parsed, matched against what PocketSmith already holds, categorised by
     your rules.yaml, previewed, and only then created, exactly once.
