@@ -1,4 +1,4 @@
-"""psimport: bring bank statements (OFX/QFX, QIF, CSV) into PocketSmith, once each, categorised.
+"""psimport: bring bank statements (OFX/QFX/QBO, QIF, CSV, CAMT, MT940) into PocketSmith, once each, categorised.
 
 The pipeline, one module a stage: parsers → dedupe → rules → plan → writer (with its journal).
 """
