@@ -474,24 +474,16 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
       psimport sandbox --port 9000 --db /tmp/ps.sqlite3 --key secret --rate-429 0.1 --retry-after 0.2
       POCKETSMITH_API_URL=http://127.0.0.1:8765/v2 POCKETSMITH_DEVELOPER_KEY=... psimport accounts
     """
-    from importer.errors import ConfigError
-    from importer.sandbox.embedded import sandbox_dir, sandbox_key
-    from importer.sandbox.server import Faults, SandboxServer
-    if db_path is None:
-        db_path = sandbox_dir(state.state_dir) / "sandbox.sqlite3"
-        key = key or sandbox_key(state.state_dir)
-    key = key or __import__("secrets").token_urlsafe(18)
+    from importer.sandbox.embedded import foreground_sandbox
+    from importer.sandbox.server import Faults
     faults = Faults(latency=latency_ms / 1000, rate_429=rate_429, retry_after=retry_after, rate_500=rate_500,
                     rate_drop_after_create=rate_drop, seed=fault_seed)
-    log = (lambda line: click.echo(line, err=True)) if state.verbose else None
-    try:
-        server = SandboxServer(db_path, key=key, port=port, faults=faults, seed="demo" if demo else "accounts",
-                               max_per_page=max_per_page, log=log)
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port") from None
+    server, db_path = foreground_sandbox(state.state_dir, db_path=db_path, key=key, port=port, faults=faults,
+                                         demo=demo, max_per_page=max_per_page,
+                                         log=(lambda line: click.echo(line, err=True)) if state.verbose else None)
     click.echo(f"PocketSmith sandbox at {server.url} (data: {db_path})")
     click.echo(f"  export POCKETSMITH_API_URL={server.url}")
-    click.echo(f"  export POCKETSMITH_DEVELOPER_KEY={key}")
+    click.echo(f"  export POCKETSMITH_DEVELOPER_KEY={server.key}")
     click.echo("Ctrl-C stops it.", err=True)
     sys.stdout.flush()
     try:
@@ -718,22 +710,9 @@ def mappings_command(state: State, name, fmt):
       psimport mappings --format json
       psimport mappings westpac > mybank.yaml
     """
-    from importer.mappings import available_mappings, find_mapping
-    from importer.render import Column, print_table, write_json
+    from importer.mappings import available_mappings, mapping_yaml
+    from importer.views import show_mappings
     if name:
-        mapping = find_mapping(name, state.config.mapping_dirs)
-        if mapping.path is None:
-            raise ImporterError(f"mapping '{name}' has no YAML file to show")
-        sys.stdout.write(mapping.path.read_text(encoding="utf-8"))
-        return
-    rows = [{"name": m.name, "bank": m.bank, "country": m.country or "",
-             "detected_by": "header" if m.header else "shape (no header)",
-             "source": "built-in" if m.builtin else str(m.path),
-             "documented_at": m.documented_at or ""}
-            for m in available_mappings(state.config.mapping_dirs)]
-    if fmt == "json":
-        write_json({"mappings": rows}, sys.stdout)
-        return
-    print_table(rows, [Column("name", "Name"), Column("bank", "Bank", max_width=40), Column("country", "Country"),
-                       Column("detected_by", "Detected by"), Column("source", "Source", style="dim")],
-                title=f"{len(rows)} CSV mappings")
+        sys.stdout.write(mapping_yaml(name, state.config.mapping_dirs))
+    else:
+        show_mappings(available_mappings(state.config.mapping_dirs), fmt, sys.stdout)

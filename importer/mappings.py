@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from importer.config import safe_load_yaml
-from importer.errors import ConfigError
+from importer.errors import ConfigError, ImporterError
 
 __all__ = ["Mapping", "TextSpec", "Flag", "DropRule", "HeaderMatch", "load_mapping", "mapping_from_dict",
-           "available_mappings", "find_mapping", "match_header", "match_shape", "normalise_cell", "generic_mapping",
-           "SHAPE_KINDS", "WRITING_A_MAPPING"]
+           "available_mappings", "find_mapping", "mapping_yaml", "match_header", "match_shape", "normalise_cell",
+           "generic_mapping", "SHAPE_KINDS", "WRITING_A_MAPPING"]
 
 WRITING_A_MAPPING = "README section 'Writing a mapping for your bank'"
 
@@ -510,6 +510,14 @@ def find_mapping(name_or_path: str, extra_dirs: Iterable[Path] = ()) -> Mapping:
     names = ", ".join(sorted(m.name for m in mappings))
     raise ConfigError(f"unknown mapping '{name_or_path}'; known mappings: {names}. "
                       f"Or pass a mapping YAML file (see the {WRITING_A_MAPPING})")
+
+
+def mapping_yaml(name_or_path: str, extra_dirs: Iterable[Path] = ()) -> str:
+    """The YAML text of a mapping, to start one's own from (`psimport mappings NAME`)."""
+    mapping = find_mapping(name_or_path, extra_dirs)
+    if mapping.path is None:
+        raise ImporterError(f"mapping '{name_or_path}' has no YAML file to show")
+    return mapping.path.read_text(encoding="utf-8")
 
 
 # ─── detection ─────────────────────────────────────────────────────────────────────────────────

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import IO
 
 from importer.record import Statement, statement_json, transaction_json
-from importer.render import Column, console, dumps, print_table, write_csv
+from importer.render import Column, console, dumps, print_table, write_csv, write_json
 
 TRANSACTION_COLUMNS = [  # the ids are in --format json/csv; a terminal row has no room for them
     Column("line", "Line", justify="right", style="dim", no_wrap=True),
@@ -123,3 +123,18 @@ def account_summary(statements: list[Statement]) -> list[dict]:
                      "money_in": money_in, "money_out": money_out,
                      "closing_balance": statement.closing_balance})
     return rows
+
+
+def show_mappings(mappings: list, fmt: str, out: IO[str]) -> None:
+    """`psimport mappings`: every CSV layout, the user's first."""
+    rows = [{"name": m.name, "bank": m.bank, "country": m.country or "",
+             "detected_by": "header" if m.header else "shape (no header)",
+             "source": "built-in" if m.builtin else str(m.path),
+             "documented_at": m.documented_at or ""}
+            for m in mappings]
+    if fmt == "json":
+        write_json({"mappings": rows}, out)
+        return
+    print_table(rows, [Column("name", "Name"), Column("bank", "Bank", max_width=40), Column("country", "Country"),
+                       Column("detected_by", "Detected by"), Column("source", "Source", style="dim")],
+                title=f"{len(rows)} CSV mappings")

@@ -1,4 +1,4 @@
-"""The in-process sandbox behind `--sandbox`: one per state dir per process, demo-seeded on first use."""
+"""The sandboxes psimport starts itself: embedded behind `--sandbox` (one per state dir, demo-seeded), or for `psimport sandbox`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import secrets
 import threading
 from pathlib import Path
 
-from importer.sandbox.server import SandboxServer
+from importer.errors import ConfigError
+from importer.sandbox.server import Faults, SandboxServer
 
-__all__ = ["sandbox_dir", "sandbox_key", "embedded_sandbox"]
+__all__ = ["sandbox_dir", "sandbox_key", "embedded_sandbox", "foreground_sandbox"]
 
 _lock = threading.Lock()
 _running: dict[Path, SandboxServer] = {}
@@ -46,3 +47,23 @@ def embedded_sandbox(state_dir: Path) -> tuple[SandboxServer, str]:
             server = SandboxServer(directory / "sandbox.sqlite3", key=key, seed="demo").start()
             _running[directory] = server
         return server, server.key
+
+
+def foreground_sandbox(state_dir: Path, *, db_path: Path | None = None, key: str | None = None, port: int = 0,
+                       faults: Faults | None = None, demo: bool = False, max_per_page: int = 1000,
+                       log=None) -> tuple[SandboxServer, Path]:
+    """A sandbox for `psimport sandbox` to serve, and its SQLite file.
+
+    Without `db_path` it shares the embedded sandbox's database and key under the state dir;
+    with one and no `key`, a fresh random key is made.
+    """
+    if db_path is None:
+        db_path = sandbox_dir(state_dir) / "sandbox.sqlite3"
+        key = key or sandbox_key(state_dir)
+    key = key or secrets.token_urlsafe(18)
+    try:
+        server = SandboxServer(db_path, key=key, port=port, faults=faults, seed="demo" if demo else "accounts",
+                               max_per_page=max_per_page, log=log)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port") from None
+    return server, db_path
