@@ -109,6 +109,16 @@ def sandbox_option(command):
                         help="Use an embedded local PocketSmith sandbox (demo data) instead of PocketSmith.")(command)
 
 
+# Options several commands share, defined once.
+_mapping_option = click.option("--mapping", metavar="NAME|FILE",
+                               help="CSV layout: a built-in mapping name or a mapping YAML file.")
+_date_order_option = click.option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]),
+                                  help="Day/month order when the file cannot tell (QIF, CSV).")
+_rules_option = click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
+                             help="Rules file [default: the config's rules:, else ./rules.yaml if present].")
+_yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+
+
 class PsimportGroup(click.Group):
     """Turns ImporterError into one clear stderr line and a non-zero exit; bugs keep their traceback."""
 
@@ -161,9 +171,8 @@ def pass_state(f):
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--mapping", metavar="NAME|FILE", help="CSV layout: a built-in mapping name or a mapping YAML file.")
-@click.option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]),
-              help="Day/month order when the file cannot tell (QIF, CSV).")
+@_mapping_option
+@_date_order_option
 @format_option("table", "json", "jsonl", "csv")
 @global_options
 @pass_state
@@ -197,11 +206,9 @@ def _plan_options(command):
         click.option("--account", type=int, metavar="ID",
                      help="PocketSmith transaction account id, for files of a single account "
                           "(otherwise the config's accounts: list)."),
-        click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
-                     help="Rules file [default: the config's rules:, else ./rules.yaml if present]."),
-        click.option("--mapping", metavar="NAME|FILE", help="CSV layout: a built-in mapping name or a mapping YAML."),
-        click.option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]),
-                     help="Day/month order when the file cannot tell (QIF, CSV)."),
+        _rules_option,
+        _mapping_option,
+        _date_order_option,
     ]):
         command = option(command)
     return command
@@ -326,7 +333,7 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 @cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_plan_options
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@_yes_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Requests in flight at most (default 16, measured); fewer when PocketSmith says 429.")
 @click.option("--accept-review", is_flag=True, help="Also create the rows marked for review (flagged needs_review).")
@@ -375,7 +382,7 @@ def batches(state: State, fmt):
 
 @cli.command()
 @click.argument("batch_id", metavar="BATCH")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@_yes_option
 @sandbox_option
 @global_options
 @pass_state
@@ -494,11 +501,6 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
 
 # ─── rules ───────────────────────────────────────────────────────────────────────────────────
 
-def _rules_option(command):
-    return click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
-                        help="Rules file [default: the config's rules:, else ./rules.yaml if present].")(command)
-
-
 def _history_options(command):
     for option in reversed([
         click.option("--existing", metavar="FILE.json", type=click.Path(path_type=Path),
@@ -606,9 +608,8 @@ def rules_suggest(state: State, existing, since, min_support, min_confidence, ru
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_rules_option
 @click.option("--account", type=int, metavar="ID", help="PocketSmith transaction account id of the files' rows.")
-@click.option("--mapping", metavar="NAME|FILE", help="CSV layout: a built-in mapping name or a mapping YAML.")
-@click.option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]),
-              help="Day/month order when the file cannot tell (QIF, CSV).")
+@_mapping_option
+@_date_order_option
 @click.option("--existing", metavar="FILE.json", type=click.Path(path_type=Path),
               help="Check the rules' categories against this export's (offline).")
 @format_option("table", "json")
@@ -659,7 +660,7 @@ def rules_pull(state: State, fmt, sandbox):
 @rules_group.command("push")
 @_rules_option
 @click.option("--dry-run", is_flag=True, help="Show what would be created; create nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@_yes_option
 @format_option("table", "json")
 @sandbox_option
 @global_options
