@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 __all__ = ["Column", "to_jsonable", "dumps", "write_json", "write_jsonl", "write_csv", "print_table",
-           "spreadsheet_safe", "console", "progress_bar"]
+           "spreadsheet_safe", "console", "progress_bar", "fit_to_screen"]
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,11 @@ def console(stderr: bool = False):
 
 def print_table(rows: Iterable[dict], columns: Sequence[Column], title: str | None = None,
                 row_style: Callable[[dict], str | None] | None = None, out=None, caption: str | None = None) -> None:
-    """A rich table; `out` is a rich Console (stdout by default)."""
+    """A rich table; `out` is a rich Console (stdout by default).
+
+    When the table is wider than the screen, the columns with a `ratio` share what the others
+    leave, so a no_wrap text column is cut with an ellipsis instead of every row wrapping.
+    """
     from rich.table import Table
     table = Table(title=title, caption=caption, header_style="bold", title_justify="left",
                   caption_justify="left")
@@ -114,7 +118,45 @@ def print_table(rows: Iterable[dict], columns: Sequence[Column], title: str | No
     for row in rows:
         table.add_row(*(_cell_text(row.get(c.key)) for c in columns),
                       style=row_style(row) if row_style else None)
-    (out or console()).print(table)
+    screen = out or console()
+    fit_to_screen(table, screen)
+    screen.print(table)
+
+
+def fit_to_screen(table: Any, screen: Any) -> None:
+    """Shrink a too-wide table's ratio columns until it fits the screen; the other columns keep their width.
+
+    Each ratio column gets what its text needs or its ratio's share of the room left, whichever
+    is less, and what a column does not need goes to the others (rich's own `ratio` would
+    stretch every table to the full width and hand short columns room they cannot use).
+    """
+    flexible = [column for column in table.columns if column.ratio]
+    if not flexible:
+        return
+    unlimited = screen.options.update(width=10**6, max_width=10**6)
+    natural = screen.measure(table, options=unlimited).maximum
+    if natural <= screen.width:
+        return
+    need = {id(column): max([screen.measure(cell, options=unlimited).maximum
+                             for cell in (column.header, *column.cells)] or [1]) for column in flexible}
+    room = screen.width - (natural - sum(need.values()))
+    widths: dict[int, int] = {}
+    waiting = list(flexible)
+    while waiting:
+        share = max(room, 0) / sum(column.ratio for column in waiting)
+        fits = [column for column in waiting if need[id(column)] <= share * column.ratio]
+        if not fits:
+            for column in waiting:
+                widths[id(column)] = max(1, int(share * column.ratio))
+            for column in waiting[:max(0, room - sum(widths[id(c)] for c in waiting))]:
+                widths[id(column)] += 1     # the columns' rounding remainders
+            break
+        for column in fits:
+            widths[id(column)] = need[id(column)]
+            room -= need[id(column)]
+            waiting.remove(column)
+    for column in flexible:
+        column.width = widths[id(column)]
 
 
 @contextmanager

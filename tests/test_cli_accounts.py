@@ -46,6 +46,17 @@ def test_accounts_table(run):
     assert "510002" in result.stdout and "Visa" in result.stdout
 
 
+@pytest.mark.parametrize("columns", ["80", "100"])
+def test_accounts_table_is_one_line_per_account_with_balances_and_dates_whole(run, columns):
+    from rich.cells import cell_len
+    lines = run("accounts", "--sandbox", env={"COLUMNS": columns}).stdout.splitlines()
+    assert max(cell_len(line.rstrip()) for line in lines) <= int(columns)
+    rows = [line for line in lines if line.startswith("│")]
+    assert len(rows) == len(DEMO_ACCOUNTS)     # no row spills onto a second line
+    saver = next(line for line in rows if "510003" in line)
+    assert "17445.70 AUD" in saver and "2026-11-09" in saver
+
+
 def test_categories_tree_and_json(run):
     table = run("categories", "--sandbox")
     assert table.exit_code == 0

@@ -9,15 +9,14 @@ from importer.render import Column, print_table, write_json
 
 __all__ = ["account_rows", "category_rows", "show_accounts", "show_categories"]
 
-ACCOUNT_COLUMNS = [
-    Column("id", "Id", justify="right"),
-    Column("name", "Name"),
-    Column("number", "Number", style="dim"),
-    Column("institution", "Institution"),
-    Column("currency", "Currency"),
-    Column("type", "Type"),
-    Column("current_balance", "Balance", justify="right"),
-    Column("current_balance_date", "As of", style="dim"),
+ACCOUNT_COLUMNS = [  # one line per account: ids, money and dates whole, long names cut with an ellipsis
+    Column("id", "Id", justify="right", no_wrap=True),
+    Column("name", "Name", no_wrap=True, ratio=4),
+    Column("number", "Number", style="dim", no_wrap=True, ratio=2),
+    Column("institution", "Institution", no_wrap=True, ratio=2),
+    Column("type", "Type", no_wrap=True),
+    Column("balance_shown", "Balance", justify="right", no_wrap=True),
+    Column("current_balance_date", "As of", style="dim", no_wrap=True),
 ]
 
 
@@ -38,6 +37,8 @@ def show_accounts(accounts: list[TransactionAccount], fmt: str, out: IO[str]) ->
     if fmt == "json":
         write_json({"accounts": rows}, out)
     else:
+        for row in rows:
+            row["balance_shown"] = " ".join(str(v) for v in (row["current_balance"], row["currency"]) if v is not None)
         print_table(rows, ACCOUNT_COLUMNS, title="Transaction accounts")
 
 
