@@ -44,18 +44,24 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "") -> None:
         for key in ("agree", "disagree", "uncategorised"):
             row[key] = "–" if rule[key] is None else rule[key]
         rows.append(row)
-    print_table(rows, [Column("name", "Rule"), Column("line", "Line", justify="right", style="dim"),
-                       Column("category", "Category"), Column("matched", "Matched", justify="right"),
-                       Column("agree", "Agree", justify="right"), Column("disagree", "Disagree", justify="right"),
-                       Column("uncategorised", "Uncategorised", justify="right"),
-                       Column("verdict", "Verdict", max_width=60)],
+    # One line per rule: counts whole, names and verdicts cut with an ellipsis (--format json has it all).
+    print_table(rows, [Column("name", "Rule", no_wrap=True, ratio=3),
+                       Column("line", "Line", justify="right", style="dim", no_wrap=True),
+                       Column("category", "Category", no_wrap=True, ratio=2),
+                       Column("matched", "Matched", justify="right", no_wrap=True),
+                       Column("agree", "Agree", justify="right", no_wrap=True),
+                       Column("disagree", "Disagree", justify="right", no_wrap=True),
+                       Column("uncategorised", "Uncat.", justify="right", no_wrap=True),
+                       Column("verdict", "Verdict", no_wrap=True, ratio=4)],
                 title=f"Rules against {report['total']:,} transactions{f' ({source})' if source else ''}",
                 row_style=_verdict_style, out=screen)
     if report["conflicts"]:
         conflicts = [{"rules": " + ".join(c["rules"]), "categories": " ≠ ".join(str(x) for x in c["categories"]),
                       "rows": c["rows"], "winner": c["rules"][0]} for c in report["conflicts"]]
-        print_table(conflicts, [Column("rules", "Rules"), Column("categories", "Categories"),
-                                Column("rows", "Rows", justify="right"), Column("winner", "Wins (first)")],
+        print_table(conflicts, [Column("rules", "Rules", no_wrap=True, ratio=2),
+                                Column("categories", "Categories", no_wrap=True, ratio=2),
+                                Column("rows", "Rows", justify="right", no_wrap=True),
+                                Column("winner", "Wins (first)", no_wrap=True, ratio=1)],
                     title="Conflicts: the same transactions, different categories", out=screen)
     total = report["total"]
     if total:
@@ -67,9 +73,11 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "") -> None:
     if report["uncovered_payees"]:
         uncovered = [dict(p, share="" if p["category_share"] is None else f"{p['category_share']:.0%}")
                      for p in report["uncovered_payees"]]
-        print_table(uncovered, [Column("payee", "Payee (key)"), Column("count", "Count", justify="right"),
-                                Column("category", "Usually in"), Column("share", "Share", justify="right"),
-                                Column("example", "Example", style="dim", max_width=40)],
+        print_table(uncovered, [Column("payee", "Payee (key)", no_wrap=True, ratio=2),
+                                Column("count", "Count", justify="right", no_wrap=True),
+                                Column("category", "Usually in", no_wrap=True, ratio=2),
+                                Column("share", "Share", justify="right", no_wrap=True),
+                                Column("example", "Example", style="dim", no_wrap=True, ratio=2)],
                     title="Most frequent payees no rule categorises",
                     caption="Turn them into rules: psimport rules suggest", out=screen)
 
@@ -86,21 +94,32 @@ def show_suggestions(suggestions: list[dict], fmt: str, out: IO[str], *, conside
 
 
 def show_explanations(rows: list[dict], fmt: str, out: IO[str]) -> None:
+    """`psimport rules explain`: a table per file, one line per row (long text cut; --format json has it all)."""
     if fmt == "json":
         write_json({"transactions": rows}, out)
         return
-    table = []
+    screen = console()
+    by_file: dict[str, list[dict]] = {}
     for row in rows:
-        decided = [f"{name} = {_shown(item['value'])} ← {item['rule']}" for name, item in row["set"].items()]
-        decided += [f"label {item['label']} ← {item['rule']}" for item in row["labels"]]
-        table.append({"source": f"{Path(row['file']).name}:{row['line']}", "date": row["date"], "amount": row["amount"], "payee": row["payee"],
-                      "rules": ", ".join(row["rules"]) or "–", "decided": "\n".join(decided)})
+        # With one rule matched, "Rules matched" already says who set everything.
+        by = (lambda item: "") if len(row["rules"]) == 1 else (lambda item: f" ← {item['rule']}")
+        decided = [f"{'' if name == 'category' else name + ' = '}{_shown(item['value'])}{by(item)}"
+                   for name, item in row["set"].items()]
+        decided += [f"label {item['label']}{by(item)}" for item in row["labels"]]
+        by_file.setdefault(row["file"], []).append(
+            {"line": row["line"], "date": row["date"], "amount": row["amount"], "payee": row["payee"],
+             "rules": ", ".join(row["rules"]) or "–", "decided": "; ".join(decided)})
+    for file, table in by_file.items():
+        print_table(table, [Column("line", "Line", justify="right", style="dim", no_wrap=True),
+                            Column("date", "Date", no_wrap=True),
+                            Column("amount", "Amount", justify="right", no_wrap=True),
+                            Column("payee", "Payee", no_wrap=True, ratio=3),
+                            Column("rules", "Rules", no_wrap=True, ratio=2),
+                            Column("decided", "Sets", no_wrap=True, ratio=4)],
+                    title=f"{Path(file).name}: which rules match each row", out=screen,
+                    row_style=lambda r: "dim" if r["rules"] == "–" else None)
     matched = sum(1 for row in rows if row["rules"])
-    print_table(table, [Column("source", "Source", style="dim"), Column("date", "Date"),
-                        Column("amount", "Amount", justify="right"), Column("payee", "Payee", max_width=32),
-                        Column("rules", "Rules matched", max_width=30), Column("decided", "Set by")],
-                title="Which rules match each row", caption=f"{matched} of {len(rows)} rows matched a rule",
-                row_style=lambda r: "dim" if r["rules"] == "–" else None)
+    screen.print(f"{matched} of {len(rows)} rows matched a rule")
 
 
 def _shown(value) -> str:

@@ -138,7 +138,25 @@ def test_explain_offline_says_which_rule_set_each_field(run, tmp_path, rules_pat
     assert rows[0]["labels"] == [{"label": "coffee", "rule": "coffee"}]
     assert rows[1]["rules"] == [] and rows[1]["set"] == {}
     table = run("rules", "explain", str(statement), "--rules", str(rules_path))
-    assert "category = Eating Out > Coffee ← coffee" in table.stdout and "1 of 2 rows matched a rule" in table.stdout
+    assert "Eating Out > Coffee; label coffee" in table.stdout and "1 of 2 rows matched a rule" in table.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_rules_test_and_explain_tables_are_one_line_per_row(tmp_path, monkeypatch, export, rules_path, columns):
+    from rich.cells import cell_len
+    monkeypatch.chdir(tmp_path)
+    statement = tmp_path / "card.qif"
+    statement.write_text("!Type:Bank\nD13/03/2024\nT-4.50\nPEFTPOS THE DAILY GRIND NEWTOWN SYDNEY NSW AUSTRALIA\n^\n"
+                         "D14/03/2024\nT-1234.00\nPSOMEWHERE ELSE ENTIRELY, A LONG WAY FROM ANY RULE\n^\n")
+    for args, rows in ((["test", "--existing", str(export)], 3), (["explain", str(statement)], 2)):
+        result = CliRunner().invoke(cli, ["--state-dir", str(tmp_path / "state"), "rules", *args,
+                                          "--rules", str(rules_path)], env={"COLUMNS": str(columns)})
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert max(cell_len(line.rstrip()) for line in lines) <= columns
+        first_table = lines[:lines.index(next(line for line in lines if line.startswith("└")))]
+        assert len([line for line in first_table if line.startswith("│")]) == rows, result.stdout
+    assert "2024-03-14" in result.stdout and "-1234.00" in result.stdout
 
 
 # ─── against the embedded sandbox (demo household) ────────────────────────────────────────────
