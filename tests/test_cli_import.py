@@ -193,6 +193,17 @@ def test_preview_out_into_a_missing_folder_is_one_error_line(tmp_path):
     assert result.output.startswith("Error: ") and str(out) in result.output and not out.exists()
 
 
+@pytest.mark.parametrize("export,says", [("[1, 2]", "#1 is not a JSON object"),
+                                          ('[{"id": 1, "amount": 5}]', "#1 is not a PocketSmith transaction (no date)")])
+def test_an_export_that_is_not_transactions_is_one_error_line(tmp_path, export, says):
+    path = tmp_path / "export.json"
+    path.write_text(export)
+    result = CliRunner().invoke(cli, ["preview", str(SAMPLES / "everyday.ofx"), "--account", str(EVERYDAY),
+                                      "--existing", str(path), "--state-dir", str(tmp_path)])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit)   # not a traceback
+    assert result.output.startswith(f"Error: {path}: transaction {says}")
+
+
 def test_offline_preview_from_an_export_finds_duplicates_and_warns_of_unknown_categories(demo_sandbox, run,
                                                                                          tmp_path):
     import httpx

@@ -142,6 +142,13 @@ def load_export(path) -> list[PsTransaction]:
         raise InputError("expected a JSON array of PocketSmith transactions", file=str(path))
     out = []
     for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise InputError(f"transaction #{index + 1} is not a JSON object; --existing takes a JSON array of "
+                             "PocketSmith transactions", file=str(path))
+        missing = [key for key in ("id", "date", "amount") if item.get(key) is None]
+        if missing:
+            raise InputError(f"transaction #{index + 1} is not a PocketSmith transaction (no {', '.join(missing)})",
+                             file=str(path))
         try:
             out.append(PsTransaction.from_api(item))
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
