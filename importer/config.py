@@ -71,7 +71,10 @@ class Config:
 
     @property
     def date_order(self) -> str | None:
-        return self.data.get("date_order")
+        value = self.data.get("date_order")
+        if value is not None and value not in ("dmy", "mdy", "ymd"):
+            raise ConfigError(f"'date_order' must be dmy, mdy or ymd, not {value!r}", file=str(self.path))
+        return value
 
     @property
     def mapping_dirs(self) -> tuple[Path, ...]:
@@ -80,6 +83,8 @@ class Config:
             dirs.insert(0, self.path.parent / "mappings")
         extra = self.data.get("mappings_dir")
         if extra:
+            if not isinstance(extra, str):
+                raise ConfigError("'mappings_dir' must be a folder's path", file=str(self.path))
             dirs.insert(0, Path(extra).expanduser())
         return tuple(d for d in dirs if d.is_dir())
 
