@@ -293,19 +293,24 @@ class _TerminalUi:
 @format_option("table", "json", "csv", "html")
 @click.option("--out", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the preview to FILE instead of standard output.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Table: list the duplicates row by row too (otherwise a count per account).")
 @sandbox_option
 @global_options
 @pass_state
-def preview(state: State, files, account, rules_path, mapping, date_order, existing, fmt, out, sandbox):
+def preview(state: State, files, account, rules_path, mapping, date_order, existing, fmt, out, show_all, sandbox):
     """Show exactly what an import would do, writing nothing.
 
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
     (possibly there already: created only with `import --accept-review`) or `skip` (a rule
-    said to ignore it), with its category, labels and the transaction it matched.
+    said to ignore it), with its category, labels and the transaction it matched. The table
+    shows one line per row and counts the duplicates (--all lists them); JSON, CSV and HTML
+    have every row in full.
 
     \b
     Examples:
       psimport preview sample_statements/ --sandbox
+      psimport preview sample_statements/ --sandbox --all
       psimport preview statement.ofx --account 123456 --rules rules.yaml
       psimport preview statement.ofx --existing export.json --format json
       psimport preview sample_statements/ --sandbox --format html --out preview.html
@@ -323,11 +328,11 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
         except OSError as exc:
             raise ImporterError(f"cannot write the preview there ({exc.strerror})", file=str(out)) from None
         with handle:
-            show_plan(plan, fmt, handle)
+            show_plan(plan, fmt, handle, show_all=show_all)
         if not state.quiet:
             click.echo(f"Wrote the {fmt} preview of {len(plan.rows)} rows to {out}", err=True)
     else:
-        show_plan(plan, fmt, sys.stdout)
+        show_plan(plan, fmt, sys.stdout, show_all=show_all)
 
 
 @cli.command("import")

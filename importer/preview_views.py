@@ -25,8 +25,8 @@ CSV_COLUMNS = [Column(k) for k in (
     "duplicate_of", "score", "reasons", "external_id", "cheque_number")]
 
 
-def show_plan(plan: Plan, fmt: str, out: IO[str]) -> None:
-    """`psimport preview` in the chosen format."""
+def show_plan(plan: Plan, fmt: str, out: IO[str], show_all: bool = False) -> None:
+    """`psimport preview` in the chosen format; `show_all` lists the duplicates in the table too."""
     if fmt == "json":
         write_json(plan.to_json(), out)
     elif fmt == "csv":
@@ -34,7 +34,7 @@ def show_plan(plan: Plan, fmt: str, out: IO[str]) -> None:
     elif fmt == "html":
         out.write(plan_html(plan))
     else:
-        plan_table(plan, out)
+        plan_table(plan, out, show_all=show_all)
 
 
 def plan_csv(plan: Plan, out: IO[str]) -> None:
@@ -63,6 +63,24 @@ def match_text(data: dict) -> str:
     return " · ".join(parts)
 
 
+def _match_brief(data: dict) -> str:
+    """match_text for one table line: the score and the matched transaction first, since the end may be cut."""
+    parts = []
+    if data.get("score") is not None:
+        parts.append(f"{data['score']:.2f}")
+    matched = data.get("matched")
+    if matched:
+        parts.append(f"{matched['date']} {matched['payee']} (#{matched['id']})")
+    elif data.get("duplicate_of") is not None:
+        parts.append(f"#{data['duplicate_of']}")
+    elif data.get("duplicate_of_row") is not None:
+        parts.append(f"row {data['duplicate_of_row'] + 1} of this run")
+    text = " ".join(parts)
+    if data.get("reasons"):
+        text += (" · " if text else "") + "; ".join(data["reasons"])
+    return text
+
+
 def not_created_lines(rows: list[dict], more: str, limit: int = 20) -> list[str]:
     """Preview rows an import did not create, a line each with what they matched; `more` says where the rest are."""
     lines = [f"  {data['action']:9} {data['date']} {data['amount']:>10} {data['payee'][:40]:40} {match_text(data)}"
@@ -76,12 +94,20 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def plan_table(plan: Plan, out: IO[str] | None = None) -> None:
-    """One table per account and action, coloured; the matched transaction and why; the summary last."""
+def plan_table(plan: Plan, out: IO[str] | None = None, show_all: bool = False) -> None:
+    """One table per account and action, a line per row; the summary last.
+
+    Duplicates are a count per account unless `show_all`: they are what a rerun is mostly
+    made of, and JSON, CSV and HTML list them anyway. Long text is cut with an ellipsis,
+    never wrapped, so dates, amounts and ids stay whole at any width.
+    """
     from pathlib import PurePath
 
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from importer.render import fit_to_screen
 
     screen = Console(file=out, highlight=False) if out is not None else console()
     names = {a["transaction_account_id"]: a for a in plan.account_summaries()}
@@ -96,22 +122,37 @@ def plan_table(plan: Plan, out: IO[str] | None = None) -> None:
             if not rows:
                 continue
             style = ACTION_STYLES[action]
-            table = Table(title=f"{account} — {len(rows)} {ACTION_TITLES[action]}", title_justify="left",
+            if action == "duplicate" and not show_all:
+                screen.print(Text(f"{account} — {len(rows)} already in PocketSmith (--all lists them)",
+                                  style=f"bold {style}"))
+                continue
+            heading = f"{account} — {len(rows)} {ACTION_TITLES[action]}"
+            files = {PurePath(data["file"] or "").name for data in rows}
+            one_file = len(files) == 1
+            table = Table(title=Text(heading + (f" · {files.pop()}" if one_file else "")), title_justify="left",
                           title_style=f"bold {style}", header_style="bold", style=style)
-            table.add_column("Source", style="dim", no_wrap=True)
+            table.add_column("Line" if one_file else "Source", style="dim", no_wrap=True,
+                             justify="right" if one_file else "left")
             table.add_column("Date", no_wrap=True)
             table.add_column("Amount", justify="right", no_wrap=True)
-            table.add_column("Payee", overflow="fold", ratio=3)
-            table.add_column("Category", overflow="fold", ratio=2)
-            table.add_column("Labels", overflow="fold", ratio=1)
-            table.add_column("Matched / why" if action != "create" else "Rules", overflow="fold", ratio=3)
+            table.add_column("Payee", no_wrap=True, overflow="ellipsis", ratio=3)
+            table.add_column("Category", no_wrap=True, overflow="ellipsis", ratio=2)
+            with_labels = any(data["labels"] for data in rows)
+            if with_labels:
+                table.add_column("Labels", no_wrap=True, overflow="ellipsis", ratio=1)
+            matching = action in ("duplicate", "review")
+            table.add_column("Matched / why" if matching else "Rules", no_wrap=True, overflow="ellipsis",
+                             ratio=4 if matching else 2)
             for data in rows:
-                why = match_text(data) if action != "create" else ""
-                if data["rules"]:
-                    why = (why + " · " if why else "") + "rules: " + ", ".join(data["rules"])
-                source = f"{PurePath(data['file'] or '').name}:{data['line'] or ''}"
-                table.add_row(source, data["date"], data["amount"], data["payee"], data["category"] or "",
-                              ", ".join(data["labels"]), why, style=style)
+                source = str(data["line"] or "") if one_file else \
+                    f"{PurePath(data['file'] or '').name}:{data['line'] or ''}"
+                cells = [source, data["date"], data["amount"], Text(data["payee"] or ""),
+                         Text(data["category"] or "")]
+                if with_labels:
+                    cells.append(Text(", ".join(data["labels"])))
+                cells.append(Text(_match_brief(data) if matching else ", ".join(data["rules"])))
+                table.add_row(*cells, style=style)
+            fit_to_screen(table, screen)
             screen.print(table)
     print_summary(plan, screen)
 

@@ -208,13 +208,45 @@ def test_fingerprint_ignores_case_spacing_and_trailing_zeros():
     assert fingerprint(1, "2024-01-02", Decimal("-4.5"), "x") != fingerprint(2, "2024-01-02", Decimal("-4.5"), "x")
 
 
-def test_preview_table_groups_by_account_then_action_and_ends_with_the_summary():
-    plan, _ = _two_account_plan()
+def _table(plan, show_all=False) -> str:
     out = io.StringIO()
-    show_plan(plan, "table", out)
-    text = out.getvalue()
+    show_plan(plan, "table", out, show_all=show_all)
+    return out.getvalue()
+
+
+def test_preview_table_groups_by_account_then_action_and_ends_with_the_summary(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    plan, _ = _two_account_plan()
+    text = _table(plan, show_all=True)
     order = [text.index(t) for t in ("Account 11 · Everyday — 3 to create", "Account 11 · Everyday — 1 already",
                                      "Account 12 · Visa — 1 to create", "Account 12 · Visa — 1 for review",
                                      "Summary")]
     assert order == sorted(order)
-    assert "#900" in text and "payee 97%" in text and "a.ofx:1" in text
+    assert "(#900)" in text and "payee 97%" in text
+    assert "(duplicates) · a.ofx" in text and "a.ofx:2" in text and "c.ofx:1" in text   # one file: in the title
+
+
+def test_preview_table_counts_duplicates_unless_all_are_asked_for():
+    plan, _ = _two_account_plan()
+    text = _table(plan)
+    assert "Account 11 · Everyday — 1 already in PocketSmith (--all lists them)" in text
+    assert "DUP coffee" not in text and "(#900)" not in text
+    assert "DUP coffee" in _table(plan, show_all=True)
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_preview_table_is_one_line_per_row_and_never_splits_dates_or_amounts(monkeypatch, columns):
+    from rich.cells import cell_len
+    monkeypatch.setenv("COLUMNS", str(columns))
+    plan, _ = _two_account_plan()
+    long = "A PAYEE NAME FAR TOO LONG FOR ANY TERMINAL COLUMN " * 3
+    plan.rows[1].payee = long
+    plan.rows[3].reasons = ["same amount; 3 days later; payee 41% similar to 'REV Shop Pty Ltd of Sydney'"]
+    lines = _table(plan, show_all=True).splitlines()
+    assert max(cell_len(line.rstrip()) for line in lines) <= columns
+    rows = [line for line in lines if line.count("│") > 2]      # table body lines, not the summary panel's
+    assert len(rows) == len(plan.rows)           # each row on exactly one line
+    for row in plan.rows:
+        line = next(line for line in rows if row.txn.date.isoformat() in line)
+        assert f" {row.txn.amount} " in line
+    assert long not in "".join(lines) and "A PAYEE NAME" in "".join(lines) and "…" in "".join(lines)
