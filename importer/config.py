@@ -11,7 +11,7 @@ from typing import Any
 from importer.errors import ConfigError
 
 __all__ = ["Config", "load_config", "sandbox_config", "safe_load_yaml", "default_state_dir", "user_config_dir",
-           "builtin_mappings_dir", "samples_dir", "DEFAULT_API_URL"]
+           "make_dir", "builtin_mappings_dir", "samples_dir", "DEFAULT_API_URL"]
 
 APP = "psimport"
 DEFAULT_API_URL = "https://api.pocketsmith.com/v2"
@@ -28,6 +28,16 @@ def default_state_dir() -> Path:
         return Path(env)
     from platformdirs import user_data_path
     return user_data_path(APP)
+
+
+def make_dir(path: str | Path, what: str) -> Path:
+    """Create a folder psimport keeps things in (and its parents), or a ConfigError saying why it cannot."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {what} here ({exc.strerror})", file=str(path)) from None
+    return path
 
 
 def _data_package_dir(name: str) -> Path:
@@ -110,6 +120,8 @@ def load_config(path: str | Path | None = None) -> Config:
     import yaml
     try:
         data = safe_load_yaml(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the config is not UTF-8 text ({exc.reason})", file=str(path)) from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),

@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from importer.config import make_dir
 from importer.errors import ConfigError
 
 __all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
@@ -148,7 +149,7 @@ class Journal:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(self.path.parent, "the state dir")
         # One connection guarded by a lock: SQLite serialises writers anyway. Row changes are
         # group-committed (see `flush`), because with synchronous=FULL each commit is an fsync,
         # and an fsync (0.2 to 7 ms measured here) per row would cap a batch at a few hundred rows/s.
@@ -156,11 +157,17 @@ class Journal:
         self._lock = threading.RLock()
         self._pending: list[_Change] = []
         self._pending_lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed `sending` survives power loss too, not only a killed process.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        self._migrate()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed `sending` survives power loss too, not only a killed process.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ConfigError(f"cannot use this import journal ({exc}); if it is damaged, move it aside and "
+                              "psimport starts a new one (it then no longer knows what it imported before)",
+                              file=str(self.path)) from None
 
     def _migrate(self) -> None:
         # Journals from before a column existed get it, empty; nothing else changes shape.
@@ -475,8 +482,7 @@ def import_lock(state_dir: str | Path) -> Iterator[None]:
     Settling an unknown outcome by lookup is only sound if no other process is still
     sending that row; the OS drops the lock when its holder dies, even by SIGKILL.
     """
-    path = Path(state_dir)
-    path.mkdir(parents=True, exist_ok=True)
+    path = make_dir(state_dir, "the state dir")
     handle = open(path / LOCK_FILE, "a+")
     try:
         try:

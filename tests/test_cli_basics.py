@@ -60,6 +60,32 @@ def test_a_bad_config_setting_is_one_error_line(tmp_path, setting, says):
     assert result.output == f"Error: {config}: {says}\n"
 
 
+def test_a_config_that_is_not_utf8_is_one_error_line(tmp_path):
+    config = tmp_path / "psimport.yaml"
+    config.write_bytes(b"\xff\xfedate_order: dmy\n")
+    statement = tmp_path / "s.qif"
+    statement.write_text("!Type:Bank\nD01/31/2024\nT-4.50\nPCoffee\n^\n")
+    result = CliRunner().invoke(cli, ["parse", str(statement), "--config", str(config)])
+    assert result.output == f"Error: {config}: the config is not UTF-8 text (invalid start byte)\n"
+
+
+def test_a_damaged_journal_is_one_error_line(tmp_path):
+    (tmp_path / "journal.sqlite3").write_bytes(b"not a database " * 100)
+    result = CliRunner().invoke(cli, ["batches", "--state-dir", str(tmp_path)])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit)   # not a traceback
+    assert result.output.startswith(f"Error: {tmp_path / 'journal.sqlite3'}: cannot use this import journal")
+
+
+def test_a_state_dir_that_cannot_be_made_is_one_error_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    statement = tmp_path / "s.qif"
+    statement.write_text("!Type:Bank\nD01/31/2024\nT-4.50\nPCoffee\n^\n")
+    result = CliRunner().invoke(cli, ["preview", str(statement), "--sandbox", "--state-dir", str(blocker / "state")])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit)   # not a traceback
+    assert result.output.startswith(f"Error: {blocker / 'state' / 'sandbox'}: cannot create the sandbox's folder")
+
+
 def test_help_does_not_import_heavy_libraries():
     # A deterministic stand-in for "psimport --help is fast": no wall clock, just what got imported.
     code = ("import sys\nfrom importer.cli import cli\n"
