@@ -41,8 +41,8 @@ def make_dir(path: str | Path, what: str) -> Path:
 
 
 def _data_package_dir(name: str) -> Path:
-    # The data folders are installed as namespace packages (no __init__.py), which works for a
-    # wheel and an editable install alike; their spec knows where they really are.
+    # The data folders are installed as packages of their own (pyproject's package-dir maps them),
+    # which a wheel and an editable install place differently; their spec knows where they are.
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(f"psimport is installed without its data ({name}); reinstall it")

@@ -1,4 +1,4 @@
-"""What each command shows: its rows and summaries in every format it offers, built on render.py."""
+"""What `psimport parse` and `psimport mappings` show, in every format they offer, built on render.py."""
 
 from __future__ import annotations
 
