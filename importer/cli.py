@@ -16,6 +16,7 @@ import click
 
 from importer.errors import ImporterError
 
+
 @dataclass
 class State:
     """What the global options said, wherever on the command line they were given."""
@@ -26,6 +27,7 @@ class State:
     verbose: int = 0
     quiet: bool = False
     _config: object = field(default=None, repr=False)
+    _clients: dict = field(default_factory=dict, repr=False)   # one per --sandbox value
 
     @property
     def config(self):
@@ -37,8 +39,7 @@ class State:
     @property
     def state_dir(self) -> Path:
         from importer.config import default_state_dir
-        path = Path(self.state_dir_opt) if self.state_dir_opt else default_state_dir()
-        return path
+        return Path(self.state_dir_opt) if self.state_dir_opt else default_state_dir()
 
     def client(self, sandbox: bool = False):
         """The PocketSmith client for this run: the real API, or an embedded sandbox with --sandbox.
@@ -48,7 +49,7 @@ class State:
         request is logged to stderr, key redacted.
         """
         from importer.pocketsmith.client import PocketSmith
-        cache = self.__dict__.setdefault("_clients", {})
+        cache = self._clients
         if sandbox not in cache:
             log = (lambda line: click.echo(f"psimport: {line}", err=True)) if self.verbose else None
             if sandbox:
@@ -225,11 +226,26 @@ def _target_name(state: State, sandbox: bool) -> str:
     return "sandbox" if sandbox else state.resolved_api_url.rstrip("/")
 
 
+def _follow_up(state: State, *words: str) -> str:
+    """A psimport command line for the user to run next, with this run's --api-url, --config and --state-dir.
+
+    Every command psimport prints for the user to run is built here, so none of them loses
+    the options that say which journal, config and PocketSmith it is about. An option given
+    in `words` wins over this run's.
+    """
+    import shlex
+    parts = ["psimport", *words]
+    for flag, value in (("--api-url", state.api_url), ("--config", state.config_path),
+                        ("--state-dir", state.state_dir_opt)):
+        if value and flag not in words:
+            parts.extend([flag, str(value)])
+    return shlex.join(parts)
+
+
 def _same_command(state: State) -> str:
     """The command line that was run, rebuilt from its parameters, for "run this again to finish"."""
-    import shlex
     ctx = click.get_current_context()
-    parts = ["psimport", ctx.info_name or ""]
+    parts = [ctx.info_name or ""]
     for param in ctx.command.params:
         if not param.expose_value or param.name not in ctx.params:
             continue
@@ -239,11 +255,7 @@ def _same_command(state: State) -> str:
         elif value not in (None, False, ()) and value != param.default:
             flag = max(param.opts, key=len)
             parts.extend([flag] if getattr(param, "is_flag", False) else [flag, str(value)])
-    for flag, value in (("--api-url", state.api_url), ("--config", state.config_path),
-                        ("--state-dir", state.state_dir_opt)):
-        if value:
-            parts.extend([flag, str(value)])
-    return shlex.join(parts)
+    return _follow_up(state, *parts)
 
 
 def _confirm(question: str, yes: bool, action: str) -> None:
@@ -279,6 +291,9 @@ class _TerminalUi:
 
     def confirm(self, question: str, action: str) -> None:
         _confirm(question, self.yes, action)
+
+    def command(self, *words: str) -> str:
+        return _follow_up(self.state, *words)
 
     def progress(self, label: str):
         from importer.render import progress_bar

@@ -37,6 +37,9 @@ class Ui(Protocol):
     def confirm(self, question: str, action: str) -> None:
         """Return to go ahead; raise (an ImporterError, or an abort) to stop before anything is written."""
 
+    def command(self, *words: str) -> str:
+        """The psimport command line `words` make, for the person to run next (with this run's global options)."""
+
     def progress(self, label: str) -> ContextManager[Progress]:
         """A `(done, total)` callback for the duration of the block."""
 
@@ -151,7 +154,7 @@ def _write_batch(journal: Journal, client: Any, batch_id: str, concurrency: int,
         ui.note("Not created:")
         for line in not_created_lines(shown, "`psimport batches` / `preview` show them"):
             ui.note(line)
-    ui.say(f"Undo with: psimport undo {batch_id}")
+    ui.say(f"Undo with: {ui.command('undo', batch_id)}")
 
 
 def list_batches(state_dir: Path) -> list[BatchInfo]:
@@ -178,7 +181,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], Any
             sandbox = True
         elif batch.target and batch.target != target:
             raise ConfigError(f"batch {batch.id} was imported into {batch.target}; "
-                              f"run: psimport undo {batch.id} --api-url {batch.target}")
+                              f"run: {ui.command('undo', batch.id, '--api-url', batch.target)}")
         to_delete = batch.created + batch.counts.get("sending", 0)
         if to_delete == 0:
             ui.say(f"Batch {batch.id} has nothing left to undo.")

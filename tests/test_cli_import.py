@@ -244,3 +244,22 @@ def test_undo_of_a_batch_imported_elsewhere_names_where(sandbox, run, tmp_path):
     result = run("undo", batch_id, "--yes", "--api-url", "https://api.pocketsmith.com/v2")
     assert result.exit_code == 3 and sandbox.url in result.output
     assert len(sandbox.transactions(EVERYDAY)) == 1
+
+
+def test_printed_follow_up_commands_keep_the_state_dir_and_api_url(sandbox, run, tmp_path):
+    import shlex
+    statement = _qif(tmp_path / "s.qif", [("03/14/2024", "-4.50", "Coffee"), ("03/15/2024", "-9.00", "Lunch")])
+    imported = run("import", statement, "--account", EVERYDAY, "--yes", sandbox=sandbox).output
+    batch_id = re.search(r"Batch (\S+):", imported).group(1)
+    undo = shlex.split(re.search(r"Undo with: (.+)", imported).group(1))
+    assert undo[:3] == ["psimport", "undo", batch_id]
+    assert undo[undo.index("--state-dir") + 1] == str(tmp_path / "state")
+    assert undo[undo.index("--api-url") + 1] == sandbox.url
+
+    elsewhere = run("undo", batch_id, "--yes", "--api-url", "https://api.pocketsmith.com/v2").output
+    hint = shlex.split(re.search(r"run: (.+)", elsewhere).group(1))
+    assert hint[:3] == ["psimport", "undo", batch_id] and hint[hint.index("--api-url") + 1] == sandbox.url
+    assert "https://api.pocketsmith.com/v2" not in hint
+    done = CliRunner().invoke(cli, [*hint[1:], "--yes"], catch_exceptions=False)   # run from any folder
+    assert done.exit_code == 0 and "deleted 2" in done.output, done.output
+    assert sandbox.transactions(EVERYDAY) == []
