@@ -251,7 +251,11 @@ class PocketSmith:
 
     def find_transactions(self, account_id: int, on: date, amount: Decimal | None = None,
                           payee: str | None = None, window_days: int = 0) -> list[PsTransaction]:
-        """Transactions on a date (± window) with this amount and payee: how an ambiguous create is settled."""
+        """Transactions on a date (± window) with this amount and payee: a look for an unanswered create.
+
+        The writer settles its own unknown outcomes with writer.settle_unknown, which also keeps
+        identical rows apart and leaves out transactions other journal rows already claim.
+        """
         from datetime import timedelta
         found = self.transactions(account_id, on - timedelta(days=window_days), on + timedelta(days=window_days))
         return [t for t in found if (amount is None or t.amount == amount)
