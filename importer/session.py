@@ -87,6 +87,9 @@ def _open_batch(journal: Journal, client: Any, config: Any, target: str, files, 
             journal.promote_review(unfinished.id, range(len(journal.rows(unfinished.id))))
             unfinished = journal.batch(unfinished.id)
         left = unfinished.unfinished
+        if not left:    # stopped after its last row was journaled, before it was marked complete
+            ui.note(f"Batch {unfinished.id} of these files has nothing left to create; marking it complete.")
+            return unfinished.id
         ui.note(f"Batch {unfinished.id} of these files (planned {unfinished.created_at}) is unfinished: "
                 f"{unfinished.created} created, {left} to go. Finishing it with its original plan.")
         ui.confirm(f"Finish batch {unfinished.id} ({left} to create)?", "importing")

@@ -150,7 +150,8 @@ class WriteReport:
 
     @property
     def complete(self) -> bool:
-        return not (self.failed or self.unknown or self.left or self.interrupted)
+        # An interruption that came after the last row was journaled left nothing to do.
+        return not (self.failed or self.unknown or self.left)
 
 
 def _is_throttle(exc: ApiError) -> bool:

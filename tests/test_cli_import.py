@@ -157,6 +157,23 @@ def test_a_refused_row_exits_non_zero_saying_how_to_finish_and_the_rerun_does(sa
     assert sorted(t["payee"] for t in sandbox.transactions(EVERYDAY)) == [f"Shop {d}" for d in range(13, 19)]
 
 
+def test_a_batch_left_open_with_nothing_to_create_is_completed_without_asking(sandbox, run, tmp_path):
+    import sqlite3
+
+    from importer.journal import JOURNAL_FILE
+    statement = _qif(tmp_path / "s.qif", [("03/14/2024", "-4.50", "Coffee")])
+    first = run("import", statement, "--account", EVERYDAY, "--yes", sandbox=sandbox)
+    batch_id = re.search(r"Batch (\S+):", first.output).group(1)
+    # What a Ctrl-C just after the last create used to leave: every row created, the batch still open.
+    with sqlite3.connect(tmp_path / "state" / JOURNAL_FILE) as db:
+        db.execute("UPDATE batches SET status = 'open', finished_at = NULL WHERE id = ?", (batch_id,))
+    again = run("import", statement, "--account", EVERYDAY, sandbox=sandbox)     # no --yes, no terminal
+    assert again.exit_code == 0, again.output
+    assert "nothing left to create; marking it complete" in again.output and "(0 to create)" not in again.output
+    assert json.loads(run("batches", "--format", "json").output)["batches"][0]["status"] == "complete"
+    assert len(sandbox.transactions(EVERYDAY)) == 1
+
+
 def test_import_without_a_terminal_or_yes_refuses_and_creates_nothing(sandbox, run, tmp_path):
     statement = _qif(tmp_path / "s.qif", [("03/14/2024", "-4.50", "Coffee")])
     result = run("import", statement, "--account", EVERYDAY, sandbox=sandbox)

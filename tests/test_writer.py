@@ -241,3 +241,21 @@ def test_ctrl_c_in_the_main_thread_only_asks_the_writer_to_stop(make_sandbox, jo
                                                                 "planned": len(rows) - report.created}
     assert Writer(sandbox.client(), journal, settle_delay=0).run(batch_id).complete
     assert_exactly_once(sandbox, rows, journal, batch_id)
+
+
+def test_ctrl_c_after_the_last_create_leaves_a_complete_batch(sandbox, journal):
+    import os
+    import signal
+    rows = _bodies(6)
+    batch_id = _batch(journal, rows)
+    writer = Writer(sandbox.client(), journal, concurrency=2, settle_delay=0)
+
+    def progress(done, total):
+        if total and done == total:
+            os.kill(os.getpid(), signal.SIGINT)      # Ctrl-C just as the last create is journaled
+
+    writer.progress = progress
+    report = writer.run(batch_id)
+    assert report.interrupted and report.complete and report.left == 0 and not report.unknown
+    assert journal.batch(batch_id).status == "complete"
+    assert_exactly_once(sandbox, rows, journal, batch_id)
