@@ -76,6 +76,10 @@ def test_from_env_uses_developer_key_or_bearer_token(sandbox, monkeypatch):
     monkeypatch.setenv("POCKETSMITH_ACCESS_TOKEN", sandbox.key)
     with PocketSmith.from_env(sandbox.url) as client:
         assert client.me()["id"] == 4711 and client.auth_kind == "bearer token"
+    monkeypatch.delenv("POCKETSMITH_ACCESS_TOKEN")
+    monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", f"Bearer {sandbox.key}")   # the key variable takes a token too
+    with PocketSmith.from_env(sandbox.url) as client:
+        assert client.me()["id"] == 4711 and client.auth_kind == "bearer token"
 
 
 def test_a_key_with_a_line_break_is_refused_without_echoing_it():

@@ -157,10 +157,16 @@ class PocketSmith:
 
     @classmethod
     def from_env(cls, base_url: str, log=None, **options) -> "PocketSmith":
-        """A client with the key from POCKETSMITH_DEVELOPER_KEY (or an OAuth POCKETSMITH_ACCESS_TOKEN)."""
+        """A client with the key from POCKETSMITH_DEVELOPER_KEY (or an OAuth POCKETSMITH_ACCESS_TOKEN).
+
+        An OAuth token may also be given as POCKETSMITH_DEVELOPER_KEY="Bearer TOKEN" (design.md:
+        the key variable takes OAuth bearer tokens too).
+        """
         import os
         check_base_url(base_url)  # refuse a bad URL before even looking for the key
         key = os.environ.get("POCKETSMITH_DEVELOPER_KEY", "").strip()
+        if key[:7].lower() == "bearer ":
+            return cls(base_url, bearer_token=_clean_key(key[7:], "POCKETSMITH_DEVELOPER_KEY"), log=log, **options)
         if key:
             return cls(base_url, _clean_key(key, "POCKETSMITH_DEVELOPER_KEY"), log=log, **options)
         token = os.environ.get("POCKETSMITH_ACCESS_TOKEN", "").strip()
