@@ -153,7 +153,7 @@ def resolve_targets(statements: Sequence[Statement], *, account: int | None = No
         if len(ids) > 1:
             raise ConfigError(f"--account is for files of one account, but these hold {len(ids)} "
                               f"({', '.join(ids)}); map each in the config's accounts: list instead.\n"
-                              + _how_to_map(statements[0]))
+                              + _how_to_map(statements, known))
         target = checked(account, "--account")
         return [target] * len(statements)
 
@@ -176,7 +176,7 @@ def resolve_targets(statements: Sequence[Statement], *, account: int | None = No
         listing = _account_list(known) if known is not None else \
             "Offline, psimport cannot list your transaction accounts; `psimport accounts` does."
         raise ConfigError(f"no PocketSmith transaction account for {names}.\n{listing}\n"
-                          + _how_to_map(unmapped[0]))
+                          + _how_to_map(unmapped, known))
     return targets
 
 
@@ -198,13 +198,41 @@ def _account_list(known: Sequence[TransactionAccount] | None) -> str:
     return "\n".join(lines)
 
 
-def _how_to_map(statement: Statement) -> str:
-    fmt = (statement.format or "").lower()
-    if statement.account.id and fmt.startswith(("ofx", "qfx", "qbo")):
-        example = f'{{ofx_account: "{statement.account.id}", transaction_account_id: ID}}'
-    elif statement.account.id and fmt.startswith("qif"):
-        example = f'{{qif_account: "{statement.account.id}", transaction_account_id: ID}}'
-    else:
-        example = f'{{glob: "{Path(statement.file).name}", transaction_account_id: ID}}'
-    return (f"Pass --account ID for a single account, or add to psimport.yaml:\n"
-            f"  accounts:\n    - {example}")
+def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAccount] | None = None) -> str:
+    """A config line per statement, its id filled in when one of the user's accounts is plainly it."""
+    lines = []
+    for statement in statements:
+        fmt = (statement.format or "").lower()
+        name = Path(statement.file).name
+        if statement.account.id and fmt.startswith(("ofx", "qfx", "qbo")):
+            match = f'ofx_account: "{statement.account.id}"'
+        elif statement.account.id and fmt.startswith("qif"):
+            match = f'qif_account: "{statement.account.id}"'
+        else:
+            mapping = fmt.split(":", 1)[1] if fmt.startswith("csv:") else None
+            match = f'glob: "{name}"' + (f", mapping: {mapping}" if mapping else "")
+        candidate, why = _candidate(statement, known or ())
+        target = candidate.id if candidate else "ID"
+        comment = f"{name}: {candidate.name} ({why})" if candidate else f"{name}: ID from your accounts"
+        line = f"    - {{{match}, transaction_account_id: {target}}}   # {comment}"
+        if line not in lines:       # e.g. the daily statements of one MT940 file
+            lines.append(line)
+    return "Pass --account ID for a single account, or add to psimport.yaml:\n  accounts:\n" + "\n".join(lines)
+
+
+def _candidate(statement: Statement, known: Sequence[TransactionAccount]) -> tuple[TransactionAccount | None, str]:
+    """The one account whose name is the statement's account, or whose number ends in the same 4+ digits."""
+    wanted = statement.account.id
+    if not wanted:
+        return None, ""
+    same_name = [a for a in known if a.name and " ".join(a.name.split()).casefold() ==
+                 " ".join(wanted.split()).casefold()]
+    if len(same_name) == 1:
+        return same_name[0], "same name"
+    digits = "".join(ch for ch in wanted if ch.isdigit())
+    if len(digits) >= 4:
+        same_end = [a for a in known if a.number and "".join(ch for ch in a.number if ch.isdigit())
+                    .endswith(digits[-4:])]
+        if len(same_end) == 1:
+            return same_end[0], f"number ending {digits[-4:]}"
+    return None, ""

@@ -64,6 +64,20 @@ def test_an_unmapped_statement_lists_the_users_accounts_and_how_to_map():
     assert 'ofx_account: "555"' in message and "--account" in message
 
 
+def test_every_unmapped_statement_gets_a_config_line_with_the_account_it_plainly_is():
+    statements = [_statement("/x/card.qif", "qif", "visa"), _statement("/x/old.ofx", "ofx", "9999 5678"),
+                  _statement("/x/savings.csv", "csv:cba"), _statement("/x/other.ofx", "ofx", "555")]
+    with pytest.raises(ConfigError) as caught:
+        resolve_targets(statements, known=KNOWN)
+    lines = str(caught.value).splitlines()
+    config = lines[lines.index("  accounts:") + 1:]
+    assert config == [
+        '    - {qif_account: "visa", transaction_account_id: 12}   # card.qif: Visa (same name)',
+        '    - {ofx_account: "9999 5678", transaction_account_id: 11}   # old.ofx: Everyday (number ending 5678)',
+        '    - {glob: "savings.csv", mapping: cba, transaction_account_id: ID}   # savings.csv: ID from your accounts',
+        '    - {ofx_account: "555", transaction_account_id: ID}   # other.ofx: ID from your accounts']
+
+
 def test_account_option_targets_every_statement_of_one_account_and_is_checked():
     statements = [_statement("a.qif", "qif"), _statement("b.qif", "qif")]
     assert {t.account_id for t in resolve_targets(statements, account=12, known=KNOWN)} == {12}
