@@ -511,6 +511,14 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
     click.echo(f"PocketSmith sandbox at {server.url} (data: {db_path})")
     click.echo(f"  export POCKETSMITH_API_URL={server.url}")
     click.echo(f"  export POCKETSMITH_DEVELOPER_KEY={server.key}")
+    if demo:
+        from importer.config import samples_dir
+        # The demo statements map to the demo accounts through their own config, not the user's.
+        here = Path("sample_statements")
+        samples = here if (here / "psimport.yaml").is_file() else samples_dir()
+        click.echo("Then, with those exports, preview the demo statements "
+                   "(their config maps them to the demo accounts):")
+        click.echo(f"  {_follow_up(state, 'preview', str(samples), '--config', str(samples / 'psimport.yaml'))}")
     click.echo("Ctrl-C stops it.", err=True)
     sys.stdout.flush()
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from importer.config import samples_dir
 from importer.sandbox.demo import CATEGORY_IDS, FEED_END
 from importer.sandbox.household import (CREDIT_CARD, EVERYDAY, HISTORY_START, SAVINGS, STATEMENT_START,
                                         creditcard_rows, everyday_rows, merchant_for, savings_rows, write_samples)
@@ -211,6 +212,11 @@ def test_psimport_sandbox_command_serves_and_prints_url_and_key(tmp_path):
         url = re.search(r"(http://127\.0\.0\.1:\d+/v2)", first)[1]
         exports = [process.stdout.readline().strip() for _ in range(2)]
         assert exports == [f"export POCKETSMITH_API_URL={url}", "export POCKETSMITH_DEVELOPER_KEY=cli-key"]
+        # --demo says how to preview the demo statements, with the config that maps them to the demo accounts.
+        assert "their config maps them to the demo accounts" in process.stdout.readline()
+        samples = samples_dir()
+        assert process.stdout.readline().split() == ["psimport", "preview", str(samples),
+                                                     "--config", str(samples / "psimport.yaml")]
         accounts = httpx.get(url + "/users/4711/transaction_accounts", headers={"X-Developer-Key": "cli-key"})
         assert [a["id"] for a in accounts.json()] == [510001, 510002, 510003]
     finally:
