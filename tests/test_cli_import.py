@@ -199,6 +199,21 @@ def test_preview_formats_and_out_file(demo_sandbox, run, tmp_path):
     assert "to create" in table and "Summary" in table
 
 
+def test_sandbox_runs_outside_the_clone_use_the_installed_sample_statements(run, tmp_path):
+    from importer.config import samples_dir
+    assert not (tmp_path / "sample_statements").exists()       # `run` works in an empty folder
+    result = run("preview", "sample_statements/", "--sandbox", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert f"using the installed sample statements: {samples_dir()}" in result.stderr
+    assert {Path(t["file"]).name for t in json.loads(result.stdout)["transactions"]} == \
+        {"everyday.ofx", "creditcard.qif", "savings.csv"}
+    one = run("preview", "sample_statements/everyday.ofx", "--sandbox", "--format", "json")
+    assert one.exit_code == 0 and {t["file"] for t in json.loads(one.stdout)["transactions"]} == \
+        {str(samples_dir() / "everyday.ofx")}
+    elsewhere = run("preview", "sample_statements/", "--format", "json", "--existing", tmp_path / "x.json")
+    assert elsewhere.exit_code != 0 and "sample_statements" in elsewhere.output   # only --sandbox falls back
+
+
 def test_preview_out_into_a_missing_folder_is_one_error_line(tmp_path):
     empty = tmp_path / "export.json"
     empty.write_text("[]")
