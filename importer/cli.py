@@ -188,11 +188,9 @@ def parse(state: State, files, mapping, date_order, fmt):
       psimport parse sample_statements/ --format json
       psimport parse export.csv --mapping cba --format csv > cba.csv
     """
-    from importer.parsers import ParseOptions, read_files
     from importer import views
-    options = ParseOptions(mapping=mapping, date_order=date_order or state.config.date_order,
-                           mapping_dirs=state.config.mapping_dirs)
-    read = read_files(files, options)
+    from importer.plan import read_statements
+    read = read_statements(files, config=state.config, mapping=mapping, date_order=date_order)
     if not state.quiet:
         for path in read.skipped:
             click.echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from importer.accounts import AccountRule, Target, account_rules, mapping_for_file, resolve_targets
+from importer.accounts import Target, account_rules, mapping_for_file, resolve_targets
 from importer.parsers import FilesRead
 from importer.pocketsmith.models import PsTransaction, TransactionAccount
 from importer.record import Statement, Transaction
@@ -275,17 +275,20 @@ def gather(client: Any, statements: Sequence[Statement], targets: Sequence[Targe
     return existing
 
 
-def read_statements(paths: Iterable[str | Path], *, mapping: str | None = None, date_order: str | None = None,
-                    mapping_dirs: tuple[Path, ...] = (), rules: Sequence[AccountRule] = ()) -> FilesRead:
+def read_statements(paths: Iterable[str | Path], *, config: Any, mapping: str | None = None,
+                    date_order: str | None = None) -> FilesRead:
     """Parse the files (a directory means its statement files), each with its content hash.
 
-    A config `accounts:` entry with a `glob` and a `mapping` says which mapping reads those files.
+    The user's mapping folders and date order apply, and a config `accounts:` entry with a `glob` and
+    a `mapping` says which mapping reads those files; `mapping` and `date_order` override both.
     """
     from importer.parsers import ParseOptions, read_files
+    rules = account_rules(config.accounts, config.path)
+    order = date_order or config.date_order
 
     def options_for(path: Path) -> ParseOptions:
-        return ParseOptions(mapping=mapping or mapping_for_file(path, rules), date_order=date_order,
-                            mapping_dirs=mapping_dirs)
+        return ParseOptions(mapping=mapping or mapping_for_file(path, rules), date_order=order,
+                            mapping_dirs=config.mapping_dirs)
     return read_files(paths, options_for=options_for)
 
 
@@ -319,8 +322,7 @@ def locate(paths: Sequence[str | Path], *, config: Any, client: Any = None, acco
            mapping: str | None = None, date_order: str | None = None) -> Located:
     """Parse the files and find each statement's transaction account (`client` None: offline)."""
     rules_cfg = account_rules(config.accounts, config.path)
-    read = read_statements(paths, mapping=mapping, date_order=date_order or config.date_order,
-                           mapping_dirs=config.mapping_dirs, rules=rules_cfg)
+    read = read_statements(paths, config=config, mapping=mapping, date_order=date_order)
     statements = read.statements
     files = [{"path": str(f.path), "sha256": f.sha256} for f in read.files]
     known = None if client is None else client.transaction_accounts()

@@ -425,8 +425,7 @@ def explain_files(files: Sequence[str | Path], rules_path: str | Path | None, co
         ruleset.resolve_categories(client.categories(), strict=True)
         known = client.transaction_accounts()
     mapping_rules = account_rules(config.accounts, config.path)
-    statements = read_statements(files, mapping=mapping, date_order=date_order or config.date_order,
-                                 mapping_dirs=config.mapping_dirs, rules=mapping_rules).statements
+    statements = read_statements(files, config=config, mapping=mapping, date_order=date_order).statements
     try:
         targets = resolve_targets(statements, account=account, rules=mapping_rules, known=known)
     except ConfigError:
