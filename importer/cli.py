@@ -279,15 +279,25 @@ def _same_command(state: State) -> str:
     return _follow_up(state, *parts)
 
 
+_DECLINED = {"importing": "Nothing was imported.", "deleting": "Nothing was deleted.",
+             "creating category rules": "No category rules were created."}
+
+
+def _can_ask() -> bool:
+    return sys.stdin.isatty()
+
+
 def _confirm(question: str, yes: bool, action: str) -> None:
+    """Go ahead on --yes or a "y"; a "n" says nothing changed and exits 1 (not click's "Aborted!")."""
     from importer.errors import ConfigError
     if yes:
         return
-    if not sys.stdin.isatty():
+    if not _can_ask():
         raise ConfigError(f"not {action} without confirmation, and there is no terminal to ask on; "
                           "pass --yes to go ahead")
     if not click.confirm(question, default=False, err=True):
-        raise click.Abort()
+        click.echo(_DECLINED.get(action, "Nothing was changed."), err=True)
+        raise click.exceptions.Exit(1)
 
 
 class _TerminalUi:

@@ -92,7 +92,7 @@ def _open_batch(journal: Journal, client: Any, config: Any, target: str, files, 
             return unfinished.id
         ui.note(f"Batch {unfinished.id} of these files (planned {unfinished.created_at}) is unfinished: "
                 f"{unfinished.created} created, {left} to go. Finishing it with its original plan.")
-        ui.confirm(f"Finish batch {unfinished.id} ({left} to create)?", "importing")
+        ui.confirm(f"Finish batch {unfinished.id} ({left} to create in {_where(target)})?", "importing")
         return unfinished.id
 
     # Creates of an earlier run whose outcome is unknown are settled first, so the plan counts them.
@@ -102,16 +102,12 @@ def _open_batch(journal: Journal, client: Any, config: Any, target: str, files, 
 
     plan = plan_located(located, config=config, client=client, rules_path=rules_path, journal=journal,
                         target=target)
-    ui.show_summary(plan, "Plan")
     to_send = plan.to_send(accept_review)
     if not to_send:
-        ui.say("Nothing to import: every row is already in PocketSmith, for review, or skipped.")
-        not_created = [row.as_json() for row in plan.rows
-                       if row.action == "duplicate" or (row.action == "review" and not accept_review)]
-        for line in not_created_lines(not_created, "`psimport preview` shows them all"):
-            ui.say(line)
+        ui.say(_nothing_to_import(plan))
         return None
-    ui.confirm(f"Create {len(to_send)} transactions in PocketSmith?", "importing")
+    ui.show_summary(plan, "Plan")
+    ui.confirm(f"Create {_count(len(to_send), 'transaction')} in {_where(target)}?", "importing")
     sending = {row.index for row in to_send}
     rows = [NewRow(row_index=row.index, account_id=row.account_id, external_id=row.txn.external_id,
                    fingerprint=row.fingerprint, action=row.action, send=row.index in sending,
@@ -120,6 +116,25 @@ def _open_batch(journal: Journal, client: Any, config: Any, target: str, files, 
             for row in plan.rows]
     return journal.create_batch(key=key, files=located.files, accounts=located.account_ids, plan=plan.to_json(),
                                 rows=rows, existing=plan.existing_ids, target=target)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _where(target: str) -> str:
+    """Where a run writes, for the questions that ask before writing."""
+    return "the sandbox" if target == "sandbox" else f"PocketSmith ({target})" if target else "PocketSmith"
+
+
+def _nothing_to_import(plan: Plan) -> str:
+    """One line for a run that would create nothing: how many rows are already there, and what else."""
+    counts = []
+    for action, what in (("duplicate", "already in PocketSmith"), ("skip", "skipped by rules"),
+                         ("review", "for review (--accept-review creates them)")):
+        if plan.count(action):
+            counts.append(f"{plan.count(action)} {what}")
+    return f"Nothing to import: {', '.join(counts) or 'the files have no rows'}."
 
 
 def _write_batch(journal: Journal, client: Any, batch_id: str, concurrency: int, ui: Ui, again: str) -> None:
@@ -155,7 +170,7 @@ def _write_batch(journal: Journal, client: Any, batch_id: str, concurrency: int,
     shown = [r for r in not_created if r["action"] in ("duplicate", "review")]
     if shown:
         ui.note("Not created:")
-        for line in not_created_lines(shown, "`psimport batches` / `preview` show them"):
+        for line in not_created_lines(shown, "`psimport preview --all` with the same files lists them"):
             ui.note(line)
     ui.say(f"Undo with: {ui.command('undo', batch_id)}")
 
@@ -189,7 +204,8 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], Any
         if to_delete == 0:
             ui.say(f"Batch {batch.id} has nothing left to undo.")
             return
-        ui.confirm(f"Delete the {to_delete} transactions batch {batch.id} created?", "deleting")
+        ui.confirm(f"Delete the {_count(to_delete, 'transaction')} batch {batch.id} created in "
+                   f"{_where('sandbox' if sandbox else batch.target or target)}?", "deleting")
         client = client_for(sandbox)
         with import_lock(state_dir), ui.progress("Deleting") as progress:
             report = undo_batch(client, journal, batch.id, concurrency=DEFAULT_CONCURRENCY, progress=progress)

@@ -62,13 +62,17 @@ def test_the_readme_walkthrough_import_rerun_batches_undo_reimport(demo_sandbox,
     batch_id = re.search(r"Batch (\S+): created (\d+) transactions", first.output).group(1)
     assert f"created {len(to_create)} transactions" in first.output
     assert f"skipped {plan['summary']['duplicate']} duplicates" in first.output and "Not created:" in first.output
+    assert "more (`psimport preview --all` with the same files lists them)" in first.output
     created = _stored_counter(demo_sandbox) - before
     assert created == Counter((t["transaction_account_id"], date.fromisoformat(t["date"]), Decimal(t["amount"]),
                                t["payee"]) for t in to_create)
     assert not (before - _stored_counter(demo_sandbox))
 
     again = run("import", SAMPLES, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox)
-    assert again.exit_code == 0 and "Nothing to import" in again.output
+    summary = plan["summary"]
+    assert again.exit_code == 0 and again.output.splitlines() == [      # only that: no plan, no list of rows
+        f"Nothing to import: {summary['duplicate'] + summary['create']} already in PocketSmith, "
+        f"{summary['review']} for review (--accept-review creates them)."]
     assert _stored_counter(demo_sandbox) - before == created
 
     listed = json.loads(run("batches", "--format", "json").output)["batches"]
@@ -172,6 +176,22 @@ def test_a_batch_left_open_with_nothing_to_create_is_completed_without_asking(sa
     assert "nothing left to create; marking it complete" in again.output and "(0 to create)" not in again.output
     assert json.loads(run("batches", "--format", "json").output)["batches"][0]["status"] == "complete"
     assert len(sandbox.transactions(EVERYDAY)) == 1
+
+
+def test_the_import_question_names_where_and_no_ends_cleanly(sandbox, run, tmp_path, monkeypatch):
+    import importer.cli
+    monkeypatch.setattr(importer.cli, "_can_ask", lambda: True)
+    statement = _qif(tmp_path / "s.qif", [("03/14/2024", "-4.50", "Coffee")])
+    declined = run("import", statement, "--account", EVERYDAY, sandbox=sandbox, input="n\n")
+    assert f"Create 1 transaction in PocketSmith ({sandbox.url})? [y/N]" in declined.stderr
+    assert declined.exit_code == 1 and declined.stderr.rstrip().endswith("Nothing was imported.")
+    assert "Aborted" not in declined.output and sandbox.transactions(EVERYDAY) == []
+    accepted = run("import", statement, "--account", EVERYDAY, sandbox=sandbox, input="y\n")
+    assert accepted.exit_code == 0 and len(sandbox.transactions(EVERYDAY)) == 1
+    batch_id = re.search(r"Batch (\S+):", accepted.output).group(1)
+    kept = run("undo", batch_id, sandbox=sandbox, input="n\n")
+    assert f"Delete the 1 transaction batch {batch_id} created in PocketSmith ({sandbox.url})?" in kept.stderr
+    assert kept.exit_code == 1 and "Nothing was deleted." in kept.stderr and len(sandbox.transactions(EVERYDAY)) == 1
 
 
 def test_import_without_a_terminal_or_yes_refuses_and_creates_nothing(sandbox, run, tmp_path):
