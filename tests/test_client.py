@@ -161,6 +161,14 @@ def test_404_for_a_missing_transaction(client):
     assert caught.value.method == "GET" and caught.value.path == "/v2/transactions/12345"
 
 
+def test_a_404_for_me_asks_whether_the_api_url_is_right(sandbox):
+    without_v2 = sandbox.url.removesuffix("/v2")
+    with pytest.raises(ApiError) as caught:
+        PocketSmith(without_v2, sandbox.key).me()
+    assert caught.value.status == 404
+    assert f"is the API URL right ({without_v2})? It usually ends in /v2" in str(caught.value)
+
+
 def test_422_carries_pocketsmiths_message(sandbox, client):
     with pytest.raises(ApiError) as caught:
         client.create_transaction(EVERYDAY, _body(category_id=424242))

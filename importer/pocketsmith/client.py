@@ -410,6 +410,9 @@ class PocketSmith:
             text = f"PocketSmith refused access (403) while {doing}: {message}"
         elif status == 404:
             text = f"not found in PocketSmith (404) while {doing}: {message}"
+            if path.rstrip("/").endswith("/me"):
+                # Every API has /me: its 404 means the base URL is wrong, most often without /v2.
+                text += f"; is the API URL right ({self.base_url})? It usually ends in /v2"
         elif status == 422:
             text = f"PocketSmith rejected the data (422) while {doing}: {message}"
         elif status >= 500:
