@@ -47,6 +47,8 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_network():
         PocketSmith("http://example.com/v2", "sk-secret-123", transport=transport)
     assert sent == []
     assert "sk-secret-123" not in str(caught.value)
+    # The message names every host plain http is accepted for (the test below checks each is).
+    assert "localhost, 127.0.0.1 or ::1" in str(caught.value)
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8765/v2", "http://localhost:1/v2", "http://[::1]:9/v2",

@@ -64,7 +64,8 @@ def check_base_url(url: str) -> str:
         raise ConfigError(f"the API URL must look like https://api.pocketsmith.com/v2, not {url!r}")
     if parts.scheme == "http" and not _is_loopback(host):
         raise ConfigError(f"https is required: refusing to send your PocketSmith key over plain http to {host}; "
-                          "use an https:// API URL (plain http is allowed only for a local sandbox on 127.0.0.1)")
+                          "use an https:// API URL (plain http is allowed only to this machine, for a local "
+                          "sandbox: localhost, 127.0.0.1 or ::1)")
     return url.strip().rstrip("/")
 
 
