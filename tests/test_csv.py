@@ -233,6 +233,15 @@ def test_impossible_date_with_inferred_format():
     assert error.value.line == 3
 
 
+@pytest.mark.parametrize("rows", [b"31/02/2024,B,-2.00\n", b"31/02/2024,B,-2.00\n30/02/2024,C,-3.00\n"])
+def test_impossible_date_alone_in_its_column_is_still_not_a_real_date(rows):
+    with pytest.raises(InputError) as error:
+        parse(b"Date,Description,Amount\n" + rows)
+    assert error.value.line == 2
+    assert "line 2: '31/02/2024' is not a real date (read as %d/%m/%Y) in the 'Date' column" in str(error.value)
+    assert "can read" not in str(error.value)
+
+
 def test_unparseable_amount_names_file_line_and_value():
     data = (SAMPLES / "cba.csv").read_bytes().replace(b'"+3000.00"', b'"+3,000.0O"')
     with pytest.raises(InputError) as error:

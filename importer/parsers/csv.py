@@ -260,6 +260,19 @@ _ORDERED_FORMATS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _not_a_real_date(value: str, preferred_order: str | None) -> str | None:
+    """Why a value written like a date (31/02/2026) is not one; None if no known format has its shape."""
+    for order in sorted(_ORDERED_FORMATS, key=lambda order: order != preferred_order):
+        for fmt in _ORDERED_FORMATS[order]:
+            candidate = DateFormat(fmt, allow_time=True)
+            if candidate.regex.fullmatch(value):
+                try:
+                    candidate.parse(value)
+                except ValueError as exc:
+                    return str(exc)
+    return None
+
+
 def infer_date_format(values: Sequence[str], preferred_order: str | None, filename: str,
                       line_of: Callable[[int], int], column: str) -> DateFormat:
     """The one date format that reads every value; day/month order settled by the data (a day over
@@ -285,6 +298,10 @@ def infer_date_format(values: Sequence[str], preferred_order: str | None, filena
             raise InputError(f"{why}; every other date in the column reads that way. Fix the value, or set "
                              f"date_format in a mapping", file=filename, line=line_of(index))
         index = values.index(distinct[0])
+        unreal = _not_a_real_date(distinct[0], preferred_order)
+        if unreal is not None:
+            raise InputError(f"{unreal} in the '{column}' column; fix the value, or set date_format in a mapping",
+                             file=filename, line=line_of(index))
         raise InputError(f"'{distinct[0].strip()}' in the '{column}' column is not a date psimport can read; "
                          f"set date_format in a mapping ({WRITING_A_MAPPING})", file=filename,
                          line=line_of(index))
