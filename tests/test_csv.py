@@ -247,6 +247,15 @@ def test_unparseable_amount_names_file_line_and_value():
     with pytest.raises(InputError) as error:
         parse(data, "cba.csv")
     assert error.value.line == 2 and "3,000.0O" in str(error.value)
+    assert "in 'amount'" in str(error.value)                 # a headerless column by the mapping's name
+
+
+def test_a_headerless_date_column_is_named_as_the_mapping_names_it():
+    data = (SAMPLES / "cba.csv").read_bytes().split(b"\n")
+    data[1] = b'"31/02/2024"' + data[1][data[1].index(b","):]
+    with pytest.raises(InputError) as error:
+        parse(b"\n".join(data), "cba.csv", mapping="cba")
+    assert error.value.line == 2 and str(error.value).endswith("(column 'date')")
 
 
 def test_unknown_layout_lists_the_columns_and_says_how_to_write_a_mapping():

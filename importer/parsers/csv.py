@@ -718,6 +718,7 @@ class _Reader:
         self.options = options
         self._columns: dict[int, list[str]] = {}
         self._joined_columns: dict[int, str] = {}
+        self._roles: dict[int, str] = {}      # column index -> the mapping's name for it, for messages
 
     # ── rows ──
 
@@ -727,6 +728,7 @@ class _Reader:
         self.header = header
         self.header_line = header_line
         indices = self._resolve_columns(header)
+        self._roles = {index: role.split(".")[0] for role, index in reversed(indices.items())}
         count = self._uniform_columns(indices)
         if count is not None:
             self.lines = range(header_line + 1, header_line + 1 + count)
@@ -917,9 +919,10 @@ class _Reader:
         return InputError(message, file=self.file, line=self.lines[index])
 
     def _column_name(self, index: int) -> str:
+        """The column as the header names it; without one, as the mapping does ('amount'), else by number."""
         if self.header is not None and index < len(self.header) and self.header[index].strip():
             return self.header[index].strip()
-        return f"column {index + 1}"
+        return self._roles.get(index) or f"column {index + 1}"
 
     def _dates(self, index: int, pending: set[int]) -> list[date]:
         values = self._column(index)
