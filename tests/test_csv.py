@@ -250,6 +250,25 @@ def test_unparseable_amount_names_file_line_and_value():
     assert "in 'amount'" in str(error.value)                 # a headerless column by the mapping's name
 
 
+def test_a_named_mapping_finds_its_columns_in_any_order():
+    import io
+    rows = list(csv.reader((SAMPLES / "westpac.csv").read_text().splitlines()))
+
+    def written(table) -> bytes:
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(table)
+        return out.getvalue().encode()
+
+    order = [1, 0, 5, 2, 4, 3, 7, 6]                      # Date first, Debit and Credit swapped, ...
+    moved = written([[row[i] for i in order] for row in rows])
+    assert [(t.date, t.amount, t.payee, t.balance) for t in only(moved, mapping="westpac")] == \
+        [(t.date, t.amount, t.payee, t.balance) for t in only((SAMPLES / "westpac.csv").read_bytes(),
+                                                               mapping="westpac")]
+    without_debit = written([[c for i, c in enumerate(row) if i != 3] for row in rows])
+    with pytest.raises(InputError, match="the header the 'westpac' mapping expects"):
+        parse(without_debit, mapping="westpac")
+
+
 def test_a_headerless_date_column_is_named_as_the_mapping_names_it():
     data = (SAMPLES / "cba.csv").read_bytes().split(b"\n")
     data[1] = b'"31/02/2024"' + data[1][data[1].index(b","):]

@@ -620,6 +620,12 @@ def _explicit_layout(head: _Head, mapping: Mapping) -> Layout:
     if mapping.signatures:
         found = match_header(mapping, records.rows)
         if found is None:
+            # Asked for by name, the mapping may read its columns in any order: a row holding every
+            # column it names is the header, even when the bank has moved them about.
+            named = {normalise_cell(ref) for ref in mapping.column_refs().values() if isinstance(ref, str)}
+            for index, row in enumerate(records.rows[:40]):
+                if named and named <= {normalise_cell(cell) for cell in row}:
+                    return Layout(mapping, delimiter, index, records, 1.0)
             seen = next(((i, r) for i, r in enumerate(records.rows) if any(c.strip() for c in r)), None)
             where = (f"; the first row (line {records.line_of(seen[0])}) has: " +
                      ", ".join(c.strip() for c in seen[1])) if seen else ""
