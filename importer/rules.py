@@ -804,6 +804,7 @@ class RuleSet:
             by_path[_normalise_path(category.path or category.title).lower()].append(category)
             by_title[(category.title or "").strip().lower()].append(category)
         warnings: list[str] = []
+        errors: list[ConfigError] = []
         for rule in self.rules:
             name = rule.category
             if name is None:
@@ -825,17 +826,19 @@ class RuleSet:
                 paths = ", ".join(sorted(f"'{c.path or c.title}' (id {c.id})" for c in found))
                 message = f"rule '{rule.name}': category '{name}' is ambiguous: {paths}; write the full path"
                 if strict:
-                    raise ConfigError(message, **where)
+                    errors.append(ConfigError(message, **where))
                 warnings.append(str(ConfigError(message, **where)))
             else:
                 known = sorted({c.path or c.title for c in categories})
                 hint = _did_you_mean(name, known)
                 message = f"rule '{rule.name}': category '{name}' does not exist in PocketSmith{hint}"
                 if strict:
-                    raise ConfigError(message, **where)
+                    errors.append(ConfigError(message, **where))
                 warnings.append(str(ConfigError(f"rule '{rule.name}': category '{name}' is not among the "
                                                 f"export's categories; kept by name, without an id", **where)))
             rule._build()
+        if errors:
+            raise _every_problem(errors, self.path)
         return warnings
 
     # applying --------------------------------------------------------------------------------
@@ -943,6 +946,12 @@ def load_rules(path) -> RuleSet:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"rules file is not UTF-8 text ({exc.reason})", file=str(path)) from None
     data = _read_yaml(text, str(path))
+    if not isinstance(data, dict):
+        # compile_rules takes a bare list from code; a file says what it is, as the README shows.
+        found = "empty" if data is None else "a bare list" if isinstance(data, list) else f"just {data!r}"
+        raise ConfigError(f"the rules file is {found}; it must be a mapping with a 'rules:' list, such as\n"
+                          "  rules:\n    - name: coffee\n      if: {payee: {contains: coffee}}\n"
+                          "      then: {category: Coffee}", file=str(path))
     return compile_rules(data, str(path))
 
 
@@ -966,35 +975,56 @@ def compile_rules(data, path: str | None = None) -> RuleSet:
         raise ConfigError("'rules' must be a list of rules", file=path, line=list_line)
     rules: list[Rule] = []
     names: dict[str, int] = {}
+    errors: list[ConfigError] = []      # every problem, so a file is fixed in one pass, not a run per mistake
     for index, item in enumerate(items):
         line = getattr(item, "line", None) or list_line
         if not isinstance(item, dict):
-            raise ConfigError(f"rule #{index + 1}: expected a mapping with name, if, then; got {item!r}",
-                              file=path, line=line)
+            errors.append(ConfigError(f"rule #{index + 1}: expected a mapping with name, if, then; got {item!r}",
+                                      file=path, line=line))
+            continue
         raw_name = item.get("name", f"#{index + 1}")
         name = str(raw_name).strip() if raw_name is not None else f"#{index + 1}"
         compiler = _Compiler(path, name, line)
-        for key in item:
-            if key not in RULE_KEYS:
-                raise compiler.error(f"unknown key '{key}'{_did_you_mean(key, RULE_KEYS)}; a rule has "
-                                     f"{', '.join(RULE_KEYS)}", _Compiler.line_of(item, key, line))
+        problems = [compiler.error(f"unknown key '{key}'{_did_you_mean(key, RULE_KEYS)}; a rule has "
+                                   f"{', '.join(RULE_KEYS)}", _Compiler.line_of(item, key, line))
+                    for key in item if key not in RULE_KEYS]
         if not name or isinstance(raw_name, (dict, list, bool)):
-            raise compiler.error("a rule's name must be text", line)
-        if name in names:
-            raise compiler.error(f"the name is already used by the rule on line {names[name]}", line)
-        names[name] = line
-        if "then" not in item:
-            raise compiler.error("it has no 'then': a rule needs at least one action", line)
-        if "if" in item:
-            test, prefilter = compiler.condition(item["if"], _Compiler.line_of(item, "if", line))
+            problems.append(compiler.error("a rule's name must be text", line))
+        elif name in names:
+            problems.append(compiler.error(f"the name is already used by the rule on line {names[name]}", line))
         else:
-            test, prefilter = _always, None
-        actions = compiler.actions(item["then"], _Compiler.line_of(item, "then", line))
+            names[name] = line
+        test, prefilter, actions = _always, None, {}
+        if "if" in item:
+            try:
+                test, prefilter = compiler.condition(item["if"], _Compiler.line_of(item, "if", line))
+            except ConfigError as exc:
+                problems.append(exc)
+        if "then" not in item:
+            problems.append(compiler.error("it has no 'then': a rule needs at least one action", line))
+        else:
+            try:
+                actions = compiler.actions(item["then"], _Compiler.line_of(item, "then", line))
+            except ConfigError as exc:
+                problems.append(exc)
+        if problems:
+            errors.extend(problems)
+            continue
         rule = Rule(name=name, line=line or 0, index=index, condition=item.get("if"), actions=actions,
                     test=test, prefilter=prefilter)
         rule._build()
         rules.append(rule)
+    if errors:
+        raise _every_problem(errors, path)
     return RuleSet(rules, path)
+
+
+def _every_problem(errors: list[ConfigError], path: str | None) -> ConfigError:
+    """One error for all of a rules file's problems, each on its own line as `file, line N: rule 'x': ...`."""
+    if len(errors) == 1:
+        return errors[0]
+    listed = "\n".join(f"  {error}" for error in errors)
+    return ConfigError(f"{len(errors)} problems:\n{listed}", file=path)
 
 
 def find_rules_file(option: str | Path | None, config=None) -> Path | None:

@@ -513,7 +513,57 @@ def test_a_missing_or_non_mapping_rules_file(tmp_path):
     with pytest.raises(ConfigError, match="must be a mapping with a 'rules:' list"):
         load_rules(rules_file(tmp_path, "just text\n"))
     assert load_rules(rules_file(tmp_path, "rules: []\n")).rules == []
-    assert load_rules(rules_file(tmp_path, "# nothing yet\n")).rules == []
+    # The README's shape, said out loud: an empty file or a bare list is a mistake, not "no rules".
+    for text, found in (("# nothing yet\n", "empty"), ("", "empty"),
+                        ("- name: a\n  then: {labels: [x]}\n", "a bare list")):
+        with pytest.raises(ConfigError) as caught:
+            load_rules(rules_file(tmp_path, text))
+        assert caught.value.message.startswith(f"the rules file is {found}; it must be a mapping with a 'rules:' "
+                                               "list, such as\n  rules:\n    - name: coffee")
+
+
+def test_every_problem_of_a_rules_file_is_reported_at_once(tmp_path):
+    path = rules_file(tmp_path, """
+        rules:
+          - name: coffee
+            if: {payee: {regex: "(oops"}}
+            then: {labels: [coffee]}
+          - name: fine
+            if: {payee: tea}
+            then: {labels: [tea]}
+          - name: typo
+            iff: {payee: x}
+            then: {lables: [x]}
+          - name: coffee
+        """)
+    with pytest.raises(ConfigError) as caught:
+        load_rules(path)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"{path}: 5 problems:"
+    assert [line.split(": ", 2)[:2] for line in lines[1:]] == [
+        [f"  {path}, line 3", "rule 'coffee'"], [f"  {path}, line 9", "rule 'typo'"],
+        [f"  {path}, line 10", "rule 'typo'"], [f"  {path}, line 11", "rule 'coffee'"],
+        [f"  {path}, line 11", "rule 'coffee'"]]
+    assert "bad regex" in lines[1] and "unknown key 'iff'" in lines[2] and "unknown action 'lables'" in lines[3]
+    assert "already used by the rule on line 2" in lines[4] and "no 'then'" in lines[5]
+
+
+def test_every_unknown_category_is_reported_at_once(tmp_path):
+    from importer.pocketsmith.models import Category
+    ruleset = load_rules(rules_file(tmp_path, """
+        rules:
+          - name: a
+            then: {category: Petrol}
+          - name: b
+            then: {category: Coffee}
+          - name: c
+            then: {category: Fod}
+        """))
+    with pytest.raises(ConfigError) as caught:
+        ruleset.resolve_categories([Category(id=1, title="Coffee"), Category(id=2, title="Food")])
+    message = str(caught.value)
+    assert message.splitlines()[0].endswith(": 2 problems:")
+    assert "rule 'a': category 'Petrol' does not exist" in message and "rule 'c': category 'Fod'" in message
 
 
 # ─── categories ───────────────────────────────────────────────────────────────────────────────
