@@ -199,8 +199,9 @@ body{font:14px/1.4 system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:
 h1{font-size:1.4em} .cards{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
 .card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:7em}
 .card b{display:block;font-size:1.5em}
-table{border-collapse:collapse;width:100%;margin-top:1em}
-th,td{border-bottom:1px solid #eee;padding:.3em .5em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;margin-top:1em;font-size:13px}
+.rows{overflow-x:auto} th,td{border-bottom:1px solid #eee;padding:.3em .35em;text-align:left;vertical-align:top}
+td{overflow-wrap:break-word} td.date{white-space:nowrap} svg{max-width:100%;height:auto}
 th{cursor:pointer;background:#f6f6f6;position:sticky;top:0;user-select:none}
 th.asc::after{content:" \\25B2"} th.desc::after{content:" \\25BC"}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -234,31 +235,34 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def category_totals(plan: Plan) -> list[tuple[str, Decimal, int]]:
-    """Rows to create by category: (category, total amount, count), largest amounts first."""
+def category_totals(plan: Plan, outgoing: bool) -> list[tuple[str, Decimal, int]]:
+    """Money out (or in) of the rows to create, by category: (category, total, count), largest first.
+
+    Out and in are totalled apart: a transfer's -500 and +500 are 500 each way, not nothing.
+    """
     totals: dict[str, list] = {}
     for row in plan.rows:
-        if row.action != "create":
-            continue
-        entry = totals.setdefault(row.category or "Uncategorised", [Decimal(0), 0])
-        entry[0] += row.txn.amount
-        entry[1] += 1
+        if row.action == "create" and (row.txn.amount < 0) == outgoing:
+            entry = totals.setdefault(row.category or "Uncategorised", [Decimal("0.00"), 0])
+            entry[0] += row.txn.amount
+            entry[1] += 1
     return sorted(((k, v[0], v[1]) for k, v in totals.items()), key=lambda item: (-abs(item[1]), item[0]))
 
 
-def _chart(plan: Plan, limit: int = 12) -> str:
-    totals = category_totals(plan)[:limit]
-    if not totals:
-        return "<p>Nothing to create.</p>"
-    biggest = max(abs(t[1]) for t in totals) or Decimal(1)
+def _chart_bars(items: list[tuple[str, Decimal, int]], colour: str, label: str, limit: int) -> str:
+    """One horizontal bar per category; past `limit`, the smallest share one "other" bar so the bars add up."""
+    if len(items) > limit:
+        rest = items[limit - 1:]
+        items = items[:limit - 1] + [(f"{len(rest)} other categories", sum((r[1] for r in rest), Decimal(0)),
+                                      sum(r[2] for r in rest))]
+    biggest = max(abs(item[1]) for item in items) or Decimal(1)
     bar_h, gap, label_w, bar_w = 18, 6, 190, 360
-    height = len(totals) * (bar_h + gap)
-    parts = [f'<svg role="img" aria-label="Amounts to create by category" width="{label_w + bar_w + 140}" '
-             f'height="{height}" xmlns="http://www.w3.org/2000/svg">']
-    for i, (name, total, count) in enumerate(totals):
+    width, height = label_w + bar_w + 140, len(items) * (bar_h + gap)
+    parts = [f'<svg role="img" aria-label="{_e(label)}" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
+    for i, (name, total, count) in enumerate(items):
         y = i * (bar_h + gap)
         width = max(1, int(bar_w * abs(total) / biggest))
-        colour = "#2a8a2a" if total >= 0 else "#c0392b"
         parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{_e(name[:30])}</text>'
                      f'<rect x="{label_w}" y="{y}" width="{width}" height="{bar_h}" fill="{colour}">'
                      f'<title>{_e(name)}: {_e(total)} ({count})</title></rect>'
@@ -267,8 +271,25 @@ def _chart(plan: Plan, limit: int = 12) -> str:
     return "".join(parts)
 
 
+def _chart(plan: Plan, limit: int = 12) -> str:
+    """Money out and money in of the rows to create, by category, each adding up to the summary's figure."""
+    out, into = category_totals(plan, outgoing=True), category_totals(plan, outgoing=False)
+    if not out and not into:
+        return "<p>Nothing to create.</p>"
+    s = plan.summary()
+    parts = []
+    if out:
+        parts.append(f"<h3>Money out: {_e(s['money_out'])}</h3>"
+                     + _chart_bars(out, "#c0392b", "Money out to create, by category", limit))
+    if into:
+        parts.append(f"<h3>Money in: {_e(s['money_in'])}</h3>"
+                     + _chart_bars(into, "#2a8a2a", "Money in to create, by category", limit))
+    return "".join(parts)
+
+
 def plan_html(plan: Plan, title: str = "psimport preview") -> str:
     """One page, no external resources: summary cards, a bar chart by category, a sortable table."""
+    from pathlib import PurePath
     s = plan.summary()
     cards = "".join(f'<div class="card"><b>{_e(s[key])}</b>{_e(label)}</div>' for key, label in (
         ("total", "rows"), ("create", "to create"), ("duplicate", "duplicates"), ("review", "for review"),
@@ -286,17 +307,19 @@ def plan_html(plan: Plan, title: str = "psimport preview") -> str:
         d = row.as_json()
         body.append(
             f'<tr class="{_e(d["action"])}"><td class="num">{d["index"] + 1}</td><td>{_e(d["action"])}</td>'
-            f'<td class="num">{_e(d["transaction_account_id"])}</td><td>{_e(d["date"])}</td>'
+            f'<td class="num">{_e(d["transaction_account_id"])}</td><td class="date">{_e(d["date"])}</td>'
             f'<td class="num" data-sort="{_e(d["amount"])}">{_e(d["amount"])}</td><td>{_e(d["payee"])}</td>'
             f'<td>{_e(d["category"])}</td><td>{_e(", ".join(d["labels"]))}</td><td>{_e(match_text(d))}</td>'
-            f'<td>{_e(d["file"])}</td><td class="num">{_e(d["line"])}</td></tr>')
+            f'<td title="{_e(d["file"])}">{_e(PurePath(d["file"] or "").name)}</td>'
+            f'<td class="num">{_e(d["line"])}</td></tr>')
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{_e(title)}</title>'
             f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>"
             f'<div class="cards">{cards}</div><ul>{accounts}{warnings}</ul>'
             f"<h2>To create, by category</h2>{_chart(plan)}"
-            f'<h2>Rows</h2><p>Click a heading to sort.</p><table class="sortable"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table><script>{_JS}</script></body></html>\n")
+            f'<h2>Rows</h2><p>Click a heading to sort.</p><div class="rows"><table class="sortable"><thead>'
+            f"<tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div><script>{_JS}</script>"
+            "</body></html>\n")
 
 
 def batch_rows(batches: Iterable[Any]) -> list[dict]:

@@ -216,6 +216,30 @@ def test_preview_html_is_self_contained_and_escaped():
     assert "<svg" in page and 'class="sortable"' in page and page.count("<tr class=") == 6
 
 
+def test_preview_html_charts_money_out_and_in_apart_so_transfers_do_not_cancel():
+    from importer.preview_views import category_totals
+    plan, _ = _two_account_plan()
+    plan.rows[1].category = plan.rows[2].category = "Transfers"       # -9.99 out and 100.00 in
+    assert category_totals(plan, outgoing=True) == [("Transfers", Decimal("-9.99"), 1),
+                                                    ("Uncategorised", Decimal("-4.00"), 2)]
+    assert category_totals(plan, outgoing=False) == [("Transfers", Decimal("100.00"), 1)]
+    summary = plan.summary()
+    for outgoing, total in ((True, summary["money_out"]), (False, summary["money_in"])):
+        assert sum(t for _, t, _ in category_totals(plan, outgoing)) == Decimal(total)   # the bars add up
+    page = plan_html(plan)
+    assert "<title>Transfers: -9.99 (1)</title>" in page and "<title>Transfers: 100.00 (1)</title>" in page
+    assert f"<h3>Money out: {summary['money_out']}</h3>" in page
+    assert f"<h3>Money in: {summary['money_in']}</h3>" in page
+
+
+def test_preview_html_keeps_dates_on_one_line_and_wraps_long_text_within_the_page():
+    plan, _ = _two_account_plan()
+    page = plan_html(plan)
+    assert page.count('<td class="date">') == len(plan.rows) and "td.date{white-space:nowrap}" in page
+    assert "td{overflow-wrap:break-word}" in page and "table{border-collapse:collapse;width:100%" in page
+    assert '<div class="rows"><table class="sortable">' in page and ".rows{overflow-x:auto}" in page
+
+
 def test_fingerprint_ignores_case_spacing_and_trailing_zeros():
     assert fingerprint(1, "2024-01-02", Decimal("-4.5"), "Daily  Grind") == \
         fingerprint(1, "2024-01-02", Decimal("-4.50"), "daily grind")
