@@ -1035,8 +1035,9 @@ class _Matcher:
         holder = self.taken_by.get(best.pos)
         score = round(_sigmoid(best.logit), 4)
         if holder is not None and holder != index:
-            reason = (f"the {e.amount} '{e.payee or e.original_payee}' on {e.date.isoformat()} "
-                      f"is the match of {_where(self.records[holder])}")
+            # The score stays (it is what this row came closest to), so the reason must say it went elsewhere.
+            reason = (f"closest candidate: the {e.amount} '{e.payee or e.original_payee}' on {e.date.isoformat()} "
+                      f"scored {score:.2f} but is the match of {_where(self.records[holder])}, so this row is new")
         else:
             reason = (f"closest: {e.amount} '{e.payee or e.original_payee}' on {e.date.isoformat()}, "
                       f"score {score:.2f} (" + ", ".join(self._pair_reasons(best)) + ")")

@@ -67,6 +67,10 @@ def test_two_identical_purchases_on_one_day_against_one_in_the_feed_give_one_cre
     assert sorted(actions(decisions)) == ["create", "duplicate"]
     created = next(d for d in decisions if d.action == "create")
     assert "is the match of march.ofx line" in created.reasons[0]
+    # Its score is the candidate's, which another row took: the reason says so, so 0.9+ on a create is not a puzzle.
+    assert created.score is not None
+    assert created.reasons[0].startswith(f"closest candidate: the -12.00 'Hoyts' on {MON.isoformat()} scored "
+                                         f"{created.score:.2f} but is the match of march.ofx line")
 
 
 def test_a_refund_of_the_same_amount_never_matches_the_purchase():
