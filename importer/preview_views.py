@@ -103,13 +103,12 @@ def plan_table(plan: Plan, out: IO[str] | None = None, show_all: bool = False) -
     """
     from pathlib import PurePath
 
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from importer.render import fit_to_screen
 
-    screen = Console(file=out, highlight=False) if out is not None else console()
+    screen = console(file=out)
     names = {a["transaction_account_id"]: a for a in plan.account_summaries()}
     by_account: dict[int, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for row in plan.rows:
@@ -351,9 +350,8 @@ def batches_table(rows: list[dict], out: IO[str] | None = None) -> None:
     from pathlib import PurePath
 
     from rich import box
-    from rich.console import Console
     from rich.table import Table
-    screen = Console(file=out, highlight=False) if out is not None else console()
+    screen = console(file=out)
     table = Table(title="Batches (newest first)", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
     show_into = len({row["target"] for row in rows}) > 1
     table.add_column("Batch", no_wrap=True)

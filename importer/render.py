@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,9 +98,22 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False, file: IO[str] | None = None):
+    """A rich Console (stdout, stderr or `file`) that ends quietly when its reader goes away (`| head`)."""
+    return _console_class()(stderr=stderr, file=file, highlight=False)
+
+
+@functools.lru_cache(maxsize=None)
+def _console_class():
     from rich.console import Console
-    return Console(stderr=stderr, highlight=False)
+
+    class PipeFriendlyConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1 here; the CLI ends a closed pipe with 0, as JSON and CSV output do.
+            self.quiet = True
+            raise BrokenPipeError()
+
+    return PipeFriendlyConsole
 
 
 def print_table(rows: Iterable[dict], columns: Sequence[Column], title: str | None = None,

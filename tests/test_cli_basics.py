@@ -95,3 +95,14 @@ def test_help_does_not_import_heavy_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     heavy = out.stdout.strip().splitlines()[-1]
     assert heavy == "HEAVY:", f"--help imported {heavy}"
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_a_reader_that_goes_away_ends_psimport_quietly_with_0(tmp_path, fmt):
+    # `psimport parse ... | head`: the reader is gone before psimport writes, so every write hits a closed pipe.
+    from importer.config import samples_dir
+    process = subprocess.Popen([sys.executable, "-m", "importer", "parse", str(samples_dir() / "everyday.ofx"),
+                                "--format", fmt], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0 and stderr == ""
