@@ -61,6 +61,8 @@ def test_categories_tree_and_json(run):
     table = run("categories", "--sandbox")
     assert table.exit_code == 0
     assert "7011" in table.stdout and "└─ Coffee" in table.stdout
+    coffee_line = next(line for line in table.stdout.splitlines() if "7011" in line)
+    assert "Eating Out > Coffee" in coffee_line           # the path rules.yaml takes, as --help promises
     data = json.loads(run("categories", "--sandbox", "--format", "json").stdout)["categories"]
     coffee = next(c for c in data if c["id"] == 7011)
     assert coffee["path"] == "Eating Out > Coffee" and coffee["parent_id"] == 7010 and coffee["depth"] == 1

@@ -49,5 +49,6 @@ def show_categories(categories: list[Category], fmt: str, out: IO[str]) -> None:
         return
     for row in rows:
         row["tree"] = "   " * row["depth"] + ("└─ " if row["depth"] else "") + row["title"]
-    print_table(rows, [Column("id", "Id", justify="right"), Column("tree", "Category"),
-                       Column("is_transfer", "Transfer")], title="Categories")
+    print_table(rows, [Column("id", "Id", justify="right", no_wrap=True), Column("tree", "Category", ratio=2),
+                       Column("path", "Path (as rules.yaml takes it)", style="dim", ratio=3),
+                       Column("is_transfer", "Transfer", no_wrap=True)], title="Categories")
