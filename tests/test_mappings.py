@@ -92,6 +92,14 @@ def test_the_shipped_list_covers_the_banks_people_use_with_pocketsmith():
     assert len(shipped) >= 25
 
 
+def test_shipped_mapping_descriptions_speak_to_users_not_to_the_test_suite():
+    # `psimport mappings` shows `bank` to people choosing a layout; where a layout came from belongs in
+    # documented_at, not in the name of the bank.
+    import re
+    jargon = [m.bank for m in available_mappings() if m.builtin and re.search(r"fixture|\bOCA\b|test", m.bank, re.I)]
+    assert jargon == []
+
+
 def test_every_shipped_mapping_has_a_sample_or_a_corpus_file_that_it_reads():
     corpus_formats = set()
     for path in sorted((CORPUS / "csv").iterdir()):
