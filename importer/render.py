@@ -83,7 +83,14 @@ def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str]) -> 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.key for c in columns])
     for row in rows:
-        writer.writerow([spreadsheet_safe(_cell_text(row.get(c.key))) for c in columns])
+        writer.writerow([spreadsheet_safe(_csv_cell(row.get(c.key))) for c in columns])
+
+
+def _csv_cell(value: Any) -> str:
+    # A blank cell would read as "unknown" in a spreadsheet; a CSV says false outright, as JSON does.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _cell_text(value)
 
 
 def _cell_text(value: Any) -> str:

@@ -1,5 +1,6 @@
 """The plan: statement → transaction account, one decision per row in the files' order, the create body, and its views."""
 
+import csv
 import io
 import json
 import re
@@ -205,6 +206,8 @@ def test_preview_csv_is_spreadsheet_safe():
     assert lines[0].startswith("index,file,line")
     assert "'=cmd|' /C calc'!A0" in out.getvalue()
     assert ",-4.50," in lines[1]                 # a negative amount stays a number
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert {(r["needs_review"], r["is_transfer"]) for r in rows} == {("false", "false")}   # never blank
 
 
 def test_preview_html_is_self_contained_and_escaped():
