@@ -117,13 +117,17 @@ def test_suggest_offline_yaml_and_json(run, export, tmp_path):
     suggested.write_text(result.stdout)
     ruleset = load_rules(suggested)
     assert [(r.name, r.condition, r.category) for r in ruleset.rules] == [
-        ("daily-grind", {"original_payee": {"contains": "daily grind"}}, "Coffee"),
-        ("woolworths", {"original_payee": {"contains": "woolworths"}}, "Groceries")]
+        ("daily-grind", {"original_payee": {"contains": "daily grind"}, "amount": {"lt": 0}}, "Coffee"),
+        ("woolworths", {"original_payee": {"contains": "woolworths"}, "amount": {"lt": 0}}, "Groceries")]
+    assert "  # 4 transactions, 80% Coffee, -4.50, 1 month; e.g. eftpos the daily grind\n" in result.stdout
     as_json = json.loads(run("rules", "suggest", "--existing", str(export), "--format", "json",
                              "--min-confidence", "0.75").stdout)
     assert as_json["considered"] == 8
     assert [(s["name"], s["support"], s["confidence"]) for s in as_json["suggestions"]] == \
         [("daily-grind", 4, 0.8), ("woolworths", 3, 1.0)]
+    assert [(s["sign"], s["amount_min_cents"], s["amount_median_cents"], s["amount_max_cents"], s["months"])
+            for s in as_json["suggestions"]] == [("out", -450, -450, -450, 1), ("out", -1000, -1000, -1000, 1)]
+    assert {"if", "then", "category_id", "matched", "examples"} <= set(as_json["suggestions"][0])
 
 
 def test_explain_offline_says_which_rule_set_each_field(run, tmp_path, rules_path):
@@ -230,6 +234,23 @@ def test_pull_then_push_round_trip_on_the_sandbox(run, tmp_path):
     after = json.loads(run("rules", "pull", "--sandbox", "--format", "json").stdout)["rules"]
     assert [r["if"]["payee"]["contains"] for r in after][-2:] == ["bourke st bakery", "sonoma"]
     assert [r["then"]["category"] for r in after][-2:] == ["Eating Out", "Eating Out"]
+
+
+def test_push_names_the_keywords_pocketsmith_has_already_and_counts_in_words(run, tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(textwrap.dedent("""
+        rules:
+          - {name: groceries, if: {payee: {contains: [woolworths, coles]}}, then: {category: Groceries}}
+          - {name: fancy, if: {payee: {regex: "^x"}}, then: {category: Shopping}}
+    """).lstrip())
+    dry = run("rules", "push", "--sandbox", "--rules", str(mine), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    out = " ".join(dry.stdout.split())
+    assert "│ groceries │ coles │ Groceries │ 7001 │" in out                  # the keyword still to create
+    assert "Already in PocketSmith, left alone: 'woolworths' → Groceries (rule groceries)." in out
+    assert "Staying local only (1 rule):" in out
+    done = run("rules", "push", "--sandbox", "--rules", str(mine), "--yes")
+    assert done.exit_code == 0 and "Created 1 category rule in the sandbox." in done.stderr
 
 
 def test_since_and_existing_do_not_mix(run, export, rules_path):

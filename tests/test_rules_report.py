@@ -26,9 +26,10 @@ ACCOUNTS = {1: TransactionAccount(1, "Everyday", currency_code="AUD"), 2: Transa
 _ids = itertools.count(1)
 
 
-def txn(original: str, category: Category | None, amount="-10.00", account=1, payee=None) -> PsTransaction:
+def txn(original: str, category: Category | None, amount="-10.00", account=1, payee=None,
+        on: date | None = None) -> PsTransaction:
     n = next(_ids)
-    return PsTransaction(id=n, date=date(2024, 1, 1) + timedelta(days=n % 60), amount=Decimal(amount),
+    return PsTransaction(id=n, date=on or date(2024, 1, 1) + timedelta(days=n % 60), amount=Decimal(amount),
                          payee=payee or original.title(), original_payee=original,
                          category_id=category.id if category else None,
                          category_title=category.title if category else None, transaction_account_id=account,
@@ -145,11 +146,17 @@ def test_offline_categories_come_from_the_export_by_title():
 # ─── suggestions ──────────────────────────────────────────────────────────────────────────────
 
 def suggestion_history() -> History:
-    rows = ([txn("PAYPAL *NETFLIX 4029357733 AUS", STREAMING) for _ in range(5)]
-            + [txn(f"WOOLWORTHS {store} SYDNEY NS AUS", GROCERIES) for store in (1234, 1234, 5678, 9012)]
+    woolworths = [("-12.40", 1), ("-187.35", 2), ("-50.00", 2), ("-80.10", 3), ("20.00", 3)]   # and a refund
+    rows = ([txn("PAYPAL *NETFLIX 4029357733 AUS", STREAMING, "-16.99", on=date(2024, m, 3)) for m in range(1, 6)]
+            + [txn("PAYPAL *NETFLIX 4029357733 AUS", None, "16.99")]                # a refund, never filed
+            + [txn(f"WOOLWORTHS {store} SYDNEY NS AUS", GROCERIES, amount, on=date(2024, month, 9))
+               for store, (amount, month) in zip((1234, 1234, 5678, 9012, 1234), woolworths)]
             + [txn("UBER *EATS HELP.UBER.COM", TAKEAWAY) for _ in range(2)]       # one key, two categories
             + [txn("UBER *TRIP HELP.UBER.COM", TRANSPORT) for _ in range(2)]
-            + [txn("EFTPOS THE DAILY GRIND", COFFEE) for _ in range(9)] + [txn("EFTPOS THE DAILY GRIND", TAKEAWAY)]
+            + [txn("EFTPOS THE DAILY GRIND", COFFEE, "-4.50" if n < 5 else "-5.00", on=date(2024, 1 + n % 2, 5))
+               for n in range(9)]
+            + [txn("EFTPOS THE DAILY GRIND", TAKEAWAY, "-23.00", on=date(2024, 2, 20))]
+            + [txn("ACME PAYROLL", SALARY, "2500.00", on=date(2024, m, 15)) for m in (1, 2, 3)]
             + [txn("SPOTIFY P2A9C1F07E", STREAMING) for _ in range(2)]            # below the support
             + [txn("ALDI STORES 92", None) for _ in range(4)])                    # never categorised
     return History(rows, ACCOUNTS, CATEGORIES)
@@ -158,20 +165,37 @@ def suggestion_history() -> History:
 def test_suggestions_with_support_and_confidence_above_the_thresholds():
     suggestions = suggest_rules(suggestion_history(), min_support=3, min_confidence=0.85)
     by_category = {s["then"]["category"]: s for s in suggestions}
-    assert set(by_category) == {"Entertainment > Streaming", "Groceries", "Eating Out > Coffee"}
+    assert set(by_category) == {"Entertainment > Streaming", "Groceries", "Eating Out > Coffee", "Income > Salary"}
     netflix = by_category["Entertainment > Streaming"]
     assert (netflix["support"], netflix["confidence"], netflix["category_id"]) == (5, 1.0, 51)
-    assert netflix["if"] == {"original_payee": {"contains": "netflix"}}
+    assert netflix["if"] == {"original_payee": {"contains": "netflix"}, "amount": {"lt": 0}}
     woolworths = by_category["Groceries"]
-    assert woolworths["if"] == {"original_payee": {"contains": "woolworths"}} and woolworths["support"] == 4
+    assert woolworths["if"] == {"original_payee": {"contains": "woolworths"}} and woolworths["support"] == 5
     coffee = by_category["Eating Out > Coffee"]
     assert (coffee["support"], coffee["confidence"]) == (9, 0.9)
-    assert coffee["if"] == {"original_payee": {"contains": "daily grind"}}
-    assert [s["name"] for s in suggestions] == ["daily-grind", "netflix", "woolworths"]
+    assert coffee["if"] == {"original_payee": {"contains": "daily grind"}, "amount": {"lt": 0}}
+    salary = by_category["Income > Salary"]
+    assert salary["if"] == {"original_payee": {"contains": "acme payroll"}, "amount": {"gt": 0}}
+    assert [s["name"] for s in suggestions] == ["daily-grind", "netflix", "woolworths", "acme-payroll"]
     stricter = suggest_rules(suggestion_history(), min_support=3, min_confidence=0.95)
     assert "Eating Out > Coffee" not in {s["then"]["category"] for s in stricter}
     assert {s["then"]["category"] for s in suggest_rules(suggestion_history(), min_support=2)} >= \
         {"Entertainment > Streaming", "Groceries"}
+
+
+def amounts(suggestion: dict) -> tuple:
+    return tuple(suggestion[name] for name in ("sign", "amount_min_cents", "amount_median_cents",
+                                               "amount_max_cents", "months"))
+
+
+def test_suggestions_say_the_sign_range_median_and_months_of_what_they_match():
+    by_name = {s["name"]: s for s in suggest_rules(suggestion_history(), min_support=3, min_confidence=0.85)}
+    assert amounts(by_name["netflix"]) == ("out", -1699, -1699, -1699, 5)
+    # -187.35 -80.10 -50.00 -12.40 +20.00: the refund makes it mixed, so the rule has no amount condition.
+    assert amounts(by_name["woolworths"]) == ("mixed", -18735, -5000, 2000, 3)
+    # Ten rows (the takeaway one too): -23.00, 4 x -5.00, 5 x -4.50; the lower of the middle two is -5.00.
+    assert amounts(by_name["daily-grind"]) == ("out", -2300, -500, -450, 2)
+    assert amounts(by_name["acme-payroll"]) == ("in", 250000, 250000, 250000, 3)
 
 
 def test_suggestions_leave_out_what_the_current_rules_categorise(tmp_path):
@@ -189,14 +213,17 @@ def test_the_suggestions_file_loads_and_its_rules_match_their_examples(tmp_path)
     path.write_text(suggestions_file(suggestions, considered=len(history.transactions), min_support=3,
                                      min_confidence=0.85))
     text = path.read_text()
-    assert "# 5 transactions, 100% of those it matches are in Entertainment > Streaming" in text
+    assert "# 5 transactions, 100% Entertainment > Streaming, -16.99, 5 months; e.g. paypal *netflix" in text
+    assert "# 9 transactions, 90% Eating Out > Coffee, -4.50 .. -23.00, 2 months; e.g. " in text
+    assert "# 5 transactions, 100% Groceries, -187.35 .. 20.00, 3 months; e.g. " in text
     ruleset = load_rules(path)
     assert ruleset.resolve_categories(CATEGORIES) == []
     from importer.rules_report import history_subjects
     outcomes = ruleset.apply_all(history_subjects(history))
     for t, outcome in zip(history.transactions, outcomes):
         if t.original_payee.startswith("PAYPAL *NETFLIX"):
-            assert outcome.category_id == STREAMING.id
+            # The refund is money in: the suggested rule, for money out only, leaves it alone.
+            assert outcome.category_id == (STREAMING.id if t.amount < 0 else None)
     empty = suggestions_file([], considered=0, min_support=3, min_confidence=0.9)
     assert "Nothing to suggest" in empty and load_rules_text(tmp_path, empty).rules == []
 
