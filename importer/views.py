@@ -116,8 +116,10 @@ def account_summary(statements: list[Statement]) -> list[dict]:
     """Per statement: count, date range, total in and out."""
     rows = []
     for statement in statements:
-        money_in = sum((t.amount for t in statement.transactions if t.amount > 0), Decimal(0))
-        money_out = sum((t.amount for t in statement.transactions if t.amount < 0), Decimal(0))
+        # Zero in the statement's own precision: "0.00", not "0", beside "-235.20".
+        zero = Decimal(0).scaleb(min((t.amount.as_tuple().exponent for t in statement.transactions), default=-2))
+        money_in = sum((t.amount for t in statement.transactions if t.amount > 0), zero)
+        money_out = sum((t.amount for t in statement.transactions if t.amount < 0), zero)
         rows.append({"file": statement.file, "account": statement.account.id or "",
                      "count": len(statement.transactions), "first": statement.start, "last": statement.end,
                      "money_in": money_in, "money_out": money_out,

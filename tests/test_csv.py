@@ -319,6 +319,18 @@ def test_cli_prints_one_line_and_exits_non_zero(tmp_path):
     assert len(lines) == 1 and "bad.csv, line 2" in lines[0] and "Traceback" not in result.output
 
 
+def test_cli_parse_summary_shows_no_money_in_as_0_00(tmp_path, monkeypatch):
+    from importer.cli import cli
+    from importer.views import account_summary
+    spent = tmp_path / "spent.csv"
+    spent.write_bytes(b"Date,Description,Amount\n15/01/2024,A,-1.50\n16/01/2024,B,-2.25\n")
+    (summary,) = account_summary(parse(spent.read_bytes(), "spent.csv"))
+    assert (str(summary["money_in"]), str(summary["money_out"])) == ("0.00", "-3.75")
+    monkeypatch.chdir(tmp_path)
+    table = CliRunner().invoke(cli, ["parse", "spent.csv"], env={"COLUMNS": "120"}).output
+    assert "│ 0.00 │ -3.75 │" in table.splitlines()[-2]
+
+
 def test_cli_parse_json_of_a_mapping_sample(tmp_path):
     from importer.cli import cli
     import json
