@@ -748,10 +748,11 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
     if dry_run or not plan.create:
         return
     where = "the sandbox" if sandbox else "PocketSmith"
-    _confirm(f"Create {len(plan.create)} category rules in {where}?", yes, "creating category rules")
+    rules = "category rule" if len(plan.create) == 1 else "category rules"
+    _confirm(f"Create {len(plan.create)} {rules} in {where}?", yes, "creating category rules")
     created = push_rules(client, plan)
     if not state.quiet:
-        click.echo(f"Created {created} category rules in {where}.", err=True)
+        click.echo(f"Created {created} {rules} in {where}.", err=True)
 
 
 # ─── mappings ─────────────────────────────────────────────────────────────────────────────────

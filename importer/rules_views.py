@@ -143,6 +143,7 @@ def show_push_plan(plan, dry_run: bool, fmt: str = "table", out: IO[str] | None 
         from dataclasses import asdict
         write_json({"dry_run": dry_run, **asdict(plan)}, out)
         return
+    from rich.text import Text
     screen = console(stderr=False)
     if plan.create:
         print_table(plan.create, [Column("rule", "Rule"), Column("payee_matches", "Payee matches"),
@@ -152,7 +153,9 @@ def show_push_plan(plan, dry_run: bool, fmt: str = "table", out: IO[str] | None 
     else:
         screen.print("Nothing to create: PocketSmith already has every simple rule.")
     if plan.present:
-        screen.print(f"Already in PocketSmith: {', '.join(sorted({p['rule'] for p in plan.present}))}.")
+        # By keyword: a rule can have some keywords in PocketSmith already and others still to create.
+        have = "; ".join(f"'{p['payee_matches']}' → {p['category']} (rule {p['rule']})" for p in plan.present)
+        screen.print(Text(f"Already in PocketSmith, left alone: {have}."))
     for clash in plan.clashes:
         screen.print(f"[yellow]Not pushed[/yellow] {clash['rule']}: PocketSmith already matches "
                      f"'{clash['payee_matches']}' into {clash['existing_category']}, not {clash['category']}.")
@@ -160,6 +163,7 @@ def show_push_plan(plan, dry_run: bool, fmt: str = "table", out: IO[str] | None 
         by_reason: dict[str, list[str]] = {}
         for item in plan.unsupported:
             by_reason.setdefault(item["reason"], []).append(item["rule"])
-        screen.print(f"[dim]Staying local only ({len(plan.unsupported)} rules):[/dim]")
+        count = len(plan.unsupported)
+        screen.print(f"[dim]Staying local only ({count} rule{'' if count == 1 else 's'}):[/dim]")
         for reason, names in by_reason.items():
             screen.print(f"[dim]  {reason}: {', '.join(names)}[/dim]")

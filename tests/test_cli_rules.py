@@ -236,6 +236,23 @@ def test_pull_then_push_round_trip_on_the_sandbox(run, tmp_path):
     assert [r["then"]["category"] for r in after][-2:] == ["Eating Out", "Eating Out"]
 
 
+def test_push_names_the_keywords_pocketsmith_has_already_and_counts_in_words(run, tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(textwrap.dedent("""
+        rules:
+          - {name: groceries, if: {payee: {contains: [woolworths, coles]}}, then: {category: Groceries}}
+          - {name: fancy, if: {payee: {regex: "^x"}}, then: {category: Shopping}}
+    """).lstrip())
+    dry = run("rules", "push", "--sandbox", "--rules", str(mine), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    out = " ".join(dry.stdout.split())
+    assert "│ groceries │ coles │ Groceries │ 7001 │" in out                  # the keyword still to create
+    assert "Already in PocketSmith, left alone: 'woolworths' → Groceries (rule groceries)." in out
+    assert "Staying local only (1 rule):" in out
+    done = run("rules", "push", "--sandbox", "--rules", str(mine), "--yes")
+    assert done.exit_code == 0 and "Created 1 category rule in the sandbox." in done.stderr
+
+
 def test_since_and_existing_do_not_mix(run, export, rules_path):
     result = run("rules", "test", "--rules", str(rules_path), "--existing", str(export), "--since", "2026-01-01")
     assert result.exit_code == 3 and "--since picks history from PocketSmith" in result.stderr
