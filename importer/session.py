@@ -167,11 +167,14 @@ def _write_batch(journal: Journal, client: Any, batch_id: str, concurrency: int,
                               f"created; {', '.join(problems)}. Nothing was created twice; run the same command "
                               f"again to finish:\n  {again}",
                               exit_code=130 if report.interrupted else 5)
-    shown = [r for r in not_created if r["action"] in ("duplicate", "review")]
-    if shown:
-        ui.note("Not created:")
-        for line in not_created_lines(shown, "`psimport preview --all` with the same files lists them"):
+    # The duplicates are counted above; only the rows for review need the user's eyes now.
+    review = [r for r in not_created if r["action"] == "review"]
+    if review:
+        ui.note("For review, not created (the same command with --accept-review creates them):")
+        for line in not_created_lines(review, "`psimport preview` with the same files lists them"):
             ui.note(line)
+    if any(r["action"] == "duplicate" for r in not_created):
+        ui.note("What each duplicate matched: `psimport preview --all` with the same files.")
     ui.say(f"Undo with: {ui.command('undo', batch_id)}")
 
 

@@ -61,8 +61,8 @@ def test_the_readme_walkthrough_import_rerun_batches_undo_reimport(demo_sandbox,
     assert first.exit_code == 0, first.output
     batch_id = re.search(r"Batch (\S+): created (\d+) transactions", first.output).group(1)
     assert f"created {len(to_create)} transactions" in first.output
-    assert f"skipped {plan['summary']['duplicate']} duplicates" in first.output and "Not created:" in first.output
-    assert "more (`psimport preview --all` with the same files lists them)" in first.output
+    assert f"skipped {plan['summary']['duplicate']} duplicates" in first.output and "For review, not created" in first.output
+    assert "What each duplicate matched: `psimport preview --all` with the same files." in first.output
     created = _stored_counter(demo_sandbox) - before
     assert created == Counter((t["transaction_account_id"], date.fromisoformat(t["date"]), Decimal(t["amount"]),
                                t["payee"]) for t in to_create)
