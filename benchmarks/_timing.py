@@ -27,3 +27,11 @@ def child_peak_rss_mb() -> float:
 
 def python() -> str:
     return sys.executable
+
+
+def report_targets(targets: Sequence[tuple[str, bool]]) -> int:
+    """Print each target as met or NOT met; the exit status a benchmark script returns (0: all met)."""
+    print()
+    for label, ok in targets:
+        print(f"- {label}: {'met' if ok else 'NOT met'}")
+    return 0 if all(ok for _, ok in targets) else 1

@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _timing import report_targets  # noqa: E402
 from baselines import BASELINES  # noqa: E402
 
 from importer.dedupe import dedupe  # noqa: E402
@@ -394,10 +395,7 @@ def main() -> int:
                ("review <= 3% of rows", ours["review"] <= 0.03 * ours["rows"]),
                ("fewer errors than every other matcher",
                 all(errors < t["lost"] + t["doubled"] for name, t in totals.items() if name != "psimport"))]
-    print()
-    for label, ok in targets:
-        print(f"- {label}: {'met' if ok else 'NOT met'}")
-    return 0 if all(ok for _, ok in targets) else 1
+    return report_targets(targets)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _timing import python, run_median  # noqa: E402
+from _timing import python, report_targets, run_median  # noqa: E402
 
 ACCOUNT = 11
 START = date(2024, 1, 1)
@@ -203,10 +203,7 @@ def main() -> int:
     targets = [(f"matching {rows:,} x {existing:,} <= 2 s", full["seconds"] <= 2.0),
                ("no worse than linear in rows or existing (<= 1.25)", max(growth_rows, growth_existing) <= 1.25),
                ("offline preview within 4x of loading", ratio <= 4.0)]
-    print()
-    for label, ok in targets:
-        print(f"- {label}: {'met' if ok else 'NOT met'}")
-    return 0 if all(ok for _, ok in targets) else 1
+    return report_targets(targets)
 
 
 if __name__ == "__main__":
