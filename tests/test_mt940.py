@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fuzzing import damaged
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from importer.errors import ImporterError, InputError
@@ -240,15 +241,10 @@ CORPUS_SAMPLES = [path.read_bytes() for path in sorted((CORPUS / "mt940").iterdi
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(CORPUS_SAMPLES), st.lists(st.tuples(st.integers(0, 10**5), st.binary(max_size=3)),
-                                                  max_size=6), st.integers(0, 10**5))
-def test_mutated_statements_give_records_or_our_own_error(sample, edits, cut):
-    data = bytearray(sample[:len(sample) - cut % 100])
-    for position, replacement in edits:
-        at = position % (len(data) + 1)
-        data[at:at + len(replacement)] = replacement
+@given(damaged(CORPUS_SAMPLES, max_cut=100, max_offset=10**5))
+def test_mutated_statements_give_records_or_our_own_error(data):
     try:
-        statements = Mt940Parser().parse(bytes(data), "fuzz.sta")
+        statements = Mt940Parser().parse(data, "fuzz.sta")
     except ImporterError:
         return
     for txn in records(statements):
