@@ -124,15 +124,19 @@ def _console_class():
 
 
 def print_table(rows: Iterable[dict], columns: Sequence[Column], title: str | None = None,
-                row_style: Callable[[dict], str | None] | None = None, out=None, caption: str | None = None) -> None:
+                row_style: Callable[[dict], str | None] | None = None, out=None, caption: str | None = None,
+                compact: bool = False) -> None:
     """A rich table; `out` is a rich Console (stdout by default).
 
     When the table is wider than the screen, the columns with a `ratio` share what the others
     leave, so a no_wrap text column is cut with an ellipsis instead of every row wrapping.
     """
+    from rich import box
     from rich.table import Table
+    # compact: no vertical rules and no edge padding; at 80 columns that is a file name's worth of room.
+    style = dict(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True) if compact else {}
     table = Table(title=title, caption=caption, header_style="bold", title_justify="left",
-                  caption_justify="left")
+                  caption_justify="left", **style)
     for c in columns:
         table.add_column(c.title, justify=c.justify, style=c.style, max_width=c.max_width, ratio=c.ratio,
                          no_wrap=c.no_wrap, overflow="ellipsis" if c.no_wrap else "fold")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import IO
 
 from importer.record import Statement, statement_json, transaction_json
@@ -12,7 +13,7 @@ TRANSACTION_COLUMNS = [  # the ids are in --format json/csv; a terminal row has 
     Column("line", "Line", justify="right", style="dim", no_wrap=True),
     Column("date", "Date", no_wrap=True),
     Column("amount", "Amount", justify="right", no_wrap=True),
-    Column("payee", "Payee", ratio=2),
+    Column("payee", "Payee", ratio=2, no_wrap=True),
     Column("memo", "Memo", style="dim", ratio=3, no_wrap=True),
     Column("balance", "Balance", justify="right", style="dim", no_wrap=True),
 ]
@@ -103,13 +104,13 @@ def _statement_tables(statements: list[Statement]) -> None:
         print_table(rows, TRANSACTION_COLUMNS, title=title, out=screen,
                     row_style=lambda r: "red" if r["amount"].startswith("-") else "green")
     summary = account_summary(statements)
-    print_table(summary, [Column("file", ratio=2), Column("account", ratio=1),
+    print_table(summary, [Column("file", ratio=2, no_wrap=True), Column("account", ratio=1, no_wrap=True),
                           Column("count", justify="right", no_wrap=True),
                           Column("first", no_wrap=True), Column("last", no_wrap=True),
                           Column("money_in", "In", justify="right", no_wrap=True),
                           Column("money_out", "Out", justify="right", no_wrap=True),
                           Column("closing_balance", "Closing", justify="right", no_wrap=True)],
-                title="Summary", out=screen)
+                title="Summary", out=screen, compact=True)
 
 
 def account_summary(statements: list[Statement]) -> list[dict]:
@@ -120,7 +121,7 @@ def account_summary(statements: list[Statement]) -> list[dict]:
         zero = Decimal(0).scaleb(min((t.amount.as_tuple().exponent for t in statement.transactions), default=-2))
         money_in = sum((t.amount for t in statement.transactions if t.amount > 0), zero)
         money_out = sum((t.amount for t in statement.transactions if t.amount < 0), zero)
-        rows.append({"file": statement.file, "account": statement.account.id or "",
+        rows.append({"file": Path(statement.file).name, "account": statement.account.id or "",
                      "count": len(statement.transactions), "first": statement.start, "last": statement.end,
                      "money_in": money_in, "money_out": money_out,
                      "closing_balance": statement.closing_balance})
