@@ -219,25 +219,28 @@ def _run_config(state: State, sandbox: bool):
     return sandbox_config(state.config) if sandbox else state.config
 
 
-def _sample_files(state: State, files, sandbox: bool) -> list:
-    """Under --sandbox, a `sample_statements/...` path that is not here means the installed demo statements.
+def _statement_paths(state: State, files, sandbox: bool) -> list:
+    """The statement paths, each checked to exist; under --sandbox, a `sample_statements/...` path that is
+    not here means the installed demo statements.
 
     So `psimport import sample_statements/ --sandbox --yes` (the --help example) works from any folder,
     not only from a clone of the repository.
     """
-    if not sandbox:
-        return list(files)
     from importer.config import samples_dir
+    from importer.errors import InputError
     resolved = []
     for path in files:
         parts = Path(path).parts
-        if parts and parts[0] == "sample_statements" and not Path(path).exists():
+        if sandbox and parts and parts[0] == "sample_statements" and not Path(path).exists():
             installed = samples_dir().joinpath(*parts[1:])
             if installed.exists():
                 if not state.quiet:
                     click.echo(f"psimport: no {path} here; using the installed sample statements: {installed}",
                                err=True)
                 path = installed
+        if not Path(path).exists():
+            # Said before any PocketSmith set-up, so a missing key does not hide a mistyped file name.
+            raise InputError("no such file", file=str(path))
         resolved.append(path)
     return resolved
 
@@ -358,13 +361,13 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
       psimport preview sample_statements/ --sandbox
       psimport preview sample_statements/ --sandbox --all
       psimport preview statement.ofx --account 123456 --rules rules.yaml
-      psimport preview statement.ofx --existing export.json --format json
+      psimport preview statement.ofx --account 123456 --existing export.json --format json
       psimport preview sample_statements/ --sandbox --format html --out preview.html
     """
     from importer.preview_views import show_plan
     from importer.session import preview_plan
     offline = existing is not None
-    plan = preview_plan(_sample_files(state, files, sandbox), state_dir=state.state_dir,
+    plan = preview_plan(_statement_paths(state, files, sandbox), state_dir=state.state_dir,
                         config=_run_config(state, sandbox),
                         client=None if offline else state.client(sandbox),
                         target="" if offline else _target_name(state, sandbox), account=account,
@@ -409,7 +412,7 @@ def import_(state: State, files, account, rules_path, mapping, date_order, yes, 
       psimport import ~/Downloads/*.qfx --concurrency 4
     """
     from importer.session import run_import
-    run_import(_sample_files(state, files, sandbox), client=state.client(sandbox), config=_run_config(state, sandbox),
+    run_import(_statement_paths(state, files, sandbox), client=state.client(sandbox), config=_run_config(state, sandbox),
                state_dir=state.state_dir,
                target=_target_name(state, sandbox), ui=_TerminalUi(state, yes), again=_same_command(state),
                account=account, rules_path=rules_path, mapping=mapping, date_order=date_order,
@@ -691,7 +694,7 @@ def rules_explain(state: State, files, rules_path, account, mapping, date_order,
     """
     from importer.rules_report import explain_files
     from importer.rules_views import show_explanations
-    rows = explain_files(_sample_files(state, files, sandbox), rules_path, _run_config(state, sandbox),
+    rows = explain_files(_statement_paths(state, files, sandbox), rules_path, _run_config(state, sandbox),
                          account=account, mapping=mapping,
                          date_order=date_order, existing=existing,
                          connect=(lambda: state.client(True)) if sandbox else None, warn=_warner(state))
