@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, Iterable, Sequence
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, did_you_mean
 from importer.pocketsmith.models import TransactionAccount
 from importer.record import Statement
 
@@ -111,8 +111,11 @@ def account_rules(entries: Sequence[Any], config_path: str | Path | None = None)
                               "{ofx_account: \"12345678\", transaction_account_id: 42}", file=where)
         unknown = set(entry) - set(_MATCH_KEYS) - {"transaction_account_id", "name", "note"}
         if unknown:
-            raise ConfigError(f"accounts[{position}] has unknown key(s) {', '.join(sorted(unknown))}; "
-                              f"use {', '.join(_MATCH_KEYS)} and transaction_account_id", file=where)
+            first = sorted(unknown)[0]
+            valid = (*_MATCH_KEYS, "transaction_account_id", "name", "note")
+            raise ConfigError(f"accounts[{position}] has unknown key(s) {', '.join(sorted(unknown))}"
+                              f"{did_you_mean(first, valid)}; use {', '.join(_MATCH_KEYS)} and "
+                              "transaction_account_id", file=where)
         target = entry.get("transaction_account_id")
         if isinstance(target, bool) or not isinstance(target, (int, str)) or not str(target).strip().isdigit():
             raise ConfigError(f"accounts[{position}] needs transaction_account_id, a PocketSmith transaction "

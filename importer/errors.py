@@ -12,7 +12,7 @@ else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["ImporterError", "InputError", "ConfigError", "ApiError", "AmbiguousWrite"]
+__all__ = ["ImporterError", "InputError", "ConfigError", "ApiError", "AmbiguousWrite", "did_you_mean"]
 
 
 class ImporterError(Exception):
@@ -60,3 +60,10 @@ class ApiError(ImporterError):
 
 class AmbiguousWrite(ApiError):
     """A create was sent but no answer came back: it may or may not exist now."""
+
+
+def did_you_mean(word, choices) -> str:
+    """" (did you mean 'x'?)" for a near miss among `choices`, else "": for messages about typos."""
+    import difflib
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from importer.config import safe_load_yaml
-from importer.errors import ConfigError, ImporterError
+from importer.errors import ConfigError, ImporterError, did_you_mean
 
 __all__ = ["Mapping", "TextSpec", "Flag", "DropRule", "HeaderMatch", "load_mapping", "mapping_from_dict",
            "available_mappings", "find_mapping", "mapping_yaml", "match_header", "match_shape", "normalise_cell",
@@ -283,7 +283,7 @@ def mapping_from_dict(data: Any, path: Path | None = None, name: str | None = No
 def _check_keys(data: dict, valid: Sequence[str], prefix: str, fail) -> None:
     for key in data:
         if key not in valid:
-            raise fail(f"unknown key '{prefix}{key}'; valid keys are: {', '.join(valid)}")
+            raise fail(f"unknown key '{prefix}{key}'{did_you_mean(key, valid)}; valid keys are: {', '.join(valid)}")
 
 
 def _optional_str(value: Any) -> str | None:

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, did_you_mean
 
 __all__ = ["load_rules", "load_rules_for", "compile_rules", "find_rules_file", "dump_rules", "RuleSet", "Rule", "Subject", "Outcome",
            "subject_from_record", "subject_from_existing", "categories_seen", "outcome_json", "match_key",
@@ -296,7 +296,7 @@ class _Compiler:
             test, _ = self.condition(value, getattr(value, "line", None) or line)
             return (lambda row: not test(row)), None
         if key not in FIELDS:
-            raise self.error(f"unknown condition '{key}'{_did_you_mean(key, FIELDS + COMBINATORS)}; "
+            raise self.error(f"unknown condition '{key}'{did_you_mean(key, FIELDS + COMBINATORS)}; "
                              f"conditions are {', '.join(FIELDS + COMBINATORS)}", line)
         if not isinstance(value, dict):
             # Shorthand: a scalar means `equals`, a list means `in`.
@@ -316,7 +316,7 @@ class _Compiler:
         if op not in allowed:
             known = set(TEXT_OPERATORS + DATE_OPERATORS)
             what = "unknown operator" if op not in known else "operator not available for this field"
-            raise self.error(f"{fieldname}: {what} '{op}'{_did_you_mean(op, allowed)}; {fieldname} takes "
+            raise self.error(f"{fieldname}: {what} '{op}'{did_you_mean(op, allowed)}; {fieldname} takes "
                              f"{', '.join(allowed)}", line)
         if allowed is TEXT_OPERATORS:
             return self.text_leaf(fieldname, op, operand, line)
@@ -488,7 +488,7 @@ class _Compiler:
         for key, value in node.items():
             at = self.line_of(node, key, line)
             if key not in ACTIONS:
-                raise self.error(f"unknown action '{key}'{_did_you_mean(key, ACTIONS)}; actions are "
+                raise self.error(f"unknown action '{key}'{did_you_mean(key, ACTIONS)}; actions are "
                                  f"{', '.join(ACTIONS)}", at)
             if key in ("needs_review", "is_transfer", "skip", "stop"):
                 if not isinstance(value, bool):
@@ -545,12 +545,6 @@ def _weekday(day: date) -> tuple[int]:
 def _month_days(day: date) -> frozenset[int]:
     """The day of the month counted from both ends: 31 October is {31, -1}."""
     return frozenset((day.day, day.day - calendar.monthrange(day.year, day.month)[1] - 1))
-
-
-def _did_you_mean(word, choices) -> str:
-    import difflib
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _normalise_path(name: str) -> str:
@@ -830,7 +824,7 @@ class RuleSet:
                 warnings.append(str(ConfigError(message, **where)))
             else:
                 known = sorted({c.path or c.title for c in categories})
-                hint = _did_you_mean(name, known)
+                hint = did_you_mean(name, known)
                 message = f"rule '{rule.name}': category '{name}' does not exist in PocketSmith{hint}"
                 if strict:
                     errors.append(ConfigError(message, **where))
@@ -963,7 +957,7 @@ def compile_rules(data, path: str | None = None) -> RuleSet:
         unknown = [k for k in data if k != "rules"]
         if unknown:
             key = unknown[0]
-            raise ConfigError(f"unknown top-level key '{key}'{_did_you_mean(key, ['rules'])}; a rules file is "
+            raise ConfigError(f"unknown top-level key '{key}'{did_you_mean(key, ['rules'])}; a rules file is "
                               "a mapping with one key, 'rules'", file=path, line=_Compiler.line_of(data, key))
         items = data.get("rules") or []
         list_line = _Compiler.line_of(data, "rules")
@@ -985,7 +979,7 @@ def compile_rules(data, path: str | None = None) -> RuleSet:
         raw_name = item.get("name", f"#{index + 1}")
         name = str(raw_name).strip() if raw_name is not None else f"#{index + 1}"
         compiler = _Compiler(path, name, line)
-        problems = [compiler.error(f"unknown key '{key}'{_did_you_mean(key, RULE_KEYS)}; a rule has "
+        problems = [compiler.error(f"unknown key '{key}'{did_you_mean(key, RULE_KEYS)}; a rule has "
                                    f"{', '.join(RULE_KEYS)}", _Compiler.line_of(item, key, line))
                     for key in item if key not in RULE_KEYS]
         if not name or isinstance(raw_name, (dict, list, bool)):
