@@ -278,7 +278,7 @@ def suggest_rules(history: History, *, min_support: int = 3, min_confidence: flo
     subjects = history_subjects(History(transactions, history.accounts))
     names = frame["category"].tolist()
     cents = frame["cents"].tolist()
-    suggestions: dict[str, dict] = {}
+    suggestions: dict[tuple[str, str | None], dict] = {}
     # Try each draft's conditions shortest first, all drafts in one pass per round: the first condition that
     # keeps every row of its payee and stays precise over the whole history wins.
     pending = drafts
@@ -301,8 +301,10 @@ def suggest_rules(history: History, *, min_support: int = 3, min_confidence: flo
             if support < max(min_support, draft["count"]) or confidence < min_confidence:
                 pending.append(draft)
                 continue
-            # Keyed without the sign: payee keys that differ only by a town share one rule, the one matching more.
-            signature = repr(_without_amount(condition))
+            # Keyed by the payee part and the direction of money: payee keys that differ only by a town share
+            # one rule (the one matching more), while money out and money in to the same payee stay two.
+            direction = next(iter(condition["amount"])) if "amount" in condition else None
+            signature = (repr(_without_amount(condition)), direction)
             if signature in suggestions and suggestions[signature]["support"] >= support:
                 continue
             category = next((c for c in history.categories if (c.path or c.title) == draft["category"]), None)
@@ -313,7 +315,10 @@ def suggest_rules(history: History, *, min_support: int = 3, min_confidence: flo
                 "support": support, "confidence": round(confidence, 3), "matched": len(rows),
                 "examples": draft["texts"][:3], "_rows": rows,
             }
-    ordered = sorted(suggestions.values(), key=lambda s: (-s["support"], s["then"]["category"] or ""))
+    # A rule without a sign already covers both directions of its payee: its signed twins add nothing.
+    unsigned = {payee for payee, direction in suggestions if direction is None}
+    kept = [s for (payee, direction), s in suggestions.items() if direction is None or payee not in unsigned]
+    ordered = sorted(kept, key=lambda s: (-s["support"], s["then"]["category"] or ""))
     for suggestion, stats in zip(ordered, _amount_stats(frame, [s.pop("_rows") for s in ordered])):
         suggestion.update(stats)
     used: set[str] = set(rule.name for rule in (ruleset.rules if ruleset else []))

@@ -183,6 +183,15 @@ def test_suggestions_with_support_and_confidence_above_the_thresholds():
         {"Entertainment > Streaming", "Groceries"}
 
 
+def test_money_out_and_money_in_to_one_payee_are_two_suggestions():
+    transfers = Category(60, "Transfers", None, "Transfers")
+    history = History([txn("TRANSFER TO SAVINGS 1234", transfers, amount="-250.00") for _ in range(4)]
+                      + [txn("TRANSFER FROM EVERYDAY 5678", transfers, amount="250.00") for _ in range(3)],
+                      ACCOUNTS, [transfers])
+    suggestions = suggest_rules(history, min_support=3)
+    assert sorted((s["support"], s["if"].get("amount")) for s in suggestions) == [(3, {"gt": 0}), (4, {"lt": 0})]
+
+
 def amounts(suggestion: dict) -> tuple:
     return tuple(suggestion[name] for name in ("sign", "amount_min_cents", "amount_median_cents",
                                                "amount_max_cents", "months"))
