@@ -47,38 +47,35 @@ def plan_csv(plan: Plan, out: IO[str]) -> None:
     write_csv(rows, CSV_COLUMNS, out)
 
 
-def match_text(data: dict) -> str:
-    parts = []
+def _matched(data: dict, brief: bool) -> str | None:
+    """What a row matched: a PocketSmith transaction, or an earlier row of this run."""
     matched = data.get("matched")
     if matched:
-        parts.append(f"#{matched['id']} {matched['date']} {matched['amount']} {matched['payee']}")
-    elif data.get("duplicate_of") is not None:
-        parts.append(f"#{data['duplicate_of']}")
-    elif data.get("duplicate_of_row") is not None:
-        parts.append(f"row {data['duplicate_of_row'] + 1} of this run")
-    if data.get("score") is not None:
-        parts.append(f"score {data['score']:.2f}")
-    if data.get("reasons"):
-        parts.append("; ".join(data["reasons"]))
-    return " · ".join(parts)
+        if brief:
+            return f"{matched['date']} {matched['payee']} (#{matched['id']})"
+        return f"#{matched['id']} {matched['date']} {matched['amount']} {matched['payee']}"
+    if data.get("duplicate_of") is not None:
+        return f"#{data['duplicate_of']}"
+    if data.get("duplicate_of_row") is not None:
+        return f"row {data['duplicate_of_row'] + 1} of this run"
+    return None
+
+
+def _reasons(data: dict) -> str | None:
+    return "; ".join(data["reasons"]) if data.get("reasons") else None
+
+
+def match_text(data: dict) -> str:
+    """What a row matched, its score and the reasons, for a listing or a page."""
+    score = f"score {data['score']:.2f}" if data.get("score") is not None else None
+    return " · ".join(p for p in (_matched(data, brief=False), score, _reasons(data)) if p)
 
 
 def _match_brief(data: dict) -> str:
     """match_text for one table line: the score and the matched transaction first, since the end may be cut."""
-    parts = []
-    if data.get("score") is not None:
-        parts.append(f"{data['score']:.2f}")
-    matched = data.get("matched")
-    if matched:
-        parts.append(f"{matched['date']} {matched['payee']} (#{matched['id']})")
-    elif data.get("duplicate_of") is not None:
-        parts.append(f"#{data['duplicate_of']}")
-    elif data.get("duplicate_of_row") is not None:
-        parts.append(f"row {data['duplicate_of_row'] + 1} of this run")
-    text = " ".join(parts)
-    if data.get("reasons"):
-        text += (" · " if text else "") + "; ".join(data["reasons"])
-    return text
+    score = f"{data['score']:.2f}" if data.get("score") is not None else None
+    head = " ".join(p for p in (score, _matched(data, brief=True)) if p)
+    return " · ".join(p for p in (head, _reasons(data)) if p)
 
 
 def not_created_lines(rows: list[dict], more: str, limit: int = 20) -> list[str]:
