@@ -148,7 +148,7 @@ def run_preview(rows: int, existing: int, repeat: int) -> dict:
         work = Path(folder)
         write_ofx(statement, work / "statement.ofx")
         write_export(held, work / "export.json")
-        load_only = ("from importer.pocketsmith.models import load_export; from importer.parsers import parse_file; "
+        load_only = ("from importer.pocketsmith.export import load_export; from importer.parsers import parse_file; "
                      "load_export('export.json'); parse_file('statement.ofx')")
         psimport = shutil.which("psimport")
         preview = ([psimport] if psimport else [python(), "-m", "importer"]) + [

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from importer.writer import DEFAULT_CONCURRENCY  # noqa: E402
+from importer.write.writer import DEFAULT_CONCURRENCY  # noqa: E402
 
 ACCOUNT = 510001
 KEY = "sk-bench-import-0123456789"

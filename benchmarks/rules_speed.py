@@ -173,7 +173,7 @@ def timed(fn, *args):
 def suggest_history(rng: random.Random, merchants: list[str], count: int):
     """A categorised history like a household's year: each merchant mostly one category and one sign."""
     from importer.pocketsmith.models import Category, PsTransaction
-    from importer.rules_report import History
+    from importer.rules.history import History
     categories = [Category(n + 1, name.rsplit(" > ", 1)[-1], None, name) for n, name in enumerate(CATEGORIES)]
     habits = {m: (rng.choice(categories), rng.choice([-1, -1, -1, 1]), rng.randint(300, 30000)) for m in merchants}
     stores = [(m, f"{m} {rng.randint(1, 9999)} {rng.choice(TOWNS)}".strip()) for m in merchants for _ in range(4)]
@@ -216,7 +216,7 @@ def counter_grouping(history, min_support: int = 3, min_confidence: float = 0.9)
 
 def pandas_grouping(history, min_support: int = 3, min_confidence: float = 0.9) -> list[dict]:
     """The same grouping as `rules suggest` does it now: one DataFrame, groupby; also each payee's sign."""
-    from importer.rules_report import _drafts, _history_frame
+    from importer.rules.suggest import _drafts, _history_frame
     return _drafts(_history_frame(history.transactions, history), min_support, min_confidence)
 
 
@@ -224,7 +224,7 @@ def suggest_analytics(quick: bool) -> list[str]:
     """`rules suggest` over a generated history: pandas (grouping, and the whole command) against the old
     Counter grouping; pandas' import, paid once per run of the command, measured in a fresh process."""
     from importer.payee import match_key
-    from importer.rules_report import suggest_rules
+    from importer.rules.suggest import suggest_rules
     count = 20_000 if quick else 100_000
     rng = random.Random(7)
     history = suggest_history(rng, merchant_names(rng, 800), count)

@@ -60,6 +60,13 @@ class State:
                 cache[sandbox] = PocketSmith.from_env(self.resolved_api_url, log=log)
         return cache[sandbox]
 
+    def source(self, existing, sandbox: bool = False):
+        """Where a run reads what PocketSmith holds: the `--existing` export (offline), else the client."""
+        if existing is not None:
+            from importer.pocketsmith.export import Export
+            return Export.load(existing)
+        return self.client(sandbox)
+
     @property
     def resolved_api_url(self) -> str:
         from importer.config import DEFAULT_API_URL
@@ -188,8 +195,8 @@ def parse(state: State, files, mapping, date_order, fmt):
       psimport parse sample_statements/ --format json
       psimport parse export.csv --mapping cba --format csv > cba.csv
     """
-    from importer import views
-    from importer.plan import read_statements
+    from importer.output import statements as views
+    from importer.pipeline import read_statements
     read = read_statements(files, config=state.config, mapping=mapping, date_order=date_order)
     if not state.quiet:
         for path in read.skipped:
@@ -304,7 +311,7 @@ def _confirm(question: str, yes: bool, action: str) -> None:
 
 
 class _TerminalUi:
-    """How an import or undo talks to the user (importer.session.Ui): results on stdout, questions on stderr."""
+    """How an import or undo talks to the user (importer.write.batches.Ui): results on stdout, questions on stderr."""
 
     def __init__(self, state: State, yes: bool):
         self.state = state
@@ -319,8 +326,8 @@ class _TerminalUi:
 
     def show_summary(self, plan, title: str) -> None:
         if not self.state.quiet:
-            from importer.preview_views import print_summary
-            from importer.render import console
+            from importer.output.preview import print_summary
+            from importer.output.render import console
             print_summary(plan, console(), title=title)
 
     def confirm(self, question: str, action: str) -> None:
@@ -330,7 +337,7 @@ class _TerminalUi:
         return _follow_up(self.state, *words)
 
     def progress(self, label: str):
-        from importer.render import progress_bar
+        from importer.output.render import progress_bar
         return progress_bar(label, shown=not self.state.quiet and sys.stderr.isatty())
 
 
@@ -364,14 +371,13 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
       psimport preview statement.ofx --account 123456 --existing export.json --format json
       psimport preview sample_statements/ --sandbox --format html --out preview.html
     """
-    from importer.preview_views import show_plan
-    from importer.session import preview_plan
-    offline = existing is not None
-    plan = preview_plan(_statement_paths(state, files, sandbox), state_dir=state.state_dir,
-                        config=_run_config(state, sandbox),
-                        client=None if offline else state.client(sandbox),
-                        target="" if offline else _target_name(state, sandbox), account=account,
-                        rules_path=rules_path, existing=existing, mapping=mapping, date_order=date_order)
+    from importer.output.preview import show_plan
+    from importer.write.batches import preview_plan
+    paths = _statement_paths(state, files, sandbox)
+    plan = preview_plan(paths, state_dir=state.state_dir, config=_run_config(state, sandbox),
+                        source=state.source(existing, sandbox),
+                        target="" if existing is not None else _target_name(state, sandbox), account=account,
+                        rules_path=rules_path, mapping=mapping, date_order=date_order)
     if out is not None:
         try:
             handle = open(out, "w", encoding="utf-8", newline="")
@@ -411,12 +417,16 @@ def import_(state: State, files, account, rules_path, mapping, date_order, yes, 
       psimport import statement.ofx --account 123456 --rules rules.yaml
       psimport import ~/Downloads/*.qfx --concurrency 4
     """
-    from importer.session import run_import
-    run_import(_statement_paths(state, files, sandbox), client=state.client(sandbox), config=_run_config(state, sandbox),
-               state_dir=state.state_dir,
-               target=_target_name(state, sandbox), ui=_TerminalUi(state, yes), again=_same_command(state),
-               account=account, rules_path=rules_path, mapping=mapping, date_order=date_order,
-               accept_review=accept_review, concurrency=concurrency)
+    from importer.output.batches import import_result_lines
+    from importer.write.batches import run_import
+    ui = _TerminalUi(state, yes)
+    result = run_import(_statement_paths(state, files, sandbox), client=state.client(sandbox),
+                        config=_run_config(state, sandbox), state_dir=state.state_dir,
+                        target=_target_name(state, sandbox), ui=ui, again=_same_command(state), account=account,
+                        rules_path=rules_path, mapping=mapping, date_order=date_order, accept_review=accept_review,
+                        concurrency=concurrency)
+    for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
+        (ui.say if is_result else ui.note)(line)
 
 
 @cli.command()
@@ -431,8 +441,8 @@ def batches(state: State, fmt):
       psimport batches
       psimport batches --format json
     """
-    from importer.preview_views import show_batches
-    from importer.session import list_batches
+    from importer.output.batches import show_batches
+    from importer.write.batches import list_batches
     show_batches(list_batches(state.state_dir), fmt, sys.stdout, journal_dir=state.state_dir)
 
 
@@ -454,7 +464,7 @@ def undo(state: State, batch_id, yes, sandbox):
       psimport undo 20240315-142233-3fa2
       psimport undo 20240315 --yes
     """
-    from importer.session import run_undo
+    from importer.write.batches import run_undo
     run_undo(batch_id, state_dir=state.state_dir, client_for=state.client, sandbox=sandbox,
              target=_target_name(state, sandbox), ui=_TerminalUi(state, yes), again=_same_command(state))
 
@@ -475,7 +485,7 @@ def accounts(state: State, fmt, sandbox):
       psimport accounts --format json
       psimport -v accounts --sandbox        # log each request (key redacted)
     """
-    from importer.pocketsmith.tables import show_accounts
+    from importer.output.pocketsmith import show_accounts
     show_accounts(state.client(sandbox).transaction_accounts(), fmt, sys.stdout)
 
 
@@ -492,7 +502,7 @@ def categories(state: State, fmt, sandbox):
       psimport categories --sandbox
       psimport categories --format json
     """
-    from importer.pocketsmith.tables import show_categories
+    from importer.output.pocketsmith import show_categories
     show_categories(state.client(sandbox).categories(), fmt, sys.stdout)
 
 
@@ -585,7 +595,7 @@ def _warner(state: State):
 
 
 def _history_source(state: State, existing, since, sandbox: bool) -> dict:
-    """What importer.rules_report.load_history reads: the export, or PocketSmith (connected only if needed)."""
+    """What importer.rules.history.load_history reads: the export, or PocketSmith (connected only if needed)."""
     return {"existing": existing, "since": since, "connect": lambda: state.client(sandbox),
             "where": "the sandbox" if sandbox else "PocketSmith"}
 
@@ -628,8 +638,8 @@ def rules_test(state: State, rules_path, existing, since, top, fmt, sandbox):
       psimport rules test --rules rules.yaml --since 2025-01-01
       psimport rules test --existing export.json --format json
     """
-    from importer.rules_report import rules_test_report
-    from importer.rules_views import show_report
+    from importer.rules.report import rules_test_report
+    from importer.output.rules import show_report
     report, source = rules_test_report(rules_path, _run_config(state, sandbox), top=top, warn=_warner(state),
                                        **_history_source(state, existing, since, sandbox))
     show_report(report, fmt, sys.stdout, source=source)
@@ -659,8 +669,8 @@ def rules_suggest(state: State, existing, since, min_support, min_confidence, ru
       psimport rules suggest --existing export.json --min-support 5 > suggested.yaml
       psimport rules suggest --sandbox --format json
     """
-    from importer.rules_report import suggest_from_history
-    from importer.rules_views import show_suggestions
+    from importer.rules.suggest import suggest_from_history
+    from importer.output.rules import show_suggestions
     suggestions, considered = suggest_from_history(
         rules_path, _run_config(state, sandbox), min_support=min_support, min_confidence=min_confidence,
         warn=_warner(state), **_history_source(state, existing, since, sandbox))
@@ -692,12 +702,12 @@ def rules_explain(state: State, files, rules_path, account, mapping, date_order,
       psimport rules explain statement.ofx --rules rules.yaml --format json
       psimport rules explain sample_statements/ --sandbox
     """
-    from importer.rules_report import explain_files
-    from importer.rules_views import show_explanations
-    rows = explain_files(_statement_paths(state, files, sandbox), rules_path, _run_config(state, sandbox),
-                         account=account, mapping=mapping,
-                         date_order=date_order, existing=existing,
-                         connect=(lambda: state.client(True)) if sandbox else None, warn=_warner(state))
+    from importer.output.rules import show_explanations
+    from importer.rules.explain import explain_files
+    paths = _statement_paths(state, files, sandbox)
+    source = state.source(existing, sandbox) if existing is not None or sandbox else None
+    rows = explain_files(paths, rules_path, _run_config(state, sandbox), account=account, mapping=mapping,
+                         date_order=date_order, source=source, warn=_warner(state))
     show_explanations(rows, fmt, sys.stdout)
 
 
@@ -716,8 +726,8 @@ def rules_pull(state: State, fmt, sandbox):
       psimport rules pull --sandbox
       psimport rules pull >> pulled.yaml
     """
-    from importer.rules_sync import pull_rules
-    from importer.rules_views import show_pulled
+    from importer.rules.sync import pull_rules
+    from importer.output.rules import show_pulled
     show_pulled(pull_rules(state.client(sandbox)), fmt, sys.stdout,
                 where="the sandbox" if sandbox else "PocketSmith")
 
@@ -742,8 +752,8 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
       psimport rules push --rules rules.yaml --yes
     """
     from importer.rules import load_rules_for
-    from importer.rules_sync import push_plan, push_rules
-    from importer.rules_views import show_push_plan
+    from importer.rules.sync import push_plan, push_rules
+    from importer.output.rules import show_push_plan
     ruleset = load_rules_for(rules_path, _run_config(state, sandbox))
     client = state.client(sandbox)
     plan = push_plan(ruleset, client)
@@ -777,8 +787,8 @@ def mappings_command(state: State, name, fmt):
       psimport mappings --format json
       psimport mappings westpac > mybank.yaml
     """
-    from importer.mappings import available_mappings, mapping_yaml
-    from importer.views import show_mappings
+    from importer.parsers.csv.mapping import available_mappings, mapping_yaml
+    from importer.output.statements import show_mappings
     if name:
         sys.stdout.write(mapping_yaml(name, state.config.mapping_dirs))
     else:

@@ -45,9 +45,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Mapping, Sequence
 
@@ -55,6 +55,7 @@ from importer.errors import ConfigError
 from importer.payee import PayeeSettings, match_key, similarities, similarity
 from importer.pocketsmith.models import PsTransaction
 from importer.record import Transaction
+from importer.text import plural
 
 __all__ = ["DedupeSettings", "Decision", "dedupe", "fetch_window"]
 
@@ -315,10 +316,6 @@ def _source_kind(upload_source: str | None, payee: str | None, original_payee: s
 
 def _cents(amount: Decimal) -> int:
     return round(amount * 100)
-
-
-def _days(n: int) -> str:
-    return f"{n} day" if n == 1 else f"{n} days"
 
 
 def _sigmoid(x: float) -> float:
@@ -981,9 +978,9 @@ class _Matcher:
         if pair.lag == 0:
             when = "same date"
         elif pair.lag > 0:
-            when = f"{_days(pair.lag)} later"
+            when = f"{plural(pair.lag, 'day')} later"
         else:
-            when = f"{_days(-pair.lag)} earlier"
+            when = f"{plural(-pair.lag, 'day')} earlier"
         usual = self._lags(pair.pos).usual
         if usual is not None:
             usual += pair.shift
@@ -1029,8 +1026,8 @@ class _Matcher:
         s = self.settings
         if best is None:
             return Decision(CREATE, None, None, [
-                f"nothing of {record.amount} in PocketSmith from {_days(s.window_before)} before to "
-                f"{_days(s.window_after)} after"])
+                f"nothing of {record.amount} in PocketSmith from {plural(s.window_before, 'day')} before to "
+                f"{plural(s.window_after, 'day')} after"])
         e = self.pool[best.pos]
         holder = self.taken_by.get(best.pos)
         score = round(_sigmoid(best.logit), 4)

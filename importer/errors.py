@@ -12,7 +12,7 @@ else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["ImporterError", "InputError", "ConfigError", "ApiError", "AmbiguousWrite", "did_you_mean"]
+__all__ = ["ImporterError", "InputError", "ConfigError", "ApiError", "AmbiguousWrite", "did_you_mean", "every_problem"]
 
 
 class ImporterError(Exception):
@@ -67,3 +67,11 @@ def did_you_mean(word, choices) -> str:
     import difflib
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def every_problem(errors: list[ConfigError], path: str | None) -> ConfigError:
+    """One error for all of a file's problems, each on its own line as `file, line N: ...`."""
+    if len(errors) == 1:
+        return errors[0]
+    listed = "\n".join(f"  {error}" for error in errors)
+    return ConfigError(f"{len(errors)} problems:\n{listed}", file=path)

@@ -164,7 +164,7 @@ def test_a_refused_row_exits_non_zero_saying_how_to_finish_and_the_rerun_does(sa
 def test_a_batch_left_open_with_nothing_to_create_is_completed_without_asking(sandbox, run, tmp_path):
     import sqlite3
 
-    from importer.journal import JOURNAL_FILE
+    from importer.write.journal import JOURNAL_FILE
     statement = _qif(tmp_path / "s.qif", [("03/14/2024", "-4.50", "Coffee")])
     first = run("import", statement, "--account", EVERYDAY, "--yes", sandbox=sandbox)
     batch_id = re.search(r"Batch (\S+):", first.output).group(1)

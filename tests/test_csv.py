@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from importer.errors import ConfigError, ImporterError, InputError
 from importer.parsers import detect, parse_bytes
 from importer.parsers.base import ParseOptions
-from importer.parsers.csv import AmountReader, CsvParser, DateFormat, sniff_delimiter
+from importer.parsers.csv import CsvParser
+from importer.parsers.csv.text import sniff_delimiter
+from importer.parsers.csv.values import AmountReader, DateFormat
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 SAMPLES = Path(__file__).resolve().parent / "mapping_samples"
@@ -321,7 +323,7 @@ def test_cli_prints_one_line_and_exits_non_zero(tmp_path):
 
 def test_cli_parse_summary_shows_no_money_in_as_0_00(tmp_path, monkeypatch):
     from importer.cli import cli
-    from importer.views import account_summary
+    from importer.output.statements import account_summary
     spent = tmp_path / "spent.csv"
     spent.write_bytes(b"Date,Description,Amount\n15/01/2024,A,-1.50\n16/01/2024,B,-2.25\n")
     (summary,) = account_summary(parse(spent.read_bytes(), "spent.csv"))

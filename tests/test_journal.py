@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from importer.errors import ConfigError
-from importer.journal import Journal, NewRow, import_lock
+from importer.write.journal import Journal, NewRow, import_lock
 
 
 def _rows(n, account=7, send=True):
@@ -122,7 +122,7 @@ def test_sending_is_on_disk_before_the_process_dies(tmp_path):
     script = textwrap.dedent(f"""
         import os, signal, sys
         sys.path.insert(0, {os.getcwd()!r})
-        from importer.journal import Journal, NewRow
+        from importer.write.journal import Journal, NewRow
         j = Journal.in_state_dir({str(tmp_path)!r})
         b = j.create_batch(key="k", files=[], accounts=[1], plan={{}},
                            rows=[NewRow(0, 1, "X", "f", "create", True, {{"payee": "p", "amount": "1",

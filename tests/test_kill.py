@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from importer.journal import Journal
+from importer.write.journal import Journal
 
 ACCOUNT = 510001
 ROWS = 40

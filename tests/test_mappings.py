@@ -9,7 +9,7 @@ import pytest
 
 from importer.config import builtin_mappings_dir
 from importer.errors import ConfigError, InputError
-from importer.mappings import available_mappings, find_mapping, load_mapping
+from importer.parsers.csv.mapping import available_mappings, find_mapping, load_mapping
 from importer.parsers.base import ParseOptions
 from importer.parsers.csv import CsvParser
 
@@ -238,7 +238,7 @@ def test_typos_in_config_and_mappings_get_a_suggestion(tmp_path):
     import pytest
     from importer.accounts import account_rules
     from importer.errors import ConfigError
-    from importer.mappings import load_mapping
+    from importer.parsers.csv.mapping import load_mapping
     mapping = tmp_path / "mine.yaml"
     mapping.write_text("name: mine\nsignature: [Date, Amount]\ncolums:\n  date: Date\n")
     with pytest.raises(ConfigError, match=r"unknown key 'colums' \(did you mean 'columns'\?\)"):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from importer import views
+from importer.output import statements as views
 from importer.errors import ImporterError, InputError
 from importer.parsers.ofx import OfxParser, decode_ofx, ofx_date, parse_ofx_amount
 from importer.record import Split, Statement, Transaction, transaction_json

@@ -13,7 +13,8 @@ from importer.accounts import account_rules, mapping_for_file, resolve_targets
 from importer.errors import ConfigError
 from importer.plan import ACTIONS, build_plan, fingerprint
 from importer.pocketsmith.models import PsTransaction, TransactionAccount
-from importer.preview_views import plan_csv, plan_html, show_plan
+from importer.output.html import plan_html
+from importer.output.preview import plan_csv, show_plan
 from importer.record import Account, Statement, Transaction
 
 KNOWN = [TransactionAccount(id=11, name="Everyday", number="062-000 1234 5678"),
@@ -141,12 +142,12 @@ def _two_account_plan(ruleset=None, imported=None):
 def test_rows_keep_the_files_order_and_dedupe_sees_each_account_once():
     plan, dedupe = _two_account_plan(imported={11: {"c.ofx-0": 777}})
     assert [r.index for r in plan.rows] == list(range(6))
-    assert [r.txn.payee for r in plan.rows][:3] == ["DUP coffee", "Netflix", "Salary"]
+    assert [r.record.payee for r in plan.rows][:3] == ["DUP coffee", "Netflix", "Salary"]
     assert [r.action for r in plan.rows] == ["duplicate", "create", "create", "review", "create", "duplicate"]
     assert dedupe.calls[0] == (["DUP coffee", "Netflix", "Salary", "Parking"], [900], {"c.ofx-0": 777})
     assert dedupe.calls[1][0] == ["REV Shop", "=cmd|' /C calc'!A0"] and dedupe.calls[1][2] == {}
     assert plan.rows[5].duplicate_of == 777
-    summary = plan.summary()
+    summary = plan.summary.as_json()
     assert summary == {"total": 6, "create": 3, "duplicate": 2, "review": 1, "skip": 0,
                        "money_in": "100.00", "money_out": "-12.99"}
 
@@ -220,13 +221,13 @@ def test_preview_html_is_self_contained_and_escaped():
 
 
 def test_preview_html_charts_money_out_and_in_apart_so_transfers_do_not_cancel():
-    from importer.preview_views import category_totals
+    from importer.output.html import category_totals
     plan, _ = _two_account_plan()
     plan.rows[1].category = plan.rows[2].category = "Transfers"       # -9.99 out and 100.00 in
     assert category_totals(plan, outgoing=True) == [("Transfers", Decimal("-9.99"), 1),
                                                     ("Uncategorised", Decimal("-4.00"), 2)]
     assert category_totals(plan, outgoing=False) == [("Transfers", Decimal("100.00"), 1)]
-    summary = plan.summary()
+    summary = plan.summary.as_json()
     for outgoing, total in ((True, summary["money_out"]), (False, summary["money_in"])):
         assert sum(t for _, t, _ in category_totals(plan, outgoing)) == Decimal(total)   # the bars add up
     page = plan_html(plan)
@@ -288,6 +289,6 @@ def test_preview_table_is_one_line_per_row_and_never_splits_dates_or_amounts(mon
     rows = [line for line in lines if line.count("│") > 2]      # table body lines, not the summary panel's
     assert len(rows) == len(plan.rows)           # each row on exactly one line
     for row in plan.rows:
-        line = next(line for line in rows if row.txn.date.isoformat() in line)
-        assert f" {row.txn.amount} " in line
+        line = next(line for line in rows if row.record.date.isoformat() in line)
+        assert f" {row.record.amount} " in line
     assert long not in "".join(lines) and "A PAYEE NAME" in "".join(lines) and "…" in "".join(lines)

@@ -9,9 +9,12 @@ from decimal import Decimal
 import pytest
 
 from importer.pocketsmith.models import Category, PsTransaction, TransactionAccount
-from importer.rules import categories_seen, compile_rules, load_rules
-from importer.rules_report import History, suggest_rules, suggestions_file, tuning_report
-from importer.rules_sync import plan_push, pulled_entries
+from importer.rules import compile_rules, load_rules
+from importer.pocketsmith.export import Export
+from importer.rules.history import History
+from importer.rules.report import tuning_report
+from importer.rules.suggest import suggest_rules, suggestions_file
+from importer.rules.sync import plan_push, pulled_entries
 
 COFFEE = Category(11, "Coffee", 10, "Eating Out > Coffee")
 TAKEAWAY = Category(12, "Takeaway", 10, "Eating Out > Takeaway")
@@ -131,7 +134,7 @@ def test_a_stop_that_cuts_nothing_off_does_not_count_and_skipped_rows_are_not_un
 
 def test_offline_categories_come_from_the_export_by_title():
     history = small_history()
-    offline = History(history.transactions, {}, categories_seen(history.transactions))
+    offline = History(history.transactions, {}, Export(history.transactions).categories())
     ruleset = compile_rules({"rules": [
         {"name": "coffee", "if": {"payee": {"contains": "grind"}}, "then": {"category": "Eating Out > Coffee"}},
         {"name": "gone", "if": {"payee": {"contains": "woolworths"}}, "then": {"category": "Household"}}]})
@@ -227,7 +230,7 @@ def test_the_suggestions_file_loads_and_its_rules_match_their_examples(tmp_path)
     assert "# 5 transactions, 100% Groceries, -187.35 .. 20.00, 3 months; e.g. " in text
     ruleset = load_rules(path)
     assert ruleset.resolve_categories(CATEGORIES) == []
-    from importer.rules_report import history_subjects
+    from importer.rules.history import history_subjects
     outcomes = ruleset.apply_all(history_subjects(history))
     for t, outcome in zip(history.transactions, outcomes):
         if t.original_payee.startswith("PAYPAL *NETFLIX"):

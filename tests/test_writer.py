@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from importer.journal import Journal, NewRow
+from importer.write.journal import Journal, NewRow
 from importer.sandbox.server import Faults
-from importer.writer import AdaptiveLimit, Writer, undo_batch
+from importer.write.writer import AdaptiveLimit, Writer, undo_batch
 
 EVERYDAY, VISA = 510001, 510002
 COFFEE = 7011
@@ -128,7 +128,7 @@ def test_resume_settles_rows_a_dead_process_left_sending(sandbox, journal):
     batch_id = _batch(journal, rows, existing={EVERYDAY: [before.id]})
     for index in (0, 1, 2):
         journal.mark_sending(batch_id, index)
-    from importer.writer import _body_for_client
+    from importer.write.writer import _body_for_client
     for index in (0, 1):
         client.create_transaction(EVERYDAY, _body_for_client(journal.row(batch_id, index)))
     posts_before = sum(r.method == "POST" for r in sandbox.requests)

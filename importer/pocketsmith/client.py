@@ -114,7 +114,10 @@ class PocketSmith:
     `log` (a callable taking a line, or a logging.Logger) receives one line per request:
     method, path, status and time, with the key redacted. `on_throttle(retry_after)` is called
     on every 429; with `wait_on_throttle=False` a 429 raises `RateLimited` instead of waiting.
+    It is the `importer.pocketsmith.protocol.Client` the pipeline and the writer use.
     """
+
+    offline = False     # categories come from PocketSmith itself: unknown ones stop a run
 
     def __init__(self, base_url: str, developer_key: str | None = None, *, bearer_token: str | None = None,
                  transport: "httpx.BaseTransport | None" = None, timeout: float = 30, max_tries: int = 5,

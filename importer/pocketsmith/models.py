@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["money", "Category", "TransactionAccount", "PsTransaction", "flatten_categories", "load_export"]
+__all__ = ["money", "Category", "TransactionAccount", "PsTransaction", "flatten_categories"]
 
 
 def money(value: Any) -> Decimal | None:
@@ -115,43 +115,3 @@ class PsTransaction:
             upload_source=data.get("upload_source"), updated_at=data.get("updated_at"),
         )
 
-
-def load_export(path) -> list[PsTransaction]:
-    """An `--existing` file: a JSON array of PocketSmith Transaction objects, as the API returns them.
-
-    Numbers are read straight into Decimal (`parse_float`), so money never passes through float.
-    """
-    import json
-    from pathlib import Path
-
-    from importer.errors import InputError
-
-    path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            data = json.load(handle, parse_float=Decimal)
-    except FileNotFoundError:
-        raise InputError("no such file", file=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        raise InputError(f"not valid JSON ({getattr(exc, 'msg', exc)}); --existing takes a JSON array of "
-                         "PocketSmith transactions", file=str(path), line=line) from None
-    if isinstance(data, dict) and isinstance(data.get("transactions"), list):
-        data = data["transactions"]
-    if not isinstance(data, list):
-        raise InputError("expected a JSON array of PocketSmith transactions", file=str(path))
-    out = []
-    for index, item in enumerate(data):
-        if not isinstance(item, dict):
-            raise InputError(f"transaction #{index + 1} is not a JSON object; --existing takes a JSON array of "
-                             "PocketSmith transactions", file=str(path))
-        missing = [key for key in ("id", "date", "amount") if item.get(key) is None]
-        if missing:
-            raise InputError(f"transaction #{index + 1} is not a PocketSmith transaction (no {', '.join(missing)})",
-                             file=str(path))
-        try:
-            out.append(PsTransaction.from_api(item))
-        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            raise InputError(f"transaction #{index + 1} is not a PocketSmith transaction ({exc!r})",
-                             file=str(path)) from None
-    return out

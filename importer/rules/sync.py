@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from importer.rules import RuleSet
-from importer.rules_report import unique_name
+from importer.rules.categories import resolve_with
+from importer.rules.engine import RuleSet
+from importer.rules.suggest import unique_name
 
 __all__ = ["pulled_entries", "pull_rules", "PushPlan", "plan_push", "push_plan", "push_rules"]
 
@@ -83,7 +84,7 @@ def plan_push(ruleset: RuleSet, existing: Sequence[dict]) -> PushPlan:
 
 def push_plan(ruleset: RuleSet, client) -> PushPlan:
     """`psimport rules push`, planned against the user's PocketSmith: its categories (strict) and category rules."""
-    ruleset.resolve_categories(client.categories(), strict=True)
+    resolve_with(ruleset, client)
     return plan_push(ruleset, client.category_rules())
 
 

@@ -1,4 +1,4 @@
-"""CSV layouts: the mapping YAML model, its loader and validator, and header-signature detection.
+"""CSV mappings: the YAML model of a bank's layout, its loader and validator, and where mappings are found.
 
 A mapping is data, not code: it names which columns hold the date, the amount (or debit and
 credit, or an amount and a direction flag), the payee and so on, and how the bank writes them.
@@ -18,9 +18,8 @@ from typing import Any, Iterable, Sequence
 from importer.config import safe_load_yaml
 from importer.errors import ConfigError, ImporterError, did_you_mean
 
-__all__ = ["Mapping", "TextSpec", "Flag", "DropRule", "HeaderMatch", "load_mapping", "mapping_from_dict",
-           "available_mappings", "find_mapping", "mapping_yaml", "match_header", "match_shape", "normalise_cell",
-           "generic_mapping", "SHAPE_KINDS", "WRITING_A_MAPPING"]
+__all__ = ["Mapping", "TextSpec", "Flag", "DropRule", "Pending", "load_mapping", "mapping_from_dict",
+           "available_mappings", "find_mapping", "mapping_yaml", "normalise_cell", "SHAPE_KINDS", "WRITING_A_MAPPING"]
 
 WRITING_A_MAPPING = "README section 'Writing a mapping for your bank'"
 
@@ -518,156 +517,3 @@ def mapping_yaml(name_or_path: str, extra_dirs: Iterable[Path] = ()) -> str:
     if mapping.path is None:
         raise ImporterError(f"mapping '{name_or_path}' has no YAML file to show")
     return mapping.path.read_text(encoding="utf-8")
-
-
-# ─── detection ─────────────────────────────────────────────────────────────────────────────────
-
-@dataclass(frozen=True)
-class HeaderMatch:
-    """Where a mapping's header signature was found, and how well it fits."""
-
-    index: int          # index of the header record among the records given
-    exact: bool         # the header is exactly the signature (beyond empty trailing cells)
-    cells: int          # how many signature cells matched: the more, the more specific
-
-    @property
-    def score(self) -> tuple[int, int, int]:
-        return (2 if self.exact else 1, self.cells, -self.index)
-
-
-def _trimmed(cells: Sequence[str]) -> list[str]:
-    normal = [normalise_cell(c) for c in cells]
-    while normal and not normal[-1]:
-        normal.pop()
-    return normal
-
-
-def _is_subsequence(needle: Sequence[str], haystack: Sequence[str]) -> bool:
-    position = 0
-    for cell in haystack:
-        if position < len(needle) and cell == needle[position]:
-            position += 1
-    return position == len(needle)
-
-
-def match_header(mapping: Mapping, records: Sequence[Sequence[str]], max_preamble: int = 40) -> HeaderMatch | None:
-    """The first record (within the preamble allowance) whose cells carry one of the mapping's
-    signatures, in order; None if none does."""
-    if not mapping.header or not mapping.signatures:
-        return None
-    for index, cells in enumerate(records[:max_preamble]):
-        normal = _trimmed(cells)
-        if not normal:
-            continue
-        best: HeaderMatch | None = None
-        for signature in mapping.signatures:
-            if normal == list(signature):
-                found = HeaderMatch(index, True, len(signature))
-            elif _is_subsequence(signature, normal):
-                found = HeaderMatch(index, False, len(signature))
-            else:
-                continue
-            if best is None or found.score > best.score:
-                best = found
-        if best is not None:
-            return best
-    return None
-
-
-_DATE_LIKE = re.compile(
-    r"\s*(?:\d{1,4}[-/.: ]\d{1,2}[-/.: ]\d{1,4}\.?|\d{8}|\d{1,2}[- ][A-Za-z]{3,9}\.?[- ]\d{2,4}"
-    r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?\S*(?: ?[+-]\d{2}:?\d{2})?)?\s*")
-_AMOUNT_LIKE = re.compile(r"\s*\(?\s*[-+\u2212]?\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+\u2212]?\s*"
-                          r"(?:\d[\d.,' \u00a0]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*")
-_SIGNED_AMOUNT = re.compile(r"\s*[-+]\s*\d[\d.,]*\s*")
-
-
-def _kind_fits(kind: str, cell: str) -> bool:
-    if kind in ("any", "text"):
-        return True
-    if kind == "blank":
-        return not cell.strip()
-    if kind == "nonblank":
-        return bool(cell.strip())
-    if kind == "date":
-        return bool(_DATE_LIKE.fullmatch(cell))
-    if kind == "signed_amount":
-        return bool(_SIGNED_AMOUNT.fullmatch(cell))
-    if kind == "amount":
-        return bool(_AMOUNT_LIKE.fullmatch(cell)) and any(ch.isdigit() for ch in cell)
-    if kind == "amount_or_blank":
-        return not cell.strip() or (bool(_AMOUNT_LIKE.fullmatch(cell)) and any(ch.isdigit() for ch in cell))
-    return False
-
-
-def match_shape(mapping: Mapping, records: Sequence[Sequence[str]]) -> int:
-    """How many records in a row fit a headerless mapping's shape (0 if any record does not)."""
-    if mapping.header or not mapping.shape:
-        return 0
-    shape = mapping.shape
-    fitted = misfits = 0
-    for cells in records:
-        if not any(c.strip() for c in cells):
-            continue
-        cells = list(cells)
-        while len(cells) > len(shape) and not cells[-1].strip():
-            cells.pop()
-        if len(cells) == len(shape) and all(_kind_fits(kind, cell) for kind, cell in zip(shape, cells)):
-            fitted += 1
-        elif not fitted:
-            return 0  # the first row must fit: otherwise it is a header or another layout
-        else:
-            # A later row that does not fit (a typo, a junk row) is the reading's business: it
-            # will say what is wrong with that line, which beats "unknown layout".
-            misfits += 1
-    if misfits > max(1, fitted // 10):
-        return 0
-    return fitted
-
-
-# ─── the generic fallback ──────────────────────────────────────────────────────────────────────
-
-_GENERIC_ROLES = {  # English first; the common Dutch, German, French and Spanish names too
-    "date": ("date", "transaction date", "posted date", "posting date", "booking date", "trans date",
-             "date posted", "transaction_date", "datum", "buchungstag", "buchungsdatum", "fecha", "date opération"),
-    "amount": ("amount", "transaction amount", "value", "bedrag", "betrag", "montant", "importe"),
-    "debit": ("debit", "debits", "debit amount", "withdrawal", "withdrawals", "money out", "paid out", "outflow",
-              "soll", "débit", "debe", "cargo"),
-    "credit": ("credit", "credits", "credit amount", "deposit", "deposits", "money in", "paid in", "inflow",
-               "haben", "crédit", "haber", "abono"),
-    "payee": ("payee", "description", "details", "narrative", "transaction details", "merchant", "name",
-              "desc", "transaction description", "counterparty", "omschrijving", "naam", "beschreibung",
-              "empfänger", "libellé", "descripción", "concepto"),
-    "memo": ("memo", "notes", "reference", "note", "mededelingen", "verwendungszweck", "referencia"),
-    "balance": ("balance", "running balance", "running bal.", "balance after", "saldo", "kontostand", "solde"),
-}
-
-
-def generic_mapping(header: Sequence[str]) -> Mapping | None:
-    """A mapping for a header whose columns plainly say what they are ("Date, Description, Amount",
-    "Date, Payee, Debit, Credit"); None when any role is missing or claimed by two columns."""
-    normal = _trimmed(header)
-    found: dict[str, str] = {}
-    for role, names in _GENERIC_ROLES.items():
-        hits = [header[i].strip() for i, cell in enumerate(normal) if cell in names]
-        if len(hits) > 1:
-            if role in ("payee", "memo"):
-                hits = hits[:1]  # "Payee" and "Description" both present: the first describes the row
-            else:
-                return None
-        if hits:
-            found[role] = hits[0]
-    has_amount = "amount" in found
-    has_split = "debit" in found and "credit" in found
-    if "date" not in found or "payee" not in found or has_amount == has_split:
-        return None
-    columns: dict[str, Any] = {"date": found["date"], "payee": found["payee"]}
-    if has_amount:
-        columns["amount"] = found["amount"]
-    else:
-        columns["debit"], columns["credit"] = found["debit"], found["credit"]
-    for role in ("memo", "balance"):
-        if role in found:
-            columns[role] = found[role]
-    return mapping_from_dict({"name": "generic", "bank": "generic CSV (columns recognised by name)",
-                              "columns": columns, "date_format": "auto"}, name="generic")

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from importer.errors import AmbiguousWrite, ApiError, ImporterError
-from importer.journal import DONE_STATES, Journal, JournalRow
+from importer.write.journal import DONE_STATES, Journal, JournalRow
 from importer.plan import fingerprint
 from importer.pocketsmith.models import PsTransaction
 

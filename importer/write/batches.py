@@ -1,23 +1,30 @@
-"""The journaled runs behind `preview`, `import`, `batches` and `undo`: open or resume a batch, plan, confirm, write, report.
+"""Import batches, start to end: the journaled runs behind `preview`, `import`, `batches` and `undo`.
 
-The library never prints: a run talks to the person through a `Ui` the command line supplies
-(lines to show, a question to confirm, a progress bar), so the same flow can run under tests
-or another front end.
+An import opens (or resumes) a batch from a plan, confirms, writes it and reports; an undo
+deletes what a batch created. The library never prints: a run talks to the person through a
+`Ui` the command line supplies (lines to show, a question to confirm, a progress bar) and
+returns what is left to show, so the same flow runs under tests or another front end.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Protocol, Sequence
 
 from importer.errors import ConfigError
-from importer.journal import BatchInfo, Journal, NewRow, import_lock
-from importer.plan import Plan, locate, plan_located, prepare_plan
-from importer.preview_views import not_created_lines
-from importer.writer import DEFAULT_CONCURRENCY, IncompleteBatch, Writer, settle_unknown, undo_batch
+from importer.pipeline import locate, plan_located
+from importer.plan import Action, Plan
+from importer.text import plural
+from importer.write.journal import BatchInfo, Journal, NewRow, import_lock
+from importer.write.writer import DEFAULT_CONCURRENCY, IncompleteBatch, Writer, settle_unknown, undo_batch
 
-__all__ = ["Ui", "preview_plan", "run_import", "list_batches", "run_undo"]
+if TYPE_CHECKING:
+    from importer.config import Config
+    from importer.pocketsmith.protocol import Client, TransactionSource
+
+__all__ = ["Ui", "ImportResult", "preview_plan", "run_import", "list_batches", "run_undo"]
 
 Progress = Callable[[int, int], None]
 
@@ -44,40 +51,52 @@ class Ui(Protocol):
         """A `(done, total)` callback for the duration of the block."""
 
 
-def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: Any, client: Any, target: str,
-                 account: int | None = None, rules_path: str | Path | None = None,
-                 existing: str | Path | None = None, mapping: str | None = None,
-                 date_order: str | None = None) -> Plan:
+@dataclass
+class ImportResult:
+    """What an import leaves for the person to read: its batch, and the rows it did not create.
+
+    `batch_id` is None when there was nothing to import; then `counts` says why (rows per action).
+    """
+
+    batch_id: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+    review: list[dict] = field(default_factory=list)      # preview rows left for review, not created
+    duplicates: int = 0                                    # rows already in PocketSmith, not created
+
+
+def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Config", source: "TransactionSource",
+                 target: str, account: int | None = None, rules_path: str | Path | None = None,
+                 mapping: str | None = None, date_order: str | None = None) -> Plan:
     """The plan an import of `files` would carry out, with the journal's earlier imports as duplicates."""
     journal = Journal.existing_in(state_dir)
     try:
-        _, plan = prepare_plan(files, config=config, client=client, account=account, rules_path=rules_path,
-                               existing_path=existing, journal=journal, mapping=mapping, date_order=date_order,
-                               target=target)
+        located = locate(files, config=config, client=None if source.offline else source, account=account,
+                         mapping=mapping, date_order=date_order)
+        return plan_located(located, config=config, source=source, rules=rules_path, journal=journal,
+                            target=target)
     finally:
         if journal is not None:
             journal.close()
-    return plan
 
 
-def run_import(files: Sequence[str | Path], *, client: Any, config: Any, state_dir: Path, target: str, ui: Ui,
-               again: str, account: int | None = None, rules_path: str | Path | None = None,
+def run_import(files: Sequence[str | Path], *, client: "Client", config: "Config", state_dir: Path, target: str,
+               ui: Ui, again: str, account: int | None = None, rules_path: str | Path | None = None,
                mapping: str | None = None, date_order: str | None = None, accept_review: bool = False,
-               concurrency: int | None = None) -> None:
+               concurrency: int | None = None) -> ImportResult:
     """Create the plan's new rows exactly once: finish the unfinished batch of these same files, or start one.
 
     `again` is the command line that finishes an interrupted run, for the message that says so.
     """
     with import_lock(state_dir), Journal.in_state_dir(state_dir) as journal:
-        batch_id = _open_batch(journal, client, config, target, files, account, rules_path, mapping, date_order,
-                               accept_review, ui)
-        if batch_id is None:
-            return
-        _write_batch(journal, client, batch_id, concurrency or DEFAULT_CONCURRENCY, ui, again)
+        opened = _open_batch(journal, client, config, target, files, account, rules_path, mapping, date_order,
+                             accept_review, ui)
+        if isinstance(opened, ImportResult):
+            return opened
+        return _write_batch(journal, client, opened, concurrency or DEFAULT_CONCURRENCY, ui, again)
 
 
-def _open_batch(journal: Journal, client: Any, config: Any, target: str, files, account, rules_path, mapping,
-                date_order, accept_review: bool, ui: Ui) -> str | None:
+def _open_batch(journal: Journal, client: "Client", config: "Config", target: str, files, account, rules_path,
+                mapping, date_order, accept_review: bool, ui: Ui) -> "str | ImportResult":
     """The unfinished batch of these same files, or a new one from a fresh plan; None if nothing to do."""
     located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order)
     key = hashlib.sha256(f"{target}\n{located.key}".encode()).hexdigest()
@@ -100,26 +119,20 @@ def _open_batch(journal: Journal, client: Any, config: Any, target: str, files, 
         batch = journal.batch(other)
         settle_unknown(client, journal, journal.rows(other, ["sending"]), batch.existing, target)
 
-    plan = plan_located(located, config=config, client=client, rules_path=rules_path, journal=journal,
-                        target=target)
+    plan = plan_located(located, config=config, source=client, rules=rules_path, journal=journal, target=target)
     to_send = plan.to_send(accept_review)
     if not to_send:
-        ui.say(_nothing_to_import(plan))
-        return None
+        return ImportResult(None, counts={action: plan.count(action) for action in Action})
     ui.show_summary(plan, "Plan")
-    ui.confirm(f"Create {_count(len(to_send), 'transaction')} in {_where(target)}?", "importing")
+    ui.confirm(f"Create {plural(len(to_send), 'transaction')} in {_where(target)}?", "importing")
     sending = {row.index for row in to_send}
-    rows = [NewRow(row_index=row.index, account_id=row.account_id, external_id=row.txn.external_id,
+    creatable = (Action.CREATE, Action.REVIEW)
+    rows = [NewRow(row_index=row.index, account_id=row.account_id, external_id=row.record.external_id,
                    fingerprint=row.fingerprint, action=row.action, send=row.index in sending,
-                   body=row.body(accepted_review=row.action == "review") if row.action in ("create", "review")
-                   else None)
+                   body=row.body(accepted_review=row.action == Action.REVIEW) if row.action in creatable else None)
             for row in plan.rows]
     return journal.create_batch(key=key, files=located.files, accounts=located.account_ids, plan=plan.to_json(),
                                 rows=rows, existing=plan.existing_ids, target=target)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _where(target: str) -> str:
@@ -127,17 +140,8 @@ def _where(target: str) -> str:
     return "the sandbox" if target == "sandbox" else f"PocketSmith ({target})" if target else "PocketSmith"
 
 
-def _nothing_to_import(plan: Plan) -> str:
-    """One line for a run that would create nothing: how many rows are already there, and what else."""
-    counts = []
-    for action, what in (("duplicate", "already in PocketSmith"), ("skip", "skipped by rules"),
-                         ("review", "for review (--accept-review creates them)")):
-        if plan.count(action):
-            counts.append(f"{plan.count(action)} {what}")
-    return f"Nothing to import: {', '.join(counts) or 'the files have no rows'}."
-
-
-def _write_batch(journal: Journal, client: Any, batch_id: str, concurrency: int, ui: Ui, again: str) -> None:
+def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency: int, ui: Ui,
+                 again: str) -> ImportResult:
     with ui.progress("Creating") as progress:
         writer = Writer(client, journal, concurrency=concurrency, progress=progress)
         report = writer.run(batch_id)
@@ -168,14 +172,8 @@ def _write_batch(journal: Journal, client: Any, batch_id: str, concurrency: int,
                               f"again to finish:\n  {again}",
                               exit_code=130 if report.interrupted else 5)
     # The duplicates are counted above; only the rows for review need the user's eyes now.
-    review = [r for r in not_created if r["action"] == "review"]
-    if review:
-        ui.note("For review, not created (the same command with --accept-review creates them):")
-        for line in not_created_lines(review, "`psimport preview` with the same files lists them"):
-            ui.note(line)
-    if any(r["action"] == "duplicate" for r in not_created):
-        ui.note("What each duplicate matched: `psimport preview --all` with the same files.")
-    ui.say(f"Undo with: {ui.command('undo', batch_id)}")
+    return ImportResult(batch_id, review=[r for r in not_created if r["action"] == Action.REVIEW],
+                        duplicates=sum(1 for r in not_created if r["action"] == Action.DUPLICATE))
 
 
 def list_batches(state_dir: Path) -> list[BatchInfo]:
@@ -207,7 +205,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], Any
         if to_delete == 0:
             ui.say(f"Batch {batch.id} has nothing left to undo.")
             return
-        ui.confirm(f"Delete the {_count(to_delete, 'transaction')} batch {batch.id} created in "
+        ui.confirm(f"Delete the {plural(to_delete, 'transaction')} batch {batch.id} created in "
                    f"{_where('sandbox' if sandbox else batch.target or target)}?", "deleting")
         client = client_for(sandbox)
         with import_lock(state_dir), ui.progress("Deleting") as progress:

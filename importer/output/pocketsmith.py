@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import IO
 
 from importer.pocketsmith.models import Category, TransactionAccount
-from importer.render import Column, print_table, write_json
+from importer.output.render import Column, print_table, write_json
 
 __all__ = ["account_rows", "category_rows", "show_accounts", "show_categories"]
 

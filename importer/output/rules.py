@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
-from importer.render import Column, console, print_table, write_json
+from importer.output.render import Column, console, print_table, write_json
+from importer.text import plural
 
 __all__ = ["show_report", "show_suggestions", "show_explanations", "show_pulled", "show_push_plan"]
 
@@ -88,7 +89,7 @@ def show_suggestions(suggestions: list[dict], fmt: str, out: IO[str], *, conside
     if fmt == "json":
         write_json({"considered": considered, "suggestions": suggestions}, out)
     else:
-        from importer.rules_report import suggestions_file
+        from importer.rules.suggest import suggestions_file
         out.write(suggestions_file(suggestions, considered=considered, min_support=min_support,
                                    min_confidence=min_confidence))
 
@@ -164,6 +165,6 @@ def show_push_plan(plan, dry_run: bool, fmt: str = "table", out: IO[str] | None 
         for item in plan.unsupported:
             by_reason.setdefault(item["reason"], []).append(item["rule"])
         count = len(plan.unsupported)
-        screen.print(f"[dim]Staying local only ({count} rule{'' if count == 1 else 's'}):[/dim]")
+        screen.print(f"[dim]Staying local only ({plural(count, 'rule')}):[/dim]")
         for reason, names in by_reason.items():
             screen.print(f"[dim]  {reason}: {', '.join(names)}[/dim]")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import IO
 
 from importer.record import Statement, statement_json, transaction_json
-from importer.render import Column, console, dumps, print_table, write_csv, write_json
+from importer.output.render import Column, console, dumps, print_table, write_csv, write_json
 
 TRANSACTION_COLUMNS = [  # the ids are in --format json/csv; a terminal row has no room for them
     Column("line", "Line", justify="right", style="dim", no_wrap=True),

@@ -1,0 +1,108 @@
+"""What `psimport batches` shows, and what an import says when it is done."""
+
+from __future__ import annotations
+
+from typing import IO, Any, Iterable
+
+from importer.output.preview import not_created_lines
+from importer.output.render import Column, console, write_csv, write_json
+
+__all__ = ["batch_rows", "batches_table", "show_batches", "BATCH_COLUMNS", "import_result_lines"]
+
+def batch_rows(batches: Iterable[Any]) -> list[dict]:
+    """`psimport batches` rows, newest first (full paths; the table shortens them)."""
+    rows = []
+    for b in batches:
+        counts = b.counts
+        if b.undone_at:
+            status = f"undone ({b.created} kept)" if b.created else "undone"
+        elif b.status == "complete":
+            status = "complete"
+        else:
+            status = "unfinished"
+        rows.append({"id": b.id, "when": b.created_at, "target": b.target, "files": [f["path"] for f in b.files],
+                     "accounts": b.accounts, "created": b.created, "skipped": counts.get("skipped", 0),
+                     "failed": counts.get("failed", 0), "unknown": counts.get("sending", 0),
+                     "planned": counts.get("planned", 0), "undone": counts.get("undone", 0), "status": status,
+                     "undone_at": b.undone_at})
+    return rows
+
+
+BATCH_COLUMNS = [Column(k) for k in ("id", "when", "target", "files", "accounts", "created", "skipped", "failed",
+                                     "unknown", "planned", "undone", "status", "undone_at")]
+
+
+def batches_table(rows: list[dict], out: IO[str] | None = None) -> None:
+    """The batches as a table narrow enough for 80 columns: counts and files stacked in their cells."""
+    from datetime import datetime
+    from pathlib import PurePath
+
+    from rich import box
+    from rich.table import Table
+    screen = console(file=out)
+    table = Table(title="Batches (newest first)", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    show_into = len({row["target"] for row in rows}) > 1
+    table.add_column("Batch", no_wrap=True)
+    table.add_column("When", no_wrap=True)
+    if show_into:
+        table.add_column("Into", overflow="fold", min_width=7)
+    table.add_column("Files", overflow="fold", min_width=12)
+    table.add_column("Rows", no_wrap=True)
+    table.add_column("Status", overflow="fold", min_width=8)
+    styles = {"complete": "green", "unfinished": "yellow"}
+    for row in rows:
+        try:
+            when = datetime.fromisoformat(row["when"]).astimezone().strftime("%Y-%m-%d\n%H:%M")
+        except (TypeError, ValueError):
+            when = row["when"]
+        into = row["target"] or ""
+        if "://" in into:
+            into = into.split("://", 1)[1].split("/", 1)[0]
+        counts = [f"{row['created']} created", f"{row['skipped']} skipped"]
+        if row["failed"] or row["unknown"]:
+            counts.append(f"{row['failed'] + row['unknown']} failed")
+        if row["planned"]:
+            counts.append(f"{row['planned']} to send")
+        if row["undone"]:
+            counts.append(f"{row['undone']} undone")
+        cells = [row["id"], when] + ([into] if show_into else []) + [
+            "\n".join(PurePath(f).name for f in row["files"]), "\n".join(counts), row["status"]]
+        table.add_row(*cells, style=styles.get(row["status"], "dim"), end_section=True)
+    screen.print(table)
+
+
+def show_batches(batches: Iterable[Any], fmt: str, out: IO[str], journal_dir: Any) -> None:
+    """`psimport batches` in the chosen format."""
+    rows = batch_rows(batches)
+    if fmt == "json":
+        write_json({"batches": rows}, out)
+    elif fmt == "csv":
+        write_csv(rows, BATCH_COLUMNS, out)
+    elif not rows:
+        out.write(f"No batches yet (journal: {journal_dir}).\n")
+    else:
+        batches_table(rows)
+
+
+def import_result_lines(result: Any, undo_command: str) -> list[tuple[str, bool]]:
+    """What an import says when it is done (an importer.write.batches.ImportResult): (line, is_result).
+
+    Result lines are always shown; the others (rows left for review, where the duplicates are
+    listed) are left out by --quiet.
+    """
+    if result.batch_id is None:
+        counts = []
+        for action, what in (("duplicate", "already in PocketSmith"), ("skip", "skipped by rules"),
+                             ("review", "for review (--accept-review creates them)")):
+            if result.counts.get(action):
+                counts.append(f"{result.counts[action]} {what}")
+        return [(f"Nothing to import: {', '.join(counts) or 'the files have no rows'}.", True)]
+    lines: list[tuple[str, bool]] = []
+    if result.review:
+        lines.append(("For review, not created (the same command with --accept-review creates them):", False))
+        lines += [(line, False) for line in
+                  not_created_lines(result.review, "`psimport preview` with the same files lists them")]
+    if result.duplicates:
+        lines.append(("What each duplicate matched: `psimport preview --all` with the same files.", False))
+    lines.append((f"Undo with: {undo_command}", True))
+    return lines

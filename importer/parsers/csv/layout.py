@@ -1,0 +1,274 @@
+"""CSV layout detection: which mapping (or plainly named header) fits a file, and where its header is."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from importer.errors import InputError
+from importer.parsers.csv.mapping import (
+    WRITING_A_MAPPING,
+    Mapping,
+    available_mappings,
+    mapping_from_dict,
+    normalise_cell,
+)
+from importer.parsers.csv.text import Head, Records, Source
+
+__all__ = ["Layout", "detect_layout", "generic_layout", "unknown_layout", "explicit_layout", "HeaderMatch",
+           "match_header", "match_shape", "generic_mapping"]
+
+@dataclass
+class Layout:
+    """What detection decided: the mapping, the delimiter, and which head record is the header."""
+
+    mapping: Mapping
+    delimiter: str
+    header_index: int | None  # index into the head records; None for a headerless file
+    head: Records
+    confidence: float
+
+
+
+# ─── detection ─────────────────────────────────────────────────────────────────────────────────
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    """Where a mapping's header signature was found, and how well it fits."""
+
+    index: int          # index of the header record among the records given
+    exact: bool         # the header is exactly the signature (beyond empty trailing cells)
+    cells: int          # how many signature cells matched: the more, the more specific
+
+    @property
+    def score(self) -> tuple[int, int, int]:
+        return (2 if self.exact else 1, self.cells, -self.index)
+
+
+def _trimmed(cells: Sequence[str]) -> list[str]:
+    normal = [normalise_cell(c) for c in cells]
+    while normal and not normal[-1]:
+        normal.pop()
+    return normal
+
+
+def _is_subsequence(needle: Sequence[str], haystack: Sequence[str]) -> bool:
+    position = 0
+    for cell in haystack:
+        if position < len(needle) and cell == needle[position]:
+            position += 1
+    return position == len(needle)
+
+
+def match_header(mapping: Mapping, records: Sequence[Sequence[str]], max_preamble: int = 40) -> HeaderMatch | None:
+    """The first record (within the preamble allowance) whose cells carry one of the mapping's
+    signatures, in order; None if none does."""
+    if not mapping.header or not mapping.signatures:
+        return None
+    for index, cells in enumerate(records[:max_preamble]):
+        normal = _trimmed(cells)
+        if not normal:
+            continue
+        best: HeaderMatch | None = None
+        for signature in mapping.signatures:
+            if normal == list(signature):
+                found = HeaderMatch(index, True, len(signature))
+            elif _is_subsequence(signature, normal):
+                found = HeaderMatch(index, False, len(signature))
+            else:
+                continue
+            if best is None or found.score > best.score:
+                best = found
+        if best is not None:
+            return best
+    return None
+
+
+_DATE_LIKE = re.compile(
+    r"\s*(?:\d{1,4}[-/.: ]\d{1,2}[-/.: ]\d{1,4}\.?|\d{8}|\d{1,2}[- ][A-Za-z]{3,9}\.?[- ]\d{2,4}"
+    r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?\S*(?: ?[+-]\d{2}:?\d{2})?)?\s*")
+_AMOUNT_LIKE = re.compile(r"\s*\(?\s*[-+\u2212]?\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+\u2212]?\s*"
+                          r"(?:\d[\d.,' \u00a0]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*")
+_SIGNED_AMOUNT = re.compile(r"\s*[-+]\s*\d[\d.,]*\s*")
+
+
+def _kind_fits(kind: str, cell: str) -> bool:
+    if kind in ("any", "text"):
+        return True
+    if kind == "blank":
+        return not cell.strip()
+    if kind == "nonblank":
+        return bool(cell.strip())
+    if kind == "date":
+        return bool(_DATE_LIKE.fullmatch(cell))
+    if kind == "signed_amount":
+        return bool(_SIGNED_AMOUNT.fullmatch(cell))
+    if kind == "amount":
+        return bool(_AMOUNT_LIKE.fullmatch(cell)) and any(ch.isdigit() for ch in cell)
+    if kind == "amount_or_blank":
+        return not cell.strip() or (bool(_AMOUNT_LIKE.fullmatch(cell)) and any(ch.isdigit() for ch in cell))
+    return False
+
+
+def match_shape(mapping: Mapping, records: Sequence[Sequence[str]]) -> int:
+    """How many records in a row fit a headerless mapping's shape (0 if any record does not)."""
+    if mapping.header or not mapping.shape:
+        return 0
+    shape = mapping.shape
+    fitted = misfits = 0
+    for cells in records:
+        if not any(c.strip() for c in cells):
+            continue
+        cells = list(cells)
+        while len(cells) > len(shape) and not cells[-1].strip():
+            cells.pop()
+        if len(cells) == len(shape) and all(_kind_fits(kind, cell) for kind, cell in zip(shape, cells)):
+            fitted += 1
+        elif not fitted:
+            return 0  # the first row must fit: otherwise it is a header or another layout
+        else:
+            # A later row that does not fit (a typo, a junk row) is the reading's business: it
+            # will say what is wrong with that line, which beats "unknown layout".
+            misfits += 1
+    if misfits > max(1, fitted // 10):
+        return 0
+    return fitted
+
+
+# ─── the generic fallback ──────────────────────────────────────────────────────────────────────
+
+_GENERIC_ROLES = {  # English first; the common Dutch, German, French and Spanish names too
+    "date": ("date", "transaction date", "posted date", "posting date", "booking date", "trans date",
+             "date posted", "transaction_date", "datum", "buchungstag", "buchungsdatum", "fecha", "date opération"),
+    "amount": ("amount", "transaction amount", "value", "bedrag", "betrag", "montant", "importe"),
+    "debit": ("debit", "debits", "debit amount", "withdrawal", "withdrawals", "money out", "paid out", "outflow",
+              "soll", "débit", "debe", "cargo"),
+    "credit": ("credit", "credits", "credit amount", "deposit", "deposits", "money in", "paid in", "inflow",
+               "haben", "crédit", "haber", "abono"),
+    "payee": ("payee", "description", "details", "narrative", "transaction details", "merchant", "name",
+              "desc", "transaction description", "counterparty", "omschrijving", "naam", "beschreibung",
+              "empfänger", "libellé", "descripción", "concepto"),
+    "memo": ("memo", "notes", "reference", "note", "mededelingen", "verwendungszweck", "referencia"),
+    "balance": ("balance", "running balance", "running bal.", "balance after", "saldo", "kontostand", "solde"),
+}
+
+
+def generic_mapping(header: Sequence[str]) -> Mapping | None:
+    """A mapping for a header whose columns plainly say what they are ("Date, Description, Amount",
+    "Date, Payee, Debit, Credit"); None when any role is missing or claimed by two columns."""
+    normal = _trimmed(header)
+    found: dict[str, str] = {}
+    for role, names in _GENERIC_ROLES.items():
+        hits = [header[i].strip() for i, cell in enumerate(normal) if cell in names]
+        if len(hits) > 1:
+            if role in ("payee", "memo"):
+                hits = hits[:1]  # "Payee" and "Description" both present: the first describes the row
+            else:
+                return None
+        if hits:
+            found[role] = hits[0]
+    has_amount = "amount" in found
+    has_split = "debit" in found and "credit" in found
+    if "date" not in found or "payee" not in found or has_amount == has_split:
+        return None
+    columns: dict[str, Any] = {"date": found["date"], "payee": found["payee"]}
+    if has_amount:
+        columns["amount"] = found["amount"]
+    else:
+        columns["debit"], columns["credit"] = found["debit"], found["credit"]
+    for role in ("memo", "balance"):
+        if role in found:
+            columns[role] = found[role]
+    return mapping_from_dict({"name": "generic", "bank": "generic CSV (columns recognised by name)",
+                              "columns": columns, "date_format": "auto"}, name="generic")
+
+
+# ─── choosing a layout ─────────────────────────────────────────────────────────────────────────
+
+def _skip_lines(records: Records, count: int) -> list[list[str]]:
+    return [row for i, row in enumerate(records.rows) if records.line_of(i) > count]
+
+
+def detect_layout(source: Source, mapping_dirs: Sequence[Path]) -> Layout | None:
+    """The best-fitting mapping for these head records: a header signature beats a headerless
+    shape, an exact header beats a partial one, more signature cells beat fewer. Two built-in
+    mappings fitting equally well is an error (name one with --mapping)."""
+    scored: list[tuple[tuple, int, Layout]] = []
+    for order, mapping in enumerate(available_mappings(mapping_dirs)):
+        head = source.head(mapping.encoding)
+        delimiter = mapping.delimiter or head.delimiter(mapping.quote)
+        records = head.records(delimiter, mapping.quote)
+        if mapping.header:
+            found = match_header(mapping, records.rows)
+            if found is not None:
+                scored.append(((2,) + found.score, order,
+                               Layout(mapping, delimiter, found.index, records, 0.9)))
+        else:
+            fitted = match_shape(mapping, _skip_lines(records, mapping.skip_lines)[:30])
+            if fitted:
+                constrained = sum(kind not in ("any", "text") for kind in mapping.shape)
+                scored.append(((1, constrained, len(mapping.shape), 0), order,
+                               Layout(mapping, delimiter, None, records, 0.75)))
+    if not scored:
+        return None
+    scored.sort(key=lambda item: (item[0], -item[1]), reverse=True)
+    (best_score, _, best), rest = scored[0], scored[1:]
+    rivals = [layout for score, _, layout in rest if score == best_score]
+    if rivals and best.mapping.builtin and rivals[0].mapping.builtin:
+        raise InputError(f"this file fits both the '{best.mapping.name}' and '{rivals[0].mapping.name}' "
+                         "mappings equally; pass --mapping NAME", file=source.filename)
+    return best
+
+
+def generic_layout(head: Head) -> Layout | None:
+    delimiter = head.delimiter('"')
+    records = head.records(delimiter, '"')
+    for index, row in enumerate(records.rows[:20]):
+        if len([c for c in row if c.strip()]) >= 2:
+            mapping = generic_mapping(row)
+            if mapping is not None:
+                return Layout(mapping, delimiter, index, records, 0.6)
+    return None
+
+
+def unknown_layout(head: Head) -> InputError:
+    delimiter = head.delimiter('"')
+    records = head.records(delimiter, '"')
+    rows = [(i, row) for i, row in enumerate(records.rows) if any(c.strip() for c in row)]
+    if not rows:
+        return InputError("the file has no rows of data", file=head.filename)
+    index, first = max(rows[:20], key=lambda item: len(item[1]))
+    cells = ", ".join(c.strip() or "(empty)" for c in first)
+    return InputError(f"no mapping knows this CSV layout (columns seen on line {records.line_of(index)}: "
+                      f"{cells}). Pass --mapping NAME (see `psimport mappings`) or write a mapping for your bank "
+                      f"and pass --mapping FILE ({WRITING_A_MAPPING})", file=head.filename,
+                      line=records.line_of(index))
+
+
+def explicit_layout(head: Head, mapping: Mapping) -> Layout:
+    delimiter = mapping.delimiter or head.delimiter(mapping.quote)
+    records = head.records(delimiter, mapping.quote)
+    if not mapping.header:
+        return Layout(mapping, delimiter, None, records, 1.0)
+    if mapping.signatures:
+        found = match_header(mapping, records.rows)
+        if found is None:
+            # Asked for by name, the mapping may read its columns in any order: a row holding every
+            # column it names is the header, even when the bank has moved them about.
+            named = {normalise_cell(ref) for ref in mapping.column_refs().values() if isinstance(ref, str)}
+            for index, row in enumerate(records.rows[:40]):
+                if named and named <= {normalise_cell(cell) for cell in row}:
+                    return Layout(mapping, delimiter, index, records, 1.0)
+            seen = next(((i, r) for i, r in enumerate(records.rows) if any(c.strip() for c in r)), None)
+            where = (f"; the first row (line {records.line_of(seen[0])}) has: " +
+                     ", ".join(c.strip() for c in seen[1])) if seen else ""
+            raise InputError(f"the header the '{mapping.name}' mapping expects "
+                             f"({', '.join(mapping.header_cells)}) is not in this file{where}",
+                             file=head.filename)
+        return Layout(mapping, delimiter, found.index, records, 1.0)
+    for index, row in enumerate(records.rows):
+        if records.line_of(index) > mapping.skip_lines and any(c.strip() for c in row):
+            return Layout(mapping, delimiter, index, records, 1.0)
+    raise InputError("the file has no header row", file=head.filename)

@@ -1,0 +1,168 @@
+"""The rules file: found, read and validated into a RuleSet (every problem at once), and rule entries written back as YAML."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from importer.errors import ConfigError, did_you_mean, every_problem
+from importer.rules.compiler import RULE_KEYS, Compiler, always
+from importer.rules.engine import Rule, RuleSet
+from importer.yamlfile import read_yaml
+
+__all__ = ["load_rules", "compile_rules", "find_rules_file", "load_rules_for", "dump_rules"]
+
+def load_rules(path) -> RuleSet:
+    """Read, validate and compile a rules file; any problem is a ConfigError naming file, line and rule."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError("rules file not found", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"rules file is not UTF-8 text ({exc.reason})", file=str(path)) from None
+    data = read_yaml(text, str(path))
+    if not isinstance(data, dict):
+        # compile_rules takes a bare list from code; a file says what it is, as the README shows.
+        found = "empty" if data is None else "a bare list" if isinstance(data, list) else f"just {data!r}"
+        raise ConfigError(f"the rules file is {found}; it must be a mapping with a 'rules:' list, such as\n"
+                          "  rules:\n    - name: coffee\n      if: {payee: {contains: coffee}}\n"
+                          "      then: {category: Coffee}", file=str(path))
+    return compile_rules(data, str(path))
+
+
+def compile_rules(data, path: str | None = None) -> RuleSet:
+    """Validate and compile rules given as data (`{"rules": [...]}` or the list itself)."""
+    if data is None:
+        data = {"rules": []}
+    if isinstance(data, dict):
+        unknown = [k for k in data if k != "rules"]
+        if unknown:
+            key = unknown[0]
+            raise ConfigError(f"unknown top-level key '{key}'{did_you_mean(key, ['rules'])}; a rules file is "
+                              "a mapping with one key, 'rules'", file=path, line=Compiler.line_of(data, key))
+        items = data.get("rules") or []
+        list_line = Compiler.line_of(data, "rules")
+    elif isinstance(data, list):
+        items, list_line = data, None
+    else:
+        raise ConfigError("a rules file must be a mapping with a 'rules:' list", file=path)
+    if not isinstance(items, list):
+        raise ConfigError("'rules' must be a list of rules", file=path, line=list_line)
+    rules: list[Rule] = []
+    names: dict[str, int] = {}
+    errors: list[ConfigError] = []      # every problem, so a file is fixed in one pass, not a run per mistake
+    for index, item in enumerate(items):
+        line = getattr(item, "line", None) or list_line
+        if not isinstance(item, dict):
+            errors.append(ConfigError(f"rule #{index + 1}: expected a mapping with name, if, then; got {item!r}",
+                                      file=path, line=line))
+            continue
+        raw_name = item.get("name", f"#{index + 1}")
+        name = str(raw_name).strip() if raw_name is not None else f"#{index + 1}"
+        compiler = Compiler(path, name, line)
+        problems = [compiler.error(f"unknown key '{key}'{did_you_mean(key, RULE_KEYS)}; a rule has "
+                                   f"{', '.join(RULE_KEYS)}", Compiler.line_of(item, key, line))
+                    for key in item if key not in RULE_KEYS]
+        if not name or isinstance(raw_name, (dict, list, bool)):
+            problems.append(compiler.error("a rule's name must be text", line))
+        elif name in names:
+            problems.append(compiler.error(f"the name is already used by the rule on line {names[name]}", line))
+        else:
+            names[name] = line
+        test, prefilter, actions = always, None, {}
+        if "if" in item:
+            try:
+                test, prefilter = compiler.condition(item["if"], Compiler.line_of(item, "if", line))
+            except ConfigError as exc:
+                problems.append(exc)
+        if "then" not in item:
+            problems.append(compiler.error("it has no 'then': a rule needs at least one action", line))
+        else:
+            try:
+                actions = compiler.actions(item["then"], Compiler.line_of(item, "then", line))
+            except ConfigError as exc:
+                problems.append(exc)
+        if problems:
+            errors.extend(problems)
+            continue
+        rule = Rule(name=name, line=line or 0, index=index, condition=item.get("if"), actions=actions,
+                    test=test, prefilter=prefilter)
+        rule._build()
+        rules.append(rule)
+    if errors:
+        raise every_problem(errors, path)
+    return RuleSet(rules, path)
+
+
+
+def find_rules_file(option: str | Path | None, config=None) -> Path | None:
+    """The rules file to use: --rules, else the config's `rules:` path, else ./rules.yaml if present."""
+    if option:
+        return Path(option)
+    if config is not None:
+        configured = (getattr(config, "data", None) or {}).get("rules")
+        if configured:
+            configured = Path(str(configured)).expanduser()
+            if not configured.is_absolute() and getattr(config, "path", None) is not None:
+                configured = Path(config.path).parent / configured
+            return configured
+    local = Path("rules.yaml")
+    return local if local.is_file() else None
+
+
+def load_rules_for(option: str | Path | None, config=None, *, required: bool = True) -> RuleSet | None:
+    """The rules a run uses (see find_rules_file); without any, None, or a ConfigError if `required`."""
+    path = find_rules_file(option, config)
+    if path is None:
+        if not required:
+            return None
+        raise ConfigError("no rules file: pass --rules FILE, set rules: in psimport.yaml, or create ./rules.yaml")
+    return load_rules(path)
+
+
+# ─── writing ──────────────────────────────────────────────────────────────────────────────────
+
+def dump_rules(entries: Iterable[dict], header: Sequence[str] = ()) -> str:
+    """A rules file from rule dicts (name, if, then, optional comment), one compact rule per three lines.
+
+    Strings are written JSON-quoted, which YAML reads back exactly; the result loads with load_rules.
+    """
+    lines = [f"# {line}" for line in header]
+    lines.append("rules:")
+    count = 0
+    for entry in entries:
+        count += 1
+        if entry.get("comment"):
+            lines.append(f"  # {entry['comment']}")
+        name = str(entry["name"])
+        lines.append(f"  - name: {name if re.fullmatch(r'[A-Za-z][A-Za-z0-9_-]*', name) else _flow(name)}")
+        if entry.get("if") is not None:
+            lines.append(f"    if: {_flow(entry['if'])}")
+        lines.append(f"    then: {_flow(entry['then'])}")
+    if not count:
+        lines[-1] = "rules: []"
+    return "\n".join(lines) + "\n"
+
+
+def _flow(value) -> str:
+    import json
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_flow_key(k)}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _flow_key(key) -> str:
+    import json
+    return key if re.fullmatch(r"[a-z_]+", str(key)) else json.dumps(str(key), ensure_ascii=False)
