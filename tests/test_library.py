@@ -161,6 +161,8 @@ def test_seeds_and_a_wrong_key():
         assert refused.value.status == 401
     with pytest.raises(ValueError, match="seed"):
         importer.Sandbox(seed="household")
+    with pytest.raises(ValueError, match="one or the other"):
+        importer.Sandbox(demo=True, seed="empty")
 
 
 def test_faults_pass_through_while_it_runs():
@@ -198,3 +200,10 @@ def test_a_port_in_use_is_a_config_error_and_leaves_nothing(own_tempdir):
         with pytest.raises(importer.ConfigError, match=f"127.0.0.1:{port}"):
             importer.Sandbox(port=port)
     assert list(own_tempdir.iterdir()) == []
+
+
+def test_a_database_where_none_can_be_is_a_config_error_naming_it(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(importer.ConfigError, match="not-a-folder"):
+        importer.Sandbox(blocker / "sandbox.sqlite3")

@@ -17,6 +17,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
+from importer.config import make_dir
 from importer.errors import ConfigError, ImporterError
 
 if TYPE_CHECKING:
@@ -45,13 +46,17 @@ class Sandbox:
                  key: str | None = None, faults: "Faults | None" = None, port: int = 0, max_per_page: int = 1000,
                  honour_per_page: bool = True, log: Callable[[str], None] | None = None):
         from importer.sandbox.server import SandboxServer
+        if demo and seed not in (None, "demo"):
+            raise ValueError(f"demo=True asks for the demo seed, not {seed!r}: give one or the other")
         self._clients: list[PocketSmith] = []
-        self._folder: Path | None = None
+        self._cleanup: Callable[[], object] | None = None
         if path is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="psimport-sandbox-"))
+            folder = tempfile.mkdtemp(prefix="psimport-sandbox-")
             # Removed at exit even if close() never is: a script's sandbox leaves nothing behind.
-            self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
-            path = self._folder / "sandbox.sqlite3"
+            self._cleanup = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+            path = Path(folder) / "sandbox.sqlite3"
+        else:
+            make_dir(Path(path).parent, "the sandbox's database")
         self.path = Path(path)
         self.key = key or f"sandbox-{secrets.token_urlsafe(18)}"
         try:
@@ -128,7 +133,7 @@ class Sandbox:
     stop = close
 
     def _remove_folder(self) -> None:
-        if self._folder is not None:
+        if self._cleanup is not None:
             self._cleanup()
 
     def __enter__(self) -> "Sandbox":
