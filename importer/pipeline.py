@@ -19,7 +19,7 @@ from importer.config import Config, load_config
 from importer.parsers import FilesRead, ParseOptions, read_files
 from importer.plan import Plan, build_plan
 from importer.pocketsmith.models import PsTransaction, TransactionAccount
-from importer.record import Statement
+from importer.record import Statement, Transaction
 
 if TYPE_CHECKING:
     from importer.dedupe import DedupeSettings
@@ -45,7 +45,9 @@ def preview(files: Sequence[str | Path] | str | Path, *, existing: "str | Path |
 
     `rules` is a rules file, a RuleSet, False for none, or None for the command line's default
     (the config's `rules:`, else ./rules.yaml). `config` is a psimport.yaml path or a Config, or
-    None for the command line's default (./psimport.yaml, then the user config dir). Earlier
+    None for the command line's default (./psimport.yaml, then the user config dir). `account`
+    sends every statement to that transaction account; otherwise the config's `accounts:` (and,
+    online, account numbers) decide. `mapping` and `date_order` are `parse_file`'s options. Earlier
     imports recorded in a journal are not consulted: use `psimport preview` for that.
     """
     from importer.pocketsmith.export import Export
@@ -101,6 +103,7 @@ class Located:
 
     @property
     def account_ids(self) -> list[int]:
+        """The transaction accounts the statements go to, each once."""
         return sorted({t.account_id for t in self.targets})
 
 
@@ -134,7 +137,7 @@ def existing_transactions(source: "TransactionSource", statements: Sequence[Stat
                           settings: "DedupeSettings") -> dict[int, list[PsTransaction]]:
     """What `source` holds in each target account over the window dedupe needs."""
     from importer.dedupe import fetch_window
-    records: dict[int, list] = defaultdict(list)
+    records: dict[int, list[Transaction]] = defaultdict(list)
     for statement, target in zip(statements, targets):
         records[target.account_id].extend(statement.transactions)
     existing: dict[int, list[PsTransaction]] = {}

@@ -11,11 +11,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from importer.accounts import Target
 from importer.pocketsmith.models import PsTransaction, TransactionAccount
 from importer.record import Statement, Transaction
+
+if TYPE_CHECKING:
+    from importer.dedupe import Decision, DedupeSettings
+    from importer.rules import Outcome, RuleSet, Subject
+
+    # dedupe(records, existing, *, imported, settings): one decision per record, a Decision or its fields as a dict.
+    Dedupe = Callable[..., Sequence[Decision | Mapping[str, Any]]]
 
 __all__ = ["Action", "ACTIONS", "PlanRow", "Plan", "Summary", "build_plan", "fingerprint"]
 
@@ -32,14 +39,21 @@ class Action(StrEnum):
 ACTIONS = tuple(Action)
 
 
-def fingerprint(account_id: int, date: Any, amount: Decimal, payee: str) -> str:
-    """What a create can be found by afterwards: same account, date, amount and payee."""
+def fingerprint(account_id: int, date: str, amount: Decimal, payee: str) -> str:
+    """What a create can be found by afterwards: same account, date (ISO text), amount and payee."""
     return f"{account_id}|{date}|{Decimal(amount).normalize():f}|{' '.join(payee.split()).casefold()}"
 
 
 @dataclass
 class PlanRow:
-    """One statement row and what the import would do with it."""
+    """One statement row and what the import would do with it.
+
+    `record` is the statement's Transaction, `action` the decision (an Action), `account_id` the
+    transaction account it goes to. For a duplicate or review, `duplicate_of` is the PocketSmith id
+    it matched (`matched` that transaction) or `duplicate_of_row` an earlier row of the same run,
+    with `score` (0 to 1) and `reasons`. `payee`, `category`, `labels`, `note`, `needs_review` and
+    `is_transfer` are what would be sent after the rules (`rules` names those that matched).
+    """
 
     index: int
     record: Transaction
@@ -80,6 +94,7 @@ class PlanRow:
 
     @property
     def fingerprint(self) -> str:
+        """The row's create as `fingerprint()` knows it: how an unknown outcome is found afterwards."""
         body = self.body()
         return fingerprint(self.account_id, body["date"], self.record.amount, body["payee"])
 
@@ -138,7 +153,12 @@ class Summary:
 
 @dataclass
 class Plan:
-    """Every row of a run in the files' order, with warnings and the accounts it touches."""
+    """Every row of a run in the files' order, with warnings and the accounts it touches.
+
+    `rows` are PlanRows; `summary` counts them; `warnings` are what a preview prints above them
+    (skipped files, accounts matched by number, categories an export does not know); `to_json()`
+    is `psimport preview --format json`'s document.
+    """
 
     rows: list[PlanRow]
     warnings: list[str] = field(default_factory=list)
@@ -147,14 +167,16 @@ class Plan:
     existing_ids: dict[int, list[int]] = field(default_factory=dict)
 
     def count(self, action: Action) -> int:
+        """How many rows have this action."""
         return sum(1 for r in self.rows if r.action == action)
 
     def to_send(self, accept_review: bool = False) -> list[PlanRow]:
+        """The rows an import creates: those to create, and with `accept_review` those for review."""
         wanted = (Action.CREATE, Action.REVIEW) if accept_review else (Action.CREATE,)
         return [r for r in self.rows if r.action in wanted]
 
     @property
-    def summary(self) -> "Summary":
+    def summary(self) -> Summary:
         """Counts by action, and the money in and out of the rows to create."""
         creating = [r.record.amount for r in self.rows if r.action == Action.CREATE]
         counts = {action: 0 for action in ACTIONS}
@@ -166,6 +188,7 @@ class Plan:
                        money_out=sum((a for a in creating if a < 0), Decimal("0.00")))
 
     def account_summaries(self) -> list[dict[str, Any]]:
+        """Per transaction account: its name, the files and how they were routed there, rows by action."""
         by_account: dict[int, dict[str, Any]] = {}
         for statement, target in self.targets:
             entry = by_account.setdefault(target.account_id, {
@@ -187,7 +210,7 @@ class Plan:
                 "accounts": self.account_summaries(), "warnings": list(self.warnings)}
 
 
-def _decision_fields(decision: Any) -> dict[str, Any]:
+def _decision_fields(decision: Decision | Mapping[str, Any]) -> dict[str, Any]:
     get = (lambda k, d=None: decision.get(k, d)) if isinstance(decision, Mapping) else \
         (lambda k, d=None: getattr(decision, k, d))
     return {"action": get("action", "create"), "duplicate_of": get("duplicate_of"), "score": get("score"),
@@ -197,10 +220,10 @@ def _decision_fields(decision: Any) -> dict[str, Any]:
 
 def build_plan(statements: Sequence[Statement], *, targets: Sequence[int | Target],
                existing_by_account: Mapping[int, Sequence[PsTransaction]],
-               ruleset: Any = None, imported: Mapping[int, Mapping[str, int]] | None = None,
-               settings: Any = None, accounts: Mapping[int, TransactionAccount | None] | None = None,
-               dedupe: Callable[..., list] | None = None,
-               subject: Callable[[Transaction, Any], Any] | None = None) -> Plan:
+               ruleset: RuleSet | None = None, imported: Mapping[int, Mapping[str, int]] | None = None,
+               settings: DedupeSettings | None = None,
+               accounts: Mapping[int, TransactionAccount | None] | None = None, dedupe: Dedupe | None = None,
+               subject: Callable[[Transaction, list[str]], Subject] | None = None) -> Plan:
     """Decide every row: dedupe per target account (rows in the files' order), then rules.
 
     A rule's `skip` turns a create or review into `skip`; a duplicate stays a duplicate so the
@@ -208,7 +231,8 @@ def build_plan(statements: Sequence[Statement], *, targets: Sequence[int | Targe
     importer.rules; tests may pass their own.
     """
     if dedupe is None:
-        from importer.dedupe import dedupe
+        from importer.dedupe import dedupe as default_dedupe
+        dedupe = default_dedupe
     if settings is None:
         from importer.dedupe import DedupeSettings
         settings = DedupeSettings.from_config({})
@@ -246,17 +270,16 @@ def build_plan(statements: Sequence[Statement], *, targets: Sequence[int | Targe
 
     if ruleset is not None:
         if subject is None:
-            from importer.rules import subject_from_record as subject
-        names = {}
+            from importer.rules import subject_from_record
+            subject = subject_from_record
+        names: dict[int, list[str]] = {}
         for statement, target in zip(statements, resolved):
             account = (accounts or {}).get(target.account_id)
-            names[id(statement)] = [n for n in (str(target.account_id), getattr(account, "name", None),
+            names[id(statement)] = [n for n in (str(target.account_id), account.name if account else None,
                                                 statement.account.id) if n]
         owner = [names[id(s)] for s in statements for _ in s.transactions]
         subjects = [subject(row.record, owner[row.index]) for row in rows]
-        outcomes = ruleset.apply_all(subjects) if hasattr(ruleset, "apply_all") else \
-            [ruleset.apply(s) for s in subjects]
-        for row, outcome in zip(rows, outcomes):
+        for row, outcome in zip(rows, ruleset.apply_all(subjects)):
             _apply_outcome(row, outcome)
     return Plan(rows=rows, accounts=dict(accounts or {}),
                 targets=list(zip(statements, resolved)),
@@ -264,22 +287,19 @@ def build_plan(statements: Sequence[Statement], *, targets: Sequence[int | Targe
                               for a in rows_by_account})
 
 
-def _apply_outcome(row: PlanRow, outcome: Any) -> None:
-    get = (lambda k, d=None: getattr(outcome, k, d))
-    if get("payee"):
-        row.payee = get("payee")
-    row.category = get("category")
-    row.category_id = get("category_id")
-    row.labels = list(get("labels") or [])
-    row.rules = list(get("rules") or [])
-    row.note = get("note")
-    row.needs_review = bool(get("needs_review"))
-    row.is_transfer = bool(get("is_transfer"))
-    if get("skip") and row.action in (Action.CREATE, Action.REVIEW):
+def _apply_outcome(row: PlanRow, outcome: Outcome) -> None:
+    if outcome.payee:
+        row.payee = outcome.payee
+    row.category = outcome.category
+    row.category_id = outcome.category_id
+    row.labels = list(outcome.labels)
+    row.rules = list(outcome.rules)
+    row.note = outcome.note
+    row.needs_review = bool(outcome.needs_review)
+    row.is_transfer = bool(outcome.is_transfer)
+    if outcome.skip and row.action in (Action.CREATE, Action.REVIEW):
         row.action = Action.SKIP
-        set_by = get("set_by")
-        rule = set_by.get("skip") if isinstance(set_by, Mapping) else None
-        rule = rule or (row.rules[-1] if row.rules else None)
+        rule = outcome.set_by.get("skip") or (row.rules[-1] if row.rules else None)
         row.reasons = row.reasons + [f"rule '{rule}' says skip" if rule else "a rule says skip"]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ContextManager, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, ContextManager, Protocol, Sequence, cast
 
 from importer.errors import ConfigError
 from importer.pipeline import locate, plan_located
@@ -70,7 +70,8 @@ def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Confi
     """The plan an import of `files` would carry out, with the journal's earlier imports as duplicates."""
     journal = Journal.existing_in(state_dir)
     try:
-        located = locate(files, config=config, client=None if source.offline else source, account=account,
+        client = None if source.offline else cast("Client", source)     # online, the source is the client
+        located = locate(files, config=config, client=client, account=account,
                          mapping=mapping, date_order=date_order)
         return plan_located(located, config=config, source=source, rules=rules_path, journal=journal,
                             target=target)
@@ -95,8 +96,9 @@ def run_import(files: Sequence[str | Path], *, client: "Client", config: "Config
         return _write_batch(journal, client, opened, concurrency or DEFAULT_CONCURRENCY, ui, again)
 
 
-def _open_batch(journal: Journal, client: "Client", config: "Config", target: str, files, account, rules_path,
-                mapping, date_order, accept_review: bool, ui: Ui) -> "str | ImportResult":
+def _open_batch(journal: Journal, client: "Client", config: "Config", target: str, files: Sequence[str | Path],
+                account: int | None, rules_path: str | Path | None, mapping: str | None, date_order: str | None,
+                accept_review: bool, ui: Ui) -> "str | ImportResult":
     """The unfinished batch of these same files, or a new one from a fresh plan; None if nothing to do."""
     located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order)
     key = hashlib.sha256(f"{target}\n{located.key}".encode()).hexdigest()
@@ -185,7 +187,7 @@ def list_batches(state_dir: Path) -> list[BatchInfo]:
         return journal.batches()
 
 
-def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], Any], sandbox: bool, target: str,
+def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Client"], sandbox: bool, target: str,
              ui: Ui, again: str) -> None:
     """Delete what a batch created, keeping (and listing) what the user changed in PocketSmith since.
 

@@ -24,12 +24,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from importer.errors import AmbiguousWrite, ApiError, ImporterError
 from importer.write.journal import DONE_STATES, Journal, JournalRow
 from importer.plan import fingerprint
 from importer.pocketsmith.models import PsTransaction
+
+if TYPE_CHECKING:
+    from importer.pocketsmith.protocol import Client
 
 __all__ = ["DEFAULT_CONCURRENCY", "AdaptiveLimit", "Writer", "WriteReport", "UndoReport", "IncompleteBatch",
            "snapshot", "changed_fields", "undo_batch", "settle_unknown"]
@@ -184,7 +187,7 @@ def _body_for_client(row: JournalRow) -> dict[str, Any]:
 class Writer:
     """Creates a batch's planned rows through `client`, journaling each, with adaptive concurrency."""
 
-    def __init__(self, client: Any, journal: Journal, *, concurrency: int = DEFAULT_CONCURRENCY,
+    def __init__(self, client: "Client", journal: Journal, *, concurrency: int = DEFAULT_CONCURRENCY,
                  progress: Callable[[int, int], None] | None = None, settle_delay: float = 1.0,
                  settle_rounds: int = 4, sleep: Callable[[float], None] = time.sleep):
         if concurrency < 1:
@@ -214,9 +217,10 @@ class Writer:
             if previous is not None:
                 previous(retry_after, *rest)
 
-        on_throttle.from_writer = True
+        on_throttle.from_writer = True  # type: ignore[attr-defined]
         try:
-            self.client.on_throttle = on_throttle
+            # Not part of the Client protocol: a client without the hook simply does not tell us.
+            setattr(self.client, "on_throttle", on_throttle)
         except AttributeError:
             pass
 
@@ -413,7 +417,7 @@ class Writer:
             self.limit.release(success)
 
 
-def settle_unknown(client: Any, journal: Journal, rows: Iterable[JournalRow],
+def settle_unknown(client: "Client", journal: Journal, rows: Iterable[JournalRow],
                    existing: dict[int, list[int]] | None = None, target: str = "") -> int:
     """Look up rows whose create has an unknown outcome; found → settled, not found → planned again.
 
@@ -462,7 +466,7 @@ class UndoReport:
         return not self.failed
 
 
-def undo_batch(client: Any, journal: Journal, batch_id: str, *, concurrency: int = DEFAULT_CONCURRENCY,
+def undo_batch(client: "Client", journal: Journal, batch_id: str, *, concurrency: int = DEFAULT_CONCURRENCY,
                progress: Callable[[int, int], None] | None = None) -> UndoReport:
     """Delete what a batch created, keeping (and listing) any transaction changed in PocketSmith since."""
     batch = journal.batch(batch_id)
