@@ -1,4 +1,4 @@
-"""Start-up time of `psimport --help`, `psimport parse --help` and `import importer`, against the tree before the redesign.
+"""Start-up of `psimport --help`, `psimport parse --help` and `import importer`, against the tree before the redesign.
 
 The tree before the redesign (commit 513201e) is checked out into a temporary git worktree, removed
 afterwards, and every command runs in fresh processes with PYTHONPATH at one tree or the other, from
@@ -96,7 +96,7 @@ def measure(now: Path, before: Path, repeat: int, cwd: str) -> dict:
     for argv in [floor, *commands.values()]:
         for env in trees.values():
             _run(argv, env, cwd)   # warm-up: bytecode compiled, files in the page cache
-    runs = {label: {name: [] for name in trees} for label in commands}
+    runs: dict[str, dict[str, list[tuple[float, float]]]] = {label: {name: [] for name in trees} for label in commands}
     floor_runs = []
     for i in range(repeat):
         order = list(trees)[i % 3:] + list(trees)[:i % 3]
@@ -122,8 +122,8 @@ def measure(now: Path, before: Path, repeat: int, cwd: str) -> dict:
 
 def table(results: dict) -> str:
     click = results["click"]
-    lines = [f"| command | before ({BEFORE}) | now | now / before, wall | now / before, CPU | noise, CPU (before / before) "
-             "| now vs `import click` | modules imported, before → now |",
+    lines = [f"| command | before ({BEFORE}) | now | now / before, wall | now / before, CPU "
+             "| noise, CPU (before / before) | now vs `import click` | modules imported, before → now |",
              "|---|---|---|---|---|---|---|---|",
              f'| `python -c "import click"` | | {click * 1000:.0f} ms | | | | 1.00x | |']
     for label, r in results.items():

@@ -81,7 +81,8 @@ def _readme_layout() -> list[tuple[str, str]]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = re.search(r"\*\*Layout\.\*\*.*?```\n(.*?)```", readme, re.S)
     assert block, "the README has no **Layout.** section with a code block"
-    entries, stack = [], []
+    entries: list[tuple[str, str]] = []
+    stack: list[str] = []
     for line in block.group(1).splitlines():
         match = re.match(r"( *)(\S+)(?:\s+(.*))?$", line)
         if not match:
