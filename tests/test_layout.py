@@ -89,8 +89,9 @@ def _readme_layout() -> list[tuple[str, str]]:
             continue
         depth, name, job = len(match.group(1)) // 2, match.group(2), match.group(3) or ""
         del stack[depth:]
-        if stack or name == "importer/":
-            entries.append(("".join(stack) + name, job))
+        path = "".join(stack) + name
+        if path.startswith("importer/"):
+            entries.append((path, job))
         if name.endswith("/"):
             stack.append(name)
     return entries
