@@ -327,8 +327,7 @@ class _TerminalUi:
     def show_summary(self, plan, title: str) -> None:
         if not self.state.quiet:
             from importer.output.preview import print_summary
-            from importer.output.render import console
-            print_summary(plan, console(), title=title)
+            print_summary(plan, sys.stdout, title=title)
 
     def confirm(self, question: str, action: str) -> None:
         _confirm(question, self.yes, action)

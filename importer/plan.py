@@ -99,7 +99,7 @@ class PlanRow:
         return fingerprint(self.account_id, body["date"], self.record.amount, body["payee"])
 
     def as_json(self) -> dict[str, Any]:
-        """The contract's preview row (design.md), plus `index`, `cheque_number`, `matched`, `statement_account`."""
+        """The contract's preview row (README, "Preview"), plus `index`, `cheque_number`, `matched`, `statement_account`."""
         txn = self.record
         matched = self.matched
         return {

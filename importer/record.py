@@ -100,7 +100,7 @@ def assign_synthetic_ids(statement: Statement) -> None:
 
 
 def transaction_json(txn: Transaction) -> dict:
-    """The contract's RECORD shape (design.md): money as decimal strings, absent values null."""
+    """The contract's RECORD shape (README, "Reading statements"): money as decimal strings, absent values null."""
     return {
         "date": txn.date.isoformat(),
         "amount": str(txn.amount),

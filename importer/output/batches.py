@@ -32,7 +32,7 @@ BATCH_COLUMNS = [Column(k) for k in ("id", "when", "target", "files", "accounts"
                                      "unknown", "planned", "undone", "status", "undone_at")]
 
 
-def batches_table(rows: list[dict], out: IO[str] | None = None) -> None:
+def batches_table(rows: list[dict], out: IO[str]) -> None:
     """The batches as a table narrow enough for 80 columns: counts and files stacked in their cells."""
     from datetime import datetime
     from pathlib import PurePath
@@ -81,7 +81,7 @@ def show_batches(batches: Iterable[Any], fmt: str, out: IO[str], journal_dir: An
     elif not rows:
         out.write(f"No batches yet (journal: {journal_dir}).\n")
     else:
-        batches_table(rows)
+        batches_table(rows, out)
 
 
 def import_result_lines(result: Any, undo_command: str) -> list[tuple[str, bool]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import IO
 
 from importer.pocketsmith.models import Category, TransactionAccount
-from importer.output.render import Column, print_table, write_json
+from importer.output.render import Column, console, print_table, write_json
 
 __all__ = ["account_rows", "category_rows", "show_accounts", "show_categories"]
 
@@ -39,7 +39,7 @@ def show_accounts(accounts: list[TransactionAccount], fmt: str, out: IO[str]) ->
     else:
         for row in rows:
             row["balance_shown"] = " ".join(str(v) for v in (row["current_balance"], row["currency"]) if v is not None)
-        print_table(rows, ACCOUNT_COLUMNS, title="Transaction accounts")
+        print_table(rows, ACCOUNT_COLUMNS, title="Transaction accounts", screen=console(file=out))
 
 
 def show_categories(categories: list[Category], fmt: str, out: IO[str]) -> None:
@@ -51,4 +51,5 @@ def show_categories(categories: list[Category], fmt: str, out: IO[str]) -> None:
         row["tree"] = "   " * row["depth"] + ("└─ " if row["depth"] else "") + row["title"]
     print_table(rows, [Column("id", "Id", justify="right", no_wrap=True), Column("tree", "Category", ratio=2),
                        Column("path", "Path (as rules.yaml takes it)", style="dim", ratio=3),
-                       Column("is_transfer", "Transfer", no_wrap=True)], title="Categories")
+                       Column("is_transfer", "Transfer", no_wrap=True)], title="Categories",
+                screen=console(file=out))

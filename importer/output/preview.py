@@ -86,7 +86,7 @@ def not_created_lines(rows: list[dict], more: str, limit: int = 20) -> list[str]
     return lines
 
 
-def plan_table(plan: Plan, out: IO[str] | None = None, show_all: bool = False) -> None:
+def plan_table(plan: Plan, out: IO[str], show_all: bool = False) -> None:
     """One table per account and action, a line per row; the summary last.
 
     Duplicates are a count per account unless `show_all`: they are what a rerun is mostly
@@ -145,7 +145,7 @@ def plan_table(plan: Plan, out: IO[str] | None = None, show_all: bool = False) -
                 table.add_row(*cells, style=style)
             fit_to_screen(table, screen)
             screen.print(table)
-    print_summary(plan, screen)
+    screen.print(_summary_panel(plan))
 
 
 def summary_lines(plan: Plan) -> list[str]:
@@ -161,10 +161,14 @@ def summary_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def print_summary(plan: Plan, screen: Any = None, title: str = "Summary") -> None:
+def print_summary(plan: Plan, out: IO[str], title: str = "Summary") -> None:
+    """The plan's counts, money and per-account lines in a panel: what an import shows before it asks."""
+    console(file=out).print(_summary_panel(plan, title))
+
+
+def _summary_panel(plan: Plan, title: str = "Summary") -> Any:
     from rich.panel import Panel
     from rich.text import Text
-    screen = screen or console()
     s = plan.summary.as_json()
     text = Text()
     text.append(f"{plural(s['total'], 'row')}  ")
@@ -180,4 +184,4 @@ def print_summary(plan: Plan, screen: Any = None, title: str = "Summary") -> Non
         text.append("\n" + line)
     for warning in plan.warnings:
         text.append(f"\nwarning: {warning}", style="yellow")
-    screen.print(Panel(text, title=title, title_align="left", expand=False))
+    return Panel(text, title=title, title_align="left", expand=False)

@@ -1,4 +1,4 @@
-"""Output in every format a command offers: rich tables, CSV, JSON, JSON lines and HTML."""
+"""The formats every command shares: rich tables fitted to the screen, CSV, JSON, JSON lines, a progress bar."""
 
 from __future__ import annotations
 
@@ -123,10 +123,10 @@ def _console_class():
     return PipeFriendlyConsole
 
 
-def print_table(rows: Iterable[dict], columns: Sequence[Column], title: str | None = None,
-                row_style: Callable[[dict], str | None] | None = None, out=None, caption: str | None = None,
+def print_table(rows: Iterable[dict], columns: Sequence[Column], *, screen: Any, title: str | None = None,
+                row_style: Callable[[dict], str | None] | None = None, caption: str | None = None,
                 compact: bool = False) -> None:
-    """A rich table; `out` is a rich Console (stdout by default).
+    """A rich table printed on `screen`, a rich Console (`console(file=out)`).
 
     When the table is wider than the screen, the columns with a `ratio` share what the others
     leave, so a no_wrap text column is cut with an ellipsis instead of every row wrapping.
@@ -143,7 +143,6 @@ def print_table(rows: Iterable[dict], columns: Sequence[Column], title: str | No
     for row in rows:
         table.add_row(*(_cell_text(row.get(c.key)) for c in columns),
                       style=row_style(row) if row_style else None)
-    screen = out or console()
     fit_to_screen(table, screen)
     screen.print(table)
 

@@ -37,7 +37,7 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "") -> None:
     if fmt == "json":
         write_json(report, out)
         return
-    screen = console()
+    screen = console(file=out)
     rows = []
     for rule in report["rules"]:
         row = dict(rule)
@@ -55,7 +55,7 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "") -> None:
                        Column("uncategorised", "Uncat.", justify="right", no_wrap=True),
                        Column("verdict", "Verdict", no_wrap=True, ratio=4)],
                 title=f"Rules against {report['total']:,} transactions{f' ({source})' if source else ''}",
-                row_style=_verdict_style, out=screen)
+                row_style=_verdict_style, screen=screen)
     if report["conflicts"]:
         conflicts = [{"rules": " + ".join(c["rules"]), "categories": " ≠ ".join(str(x) for x in c["categories"]),
                       "rows": c["rows"], "winner": c["rules"][0]} for c in report["conflicts"]]
@@ -63,7 +63,7 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "") -> None:
                                 Column("categories", "Categories", no_wrap=True, ratio=2),
                                 Column("rows", "Rows", justify="right", no_wrap=True),
                                 Column("winner", "Wins (first)", no_wrap=True, ratio=1)],
-                    title="Conflicts: the same transactions, different categories", out=screen)
+                    title="Conflicts: the same transactions, different categories", screen=screen)
     total = report["total"]
     if total:
         screen.print(f"Coverage: [bold]{report['coverage']:.1%}[/bold] of {total:,} transactions get a category "
@@ -80,7 +80,7 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "") -> None:
                                 Column("share", "Share", justify="right", no_wrap=True),
                                 Column("example", "Example", style="dim", no_wrap=True, ratio=2)],
                     title="Most frequent payees no rule categorises",
-                    caption="Turn them into rules: psimport rules suggest", out=screen)
+                    caption="Turn them into rules: psimport rules suggest", screen=screen)
 
 
 def show_suggestions(suggestions: list[dict], fmt: str, out: IO[str], *, considered: int, min_support: int,
@@ -99,7 +99,7 @@ def show_explanations(rows: list[dict], fmt: str, out: IO[str]) -> None:
     if fmt == "json":
         write_json({"transactions": rows}, out)
         return
-    screen = console()
+    screen = console(file=out)
     by_file: dict[str, list[dict]] = {}
     for row in rows:
         # With one rule matched, "Rules matched" already says who set everything.
@@ -117,7 +117,7 @@ def show_explanations(rows: list[dict], fmt: str, out: IO[str]) -> None:
                             Column("payee", "Payee", no_wrap=True, ratio=3),
                             Column("rules", "Rules", no_wrap=True, ratio=2),
                             Column("decided", "Sets", no_wrap=True, ratio=4)],
-                    title=f"{Path(file).name}: which rules match each row", out=screen,
+                    title=f"{Path(file).name}: which rules match each row", screen=screen,
                     row_style=lambda r: "dim" if r["rules"] == "–" else None)
     matched = sum(1 for row in rows if row["rules"])
     screen.print(f"{matched} of {len(rows)} rows matched a rule")
@@ -138,19 +138,19 @@ def show_pulled(entries: list[dict], fmt: str, out: IO[str], where: str) -> None
         out.write(dump_rules(entries, header=[f"{len(entries)} category rules from {where}."]))
 
 
-def show_push_plan(plan, dry_run: bool, fmt: str = "table", out: IO[str] | None = None) -> None:
+def show_push_plan(plan, dry_run: bool, fmt: str, out: IO[str]) -> None:
     """`psimport rules push`: what would be created, what is there already, what stays local."""
     if fmt == "json":
         from dataclasses import asdict
         write_json({"dry_run": dry_run, **asdict(plan)}, out)
         return
     from rich.text import Text
-    screen = console(stderr=False)
+    screen = console(file=out)
     if plan.create:
         print_table(plan.create, [Column("rule", "Rule"), Column("payee_matches", "Payee matches"),
                                   Column("category", "Category"), Column("category_id", "Id", justify="right")],
                     title="Would create these PocketSmith category rules" if dry_run else
-                    "PocketSmith category rules to create", out=screen)
+                    "PocketSmith category rules to create", screen=screen)
     else:
         screen.print("Nothing to create: PocketSmith already has every simple rule.")
     if plan.present:

@@ -35,7 +35,7 @@ def show_statements(statements: list[Statement], fmt: str, out: IO[str]) -> None
             "currency", "balance", "type")]
         write_csv(_flat_records(statements), columns, out)
     else:
-        _statement_tables(statements)
+        _statement_tables(statements, out)
 
 
 def _flat_records(statements: list[Statement]):
@@ -89,8 +89,8 @@ def _write_records_jsonl(statements: list[Statement], out: IO[str]) -> None:
             write("\n".join(lines))
 
 
-def _statement_tables(statements: list[Statement]) -> None:
-    screen = console()
+def _statement_tables(statements: list[Statement], out: IO[str]) -> None:
+    screen = console(file=out)
     for statement in statements:
         if not statement.transactions:
             continue  # e.g. the quiet days of a daily MT940 file: the summary still lists them
@@ -101,7 +101,7 @@ def _statement_tables(statements: list[Statement]) -> None:
             title += f"  account {account.id}"
         if account.currency:
             title += f" ({account.currency})"
-        print_table(rows, TRANSACTION_COLUMNS, title=title, out=screen,
+        print_table(rows, TRANSACTION_COLUMNS, title=title, screen=screen,
                     row_style=lambda r: "red" if r["amount"].startswith("-") else "green")
     summary = account_summary(statements)
     print_table(summary, [Column("file", ratio=2, no_wrap=True), Column("account", ratio=1, no_wrap=True),
@@ -110,7 +110,7 @@ def _statement_tables(statements: list[Statement]) -> None:
                           Column("money_in", "In", justify="right", no_wrap=True),
                           Column("money_out", "Out", justify="right", no_wrap=True),
                           Column("closing_balance", "Closing", justify="right", no_wrap=True)],
-                title="Summary", out=screen, compact=True)
+                title="Summary", screen=screen, compact=True)
 
 
 def account_summary(statements: list[Statement]) -> list[dict]:
@@ -140,4 +140,4 @@ def show_mappings(mappings: list, fmt: str, out: IO[str]) -> None:
         return
     print_table(rows, [Column("name", "Name"), Column("bank", "Bank", max_width=40), Column("country", "Country"),
                        Column("detected_by", "Detected by"), Column("source", "Source", style="dim")],
-                title=f"{len(rows)} CSV mappings")
+                title=f"{len(rows)} CSV mappings", screen=console(file=out))

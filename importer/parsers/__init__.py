@@ -1,6 +1,6 @@
 """The parser registry: find the parser for some bytes, and read files into Statements.
 
-Built-in parsers are OFX/QFX/QBO, QIF and CSV. Third parties add a format by exposing
+Built-in parsers are OFX/QFX/QBO, QIF, CSV, CAMT and MT940. Third parties add a format by exposing
 an object that follows `importer.parsers.base.Parser` under the entry-point group
 `psimport.parsers` (see the README).
 """

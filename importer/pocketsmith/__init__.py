@@ -1,1 +1,5 @@
-"""The PocketSmith API v2: the client (client.py), its typed objects (models.py) and exact-money JSON (wire.py)."""
+"""The PocketSmith API v2: what psimport reads there and writes, online (the client) or offline (an export).
+
+`client` (PocketSmith, over httpx), `models` (its typed objects), `wire` (JSON with Decimal money),
+`export` (an `--existing` file read like the client), `protocol` (what the pipeline and writer need).
+"""

@@ -163,8 +163,8 @@ class PocketSmith:
     def from_env(cls, base_url: str, log=None, **options) -> "PocketSmith":
         """A client with the key from POCKETSMITH_DEVELOPER_KEY (or an OAuth POCKETSMITH_ACCESS_TOKEN).
 
-        An OAuth token may also be given as POCKETSMITH_DEVELOPER_KEY="Bearer TOKEN" (design.md:
-        the key variable takes OAuth bearer tokens too).
+        An OAuth token may also be given as POCKETSMITH_DEVELOPER_KEY="Bearer TOKEN" (the contract:
+        the key variable takes OAuth bearer tokens too; README, "Configuration").
         """
         import os
         check_base_url(base_url)  # refuse a bad URL before even looking for the key
