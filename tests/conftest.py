@@ -1,5 +1,5 @@
-"""Shared fixtures: the shared corpus and API spec (found in one place, skipped when absent), and a real
-sandbox server on 127.0.0.1 (fresh SQLite per test) with a real client pointed at it.
+"""Shared fixtures: the shared corpus and API spec (found in one place, skipped when absent), golden-file
+regeneration, and a real sandbox server on 127.0.0.1 (fresh SQLite per test) with a real client pointed at it.
 
 The shared material (real bank exports under corpus/ with MANIFEST.tsv, and PocketSmith's official
 pocketsmith/openapi.json) lives beside the repository in ../shared, or wherever $PSIMPORT_SHARED says.
@@ -42,7 +42,14 @@ SPEC_ABSENT = f"needs the official OpenAPI spec, which is not at {SPEC_PATH}"
 ABSENT = (CORPUS_ABSENT, SPEC_ABSENT)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--regenerate-golden", action="store_true",
+                     help="rewrite tests/golden/ from the current `psimport parse --format json` output "
+                          "(and delete expected files whose sample is gone), listing every file changed")
+
+
 def pytest_configure(config):
+    config.stash[GOLDEN_FILES] = GoldenFiles(config.getoption("--regenerate-golden"))
     named = os.environ.get(SHARED_VARIABLE)
     missing = [str(path.relative_to(SHARED)) for path in (CORPUS_DIR / "MANIFEST.tsv", SPEC_PATH) if not path.is_file()]
     if named and missing:
@@ -69,6 +76,13 @@ def pytest_terminal_summary(terminalreporter, config):
         count = sum(reason.endswith(absent) for reason in reasons)
         if count:
             terminalreporter.write_line(f"{count} {what} skipped: {path} not found. To run them, {HOW_TO_PROVIDE}.")
+    golden = config.stash[GOLDEN_FILES]
+    for change, path in golden.changes:
+        terminalreporter.write_line(f"golden file {change}: {path.relative_to(REPOSITORY)}")
+    if golden.changes:
+        terminalreporter.write_line("review them (git status, git diff tests/golden) before committing")
+    elif golden.regenerate:
+        terminalreporter.write_line("--regenerate-golden: every golden file was already up to date")
 
 
 # ─── the shared corpus and spec ───────────────────────────────────────────────────────────────
@@ -162,6 +176,35 @@ def openapi_spec_path() -> Path:
     if not SPEC_PATH.is_file():
         pytest.skip(SPEC_ABSENT)
     return SPEC_PATH
+
+
+# ─── golden files ──────────────────────────────────────────────────────────────────────────────
+
+class GoldenFiles:
+    """The expected outputs under tests/golden/: rewritten only under --regenerate-golden, and every change listed."""
+
+    def __init__(self, regenerate: bool):
+        self.regenerate = regenerate
+        self.changes: list[tuple[str, Path]] = []
+
+    def write(self, path: Path, text: str) -> None:
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            return
+        self.changes.append(("rewritten" if path.is_file() else "created", path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    def remove(self, path: Path) -> None:
+        self.changes.append(("deleted", path))
+        path.unlink()
+
+
+GOLDEN_FILES = pytest.StashKey[GoldenFiles]()
+
+
+@pytest.fixture
+def golden_files(request) -> GoldenFiles:
+    return request.config.stash[GOLDEN_FILES]
 
 
 # ─── the sandbox ──────────────────────────────────────────────────────────────────────────────
