@@ -1,35 +1,30 @@
 """The CAMT parser: every camt file of the corpus, and one small document for each quirk it handles."""
 
-import csv
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from fuzzing import damaged
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+import importer.parsers as registry
 from importer.errors import ImporterError, InputError
 from importer.parsers.camt import CamtParser
 from importer.parsers.mt940 import Mt940Parser
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 DELIBERATELY_BAD = re.compile(r"malformed|unsupported|wrong|invalid|broken", re.IGNORECASE)
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
-
-
-def manifest_rows(fmt):
-    with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as handle:
-        return [row for row in csv.DictReader(handle, delimiter="\t") if row["format"] == fmt]
 
 
 def parse(data: bytes, name="statement.xml"):
     return [statement.finish() for statement in CamtParser().parse(data, name)]
 
 
-def parse_corpus(relative):
-    return parse((CORPUS / relative).read_bytes(), relative)
+@pytest.fixture
+def parse_corpus(corpus):
+    """parse_corpus("camt/<file>"): that corpus file's statements (the test skips without the corpus)."""
+    return lambda relative: parse(corpus.read(relative), relative)
 
 
 def records(statements):
@@ -50,49 +45,47 @@ def entry(amount="12.50", indicator="DBIT", booking="<Dt>2024-03-05</Dt>", detai
             f"<ValDt><Dt>2024-03-07</Dt></ValDt>{extra}<NtryDtls>{details}</NtryDtls></Ntry>\n")
 
 
-@pytest.mark.parametrize("row", manifest_rows("camt"), ids=lambda row: row["path"])
-def test_every_corpus_file_gives_the_manifest_count_or_a_clear_error(row):
-    expected = int(row["expected_transactions"] or 0)
-    if DELIBERATELY_BAD.search(row["notes"]) and expected == 0:
+@pytest.mark.corpus("camt")
+def test_every_corpus_file_gives_the_manifest_count_or_a_clear_error(corpus_file):
+    expected = corpus_file.expected or 0
+    if DELIBERATELY_BAD.search(corpus_file.notes) and expected == 0:
         with pytest.raises(InputError) as caught:
-            parse_corpus(row["path"])
-        assert row["path"] in str(caught.value)
+            parse(corpus_file.read(), corpus_file.relative)
+        assert corpus_file.relative in str(caught.value)
         return
-    statements = parse_corpus(row["path"])
+    statements = parse(corpus_file.read(), corpus_file.relative)
     assert len(records(statements)) == expected
     for txn in records(statements):
         assert isinstance(txn.amount, Decimal) and isinstance(txn.date, date)
         assert txn.line and txn.external_id and txn.currency
 
 
-@pytest.mark.parametrize("path", sorted((CORPUS / "camt").iterdir()), ids=lambda path: path.name)
-def test_camt_files_are_claimed_by_the_camt_parser_and_not_the_mt940_one(path):
-    head = path.read_bytes()[:65536]
-    assert CamtParser().sniff(head, path.name) >= 0.8
-    assert Mt940Parser().sniff(head, path.name) == 0
+@pytest.mark.corpus("camt")
+def test_camt_files_are_claimed_by_the_camt_parser_and_not_the_mt940_one(corpus_file):
+    head = corpus_file.read()[:65536]
+    assert CamtParser().sniff(head, corpus_file.name) >= 0.8
+    assert Mt940Parser().sniff(head, corpus_file.name) == 0
 
 
-def test_the_registry_detects_camt_by_content():
-    import importer.parsers as registry
-    try:
-        registry.registered_parsers()
-    except ImportError as exc:  # a teammate's built-in parser is not in the checkout yet
-        pytest.skip(f"registry incomplete: {exc}")
-    statements = registry.parse_file(CORPUS / "camt" / "oca-bank-statement-import__test-camt053")
+def test_the_registry_detects_camt_by_content(corpus):
+    statements = registry.parse_file(corpus.path("camt/oca-bank-statement-import__test-camt053"))
     assert statements[0].format == "camt.053" and len(statements[0].transactions) == 4
 
 
 def test_debits_are_negative_and_decimals_are_kept_exactly():
-    statements = parse_corpus("camt/genkgo-camt__camt053.v2.five.decimals.xml")
-    assert statements[0].transactions[0].amount == Decimal("8.850")
-    assert str(statements[0].transactions[0].amount) == "8.850"
-    assert str(statements[0].closing_balance) == "27.050"
     txn = parse(document(entry("0.00001", "DBIT")))[0].transactions[0]
     assert str(txn.amount) == "-0.00001"
     assert parse(document(entry("7", "CRDT")))[0].transactions[0].amount == Decimal("7")
 
 
-def test_statement_account_balance_and_period():
+def test_a_corpus_file_with_five_decimals_keeps_them(parse_corpus):
+    statements = parse_corpus("camt/genkgo-camt__camt053.v2.five.decimals.xml")
+    assert statements[0].transactions[0].amount == Decimal("8.850")
+    assert str(statements[0].transactions[0].amount) == "8.850"
+    assert str(statements[0].closing_balance) == "27.050"
+
+
+def test_statement_account_balance_and_period(parse_corpus):
     statement = parse_corpus("camt/oca-bank-statement-import__test-camt053")[0]
     assert (statement.account.id, statement.account.bank_id, statement.account.currency) == \
         ("NL77ABNA0574908765", "ABNANL2A", "EUR")
@@ -128,12 +121,15 @@ def test_payee_is_the_counterparty_memo_the_remittance_type_the_bank_code():
     assert txn.type == "PMNT/ICDT/ESCT" and txn.external_id == "E2E-1"
     credit = parse(document(entry(indicator="CRDT", details=details)))[0].transactions[0]
     assert credit.payee == "Payer" and credit.type == "credit"
+
+
+def test_a_version_8_corpus_file_in_iso_8859_1_gives_its_payees(parse_corpus):
     version8 = parse_corpus("camt/actual__camt.latin1.xml")[0].transactions
     assert version8[1].payee == "Grüße aus München"  # Cdtr/Pty/Nm, ISO-8859-1 as declared
     assert version8[0].payee == "DAUERAUFTRAG" and version8[0].memo == "M-Überschusssparen; DAUERAUFTRAG"
 
 
-def test_a_batch_is_split_per_transaction_when_their_amounts_add_up():
+def test_a_batch_is_split_per_transaction_when_their_amounts_add_up(parse_corpus):
     statement = parse_corpus("camt/oca-bank-statement-import__test-camt053")[0]
     assert [t.amount for t in statement.transactions] == \
         [Decimal("-754.25"), Decimal("-564.05"), Decimal("-100.00"), Decimal("1405.31")]
@@ -144,7 +140,7 @@ def test_a_batch_is_split_per_transaction_when_their_amounts_add_up():
     assert [t.amount for t in chf] == [Decimal("2187.00"), Decimal("1296.00")]
 
 
-def test_transaction_details_without_amounts_stay_one_record():
+def test_transaction_details_without_amounts_stay_one_record(parse_corpus):
     txns = parse_corpus("camt/genkgo-camt__camt054.v2.xml")[0].transactions
     assert len(txns) == 1 and txns[0].amount == Decimal("-200000")
     assert "V1" in txns[0].memo and "V3 block 2" in txns[0].memo
@@ -158,13 +154,13 @@ def test_a_batch_whose_amounts_do_not_add_up_is_not_split():
     assert [t.amount for t in exact[0].transactions] == [Decimal("-4.00"), Decimal("-6.00")]
 
 
-def test_shared_references_fall_back_to_synthetic_ids():
+def test_shared_references_fall_back_to_synthetic_ids(parse_corpus):
     txns = parse_corpus("camt/oca-bank-statement-import__test-camt053-txdtls")[0].transactions
     assert all(t.external_id.startswith("ps-") for t in txns)  # both carry AcctSvcrRef 123456CHCAFEBABE
     assert txns[0].external_id != txns[1].external_id
 
 
-def test_several_statements_in_one_document():
+def test_several_statements_in_one_document(parse_corpus):
     statements = parse_corpus("camt/genkgo-camt__camt053.v2.multi.statement.xml")
     assert [s.closing_balance for s in statements] == [Decimal("27.00"), Decimal("20.00")]
     assert [len(s.transactions) for s in statements] == [1, 1]
@@ -184,11 +180,14 @@ def test_bom_leading_whitespace_and_trailing_nuls_are_tolerated():
     assert txn.line == 7  # the blank lines count
 
 
-def test_unknown_namespace_and_header_only_documents_are_clear_errors():
+def test_unknown_namespace_and_header_only_documents_are_clear_errors(parse_corpus):
     with pytest.raises(InputError, match=r"line 2: unsupported XML namespace 'urn:weird-namespace'"):
         parse_corpus("camt/ofxstatement-iso20022__unsupported.xml")
     with pytest.raises(InputError, match=r"group header but no statement"):
         parse_corpus("camt/genkgo-camt__camt053.v2.wrong.xml")
+
+
+def test_a_message_that_is_not_a_statement_is_a_clear_error():
     with pytest.raises(InputError, match=r"camt\.056 message, not a statement"):
         parse(b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.056.001.01"><FIToFIPmtCxlReq/></Document>')
 
@@ -209,14 +208,17 @@ def test_missing_indicator_or_unreadable_amount_names_the_entry_line():
         parse(document(entry(amount="12,50")))
 
 
-CORPUS_SAMPLES = [path.read_bytes() for path in sorted((CORPUS / "camt").iterdir())]
+@pytest.fixture(scope="module")
+def camt_samples(corpus) -> list[bytes]:
+    return [file.read() for file in corpus.files("camt")]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(damaged(CORPUS_SAMPLES, max_cut=200, max_offset=10**6))
-def test_mutated_documents_give_records_or_our_own_error(data):
+@given(st.data())
+def test_mutated_documents_give_records_or_our_own_error(camt_samples, data):
+    damaged_document = data.draw(damaged(camt_samples, max_cut=200, max_offset=10**6), label="document")
     try:
-        statements = CamtParser().parse(data, "fuzz.xml")
+        statements = CamtParser().parse(damaged_document, "fuzz.xml")
     except ImporterError:
         return
     for txn in records(statements):

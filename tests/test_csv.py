@@ -18,13 +18,7 @@ from importer.parsers.csv import CsvParser
 from importer.parsers.csv.text import sniff_delimiter
 from importer.parsers.csv.values import AmountReader, DateFormat
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 SAMPLES = Path(__file__).resolve().parent / "mapping_samples"
-
-
-def manifest_rows() -> list[dict]:
-    with (CORPUS / "MANIFEST.tsv").open(encoding="utf-8", newline="") as handle:
-        return [row for row in csv.DictReader(handle, delimiter="\t") if row["format"] == "csv"]
 
 
 def parse(data: bytes, name: str = "statement.csv", **options):
@@ -39,13 +33,13 @@ def only(data: bytes, name: str = "statement.csv", **options):
 
 # ─── the corpus ──────────────────────────────────────────────────────────────────────────────
 
-@pytest.mark.parametrize("row", manifest_rows(), ids=lambda row: Path(row["path"]).name)
-def test_corpus_file_gives_its_expected_count_or_a_clear_error(row):
-    path = CORPUS / row["path"]
+@pytest.mark.corpus("csv")
+def test_corpus_file_gives_its_expected_count_or_a_clear_error(corpus_file):
+    path = corpus_file.path
     data = path.read_bytes()
-    if row["expected_transactions"]:
+    if corpus_file.expected is not None:
         statements = CsvParser().parse(data, path.name, ParseOptions())
-        assert sum(len(s.transactions) for s in statements) == int(row["expected_transactions"])
+        assert sum(len(s.transactions) for s in statements) == corpus_file.expected
         for statement in statements:
             for txn in statement.transactions:
                 assert isinstance(txn.amount, Decimal) and isinstance(txn.date, date)
@@ -57,53 +51,52 @@ def test_corpus_file_gives_its_expected_count_or_a_clear_error(row):
         assert error.value.file == path.name and error.value.line
 
 
-@pytest.mark.parametrize("row", manifest_rows(), ids=lambda row: Path(row["path"]).name)
-def test_corpus_file_is_claimed_by_the_csv_parser_among_all(row):
-    path = CORPUS / row["path"]
-    assert detect(path.read_bytes()[:65536], path.name).name == "csv"
+@pytest.mark.corpus("csv")
+def test_corpus_file_is_claimed_by_the_csv_parser_among_all(corpus_file):
+    assert detect(corpus_file.read()[:65536], corpus_file.name).name == "csv"
 
 
-def test_corpus_files_of_other_formats_are_not_claimed_by_csv():
+def test_corpus_files_of_other_formats_are_not_claimed_by_csv(corpus):
     parser = CsvParser()
-    for folder in ("ofx", "qif", "camt", "mt940"):
-        for path in sorted((CORPUS / folder).iterdir()):
-            assert parser.sniff(path.read_bytes()[:65536], path.name) <= 0.1, path.name
+    for fmt in ("ofx", "qif", "camt", "mt940"):
+        for file in corpus.files(fmt):
+            assert parser.sniff(file.read()[:65536], file.name) <= 0.1, file.name
 
 
-def test_corpus_values_are_read_exactly():
-    boi = only((CORPUS / "csv/bank2ynab__test_BOI_TransactionExport.csv").read_bytes(), "boi.csv")
+def test_corpus_values_are_read_exactly(corpus):
+    boi = only(corpus.read("csv/bank2ynab__test_BOI_TransactionExport.csv"), "boi.csv")
     assert (boi[0].date, boi[0].amount, boi[0].payee) == (date(2017, 9, 1), Decimal("428.03"), "Random Name GP")
     assert boi[0].original_payee == "Random Name      GP"
     assert boi[2].amount == Decimal("-512.0")
-    gls = only((CORPUS / "csv/csv2ofx__gls.csv").read_bytes(), "gls.csv")
+    gls = only(corpus.read("csv/csv2ofx__gls.csv"), "gls.csv")
     assert (gls[0].amount, gls[0].balance) == (Decimal("-98.76"), Decimal("1234.56"))
-    ubs = parse((CORPUS / "csv/csv2ofx__ubs-ch-fr_trimmed.csv").read_bytes())[0]
+    ubs = parse(corpus.read("csv/csv2ofx__ubs-ch-fr_trimmed.csv"))[0]
     assert [t.balance for t in ubs.transactions][0] == Decimal("11373.94")
-    dcu = only((CORPUS / "csv/reds-importers__Main_Checking_Account_Transactions.csv").read_bytes())
+    dcu = only(corpus.read("csv/reds-importers__Main_Checking_Account_Transactions.csv"))
     assert (dcu[0].amount, dcu[1].amount, dcu[0].balance) == (Decimal("-7971.39"), Decimal("6000.36"),
                                                                Decimal("500.00"))
-    ing = only((CORPUS / "csv/ofxstatement-dutch__ing_ok_Mutatiesoort.csv").read_bytes())
+    ing = only(corpus.read("csv/ofxstatement-dutch__ing_ok_Mutatiesoort.csv"))
     assert [t.amount for t in ing] == [Decimal(v) for v in ("-1.25", "1.25", "20.00", "-0.31", "-0.31")]
     assert ing[3].line == 6 and ing[4].line == 7  # the two identical rows stay two
 
 
-def test_corpus_quirks_are_handled():
-    euro = only((CORPUS / "csv/actual__windows-1252-euro.csv").read_bytes())  # cp1252, YYYY.MM.DD
+def test_corpus_quirks_are_handled(corpus):
+    euro = only(corpus.read("csv/actual__windows-1252-euro.csv"))  # cp1252, YYYY.MM.DD
     assert (euro[0].date, euro[0].payee, euro[0].amount) == (date(2025, 12, 4), "Café €Rémy", Decimal("100.25"))
-    mint_statements = parse((CORPUS / "csv/csv2ofx__mint_headerless.csv").read_bytes())  # CR-only endings
+    mint_statements = parse(corpus.read("csv/csv2ofx__mint_headerless.csv"))  # CR-only endings
     assert [s.account.id for s in mint_statements] == ["Checking", "Savings"]
     mint = sorted((t for s in mint_statements for t in s.transactions), key=lambda t: t.line)
     assert [t.line for t in mint] == [1, 2, 3, 4]
     assert [t.amount for t in mint][:3] == [Decimal("-1000.00"), Decimal("-1500.00"), Decimal("2000.00")]
-    danske = only((CORPUS / "csv/ofxstatement__danske.csv").read_bytes())  # cp1257, memo over two lines
+    danske = only(corpus.read("csv/ofxstatement__danske.csv"))  # cp1257, memo over two lines
     assert [t.line for t in danske] == [2, 4, 6, 7]
     assert danske[0].payee.startswith("Paslaugų ir komisinių")
-    jlp = only((CORPUS / "csv/bank2ynab__MS_JANE_SMITH_01-12-2019_14-12-2019.csv").read_bytes())
+    jlp = only(corpus.read("csv/bank2ynab__MS_JANE_SMITH_01-12-2019_14-12-2019.csv"))
     assert jlp[0].type == "pending" and jlp[0].date == date(2019, 12, 12)
     assert jlp[-1].amount == Decimal("1100.00") and jlp[3].amount == Decimal("-1183.23")
-    lbb = parse((CORPUS / "csv/ofxstatement__lbbamazon.csv").read_bytes())
+    lbb = parse(corpus.read("csv/ofxstatement__lbbamazon.csv"))
     assert [s.account.id for s in lbb] == ["1111222233330000", "1111222233334444"]
-    swedbank = only((CORPUS / "csv/ofxstatement__swedbank.csv").read_bytes())
+    swedbank = only(corpus.read("csv/ofxstatement__swedbank.csv"))
     assert [t.amount for t in swedbank][3] == Decimal("1600.00")
 
 

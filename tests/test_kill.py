@@ -23,6 +23,8 @@ import pytest
 
 from importer.write.journal import Journal
 
+pytestmark = pytest.mark.slow  # real processes, killed mid-run: seconds each
+
 ACCOUNT = 510001
 ROWS = 40
 KEY = "sk-kill-test-0123456789"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -18,8 +16,6 @@ from importer.errors import ImporterError, InputError
 from importer.parsers.ofx import OfxParser, decode_ofx, ofx_date, parse_ofx_amount
 from importer.record import Split, Statement, Transaction, transaction_json
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-MANIFEST = CORPUS / "MANIFEST.tsv"
 PARSER = OfxParser()
 
 
@@ -55,24 +51,16 @@ def trn(amount: str = "-4.50", posted: str = "20240105", name: str = "COFFEE", e
 
 # ─── the corpus ───────────────────────────────────────────────────────────────────────────────
 
-def _manifest_rows() -> list[dict]:
-    if not MANIFEST.exists():
-        return []
-    with MANIFEST.open(newline="", encoding="utf-8") as f:
-        return [row for row in csv.DictReader(f, delimiter="\t") if row["format"] == "ofx"]
-
-
 def _raw_count(notes: str) -> int | None:
     found = re.search(r"(\d+) STMTTRN \+ (\d+) investment", notes)
     return int(found.group(1)) + int(found.group(2)) if found else None
 
 
-@pytest.mark.skipif(not MANIFEST.exists(), reason="the shared corpus is not next to the repository")
-@pytest.mark.parametrize("row", _manifest_rows(), ids=lambda row: row["path"])
-def test_every_corpus_file_gives_its_expected_count_or_a_clear_error(row):
-    path = CORPUS / row["path"]
-    expected = int(row["expected_transactions"]) if row["expected_transactions"] else None
-    notes = row["notes"]
+@pytest.mark.corpus("ofx")
+def test_every_corpus_file_gives_its_expected_count_or_a_clear_error(corpus_file):
+    path = corpus_file.path
+    expected = corpus_file.expected
+    notes = corpus_file.notes
     if "error response" in notes:
         # The bank answered with an error and no statement: say so, quoting the bank.
         with pytest.raises(InputError, match="General Server Error") as caught:
@@ -97,15 +85,14 @@ def test_every_corpus_file_gives_its_expected_count_or_a_clear_error(row):
             assert txn.external_id and txn.payee is not None and txn.line >= 1
 
 
-def corpus_file(name: str) -> bytes:
-    path = CORPUS / "ofx" / name
-    if not path.exists():
-        pytest.skip("the shared corpus is not next to the repository")
-    return path.read_bytes()
+@pytest.fixture
+def corpus_ofx(corpus):
+    """corpus_ofx("<file>"): the bytes of corpus/ofx/<file> (the test skips without the corpus)."""
+    return lambda name: corpus.read(f"ofx/{name}")
 
 
-def test_a_qbo_with_two_bank_accounts_and_a_card_gives_three_statements():
-    statements = parse(corpus_file("beangulp__example.qbo"), "example.qbo")
+def test_a_qbo_with_two_bank_accounts_and_a_card_gives_three_statements(corpus_ofx):
+    statements = parse(corpus_ofx("beangulp__example.qbo"), "example.qbo")
     assert [(s.account.id, s.account.type, len(s.transactions)) for s in statements] == [
         ("011016298027", "CHECKING", 10), ("122384459041", "BJNZDIF", 4), ("2542393734236684", "CREDITCARD", 9)]
     assert [s.closing_balance for s in statements] == [Decimal("368.62"), Decimal("2468.87"), Decimal("0.00")]
@@ -115,24 +102,24 @@ def test_a_qbo_with_two_bank_accounts_and_a_card_gives_three_statements():
     assert first.transactions[0].line == 42  # the line of its <STMTTRN>
 
 
-def test_cp1252_bytes_under_a_1252_header_and_html_entities_from_the_corpus():
-    [txn] = only(corpus_file("actual__1252.qfx"))
+def test_cp1252_bytes_under_a_1252_header_and_html_entities_from_the_corpus(corpus_ofx):
+    [txn] = only(corpus_ofx("actual__1252.qfx"))
     assert (txn.payee, txn.memo) == ("Café Métro €uro", "Paiement 5€ — débit")
-    rows = only(corpus_file("actual__html-vals.qfx"))
+    rows = only(corpus_ofx("actual__html-vals.qfx"))
     assert rows[0].memo == "PREAUTHORIZED DEBIT;B.C. HYDRO & POWER AUTHORITY;Electronic Funds Transfer"
     assert rows[1].payee == "TPAY &lt;DEFTPYMT&gt;"  # double-escaped by the bank: decoded once only
     assert rows[1].date == date(2023, 3, 1)
 
 
-def test_investment_statements_give_their_cash_side():
-    rows = only(corpus_file("reds-importers__etrade_09092023.QFX"))
+def test_investment_statements_give_their_cash_side(corpus_ofx):
+    rows = only(corpus_ofx("reds-importers__etrade_09092023.QFX"))
     assert [(r.type, r.amount, r.payee) for r in rows] == [
         ("BUYSTOCK", Decimal("-82.34"), "Buy TAIWAN SEMICONDUCTOR MFG LTD SPONSORED ADS"),
         ("INVEXPENSE", Decimal("-21.89"), "Expense TAIWAN SEMICONDUCTOR MFG LTD SPONSORED ADS"),
         ("INCOME", Decimal("104.23"), "Dividend TAIWAN SEMICONDUCTOR MFG LTD SPONSORED ADS"),
         ("BUYSTOCK", Decimal("-1344.27"), "Buy VISA INC COM CL A")]
     assert rows[0].date == date(2023, 7, 14) and rows[0].external_id == "230714_B_0"
-    statements = parse(corpus_file("ofxparse__investment_401k.ofx"))
+    statements = parse(corpus_ofx("ofxparse__investment_401k.ofx"))
     assert statements[0].account.type == "INVESTMENT" and statements[0].account.bank_id == "example.org"
     transfer = statements[0].transactions[2]
     assert (transfer.amount, transfer.payee, transfer.memo) == (Decimal(0), "Transfer out Baz Fund",
@@ -342,8 +329,8 @@ def test_sniff_is_sure_of_content_and_only_hinted_by_the_name():
     assert PARSER.sniff(b"Date,Amount\n", "x.csv") == 0
 
 
-def test_the_jsonl_output_has_the_same_records_as_transaction_json():
-    statements = parse(corpus_file("beangulp__example.qbo")) + parse(corpus_file("ofxparse__fidelity.ofx"))
+def test_the_jsonl_output_has_the_same_records_as_transaction_json(corpus_ofx):
+    statements = parse(corpus_ofx("beangulp__example.qbo")) + parse(corpus_ofx("ofxparse__fidelity.ofx"))
     statements += parse(sgml(trn(name='QUOTE " BACKSLASH \\ TAB\t', extra="\n<ACCTBAL>12.5")))
     split = Transaction(date(2024, 1, 5), Decimal("-10"), "Shop", "SHOP", splits=(
         Split("Food", None, Decimal("-6")), Split(None, "rest", Decimal("-4"))))

@@ -7,15 +7,11 @@ import warnings
 from decimal import Decimal
 from pathlib import Path
 
+import ofxparse
 import pytest
 
 from importer.errors import InputError
 from importer.parsers.ofx import OfxParser
-
-ofxparse = pytest.importorskip("ofxparse")
-
-CORPUS_OFX = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "ofx"
-FILES = sorted(p.name for p in CORPUS_OFX.iterdir()) if CORPUS_OFX.is_dir() else []
 
 # Files where ofxparse fails or reads something other than what the file says, and why. The test
 # below checks each of these really does go wrong in ofxparse, so the list cannot go stale.
@@ -104,9 +100,9 @@ def parse_ours(path: Path):
     return [s.finish() for s in OfxParser().parse(path.read_bytes(), path.name)]
 
 
-@pytest.mark.parametrize("name", [n for n in FILES if n not in OFXPARSE_WRONG])
-def test_we_agree_with_ofxparse_where_it_is_right(name):
-    path = CORPUS_OFX / name
+@pytest.mark.corpus("ofx", exclude=OFXPARSE_WRONG)
+def test_we_agree_with_ofxparse_where_it_is_right(corpus_file):
+    path = corpus_file.path
     theirs = ofxparse_rows(read_with_ofxparse(path))
     statements = parse_ours(path)
     ours = our_rows(statements, fitids_in(path))
@@ -120,8 +116,8 @@ def test_we_agree_with_ofxparse_where_it_is_right(name):
 
 
 @pytest.mark.parametrize("name", sorted(OFXPARSE_WRONG))
-def test_ofxparse_really_goes_wrong_where_we_say_it_does(name):
-    path = CORPUS_OFX / name
+def test_ofxparse_really_goes_wrong_where_we_say_it_does(corpus, name):
+    path = corpus.path(f"ofx/{name}")
     assert path.exists(), f"{name} is listed but no longer in the corpus"
     try:
         document = read_with_ofxparse(path)

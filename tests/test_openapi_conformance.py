@@ -1,6 +1,6 @@
 """Every sandbox answer and every request body the client sends, checked against PocketSmith's official OpenAPI spec.
 
-The official spec (../shared/pocketsmith/openapi.json, OpenAPI 3.0) marks almost nothing
+The official spec (shared/pocketsmith/openapi.json, OpenAPI 3.0; conftest finds it) marks almost nothing
 nullable, while the live API sends nulls; the fields below are the documented exceptions
 (the community spec's nullable markers, and the official descriptions that say "null is
 returned"). On top of the spec, the component schemas are made strict both ways: the sandbox
@@ -14,7 +14,6 @@ import json
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,8 +21,6 @@ from openapi_schema_validator import OAS30Validator
 
 from importer.errors import ApiError
 from importer.pocketsmith.client import PocketSmith
-
-SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "pocketsmith" / "openapi.json"
 
 NULLABLE = {
     "Transaction": ["category", "memo", "note", "cheque_number", "is_transfer"],
@@ -38,10 +35,8 @@ STRICT = ["User", "Institution", "TransactionAccount", "Transaction", "Category"
 
 
 @pytest.fixture(scope="module")
-def spec():
-    if not SPEC_PATH.is_file():
-        pytest.fail(f"the official spec is missing: {SPEC_PATH}")
-    document = json.loads(SPEC_PATH.read_text())
+def spec(openapi_spec_path):
+    document = json.loads(openapi_spec_path.read_text())
     schemas = document["components"]["schemas"]
     for name in STRICT:
         schema = schemas[name] = copy.deepcopy(schemas[name])

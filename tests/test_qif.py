@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -16,7 +14,6 @@ from importer.parsers.base import ParseOptions
 from importer.parsers.qif import QifParser, parse_amount
 from importer.record import Split, statement_json
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 PARSER = QifParser()
 
 
@@ -45,17 +42,12 @@ def error_of(text: str | bytes, date_order: str | None = None) -> InputError:
 
 # ─── the corpus, by its manifest ─────────────────────────────────────────────────────────────
 
-def manifest_rows() -> list[dict]:
-    with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as handle:
-        return [row for row in csv.DictReader(handle, delimiter="\t") if row["format"] == "qif"]
-
-
-@pytest.mark.parametrize("row", manifest_rows(), ids=lambda row: row["path"])
-def test_corpus_file_parses_to_the_manifest_count(row):
-    path = CORPUS / row["path"]
+@pytest.mark.corpus("qif")
+def test_corpus_file_parses_to_the_manifest_count(corpus_file):
+    path = corpus_file.path
     data = path.read_bytes()
-    malformed = "malformed" in row["notes"].lower()
-    expected = int(row["expected_transactions"]) if row["expected_transactions"] else None
+    malformed = "malformed" in corpus_file.notes.lower()
+    expected = corpus_file.expected
     if not data.strip():
         # An empty download holds no transactions; psimport says so rather than reading nothing.
         assert expected == 0
@@ -81,17 +73,17 @@ def test_corpus_file_parses_to_the_manifest_count(row):
     assert PARSER.sniff(data[:65536], path.name) >= 0.9
 
 
-def test_every_qif_corpus_file_is_detected_as_qif_among_all_parsers():
+def test_every_qif_corpus_file_is_detected_as_qif_among_all_parsers(corpus):
     from importer.parsers import detect
 
-    for row in manifest_rows():
-        data = (CORPUS / row["path"]).read_bytes()
+    for file in corpus.files("qif"):
+        data = file.read()
         if data.strip():
-            assert detect(data[:65536], Path(row["path"]).name).name == "qif", row["path"]
+            assert detect(data[:65536], file.name).name == "qif", file.relative
 
 
-def test_canada_export_keeps_each_account_apart_with_apostrophe_dates_and_splits():
-    path = CORPUS / "qif" / "gnucash__canada.qif"
+def test_canada_export_keeps_each_account_apart_with_apostrophe_dates_and_splits(corpus):
+    path = corpus.path("qif/gnucash__canada.qif")
     statements = parse(path.read_bytes(), filename=str(path))
     assert [(s.account.id, s.account.type, len(s.transactions)) for s in statements] == [
         ("canadian bank", "Bank", 2), ("Dave's Checking", "Bank", 3), ("Dave's 401K", "Invst", 1)]
@@ -105,9 +97,8 @@ def test_canada_export_keeps_each_account_apart_with_apostrophe_dates_and_splits
     assert statements[2].transactions[0].type == "XIn"
 
 
-def test_day_first_corpus_file_is_read_day_first_from_one_unambiguous_date():
-    path = CORPUS / "qif" / "oca-bank-statement-import__test_qif_dmy.qif"
-    dates = [t.date for t in parse(path.read_bytes())[0].transactions]
+def test_day_first_corpus_file_is_read_day_first_from_one_unambiguous_date(corpus):
+    dates = [t.date for t in parse(corpus.read("qif/oca-bank-statement-import__test_qif_dmy.qif"))[0].transactions]
     assert dates == [date(2013, 8, 12), date(2013, 8, 15), date(2013, 3, 3), date(2013, 3, 4), date(2013, 3, 3)]
 
 
