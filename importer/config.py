@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import ConfigError
+from importer.yamlfile import read_yaml_file
 
-__all__ = ["Config", "load_config", "sandbox_config", "safe_load_yaml", "default_state_dir", "user_config_dir",
+__all__ = ["Config", "load_config", "sandbox_config", "default_state_dir", "user_config_dir",
            "make_dir", "builtin_mappings_dir", "samples_dir", "DEFAULT_API_URL"]
 
 APP = "psimport"
@@ -99,12 +100,6 @@ class Config:
         return tuple(d for d in dirs if d.is_dir())
 
 
-def safe_load_yaml(text: str):
-    """YAML to plain data, safely; libyaml's C loader when PyYAML has it (8x faster on our mappings)."""
-    import yaml
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
 def load_config(path: str | Path | None = None) -> Config:
     """Read the config: the given file, else ./psimport.yaml, else the user config dir's."""
     if path is None:
@@ -117,15 +112,7 @@ def load_config(path: str | Path | None = None) -> Config:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("config file not found", file=str(path))
-    import yaml
-    try:
-        data = safe_load_yaml(path.read_text(encoding="utf-8")) or {}
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"the config is not UTF-8 text ({exc.reason})", file=str(path)) from None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
-                          line=None if line is None else line + 1) from None
+    data = read_yaml_file(path, "config") or {}
     if not isinstance(data, dict):
         raise ConfigError("the config must be a YAML mapping", file=str(path))
     return Config(path=path, data=data)

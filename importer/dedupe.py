@@ -176,7 +176,7 @@ class DedupeSettings:
 
 
 def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ConfigError(f"{name} must be a number (got {value!r})")
     return float(value)
 

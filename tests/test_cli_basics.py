@@ -66,7 +66,7 @@ def test_a_config_that_is_not_utf8_is_one_error_line(tmp_path):
     statement = tmp_path / "s.qif"
     statement.write_text("!Type:Bank\nD01/31/2024\nT-4.50\nPCoffee\n^\n")
     result = CliRunner().invoke(cli, ["parse", str(statement), "--config", str(config)])
-    assert result.output == f"Error: {config}: the config is not UTF-8 text (invalid start byte)\n"
+    assert result.output == f"Error: {config}: the config file is not UTF-8 text (invalid start byte)\n"
 
 
 def test_a_damaged_journal_is_one_error_line(tmp_path):

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from importer.config import safe_load_yaml
 from importer.errors import ConfigError, ImporterError, did_you_mean
+from importer.yamlfile import read_yaml_file
 
 __all__ = ["Mapping", "TextSpec", "Flag", "DropRule", "Pending", "load_mapping", "mapping_from_dict",
            "available_mappings", "find_mapping", "mapping_yaml", "normalise_cell", "SHAPE_KINDS", "WRITING_A_MAPPING"]
@@ -161,20 +162,7 @@ def normalise_cell(cell: str) -> str:
 def load_mapping(path: str | Path, builtin: bool = False) -> Mapping:
     """Read and check one mapping YAML; a ConfigError names the file and the bad key."""
     path = Path(path)
-    import yaml
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("mapping file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the mapping ({exc})", file=str(path)) from None
-    try:
-        data = safe_load_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", file=str(path),
-                          line=None if mark is None else mark.line + 1) from None
-    return mapping_from_dict(data, path=path, builtin=builtin)
+    return mapping_from_dict(read_yaml_file(path, "mapping"), path=path, builtin=builtin)
 
 
 def mapping_from_dict(data: Any, path: Path | None = None, name: str | None = None,
@@ -414,7 +402,7 @@ def _signatures(value: Any, fail) -> tuple[tuple[str, ...], ...]:
     alternatives = value if all(isinstance(v, list) for v in value) else [value]
     result = []
     for alt in alternatives:
-        if not alt or not all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in alt):
+        if not alt or not all(isinstance(c, (str, int, Decimal)) and not isinstance(c, bool) for c in alt):
             raise fail("'signature' must be a list of header cells (or a list of such lists)")
         result.append(tuple(normalise_cell(str(c)) for c in alt))
     return tuple(result)
