@@ -243,5 +243,5 @@ def test_typos_in_config_and_mappings_get_a_suggestion(tmp_path):
     mapping.write_text("name: mine\nsignature: [Date, Amount]\ncolums:\n  date: Date\n")
     with pytest.raises(ConfigError, match=r"unknown key 'colums' \(did you mean 'columns'\?\)"):
         load_mapping(mapping)
-    with pytest.raises(ConfigError, match=r"ofx_acount \(did you mean 'ofx_account'\?\)"):
+    with pytest.raises(ConfigError, match=r"'accounts\[0\].ofx_acount' \(did you mean 'ofx_account'\?\)"):
         account_rules([{"ofx_acount": "1", "transaction_account_id": 5}], tmp_path / "psimport.yaml")
