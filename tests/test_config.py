@@ -140,8 +140,7 @@ payee:
 rules: my-rules.yaml
 mappings_dir: ~/banks
 date_order: dmy
-dedupe_extra:
-""".replace("dedupe_extra:\n", "")))
+"""))
     settings = dedupe_settings(config)
     assert (settings.duplicate_threshold, settings.review_threshold) == (0.8, 0.4)
     assert (settings.window_before, settings.window_after, settings.rarity_days) == (3, 3, 10)
@@ -149,6 +148,8 @@ dedupe_extra:
     assert settings.payee.extra_prefixes == ("online purchase",)
     assert settings.payee.extra_noise == ("\\bmember \\d+",)
     assert config.date_order == "dmy"
+    from importer.rules import find_rules_file
+    assert find_rules_file(None, config) == tmp_path / "my-rules.yaml"
     from importer.accounts import account_rules
     everyday, savings = account_rules(config.accounts, config.path)
     # Unquoted, YAML 1.1 reads 0620012345 as an octal number; the account number is kept as written.
