@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, Iterable, Sequence
 
-from importer.errors import ConfigError, did_you_mean
+from importer.errors import ConfigError
 from importer.pocketsmith.models import TransactionAccount
 from importer.record import Statement
+from importer.schema import Keys, ListOf, Text, Whole, check
 
-__all__ = ["Target", "AccountRule", "account_rules", "resolve_targets", "mapping_for_file", "statement_mapping"]
+__all__ = ["Target", "AccountRule", "ACCOUNT_LIST", "account_rules", "resolve_targets", "mapping_for_file",
+           "statement_mapping"]
 
 _MATCH_KEYS = ("ofx_account", "qif_account", "account", "mapping", "glob")
 
@@ -101,31 +103,30 @@ def statement_mapping(statement: Statement) -> str | None:
     return None
 
 
-def account_rules(entries: Sequence[Any], config_path: str | Path | None = None) -> list[AccountRule]:
-    """The config's `accounts:` list, checked; a ConfigError names the bad entry."""
-    rules = []
-    where = str(config_path) if config_path else "config"
-    for position, entry in enumerate(entries or []):
-        if not isinstance(entry, dict):
-            raise ConfigError(f"accounts[{position}] must be a mapping like "
-                              "{ofx_account: \"12345678\", transaction_account_id: 42}", file=where)
-        unknown = set(entry) - set(_MATCH_KEYS) - {"transaction_account_id", "name", "note"}
-        if unknown:
-            first = sorted(unknown)[0]
-            valid = (*_MATCH_KEYS, "transaction_account_id", "name", "note")
-            raise ConfigError(f"accounts[{position}] has unknown key(s) {', '.join(sorted(unknown))}"
-                              f"{did_you_mean(first, valid)}; use {', '.join(_MATCH_KEYS)} and "
-                              "transaction_account_id", file=where)
-        target = entry.get("transaction_account_id")
-        if isinstance(target, bool) or not isinstance(target, (int, str)) or not str(target).strip().isdigit():
-            raise ConfigError(f"accounts[{position}] needs transaction_account_id, a PocketSmith transaction "
-                              "account id (`psimport accounts` lists them)", file=where)
-        if not any(entry.get(k) is not None for k in _MATCH_KEYS):
-            raise ConfigError(f"accounts[{position}] matches nothing: give one of {', '.join(_MATCH_KEYS)}",
-                              file=where)
-        rules.append(AccountRule(transaction_account_id=int(target), position=position,
-                                 **{k: None if entry.get(k) is None else str(entry[k]) for k in _MATCH_KEYS}))
-    return rules
+_ID = Text("an account number or name", nonempty=True, numbers=True)
+
+# One entry of psimport.yaml's `accounts:` list (see the module docstring).
+ACCOUNT_ENTRY = Keys({
+    "ofx_account": _ID,
+    "qif_account": _ID,
+    "account": _ID,
+    "mapping": Text("a CSV mapping's name or file", nonempty=True),
+    "glob": Text("a file name pattern such as savings*.csv", nonempty=True),
+    "transaction_account_id": Whole(minimum=1, text=True, what="a PocketSmith transaction account id "
+                                                               "(`psimport accounts` lists them)"),
+    "name": Text(numbers=True),
+    "note": Text(numbers=True),
+}, required=("transaction_account_id",), any_of=_MATCH_KEYS,
+   what='a mapping like {ofx_account: "12345678", transaction_account_id: 42}')
+ACCOUNT_LIST = ListOf(ACCOUNT_ENTRY,
+                      what='a list of entries like {ofx_account: "12345678", transaction_account_id: 42}')
+
+
+def account_rules(entries: Sequence[Any] | None, config_path: str | Path | None = None) -> list[AccountRule]:
+    """The config's `accounts:` list as read, checked; a ConfigError names each bad entry and key."""
+    checked = check(ACCOUNT_LIST, entries or [], file=config_path, at="accounts")
+    return [AccountRule(position=position, **{key: entry.get(key) for key in ("transaction_account_id", *_MATCH_KEYS)})
+            for position, entry in enumerate(checked)]
 
 
 def mapping_for_file(path: str | Path, rules: Iterable[AccountRule]) -> str | None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass, field
-import importlib.util
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from importer.errors import ConfigError
+from importer.schema import Keys, OneOf, Text, check
+from importer.yamlfile import read_yaml_file
 
-__all__ = ["Config", "load_config", "sandbox_config", "safe_load_yaml", "default_state_dir", "user_config_dir",
+__all__ = ["Config", "load_config", "settings_schema", "sandbox_config", "default_state_dir", "user_config_dir",
            "make_dir", "builtin_mappings_dir", "samples_dir", "DEFAULT_API_URL"]
 
 APP = "psimport"
@@ -59,32 +62,44 @@ def samples_dir() -> Path:
     return _data_package_dir("importer.samples")
 
 
+@cache
+def settings_schema() -> Keys:
+    """Every key psimport.yaml takes. A new setting is one line here; a section's own keys are declared
+    beside the code that reads them (dedupe.py, payee.py, accounts.py)."""
+    from importer.accounts import ACCOUNT_LIST
+    from importer.dedupe import DEDUPE_SETTINGS
+    from importer.payee import PAYEE_SETTINGS
+    return Keys({
+        "accounts": ACCOUNT_LIST,
+        "dedupe": DEDUPE_SETTINGS,
+        "payee": PAYEE_SETTINGS,
+        "rules": Text("a rules file's path", nonempty=True),
+        "mappings_dir": Text("a folder's path", nonempty=True),
+        "date_order": OneOf("dmy", "mdy", "ymd"),
+    }, what="a mapping of settings")
+
+
 @dataclass
 class Config:
-    """The user's settings. Sections are plain dicts read by the stage that owns them."""
+    """The user's settings, checked whole against settings_schema() when made. `data` is as read (with
+    its lines); each section is turned into its settings by the stage that owns it."""
 
     path: Path | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self):
+        check(settings_schema(), self.data, file=self.path)
+
     def section(self, name: str) -> dict[str, Any]:
-        value = self.data.get(name) or {}
-        if not isinstance(value, dict):
-            raise ConfigError(f"'{name}' must be a mapping of settings", file=str(self.path))
-        return value
+        return self.data.get(name) or {}
 
     @property
     def accounts(self) -> list[dict[str, Any]]:
-        value = self.data.get("accounts") or []
-        if not isinstance(value, list):
-            raise ConfigError("'accounts' must be a list", file=str(self.path))
-        return value
+        return self.data.get("accounts") or []
 
     @property
     def date_order(self) -> str | None:
-        value = self.data.get("date_order")
-        if value is not None and value not in ("dmy", "mdy", "ymd"):
-            raise ConfigError(f"'date_order' must be dmy, mdy or ymd, not {value!r}", file=str(self.path))
-        return value
+        return self.data.get("date_order")
 
     @property
     def mapping_dirs(self) -> tuple[Path, ...]:
@@ -93,20 +108,12 @@ class Config:
             dirs.insert(0, self.path.parent / "mappings")
         extra = self.data.get("mappings_dir")
         if extra:
-            if not isinstance(extra, str):
-                raise ConfigError("'mappings_dir' must be a folder's path", file=str(self.path))
             dirs.insert(0, Path(extra).expanduser())
         return tuple(d for d in dirs if d.is_dir())
 
 
-def safe_load_yaml(text: str):
-    """YAML to plain data, safely; libyaml's C loader when PyYAML has it (8x faster on our mappings)."""
-    import yaml
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
 def load_config(path: str | Path | None = None) -> Config:
-    """Read the config: the given file, else ./psimport.yaml, else the user config dir's."""
+    """Read and check the config: the given file, else ./psimport.yaml, else the user config dir's."""
     if path is None:
         for candidate in (Path("psimport.yaml"), user_config_dir() / "psimport.yaml"):
             if candidate.is_file():
@@ -117,18 +124,8 @@ def load_config(path: str | Path | None = None) -> Config:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("config file not found", file=str(path))
-    import yaml
-    try:
-        data = safe_load_yaml(path.read_text(encoding="utf-8")) or {}
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"the config is not UTF-8 text ({exc.reason})", file=str(path)) from None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
-                          line=None if line is None else line + 1) from None
-    if not isinstance(data, dict):
-        raise ConfigError("the config must be a YAML mapping", file=str(path))
-    return Config(path=path, data=data)
+    data = read_yaml_file(path, "config")
+    return Config(path=path, data={} if data is None else data)
 
 
 def sandbox_config(config: Config) -> Config:

@@ -46,18 +46,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from importer.errors import ConfigError
 from importer.payee import PayeeSettings, match_key, similarities, similarity
 from importer.pocketsmith.models import PsTransaction
 from importer.record import Transaction
+from importer.schema import INVALID, Either, Fraction, Keys, Number, Whole, check
 from importer.text import plural
+from importer.yamlfile import line_of
 
-__all__ = ["DedupeSettings", "Decision", "dedupe", "fetch_window"]
+__all__ = ["DedupeSettings", "DEDUPE_SETTINGS", "Decision", "dedupe", "fetch_window"]
 
 CREATE, DUPLICATE, REVIEW = "create", "duplicate", "review"
 
@@ -130,61 +132,41 @@ class DedupeSettings:
     @classmethod
     def from_config(cls, section: dict[str, Any] | None, payee: PayeeSettings | None = None, *,
                     file: str | None = None) -> "DedupeSettings":
-        """Settings from the config's `dedupe` section (and the `payee` section's PayeeSettings); `file` names
-        the config file in error messages."""
-        try:
-            return cls._from_section(dict(section or {}), payee)
-        except ConfigError as exc:
-            if file is None:
-                raise
-            raise ConfigError(exc.message, file=str(file)) from None
-
-    @classmethod
-    def _from_section(cls, section: dict[str, Any], payee: PayeeSettings | None) -> "DedupeSettings":
-        known = {"duplicate_threshold", "review_threshold", "window_days", "pending_tolerance", "rarity_days"}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ConfigError(f"dedupe: unknown setting(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}")
-        values: dict[str, Any] = {}
-        for name in ("duplicate_threshold", "review_threshold"):
-            if name in section:
-                values[name] = _number(section[name], f"dedupe.{name}")
-        window = section.get("window_days")
-        if isinstance(window, dict):
-            extra = sorted(set(window) - {"before", "after"})
-            if extra:
-                raise ConfigError(f"dedupe.window_days: unknown key(s) {', '.join(extra)}; expected before, after")
-            if "before" in window:
-                values["window_before"] = _whole(window["before"], "dedupe.window_days.before")
-            if "after" in window:
-                values["window_after"] = _whole(window["after"], "dedupe.window_days.after")
+        """Settings from the config's `dedupe` section as read (and the `payee` section's PayeeSettings);
+        `file` names the config file in error messages."""
+        values = dict(check(DEDUPE_SETTINGS, section or {}, file=file, at="dedupe"))
+        window = values.pop("window_days", None)
+        if isinstance(window, int):
+            values["window_before"] = values["window_after"] = window
         elif window is not None:
-            values["window_before"] = values["window_after"] = _whole(window, "dedupe.window_days")
-        if "rarity_days" in section:
-            values["rarity_days"] = _whole(section["rarity_days"], "dedupe.rarity_days")
-        if "pending_tolerance" in section:
-            raw = section["pending_tolerance"]
-            text = str(raw).strip()
-            try:
-                tolerance = Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
-            except InvalidOperation:
-                raise ConfigError(f"dedupe.pending_tolerance must be a fraction like 0.2 or 20% (got {raw!r})") from None
-            values["pending_tolerance"] = tolerance
+            values.update({f"window_{side}": days for side, days in window.items()})
+        for name in ("duplicate_threshold", "review_threshold"):
+            if name in values:
+                values[name] = float(values[name])
         if payee is not None:
             values["payee"] = payee
         return cls(**values)
 
 
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{name} must be a number (got {value!r})")
-    return float(value)
+def _thresholds_in_order(values: Mapping[str, Any], at: str) -> Iterator[tuple[str, int | None]]:
+    review = values.get("review_threshold", DedupeSettings.review_threshold)
+    duplicate = values.get("duplicate_threshold", DedupeSettings.duplicate_threshold)
+    if INVALID not in (review, duplicate) and not 0 < review <= duplicate < 1:
+        yield (f"'{at}' needs 0 < review_threshold <= duplicate_threshold < 1, not {review} and {duplicate}",
+               line_of(values, "review_threshold" if "review_threshold" in values else "duplicate_threshold"))
 
 
-def _whole(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be a whole number of days (got {value!r})")
-    return value
+_DAYS = Whole(minimum=0, what="a whole number of days (0 or more)")
+
+# The `dedupe:` section of psimport.yaml (see DedupeSettings).
+DEDUPE_SETTINGS = Keys({
+    "duplicate_threshold": Number(0, 1),
+    "review_threshold": Number(0, 1),
+    "window_days": Either(_DAYS, Keys({"before": _DAYS, "after": _DAYS}),
+                          what="a whole number of days, or {before: days, after: days}"),
+    "pending_tolerance": Fraction(),
+    "rarity_days": _DAYS,
+}, between=_thresholds_in_order, what="a mapping of settings")
 
 
 @dataclass

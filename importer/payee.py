@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
-from importer.errors import ConfigError
+from importer.schema import Keys, ListOf, Regex, Text, check
 
-__all__ = ["PayeeSettings", "tidy", "match_key", "similarity", "similarities", "DEFAULT_PREFIXES", "DEFAULT_PROCESSORS",
-           "DEFAULT_LOCATIONS"]
+__all__ = ["PayeeSettings", "PAYEE_SETTINGS", "tidy", "match_key", "similarity", "similarities", "DEFAULT_PREFIXES",
+           "DEFAULT_PROCESSORS", "DEFAULT_LOCATIONS"]
 
 # Channel words banks put before the merchant. Longest first, so "visa debit purchase" wins over "visa".
 DEFAULT_PREFIXES: tuple[str, ...] = (
@@ -57,6 +57,17 @@ _BUILTIN_NOISE: tuple[str, ...] = (
 )
 
 
+_WORDS = ListOf(Text("a word or phrase", nonempty=True), single=True, what="a list of words or phrases")
+
+# The `payee:` section of psimport.yaml (see PayeeSettings).
+PAYEE_SETTINGS = Keys({
+    "prefixes": _WORDS,
+    "processors": _WORDS,
+    "locations": _WORDS,
+    "noise": ListOf(Regex(), single=True, what="a list of regular expressions"),
+}, what="a mapping of settings")
+
+
 @dataclass(frozen=True, slots=True)
 class PayeeSettings:
     """What `match_key` strips, beyond the built-in lists. Frozen and hashable, so keys can be cached per setting.
@@ -76,36 +87,13 @@ class PayeeSettings:
 
     @classmethod
     def from_config(cls, section: dict[str, Any] | None, *, file: str | None = None) -> "PayeeSettings":
-        """Settings from the config's `payee` section; `file` names the config file in error messages."""
-        try:
-            return cls._from_section(section or {})
-        except ConfigError as exc:
-            if file is None:
-                raise
-            raise ConfigError(exc.message, file=str(file)) from None
-
-    @classmethod
-    def _from_section(cls, section: dict[str, Any]) -> "PayeeSettings":
-        known = {"prefixes", "processors", "locations", "noise"}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ConfigError(f"payee: unknown setting(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}")
-
-        def words(name: str) -> tuple[str, ...]:
-            value = section.get(name) or []
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-                raise ConfigError(f"payee.{name} must be a list of non-empty strings")
-            return tuple(_fold(v).strip() for v in value)
-
-        noise = words("noise")
-        for pattern in noise:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ConfigError(f"payee.noise: bad regular expression {pattern!r} ({exc})") from None
-        return cls(words("prefixes"), words("processors"), words("locations"), noise)
+        """Settings from the config's `payee` section as read; `file` names the config file in error messages."""
+        values = check(PAYEE_SETTINGS, section or {}, file=file, at="payee")
+        words = {name: tuple(_fold(word).strip() for word in values.get(name, ()))
+                 for name in ("prefixes", "processors", "locations")}
+        # A pattern loses its accents as the text it is matched against does, but not its case: \D is not \d.
+        noise = tuple(_strip_accents(pattern) for pattern in values.get("noise", ()))
+        return cls(words["prefixes"], words["processors"], words["locations"], noise)
 
 
 def tidy(text: str | None) -> str:
@@ -117,8 +105,11 @@ def tidy(text: str | None) -> str:
 
 def _fold(text: str) -> str:
     """Lowercase ASCII: accents dropped so 'CAFE' and 'Café' compare equal."""
-    text = unicodedata.normalize("NFKD", text)
-    return text.encode("ascii", "ignore").decode("ascii").lower()
+    return _strip_accents(text).lower()
+
+
+def _strip_accents(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
 def _alternation(phrases: Iterable[str]) -> str:

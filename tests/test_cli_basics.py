@@ -48,8 +48,9 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
     assert "nope.ofx" in result.output
 
 
-@pytest.mark.parametrize("setting,says", [("date_order: xyz", "'date_order' must be dmy, mdy or ymd, not 'xyz'"),
-                                          ("mappings_dir: 5", "'mappings_dir' must be a folder's path")])
+@pytest.mark.parametrize("setting,says", [
+    ("date_order: xyz", "line 1: 'date_order' must be dmy, mdy or ymd, not 'xyz'"),
+    ("mappings_dir: 5", "line 1: 'mappings_dir' must be a folder's path, not 5")])
 def test_a_bad_config_setting_is_one_error_line(tmp_path, setting, says):
     config = tmp_path / "psimport.yaml"
     config.write_text(setting + "\n")
@@ -57,7 +58,7 @@ def test_a_bad_config_setting_is_one_error_line(tmp_path, setting, says):
     statement.write_text("!Type:Bank\nD01/31/2024\nT-4.50\nPCoffee\n^\n")
     result = CliRunner().invoke(cli, ["parse", str(statement), "--config", str(config)])
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit)   # not a traceback
-    assert result.output == f"Error: {config}: {says}\n"
+    assert result.output == f"Error: {config}, {says}\n"
 
 
 def test_a_config_that_is_not_utf8_is_one_error_line(tmp_path):
@@ -66,7 +67,7 @@ def test_a_config_that_is_not_utf8_is_one_error_line(tmp_path):
     statement = tmp_path / "s.qif"
     statement.write_text("!Type:Bank\nD01/31/2024\nT-4.50\nPCoffee\n^\n")
     result = CliRunner().invoke(cli, ["parse", str(statement), "--config", str(config)])
-    assert result.output == f"Error: {config}: the config is not UTF-8 text (invalid start byte)\n"
+    assert result.output == f"Error: {config}: the config file is not UTF-8 text (invalid start byte)\n"
 
 
 def test_a_damaged_journal_is_one_error_line(tmp_path):

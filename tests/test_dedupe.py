@@ -232,10 +232,13 @@ def test_settings_from_config():
 
 
 @pytest.mark.parametrize("section, message", [
-    ({"duplicate_treshold": 0.9}, "unknown setting"),
+    ({"duplicate_treshold": 0.9}, r"unknown key 'dedupe.duplicate_treshold' \(did you mean 'duplicate_threshold'\?\)"),
     ({"duplicate_threshold": 0.4, "review_threshold": 0.6}, "review_threshold <= duplicate_threshold"),
     ({"window_days": "a week"}, "whole number of days"),
-    ({"window_days": {"before": 3, "later": 1}}, "unknown key"),
+    ({"window_days": {"before": 3, "later": 1}}, "unknown key 'dedupe.window_days.later'"),
+    ({"window_days": -1}, "whole number of days"),
+    ({"duplicate_threshold": 2}, "'dedupe.duplicate_threshold' must be a number from 0 to 1, not 2"),
+    ({"pending_tolerance": "120%"}, "below 100%"),
     ({"pending_tolerance": "lots"}, "fraction like 0.2"),
     ({"review_threshold": True}, "must be a number"),
 ])

@@ -198,6 +198,50 @@ def test_invalid_mappings_say_what_is_wrong(tmp_path, body, complaint):
         load_mapping(path)
 
 
+def test_every_problem_of_a_mapping_is_reported_at_once_with_its_line(tmp_path):
+    path = write(tmp_path, """\
+name: mybank
+header: false
+country: NO
+columns:
+  date: 0
+  amount: Amount
+  paye: 2
+drop:
+  - {column: 3, matches: '(unclosed'}
+  - {zero_amount: true, no_amount: true}
+date_format: '%d/%q/%Y'
+""")
+    with pytest.raises(ConfigError) as error:
+        load_mapping(path)
+    lines = str(error.value).splitlines()
+    assert lines[0] == f"{path}: 6 problems:"
+    expected = [
+        "line 3: 'country' must be text, not false",
+        "line 7: unknown key 'columns.paye' (did you mean 'payee'?); valid keys are: date, amount,",
+        "line 9: 'drop[0].matches' is not a valid regular expression: missing ), unterminated",
+        "line 10: 'drop[1]' takes one of 'matches', 'not_matches', 'zero_amount', 'no_amount' or "
+        "'line_matches', not 2",
+        "line 11: 'date_format' uses %q, which psimport does not read; use %d %m %Y",
+        "line 6: 'columns.amount' names a column ('Amount'), but the file has no header; use a 0-based number",
+    ]
+    assert len(lines) == 1 + len(expected)
+    for line, start in zip(lines[1:], expected):
+        assert line.startswith(f"  {path}, {start}"), line
+
+
+def test_a_mapping_built_in_code_is_checked_the_same_without_lines():
+    from importer.parsers.csv.mapping import mapping_from_dict
+    with pytest.raises(ConfigError) as error:
+        mapping_from_dict({"columns": {"date": "Date", "amount": "Amount", "payee": "Payee", "balance": True}},
+                          name="mine")
+    assert str(error.value) == ("mapping 'mine': 'columns.balance' must be a column name or a 0-based column number, "
+                                "not true")
+    mapping = mapping_from_dict({"columns": {"date": 0, "amount": 2, "memo": [1, 3]}, "header": False,
+                                 "delimiter": "tab"}, name="mine")
+    assert (mapping.name, mapping.delimiter, mapping.memo.columns, mapping.payee) == ("mine", "\t", (1, 3), None)
+
+
 def test_unknown_mapping_name_lists_the_known_ones():
     with pytest.raises(ConfigError) as error:
         find_mapping("no_such_bank")
@@ -246,5 +290,5 @@ def test_typos_in_config_and_mappings_get_a_suggestion(tmp_path):
     mapping.write_text("name: mine\nsignature: [Date, Amount]\ncolums:\n  date: Date\n")
     with pytest.raises(ConfigError, match=r"unknown key 'colums' \(did you mean 'columns'\?\)"):
         load_mapping(mapping)
-    with pytest.raises(ConfigError, match=r"ofx_acount \(did you mean 'ofx_account'\?\)"):
+    with pytest.raises(ConfigError, match=r"'accounts\[0\].ofx_acount' \(did you mean 'ofx_account'\?\)"):
         account_rules([{"ofx_acount": "1", "transaction_account_id": 5}], tmp_path / "psimport.yaml")

@@ -55,11 +55,19 @@ def test_settings_from_config_add_prefixes_processors_locations_and_noise():
     assert match_key("ONLINE PURCHASE BOOKTOPIA") == "online purchase booktopia"
 
 
+def test_noise_patterns_keep_their_case_so_escapes_mean_what_they_say():
+    # Folding the pattern like the text would turn \S (not a space) into \s (a space).
+    settings = PayeeSettings.from_config({"noise": [r"\bzz\S*"]})
+    assert match_key("COFFEE ZZ12AB SHOP", settings) == "coffee shop"
+    assert PayeeSettings.from_config({"noise": ["caf\u00e9"]}).extra_noise == ("cafe",)
+
+
 @pytest.mark.parametrize("section, message", [
-    ({"prefix": ["x"]}, "unknown setting"),
-    ({"noise": ["(unclosed"]}, "bad regular expression"),
-    ({"locations": [3]}, "list of non-empty strings"),
-    ({"processors": {"a": 1}}, "list of non-empty strings"),
+    ({"prefix": ["x"]}, r"unknown key 'payee.prefix' \(did you mean 'prefixes'\?\)"),
+    ({"noise": ["(unclosed"]}, r"'payee.noise\[0\]' is not a valid regular expression"),
+    ({"locations": [3]}, r"'payee.locations\[0\]' must be a word or phrase, not 3"),
+    ({"locations": ["  "]}, "must be a word or phrase, not empty"),
+    ({"processors": {"a": 1}}, "'payee.processors' must be a list of words or phrases, not a mapping"),
 ])
 def test_bad_payee_settings_are_config_errors(section, message):
     with pytest.raises(ConfigError, match=message):

@@ -92,7 +92,7 @@ def test_account_option_targets_every_statement_of_one_account_and_is_checked():
 
 @pytest.mark.parametrize("entry,problem", [
     ({"ofx_account": "1"}, "transaction_account_id"),
-    ({"transaction_account_id": 3}, "matches nothing"),
+    ({"transaction_account_id": 3}, "needs at least one of ofx_account"),
     ({"ofx_acount": "1", "transaction_account_id": 3}, "unknown key"),
     ("savings", "must be a mapping"),
 ])

@@ -548,6 +548,33 @@ def test_every_problem_of_a_rules_file_is_reported_at_once(tmp_path):
     assert "already used by the rule on line 2" in lines[4] and "no 'then'" in lines[5]
 
 
+def test_an_unknown_top_level_key_is_reported_with_the_problems_of_the_rules(tmp_path):
+    path = rules_file(tmp_path, """
+        rule:
+          - name: a
+        rules:
+          - name: b
+            if: {payee: {regex: "(oops"}}
+            then: {labels: [b]}
+        """)
+    with pytest.raises(ConfigError) as caught:
+        load_rules(path)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"{path}: 2 problems:"
+    assert lines[1].startswith(f"  {path}, line 1: unknown top-level key 'rule' (did you mean 'rules'?)")
+    assert lines[2].startswith(f"  {path}, line 5: rule 'b': payee: bad regex")
+
+
+def test_amounts_in_rules_are_exact_decimals(tmp_path):
+    ruleset = load_rules(rules_file(tmp_path, """
+        rules:
+          - name: rent
+            if: {amount: {equals: -1234.10}}
+            then: {labels: [rent]}
+        """))
+    assert ruleset.rules[0].condition["amount"]["equals"] == Decimal("-1234.10")
+
+
 def test_every_unknown_category_is_reported_at_once(tmp_path):
     from importer.pocketsmith.models import Category
     ruleset = load_rules(rules_file(tmp_path, """

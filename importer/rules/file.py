@@ -11,23 +11,17 @@ from typing import Iterable, Sequence
 from importer.errors import ConfigError, did_you_mean, every_problem
 from importer.rules.compiler import RULE_KEYS, Compiler, always
 from importer.rules.engine import Rule, RuleSet
-from importer.yamlfile import read_yaml
+from importer.yamlfile import excerpt, read_yaml_file
 
 __all__ = ["load_rules", "compile_rules", "find_rules_file", "load_rules_for", "dump_rules"]
 
 def load_rules(path) -> RuleSet:
     """Read, validate and compile a rules file; any problem is a ConfigError naming file, line and rule."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError("rules file not found", file=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"rules file is not UTF-8 text ({exc.reason})", file=str(path)) from None
-    data = read_yaml(text, str(path))
+    data = read_yaml_file(path, "rules")
     if not isinstance(data, dict):
         # compile_rules takes a bare list from code; a file says what it is, as the README shows.
-        found = "empty" if data is None else "a bare list" if isinstance(data, list) else f"just {data!r}"
+        found = "empty" if data is None else "a bare list" if isinstance(data, list) else f"just {excerpt(data)}"
         raise ConfigError(f"the rules file is {found}; it must be a mapping with a 'rules:' list, such as\n"
                           "  rules:\n    - name: coffee\n      if: {payee: {contains: coffee}}\n"
                           "      then: {category: Coffee}", file=str(path))
@@ -36,14 +30,13 @@ def load_rules(path) -> RuleSet:
 
 def compile_rules(data, path: str | None = None) -> RuleSet:
     """Validate and compile rules given as data (`{"rules": [...]}` or the list itself)."""
+    errors: list[ConfigError] = []      # every problem, so a file is fixed in one pass, not a run per mistake
     if data is None:
         data = {"rules": []}
     if isinstance(data, dict):
-        unknown = [k for k in data if k != "rules"]
-        if unknown:
-            key = unknown[0]
-            raise ConfigError(f"unknown top-level key '{key}'{did_you_mean(key, ['rules'])}; a rules file is "
-                              "a mapping with one key, 'rules'", file=path, line=Compiler.line_of(data, key))
+        errors += [ConfigError(f"unknown top-level key {excerpt(key)}{did_you_mean(key, ['rules'])}; a rules file "
+                               "is a mapping with one key, 'rules'", file=path, line=Compiler.line_of(data, key))
+                   for key in data if key != "rules"]
         items = data.get("rules") or []
         list_line = Compiler.line_of(data, "rules")
     elif isinstance(data, list):
@@ -51,14 +44,13 @@ def compile_rules(data, path: str | None = None) -> RuleSet:
     else:
         raise ConfigError("a rules file must be a mapping with a 'rules:' list", file=path)
     if not isinstance(items, list):
-        raise ConfigError("'rules' must be a list of rules", file=path, line=list_line)
+        raise every_problem([*errors, ConfigError("'rules' must be a list of rules", file=path, line=list_line)], path)
     rules: list[Rule] = []
     names: dict[str, int] = {}
-    errors: list[ConfigError] = []      # every problem, so a file is fixed in one pass, not a run per mistake
     for index, item in enumerate(items):
         line = getattr(item, "line", None) or list_line
         if not isinstance(item, dict):
-            errors.append(ConfigError(f"rule #{index + 1}: expected a mapping with name, if, then; got {item!r}",
+            errors.append(ConfigError(f"rule #{index + 1}: expected a mapping with name, if, then; got {excerpt(item)}",
                                       file=path, line=line))
             continue
         raw_name = item.get("name", f"#{index + 1}")

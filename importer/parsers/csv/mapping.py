@@ -13,29 +13,20 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator
 
-from importer.config import safe_load_yaml
-from importer.errors import ConfigError, ImporterError, did_you_mean
+from importer.errors import ConfigError, ImporterError
+from importer.schema import Bool, Either, Keys, ListOf, OneOf, Regex, Text, Whole, check
+from importer.yamlfile import excerpt, line_of, read_yaml_file
 
 __all__ = ["Mapping", "TextSpec", "Flag", "DropRule", "Pending", "load_mapping", "mapping_from_dict",
-           "available_mappings", "find_mapping", "mapping_yaml", "normalise_cell", "SHAPE_KINDS", "WRITING_A_MAPPING"]
+           "available_mappings", "find_mapping", "mapping_yaml", "normalise_cell", "MAPPING_SCHEMA", "SHAPE_KINDS",
+           "WRITING_A_MAPPING"]
 
 WRITING_A_MAPPING = "README section 'Writing a mapping for your bank'"
 
 ColumnRef = str | int
 
-TOP_LEVEL_KEYS = ("name", "bank", "country", "documented_at", "encoding", "delimiter", "quote", "skip_lines",
-                  "header", "signature", "shape", "columns", "date_format", "date_order", "decimal", "sign",
-                  "drop", "pending", "continuation", "blank_amount", "currency", "account_type", "account",
-                  "notes")
-COLUMN_KEYS = ("date", "amount", "debit", "credit", "flag", "fee", "payee", "memo", "balance", "id",
-               "cheque_number", "currency", "account", "type")
-FLAG_KEYS = ("column", "debit", "credit", "default")
-DROP_KEYS = ("column", "matches", "not_matches", "zero_amount", "no_amount", "line_matches")
-PENDING_KEYS = ("column", "matches", "keep")
-ACCOUNT_KEYS = ("pattern",)
-TEXT_KEYS = ("join", "first", "separator")
 SHAPE_KINDS = ("date", "amount", "signed_amount", "amount_or_blank", "text", "nonblank", "blank", "any")
 DATE_DIRECTIVES = set("dmyYbBHMSIpzZf%")
 
@@ -156,297 +147,221 @@ def normalise_cell(cell: str) -> str:
     return " ".join(cell.replace("\ufeff", "").strip().strip('"').split()).casefold()
 
 
-# ─── loading and validation ────────────────────────────────────────────────────────────────────
+# ─── the schema: every key a mapping takes ────────────────────────────────────────────────────
+
+def _encoding(text: str) -> str:
+    import codecs
+    try:
+        codecs.lookup(text)
+    except LookupError:
+        raise ValueError(f"is {excerpt(text)}, not an encoding Python knows (utf-8, cp1252, latin-1, ...)") from None
+    return text
+
+
+def _delimiter(text: str) -> str:
+    delimiter = {"\\t": "\t", "tab": "\t"}.get(text, text)
+    if len(delimiter) != 1:
+        raise ValueError("must be one character (use \"\\t\" for tab)")
+    return delimiter
+
+
+def _quote(text: str) -> str:
+    if len(text) != 1:
+        raise ValueError("must be one character")
+    return text
+
+
+def _date_format(text: str) -> str:
+    if text == "auto":
+        return text
+    for match in re.finditer(r"%(.)", text):
+        if match.group(1) not in DATE_DIRECTIVES:
+            raise ValueError(f"uses %{match.group(1)}, which psimport does not read; "
+                             "use %d %m %Y %y %b %B (and %H %M %S %p %z %Z for times, which are ignored)")
+    if not re.search(r"%[dY]|%y", text):
+        raise ValueError("must contain a day and a year (for example %d/%m/%Y)")
+    return text
+
+
+def _problems_between_keys(data: dict, at: str) -> Iterator[tuple[str, int | None]]:
+    """What no one key's check can see: which columns go together, and a headerless file's column names."""
+    columns = data.get("columns")
+    if isinstance(columns, dict):
+        line = line_of(columns)
+        given = {role for role in ("amount", "debit", "credit", "flag", "payee", "memo") if role in columns}
+        if not given & {"amount", "debit", "credit"}:
+            yield "give 'columns.amount', or 'columns.debit' and 'columns.credit'", line
+        elif "amount" in given and given & {"debit", "credit"}:
+            yield "give either 'columns.amount' or 'columns.debit'/'columns.credit', not both", line
+        if "flag" in given and "amount" not in given:
+            yield ("'columns.flag' goes with 'columns.amount' (an unsigned amount and its direction)",
+                   line_of(columns, "flag"))
+        if not given & {"payee", "memo"}:
+            yield "give 'columns.payee' (or at least 'columns.memo') so each row has a description", line
+    if data.get("header") is False:
+        if "signature" in data:
+            yield ("'signature' lists header cells, but 'header' is false; use 'shape' for a headerless file",
+                   line_of(data, "signature"))
+        for key, name, line in _column_names(data):
+            yield f"'{key}' names a column ({excerpt(name)}), but the file has no header; use a 0-based number", line
+    signature = data.get("signature")
+    if isinstance(signature, list) and len({isinstance(cells, list) for cells in signature}) > 1:
+        yield ("'signature' mixes header cells and lists of them: give one list of cells, or a list of such lists",
+               line_of(data, "signature"))
+    if data.get("quote", '"') == data.get("delimiter"):
+        yield "'quote' must be a character other than the delimiter", line_of(data, "quote", line_of(data, "delimiter"))
+    for n, rule in enumerate(data.get("drop") or ()):
+        if isinstance(rule, dict) and ("column" in rule) != ("matches" in rule or "not_matches" in rule):
+            yield ((f"'drop[{n}]' needs a 'column' to test" if "column" not in rule else
+                    f"'drop[{n}].column' goes with 'matches' or 'not_matches' only"), line_of(rule))
+
+
+def _column_names(data: dict) -> Iterator[tuple[str, str, int | None]]:
+    """Every column given by name rather than number: (key, name, line)."""
+    def names(key: str, value: Any, line: int | None) -> Iterator[tuple[str, str, int | None]]:
+        if isinstance(value, str):
+            yield key, value, line
+        elif isinstance(value, list):
+            for n, item in enumerate(value):
+                yield from names(f"{key}[{n}]", item, line_of(value, n, line))
+        elif isinstance(value, dict):
+            for inner in ("column", "join", "first"):
+                if inner in value:
+                    yield from names(f"{key}.{inner}", value[inner], line_of(value, inner, line))
+
+    columns = data.get("columns")
+    if isinstance(columns, dict):
+        for role, value in columns.items():
+            yield from names(f"columns.{role}", value, line_of(columns, role))
+    for n, rule in enumerate(data.get("drop") or ()):
+        yield from names(f"drop[{n}]", rule, line_of(rule))
+    if "pending" in data:
+        yield from names("pending", data["pending"], line_of(data, "pending"))
+
+
+_COLUMN = Either(Whole(minimum=0), Text(nonempty=True), what="a column name or a 0-based column number")
+_COLUMN_LIST = ListOf(_COLUMN, min_items=1, what="a list of columns")
+_TEXT_SPEC = Either(_COLUMN, _COLUMN_LIST,
+                    Keys({"join": _COLUMN_LIST, "first": _COLUMN_LIST, "separator": Text()}, one_of=("join", "first")),
+                    what="a column, a list of columns to join, or {first: [columns]}")
+_FLAG_VALUES = ListOf(Text("a flag value", numbers=True), single=True, what="a list of flag values")
+_TRUE = OneOf(True, what="true")
+_DROP_KINDS = ("matches", "not_matches", "zero_amount", "no_amount", "line_matches")
+
+# Every key a mapping takes, and what each holds (the README's "Writing a mapping for your bank").
+MAPPING_SCHEMA = Keys({
+    "name": Text("a name", nonempty=True),
+    "bank": Text(),
+    "country": Text(),
+    "documented_at": Text(),
+    "encoding": Text(parse=_encoding),
+    "delimiter": Text(parse=_delimiter),
+    "quote": Text(parse=_quote),
+    "skip_lines": Whole(minimum=0, what="a whole number of lines"),
+    "header": Bool(),
+    "signature": ListOf(Either(ListOf(Text("a header cell", numbers=True), min_items=1),
+                               Text("a header cell", numbers=True)),
+                        min_items=1, what="a list of header cells (or a list of such lists)"),
+    "shape": ListOf(OneOf(*SHAPE_KINDS), min_items=1, what="a list of column kinds: " + ", ".join(SHAPE_KINDS)),
+    "columns": Keys({
+        "date": _COLUMN, "amount": _COLUMN, "debit": _COLUMN, "credit": _COLUMN,
+        "flag": Keys({"column": _COLUMN, "debit": _FLAG_VALUES, "credit": _FLAG_VALUES,
+                      "default": OneOf("debit", "credit")}, required=("column", "debit", "credit"),
+                     what="a mapping like {column: 'Af Bij', debit: [Af], credit: [Bij]}"),
+        "fee": _COLUMN, "payee": _TEXT_SPEC, "memo": _TEXT_SPEC, "balance": _COLUMN, "id": _COLUMN,
+        "cheque_number": _COLUMN, "currency": _COLUMN, "account": _COLUMN, "type": _COLUMN,
+    }, required=("date",), what="a mapping of roles (date, amount, payee, ...) to columns"),
+    "date_format": Text(parse=_date_format),
+    "date_order": OneOf("dmy", "mdy", "ymd"),
+    "decimal": OneOf(".", ",", what='"." or ","'),
+    "sign": OneOf("normal", "charges_positive",
+                  what="normal (money out is negative) or charges_positive (Amex style)"),
+    "drop": ListOf(Keys({"column": _COLUMN, "matches": Regex(), "not_matches": Regex(), "zero_amount": _TRUE,
+                         "no_amount": _TRUE, "line_matches": Regex()}, one_of=_DROP_KINDS,
+                        what="a mapping like {column: Status, matches: '(?i)pending'}"),
+                   what="a list of rules like {column: Status, matches: '(?i)pending'}"),
+    "pending": Keys({"column": _COLUMN, "matches": Regex(), "keep": Bool()}, required=("matches",),
+                    what="a mapping like {matches: '(?i)^pending$', keep: true}"),
+    "continuation": OneOf("payee", "memo", what="payee or memo (where a continued row's text goes)"),
+    "blank_amount": OneOf("error", "zero"),
+    "currency": Text(),
+    "account_type": Text(),
+    "account": Keys({"pattern": Regex()}, required=("pattern",), what="a mapping like {pattern: 'Account (\\d+)'}"),
+    "notes": Text(),
+}, required=("columns",), between=_problems_between_keys)
+
+
+# ─── loading ──────────────────────────────────────────────────────────────────────────────────
 
 def load_mapping(path: str | Path, builtin: bool = False) -> Mapping:
-    """Read and check one mapping YAML; a ConfigError names the file and the bad key."""
+    """Read and check one mapping YAML; a ConfigError names the file and the line of every problem."""
     path = Path(path)
-    import yaml
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("mapping file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the mapping ({exc})", file=str(path)) from None
-    try:
-        data = safe_load_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", file=str(path),
-                          line=None if mark is None else mark.line + 1) from None
-    return mapping_from_dict(data, path=path, builtin=builtin)
+    return mapping_from_dict(read_yaml_file(path, "mapping"), path=path, builtin=builtin)
 
 
 def mapping_from_dict(data: Any, path: Path | None = None, name: str | None = None,
                       builtin: bool = False) -> Mapping:
-    """Build a Mapping from already-parsed YAML data, checking every key."""
+    """A Mapping from YAML data (or data built in code), checked against MAPPING_SCHEMA: every problem at once."""
     where = str(path) if path else f"mapping '{name or '?'}'"
-
-    def fail(message: str) -> ConfigError:
-        return ConfigError(message, file=where)
-
     if not isinstance(data, dict):
-        raise fail("a mapping must be a YAML mapping of keys (see the " + WRITING_A_MAPPING + ")")
-    _check_keys(data, TOP_LEVEL_KEYS, "", fail)
-    name = str(data.get("name") or name or (path.stem if path else "custom"))
-    header = _boolean(data.get("header", True), "header", fail)
-    columns = data.get("columns")
-    if not isinstance(columns, dict):
-        raise fail("'columns' is required: a mapping of roles (date, amount, payee, ...) to columns")
-    _check_keys(columns, COLUMN_KEYS, "columns.", fail)
+        raise ConfigError(f"a mapping must be a YAML mapping of keys (see the {WRITING_A_MAPPING})", file=where)
+    return _build(check(MAPPING_SCHEMA, data, file=where), path=path, name=name, builtin=builtin)
 
-    def ref(key: str, value: Any = None) -> ColumnRef | None:
-        value = columns.get(key) if value is None else value
-        return _column_ref(value, f"columns.{key}", header, fail)
 
-    date_ref = ref("date")
-    if date_ref is None:
-        raise fail("'columns.date' is required")
-    amount, debit, credit = ref("amount"), ref("debit"), ref("credit")
-    flag = _flag(columns.get("flag"), header, fail)
-    if amount is None and debit is None and credit is None:
-        raise fail("give 'columns.amount', or 'columns.debit' and 'columns.credit'")
-    if amount is not None and (debit is not None or credit is not None):
-        raise fail("give either 'columns.amount' or 'columns.debit'/'columns.credit', not both")
-    if flag is not None and amount is None:
-        raise fail("'columns.flag' goes with 'columns.amount' (an unsigned amount and its direction)")
-    payee = _text_spec(columns.get("payee"), "columns.payee", header, fail)
-    memo = _text_spec(columns.get("memo"), "columns.memo", header, fail)
-    if payee is None and memo is None:
-        raise fail("give 'columns.payee' (or at least 'columns.memo') so each row has a description")
-
-    signatures = _signatures(data.get("signature"), fail)
-    shape = _shape(data.get("shape"), fail)
-    if not header and signatures:
-        raise fail("'signature' lists header cells, but 'header' is false; use 'shape' for a headerless file")
-
-    date_format = str(data.get("date_format", "auto"))
-    _check_date_format(date_format, fail)
-    date_order = data.get("date_order")
-    if date_order is not None and date_order not in ("dmy", "mdy", "ymd"):
-        raise fail("'date_order' must be dmy, mdy or ymd")
-    decimal = data.get("decimal")
-    if decimal is not None and decimal not in (".", ","):
-        raise fail("'decimal' must be \".\" or \",\"")
-    sign = data.get("sign", "normal")
-    if sign not in ("normal", "charges_positive"):
-        raise fail("'sign' must be normal (money out is negative) or charges_positive (Amex style)")
-    delimiter = data.get("delimiter")
-    if delimiter is not None:
-        delimiter = {"\\t": "\t", "tab": "\t"}.get(str(delimiter), str(delimiter))
-        if len(delimiter) != 1:
-            raise fail("'delimiter' must be one character (use \"\\t\" for tab)")
-    quote = str(data.get("quote", '"'))
-    if len(quote) != 1 or quote == delimiter:
-        raise fail("'quote' must be one character, other than the delimiter")
-    encoding = data.get("encoding")
-    if encoding is not None:
-        import codecs
-        try:
-            codecs.lookup(str(encoding))
-        except LookupError:
-            raise fail(f"unknown encoding '{encoding}'") from None
-    skip_lines = data.get("skip_lines", 0)
-    if not isinstance(skip_lines, int) or isinstance(skip_lines, bool) or skip_lines < 0:
-        raise fail("'skip_lines' must be a whole number of lines")
-    continuation = data.get("continuation")
-    if continuation is not None and continuation not in ("payee", "memo"):
-        raise fail("'continuation' must be payee or memo (where a continued row's text goes)")
-    blank_amount = data.get("blank_amount", "error")
-    if blank_amount not in ("error", "zero"):
-        raise fail("'blank_amount' must be error or zero")
-    account_pattern = None
-    if data.get("account") is not None:
-        account = data["account"]
-        if not isinstance(account, dict):
-            raise fail("'account' must be a mapping like {pattern: 'Account (\\d+)'}")
-        _check_keys(account, ACCOUNT_KEYS, "account.", fail)
-        account_pattern = _regex(account.get("pattern"), "account.pattern", fail)
-
+def _build(data: dict, *, path: Path | None, name: str | None, builtin: bool) -> Mapping:
+    """The Mapping of checked data (MAPPING_SCHEMA's Python forms)."""
+    name = data.get("name") or name or (path.stem if path else "custom")
+    columns = data["columns"]
+    signature = data.get("signature")
+    alternatives = [] if signature is None else signature if isinstance(signature[0], list) else [signature]
+    account = data.get("account")
     return Mapping(
-        name=name, bank=str(data.get("bank") or name), country=_optional_str(data.get("country")),
-        documented_at=_optional_str(data.get("documented_at")), path=path, encoding=encoding,
-        delimiter=delimiter, quote=quote, skip_lines=skip_lines, header=header, signatures=signatures,
-        header_cells=_first_signature_as_written(data.get("signature")),
-        shape=shape, date=date_ref, amount=amount, debit=debit, credit=credit, flag=flag, fee=ref("fee"),
-        payee=payee, memo=memo, balance=ref("balance"), id=ref("id"), cheque_number=ref("cheque_number"),
-        currency_column=ref("currency"), account_column=ref("account"), type_column=ref("type"),
-        date_format=date_format, date_order=date_order, decimal=decimal,
-        charges_positive=(sign == "charges_positive"), drop=_drop_rules(data.get("drop"), header, fail),
-        pending=_pending(data.get("pending"), header, fail), continuation=continuation,
-        blank_amount_is_zero=(blank_amount == "zero"), currency=_optional_str(data.get("currency")),
-        account_type=_optional_str(data.get("account_type")), account_pattern=account_pattern,
-        builtin=builtin)
+        name=name, bank=data.get("bank") or name, country=data.get("country"),
+        documented_at=data.get("documented_at"), path=path, encoding=data.get("encoding"),
+        delimiter=data.get("delimiter"), quote=data.get("quote", '"'), skip_lines=data.get("skip_lines", 0),
+        header=data.get("header", True),
+        signatures=tuple(tuple(normalise_cell(cell) for cell in cells) for cells in alternatives),
+        header_cells=tuple(alternatives[0]) if alternatives else (), shape=tuple(data.get("shape", ())),
+        date=columns["date"], amount=columns.get("amount"), debit=columns.get("debit"), credit=columns.get("credit"),
+        flag=_flag(columns.get("flag")), fee=columns.get("fee"), payee=_text_spec(columns.get("payee")),
+        memo=_text_spec(columns.get("memo")), balance=columns.get("balance"), id=columns.get("id"),
+        cheque_number=columns.get("cheque_number"), currency_column=columns.get("currency"),
+        account_column=columns.get("account"), type_column=columns.get("type"),
+        date_format=data.get("date_format", "auto"), date_order=data.get("date_order"), decimal=data.get("decimal"),
+        charges_positive=data.get("sign") == "charges_positive",
+        drop=tuple(_drop_rule(rule) for rule in data.get("drop", ())), pending=_pending(data.get("pending")),
+        continuation=data.get("continuation"), blank_amount_is_zero=data.get("blank_amount") == "zero",
+        currency=data.get("currency"), account_type=data.get("account_type"),
+        account_pattern=None if account is None else re.compile(account["pattern"]), builtin=builtin)
 
 
-def _check_keys(data: dict, valid: Sequence[str], prefix: str, fail) -> None:
-    for key in data:
-        if key not in valid:
-            raise fail(f"unknown key '{prefix}{key}'{did_you_mean(key, valid)}; valid keys are: {', '.join(valid)}")
-
-
-def _optional_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _boolean(value: Any, key: str, fail) -> bool:
-    if not isinstance(value, bool):
-        raise fail(f"'{key}' must be true or false")
-    return value
-
-
-def _column_ref(value: Any, key: str, header: bool, fail) -> ColumnRef | None:
+def _text_spec(value: Any) -> TextSpec | None:
     if value is None:
         return None
-    if isinstance(value, bool):
-        raise fail(f"'{key}' must be a column name or a 0-based column number")
-    if isinstance(value, int):
-        if value < 0:
-            raise fail(f"'{key}' must be a column name or a 0-based column number")
-        return value
-    if isinstance(value, str):
-        if not header:
-            raise fail(f"'{key}' names a column ('{value}'), but the file has no header; use a 0-based number")
-        return value
-    raise fail(f"'{key}' must be a column name or a 0-based column number")
-
-
-def _text_spec(value: Any, key: str, header: bool, fail) -> TextSpec | None:
-    if value is None:
-        return None
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return TextSpec((_column_ref(value, key, header, fail),))
-    if isinstance(value, list):
-        if not value:
-            raise fail(f"'{key}' must list at least one column")
-        return TextSpec(tuple(_column_ref(v, key, header, fail) for v in value))
     if isinstance(value, dict):
-        _check_keys(value, TEXT_KEYS, key + ".", fail)
-        if ("join" in value) == ("first" in value):
-            raise fail(f"'{key}' takes either 'join: [columns]' or 'first: [columns]'")
         mode = "join" if "join" in value else "first"
-        cols = value[mode]
-        if not isinstance(cols, list) or not cols:
-            raise fail(f"'{key}.{mode}' must be a list of columns")
-        separator = str(value.get("separator", " "))
-        return TextSpec(tuple(_column_ref(v, key, header, fail) for v in cols), mode, separator)
-    raise fail(f"'{key}' must be a column, a list of columns to join, or {{first: [columns]}}")
+        return TextSpec(tuple(value[mode]), mode, value.get("separator", " "))
+    return TextSpec(tuple(value) if isinstance(value, list) else (value,))
 
 
-def _flag(value: Any, header: bool, fail) -> Flag | None:
+def _flag(value: dict | None) -> Flag | None:
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise fail("'columns.flag' must be a mapping like {column: 'Af Bij', debit: [Af], credit: [Bij]}")
-    _check_keys(value, FLAG_KEYS, "columns.flag.", fail)
-    column = _column_ref(value.get("column"), "columns.flag.column", header, fail)
-    if column is None:
-        raise fail("'columns.flag.column' is required")
-
-    def values(key: str) -> frozenset[str]:
-        raw = value.get(key)
-        if raw is None:
-            raise fail(f"'columns.flag.{key}' is required: the flag values that mean {key}")
-        items = raw if isinstance(raw, list) else [raw]
-        return frozenset(str(v).strip().casefold() for v in items)
-
-    default = value.get("default")
-    if default is not None and default not in ("debit", "credit"):
-        raise fail("'columns.flag.default' must be debit or credit")
-    return Flag(column, values("debit"), values("credit"), default)
+    debit, credit = (frozenset(cell.strip().casefold() for cell in value[side]) for side in ("debit", "credit"))
+    return Flag(value["column"], debit, credit, value.get("default"))
 
 
-def _regex(value: Any, key: str, fail) -> re.Pattern:
-    if not isinstance(value, str):
-        raise fail(f"'{key}' must be a regular expression (a string)")
-    try:
-        return re.compile(value)
-    except re.error as exc:
-        raise fail(f"'{key}' is not a valid regular expression: {exc}") from None
+def _drop_rule(rule: dict) -> DropRule:
+    kind = next(kind for kind in _DROP_KINDS if kind in rule)
+    if kind in ("zero_amount", "no_amount"):
+        return DropRule(kind)
+    return DropRule(kind, rule.get("column"), re.compile(rule[kind]))
 
 
-def _drop_rules(value: Any, header: bool, fail) -> tuple[DropRule, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise fail("'drop' must be a list of rules")
-    rules = []
-    for n, item in enumerate(value):
-        key = f"drop[{n}]"
-        if not isinstance(item, dict):
-            raise fail(f"'{key}' must be a mapping like {{column: Status, matches: '(?i)pending'}}")
-        _check_keys(item, DROP_KEYS, key + ".", fail)
-        if item.get("zero_amount") is True:
-            rules.append(DropRule("zero_amount"))
-        elif item.get("no_amount") is True:
-            rules.append(DropRule("no_amount"))
-        elif "line_matches" in item:
-            rules.append(DropRule("line_matches", pattern=_regex(item["line_matches"], key + ".line_matches",
-                                                                  fail)))
-        elif "matches" in item or "not_matches" in item:
-            kind = "matches" if "matches" in item else "not_matches"
-            column = _column_ref(item.get("column"), key + ".column", header, fail)
-            if column is None:
-                raise fail(f"'{key}' needs a 'column' to test")
-            rules.append(DropRule(kind, column, _regex(item[kind], f"{key}.{kind}", fail)))
-        else:
-            raise fail(f"'{key}' needs one of: matches/not_matches (with column), zero_amount: true, "
-                       "no_amount: true, line_matches")
-    return tuple(rules)
-
-
-def _pending(value: Any, header: bool, fail) -> Pending | None:
+def _pending(value: dict | None) -> Pending | None:
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise fail("'pending' must be a mapping like {matches: '(?i)^pending$', keep: true}")
-    _check_keys(value, PENDING_KEYS, "pending.", fail)
-    keep = _boolean(value.get("keep", True), "pending.keep", fail)
-    return Pending(_column_ref(value.get("column"), "pending.column", header, fail),
-                   _regex(value.get("matches"), "pending.matches", fail), keep)
-
-
-def _signatures(value: Any, fail) -> tuple[tuple[str, ...], ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not value:
-        raise fail("'signature' must be a list of header cells (or a list of such lists)")
-    alternatives = value if all(isinstance(v, list) for v in value) else [value]
-    result = []
-    for alt in alternatives:
-        if not alt or not all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in alt):
-            raise fail("'signature' must be a list of header cells (or a list of such lists)")
-        result.append(tuple(normalise_cell(str(c)) for c in alt))
-    return tuple(result)
-
-
-def _first_signature_as_written(value: Any) -> tuple[str, ...]:
-    if not value:
-        return ()
-    first = value[0] if isinstance(value[0], list) else value
-    return tuple(str(cell) for cell in first)
-
-
-def _shape(value: Any, fail) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not value:
-        raise fail("'shape' must list the kind of each column: " + ", ".join(SHAPE_KINDS))
-    for kind in value:
-        if kind not in SHAPE_KINDS:
-            raise fail(f"unknown shape kind '{kind}'; kinds are: {', '.join(SHAPE_KINDS)}")
-    return tuple(value)
-
-
-def _check_date_format(fmt: str, fail) -> None:
-    if fmt == "auto":
-        return
-    for match in re.finditer(r"%(.)", fmt):
-        if match.group(1) not in DATE_DIRECTIVES:
-            raise fail(f"'date_format' uses %{match.group(1)}, which psimport does not read; "
-                       "use %d %m %Y %y %b %B (and %H %M %S %p %z %Z for times, which are ignored)")
-    if not re.search(r"%[dY]|%y", fmt):
-        raise fail("'date_format' must contain a day and a year (for example %d/%m/%Y)")
+    return Pending(value.get("column"), re.compile(value["matches"]), value.get("keep", True))
 
 
 # ─── finding mappings ──────────────────────────────────────────────────────────────────────────
