@@ -260,19 +260,20 @@ def test_preview_table_groups_by_account_then_action_and_ends_with_the_summary(m
     monkeypatch.setenv("COLUMNS", "120")
     plan, _ = _two_account_plan()
     text = _table(plan, show_all=True)
-    order = [text.index(t) for t in ("Account 11 · Everyday — 3 to create", "Account 11 · Everyday — 1 already",
-                                     "Account 12 · Visa — 1 to create", "Account 12 · Visa — 1 for review",
+    order = [text.index(t) for t in ("Account 11 · Everyday\n3 to create", "1 already in PocketSmith",
+                                     "Account 12 · Visa · b.qif\n1 to create", "1 for review: possibly",
                                      "Summary")]
     assert order == sorted(order)
-    assert "(#900)" in text and "payee 97%" in text
-    assert "(duplicates) · a.ofx" in text and "a.ofx:2" in text and "c.ofx:1" in text   # one file: in the title
+    assert "same as #900 (same day)" in text and "maybe #900" in text
+    assert "a.ofx:2" in text and "c.ofx:1" in text and "Source" in text   # several files: each row says which
+    assert "Line" in text.split("Account 12")[1]                           # one file: in the heading
 
 
 def test_preview_table_counts_duplicates_unless_all_are_asked_for():
     plan, _ = _two_account_plan()
     text = _table(plan)
-    assert "Account 11 · Everyday — 1 already in PocketSmith (--all lists them)" in text
-    assert "DUP coffee" not in text and "(#900)" not in text
+    assert "1 already in PocketSmith (--all lists them)" in text
+    assert "DUP coffee" not in text and "#900 (same day)" not in text
     assert "DUP coffee" in _table(plan, show_all=True)
 
 
@@ -285,10 +286,8 @@ def test_preview_table_is_one_line_per_row_and_never_splits_dates_or_amounts(mon
     plan.rows[1].payee = long
     plan.rows[3].reasons = ["same amount; 3 days later; payee 41% similar to 'REV Shop Pty Ltd of Sydney'"]
     lines = _table(plan, show_all=True).splitlines()
-    assert max(cell_len(line.rstrip()) for line in lines) <= columns
-    rows = [line for line in lines if line.count("│") > 2]      # table body lines, not the summary panel's
-    assert len(rows) == len(plan.rows)           # each row on exactly one line
-    for row in plan.rows:
-        line = next(line for line in rows if row.record.date.isoformat() in line)
+    assert max(cell_len(line) for line in lines) <= columns
+    for row in plan.rows:      # each row on exactly one line, its date and amount whole
+        (line,) = [line for line in lines if row.record.date.isoformat() in line]
         assert f" {row.record.amount} " in line
     assert long not in "".join(lines) and "A PAYEE NAME" in "".join(lines) and "…" in "".join(lines)
