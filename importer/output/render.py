@@ -228,9 +228,12 @@ def screen_width() -> int:
 def fit_text(text: str, width: int | None = None) -> str:
     """A line of prose word-wrapped to the screen, each further line indented two spaces.
 
-    A command psimport prints for the user to run (from " psimport " to the end) is kept
-    whole on a line of its own, so it can be copied in one go.
+    A command psimport prints for the user to run (from " psimport " to the end) starts a line
+    of its own when it does not fit after the prose, and when it does not fit on one line either,
+    it is broken between its arguments with a shell continuation (" \\"), so that pasted
+    whole it is still the one command.
     """
+    import shlex
     import textwrap
 
     from rich.cells import cell_len
@@ -242,11 +245,19 @@ def fit_text(text: str, width: int | None = None) -> str:
     if at >= 0 and "`" not in text[at:]:
         text, command = text[:at], text[at + 1:]
     lines = textwrap.wrap(text, width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
-    if command:
-        if len(lines[-1]) + 1 + len(command) <= width:
-            lines[-1] += " " + command
+    if not command:
+        return "\n".join(lines)
+    if cell_len(lines[-1]) + 1 + cell_len(command) <= width:
+        lines[-1] += " " + command
+        return "\n".join(lines)
+    words = [shlex.quote(word) for word in shlex.split(command)]
+    lines.append("  " + words[0])
+    for word in words[1:]:
+        if cell_len(lines[-1]) + 1 + cell_len(word) + 2 <= width:     # room for the word and a " \\"
+            lines[-1] += " " + word
         else:
-            lines.append("  " + command)
+            lines[-1] += " \\"
+            lines.append("    " + word)
     return "\n".join(lines)
 
 
