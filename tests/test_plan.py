@@ -216,8 +216,8 @@ def test_preview_html_is_self_contained_and_escaped():
     plan.rows[1].payee = "<script>alert('x')</script>"
     page = plan_html(plan)
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
-    assert not re.search(r"""(src|href)=["']?https?:""", page)
-    assert "<svg" in page and 'class="sortable"' in page and page.count("<tr class=") == 6
+    assert not re.search(r"""(src|href)=["']?https?:|@import|url\(""", page)
+    assert '<ul class="bars out">' in page and 'class="sortable"' in page and page.count("<tr class=") == 6
 
 
 def test_preview_html_charts_money_out_and_in_apart_so_transfers_do_not_cancel():
@@ -231,17 +231,23 @@ def test_preview_html_charts_money_out_and_in_apart_so_transfers_do_not_cancel()
     for outgoing, total in ((True, summary["money_out"]), (False, summary["money_in"])):
         assert sum(t for _, t, _ in category_totals(plan, outgoing)) == Decimal(total)   # the bars add up
     page = plan_html(plan)
-    assert "<title>Transfers: -9.99 (1)</title>" in page and "<title>Transfers: 100.00 (1)</title>" in page
+    assert 'title="Transfers: -9.99 (1)"' in page and 'title="Transfers: 100.00 (1)"' in page
     assert f"<h3>Money out: {summary['money_out']}</h3>" in page
     assert f"<h3>Money in: {summary['money_in']}</h3>" in page
 
 
-def test_preview_html_keeps_dates_on_one_line_and_wraps_long_text_within_the_page():
+def test_preview_html_lists_rows_to_create_first_and_offers_a_filter_for_each_action_present():
     plan, _ = _two_account_plan()
     page = plan_html(plan)
-    assert page.count('<td class="date">') == len(plan.rows) and "td.date{white-space:nowrap}" in page
-    assert "td{overflow-wrap:break-word}" in page and "table{border-collapse:collapse;width:100%" in page
-    assert '<div class="rows"><table class="sortable">' in page and ".rows{overflow-x:auto}" in page
+    order = re.findall(r'<tr class="(\w+)">', page)
+    assert order == ["create"] * 4 + ["review", "duplicate"]             # then each kind in the files' order
+    assert [re.sub(r"<.*?>", "", cell) for cell in re.findall(r'<td class="payee">(.*?)</td>', page)][:2] == \
+        ["Netflix", "Salary"]
+    labels = re.findall(r'<label for="show-(\w+)">', page)
+    assert labels == ["all", "create", "review", "duplicate"]           # nothing skipped: no button for it
+    assert '#show-review:checked ~ .rows tbody tr:not(.review){display:none}' in page   # works without script
+    assert page.count('<td class="date">') == len(plan.rows) and "td.date,td.amount,td.index{white-space:nowrap}" in page
+    assert "@media (max-width:700px)" in page and "<details>" in page    # a card a row on a phone; reasons a tap away
 
 
 def test_fingerprint_ignores_case_spacing_and_trailing_zeros():

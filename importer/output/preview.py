@@ -14,7 +14,7 @@ from importer.plan import Plan
 from importer.text import plural
 
 __all__ = ["show_plan", "plan_table", "plan_csv", "summary_parts", "print_summary", "ACTION_STYLES", "CSV_COLUMNS",
-           "TABLE_COLUMNS", "SUMMARY_COLUMNS", "table_columns", "match_text", "why", "not_created_lines"]
+           "TABLE_COLUMNS", "SUMMARY_COLUMNS", "ACTION_ORDER", "table_columns", "match_text", "why", "not_created_lines"]
 
 ACTION_STYLES = {"create": "green", "duplicate": "dim", "review": "yellow", "skip": "grey50"}
 
@@ -86,6 +86,14 @@ _OWN_WORDS = [(re.compile(pattern), words) for pattern, words in (
      "imported before as {id}, since gone from PocketSmith"),
 )]
 
+# Why a row is new, for the page that shows it (a terminal's table of rows to create has no room for it).
+_NEW = [(re.compile(pattern), words) for pattern, words in (
+    (r"^nothing of \S+ in PocketSmith", "new"),
+    (r"^closest candidate: .* but is the match of (?P<where>.+?), so this row is new",
+     "new: its nearest match is {where}'s"),
+    (r"^closest: .*, score (?P<score>[\d.]+) \(", "new: the nearest scored {score}"),
+)]
+
 
 def _in_words(reasons: list[str], table: list) -> str | None:
     """The first entry of `table` (in its order) that one of the reasons matches, in its few words."""
@@ -112,6 +120,8 @@ def why(data: dict) -> str:
     reasons = data.get("reasons") or []
     if data["action"] == "skip" and reasons:
         return reasons[-1]             # the rule that said so
+    if data["action"] == "create":
+        return _in_words(reasons[:1], _NEW) or "new"
     own = _in_words(reasons[:1], _OWN_WORDS)
     if own:
         return own
@@ -153,7 +163,7 @@ TABLE_COLUMNS = {
     "skip": [_DATE, _AMOUNT, _PAYEE, _WHY, replace(_CATEGORY, min_screen=110)],
     "duplicate": [_DATE, _AMOUNT, _PAYEE, _WHY, _SCORE, replace(_CATEGORY, min_screen=120)],
 }
-SHOWN_ORDER = ("create", "review", "skip", "duplicate")     # what needs a look first; duplicates are mostly reruns
+ACTION_ORDER = ("create", "review", "skip", "duplicate")    # what needs a look first; duplicates are mostly reruns
 # Each action's table title: "20 to create", then what the action means where it needs saying.
 GROUPS = {"create": ("to create", ""),
           "review": ("for review", ": possibly there already (import --accept-review creates them)"),
@@ -195,7 +205,7 @@ def plan_table(plan: Plan, out: IO[str], show_all: bool = False, limit: int | No
         heading = f"Account {account_id}" + (f" · {info['name']}" if info.get("name") else "") + \
             (f" · {next(iter(files))}" if one_file else "")
         screen.print(Text(heading, style="bold"), no_wrap=True, overflow="ellipsis")
-        for action in SHOWN_ORDER:
+        for action in ACTION_ORDER:
             rows = groups.get(action)
             if not rows:
                 continue
