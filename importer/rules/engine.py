@@ -45,7 +45,7 @@ def outcome_json(outcome: Outcome) -> dict:
             "label_by": dict(outcome.label_by)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Firing:
     """One rule's part in one row's outcome.
 
@@ -136,12 +136,12 @@ class RuleSet:
 
     def apply_all(self, subjects: Iterable[Subject]) -> list[Outcome]:
         """The same as `apply` on each, faster: literals are found in all rows at once."""
-        with _collector_paused():
+        with collector_paused():
             return [_fold(rules) for rules in self._matching_per_row(subjects)]
 
     def trace_all(self, subjects: Iterable[Subject]) -> list[Trace]:
         """How each subject's outcome came about, from the very fold `apply_all` does (see Trace)."""
-        with _collector_paused():
+        with collector_paused():
             traces = []
             for matching in self._matching_per_row(subjects):
                 fired: list[Firing] = []
@@ -182,9 +182,12 @@ class RuleSet:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    # Hundreds of thousands of small lists and dicts, none in a cycle: the collector's full passes
-    # over them cost a third of the run and free nothing.
+def collector_paused() -> Iterator[None]:
+    """The garbage collector paused while many rows' outcomes (or traces) are built and read.
+
+    Hundreds of thousands of small lists and dicts, none in a cycle: the collector's full passes
+    over them cost a third of the run and free nothing.
+    """
     import gc
     collecting = gc.isenabled()
     gc.disable()
@@ -246,8 +249,12 @@ def _add_labels(outcome: Outcome, rule: Rule) -> None:
 
 def _firing(rule: Rule, outcome: Outcome, fields_before: int, labels_before: int, earlier: list[Firing]) -> Firing:
     """What `rule` just did to `outcome`: the fields and labels the fold recorded after the given counts."""
-    won = tuple(name for name in islice(outcome.set_by, fields_before, None) if name != "labels")
+    won = tuple(islice(outcome.set_by, fields_before, None))
+    if "labels" in won:  # the key that says who added the first label, not a field
+        won = tuple(name for name in won if name != "labels")
     added = tuple(outcome.labels[labels_before:])
+    if len(won) == len(rule.sets) and len(added) == len(rule.labels):
+        return Firing(rule, won, added, (), rule.stop)  # it had its way in everything: nothing blocked it
     lost_fields = {name for name, _ in rule.sets}.difference(won)
     lost_labels = {label.lower() for label in rule.labels}.difference(label.lower() for label in added)
     blocked_by = tuple(firing.rule for firing in earlier
