@@ -59,7 +59,6 @@ BANK_FIELD_CODES = set("DTUPMNCLASE$%FX")
 SKIP, TRANSACTIONS, INVESTMENTS, ACCOUNTS = range(4)
 
 _SPLIT_CODES = frozenset("SE$")
-_FIRST_ONE_COUNTS = frozenset("DU")  # a record's first D and U count; for other codes the last one
 
 _DATE = re.compile(r"\s*(\d{1,4})\s*[/.\-]\s*(\d{1,2})\s*(['/.\-])\s*(\d{1,4})\s*", re.ASCII)
 _PLAIN_AMOUNT = re.compile(r"[-+]?\d+(?:\.\d+)?", re.ASCII)
@@ -296,17 +295,13 @@ class _QifReader:
         lines = self.lines
         first = fields[0] + 1
         at: dict[str, int] = {}  # each code's line: the last one, but the first D and the first U
-        split_lines = []
         for index in fields:
             code = lines[index][0]
-            if code in _SPLIT_CODES:
-                split_lines.append(index)
-            elif code in _FIRST_ONE_COUNTS:
-                at.setdefault(code, index)
-            else:
+            if code not in at or code not in "DU":  # a later D or U does not replace the first
                 at[code] = index
         day = self._record_date(at.get("D"), first)
-        splits = tuple(self._split(part) for part in _split_parts(lines, split_lines)) if split_lines else ()
+        splits = tuple(self._split(part) for part in _split_parts(lines, fields)) \
+            if "S" in at or "E" in at or "$" in at else ()
         amount = self._bank_amount(at.get("T"), at.get("U"), splits, first)
         payee = lines[at["P"]][1:].strip() if "P" in at else ""
         memo = (lines[at["M"]][1:].strip() or None) if "M" in at else None
@@ -326,10 +321,12 @@ class _QifReader:
                      first: int) -> Decimal:
         """The `T` amount, else the `U` one, else the splits' sum; with none of them, an error."""
         for index in (amount_at, fallback_at):
-            if index is not None and self.lines[index][1:].strip():
+            if index is not None:
                 text = self.lines[index][1:]
-                return Decimal(text) if _PLAIN_AMOUNT.fullmatch(text) else parse_amount(text, self.filename,
-                                                                                         index + 1)
+                if _PLAIN_AMOUNT.fullmatch(text):
+                    return Decimal(text)
+                if text.strip():
+                    return parse_amount(text, self.filename, index + 1)
         if splits:
             return sum((s.amount for s in splits), Decimal(0))
         raise InputError("the transaction has no amount (a 'T' line); add one or remove the record",
@@ -386,12 +383,14 @@ class _QifReader:
         return (day, amount, payee, memo, None, first, action, ())
 
 
-def _split_parts(lines: list[str], split_lines: list[int]) -> list[list]:
+def _split_parts(lines: list[str], fields: list[int]) -> list[list]:
     """A record's `S`, `E` and `$` lines as [category, memo, amount text, line] each; an E or $ with no open
     split to fill starts one without a category."""
     splits: list[list] = []
-    for index in split_lines:
+    for index in fields:
         code, value = lines[index][0], lines[index][1:]
+        if code not in _SPLIT_CODES:
+            continue
         if code == "S":
             splits.append([value.strip() or None, None, None, index + 1])
         elif code == "E":
