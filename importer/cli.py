@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from importer.errors import ImporterError
+from importer.text import plural
 
 
 @dataclass
@@ -760,11 +761,10 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
     if dry_run or not plan.create:
         return
     where = "the sandbox" if sandbox else "PocketSmith"
-    rules = "category rule" if len(plan.create) == 1 else "category rules"
-    _confirm(f"Create {len(plan.create)} {rules} in {where}?", yes, "creating category rules")
+    _confirm(f"Create {plural(len(plan.create), 'category rule')} in {where}?", yes, "creating category rules")
     created = push_rules(client, plan)
     if not state.quiet:
-        click.echo(f"Created {created} {rules} in {where}.", err=True)
+        click.echo(f"Created {plural(created, 'category rule')} in {where}.", err=True)
 
 
 # ─── mappings ─────────────────────────────────────────────────────────────────────────────────
