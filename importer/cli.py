@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from importer.errors import ImporterError
+from importer.text import plural
 
 # How many rows a table shows unless --all: a screenful or two to read, and few enough that the table
 # of a 200,000-row file answers in a second (rich takes about a millisecond a row).
@@ -772,11 +773,10 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
     if dry_run or not plan.create:
         return
     where = "the sandbox" if sandbox else "PocketSmith"
-    rules = "category rule" if len(plan.create) == 1 else "category rules"
-    _confirm(f"Create {len(plan.create)} {rules} in {where}?", yes, "creating category rules")
+    _confirm(f"Create {plural(len(plan.create), 'category rule')} in {where}?", yes, "creating category rules")
     created = push_rules(client, plan)
     if not state.quiet:
-        click.echo(f"Created {created} {rules} in {where}.", err=True)
+        click.echo(f"Created {plural(created, 'category rule')} in {where}.", err=True)
 
 
 # ─── mappings ─────────────────────────────────────────────────────────────────────────────────

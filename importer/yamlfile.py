@@ -117,8 +117,11 @@ def read_yaml(text: str, path: str | None = None) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"not valid YAML: {problem}", file=path, line=None if mark is None else mark.line + 1) \
-            from None
+        line = None if mark is None else mark.line + 1
+        if "nesting depth" in str(problem):
+            # Newer libyaml builds stop deep nesting in their scanner, before our own count sees it.
+            raise ConfigError(_too_deep(line).message, file=path, line=line) from None
+        raise ConfigError(f"not valid YAML: {problem}", file=path, line=line) from None
 
 
 def _refuse_anchors_and_deep_nesting(loader) -> None:

@@ -364,6 +364,9 @@ class _Scan:
         self.layouts: list[re.Pattern] = []  # the bodies of recent transaction layouts, newest first
         self.lanes: list[re.Pattern] = []  # the same, as whole <STMTTRN> blocks after any text
         self.layouts_learned = 0
+        self.current: _StatementInProgress | None = None  # the statement being read
+        self.investment: dict | None = None  # the investment transaction being read: its type, line, tags
+        self.line, self.counted_to = 1, 0  # the line number at position `counted_to`
 
     def line_at(self, position: int) -> int:
         return self.text.count("\n", 0, position) + 1
@@ -374,115 +377,152 @@ class _Scan:
         return InputError(message, file=self.file, line=line)
 
     def run(self) -> list[Statement]:
-        text = self.text
-        current: _StatementInProgress | None = None
-        investment: dict | None = None
-        line, counted_to = 1, 0
-
-        def line_of(position: int) -> int:
-            nonlocal line, counted_to
-            line += text.count("\n", counted_to, position)
-            counted_to = position
-            return line
-
-        transaction, lanes = self.bank_transaction, self.lanes
-        position = 0
-        while True:
-            for match in _TOKEN.finditer(text, position):
-                body = match.group(1)
-                if body is not None:
-                    start = match.start()
-                    line += text.count("\n", counted_to, start)
-                    counted_to = start
-                    if match.group(2) is None:
-                        after = "the next <STMTTRN>" if match.end() < len(text) else "the end of the file"
-                        raise self.error(f"this <STMTTRN> transaction is not closed before {after}: the file is "
-                                         f"damaged or cut short; {_REDOWNLOAD}", line=line)
-                    if current is None:  # a transaction outside any statement: keep it, account unknown
-                        current = _StatementInProgress("STMTRS")
-                    rows, currency = current.rows, current.currency
-                    rows.append(transaction(self.fields_of(body), match.start(1), line, currency))
-                    # The transactions that follow in a layout seen before: one match each, straight from
-                    # the text, until something else comes (the end of the list, a new layout).
-                    lane_at = match.end()
-                    while True:
-                        for lane in lanes:
-                            fast = lane.match(text, lane_at)
-                            if fast:
-                                break
-                        else:
-                            break
-                        start = fast.start(1)
-                        line += text.count("\n", counted_to, start)
-                        counted_to = start
-                        rows.append(transaction(fast.groupdict(), fast.end(1), line, currency))
-                        lane_at = fast.end()
-                    if lane_at != match.end():
-                        position = lane_at
-                        break  # the general scan resumes after the last transaction the lane read
-                    continue
-                closing, tag, self_closing, value = match.group(3, 4, 5, 6)
-                if investment is not None:
-                    if closing and tag == investment["type"]:
-                        self.add_investment(current, investment)
-                        investment = None
-                    elif (not closing and tag in INVESTMENT_TRANSACTIONS) or \
-                            (closing and (tag == "INVTRANLIST" or tag == current.tag or tag in STATEMENT_ENDS)):
-                        raise self.error(f"this <{investment['type']}> investment transaction is not closed "
-                                         f"before <{'/' if closing else ''}{tag}>: the file is damaged; {_REDOWNLOAD}",
-                                         line=investment["line"])
-                    elif not closing and not self_closing:
-                        investment.setdefault(tag, value)
-                    continue
-                if closing:
-                    if current is not None:
-                        if tag == current.tag or tag in STATEMENT_ENDS:
-                            self.add_statement(current)
-                            current = None
-                        elif tag == "LEDGERBAL":
-                            current.in_ledger_balance = False
-                        elif tag == "INVTRANLIST":
-                            current.in_transaction_list = False
-                    if tag == "SECINFO" and self.security is not None:
-                        self.add_security(self.security)
-                        self.security = None
-                    continue
-                if tag in STATEMENT_TAGS:
-                    if current is not None:  # the previous statement was never closed: keep what it had
-                        self.add_statement(current)
-                    current = _StatementInProgress(tag)
-                elif tag in ("CODE", "SEVERITY", "MESSAGE"):
-                    self.status(tag, value, line_of(match.start()))
-                elif tag == "SECINFO":
-                    self.security = {}
-                elif self.security is not None and tag in ("UNIQUEID", "SECNAME", "TICKER"):
-                    self.security.setdefault(tag, value)
-                elif current is not None:
-                    if tag in INVESTMENT_TRANSACTIONS and current.in_transaction_list and not self_closing:
-                        investment = {"type": tag, "line": line_of(match.start()), "currency": current.currency}
-                    else:
-                        self.statement_field(current, tag, value)
-            else:
-                break  # the whole text is read
-        if investment is not None:
-            raise self.error(f"this <{investment['type']}> investment transaction is not closed before the end "
-                             f"of the file: the file is cut short; {_REDOWNLOAD}", line=investment["line"])
-        last_end = text.rfind("</OFX")
-        if current is not None or last_end < 0 or not _OFX_END.match(text, last_end) \
-                or text.find("<OFX", last_end) >= 0:
-            raise self.error("the file ends before </OFX>: it is cut short; " + _REDOWNLOAD,
-                             line=self.line_at(len(text.rstrip())))
+        """The file's statements: every token read in one pass, then what only the whole file can show."""
+        position: int | None = 0
+        while position is not None:
+            position = self.scan_from(position)
+        self.check_complete()
         self.name_investments()
         if not self.statements:
             raise self.no_statement()
+        self.warn_of_failed_accounts()
+        return self.statements
+
+    def scan_from(self, position: int) -> int | None:
+        """The tokens from `position` on, each to its reader: a transaction block; inside an investment
+        transaction, its tags; else an end tag or a start tag. Returns where to scan on from when lanes
+        read ahead of the tokens, or None at the end of the text."""
+        for match in _TOKEN.finditer(self.text, position):
+            if match.group(1) is not None:
+                resume = self.transaction_block(match)
+                if resume is not None:
+                    return resume
+                continue
+            closing, tag, self_closing, value = match.group(3, 4, 5, 6)
+            if self.investment is not None:
+                self.investment_tag(closing, tag, self_closing, value)
+            elif closing:
+                self.end_tag(tag)
+            else:
+                self.start_tag(tag, self_closing, value, match.start())
+        return None
+
+    def line_of(self, position: int) -> int:
+        """The line of `position`, counted on from the last position asked about (positions only grow)."""
+        self.line += self.text.count("\n", self.counted_to, position)
+        self.counted_to = position
+        return self.line
+
+    # ── the tokens ──
+
+    def transaction_block(self, match: re.Match) -> int | None:
+        """A `<STMTTRN>` block, then those after it read through a lane; where the lanes stopped, if they read any."""
+        start = match.start()
+        line = self.line = self.line + self.text.count("\n", self.counted_to, start)  # line_of(), inlined: hot
+        self.counted_to = start
+        if match.group(2) is None:
+            after = "the next <STMTTRN>" if match.end() < len(self.text) else "the end of the file"
+            raise self.error(f"this <STMTTRN> transaction is not closed before {after}: the file is "
+                             f"damaged or cut short; {_REDOWNLOAD}", line=line)
+        if self.current is None:  # a transaction outside any statement: keep it, account unknown
+            self.current = _StatementInProgress("STMTRS")
+        rows, currency = self.current.rows, self.current.currency
+        rows.append(self.bank_transaction(self.fields_of(match.group(1)), match.start(1), line, currency))
+        lane_end = self.read_lanes(match.end(), rows, currency)
+        return lane_end if lane_end != match.end() else None
+
+    def read_lanes(self, position: int, rows: list[Transaction], currency: str | None) -> int:
+        """The transactions from `position` on in a layout seen before: one match each, straight from the text,
+        until something else comes (the end of the list, a new layout). Returns where the last one ends."""
+        text, lanes, transaction = self.text, self.lanes, self.bank_transaction
+        line, counted_to = self.line, self.counted_to  # the hot loop counts lines in locals
+        while True:
+            for lane in lanes:
+                fast = lane.match(text, position)
+                if fast:
+                    break
+            else:
+                break
+            start = fast.start(1)
+            line += text.count("\n", counted_to, start)
+            counted_to = start
+            rows.append(transaction(fast.groupdict(), fast.end(1), line, currency))
+            position = fast.end()
+        self.line, self.counted_to = line, counted_to
+        return position
+
+    def investment_tag(self, closing: str, tag: str, self_closing: str, value: str) -> None:
+        """A tag inside an investment transaction: its end, one of its fields, or a sign it was never closed."""
+        investment, current = self.investment, self.current
+        assert investment is not None and current is not None  # an investment is only opened inside a statement
+        if closing and tag == investment["type"]:
+            self.add_investment(current, investment)
+            self.investment = None
+        elif (not closing and tag in INVESTMENT_TRANSACTIONS) or \
+                (closing and (tag == "INVTRANLIST" or tag == current.tag or tag in STATEMENT_ENDS)):
+            raise self.error(f"this <{investment['type']}> investment transaction is not closed "
+                             f"before <{'/' if closing else ''}{tag}>: the file is damaged; {_REDOWNLOAD}",
+                             line=investment["line"])
+        elif not closing and not self_closing:
+            investment.setdefault(tag, value)
+
+    def end_tag(self, tag: str) -> None:
+        """`</tag>`: the end of a statement (or of what holds it), of its ledger balance or list, or of a SECINFO."""
+        current = self.current
+        if current is not None:
+            if tag == current.tag or tag in STATEMENT_ENDS:
+                self.add_statement(current)
+                self.current = None
+            elif tag == "LEDGERBAL":
+                current.in_ledger_balance = False
+            elif tag == "INVTRANLIST":
+                current.in_transaction_list = False
+        if tag == "SECINFO" and self.security is not None:
+            self.add_security(self.security)
+            self.security = None
+
+    def start_tag(self, tag: str, self_closing: str, value: str, position: int) -> None:
+        """`<tag>value`: a statement begins, a status, a security, an investment transaction, or a statement field."""
+        current = self.current
+        if tag in STATEMENT_TAGS:
+            if current is not None:  # the previous statement was never closed: keep what it had
+                self.add_statement(current)
+            self.current = _StatementInProgress(tag)
+        elif tag in ("CODE", "SEVERITY", "MESSAGE"):
+            self.status(tag, value, self.line_of(position))
+        elif tag == "SECINFO":
+            self.security = {}
+        elif self.security is not None and tag in ("UNIQUEID", "SECNAME", "TICKER"):
+            self.security.setdefault(tag, value)
+        elif current is not None:
+            if tag in INVESTMENT_TRANSACTIONS and current.in_transaction_list and not self_closing:
+                self.investment = {"type": tag, "line": self.line_of(position), "currency": current.currency}
+            else:
+                self.statement_field(current, tag, value)
+
+    # ── the whole file ──
+
+    def check_complete(self) -> None:
+        """Nothing left open at the end: an investment transaction, a statement, the `<OFX>` element."""
+        text = self.text
+        if self.investment is not None:
+            raise self.error(f"this <{self.investment['type']}> investment transaction is not closed before the "
+                             f"end of the file: the file is cut short; {_REDOWNLOAD}", line=self.investment["line"])
+        last_end = text.rfind("</OFX")
+        if self.current is not None or last_end < 0 or not _OFX_END.match(text, last_end) \
+                or text.find("<OFX", last_end) >= 0:
+            raise self.error("the file ends before </OFX>: it is cut short; " + _REDOWNLOAD,
+                             line=self.line_at(len(text.rstrip())))
+
+    def warn_of_failed_accounts(self) -> None:
+        """A bank error beside statements: one account failed while others came; say so, keep the rest."""
         for status in self.statuses:
-            if status["CODE"].lstrip("0"):  # one account failed while others came: say so, keep the rest
+            if status["CODE"].lstrip("0"):
                 import logging  # only here: `psimport parse` should not pay for importing it
                 said = " ".join(filter(None, (status.get("SEVERITY"), status.get("MESSAGE"))))
                 logging.getLogger(__name__).warning(
                     "%s, line %s: the bank reported an error (code %s: %s); an account's statement may be "
                     "missing from this file", self.file, status["LINE"], status["CODE"], said)
-        return self.statements
 
     # ── statement level ──
 

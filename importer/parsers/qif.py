@@ -58,6 +58,8 @@ BANK_FIELD_CODES = set("DTUPMNCLASE$%FX")
 
 SKIP, TRANSACTIONS, INVESTMENTS, ACCOUNTS = range(4)
 
+_SPLIT_CODES = frozenset("SE$")
+
 _DATE = re.compile(r"\s*(\d{1,4})\s*[/.\-]\s*(\d{1,2})\s*(['/.\-])\s*(\d{1,4})\s*", re.ASCII)
 _PLAIN_AMOUNT = re.compile(r"[-+]?\d+(?:\.\d+)?", re.ASCII)
 # Thousands grouped Western (1,234,567) or Indian (12,34,567) style, after decimal commas are turned into points.
@@ -288,81 +290,47 @@ class _QifReader:
         if kind:
             self.account_types[name] = kind
 
-    def _date_text(self, value: str | None, first: int) -> str:
-        if not value:
+    def _bank_record(self, fields: list[int]) -> tuple:
+        """One bank record's raw row: date text, amount, payee, memo, cheque number, line, type, splits."""
+        lines = self.lines
+        first = fields[0] + 1
+        at: dict[str, int] = {}  # each code's line: the last one, but the first D and the first U
+        for index in fields:
+            code = lines[index][0]
+            if code not in at or code not in "DU":  # a later D or U does not replace the first
+                at[code] = index
+        day = self._record_date(at.get("D"), first)
+        splits = tuple(self._split(part) for part in _split_parts(lines, fields)) \
+            if "S" in at or "E" in at or "$" in at else ()
+        amount = self._bank_amount(at.get("T"), at.get("U"), splits, first)
+        payee = lines[at["P"]][1:].strip() if "P" in at else ""
+        memo = (lines[at["M"]][1:].strip() or None) if "M" in at else None
+        cheque, kind = _cheque_or_type(lines[at["N"]][1:].strip()) if "N" in at else (None, None)
+        return (day, amount, payee, memo, cheque, first, kind, splits)
+
+    def _record_date(self, index: int | None, first: int) -> str:
+        """The text of the record's date line (at `index`), noted with the first line it is on for settling dates."""
+        day = self.lines[index][1:].strip() if index is not None else ""
+        if index is None or not day:
             raise InputError("the transaction has no date (a 'D' line); add one or remove the record",
                              file=self.filename, line=first)
-        return value
+        self.date_lines.setdefault(day, index + 1)
+        return day
 
-    def _bank_record(self, fields: list[int]) -> tuple:
-        lines = self.lines
-        day = amount_text = fallback_text = payee = memo = number = None
-        amount_line = first = fields[0] + 1
-        date_line = first
-        splits: list[list] | None = None
-        for index in fields:
-            line = lines[index]
-            code = line[0]
-            if code == "D":
-                if day is None:
-                    day = line[1:].strip()
-                    date_line = index + 1
-            elif code == "T":
-                amount_text, amount_line = line[1:], index + 1
-            elif code == "P":
-                payee = line[1:].strip()
-            elif code == "M":
-                memo = line[1:].strip() or None
-            elif code == "N":
-                number = line[1:].strip()
-            elif code == "U":
-                if fallback_text is None:
-                    fallback_text, fallback_line = line[1:], index + 1
-            elif code == "S" or code == "E" or code == "$":
-                # Each split is [category, memo, amount text, line]; an E or $ with no open
-                # split to fill starts one without a category.
-                if splits is None:
-                    splits = []
-                if code == "S":
-                    splits.append([line[1:].strip() or None, None, None, index + 1])
-                elif code == "E":
-                    if splits and splits[-1][1] is None and splits[-1][2] is None:
-                        splits[-1][1] = line[1:].strip() or None
-                    else:
-                        splits.append([None, line[1:].strip() or None, None, index + 1])
-                elif splits and splits[-1][2] is None:
-                    splits[-1][2], splits[-1][3] = line[1:], index + 1
-                else:
-                    splits.append([None, None, line[1:], index + 1])
-        day = self._date_text(day, first)
-        if day not in self.date_lines:
-            self.date_lines[day] = date_line
-        filename = self.filename
-        split_tuple = ()
+    def _bank_amount(self, amount_at: int | None, fallback_at: int | None, splits: tuple[Split, ...],
+                     first: int) -> Decimal:
+        """The `T` amount, else the `U` one, else the splits' sum; with none of them, an error."""
+        for index in (amount_at, fallback_at):
+            if index is not None:
+                text = self.lines[index][1:]
+                if _PLAIN_AMOUNT.fullmatch(text):
+                    return Decimal(text)
+                if text.strip():
+                    return parse_amount(text, self.filename, index + 1)
         if splits:
-            split_tuple = tuple(self._split(part) for part in splits)
-        if amount_text is None or not amount_text.strip():
-            if fallback_text is not None and fallback_text.strip():
-                amount_text, amount_line = fallback_text, fallback_line
-            elif split_tuple:
-                amount_text = None
-            else:
-                raise InputError("the transaction has no amount (a 'T' line); add one or remove the record",
-                                 file=filename, line=first)
-        if amount_text is None:
-            amount = sum((s.amount for s in split_tuple), Decimal(0))
-        elif _PLAIN_AMOUNT.fullmatch(amount_text):
-            amount = Decimal(amount_text)
-        else:
-            amount = parse_amount(amount_text, filename, amount_line)
-        cheque = kind = None
-        if number:
-            if number.isascii() and number.isdigit():
-                cheque = number
-            else:
-                kind = number
-        payee = payee or ""
-        return (day, amount, payee, memo, cheque, first, kind, split_tuple)
+            return sum((s.amount for s in splits), Decimal(0))
+        raise InputError("the transaction has no amount (a 'T' line); add one or remove the record",
+                         file=self.filename, line=first)
 
     def _split(self, part: list) -> Split:
         category, memo, amount_text, line = part
@@ -376,19 +344,16 @@ class _QifReader:
         filename = self.filename
         first = fields[0] + 1
         values: dict[str, tuple[str, int]] = {}
-        day = None
-        date_line = first
+        date_at = None
         for index in fields:
             line = lines[index]
             code = line[0]
             if code == "D":
-                if day is None:
-                    day, date_line = line[1:].strip(), index + 1
+                if date_at is None:
+                    date_at = index
             elif code not in values:
                 values[code] = (line[1:].strip(), index + 1)
-        day = self._date_text(day, first)
-        if day not in self.date_lines:
-            self.date_lines[day] = date_line
+        day = self._record_date(date_at, first)
 
         def number(code: str, what: str) -> Decimal | None:
             text, line = values.get(code, ("", first))
@@ -416,6 +381,37 @@ class _QifReader:
         payee = values.get("P", ("", 0))[0] or values.get("Y", ("", 0))[0]
         memo = values.get("M", ("", 0))[0] or None
         return (day, amount, payee, memo, None, first, action, ())
+
+
+def _split_parts(lines: list[str], fields: list[int]) -> list[list]:
+    """A record's `S`, `E` and `$` lines as [category, memo, amount text, line] each; an E or $ with no open
+    split to fill starts one without a category."""
+    splits: list[list] = []
+    for index in fields:
+        code, value = lines[index][0], lines[index][1:]
+        if code not in _SPLIT_CODES:
+            continue
+        if code == "S":
+            splits.append([value.strip() or None, None, None, index + 1])
+        elif code == "E":
+            if splits and splits[-1][1] is None and splits[-1][2] is None:
+                splits[-1][1] = value.strip() or None
+            else:
+                splits.append([None, value.strip() or None, None, index + 1])
+        elif splits and splits[-1][2] is None:
+            splits[-1][2], splits[-1][3] = value, index + 1
+        else:
+            splits.append([None, None, value, index + 1])
+    return splits
+
+
+def _cheque_or_type(number: str) -> tuple[str | None, str | None]:
+    """An `N` field: a cheque number when it is digits, else the record's type (`DEP`, `TXFR`, `ATM`...)."""
+    if not number:
+        return None, None
+    if number.isascii() and number.isdigit():
+        return number, None
+    return None, number
 
 
 def _settle_dates(date_lines: dict[str, int], filename: str, date_order: str | None) -> dict[str, date]:

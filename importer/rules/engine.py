@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from itertools import islice
+from typing import Any, Iterable, Iterator, Sequence
 
 from importer.rules.compiler import SETTABLE, Prefilter, Test, always
 from importer.rules.index import Columns
 from importer.rules.subject import Subject, prepare_row
 
-__all__ = ["Outcome", "outcome_json", "Rule", "RuleSet"]
+__all__ = ["Outcome", "outcome_json", "Rule", "RuleSet", "Firing", "Trace"]
+
 
 @dataclass(slots=True)
 class Outcome:
@@ -40,6 +43,34 @@ def outcome_json(outcome: Outcome) -> dict:
             "note": outcome.note, "needs_review": outcome.needs_review, "is_transfer": outcome.is_transfer,
             "skip": outcome.skip, "rules": list(outcome.rules), "set_by": dict(outcome.set_by),
             "label_by": dict(outcome.label_by)}
+
+
+@dataclass(slots=True)
+class Firing:
+    """One rule's part in one row's outcome.
+
+    `won`: the fields it set (no earlier rule had); `added`: the labels it added (as it writes them);
+    `blocked_by`: the earlier rules that had already set a field or added a label it would have, in
+    file order; `stopped`: its `stop` ended the row.
+    """
+
+    rule: Rule
+    won: tuple[str, ...]
+    added: tuple[str, ...]
+    blocked_by: tuple[Rule, ...]
+    stopped: bool
+
+
+@dataclass(slots=True)
+class Trace:
+    """How the rules reached one row's outcome: the rules that fired, in order, and those a stop cut off.
+
+    `cut_off` are the rules after the stop whose conditions the row meets too: they never ran.
+    """
+
+    outcome: Outcome
+    fired: list[Firing]
+    cut_off: list[Rule]
 
 
 @dataclass(eq=False)
@@ -105,21 +136,18 @@ class RuleSet:
 
     def apply_all(self, subjects: Iterable[Subject]) -> list[Outcome]:
         """The same as `apply` on each, faster: literals are found in all rows at once."""
-        import gc
-        collecting = gc.isenabled()
-        # Hundreds of thousands of small lists and dicts, none in a cycle: the collector's full passes
-        # over them cost a third of the run and free nothing.
-        gc.disable()
-        try:
-            rows = [prepare_row(s) for s in subjects]
-            per_row: list[list[Rule]] = [[] for _ in rows]
-            for rule, matched in zip(self.rules, self._matches(rows)):
-                for i in matched:
-                    per_row[i].append(rule)
-            return [_fold(rules) for rules in per_row]
-        finally:
-            if collecting:
-                gc.enable()
+        with collector_paused():
+            return [_fold(rules) for rules in self._matching_per_row(subjects)]
+
+    def trace_all(self, subjects: Iterable[Subject]) -> list[Trace]:
+        """How each subject's outcome came about, from the very fold `apply_all` does (see Trace)."""
+        with collector_paused():
+            traces = []
+            for matching in self._matching_per_row(subjects):
+                fired: list[Firing] = []
+                outcome = _fold(matching, fired)
+                traces.append(Trace(outcome, fired, matching[len(fired):]))
+            return traces
 
     def matches(self, subjects: Iterable[Subject]) -> list[list[int]]:
         """For each rule, the indexes of the subjects its conditions match, each rule on its own (no stop)."""
@@ -143,6 +171,32 @@ class RuleSet:
                 out.append([i for i in sorted(candidates) if test(rows[i])])
         return out
 
+    def _matching_per_row(self, subjects: Iterable[Subject]) -> list[list[Rule]]:
+        """For each subject, every rule whose conditions it meets, in file order (a stop not yet applied)."""
+        rows = [prepare_row(s) for s in subjects]
+        per_row: list[list[Rule]] = [[] for _ in rows]
+        for rule, matched in zip(self.rules, self._matches(rows)):
+            for i in matched:
+                per_row[i].append(rule)
+        return per_row
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The garbage collector paused while many rows' outcomes (or traces) are built and read.
+
+    Hundreds of thousands of small lists and dicts, none in a cycle: the collector's full passes
+    over them cost a third of the run and free nothing.
+    """
+    import gc
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
 
 def _matching_until_stop(rules: list[Rule], row: tuple) -> list[Rule]:
     matched = []
@@ -154,38 +208,56 @@ def _matching_until_stop(rules: list[Rule], row: tuple) -> list[Rule]:
     return matched
 
 
-def _fold(matched: list[Rule]) -> Outcome:
-    """Apply the matching rules in order: the first rule to set a field wins it; labels accumulate."""
+def _fold(matched: list[Rule], firings: list[Firing] | None = None) -> Outcome:
+    """Apply the matching rules in order: the first rule to set a field wins it; labels accumulate; a stop ends it.
+
+    With `firings`, each rule that fired is also appended to it as a Firing, read from what the fold
+    has just recorded, so the trace and the outcome cannot disagree.
+    """
     outcome = Outcome()
-    if not matched:
-        return outcome
     set_by = outcome.set_by
     for rule in matched:
         outcome.rules.append(rule.name)
+        if firings is not None:
+            fields_before, labels_before = len(set_by), len(outcome.labels)
         for name, value in rule.sets:
-            if name in set_by:
-                continue
-            set_by[name] = rule.name
-            if name == "category":
-                outcome.category, outcome.category_path, outcome.category_id = value
-            elif name == "payee":
-                outcome.payee = value
-            elif name == "note":
-                outcome.note = value
-            elif name == "needs_review":
-                outcome.needs_review = value
-            elif name == "is_transfer":
-                outcome.is_transfer = value
-            else:
-                outcome.skip = value
+            if name not in set_by:
+                set_by[name] = rule.name
+                if name == "category":
+                    outcome.category, outcome.category_path, outcome.category_id = value
+                else:
+                    setattr(outcome, name, value)
         if rule.labels:
-            seen = {label.lower() for label in outcome.labels}
-            for label in rule.labels:
-                if label.lower() not in seen:
-                    seen.add(label.lower())
-                    outcome.labels.append(label)
-                    outcome.label_by[label] = rule.name
-                    set_by.setdefault("labels", rule.name)
+            _add_labels(outcome, rule)
+        if firings is not None:
+            firings.append(_firing(rule, outcome, fields_before, labels_before, firings))
         if rule.stop:
             break
     return outcome
+
+
+def _add_labels(outcome: Outcome, rule: Rule) -> None:
+    """The rule's labels the row does not have yet (compared without case), in the rule's order."""
+    seen = {label.lower() for label in outcome.labels}
+    for label in rule.labels:
+        if label.lower() not in seen:
+            seen.add(label.lower())
+            outcome.labels.append(label)
+            outcome.label_by[label] = rule.name
+            outcome.set_by.setdefault("labels", rule.name)
+
+
+def _firing(rule: Rule, outcome: Outcome, fields_before: int, labels_before: int, earlier: list[Firing]) -> Firing:
+    """What `rule` just did to `outcome`: the fields and labels the fold recorded after the given counts."""
+    won = tuple(islice(outcome.set_by, fields_before, None))
+    if "labels" in won:  # the key that says who added the first label, not a field
+        won = tuple(name for name in won if name != "labels")
+    added = tuple(outcome.labels[labels_before:])
+    if len(won) == len(rule.sets) and len(added) == len(rule.labels):
+        return Firing(rule, won, added, (), rule.stop)  # it had its way in everything: nothing blocked it
+    lost_fields = {name for name, _ in rule.sets}.difference(won)
+    lost_labels = {label.lower() for label in rule.labels}.difference(label.lower() for label in added)
+    blocked_by = tuple(firing.rule for firing in earlier
+                       if lost_fields.intersection(firing.won)
+                       or any(label.lower() in lost_labels for label in firing.added))
+    return Firing(rule, won, added, blocked_by, rule.stop)

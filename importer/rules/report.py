@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 from typing import Any, Callable
 
-from importer.rules.engine import RuleSet
+from importer.rules.engine import Rule, RuleSet, Trace, collector_paused
 from importer.rules.file import load_rules_for
 from importer.rules.history import History, history_subjects, load_history, payee_text
 from importer.rules.subject import match_key
@@ -15,23 +16,28 @@ from importer.rules.subject import match_key
 __all__ = ["tuning_report", "rules_test_report"]
 
 
-def _same_category(rule, txn) -> bool:
-    if rule.category_id is not None:
-        return rule.category_id == txn.category_id
-    # Offline and unresolved: compare by title, which is all an export gives.
-    wanted = (rule.category_title or rule.category or "").rsplit(" > ", 1)[-1].lower()
-    return wanted == (txn.category_title or "").lower()
-
-
 @dataclass
 class _RuleTally:
+    """One rule over the whole history: the rows it fired on, how it fared there, who left it nothing to do."""
+
+    would_match: int = 0
     fired: int = 0
-    contributed: int = 0
+    changed: int = 0
     agree: int = 0
     disagree: int = 0
     uncategorised: int = 0
-    blockers: Counter = field(default_factory=Counter)
+    blockers: set[Rule] = field(default_factory=set)
     disagreements: Counter = field(default_factory=Counter)
+
+    def judge(self, rule: Rule, txn, history: History) -> None:
+        """Compare the category `rule` gives `txn` with the one the user gave it."""
+        if txn.category_id is None and not txn.category_title:
+            self.uncategorised += 1
+        elif _same_category(rule, txn):
+            self.agree += 1
+        else:
+            self.disagree += 1
+            self.disagreements[(match_key(payee_text(txn)) or payee_text(txn), history.category_name(txn))] += 1
 
 
 def tuning_report(ruleset: RuleSet, history: History, *, top: int = 15) -> dict:
@@ -43,115 +49,105 @@ def tuning_report(ruleset: RuleSet, history: History, *, top: int = 15) -> dict:
     nothing to do on every row it matches. Also: conflicting pairs, coverage, and the most frequent
     payees no rule gives a category.
     """
-    subjects = history_subjects(history)
-    transactions = history.transactions
-    rules = ruleset.rules
-    isolated = ruleset.matches(subjects)
-    per_row: list[list[int]] = [[] for _ in subjects]
-    for r, rows in enumerate(isolated):
-        for i in rows:
-            per_row[i].append(r)
-    tallies = [_RuleTally() for _ in rules]
-    conflicts: Counter = Counter()
-    matched_rows = categorised = skipped = 0
-    uncovered: dict[str, Counter] = defaultdict(Counter)
-    uncovered_texts: dict[str, Counter] = defaultdict(Counter)
+    # Traces are hundreds of thousands of small objects, none in a cycle: reference counting frees
+    # them all on return, so the collector need not walk them first.
+    with collector_paused():
+        traces = ruleset.trace_all(history_subjects(history))
+        tallies = _tally_rules(ruleset.rules, traces, history)
+        uncovered = [txn for trace, txn in zip(traces, history.transactions)
+                     if not _categorises(trace) and not trace.outcome.skip]
+        total = len(traces)
+        categorised = sum(1 for trace in traces if _categorises(trace))
+        return {"total": total, "matched": sum(1 for trace in traces if trace.fired), "categorised": categorised,
+                "skipped": total - categorised - len(uncovered),
+                "coverage": round(categorised / total, 4) if total else None,
+                "rules": [_rule_row(rule, tallies[rule], ruleset.rules) for rule in ruleset.rules],
+                "conflicts": _conflicts(ruleset.rules, traces),
+                "uncovered_payees": _uncovered_payees(uncovered, history, top)}
 
-    for i, matching in enumerate(per_row):
-        txn = transactions[i]
-        decided: dict[str, int] = {}
-        labels: dict[str, int] = {}
-        stopped_by: int | None = None
-        categorisers: list[int] = []
-        for position, r in enumerate(matching):
-            rule, tally = rules[r], tallies[r]
-            if stopped_by is not None:
-                tally.blockers[stopped_by] += 1
-                continue
+
+def _tally_rules(rules: list[Rule], traces: list[Trace], history: History) -> dict[Rule, _RuleTally]:
+    tallies = {rule: _RuleTally() for rule in rules}
+    for trace, txn in zip(traces, history.transactions):
+        for firing in trace.fired:
+            tally = tallies[firing.rule]
+            tally.would_match += 1
             tally.fired += 1
-            contributed = False
-            blockers = set()
-            for name, _ in rule.sets:
-                if name in decided:
-                    blockers.add(decided[name])
-                else:
-                    decided[name] = r
-                    contributed = True
-            for label in rule.labels:
-                if label.lower() in labels:
-                    blockers.add(labels[label.lower()])
-                else:
-                    labels[label.lower()] = r
-                    contributed = True
-            if rule.stop:
-                stopped_by = r
-                # A stop only matters when a later rule would have matched this row.
-                contributed = contributed or position + 1 < len(matching)
-            if contributed:
-                tally.contributed += 1
+            # A stop changes the row only when it cut off a rule that would have matched it.
+            if firing.won or firing.added or (firing.stopped and trace.cut_off):
+                tally.changed += 1
             else:
-                for blocker in blockers:
-                    tally.blockers[blocker] += 1
-            if rule.category is not None:
-                categorisers.append(r)
-                if txn.category_id is None and not txn.category_title:
-                    tally.uncategorised += 1
-                elif _same_category(rule, txn):
-                    tally.agree += 1
-                else:
-                    tally.disagree += 1
-                    tally.disagreements[(match_key(payee_text(txn)) or payee_text(txn),
-                                         history.category_name(txn))] += 1
-        if matching:
-            matched_rows += 1
-        for a_pos, a in enumerate(categorisers):
-            for b in categorisers[a_pos + 1:]:
-                if _category_key(rules[a]) != _category_key(rules[b]):
-                    conflicts[(a, b)] += 1
-        if "category" in decided:
-            categorised += 1
-        elif "skip" in decided and rules[decided["skip"]].actions.get("skip"):
-            skipped += 1
-        else:
-            text = payee_text(txn)
-            key = match_key(text) or text.lower().strip()
-            uncovered[key][history.category_name(txn)] += 1
-            uncovered_texts[key][text] += 1
+                tally.blockers.update(firing.blocked_by)
+            if firing.rule.category is not None:
+                tally.judge(firing.rule, txn, history)
+        for rule in trace.cut_off:
+            tallies[rule].would_match += 1
+            tallies[rule].blockers.add(trace.fired[-1].rule)
+    return tallies
 
-    rule_rows = []
-    for rule, rows, tally in zip(rules, isolated, tallies):
-        has_category = rule.category is not None
-        shadowed = bool(rows) and tally.contributed == 0
-        rule_rows.append({
-            "name": rule.name, "line": rule.line,
-            "category": (rule.category_path or rule.category) if has_category else None,
-            "matched": tally.fired,
-            "agree": tally.agree if has_category else None,
-            "disagree": tally.disagree if has_category else None,
-            "uncategorised": tally.uncategorised if has_category else None,
-            "dead": not rows,
-            "shadowed_by": [rules[b].name for b in sorted(tally.blockers)] if shadowed else [],
-            "would_match": len(rows),
-            "disagreements": [{"payee": payee, "category": category, "count": count}
-                              for (payee, category), count in tally.disagreements.most_common(3)],
-        })
-    conflict_rows = [{"rules": [rules[a].name, rules[b].name],
-                      "categories": [rules[a].category_path or rules[a].category,
-                                     rules[b].category_path or rules[b].category],
-                      "rows": count}
-                     for (a, b), count in sorted(conflicts.items(), key=lambda item: (-item[1], item[0]))]
-    uncovered_rows = []
-    for key, categories in sorted(uncovered.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:top]:
+
+def _rule_row(rule: Rule, tally: _RuleTally, rules: list[Rule]) -> dict:
+    has_category = rule.category is not None
+    shadowed = tally.would_match > 0 and tally.changed == 0
+    return {
+        "name": rule.name, "line": rule.line,
+        "category": (rule.category_path or rule.category) if has_category else None,
+        "matched": tally.fired,
+        "agree": tally.agree if has_category else None,
+        "disagree": tally.disagree if has_category else None,
+        "uncategorised": tally.uncategorised if has_category else None,
+        "dead": tally.would_match == 0,
+        "shadowed_by": [other.name for other in rules if other in tally.blockers] if shadowed else [],
+        "would_match": tally.would_match,
+        "disagreements": [{"payee": payee, "category": category, "count": count}
+                          for (payee, category), count in tally.disagreements.most_common(3)],
+    }
+
+
+def _conflicts(rules: list[Rule], traces: list[Trace]) -> list[dict]:
+    """Pairs of rules that fired on the same rows with different categories, most rows first."""
+    pairs: Counter = Counter()
+    for trace in traces:
+        categorisers = [firing.rule for firing in trace.fired if firing.rule.category is not None]
+        for a, b in combinations(categorisers, 2):
+            if _category_key(a) != _category_key(b):
+                pairs[(a, b)] += 1
+    position = {rule: n for n, rule in enumerate(rules)}
+    return [{"rules": [a.name, b.name], "categories": [a.category_path or a.category, b.category_path or b.category],
+             "rows": count}
+            for (a, b), count in sorted(pairs.items(), key=lambda item: (-item[1], position[item[0][0]],
+                                                                         position[item[0][1]]))]
+
+
+def _uncovered_payees(transactions: list, history: History, top: int) -> list[dict]:
+    """The `top` commonest payee keys among `transactions`, each with the category the user mostly gave it."""
+    categories_by_key: dict[str, Counter] = defaultdict(Counter)
+    texts_by_key: dict[str, Counter] = defaultdict(Counter)
+    for txn in transactions:
+        text = payee_text(txn)
+        key = match_key(text) or text.lower().strip()
+        categories_by_key[key][history.category_name(txn)] += 1
+        texts_by_key[key][text] += 1
+    rows = []
+    for key, categories in sorted(categories_by_key.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:top]:
         count = sum(categories.values())
         known = Counter({c: n for c, n in categories.items() if c})
         best, best_count = known.most_common(1)[0] if known else (None, 0)
-        uncovered_rows.append({"payee": key, "example": uncovered_texts[key].most_common(1)[0][0],
-                               "count": count, "category": best,
-                               "category_share": round(best_count / count, 3) if best else None})
-    total = len(transactions)
-    return {"total": total, "matched": matched_rows, "categorised": categorised, "skipped": skipped,
-            "coverage": round(categorised / total, 4) if total else None,
-            "rules": rule_rows, "conflicts": conflict_rows, "uncovered_payees": uncovered_rows}
+        rows.append({"payee": key, "example": texts_by_key[key].most_common(1)[0][0], "count": count,
+                     "category": best, "category_share": round(best_count / count, 3) if best else None})
+    return rows
+
+
+def _categorises(trace: Trace) -> bool:
+    return "category" in trace.outcome.set_by
+
+
+def _same_category(rule: Rule, txn) -> bool:
+    if rule.category_id is not None:
+        return rule.category_id == txn.category_id
+    # Offline and unresolved: compare by title, which is all an export gives.
+    wanted = (rule.category_title or rule.category or "").rsplit(" > ", 1)[-1].lower()
+    return wanted == (txn.category_title or "").lower()
 
 
 def rules_test_report(rules_path: str | Path | None, config: Any, *, top: int = 15,
@@ -164,5 +160,5 @@ def rules_test_report(rules_path: str | Path | None, config: Any, *, top: int = 
     return tuning_report(ruleset, past, top=top), source
 
 
-def _category_key(rule) -> object:
+def _category_key(rule: Rule) -> object:
     return rule.category_id if rule.category_id is not None else (rule.category or "").lower()

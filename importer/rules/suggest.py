@@ -32,67 +32,101 @@ def suggest_rules(history: History, *, min_support: int = 3, min_confidence: flo
 
     The history is one pandas DataFrame (money as int64 cents, exact), grouped by payee key.
     """
-    transactions = [t for t in history.transactions if t.category_id is not None or t.category_title]
-    if ruleset is not None and ruleset.rules:
-        outcomes = ruleset.apply_all(history_subjects(History(transactions, history.accounts)))
-        transactions = [t for t, o in zip(transactions, outcomes) if o.category is None and not o.skip]
+    transactions, subjects = _left_to_suggest_for(history, ruleset)
     if not transactions:
         return []
     frame = _history_frame(transactions, history)
     drafts = _drafts(frame, min_support, min_confidence)
     for draft in drafts:
-        draft["candidates"] = [{**condition, **draft["sign"]} for condition in _conditions_for(draft["key"],
-                                                                                               draft["texts"][:50])]
+        draft["candidates"] = _candidate_conditions(draft)
+    proven = _proven_rules(drafts, subjects, frame, min_support, min_confidence)
+    suggestions = sorted(_without_signed_twins(proven), key=lambda s: (-s["support"], s["then"]["category"] or ""))
+    for suggestion, stats in zip(suggestions, _amount_stats(frame, [s.pop("_rows") for s in suggestions])):
+        suggestion["category_id"] = _category_id(suggestion["then"]["category"], transactions, history)
+        suggestion.update(stats)
+    used: set[str] = set(rule.name for rule in (ruleset.rules if ruleset else []))
+    for suggestion in suggestions:
+        suggestion["name"] = unique_name(_slug(_condition_text(suggestion["if"])), used)
+    return suggestions
+
+
+def _left_to_suggest_for(history: History, ruleset: RuleSet | None) -> tuple[list, list]:
+    """The transactions the user categorised that `ruleset` neither categorises nor skips; and their subjects."""
+    transactions = [t for t in history.transactions if t.category_id is not None or t.category_title]
     subjects = history_subjects(History(transactions, history.accounts))
-    names = frame["category"].tolist()
-    cents = frame["cents"].tolist()
-    suggestions: dict[tuple[str, str | None], dict] = {}
-    # Try each draft's conditions shortest first, all drafts in one pass per round: the first condition that
-    # keeps every row of its payee and stays precise over the whole history wins.
+    if ruleset is not None and ruleset.rules:
+        left = [n for n, outcome in enumerate(ruleset.apply_all(subjects))
+                if outcome.category is None and not outcome.skip]
+        transactions, subjects = [transactions[n] for n in left], [subjects[n] for n in left]
+    return transactions, subjects
+
+
+def _candidate_conditions(draft: dict) -> list[dict]:
+    """The conditions a draft's rule could have, most readable first, each with the draft's sign."""
+    return [{**condition, **draft["sign"]} for condition in _conditions_for(draft["key"], draft["texts"][:50])]
+
+
+def _proven_rules(drafts: list[dict], subjects: list, frame, min_support: int,
+                  min_confidence: float) -> dict[tuple[str, str | None], dict]:
+    """Each draft as the first of its candidate conditions that, run as a real rule, keeps every row of its
+    payee and stays precise over the whole history; by payee condition and direction of money.
+
+    Candidates are tried shortest first, all drafts in one pass per round. Payee keys that differ only by a
+    town give the same condition: they share one rule, the one matching more.
+    """
+    categories, cents = frame["category"].tolist(), frame["cents"].tolist()
+    proven: dict[tuple[str, str | None], dict] = {}
     pending = drafts
-    while pending:
-        trying = [(d, d["candidates"].pop(0)) for d in pending if d["candidates"]]
-        if not trying:
-            break
-        # The payee part runs through the rules engine; the sign is applied to its rows here, which gives the same
-        # rows as the whole condition without the engine gathering every negative row once per rule.
-        compiled = compile_rules({"rules": [{"name": f"#{n}", "if": _without_amount(condition),
-                                             "then": {"category": d["category"]}}
-                                            for n, (d, condition) in enumerate(trying)]})
+    while trying := [(draft, draft["candidates"].pop(0)) for draft in pending if draft["candidates"]]:
         pending = []
-        for (draft, condition), rows in zip(trying, compiled.matches(subjects)):
-            if "amount" in condition:
-                below = "lt" in condition["amount"]
-                rows = [i for i in rows if (cents[i] < 0 if below else cents[i] > 0)]
-            support = sum(1 for i in rows if names[i] == draft["category"])
+        for (draft, condition), rows in zip(trying, _rows_matched(trying, subjects, cents)):
+            support = sum(1 for i in rows if categories[i] == draft["category"])
             confidence = support / len(rows) if rows else 0.0
             if support < max(min_support, draft["count"]) or confidence < min_confidence:
                 pending.append(draft)
                 continue
-            # Keyed by the payee part and the direction of money: payee keys that differ only by a town share
-            # one rule (the one matching more), while money out and money in to the same payee stay two.
+            # Money out and money in to the same payee stay two rules.
             direction = next(iter(condition["amount"])) if "amount" in condition else None
             signature = (repr(_without_amount(condition)), direction)
-            if signature in suggestions and suggestions[signature]["support"] >= support:
-                continue
-            category = next((c for c in history.categories if (c.path or c.title) == draft["category"]), None)
-            suggestions[signature] = {
-                "name": None, "if": condition, "then": {"category": draft["category"]},
-                "category_id": category.id if category else next(
-                    (t.category_id for t in transactions if history.category_name(t) == draft["category"]), None),
-                "support": support, "confidence": round(confidence, 3), "matched": len(rows),
-                "examples": draft["texts"][:3], "_rows": rows,
-            }
-    # A rule without a sign already covers both directions of its payee: its signed twins add nothing.
-    unsigned = {payee for payee, direction in suggestions if direction is None}
-    kept = [s for (payee, direction), s in suggestions.items() if direction is None or payee not in unsigned]
-    ordered = sorted(kept, key=lambda s: (-s["support"], s["then"]["category"] or ""))
-    for suggestion, stats in zip(ordered, _amount_stats(frame, [s.pop("_rows") for s in ordered])):
-        suggestion.update(stats)
-    used: set[str] = set(rule.name for rule in (ruleset.rules if ruleset else []))
-    for suggestion in ordered:
-        suggestion["name"] = unique_name(_slug(_condition_text(suggestion["if"])), used)
-    return ordered
+            if signature not in proven or proven[signature]["support"] < support:
+                proven[signature] = {
+                    "name": None, "if": condition, "then": {"category": draft["category"]}, "category_id": None,
+                    "support": support, "confidence": round(confidence, 3), "matched": len(rows),
+                    "examples": draft["texts"][:3], "_rows": rows,
+                }
+    return proven
+
+
+def _rows_matched(trying: list[tuple[dict, dict]], subjects: list, cents: list[int]) -> list[list[int]]:
+    """For each (draft, condition), the rows the condition matches, all found in one run of the rules engine.
+
+    The payee part runs through the engine; the sign is applied to its rows here, which gives the same
+    rows as the whole condition without the engine gathering every negative row once per rule.
+    """
+    compiled = compile_rules({"rules": [{"name": f"#{n}", "if": _without_amount(condition),
+                                         "then": {"category": draft["category"]}}
+                                        for n, (draft, condition) in enumerate(trying)]})
+    out = []
+    for (_, condition), rows in zip(trying, compiled.matches(subjects)):
+        if "amount" in condition:
+            below = "lt" in condition["amount"]
+            rows = [i for i in rows if (cents[i] < 0 if below else cents[i] > 0)]
+        out.append(rows)
+    return out
+
+
+def _without_signed_twins(proven: dict[tuple[str, str | None], dict]) -> list[dict]:
+    """A rule without a sign already covers both directions of its payee: its signed twins add nothing."""
+    unsigned = {payee for payee, direction in proven if direction is None}
+    return [s for (payee, direction), s in proven.items() if direction is None or payee not in unsigned]
+
+
+def _category_id(name: str | None, transactions: list, history: History) -> int | None:
+    """The id of the category shown as `name`: the user's category of that path, else a transaction's."""
+    category = next((c for c in history.categories if (c.path or c.title) == name), None)
+    if category is not None:
+        return category.id
+    return next((t.category_id for t in transactions if history.category_name(t) == name), None)
 
 
 def _without_amount(condition: dict) -> dict:
