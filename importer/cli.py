@@ -17,6 +17,10 @@ import click
 from importer.errors import ImporterError
 from importer.text import plural
 
+# How many rows a table shows unless --all: a screenful or two to read, and few enough that the table
+# of a 200,000-row file answers in a second (rich takes about a millisecond a row).
+TABLE_ROWS = 50
+
 
 @dataclass
 class State:
@@ -183,9 +187,11 @@ def pass_state(f):
 @_mapping_option
 @_date_order_option
 @format_option("table", "json", "jsonl", "csv")
+@click.option("--all", "show_all", is_flag=True,
+              help=f"Table: every row (otherwise the first {TABLE_ROWS} of each statement).")
 @global_options
 @pass_state
-def parse(state: State, files, mapping, date_order, fmt):
+def parse(state: State, files, mapping, date_order, fmt, show_all):
     """Read statement files and show their transactions, without touching PocketSmith.
 
     A directory means every statement file in it.
@@ -202,7 +208,7 @@ def parse(state: State, files, mapping, date_order, fmt):
     if not state.quiet:
         for path in read.skipped:
             click.echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)
-    views.show_statements(read.statements, fmt, sys.stdout)
+    views.show_statements(read.statements, fmt, sys.stdout, limit=None if show_all else TABLE_ROWS)
 
 
 # ─── preview, import, batches, undo ───────────────────────────────────────────────────────────
@@ -319,11 +325,12 @@ class _TerminalUi:
         self.yes = yes
 
     def say(self, text: str) -> None:
-        click.echo(text)
+        from importer.output.render import fit_text
+        click.echo(fit_text(text))
 
     def note(self, text: str) -> None:
         if not self.state.quiet:
-            click.echo(text)
+            self.say(text)
 
     def show_summary(self, plan, title: str) -> None:
         if not self.state.quiet:
@@ -350,7 +357,8 @@ class _TerminalUi:
 @click.option("--out", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the preview to FILE instead of standard output.")
 @click.option("--all", "show_all", is_flag=True,
-              help="Table: list the duplicates row by row too (otherwise a count per account).")
+              help=f"Table: every row, the duplicates too (otherwise the first {TABLE_ROWS} of each account's "
+                   "creates, reviews and skips, and the duplicates as a count).")
 @sandbox_option
 @global_options
 @pass_state
@@ -360,7 +368,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
     (possibly there already: created only with `import --accept-review`) or `skip` (a rule
     said to ignore it), with its category, labels and the transaction it matched. The table
-    shows one line per row and counts the duplicates (--all lists them); JSON, CSV and HTML
+    shows one line per row, fitted to the terminal (a wider one shows more columns), the first
+    rows of each kind, and counts the duplicates (--all lists every row); JSON, CSV and HTML
     have every row in full.
 
     \b
@@ -378,17 +387,18 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
                         source=state.source(existing, sandbox),
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
                         rules_path=rules_path, mapping=mapping, date_order=date_order)
+    limit = None if show_all else TABLE_ROWS
     if out is not None:
         try:
             handle = open(out, "w", encoding="utf-8", newline="")
         except OSError as exc:
             raise ImporterError(f"cannot write the preview there ({exc.strerror})", file=str(out)) from None
         with handle:
-            show_plan(plan, fmt, handle, show_all=show_all)
+            show_plan(plan, fmt, handle, show_all=show_all, limit=limit)
         if not state.quiet:
             click.echo(f"Wrote the {fmt} preview of {len(plan.rows)} rows to {out}", err=True)
     else:
-        show_plan(plan, fmt, sys.stdout, show_all=show_all)
+        show_plan(plan, fmt, sys.stdout, show_all=show_all, limit=limit)
 
 
 @cli.command("import")
@@ -431,9 +441,10 @@ def import_(state: State, files, account, rules_path, mapping, date_order, yes, 
 
 @cli.command()
 @format_option("table", "json", "csv")
+@click.option("--all", "show_all", is_flag=True, help=f"Table: every batch (otherwise the newest {TABLE_ROWS}).")
 @global_options
 @pass_state
-def batches(state: State, fmt):
+def batches(state: State, fmt, show_all):
     """List import batches: when, which files, created / skipped / failed, undone or not.
 
     \b
@@ -443,7 +454,8 @@ def batches(state: State, fmt):
     """
     from importer.output.batches import show_batches
     from importer.write.batches import list_batches
-    show_batches(list_batches(state.state_dir), fmt, sys.stdout, journal_dir=state.state_dir)
+    show_batches(list_batches(state.state_dir), fmt, sys.stdout, journal_dir=state.state_dir,
+                 limit=None if show_all else TABLE_ROWS)
 
 
 @cli.command()

@@ -24,6 +24,7 @@ EVERYDAY = 510001
 def run(tmp_path, monkeypatch):
     """psimport with a fresh state dir, run from an empty folder (no stray ./rules.yaml or ./psimport.yaml)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")    # each message on one line to match; test_screens.py checks 80 and 120
     state = tmp_path / "state"
 
     def invoke(*args, sandbox=None, input=None):

@@ -216,8 +216,8 @@ def test_preview_html_is_self_contained_and_escaped():
     plan.rows[1].payee = "<script>alert('x')</script>"
     page = plan_html(plan)
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
-    assert not re.search(r"""(src|href)=["']?https?:""", page)
-    assert "<svg" in page and 'class="sortable"' in page and page.count("<tr class=") == 6
+    assert not re.search(r"""(src|href)=["']?https?:|@import|url\(""", page)
+    assert '<ul class="bars out">' in page and 'class="sortable"' in page and page.count("<tr class=") == 6
 
 
 def test_preview_html_charts_money_out_and_in_apart_so_transfers_do_not_cancel():
@@ -231,17 +231,23 @@ def test_preview_html_charts_money_out_and_in_apart_so_transfers_do_not_cancel()
     for outgoing, total in ((True, summary["money_out"]), (False, summary["money_in"])):
         assert sum(t for _, t, _ in category_totals(plan, outgoing)) == Decimal(total)   # the bars add up
     page = plan_html(plan)
-    assert "<title>Transfers: -9.99 (1)</title>" in page and "<title>Transfers: 100.00 (1)</title>" in page
+    assert 'title="Transfers: -9.99 (1)"' in page and 'title="Transfers: 100.00 (1)"' in page
     assert f"<h3>Money out: {summary['money_out']}</h3>" in page
     assert f"<h3>Money in: {summary['money_in']}</h3>" in page
 
 
-def test_preview_html_keeps_dates_on_one_line_and_wraps_long_text_within_the_page():
+def test_preview_html_lists_rows_to_create_first_and_offers_a_filter_for_each_action_present():
     plan, _ = _two_account_plan()
     page = plan_html(plan)
-    assert page.count('<td class="date">') == len(plan.rows) and "td.date{white-space:nowrap}" in page
-    assert "td{overflow-wrap:break-word}" in page and "table{border-collapse:collapse;width:100%" in page
-    assert '<div class="rows"><table class="sortable">' in page and ".rows{overflow-x:auto}" in page
+    order = re.findall(r'<tr class="(\w+)">', page)
+    assert order == ["create"] * 4 + ["review", "duplicate"]             # then each kind in the files' order
+    assert [re.sub(r"<.*?>", "", cell) for cell in re.findall(r'<td class="payee">(.*?)</td>', page)][:2] == \
+        ["Netflix", "Salary"]
+    labels = re.findall(r'<label for="show-(\w+)">', page)
+    assert labels == ["all", "create", "review", "duplicate"]           # nothing skipped: no button for it
+    assert '#show-review:checked ~ .rows tbody tr:not(.review){display:none}' in page   # works without script
+    assert page.count('<td class="date">') == len(plan.rows) and "td.date,td.amount,td.index{white-space:nowrap}" in page
+    assert "@media (max-width:700px)" in page and "<details>" in page    # a card a row on a phone; reasons a tap away
 
 
 def test_fingerprint_ignores_case_spacing_and_trailing_zeros():
@@ -260,19 +266,20 @@ def test_preview_table_groups_by_account_then_action_and_ends_with_the_summary(m
     monkeypatch.setenv("COLUMNS", "120")
     plan, _ = _two_account_plan()
     text = _table(plan, show_all=True)
-    order = [text.index(t) for t in ("Account 11 · Everyday — 3 to create", "Account 11 · Everyday — 1 already",
-                                     "Account 12 · Visa — 1 to create", "Account 12 · Visa — 1 for review",
+    order = [text.index(t) for t in ("Account 11 · Everyday\n3 to create", "1 already in PocketSmith",
+                                     "Account 12 · Visa · b.qif\n1 to create", "1 for review: possibly",
                                      "Summary")]
     assert order == sorted(order)
-    assert "(#900)" in text and "payee 97%" in text
-    assert "(duplicates) · a.ofx" in text and "a.ofx:2" in text and "c.ofx:1" in text   # one file: in the title
+    assert "same as #900 (same day)" in text and "maybe #900" in text
+    assert "a.ofx:2" in text and "c.ofx:1" in text and "Source" in text   # several files: each row says which
+    assert "Line" in text.split("Account 12")[1]                           # one file: in the heading
 
 
 def test_preview_table_counts_duplicates_unless_all_are_asked_for():
     plan, _ = _two_account_plan()
     text = _table(plan)
-    assert "Account 11 · Everyday — 1 already in PocketSmith (--all lists them)" in text
-    assert "DUP coffee" not in text and "(#900)" not in text
+    assert "1 already in PocketSmith (--all lists them)" in text
+    assert "DUP coffee" not in text and "#900 (same day)" not in text
     assert "DUP coffee" in _table(plan, show_all=True)
 
 
@@ -285,10 +292,8 @@ def test_preview_table_is_one_line_per_row_and_never_splits_dates_or_amounts(mon
     plan.rows[1].payee = long
     plan.rows[3].reasons = ["same amount; 3 days later; payee 41% similar to 'REV Shop Pty Ltd of Sydney'"]
     lines = _table(plan, show_all=True).splitlines()
-    assert max(cell_len(line.rstrip()) for line in lines) <= columns
-    rows = [line for line in lines if line.count("│") > 2]      # table body lines, not the summary panel's
-    assert len(rows) == len(plan.rows)           # each row on exactly one line
-    for row in plan.rows:
-        line = next(line for line in rows if row.record.date.isoformat() in line)
+    assert max(cell_len(line) for line in lines) <= columns
+    for row in plan.rows:      # each row on exactly one line, its date and amount whole
+        (line,) = [line for line in lines if row.record.date.isoformat() in line]
         assert f" {row.record.amount} " in line
     assert long not in "".join(lines) and "A PAYEE NAME" in "".join(lines) and "…" in "".join(lines)

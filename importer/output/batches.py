@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import IO, Any, Iterable
 
 from importer.output.preview import not_created_lines
-from importer.output.render import Column, console, write_csv, write_json
+from importer.output.render import Column, console, left_out, write_csv, write_json
 
 __all__ = ["batch_rows", "batches_table", "show_batches", "BATCH_COLUMNS", "import_result_lines"]
 
@@ -71,8 +71,8 @@ def batches_table(rows: list[dict], out: IO[str]) -> None:
     screen.print(table)
 
 
-def show_batches(batches: Iterable[Any], fmt: str, out: IO[str], journal_dir: Any) -> None:
-    """`psimport batches` in the chosen format."""
+def show_batches(batches: Iterable[Any], fmt: str, out: IO[str], journal_dir: Any, limit: int | None = None) -> None:
+    """`psimport batches` in the chosen format; a table shows the newest `limit`, and says how many it left out."""
     rows = batch_rows(batches)
     if fmt == "json":
         write_json({"batches": rows}, out)
@@ -81,7 +81,9 @@ def show_batches(batches: Iterable[Any], fmt: str, out: IO[str], journal_dir: An
     elif not rows:
         out.write(f"No batches yet (journal: {journal_dir}).\n")
     else:
-        batches_table(rows, out)
+        batches_table(rows[:limit], out)
+        if len(rows[:limit]) < len(rows):
+            console(file=out).print(left_out(len(rows[:limit]), len(rows), "batches"), style="dim")
 
 
 def import_result_lines(result: Any, undo_command: str) -> list[tuple[str, bool]]:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from dataclasses import replace
+from pathlib import PurePath
 from typing import IO, Any
 
-from importer.output.render import Column, console, write_csv, write_json
-from importer.plan import ACTIONS, Plan
+from importer.output.render import (Column, console, left_out, print_table, table, table_lines,
+                                    write_csv, write_json)
+from importer.plan import Plan
 from importer.text import plural
 
-__all__ = ["show_plan", "plan_table", "plan_csv", "summary_lines", "print_summary", "ACTION_STYLES", "CSV_COLUMNS",
-           "match_text", "not_created_lines"]
+__all__ = ["show_plan", "plan_table", "plan_csv", "summary_parts", "print_summary", "ACTION_STYLES", "CSV_COLUMNS",
+           "TABLE_COLUMNS", "SUMMARY_COLUMNS", "ACTION_ORDER", "table_columns", "match_text", "why", "not_created_lines"]
 
 ACTION_STYLES = {"create": "green", "duplicate": "dim", "review": "yellow", "skip": "grey50"}
-ACTION_TITLES = {"create": "to create", "duplicate": "already in PocketSmith (duplicates)",
-                 "review": "for review: possibly there already, created only with --accept-review",
-                 "skip": "skipped by rules"}
 
 CSV_COLUMNS = [Column(k) for k in (
     "index", "file", "line", "transaction_account_id", "action", "date", "amount", "payee", "original_payee",
@@ -23,8 +24,9 @@ CSV_COLUMNS = [Column(k) for k in (
     "duplicate_of", "score", "reasons", "external_id", "cheque_number")]
 
 
-def show_plan(plan: Plan, fmt: str, out: IO[str], show_all: bool = False) -> None:
-    """`psimport preview` in the chosen format; `show_all` lists the duplicates in the table too."""
+def show_plan(plan: Plan, fmt: str, out: IO[str], show_all: bool = False, limit: int | None = None) -> None:
+    """`psimport preview` in the chosen format; a table shows the first `limit` rows of each account and action,
+    and lists the duplicates only when `show_all`."""
     if fmt == "json":
         write_json(plan.to_json(), out)
     elif fmt == "csv":
@@ -33,7 +35,7 @@ def show_plan(plan: Plan, fmt: str, out: IO[str], show_all: bool = False) -> Non
         from importer.output.html import plan_html
         out.write(plan_html(plan))
     else:
-        plan_table(plan, out, show_all=show_all)
+        plan_table(plan, out, show_all=show_all, limit=limit)
 
 
 def plan_csv(plan: Plan, out: IO[str]) -> None:
@@ -46,12 +48,10 @@ def plan_csv(plan: Plan, out: IO[str]) -> None:
     write_csv(rows, CSV_COLUMNS, out)
 
 
-def _matched(data: dict, brief: bool) -> str | None:
+def _matched(data: dict) -> str | None:
     """What a row matched: a PocketSmith transaction, or an earlier row of this run."""
     matched = data.get("matched")
     if matched:
-        if brief:
-            return f"{matched['date']} {matched['payee']} (#{matched['id']})"
         return f"#{matched['id']} {matched['date']} {matched['amount']} {matched['payee']}"
     if data.get("duplicate_of") is not None:
         return f"#{data['duplicate_of']}"
@@ -60,128 +60,211 @@ def _matched(data: dict, brief: bool) -> str | None:
     return None
 
 
-def _reasons(data: dict) -> str | None:
-    return "; ".join(data["reasons"]) if data.get("reasons") else None
-
-
 def match_text(data: dict) -> str:
-    """What a row matched, its score and the reasons, for a listing or a page."""
+    """What a row matched, its score and every reason, for a page or a spreadsheet."""
     score = f"score {data['score']:.2f}" if data.get("score") is not None else None
-    return " · ".join(p for p in (_matched(data, brief=False), score, _reasons(data)) if p)
+    reasons = "; ".join(data["reasons"]) if data.get("reasons") else None
+    return " · ".join(p for p in (_matched(data), score, reasons) if p)
 
 
-def _match_brief(data: dict) -> str:
-    """match_text for one table line: the score and the matched transaction first, since the end may be cut."""
-    score = f"{data['score']:.2f}" if data.get("score") is not None else None
-    head = " ".join(p for p in (score, _matched(data, brief=True)) if p)
-    return " · ".join(p for p in (head, _reasons(data)) if p)
+# Dedupe's reasons, most telling first, each with the few words a table line has room for:
+# what makes a row one for a person to look at rather than a plain duplicate.
+_TELLING = [(re.compile(pattern), words) for pattern, words in (
+    (r"^(?P<where>.+?) fits it almost as well", "{where} fits as well"),       # two rows, one PocketSmith row
+    (r"fits this row almost as well as (?P<where>.+?):", "{where} fits as well"),
+    (r"^amount (?P<ours>\S+) vs (?P<theirs>\S+) pending", "amount {ours} vs {theirs} pending"),
+    (r"^pending in PocketSmith", "pending in PocketSmith"),
+    (r"^payee (?P<share>[0-8]?\d)% similar", "payee {share}% similar"),
+    (r"^nothing else in this statement matches", "nothing else matches it"),
+    (r"^amount common here", "amount common here"),
+)]
+# Reasons that say all there is in their own few words.
+_OWN_WORDS = [(re.compile(pattern), words) for pattern, words in (
+    (r"^repeats (?P<where>.+?) \(overlapping statements\)", "repeats {where}"),
+    (r"^imported before by psimport as (?P<id>#\d+)", "imported before as {id}"),
+    (r"^psimport imported this row before as (?P<id>#\d+), which is no longer",
+     "imported before as {id}, since gone from PocketSmith"),
+)]
+
+# Why a row is new, for the page that shows it (a terminal's table of rows to create has no room for it).
+_NEW = [(re.compile(pattern), words) for pattern, words in (
+    (r"^nothing of \S+ in PocketSmith", "new"),
+    (r"^closest candidate: .* but is the match of (?P<where>.+?), so this row is new",
+     "new: its nearest match is {where}'s"),
+    (r"^closest: .*, score (?P<score>[\d.]+) \(", "new: the nearest scored {score}"),
+)]
+
+
+def _in_words(reasons: list[str], table: list) -> str | None:
+    """The first entry of `table` (in its order) that one of the reasons matches, in its few words."""
+    for pattern, words in table:
+        for reason in reasons:
+            found = pattern.search(reason)
+            if found:
+                return words.format(**found.groupdict())
+    return None
+
+
+def _days_apart(day: str, other: str | None) -> str | None:
+    """When `day` is, against `other`: "same day", "2 days earlier" (the row's side, as dedupe's reasons say it)."""
+    from datetime import date
+    if not other:
+        return None
+    days = (date.fromisoformat(day) - date.fromisoformat(other)).days
+    return "same day" if days == 0 else f"{plural(abs(days), 'day')} {'earlier' if days < 0 else 'later'}"
+
+
+def why(data: dict) -> str:
+    """A row's decision in a few words: "same as #880000214 (1 day earlier)", "payee 57% similar; maybe
+    #880000192 (2 days later)", "repeats a.ofx line 12". The score and every reason are in JSON, CSV and HTML."""
+    reasons = data.get("reasons") or []
+    if data["action"] == "skip" and reasons:
+        return reasons[-1]             # the rule that said so
+    if data["action"] == "create":
+        return _in_words(reasons[:1], _NEW) or "new"
+    own = _in_words(reasons[:1], _OWN_WORDS)
+    if own:
+        return own
+    matched = data.get("matched")
+    if not matched and data.get("duplicate_of") is None:
+        return reasons[0] if reasons else ""
+    ps_id = matched["id"] if matched else data["duplicate_of"]
+    when = _days_apart(data["date"], matched and matched.get("date"))
+    head = f"{'same as' if data['action'] == 'duplicate' else 'maybe'} #{ps_id}" + (f" ({when})" if when else "")
+    telling = _in_words(reasons, _TELLING) if data["action"] == "review" else None
+    if telling is None:
+        return head
+    name = PurePath(data.get("file") or "").name
+    if name:
+        telling = telling.replace(f"{name} line ", "line ", 1)      # the row's own file goes without saying
+    return f"{telling}; {head}"      # what makes it doubtful first: it is what a cut line must keep
+
+
+def _source(data: dict) -> str:
+    return f"{PurePath(data['file'] or '').name}:{data['line'] or ''}"
+
+
+# The preview table's columns, by action: the first ones fit 80 columns, `min_screen` adds the rest on a
+# wider screen. A new column is one Column here (its `value` computes the cell from the row's JSON).
+_LINE = Column("line", "Line", justify="right", style="dim", no_wrap=True, min_screen=100)
+_SOURCE = Column("source", "Source", style="dim", no_wrap=True, ratio=1, min_screen=100, value=_source)
+_DATE = Column("date", "Date", no_wrap=True)
+_AMOUNT = Column("amount", "Amount", justify="right", no_wrap=True)
+_PAYEE = Column("payee", "Payee", no_wrap=True, ratio=3)
+_CATEGORY = Column("category", "Category", no_wrap=True, ratio=2, hide_empty=True)
+_LABELS = Column("labels", "Labels", no_wrap=True, ratio=1, min_screen=110, hide_empty=True)
+_RULES = Column("rules", "Rules", style="dim", no_wrap=True, ratio=1, min_screen=130, hide_empty=True)
+_WHY = Column("why", "Why", no_wrap=True, ratio=4, value=why)
+_SCORE = Column("score", "Score", justify="right", no_wrap=True, min_screen=150,
+                value=lambda d: None if d.get("score") is None else f"{d['score']:.2f}")
+TABLE_COLUMNS = {
+    "create": [_DATE, _AMOUNT, _PAYEE, _CATEGORY, _LABELS, _RULES],
+    "review": [_DATE, _AMOUNT, _PAYEE, _WHY, _SCORE, replace(_CATEGORY, min_screen=140), replace(_LABELS, min_screen=140)],
+    "skip": [_DATE, _AMOUNT, _PAYEE, _WHY, replace(_CATEGORY, min_screen=110)],
+    "duplicate": [_DATE, _AMOUNT, _PAYEE, _WHY, _SCORE, replace(_CATEGORY, min_screen=120)],
+}
+ACTION_ORDER = ("create", "review", "skip", "duplicate")    # what needs a look first; duplicates are mostly reruns
+# Each action's table title: "20 to create", then what the action means where it needs saying.
+GROUPS = {"create": ("to create", ""),
+          "review": ("for review", ": possibly there already (import --accept-review creates them)"),
+          "skip": ("skipped by rules", ""),
+          "duplicate": ("already in PocketSmith", "")}
+
+
+def table_columns(action: str, one_file: bool) -> list[Column]:
+    """The columns of an action's table, led by where each row is in its file (the file too, when several)."""
+    return [_LINE if one_file else _SOURCE] + TABLE_COLUMNS[action]
 
 
 def not_created_lines(rows: list[dict], more: str, limit: int = 20) -> list[str]:
-    """Preview rows an import did not create, a line each with what they matched; `more` says where the rest are."""
-    lines = [f"  {data['action']:9} {data['date']} {data['amount']:>10} {data['payee'][:40]:40} {match_text(data)}"
-             for data in rows[:limit]]
+    """Preview rows an import did not create, as a table fitted to the screen; `more` says where the rest are."""
+    lines = table_lines(rows[:limit], table_columns("review", one_file=False), compact=True)
     if len(rows) > limit:
-        lines.append(f"  … and {len(rows) - limit} more ({more})")
+        lines.append(f"… and {len(rows) - limit} more ({more})")
     return lines
 
 
-def plan_table(plan: Plan, out: IO[str], show_all: bool = False) -> None:
-    """One table per account and action, a line per row; the summary last.
+def plan_table(plan: Plan, out: IO[str], show_all: bool = False, limit: int | None = None) -> None:
+    """Per account, a table per action (its first `limit` rows, and how many it left out); the summary last.
 
     Duplicates are a count per account unless `show_all`: they are what a rerun is mostly
-    made of, and JSON, CSV and HTML list them anyway. Long text is cut with an ellipsis,
-    never wrapped, so dates, amounts and ids stay whole at any width.
+    made of, and JSON, CSV and HTML list them anyway. Every row is one line, long text cut
+    with an ellipsis, so dates, amounts and ids stay whole at any width.
     """
-    from pathlib import PurePath
-
-    from rich.table import Table
     from rich.text import Text
-
-    from importer.output.render import fit_to_screen
 
     screen = console(file=out)
     names = {a["transaction_account_id"]: a for a in plan.account_summaries()}
-    by_account: dict[int, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    by_account: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for row in plan.rows:
-        by_account[row.account_id][row.action].append(row.as_json())
+        by_account[row.account_id][row.action].append(row)
     for account_id, groups in by_account.items():
         info = names.get(account_id, {})
-        account = f"Account {account_id}" + (f" · {info['name']}" if info.get("name") else "")
-        for action in ACTIONS:
+        files = {PurePath(file or "").name for file in info.get("files", ())}
+        one_file = len(files) == 1
+        heading = f"Account {account_id}" + (f" · {info['name']}" if info.get("name") else "") + \
+            (f" · {next(iter(files))}" if one_file else "")
+        screen.print(Text(heading, style="bold"), no_wrap=True, overflow="ellipsis")
+        for action in ACTION_ORDER:
             rows = groups.get(action)
             if not rows:
                 continue
             style = ACTION_STYLES[action]
+            what, meaning = GROUPS[action]
+            title = f"{len(rows)} {what}{meaning}"
             if action == "duplicate" and not show_all:
-                screen.print(Text(f"{account} — {len(rows)} already in PocketSmith (--all lists them)",
-                                  style=f"bold {style}"))
+                screen.print(Text(f"{title} (--all lists them)", style=style), no_wrap=True, overflow="ellipsis")
                 continue
-            heading = f"{account} — {len(rows)} {ACTION_TITLES[action]}"
-            files = {PurePath(data["file"] or "").name for data in rows}
-            one_file = len(files) == 1
-            table = Table(title=Text(heading + (f" · {files.pop()}" if one_file else "")), title_justify="left",
-                          title_style=f"bold {style}", header_style="bold", style=style)
-            table.add_column("Line" if one_file else "Source", style="dim", no_wrap=True,
-                             justify="right" if one_file else "left")
-            table.add_column("Date", no_wrap=True)
-            table.add_column("Amount", justify="right", no_wrap=True)
-            table.add_column("Payee", no_wrap=True, overflow="ellipsis", ratio=3)
-            table.add_column("Category", no_wrap=True, overflow="ellipsis", ratio=2)
-            with_labels = any(data["labels"] for data in rows)
-            if with_labels:
-                table.add_column("Labels", no_wrap=True, overflow="ellipsis", ratio=1)
-            matching = action in ("duplicate", "review")
-            table.add_column("Matched / why" if matching else "Rules", no_wrap=True, overflow="ellipsis",
-                             ratio=4 if matching else 2)
-            for data in rows:
-                source = str(data["line"] or "") if one_file else \
-                    f"{PurePath(data['file'] or '').name}:{data['line'] or ''}"
-                cells = [source, data["date"], data["amount"], Text(data["payee"] or ""),
-                         Text(data["category"] or "")]
-                if with_labels:
-                    cells.append(Text(", ".join(data["labels"])))
-                cells.append(Text(_match_brief(data) if matching else ", ".join(data["rules"])))
-                table.add_row(*cells, style=style)
-            fit_to_screen(table, screen)
-            screen.print(table)
-    screen.print(_summary_panel(plan))
-
-
-def summary_lines(plan: Plan) -> list[str]:
-    s = plan.summary.as_json()
-    lines = [f"{plural(s['total'], 'row')}: {s['create']} to create, {plural(s['duplicate'], 'duplicate')}, "
-             f"{s['review']} for review, {s['skip']} skipped",
-             f"to create: money in {s['money_in']}, money out {s['money_out']}"]
-    for account in plan.account_summaries():
-        name = f" ({account['name']})" if account.get("name") else ""
-        lines.append(f"account {account['transaction_account_id']}{name}: {account['create']} to create, "
-                     f"{plural(account['duplicate'], 'duplicate')}, {account['review']} for review, "
-                     f"{account['skip']} skipped · {', '.join(account['files'])}")
-    return lines
+            shown = rows[:limit]
+            screen.print(Text(title, style=f"bold {style}"), no_wrap=True, overflow="ellipsis")
+            print_table([row.as_json() for row in shown], table_columns(action, one_file), screen=screen,
+                        compact=True, style=style)
+            if len(shown) < len(rows):
+                screen.print(Text(left_out(len(shown), len(rows), what), style="dim"))
+        screen.print()
+    screen.print(_summary_panel(plan, screen))
 
 
 def print_summary(plan: Plan, out: IO[str], title: str = "Summary") -> None:
-    """The plan's counts, money and per-account lines in a panel: what an import shows before it asks."""
-    console(file=out).print(_summary_panel(plan, title))
+    """The plan's counts, money and accounts in a panel: what an import shows before it asks."""
+    screen = console(file=out)
+    screen.print(_summary_panel(plan, screen, title))
 
 
-def _summary_panel(plan: Plan, title: str = "Summary") -> Any:
-    from rich.panel import Panel
+def summary_parts(plan: Plan, screen: Any) -> list:
+    """The summary panel's lines, top to bottom: counts, money, the accounts' table, warnings.
+
+    A new summary line is one more entry here (a str or a rich Text); the panel keeps each to
+    one line, and the accounts' table is fitted to the panel's inside at any width.
+    """
     from rich.text import Text
     s = plan.summary.as_json()
-    text = Text()
-    text.append(f"{plural(s['total'], 'row')}  ")
-    text.append(f"{s['create']} to create", style="bold green")
-    text.append("  ")
-    text.append(plural(s["duplicate"], "duplicate"), style="dim")
-    text.append("  ")
-    text.append(f"{s['review']} for review", style="yellow")
-    text.append("  ")
-    text.append(f"{s['skip']} skipped", style="grey50")
-    text.append(f"\nTo create: money in {s['money_in']}, money out {s['money_out']}")
-    for line in summary_lines(plan)[2:]:
-        text.append("\n" + line)
-    for warning in plan.warnings:
-        text.append(f"\nwarning: {warning}", style="yellow")
-    return Panel(text, title=title, title_align="left", expand=False)
+    counts = Text(f"{plural(s['total'], 'row')}: ")
+    for i, (key, text) in enumerate((("create", f"{s['create']} to create"),
+                                     ("duplicate", plural(s["duplicate"], "duplicate")),
+                                     ("review", f"{s['review']} for review"), ("skip", f"{s['skip']} skipped"))):
+        counts.append(", " if i else "")
+        counts.append(text, style=("bold " if key == "create" else "") + ACTION_STYLES[key])
+    parts: list = [counts, f"To create: money in {s['money_in']}, money out {s['money_out']}"]
+    accounts = [{**a, "account": f"{a['transaction_account_id']}" + (f" {a['name']}" if a.get("name") else ""),
+                 "from": ", ".join(PurePath(f).name for f in a["files"])} for a in plan.account_summaries()]
+    if accounts:
+        parts.append(table(accounts, SUMMARY_COLUMNS, screen=screen, compact=True, width=screen.width - _PANEL_EDGES))
+    parts += [Text(f"warning: {warning}", style="yellow") for warning in plan.warnings]
+    return parts
+
+
+SUMMARY_COLUMNS = [Column("account", "Account", no_wrap=True, ratio=3),
+                   *(Column(key, heading, justify="right", no_wrap=True) for key, heading in (
+                       ("create", "Create"), ("duplicate", "Duplicate"), ("review", "Review"), ("skip", "Skip"))),
+                   Column("from", "From", style="dim", no_wrap=True, ratio=2)]
+_PANEL_EDGES = 4      # a panel's border and padding, left and right
+
+
+def _summary_panel(plan: Plan, screen: Any, title: str = "Summary") -> Any:
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.text import Text
+    lines = [Text(part, overflow="ellipsis", no_wrap=True) if isinstance(part, str) else part
+             for part in summary_parts(plan, screen)]
+    return Panel(Group(*lines), title=title, title_align="left", expand=False)

@@ -11,13 +11,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
-__all__ = ["Column", "to_jsonable", "dumps", "write_json", "write_jsonl", "write_csv", "print_table",
-           "spreadsheet_safe", "console", "progress_bar", "fit_to_screen"]
-
+__all__ = ["Column", "to_jsonable", "dumps", "write_json", "write_jsonl", "write_csv", "print_table", "table",
+           "table_lines", "left_out", "fit_text", "screen_width", "spreadsheet_safe", "console", "progress_bar", "fit_to_screen"]
 
 @dataclass(frozen=True)
 class Column:
-    """One column of tabular output: a key into the row dict, a heading, and table styling."""
+    """One column of tabular output: a key into the row dict (or a function of the row), a heading, and styling.
+
+    `min_screen` is what makes a table read well at 80 columns and better wider: a column with
+    one is shown only on a screen at least that wide.
+    """
 
     key: str
     heading: str | None = None
@@ -26,10 +29,21 @@ class Column:
     max_width: int | None = None
     no_wrap: bool = False       # one line, cut with an ellipsis: dates, amounts, long memos
     ratio: int | None = None    # share of the spare width, for the text columns
+    min_screen: int = 0         # shown only on screens at least this many columns wide
+    hide_empty: bool = False    # left out when no row has anything in it
+    value: Callable[[dict], Any] | None = None   # the cell, from the row (default: row[key])
 
     @property
     def title(self) -> str:
         return self.heading or self.key.replace("_", " ").title()
+
+    def cell(self, row: dict) -> Any:
+        return self.value(row) if self.value is not None else row.get(self.key)
+
+
+def left_out(shown: int, total: int, what: str = "rows", formats: str = "json/csv") -> str:
+    """What a bounded table says under itself: how many rows it left out, and how to see them."""
+    return f"first {shown:,} of {total:,} {what}; --all, or --format {formats} for everything"
 
 
 def to_jsonable(value: Any) -> Any:
@@ -83,7 +97,7 @@ def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str]) -> 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.key for c in columns])
     for row in rows:
-        writer.writerow([spreadsheet_safe(_csv_cell(row.get(c.key))) for c in columns])
+        writer.writerow([spreadsheet_safe(_csv_cell(c.cell(row))) for c in columns])
 
 
 def _csv_cell(value: Any) -> str:
@@ -123,47 +137,69 @@ def _console_class():
     return PipeFriendlyConsole
 
 
-def print_table(rows: Iterable[dict], columns: Sequence[Column], *, screen: Any, title: str | None = None,
+def print_table(rows: Sequence[dict], columns: Sequence[Column], *, screen: Any, title: Any = None,
                 row_style: Callable[[dict], str | None] | None = None, caption: str | None = None,
-                compact: bool = False) -> None:
-    """A rich table printed on `screen`, a rich Console (`console(file=out)`).
+                compact: bool = False, style: str | None = None) -> None:
+    """A rich table printed on `screen`, a rich Console (`console(file=out)`): see `table`."""
+    screen.print(table(rows, columns, screen=screen, title=title, row_style=row_style, caption=caption,
+                       compact=compact, style=style))
+
+
+def table(rows: Sequence[dict], columns: Sequence[Column], *, screen: Any, title: Any = None,
+          row_style: Callable[[dict], str | None] | None = None, caption: str | None = None,
+          compact: bool = False, style: str | None = None, width: int | None = None) -> Any:
+    """A rich Table of `rows` fitted to the screen (or `width`): the columns this width shows, one line a row.
 
     When the table is wider than the screen, the columns with a `ratio` share what the others
     leave, so a no_wrap text column is cut with an ellipsis instead of every row wrapping.
+    `compact` drops the vertical rules and the outer edge: at 80 columns that is a payee's worth of room.
     """
     from rich import box
     from rich.table import Table
-    # compact: no vertical rules and no edge padding; at 80 columns that is a file name's worth of room.
-    style = dict(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True) if compact else {}
-    table = Table(title=title, caption=caption, header_style="bold", title_justify="left",
-                  caption_justify="left", **style)
-    for c in columns:
-        table.add_column(c.title, justify=c.justify, style=c.style, max_width=c.max_width, ratio=c.ratio,
-                         no_wrap=c.no_wrap, overflow="ellipsis" if c.no_wrap else "fold")
-    for row in rows:
-        table.add_row(*(_cell_text(row.get(c.key)) for c in columns),
-                      style=row_style(row) if row_style else None)
-    fit_to_screen(table, screen)
-    screen.print(table)
+    width = width or screen.width
+    shown = [c for c in columns if c.min_screen <= width]
+    cells = [[c.cell(row) for c in shown] for row in rows]
+    keep = [i for i, c in enumerate(shown) if not c.hide_empty or any(_cell_text(r[i]) for r in cells)]
+    layout = dict(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True) if compact else {}
+    result = Table(title=title, caption=caption, header_style="bold", title_justify="left",
+                   caption_justify="left", style=style, **layout)
+    for i in keep:
+        c = shown[i]
+        result.add_column(c.title, justify=c.justify, style=c.style, max_width=c.max_width, ratio=c.ratio,
+                          no_wrap=c.no_wrap, overflow="ellipsis" if c.no_wrap else "fold")
+    for row, values in zip(rows, cells):
+        result.add_row(*(_cell_text(values[i]) for i in keep), style=row_style(row) if row_style else style)
+    fit_to_screen(result, screen, width)
+    return result
 
 
-def fit_to_screen(table: Any, screen: Any) -> None:
-    """Shrink a too-wide table's ratio columns until it fits the screen; the other columns keep their width.
+def table_lines(rows: Sequence[dict], columns: Sequence[Column], **options: Any) -> list[str]:
+    """`table` as plain lines of text at the screen's width, for output that is printed a line at a time."""
+    import io
+    text = io.StringIO()
+    screen = console(file=text)
+    screen.print(table(rows, columns, screen=screen, **options))
+    return [line.rstrip() for line in text.getvalue().splitlines()]
+
+
+def fit_to_screen(rich_table: Any, screen: Any, width: int | None = None) -> None:
+    """Shrink a too-wide table's ratio columns until it fits the screen (or `width`); the others keep their width.
 
     Each ratio column gets what its text needs or its ratio's share of the room left, whichever
     is less, and what a column does not need goes to the others (rich's own `ratio` would
     stretch every table to the full width and hand short columns room they cannot use).
     """
-    flexible = [column for column in table.columns if column.ratio]
+    flexible = [column for column in rich_table.columns if column.ratio]
     if not flexible:
         return
     unlimited = screen.options.update(width=10**6, max_width=10**6)
-    natural = screen.measure(table, options=unlimited).maximum
-    if natural <= screen.width:
+    natural = screen.measure(rich_table, options=unlimited).maximum
+    width = width or screen.width
+    if natural <= width:
         return
     need = {id(column): max([screen.measure(cell, options=unlimited).maximum
                              for cell in (column.header, *column.cells)] or [1]) for column in flexible}
-    room = screen.width - (natural - sum(need.values()))
+    room = width - (natural - sum(need.values()))
     widths: dict[int, int] = {}
     waiting = list(flexible)
     while waiting:
@@ -181,6 +217,48 @@ def fit_to_screen(table: Any, screen: Any) -> None:
             waiting.remove(column)
     for column in flexible:
         column.width = widths[id(column)]
+
+
+def screen_width() -> int:
+    """The terminal's width as rich sees it ($COLUMNS first, else the terminal's, else 80), piped or not."""
+    import io
+    return console(file=io.StringIO()).width
+
+
+def fit_text(text: str, width: int | None = None) -> str:
+    """A line of prose word-wrapped to the screen, each further line indented two spaces.
+
+    A command psimport prints for the user to run (from " psimport " to the end) starts a line
+    of its own when it does not fit after the prose, and when it does not fit on one line either,
+    it is broken between its arguments with a shell continuation (" \\"), so that pasted
+    whole it is still the one command.
+    """
+    import shlex
+    import textwrap
+
+    from rich.cells import cell_len
+    width = width or screen_width()
+    if cell_len(text) <= width:
+        return text
+    command = ""
+    at = text.find(" psimport ")
+    if at >= 0 and "`" not in text[at:]:
+        text, command = text[:at], text[at + 1:]
+    lines = textwrap.wrap(text, width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+    if not command:
+        return "\n".join(lines)
+    if cell_len(lines[-1]) + 1 + cell_len(command) <= width:
+        lines[-1] += " " + command
+        return "\n".join(lines)
+    words = [shlex.quote(word) for word in shlex.split(command)]
+    lines.append("  " + words[0])
+    for word in words[1:]:
+        if cell_len(lines[-1]) + 1 + cell_len(word) + 2 <= width:     # room for the word and a " \\"
+            lines[-1] += " " + word
+        else:
+            lines[-1] += " \\"
+            lines.append("    " + word)
+    return "\n".join(lines)
 
 
 @contextmanager

@@ -7,20 +7,20 @@ from pathlib import Path
 from typing import IO
 
 from importer.record import Statement, statement_json, transaction_json
-from importer.output.render import Column, console, dumps, print_table, write_csv, write_json
+from importer.output.render import Column, console, dumps, left_out, print_table, write_csv, write_json
 
 TRANSACTION_COLUMNS = [  # the ids are in --format json/csv; a terminal row has no room for them
     Column("line", "Line", justify="right", style="dim", no_wrap=True),
     Column("date", "Date", no_wrap=True),
     Column("amount", "Amount", justify="right", no_wrap=True),
     Column("payee", "Payee", ratio=2, no_wrap=True),
-    Column("memo", "Memo", style="dim", ratio=3, no_wrap=True),
-    Column("balance", "Balance", justify="right", style="dim", no_wrap=True),
+    Column("memo", "Memo", style="dim", ratio=3, no_wrap=True, hide_empty=True),
+    Column("balance", "Balance", justify="right", style="dim", no_wrap=True, hide_empty=True),
 ]
 
 
-def show_statements(statements: list[Statement], fmt: str, out: IO[str]) -> None:
-    """`psimport parse` output."""
+def show_statements(statements: list[Statement], fmt: str, out: IO[str], limit: int | None = None) -> None:
+    """`psimport parse` output; a table shows the first `limit` rows of each statement, and says how many it left out."""
     if fmt == "json":
         out.write('{"statements": [')
         for i, statement in enumerate(statements):
@@ -35,7 +35,7 @@ def show_statements(statements: list[Statement], fmt: str, out: IO[str]) -> None
             "currency", "balance", "type")]
         write_csv(_flat_records(statements), columns, out)
     else:
-        _statement_tables(statements, out)
+        _statement_tables(statements, out, limit)
 
 
 def _flat_records(statements: list[Statement]):
@@ -89,12 +89,12 @@ def _write_records_jsonl(statements: list[Statement], out: IO[str]) -> None:
             write("\n".join(lines))
 
 
-def _statement_tables(statements: list[Statement], out: IO[str]) -> None:
+def _statement_tables(statements: list[Statement], out: IO[str], limit: int | None) -> None:
     screen = console(file=out)
     for statement in statements:
         if not statement.transactions:
             continue  # e.g. the quiet days of a daily MT940 file: the summary still lists them
-        rows = [transaction_json(t) for t in statement.transactions]
+        rows = [transaction_json(t) for t in statement.transactions[:limit]]
         account = statement.account
         title = f"{statement.file}  [dim]{statement.format}[/dim]"
         if account.id:
@@ -103,6 +103,8 @@ def _statement_tables(statements: list[Statement], out: IO[str]) -> None:
             title += f" ({account.currency})"
         print_table(rows, TRANSACTION_COLUMNS, title=title, screen=screen,
                     row_style=lambda r: "red" if r["amount"].startswith("-") else "green")
+        if len(rows) < len(statement.transactions):
+            screen.print(left_out(len(rows), len(statement.transactions), formats="json/jsonl/csv"), style="dim")
     summary = account_summary(statements)
     print_table(summary, [Column("file", ratio=2, no_wrap=True), Column("account", ratio=1, no_wrap=True),
                           Column("count", justify="right", no_wrap=True),
