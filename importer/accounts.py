@@ -5,6 +5,11 @@ A config entry names a transaction account and any of `ofx_account`, `qif_accoun
 (the file name); every key an entry gives must match. Entries are tried in order. A statement
 no entry claims goes to the one transaction account whose `number` equals its account id, if
 exactly one does; otherwise the run stops, listing the user's transaction accounts.
+
+A statement whose currency (the file's, or a row's) is not its transaction account's is refused
+before anything is written (`check_currencies`), unless the user says `--allow-currency-mismatch`;
+neither the number match nor the hint for an unmapped statement ever offers an account in another
+currency.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from importer.errors import ConfigError
 from importer.pocketsmith.models import TransactionAccount
@@ -20,7 +25,7 @@ from importer.record import Statement
 from importer.schema import Keys, ListOf, Text, Whole, check
 
 __all__ = ["Target", "AccountRule", "ACCOUNT_LIST", "account_rules", "resolve_targets", "mapping_for_file",
-           "statement_mapping"]
+           "statement_mapping", "statement_currencies", "check_currencies"]
 
 _MATCH_KEYS = ("ofx_account", "qif_account", "account", "mapping", "glob")
 
@@ -188,8 +193,61 @@ def _by_number(statement: Statement, known: Sequence[TransactionAccount]) -> Tra
     wanted = _digits(statement.account.id)
     if len(wanted) < 4:
         return None
-    found = [a for a in known if a.number and _digits(a.number) == wanted]
+    # One number can hold several currencies (a multi-currency account is one IBAN): only an
+    # account in the statement's currency is it.
+    found = [a for a in _same_currency(statement, known) if a.number and _digits(a.number) == wanted]
     return found[0] if len(found) == 1 else None
+
+
+def statement_currencies(statement: Statement) -> set[str]:
+    """The currencies a statement's amounts are in: the file's (OFX CURDEF, CAMT/MT940, a mapping's), and each row's."""
+    found = {t.currency for t in statement.transactions}
+    found.add(statement.account.currency)
+    found.discard(None)
+    return {str(code).strip().upper() for code in found if str(code).strip()}
+
+
+def _same_currency(statement: Statement, known: Iterable[TransactionAccount]) -> list[TransactionAccount]:
+    """The accounts that could take this statement's amounts: in its currency, or of an unknown one."""
+    currencies = statement_currencies(statement)
+    return [a for a in known if not currencies or not a.currency_code
+            or currencies == {a.currency_code.strip().upper()}]
+
+
+def check_currencies(statements: Sequence[Statement], targets: Sequence[Target],
+                     accounts: Mapping[int, TransactionAccount], *, allow: bool = False) -> list[str]:
+    """Refuse a statement whose amounts are in another currency than its transaction account's.
+
+    PocketSmith takes an amount as being in the account's currency, so 100 USD sent to an AUD
+    account would silently become 100 AUD. A ConfigError names both currencies and what settles
+    it; with `allow` (`--allow-currency-mismatch`) the same words come back as warnings and the
+    amounts go as they are, unconverted. An account whose currency is unknown (offline, not in
+    the export) cannot be checked: that is a warning too, so the preview says it.
+    """
+    problems: list[str] = []
+    unchecked: list[str] = []
+    for statement, target in zip(statements, targets):
+        currencies = statement_currencies(statement)
+        if not currencies:
+            continue
+        account = accounts.get(target.account_id)
+        code = (account.currency_code or "").strip().upper() if account is not None else ""
+        if not code:
+            unchecked.append(f"{statement.file}: its amounts are in {'/'.join(sorted(currencies))}, but the currency "
+                             f"of transaction account {target.account_id} is not known here, so it is not checked")
+            continue
+        other = sorted(currencies - {code})
+        if other:
+            name = f" ({account.name})" if account.name else ""
+            problems.append(f"{statement.file}: its amounts are in {'/'.join(other)}, but transaction account "
+                            f"{target.account_id}{name}, chosen by {target.how}, is in {code}")
+    if problems and not allow:
+        listed = "\n".join(f"  {p}" for p in problems)
+        raise ConfigError(f"currency mismatch, nothing was written:\n{listed}\nSend the statement to an account "
+                          "in its currency (--account ID, or the config's accounts: list; `psimport accounts` "
+                          "lists each account's currency), or pass --allow-currency-mismatch to import the "
+                          "amounts unconverted, as amounts in the account's currency")
+    return [f"{p}; imported unconverted (--allow-currency-mismatch)" for p in problems] + unchecked
 
 
 def _account_list(known: Sequence[TransactionAccount] | None) -> str:
@@ -225,10 +283,12 @@ def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAcco
 
 
 def _candidate(statement: Statement, known: Sequence[TransactionAccount]) -> tuple[TransactionAccount | None, str]:
-    """The one account whose name is the statement's account, or whose number ends in the same 4+ digits."""
+    """The one account whose name is the statement's account, or whose number ends in the same 4+ digits,
+    among those in the statement's currency (never one in another: that import would be refused)."""
     wanted = statement.account.id
     if not wanted:
         return None, ""
+    known = _same_currency(statement, known)
     same_name = [a for a in known if a.name and " ".join(a.name.split()).casefold() ==
                  " ".join(wanted.split()).casefold()]
     if len(same_name) == 1:

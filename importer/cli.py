@@ -222,6 +222,9 @@ def _plan_options(command):
         _rules_option,
         _mapping_option,
         _date_order_option,
+        click.option("--allow-currency-mismatch", is_flag=True,
+                     help="Send a statement to an account in another currency anyway: its amounts go "
+                          "unconverted, as amounts in the account's currency (otherwise refused)."),
     ]):
         command = option(command)
     return command
@@ -362,7 +365,8 @@ class _TerminalUi:
 @sandbox_option
 @global_options
 @pass_state
-def preview(state: State, files, account, rules_path, mapping, date_order, existing, fmt, out, show_all, sandbox):
+def preview(state: State, files, account, rules_path, mapping, date_order, allow_currency_mismatch, existing, fmt, out,
+            show_all, sandbox):
     """Show exactly what an import would do, writing nothing.
 
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
@@ -386,7 +390,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
     plan = preview_plan(paths, state_dir=state.state_dir, config=_run_config(state, sandbox),
                         source=state.source(existing, sandbox),
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
-                        rules_path=rules_path, mapping=mapping, date_order=date_order)
+                        rules_path=rules_path, mapping=mapping, date_order=date_order,
+                        allow_currency_mismatch=allow_currency_mismatch)
     limit = None if show_all else TABLE_ROWS
     if out is not None:
         try:
@@ -411,8 +416,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 @sandbox_option
 @global_options
 @pass_state
-def import_(state: State, files, account, rules_path, mapping, date_order, yes, concurrency, accept_review,
-            sandbox):
+def import_(state: State, files, account, rules_path, mapping, date_order, allow_currency_mismatch, yes, concurrency,
+            accept_review, sandbox):
     """Create the new transactions in PocketSmith, each exactly once.
 
     Computes the same plan as `preview`, shows its summary, asks, then creates the rows to
@@ -434,7 +439,7 @@ def import_(state: State, files, account, rules_path, mapping, date_order, yes, 
                         config=_run_config(state, sandbox), state_dir=state.state_dir,
                         target=_target_name(state, sandbox), ui=ui, again=_same_command(state), account=account,
                         rules_path=rules_path, mapping=mapping, date_order=date_order, accept_review=accept_review,
-                        concurrency=concurrency)
+                        concurrency=concurrency, allow_currency_mismatch=allow_currency_mismatch)
     for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
         (ui.say if is_result else ui.note)(line)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Literal, Mapping, Sequence
 
-from importer.accounts import Target, account_rules, mapping_for_file, resolve_targets
+from importer.accounts import Target, account_rules, check_currencies, mapping_for_file, resolve_targets
 from importer.config import Config, load_config
 from importer.parsers import FilesRead, ParseOptions, read_files
 from importer.plan import Plan, build_plan
@@ -35,7 +35,8 @@ __all__ = ["preview", "read_statements", "Located", "locate", "plan_located", "e
 def preview(files: Sequence[str | Path] | str | Path, *, existing: "str | Path | Export | None" = None,
             client: "Client | None" = None, account: int | None = None,
             rules: "str | Path | RuleSet | Literal[False] | None" = None, config: "str | Path | Config | None" = None,
-            mapping: str | None = None, date_order: str | None = None) -> Plan:
+            mapping: str | None = None, date_order: str | None = None,
+            allow_currency_mismatch: bool = False) -> Plan:
     """The plan an import of `files` would carry out: what `psimport preview` shows, as a Plan.
 
     What PocketSmith holds comes from `client` (online: its categories, its accounts) or from
@@ -47,7 +48,8 @@ def preview(files: Sequence[str | Path] | str | Path, *, existing: "str | Path |
     (the config's `rules:`, else ./rules.yaml). `config` is a psimport.yaml path or a Config, or
     None for the command line's default (./psimport.yaml, then the user config dir). `account`
     sends every statement to that transaction account; otherwise the config's `accounts:` (and,
-    online, account numbers) decide. `mapping` and `date_order` are `parse_file`'s options. Earlier
+    online, account numbers) decide. A statement in another currency than its account's is a
+    ConfigError, unless `allow_currency_mismatch`. `mapping` and `date_order` are `parse_file`'s options. Earlier
     imports recorded in a journal are not consulted: use `psimport preview` for that.
     """
     from importer.pocketsmith.export import Export
@@ -60,7 +62,8 @@ def preview(files: Sequence[str | Path] | str | Path, *, existing: "str | Path |
         existing if isinstance(existing, Export) else \
         Export.load(existing) if existing is not None else Export([])
     located = locate(files, config=settings, client=client, account=account, mapping=mapping,
-                     date_order=date_order)
+                     date_order=date_order, offline_accounts=getattr(source, "accounts", None),
+                     allow_currency_mismatch=allow_currency_mismatch)
     return plan_located(located, config=settings, source=source, rules=rules)
 
 
@@ -108,8 +111,14 @@ class Located:
 
 
 def locate(paths: Sequence[str | Path], *, config: Config, client: "Client | None" = None,
-           account: int | None = None, mapping: str | None = None, date_order: str | None = None) -> Located:
-    """Parse the files and find each statement's transaction account (`client` None: offline, unchecked)."""
+           account: int | None = None, mapping: str | None = None, date_order: str | None = None,
+           offline_accounts: Mapping[int, TransactionAccount] | None = None,
+           allow_currency_mismatch: bool = False) -> Located:
+    """Parse the files and find each statement's transaction account (`client` None: offline, unchecked).
+
+    Each statement's currency is checked against its account's (`check_currencies`): online the
+    client's accounts say it, offline `offline_accounts` (those an export names) where they can.
+    """
     rules_cfg = account_rules(config.accounts, config.path)
     read = read_statements(paths, config=config, mapping=mapping, date_order=date_order)
     statements = read.statements
@@ -119,6 +128,8 @@ def locate(paths: Sequence[str | Path], *, config: Config, client: "Client | Non
     warnings = [f"{path}: skipped, not a statement psimport recognises" for path in read.skipped]
     warnings += [f"{s.file}: mapped to transaction account {t.account_id} by its {t.how}"
                  for s, t in zip(statements, targets) if "auto-matched" in t.how]
+    with_currency = {a.id: a for a in known} if known is not None else dict(offline_accounts or {})
+    warnings += check_currencies(statements, targets, with_currency, allow=allow_currency_mismatch)
     return Located(statements=statements, files=files, targets=list(targets),
                    key=batch_key(files, statements, targets), accounts={a.id: a for a in known or ()},
                    warnings=warnings)
