@@ -95,7 +95,8 @@ def glob_matches(pattern: str, file: str) -> bool:
 def statement_mapping(statement: Statement) -> str | None:
     """The CSV mapping that read a statement, if the parser recorded one.
 
-    The CSV parser reports it as the format `csv:NAME`, or in `mapping` if it adds that field.
+    The CSV parser reports it as the format `csv:NAME` (a spreadsheet as `xlsx:NAME`, `xls:NAME` or
+    `ods:NAME`: the same mappings read them), or in `mapping` if it adds that field.
     """
     named = getattr(statement, "mapping", None)
     if named:
@@ -103,7 +104,7 @@ def statement_mapping(statement: Statement) -> str | None:
     fmt = statement.format or ""
     if ":" in fmt:
         kind, _, name = fmt.partition(":")
-        if kind.lower() == "csv" and name:
+        if kind.lower() in ("csv", "xlsx", "xls", "ods") and name:
             return name
     return None
 
@@ -271,7 +272,7 @@ def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAcco
         elif statement.account.id and fmt.startswith("qif"):
             match = f'qif_account: "{statement.account.id}"'
         else:
-            mapping = fmt.split(":", 1)[1] if fmt.startswith("csv:") else None
+            mapping = statement_mapping(statement)
             match = f'glob: "{name}"' + (f", mapping: {mapping}" if mapping else "")
         candidate, why = _candidate(statement, known or ())
         target = candidate.id if candidate else "ID"
