@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePath
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -49,6 +50,8 @@ class AccountRule:
     mapping: str | None = None
     glob: str | None = None
     position: int = 0
+    mapping_dirs: tuple[Path, ...] = ()      # where a `mapping:` name is looked up
+    config_path: str | None = None
 
     def matches(self, statement: Statement) -> bool:
         account_id = _norm(statement.account.id)
@@ -63,11 +66,24 @@ class AccountRule:
             return False
         if self.mapping is not None:
             used = statement_mapping(statement)
-            if used is None or used.lower() != Path(self.mapping).stem.lower():
+            if used is None or used.casefold() not in self.mapping_names:
                 return False
         if self.glob is not None and not glob_matches(self.glob, statement.file):
             return False
         return True
+
+    @cached_property
+    def mapping_names(self) -> frozenset[str]:
+        """What a statement's mapping may be called to match `mapping:`: the name or file given, and the
+        name inside that mapping's YAML (a file my-bank.yaml may say `name: mybank`)."""
+        from importer.parsers.csv.mapping import find_mapping
+        assert self.mapping is not None
+        given = {self.mapping.casefold(), Path(self.mapping).stem.casefold()}
+        try:
+            found = find_mapping(self.mapping, self.mapping_dirs)
+        except ConfigError as exc:
+            raise ConfigError(f"accounts[{self.position}].mapping: {exc}", file=self.config_path) from None
+        return frozenset(given | {found.name.casefold()})
 
     def describe(self) -> str:
         parts = [f"{k} {getattr(self, k)!r}" for k in _MATCH_KEYS if getattr(self, k) is not None]
@@ -128,11 +144,31 @@ ACCOUNT_LIST = ListOf(ACCOUNT_ENTRY,
                       what='a list of entries like {ofx_account: "12345678", transaction_account_id: 42}')
 
 
-def account_rules(entries: Sequence[Any] | None, config_path: str | Path | None = None) -> list[AccountRule]:
-    """The config's `accounts:` list as read, checked; a ConfigError names each bad entry and key."""
+def account_rules(entries: Sequence[Any] | None, config_path: str | Path | None = None,
+                  mapping_dirs: Sequence[Path] = ()) -> list[AccountRule]:
+    """The config's `accounts:` list as read, checked; a ConfigError names each bad entry and key.
+
+    A `mapping:` is a mapping's name (looked up in `mapping_dirs`, then the shipped ones) or a
+    YAML file's path, which is relative to the config file's folder.
+    """
     checked = check(ACCOUNT_LIST, entries or [], file=config_path, at="accounts")
-    return [AccountRule(position=position, **{key: entry.get(key) for key in ("transaction_account_id", *_MATCH_KEYS)})
-            for position, entry in enumerate(checked)]
+    rules = []
+    for position, entry in enumerate(checked):
+        fields = {key: entry.get(key) for key in ("transaction_account_id", *_MATCH_KEYS)}
+        if fields["mapping"] is not None:
+            fields["mapping"] = _beside_config(str(fields["mapping"]), config_path)
+        rules.append(AccountRule(position=position, mapping_dirs=tuple(mapping_dirs),
+                                 config_path=None if config_path is None else str(config_path), **fields))
+    return rules
+
+
+def _beside_config(mapping: str, config_path: str | Path | None) -> str:
+    """A mapping file's path as the config gives it, made relative to the config file's folder."""
+    looks_like_path = Path(mapping).suffix.lower() in (".yaml", ".yml") or "/" in mapping or "\\" in mapping
+    path = Path(mapping).expanduser()
+    if not looks_like_path or path.is_absolute() or config_path is None:
+        return str(path) if looks_like_path else mapping
+    return str(Path(config_path).parent / path)
 
 
 def mapping_for_file(path: str | Path, rules: Iterable[AccountRule]) -> str | None:

@@ -74,7 +74,7 @@ def read_statements(paths: Iterable[str | Path], *, config: Config, mapping: str
     The user's mapping folders and date order apply, and a config `accounts:` entry with a `glob` and
     a `mapping` says which mapping reads those files; `mapping` and `date_order` override both.
     """
-    rules = account_rules(config.accounts, config.path)
+    rules = account_rules(config.accounts, config.path, config.mapping_dirs)
     order = date_order or config.date_order
 
     def options_for(path: Path) -> ParseOptions:
@@ -119,7 +119,7 @@ def locate(paths: Sequence[str | Path], *, config: Config, client: "Client | Non
     Each statement's currency is checked against its account's (`check_currencies`): online the
     client's accounts say it, offline `offline_accounts` (those an export names) where they can.
     """
-    rules_cfg = account_rules(config.accounts, config.path)
+    rules_cfg = account_rules(config.accounts, config.path, config.mapping_dirs)
     read = read_statements(paths, config=config, mapping=mapping, date_order=date_order)
     statements = read.statements
     files = [{"path": str(f.path), "sha256": f.sha256} for f in read.files]
