@@ -124,9 +124,11 @@ def sandbox_option(command):
 
 # Options several commands share, defined once.
 _mapping_option = click.option("--mapping", metavar="NAME|FILE",
-                               help="CSV layout: a built-in mapping name or a mapping YAML file.")
+                               help="CSV (or spreadsheet) layout: a mapping's name or a mapping YAML file.")
 _date_order_option = click.option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]),
                                   help="Day/month order when the file cannot tell (QIF, CSV).")
+_sheet_option = click.option("--sheet", metavar="NAME",
+                             help="The sheet of a spreadsheet statement (XLSX, XLS, ODS) to read [default: its first].")
 _rules_option = click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
                              help="Rules file [default: the config's rules:, else ./rules.yaml if present].")
 _yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
@@ -153,7 +155,7 @@ class PsimportGroup(click.Group):
 @global_options
 @click.version_option(package_name="pocketsmith-importer", prog_name="psimport")
 def cli():
-    """Import bank statements (OFX/QFX/QBO, QIF, CSV, CAMT, MT940) into PocketSmith.
+    """Import bank statements (OFX/QFX/QBO, QIF, CSV, XLSX/XLS/ODS, CAMT, MT940) into PocketSmith.
 
     Files are parsed, matched against what PocketSmith already holds, categorised by
     your rules.yaml, previewed, and only then created, exactly once.
@@ -186,12 +188,13 @@ def pass_state(f):
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_mapping_option
 @_date_order_option
+@_sheet_option
 @format_option("table", "json", "jsonl", "csv")
 @click.option("--all", "show_all", is_flag=True,
               help=f"Table: every row (otherwise the first {TABLE_ROWS} of each statement).")
 @global_options
 @pass_state
-def parse(state: State, files, mapping, date_order, fmt, show_all):
+def parse(state: State, files, mapping, date_order, sheet, fmt, show_all):
     """Read statement files and show their transactions, without touching PocketSmith.
 
     A directory means every statement file in it.
@@ -204,7 +207,7 @@ def parse(state: State, files, mapping, date_order, fmt, show_all):
     """
     from importer.output import statements as views
     from importer.pipeline import read_statements
-    read = read_statements(files, config=state.config, mapping=mapping, date_order=date_order)
+    read = read_statements(files, config=state.config, mapping=mapping, date_order=date_order, sheet=sheet)
     if not state.quiet:
         for path in read.skipped:
             click.echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)
@@ -222,6 +225,7 @@ def _plan_options(command):
         _rules_option,
         _mapping_option,
         _date_order_option,
+        _sheet_option,
         click.option("--allow-currency-mismatch", is_flag=True,
                      help="Send a statement to an account in another currency anyway: its amounts go "
                           "unconverted, as amounts in the account's currency (otherwise refused)."),
@@ -365,8 +369,8 @@ class _TerminalUi:
 @sandbox_option
 @global_options
 @pass_state
-def preview(state: State, files, account, rules_path, mapping, date_order, allow_currency_mismatch, existing, fmt, out,
-            show_all, sandbox):
+def preview(state: State, files, account, rules_path, mapping, date_order, sheet, allow_currency_mismatch, existing,
+            fmt, out, show_all, sandbox):
     """Show exactly what an import would do, writing nothing.
 
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
@@ -391,7 +395,7 @@ def preview(state: State, files, account, rules_path, mapping, date_order, allow
                         source=state.source(existing, sandbox),
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
                         rules_path=rules_path, mapping=mapping, date_order=date_order,
-                        allow_currency_mismatch=allow_currency_mismatch)
+                        allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
     limit = None if show_all else TABLE_ROWS
     if out is not None:
         try:
@@ -416,8 +420,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, allow
 @sandbox_option
 @global_options
 @pass_state
-def import_(state: State, files, account, rules_path, mapping, date_order, allow_currency_mismatch, yes, concurrency,
-            accept_review, sandbox):
+def import_(state: State, files, account, rules_path, mapping, date_order, sheet, allow_currency_mismatch, yes,
+            concurrency, accept_review, sandbox):
     """Create the new transactions in PocketSmith, each exactly once.
 
     Computes the same plan as `preview`, shows its summary, asks, then creates the rows to
@@ -439,7 +443,7 @@ def import_(state: State, files, account, rules_path, mapping, date_order, allow
                         config=_run_config(state, sandbox), state_dir=state.state_dir,
                         target=_target_name(state, sandbox), ui=ui, again=_same_command(state), account=account,
                         rules_path=rules_path, mapping=mapping, date_order=date_order, accept_review=accept_review,
-                        concurrency=concurrency, allow_currency_mismatch=allow_currency_mismatch)
+                        concurrency=concurrency, allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
     for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
         (ui.say if is_result else ui.note)(line)
 

@@ -17,12 +17,14 @@ class ParseOptions:
 
     `mapping` is a built-in mapping name or a path to a mapping YAML (CSV only);
     `date_order` ("dmy", "mdy" or "ymd") settles day/month ambiguity the data cannot;
-    `mapping_dirs` are extra folders of user mappings (the config dir, `--config`'s).
+    `mapping_dirs` are extra folders of user mappings (the config dir, `--config`'s);
+    `sheet` is the sheet of a spreadsheet to read (XLSX, XLS, ODS; default its first).
     """
 
     mapping: str | None = None
     date_order: str | None = None
     mapping_dirs: tuple[Path, ...] = ()
+    sheet: str | None = None
 
 
 @runtime_checkable

@@ -16,6 +16,8 @@ import codecs
 import gc
 import re
 from collections import Counter
+from datetime import date
+from decimal import Decimal
 
 from importer.errors import ImporterError, InputError
 from importer.parsers.base import ParseOptions
@@ -25,9 +27,9 @@ from importer.parsers.csv.layout import (
     generic_layout,
     unknown_layout,
 )
-from importer.parsers.csv.mapping import find_mapping
+from importer.parsers.csv.mapping import Mapping, find_mapping
 from importer.parsers.csv.reader import Reader
-from importer.parsers.csv.text import HEAD_CHARS, Source, looks_utf16le
+from importer.parsers.csv.text import HEAD_CHARS, Records, Source, looks_utf16le
 from importer.record import Statement
 
 __all__ = ["CsvParser", "CSV_SUFFIXES"]
@@ -87,13 +89,31 @@ class CsvParser:
         source = Source(data, filename)
         if not source.text(explicit.encoding if explicit else None).strip():
             raise InputError("the file is empty; download the statement again", file=filename)
+        return self.read_source(source, filename, options, explicit)
+
+    def read_source(self, source: Source, filename: str, options: ParseOptions, explicit: Mapping | None = None,
+                    *, records: Records | None = None,
+                    cells: dict[tuple[int, int], date | Decimal] | None = None) -> list[Statement]:
+        """A file's text (or a spreadsheet's rows: `records` and their typed `cells`) through the mapping
+        named, else the one detected: the one path every tabular statement takes."""
         if explicit is not None:
             layout = explicit_layout(source.head(explicit.encoding), explicit)
         else:
             layout = detect_layout(source, options.mapping_dirs) or generic_layout(source.head())
             if layout is None:
                 raise unknown_layout(source.head())
-        reader = Reader(source.text(layout.mapping.encoding), filename, layout, options)
+        if records is None:
+            text = source.text(layout.mapping.encoding)
+        else:
+            # The rows are split already; the text is wanted only for the preamble above the header, where
+            # a mapping's `account: pattern` looks. That pattern was written for the bank's CSV ("IBAN;(...)"),
+            # so the cells are joined with the delimiter it names.
+            mapping = layout.mapping
+            above = records.rows[:layout.header_index if layout.header_index is not None else mapping.skip_lines]
+            pattern = mapping.account_pattern.pattern if mapping.account_pattern is not None else ""
+            delimiter = mapping.delimiter or next((d for d in (";", "\t", "|") if d in pattern), ",")
+            text = "".join(delimiter.join(row) + "\n" for row in above)
+        reader = Reader(text, filename, layout, options, records=records, cells=cells)
         del source  # the reader holds the one text it needs; the rest can go
         # Collecting a million rows trips the cyclic garbage collector over and over, for nothing:
         # rows hold only strings. Pausing it halves the time of a large file.
