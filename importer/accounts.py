@@ -310,9 +310,15 @@ def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAcco
         else:
             mapping = statement_mapping(statement)
             match = f'glob: "{name}"' + (f", mapping: {mapping}" if mapping else "")
-        candidate, why = _candidate(statement, known or ())
+        candidate, why = _candidate(statement, _same_currency(statement, known or ()))
         target = candidate.id if candidate else "ID"
         comment = f"{name}: {candidate.name} ({why})" if candidate else f"{name}: ID from your accounts"
+        if candidate is None:
+            # The account it plainly is, but in another currency: say so, rather than offer it.
+            other, other_why = _candidate(statement, known or ())
+            if other is not None:
+                comment = (f"{name}: ID of an account in {'/'.join(sorted(statement_currencies(statement)))}; "
+                           f"{other.name} ({other_why}) is in {other.currency_code}")
         line = f"    - {{{match}, transaction_account_id: {target}}}   # {comment}"
         if line not in lines:       # e.g. the daily statements of one MT940 file
             lines.append(line)
@@ -320,12 +326,13 @@ def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAcco
 
 
 def _candidate(statement: Statement, known: Sequence[TransactionAccount]) -> tuple[TransactionAccount | None, str]:
-    """The one account whose name is the statement's account, or whose number ends in the same 4+ digits,
-    among those in the statement's currency (never one in another: that import would be refused)."""
+    """The one account whose name is the statement's account, or whose number ends in the same 4+ digits.
+
+    The hint asks it among the accounts in the statement's currency only: one in another currency
+    is never offered, since that import would be refused."""
     wanted = statement.account.id
     if not wanted:
         return None, ""
-    known = _same_currency(statement, known)
     same_name = [a for a in known if a.name and " ".join(a.name.split()).casefold() ==
                  " ".join(wanted.split()).casefold()]
     if len(same_name) == 1:

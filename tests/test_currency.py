@@ -126,8 +126,8 @@ def test_the_hint_never_offers_an_account_in_another_currency():
     with pytest.raises(ConfigError) as caught:
         resolve_targets([_statement("eur.ofx", "NL00 1111 5678", "EUR")], known=known)
     message = str(caught.value)
-    assert "transaction_account_id: ID}   # eur.ofx: ID from your accounts" in message
-    assert "number ending 5678" not in message
+    assert "transaction_account_id: ID}   # eur.ofx: ID of an account in EUR; Everyday (number ending 5678) " \
+           "is in AUD" in message
     with pytest.raises(ConfigError) as caught:
         resolve_targets([_statement("aud.ofx", "11115678", "AUD")], known=known)
     assert "transaction_account_id: 11}   # aud.ofx: Everyday (number ending 5678)" in str(caught.value)
@@ -141,3 +141,15 @@ def test_the_number_match_skips_an_account_in_another_currency():
     assert target.account_id == 22
     with pytest.raises(ConfigError, match="no PocketSmith transaction account"):
         resolve_targets([_statement("gbp.ofx", "12345678", "GBP")], known=known)
+
+
+def test_a_mappings_currency_is_checked_for_a_spreadsheet_too(run, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    from datetime import date
+    book = openpyxl.Workbook()
+    book.active.append(["Date", "Counter Party", "Reference", "Type", "Amount (GBP)", "Balance (GBP)"])
+    book.active.append([date(2026, 10, 1), "Tesco", "T", "CARD", -23.45, 976.55])     # Starling: GBP
+    book.save(tmp_path / "starling.xlsx")
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", tmp_path / "starling.xlsx", "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "starling.xlsx: its amounts are in GBP" in result.output

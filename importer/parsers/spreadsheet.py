@@ -58,10 +58,12 @@ class Sheet:
     """One sheet's cells: `rows` as text (what header signatures and shapes see) and `cells`, the
     date and number cells as the values they hold, by (row number, column index)."""
 
-    def __init__(self, name: str, rows: list[list[str]], cells: dict[tuple[int, int], date | Decimal]):
+    def __init__(self, name: str, rows: list[list[str]], cells: dict[tuple[int, int], date | Decimal],
+                 others: tuple[str, ...] = ()):
         self.name = name
         self.rows = rows
         self.cells = cells
+        self.others = others        # the workbook's other sheets, for messages
 
     def csv_text(self) -> str:
         """The rows as CSV text, row N on line N: for anything that reads a file's text."""
@@ -117,7 +119,7 @@ def read_sheet(data: bytes, filename: str, sheet: str | None = None) -> Sheet:
         raise InputError(f"sheet '{name}' is empty" + ("; pass --sheet NAME for another of its sheets: " +
                                                        ", ".join(f"'{n}'" for n in names if n != name)
                                                        if len(names) > 1 else ""), file=filename)
-    return Sheet(name, rows, cells)
+    return Sheet(name, rows, cells, tuple(n for n in names if n != name))
 
 
 def _reason(exc: Exception) -> str:
@@ -209,7 +211,11 @@ class SpreadsheetParser:
         except InputError as exc:
             # "statement.xlsx, sheet 'Transactions', row 7: ...": where a person looks in a spreadsheet.
             where = f"{filename}, sheet '{sheet.name}'" + (f", row {exc.line}" if exc.line else "")
-            raise InputError(_LINE.sub(r"row \1", exc.message), file=where) from None
+            message = _LINE.sub(r"row \1", exc.message)
+            if options.sheet is None and sheet.others:
+                message += (f"; that is the first sheet: pass --sheet NAME to read another ("
+                            + ", ".join(f"'{n}'" for n in sheet.others) + ")")
+            raise InputError(message, file=where) from None
         for statement in statements:
             kind_name = statement.format.partition(":")[2]
             statement.format = f"{kind}:{kind_name}"
