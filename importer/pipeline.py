@@ -61,8 +61,9 @@ def preview(files: Sequence[str | Path] | str | Path, *, existing: "str | Path |
     source: TransactionSource = client if client is not None else \
         existing if isinstance(existing, Export) else \
         Export.load(existing) if existing is not None else Export([])
+    offline_accounts = None if client is not None else getattr(source, "accounts", None)
     located = locate(files, config=settings, client=client, account=account, mapping=mapping,
-                     date_order=date_order, offline_accounts=getattr(source, "accounts", None),
+                     date_order=date_order, offline_accounts=offline_accounts,
                      allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
     return plan_located(located, config=settings, source=source, rules=rules)
 

@@ -153,3 +153,14 @@ def test_a_mappings_currency_is_checked_for_a_spreadsheet_too(run, tmp_path):
     export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
     result = run("preview", tmp_path / "starling.xlsx", "--account", EVERYDAY, "--existing", export)
     assert result.exit_code == 3 and "starling.xlsx: its amounts are in GBP" in result.output
+
+
+def test_the_library_preview_refuses_it_too_and_takes_the_flag(tmp_path):
+    import importer
+    statement = _ofx(tmp_path / "usd.ofx", "USD")
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    with pytest.raises(ConfigError, match="its amounts are in USD"):
+        importer.preview(statement, existing=export, account=EVERYDAY, rules=False)
+    plan = importer.preview(statement, existing=export, account=EVERYDAY, rules=False,
+                            allow_currency_mismatch=True)
+    assert plan.summary.create == 3 and any("imported unconverted" in w for w in plan.warnings)

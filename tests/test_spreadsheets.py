@@ -70,7 +70,7 @@ def test_an_xlsx_in_a_shipped_layout_reads_its_date_and_number_cells_as_they_are
 def test_number_cells_are_not_read_with_the_mappings_decimal_comma(tmp_path):
     # ING Deutschland (mappings/ing_de.yaml): a key/value preamble with the IBAN, then German headers; its
     # CSV writes 1.234,56, but a spreadsheet's number cell holds 1234.56, whatever the mapping's decimal.
-    path = _xlsx(tmp_path / "ing.xlsx", {"Umsätze": [
+    path = _xlsx(tmp_path / "ing.xlsx", {"Umsätze": [                  # row 3 blank: row numbers stay
         ["IBAN", "DE12 5001 0517 0648 4898 90"], ["Kontoname", "Girokonto"], [],
         ["Buchung", "Valuta", "Auftraggeber/Empfänger", "Buchungstext", "Verwendungszweck", "Betrag", "Währung"],
         [date(2026, 10, 1), date(2026, 10, 1), "REWE", "Lastschrift", "Einkauf", -1234.56, "EUR"],
@@ -80,8 +80,8 @@ def test_number_cells_are_not_read_with_the_mappings_decimal_comma(tmp_path):
     code, output, [statement] = _parse(path)
     assert code == 0, output
     assert statement["format"] == "xlsx:ing_de" and statement["account"]["id"] == "DE12 5001 0517 0648 4898 90"
-    assert [(t["date"], t["amount"]) for t in statement["transactions"]] == [
-        ("2026-10-01", "-1234.56"), ("2026-10-02", "3000.00"), ("2026-10-03", "-2.50")]
+    assert [(t["date"], t["amount"], t["line"]) for t in statement["transactions"]] == [
+        ("2026-10-01", "-1234.56", 5), ("2026-10-02", "3000.00", 6), ("2026-10-03", "-2.50", 7)]
 
 
 def test_an_xls_reads_like_the_csv_of_the_same_bank():

@@ -44,7 +44,8 @@ def sheet_kind(head: bytes, filename: str) -> str | None:
     if head.startswith(b"PK\x03\x04"):
         if _ODS_MIMETYPE in head[:200]:
             return "ods"
-        if b"xl/" in head or b"[Content_Types].xml" in head:
+        # An Office Open XML package: a workbook's parts live under xl/ (a document's under word/).
+        if b"xl/" in head or (b"[Content_Types].xml" in head and b"word/" not in head and b"ppt/" not in head):
             return "xlsx"
         return None
     if head.startswith(_OLE_MAGIC) and (b"W\x00o\x00r\x00k\x00b\x00o\x00o\x00k" in head
@@ -76,7 +77,7 @@ class Sheet:
 def read_sheet(data: bytes, filename: str, sheet: str | None = None) -> Sheet:
     """The cells of the first sheet, or of the sheet named `sheet` (case does not matter)."""
     try:
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped]
         import python_calamine  # noqa: F401  (pandas names it only when it is missing, less clearly)
     except ImportError as exc:
         raise ConfigError(f"reading spreadsheets needs pandas and python-calamine ({exc.name} is missing); "

@@ -73,7 +73,8 @@ def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Confi
     try:
         client = None if source.offline else cast("Client", source)     # online, the source is the client
         located = locate(files, config=config, client=client, account=account,
-                         mapping=mapping, date_order=date_order, offline_accounts=getattr(source, "accounts", None),
+                         mapping=mapping, date_order=date_order,
+                         offline_accounts=getattr(source, "accounts", None) if source.offline else None,
                          allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
         return plan_located(located, config=config, source=source, rules=rules_path, journal=journal,
                             target=target)
