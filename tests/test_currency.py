@@ -164,3 +164,15 @@ def test_the_library_preview_refuses_it_too_and_takes_the_flag(tmp_path):
     plan = importer.preview(statement, existing=export, account=EVERYDAY, rules=False,
                             allow_currency_mismatch=True)
     assert plan.summary.create == 3 and any("imported unconverted" in w for w in plan.warnings)
+
+
+MT940 = "\n".join([":20:REF1", ":25:NL91ABNA0417164300", ":28C:1/1", ":60F:C261101EUR100,00",
+                   ":61:2611021102D12,50NTRFNONREF", ":86:Koffie", ":62F:C261102EUR87,50", "-"]) + "\n"
+
+
+def test_an_mt940_statements_currency_is_checked(run, tmp_path):
+    statement = tmp_path / "eur.sta"
+    statement.write_text(MT940)
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", statement, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "eur.sta: its amounts are in EUR" in result.output
