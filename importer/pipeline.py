@@ -49,8 +49,9 @@ def preview(files: Sequence[str | Path] | str | Path, *, existing: "str | Path |
     None for the command line's default (./psimport.yaml, then the user config dir). `account`
     sends every statement to that transaction account; otherwise the config's `accounts:` (and,
     online, account numbers) decide. A statement in another currency than its account's is a
-    ConfigError, unless `allow_currency_mismatch`. `mapping`, `date_order` and `sheet` are `parse_file`'s options. Earlier
-    imports recorded in a journal are not consulted: use `psimport preview` for that.
+    ConfigError, unless `allow_currency_mismatch`. `mapping`, `date_order` and `sheet` are
+    `parse_file`'s options. Earlier imports recorded in a journal are not consulted: use
+    `psimport preview` for that.
     """
     from importer.pocketsmith.export import Export
     if isinstance(files, (str, Path)):

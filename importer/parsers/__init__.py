@@ -1,8 +1,8 @@
 """The parser registry: find the parser for some bytes, and read files into Statements.
 
-Built-in parsers are OFX/QFX/QBO, QIF, CSV, spreadsheets (XLSX, XLS, ODS), CAMT and MT940. Third parties add a format by exposing
-an object that follows `importer.parsers.base.Parser` under the entry-point group
-`psimport.parsers` (see the README).
+Built-in parsers are OFX/QFX/QBO, QIF, CSV, spreadsheets (XLSX, XLS, ODS), CAMT and MT940. Third
+parties add a format by exposing an object that follows `importer.parsers.base.Parser` under the
+entry-point group `psimport.parsers` (see the README).
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from importer.schema import Bool, Either, Keys, ListOf, OneOf, Regex, Text, Whol
 from importer.yamlfile import excerpt, line_of, read_yaml_file
 
 __all__ = ["Mapping", "TextSpec", "Flag", "DropRule", "Pending", "load_mapping", "mapping_from_dict",
-           "available_mappings", "find_mapping", "where_user_mappings_are", "mapping_yaml", "normalise_cell", "MAPPING_SCHEMA", "SHAPE_KINDS",
-           "WRITING_A_MAPPING"]
+           "available_mappings", "find_mapping", "where_user_mappings_are", "mapping_yaml", "normalise_cell",
+           "MAPPING_SCHEMA", "SHAPE_KINDS", "WRITING_A_MAPPING"]
 
 WRITING_A_MAPPING = "README section 'Writing a mapping for your bank'"
 
@@ -438,7 +438,7 @@ def where_user_mappings_are(extra_dirs: Iterable[Path]) -> str:
     folders = [str(d) for d in extra_dirs]
     if not folders:
         return "No folder of user mappings is configured (the config's mappings_dir: names one)"
-    return ("psimport reads your mappings (NAME.yaml) from " + ", ".join(folders))
+    return "psimport reads your mappings (NAME.yaml) from " + ", ".join(folders)
 
 
 def mapping_yaml(name_or_path: str, extra_dirs: Iterable[Path] = ()) -> str:

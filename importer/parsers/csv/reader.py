@@ -288,7 +288,7 @@ class Reader:
             return lines[positions[k]]
 
         mapping = self.mapping
-        if not usable:
+        if typed and not usable:
             fmt = DateFormat("%Y-%m-%d")        # every date is a date cell: nothing is read as text
         elif mapping.date_format == "auto":
             fmt = infer_date_format(usable, self.options.date_order or mapping.date_order, self.file, line_of,
