@@ -208,3 +208,23 @@ def test_spreadsheets_are_told_from_other_zip_and_binary_files(tmp_path):
         is None
     assert sheet_kind((HERE / "spreadsheets" / "starling.xls").read_bytes()[:4096], "s.xls") == "xls"
     assert sheet_kind(b"Date,Amount\n", "s.xls") is None      # a CSV some banks name .xls
+
+
+@pytest.mark.parametrize("sandbox", ["accounts"], indirect=True)
+def test_a_spreadsheet_imports_into_the_sandbox_with_its_exact_amounts(sandbox, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", sandbox.key)
+    mapping = tmp_path / "mine.yaml"
+    mapping.write_text("name: mine\nsignature: [Date, Details, Amount]\n"
+                       "columns: {date: Date, payee: Details, amount: Amount}\ncurrency: AUD\n")
+    path = _xlsx(tmp_path / "mine.xlsx", {"Sheet1": [
+        ["Date", "Details", "Amount"], [date(2026, 11, 1), "Woolworths", -60.1], [date(2026, 11, 2), "Salary", 2500],
+        [date(2026, 11, 3), "Refund", 0.1 + 0.2]]})
+    args = ["import", str(path), "--mapping", str(mapping), "--account", "510001", "--yes", "--api-url", sandbox.url,
+            "--state-dir", str(tmp_path / "state")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "mine.xlsx (mine)" in result.output
+    assert sorted((t["date"], t["amount"]) for t in sandbox.transactions(510001)) == [
+        (date(2026, 11, 1), Decimal("-60.10")), (date(2026, 11, 2), Decimal("2500.00")),
+        (date(2026, 11, 3), Decimal("0.30"))]
