@@ -228,3 +228,11 @@ def test_a_spreadsheet_imports_into_the_sandbox_with_its_exact_amounts(sandbox, 
     assert sorted((t["date"], t["amount"]) for t in sandbox.transactions(510001)) == [
         (date(2026, 11, 1), Decimal("-60.10")), (date(2026, 11, 2), Decimal("2500.00")),
         (date(2026, 11, 3), Decimal("0.30"))]
+
+
+def test_an_html_table_named_xls_is_told_for_what_it_is(tmp_path):
+    path = tmp_path / "statement.xls"
+    path.write_text("<html><body><table><tr><td>Date</td><td>Amount</td></tr>"
+                    "<tr><td>01/10/2026</td><td>-5.00</td></tr></table></body></html>")
+    code, output, _ = _parse(path)
+    assert code == 2 and "statement.xls: this is a web page (an HTML table), not a spreadsheet or CSV" in output

@@ -54,6 +54,11 @@ def detect(head: bytes, filename: str) -> Parser:
                     key=lambda item: (-item[0], item[1]))
     best_score, _, best = scored[0]
     if best_score <= 0:
+        if b"<table" in head[:SNIFF_BYTES].lower() and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            # Some banks' "Excel" download is a web page holding a table, named .xls.
+            raise InputError("this is a web page (an HTML table), not a spreadsheet or CSV, whatever its name; "
+                             "open it in a spreadsheet program and save it as .xlsx or CSV, or download the "
+                             f"statement as one of {FORMATS}", file=filename)
         if b"\x00" in head[:4096].rstrip(b"\x00"):
             raise InputError(f"this is a binary file, not a bank statement ({FORMATS})",
                              file=filename)
