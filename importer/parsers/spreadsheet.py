@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from importer.errors import ConfigError, InputError
 from importer.parsers.base import ParseOptions
-from importer.parsers.csv.text import Head, Records, Source
+from importer.parsers.csv.text import HEAD_RECORDS, Head, Records, Source
 from importer.record import Statement
 
 __all__ = ["SpreadsheetParser", "Sheet", "read_sheet", "sheet_kind", "SHEET_SUFFIXES"]
@@ -163,29 +163,33 @@ def exact_decimal(value: float) -> Decimal:
 
 
 class _SheetHead(Head):
-    """A sheet's rows as the head detection reads: already split, whatever delimiter a mapping names."""
+    """A sheet's first rows as layout detection reads a file's head: already split, whatever delimiter
+    or quote a mapping names."""
 
-    def __init__(self, sheet: Sheet, filename: str):
-        super().__init__(sheet.csv_text(), filename)
-        self.all_records = Records(sheet.rows, None)       # row i is on line i + 1: its row number
+    def __init__(self, text: str, rows: list[list[str]], filename: str):
+        super().__init__(text, filename)
+        self.head_records = Records(rows[:HEAD_RECORDS], None)     # row i is on line i + 1: its row number
 
     def delimiter(self, quote: str) -> str:
         return ","
 
     def records(self, delimiter: str, quote: str) -> Records:
-        return self.all_records
+        return self.head_records
 
 
 class SheetSource(Source):
-    """A sheet as the CSV path's Source: its text is the rows as CSV (UTF-8), its head the rows themselves."""
+    """A sheet as the CSV path's Source: its text is the rows as CSV (UTF-8), its head the first rows
+    themselves, and `records` every row, for the reader."""
 
     def __init__(self, sheet: Sheet, filename: str):
         self.sheet = sheet
-        self._sheet_head = _SheetHead(sheet, filename)
-        super().__init__(self._sheet_head.text.encode("utf-8"), filename)
+        self.csv_text = sheet.csv_text()
+        self.records = Records(sheet.rows, None)
+        self._sheet_head = _SheetHead(self.csv_text, sheet.rows, filename)
+        super().__init__(self.csv_text.encode("utf-8"), filename)
 
     def text(self, preferred: str | None = None) -> str:
-        return self._sheet_head.text
+        return self.csv_text
 
     def head(self, preferred: str | None = None) -> Head:
         return self._sheet_head
@@ -207,8 +211,8 @@ class SpreadsheetParser:
         sheet = read_sheet(data, filename, options.sheet)
         source = SheetSource(sheet, filename)
         try:
-            statements = CsvParser().read_source(source, filename, options, explicit,
-                                                 records=source.head().records(",", '"'), cells=sheet.cells)
+            statements = CsvParser().read_source(source, filename, options, explicit, records=source.records,
+                                                 cells=sheet.cells)
         except InputError as exc:
             # "statement.xlsx, sheet 'Transactions', row 7: ...": where a person looks in a spreadsheet.
             where = f"{filename}, sheet '{sheet.name}'" + (f", row {exc.line}" if exc.line else "")
