@@ -4,9 +4,9 @@
 
 The statement is generated here (openpyxl, write-only): a Starling-style sheet (Date, Counter Party,
 Reference, Type, Amount (GBP), Balance (GBP)), date cells and number cells, 20k rows (5k with
---quick), and the same rows as the bank's CSV. Each figure is the median of 3 fresh processes of
-`psimport parse FILE --format jsonl`, start-up included; "engine" is the bare `pandas.read_excel`
-(calamine) of the sheet into Python values, with pandas' import. The target: reading a sheet
+--quick), and the same rows as the bank's CSV. Each figure is the median of 5 fresh processes
+(the methods taking turns) of `psimport parse FILE --format jsonl`, start-up included; "engine"
+is the bare `pandas.read_excel` (calamine) of the sheet into Python values, with pandas' import. The target: reading a sheet
 costs at most 2x the engine alone (psimport's own work, the mapping and the rows to Transactions,
 is not the larger part), and stays within a few times the CSV.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from _timing import python, report_targets, run_median
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ["Date", "Counter Party", "Reference", "Type", "Amount (GBP)", "Balance (GBP)"]
+REPEAT = 5
 PAYEES = ["Tesco", "Pret A Manger", "Transport for London", "Acme Ltd", "Amazon", "Netflix"]
 
 
@@ -64,9 +66,13 @@ def run(quick: bool) -> str:
         xlsx, csv = write_files(Path(tmp), count)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         parse = [python(), "-m", "importer", "parse", "--format", "jsonl"]
-        sheet_time = run_median([*parse, str(xlsx)], repeat=3, env=env)
-        csv_time = run_median([*parse, str(csv)], repeat=3, env=env)
-        engine_time = run_median([python(), "-c", ENGINE, str(xlsx)], repeat=3, env=env)
+        commands = {"sheet": [*parse, str(xlsx)], "csv": [*parse, str(csv)],
+                    "engine": [python(), "-c", ENGINE, str(xlsx)]}
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(REPEAT):             # the methods take turns, so a busy machine slows each alike
+            for name, argv in commands.items():
+                times[name].append(run_median(argv, repeat=1, env=env))
+        sheet_time, csv_time, engine_time = (statistics.median(times[name]) for name in commands)
     lines = [f"{count:,} rows: XLSX {sheet_time:.2f} s, the same CSV {csv_time:.2f} s "
              f"({sheet_time / csv_time:.1f}x); pandas.read_excel (calamine) alone {engine_time:.2f} s "
              f"(psimport {sheet_time / engine_time:.2f}x the engine)"]
