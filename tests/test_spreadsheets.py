@@ -236,3 +236,20 @@ def test_an_html_table_named_xls_is_told_for_what_it_is(tmp_path):
                     "<tr><td>01/10/2026</td><td>-5.00</td></tr></table></body></html>")
     code, output, _ = _parse(path)
     assert code == 2 and "statement.xls: this is a web page (an HTML table), not a spreadsheet or CSV" in output
+
+
+def test_an_empty_first_sheet_and_leading_blank_rows(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "Empty"
+    sheet = book.create_sheet("Data")
+    for offset, value in enumerate(STARLING):              # the table starts at C3, as some exports put it
+        sheet.cell(row=3, column=3 + offset, value=value)
+    for offset, value in enumerate([date(2026, 10, 1), "Tesco", "T", "CARD", -23.45, 976.55]):
+        sheet.cell(row=4, column=3 + offset, value=value)
+    book.save(tmp_path / "offset.xlsx")
+    code, output, _ = _parse(tmp_path / "offset.xlsx")
+    assert code == 2 and "offset.xlsx: sheet 'Empty' is empty; pass --sheet NAME for another of its sheets: 'Data'" \
+        in output
+    code, output, [statement] = _parse(tmp_path / "offset.xlsx", "--sheet", "Data")
+    assert code == 0, output
+    assert _rows(statement) == [("2026-10-01", "-23.45", "Tesco", "976.55", 4)]
