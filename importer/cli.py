@@ -284,12 +284,15 @@ def _follow_up(state: State, *words: str) -> str:
     return shlex.join(parts)
 
 
-def _same_command(state: State) -> str:
-    """The command line that was run, rebuilt from its parameters, for "run this again to finish"."""
+def _same_command(state: State, name: str | None = None, leave_out: tuple[str, ...] = ()) -> str:
+    """The command line that was run, rebuilt from its parameters, for "run this again to finish".
+
+    `name` runs another command with the same files and options (review's import), without `leave_out`.
+    """
     ctx = click.get_current_context()
-    parts = [ctx.info_name or ""]
+    parts = [name or ctx.info_name or ""]
     for param in ctx.command.params:
-        if not param.expose_value or param.name not in ctx.params:
+        if not param.expose_value or param.name not in ctx.params or param.name in leave_out:
             continue
         value = ctx.params[param.name]
         if isinstance(param, click.Argument):
@@ -325,9 +328,10 @@ def _confirm(question: str, yes: bool, action: str) -> None:
 class _TerminalUi:
     """How an import or undo talks to the user (importer.write.batches.Ui): results on stdout, questions on stderr."""
 
-    def __init__(self, state: State, yes: bool):
+    def __init__(self, state: State, yes: bool, summary: bool = True):
         self.state = state
         self.yes = yes
+        self.summary = summary      # review has just shown it
 
     def say(self, text: str) -> None:
         from importer.output.render import fit_text
@@ -338,7 +342,7 @@ class _TerminalUi:
             self.say(text)
 
     def show_summary(self, plan, title: str) -> None:
-        if not self.state.quiet:
+        if self.summary and not self.state.quiet:
             from importer.output.preview import print_summary
             print_summary(plan, sys.stdout, title=title)
 
@@ -454,11 +458,12 @@ def import_(state: State, files, account, rules_path, mapping, date_order, yes, 
                 decisions_csv=decisions, enrich=enrich)
 
 
-def _run_import(state: State, files, sandbox: bool, *, yes: bool, again: str, **options) -> None:
+def _run_import(state: State, files, sandbox: bool, *, yes: bool, again: str, summary: bool = True,
+                **options) -> None:
     """An import and what it prints: `import`, and `review` when the person says to import at the end."""
     from importer.output.batches import import_result_lines
     from importer.write.batches import run_import
-    ui = _TerminalUi(state, yes)
+    ui = _TerminalUi(state, yes, summary)
     result = run_import(_statement_paths(state, files, sandbox), client=state.client(sandbox),
                         config=_run_config(state, sandbox), state_dir=state.state_dir,
                         target=_target_name(state, sandbox), ui=ui, again=again, **options)
@@ -551,6 +556,7 @@ def review(state: State, files, account, rules_path, mapping, date_order, every_
     """
     from importer.errors import ConfigError
     from importer.output.preview import print_summary
+    from importer.output.render import fit_text
     from importer.review import load_review
     from importer.write.batches import preview_plan
     from importer.write.journal import Journal
@@ -576,11 +582,12 @@ def review(state: State, files, account, rules_path, mapping, date_order, every_
             try:
                 finished = session.run(_ReviewScreen())
             except KeyboardInterrupt:
-                click.echo(f"\nStopped. {plural(session.answered, 'answer')} kept; to go on, run:\n  {again}")
+                click.echo()
+                click.echo(fit_text(f"Stopped: {plural(session.answered, 'answer')} kept. To go on, run: {again}"))
                 raise click.exceptions.Exit(130)
             if not finished:
-                click.echo(f"Quit: {plural(session.answered, 'answer')} kept, {session.undecided} not decided yet. "
-                           f"To go on, run:\n  {again}")
+                click.echo(fit_text(f"Quit: {plural(session.answered, 'answer')} kept, {session.undecided} not "
+                                    f"decided yet. To go on, run: {again}"))
                 return
     plan = preview_plan(paths, state_dir=state.state_dir, config=config, source=client, target=target, **options)
     print_summary(plan, sys.stdout, title="What an import would now do")
@@ -588,12 +595,11 @@ def review(state: State, files, account, rules_path, mapping, date_order, every_
     if not to_send:
         click.echo("An import would create nothing.")
         return
+    import_again = _same_command(state, "import", leave_out=("every_row",))
     if click.confirm(f"Import now ({plural(len(to_send), 'transaction')} to create)?", default=False, err=True):
-        _run_import(state, files, sandbox, yes=True, again=_follow_up(state, "import", *map(str, files),
-                    *(["--sandbox"] if sandbox else []), *(["--account", str(account)] if account else [])),
-                    **options)
+        _run_import(state, files, sandbox, yes=True, again=import_again, summary=False, **options)
     else:
-        click.echo(f"Nothing was imported. When you are ready: {_follow_up(state, 'import', *map(str, files), *(['--sandbox'] if sandbox else []))}")
+        click.echo(fit_text(f"Nothing was imported. When you are ready, run: {import_again}"))
 
 
 @cli.group("decisions")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import IO, Any, Sequence
 
+from importer.output.preview import why
 from importer.output.render import Column, console, left_out, print_table, write_csv, write_json
 from importer.text import plural
 
@@ -15,8 +16,8 @@ KEY_HELP = "[n] new  [1-{k}] same as candidate  [s] skip  [Enter] later  [b] bac
 
 
 def _apart(days: int) -> str:
-    """How far the transaction is from the row, the row's side: "same day", "1 day later" (the row is later)."""
-    return "same day" if days == 0 else f"{plural(abs(days), 'day')} {'later' if days > 0 else 'earlier'}"
+    """How many days apart the row and the transaction are (which way is in the reasons)."""
+    return "same day" if days == 0 else plural(abs(days), "day")
 
 
 def decision_words(action: str, duplicate_of: int | None) -> str:
@@ -31,9 +32,9 @@ _CANDIDATE_COLUMNS = [
     Column("amount", "Amount", justify="right", no_wrap=True),
     Column("payee", "Payee", no_wrap=True, ratio=3),
     Column("memo", "Memo", no_wrap=True, ratio=2, min_screen=110, hide_empty=True),
-    Column("apart", "Apart", no_wrap=True),
+    Column("apart", "Apart", justify="right", no_wrap=True),
     Column("score", "Score", justify="right", no_wrap=True),
-    Column("note", "", no_wrap=True, ratio=2),
+    Column("note", "", no_wrap=True, hide_empty=True),
 ]
 
 
@@ -57,28 +58,30 @@ def review_screen(item: Any, number: int, total: int, out: IO[str] | None = None
                          ("labels", ", ".join(row.labels) if row.labels else None)):
         if value:
             screen.print(Text(f"  {label}: {value}", style="dim"), no_wrap=True, overflow="ellipsis")
+    if row.action == "review" and not row.decided:
+        screen.print(Text(f"Asked because: {why(row.as_json())}", style="yellow"), no_wrap=True, overflow="ellipsis")
     if item.answer is not None:
         screen.print(Text(f"Decided: {decision_words(item.answer.action, item.answer.duplicate_of)}"
                           f" ({item.answer.source}, {(item.answer.decided_at or '')[:10]})", style="bold cyan"))
     if item.candidates:
         rows = []
         for k, c in enumerate(item.candidates, 1):
-            note = "proposed" if c.proposed else ""
-            if c.txn.status == "pending":
-                note = ", ".join(p for p in (note, "pending") if p)
-            if c.taken_by:
-                note = ", ".join(p for p in (note, f"taken by {c.taken_by}") if p)
+            note = ", ".join(word for word, yes in (("proposed", c.proposed), ("pending", c.txn.status == "pending"),
+                                                    ("taken", c.taken_by)) if yes)
             rows.append({"k": k, "id": c.txn.id, "date": c.txn.date.isoformat(), "amount": c.txn.amount,
                          "payee": c.txn.payee or c.txn.original_payee, "memo": c.txn.memo, "apart": _apart(c.days),
                          "score": None if c.score is None else f"{c.score:.2f}", "note": note})
         screen.print(Text("Candidates in PocketSmith", style="bold"))
         print_table(rows, _CANDIDATE_COLUMNS, screen=screen, compact=True)
         for k, c in enumerate(item.candidates, 1):
-            if c.reasons:
-                screen.print(Text(f"  {k}: " + "; ".join(c.reasons), style="dim"), no_wrap=True, overflow="ellipsis")
+            said = ([f"taken by {c.taken_by}"] if c.taken_by else []) + list(c.reasons)
+            if said:
+                screen.print(Text(f"  {k}: " + "; ".join(said), style="dim"), no_wrap=True, overflow="ellipsis")
     else:
         screen.print(Text("No candidate in PocketSmith: nothing of this amount near its date.", style="dim"))
-    keys = KEY_HELP.format(k=len(item.candidates)) if item.candidates else KEY_HELP.replace("  [1-{k}] same as candidate", "")
+    count = len(item.candidates)
+    keys = KEY_HELP.replace("[1-{k}] same as candidate", "[1] same as candidate 1" if count == 1 else
+                            f"[1-{count}] same as candidate" if count else "").replace("    ", "  ")
     screen.print(Text(keys, style="bold"), no_wrap=True, overflow="ellipsis")
 
 
