@@ -70,7 +70,7 @@ def test_enrich_fills_only_empty_fields_a_rerun_sends_nothing_and_undo_restores(
 
     shown = run("preview", *args, "--enrich", sandbox=sandbox)
     assert shown.exit_code == 0, shown.output
-    assert "import --enrich would fill in 2 transactions" in shown.output
+    assert "2 to fill in by import --enrich (their empty fields only)" in shown.output
     assert f"{groceries.id}  memo: WOOLWORTHS 1234 SYDNEY CARD 4321 VALUE DATE 01/11; note: weekly shop; " \
            f"labels: food; category: {GROCERIES}; cheque number: 000123" in shown.output
     plan = json.loads(run("preview", *args, "--format", "json", sandbox=sandbox).output)

@@ -163,8 +163,8 @@ def show_enrichment(plan: Any, out: IO[str], limit: int | None = None) -> None:
                           "every field the statement could add.", style="dim"))
         return
     shown = rows[:limit] if limit else rows
-    screen.print(Text(f"import --enrich would fill in {plural(len(rows), 'transaction')} already in PocketSmith "
-                      "(empty fields only)", style="bold cyan"), no_wrap=True, overflow="ellipsis")
+    screen.print(Text(f"{len(rows)} to fill in by import --enrich (their empty fields only)", style="bold cyan"),
+                 no_wrap=True, overflow="ellipsis")
     print_table(shown, _ENRICH_COLUMNS, screen=screen, compact=True)
     if len(shown) < len(rows):
         screen.print(Text(left_out(len(shown), len(rows), "to fill in"), style="dim"))

@@ -123,7 +123,7 @@ def why(data: dict) -> str:
     reasons = data.get("reasons") or []
     if data.get("decided") and reasons:
         # "your decision on 2026-12-04: same as #880000214" in the row's few words; the date is in JSON and CSV.
-        return reasons[0].split(": ", 1)[-1] + " (your decision)"
+        return "decided: " + reasons[0].split(": ", 1)[-1]
     if data["action"] == "skip" and reasons:
         return reasons[-1]             # the rule that said so
     if data["action"] == "create":
