@@ -15,17 +15,24 @@ puts the old (empty) values back into every field that still holds what was fill
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from importer.errors import ApiError
 from importer.plan import Action, Plan, PlanRow
 from importer.pocketsmith.models import PsTransaction
 from importer.write.journal import Journal, Update
 
-if TYPE_CHECKING:
-    from importer.pocketsmith.client import PocketSmith
 
-__all__ = ["FIELDS", "fills_for", "plan_fills", "planned_updates", "send_updates", "undo_updates", "UpdateReport"]
+class Updating(Protocol):
+    """What enriching needs of PocketSmith (importer.pocketsmith.client.PocketSmith has it)."""
+
+    def get_transaction(self, id: int) -> PsTransaction:
+        """One transaction by id (ApiError with status 404 when it is gone)."""
+
+    def update_transaction(self, id: int, body: dict) -> PsTransaction:
+        """PUT /transactions/{id} with these fields."""
+
+__all__ = ["FIELDS", "Updating", "fills_for", "plan_fills", "planned_updates", "send_updates", "undo_updates", "UpdateReport"]
 
 # The fields an enriching import may fill, in the order they are shown.
 FIELDS = ("memo", "note", "labels", "category_id", "cheque_number")
@@ -123,7 +130,7 @@ def _is_unknown(exc: ApiError) -> bool:
     return status is None or status >= 500 or status == 408
 
 
-def send_updates(client: "PocketSmith", journal: Journal, batch_id: str,
+def send_updates(client: Updating, journal: Journal, batch_id: str,
                  progress: Callable[[int, int], None] | None = None) -> UpdateReport:
     """Fill in what the batch's open updates say, each journaled `sending` before its request."""
     report = UpdateReport()
@@ -173,7 +180,7 @@ def _note_failure(journal: Journal, batch_id: str, update: Update, exc: ApiError
         report.failed.append((update.ps_id, str(exc)))
 
 
-def undo_updates(client: "PocketSmith", journal: Journal, batch_id: str) -> UpdateReport:
+def undo_updates(client: Updating, journal: Journal, batch_id: str) -> UpdateReport:
     """Put back the values the batch's updates replaced, in every field still holding what was filled."""
     report = UpdateReport()
     for update in journal.updates(batch_id, ["done", "sending"]):

@@ -217,9 +217,17 @@ class Plan:
 class Decided(Protocol):
     """A person's decision on a row, as `build_plan` applies it (importer.write.journal.StoredDecision)."""
 
-    action: str                      # create | duplicate | skip
-    duplicate_of: int | None
-    decided_at: str | None
+    @property
+    def action(self) -> str:
+        """create | duplicate | skip"""
+
+    @property
+    def duplicate_of(self) -> int | None:
+        """For duplicate: the PocketSmith transaction the row is."""
+
+    @property
+    def decided_at(self) -> str | None:
+        """When (ISO text)."""
 
 
 def row_identity(account_id: int, record: Transaction) -> tuple[int, str]:

@@ -92,7 +92,7 @@ class Review:
         """A "same as #N" answer takes #N: the other rows' candidate lists say so."""
         holders = dict(self.held_by)
         holders.update((i.answer.duplicate_of, i.where) for i in self.items
-                       if i.answer is not None and i.answer.action == Action.DUPLICATE)
+                       if i.answer is not None and i.answer.duplicate_of is not None)
         for item in self.items:
             for candidate in item.candidates:
                 holder = holders.get(candidate.txn.id)
@@ -169,7 +169,7 @@ def load_review(files: Sequence[str | Path], *, client: "Client", config: "Confi
     settings = dedupe_settings(config)
     held = existing_transactions(client, located.statements, located.targets, settings)
     kept = {(d.account_id, d.external_id): d for d in journal.decisions(target, located.account_ids)}
-    holders = {}
+    holders: dict[int, str] = {}
     for row in plan.rows:
         if row.action == Action.DUPLICATE and row.duplicate_of is not None:
             name = Path(row.record.file or "").name

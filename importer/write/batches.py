@@ -24,6 +24,7 @@ from importer.write.writer import DEFAULT_CONCURRENCY, IncompleteBatch, Writer, 
 
 if TYPE_CHECKING:
     from importer.config import Config
+    from importer.enrich import Updating
     from importer.pipeline import Located
     from importer.pocketsmith.protocol import Client, TransactionSource
 
@@ -195,7 +196,7 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
     filled = None
     if journal.updates(batch_id) and report.complete and not report.interrupted:
         with ui.progress("Filling in") as progress:
-            filled = send_updates(client, journal, batch_id, progress=progress)
+            filled = send_updates(cast("Updating", client), journal, batch_id, progress=progress)
         journal.finish_batch(batch_id)
     batch = journal.batch(batch_id)
     states = {r.row_index: r.state for r in journal.rows(batch_id)}
@@ -275,7 +276,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
         client = client_for(sandbox)
         with import_lock(state_dir), ui.progress("Deleting") as progress:
             report = undo_batch(client, journal, batch.id, concurrency=DEFAULT_CONCURRENCY, progress=progress)
-            restored = undo_updates(client, journal, batch.id) if to_restore else None
+            restored = undo_updates(cast("Updating", client), journal, batch.id) if to_restore else None
         if to_delete or not to_restore:
             ui.say(f"Batch {batch.id}: deleted {report.deleted}"
                    + (f", {report.gone} already gone" if report.gone else "")

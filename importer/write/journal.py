@@ -535,7 +535,8 @@ class Journal:
 
     def decisions(self, target: str | None = None, account_ids: Iterable[int] | None = None) -> list["StoredDecision"]:
         """Kept decisions, oldest first; only those into `target` and these accounts when given."""
-        sql, args = f"SELECT {self._DECISION_COLUMNS} FROM decisions WHERE 1 = 1", []
+        sql = f"SELECT {self._DECISION_COLUMNS} FROM decisions WHERE 1 = 1"
+        args: list[Any] = []
         if target is not None:
             sql += " AND target = ?"
             args.append(target)
@@ -558,8 +559,8 @@ class Journal:
 
     def updates(self, batch_id: str, states: Iterable[str] | None = None) -> list["Update"]:
         """A batch's updates in plan order, optionally only those in some states."""
-        sql, args = ("SELECT row_index, ps_id, fields, before, state, error FROM updates WHERE batch_id = ?",
-                     [batch_id])
+        sql = "SELECT row_index, ps_id, fields, before, state, error FROM updates WHERE batch_id = ?"
+        args: list[Any] = [batch_id]
         if states is not None:
             states = list(states)
             sql += f" AND state IN ({','.join('?' * len(states))})"
