@@ -93,6 +93,7 @@ def test_enrich_fills_only_empty_fields_a_rerun_sends_nothing_and_undo_restores(
     assert client.get_transaction(agl.id).memo == "typed by me"
     assert sorted(_puts(sandbox)) == sorted(f"/v2/transactions/{i}" for i in (groceries.id, coffee.id))
     batch = json.loads(run("batches", "--format", "json", sandbox=sandbox).output)["batches"][0]
+    assert (batch["created"], batch["filled"], batch["status"]) == (1, 2, "complete")
 
     again = run("import", *args, "--enrich", "--yes", sandbox=sandbox)
     assert again.exit_code == 0 and "Nothing to import" in again.output

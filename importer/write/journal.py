@@ -189,6 +189,12 @@ class BatchInfo:
     counts: dict[str, int]
     existing: dict[int, list[int]]
     target: str = ""
+    updates: dict[str, int] | None = None      # import --enrich: its updates by state
+
+    @property
+    def filled(self) -> int:
+        """PocketSmith transactions whose empty fields this batch filled in (and has not emptied again)."""
+        return (self.updates or {}).get("done", 0)
 
     @property
     def created(self) -> int:
@@ -335,9 +341,11 @@ class Journal:
         counts = dict(self._query("SELECT state, count(*) FROM rows WHERE batch_id = ? GROUP BY state",
                                   (batch_id,)))
         existing = {int(k): v for k, v in json.loads(row[9]).items()}
+        updates = dict(self._query("SELECT state, count(*) FROM updates WHERE batch_id = ? GROUP BY state",
+                                   (batch_id,)))
         return BatchInfo(id=batch_id, created_at=row[1], key=row[2], files=json.loads(row[3]),
                          accounts=json.loads(row[4]), status=row[5], finished_at=row[6], undone_at=row[7],
-                         counts=counts, existing=existing, target=row[10])
+                         counts=counts, existing=existing, target=row[10], updates=updates)
 
     _BATCH_COLUMNS = ("id, created_at, key, files, accounts, status, finished_at, undone_at, plan, existing,"
                       " target")
