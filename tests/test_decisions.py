@@ -207,3 +207,14 @@ def test_a_decision_follows_the_row_into_an_overlapping_later_statement(sandbox,
     petrol = [t for t in both["transactions"] if t["payee"] == "Petrol"]
     assert [(t["action"], t["decided"]) for t in petrol] == [("skip", True), ("duplicate", False)]
     assert petrol[1]["reasons"][0].startswith("repeats october.qif line")
+
+
+def test_decisions_list_and_preview_enrich_fit_80_columns(demo_sandbox, run, monkeypatch):
+    assert run("import", SAMPLES, "--config", DEMO_CONFIG, "--accept-review", "--yes", sandbox=demo_sandbox).exit_code == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    for args in (("decisions", "list"), ("preview", SAMPLES, "--config", DEMO_CONFIG, "--enrich", "--all")):
+        result = run(*args, sandbox=demo_sandbox if args[0] == "preview" else None)
+        assert result.exit_code == 0, result.output
+        assert not [line for line in result.output.splitlines() if len(line) > 80]
+    listed = run("decisions", "list").output
+    assert "same as" not in listed and listed.count(" new ") == 3       # the whole decision, never cut

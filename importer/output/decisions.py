@@ -31,7 +31,6 @@ _CANDIDATE_COLUMNS = [
     Column("date", "Date", no_wrap=True),
     Column("amount", "Amount", justify="right", no_wrap=True),
     Column("payee", "Payee", no_wrap=True, ratio=3),
-    Column("memo", "Memo", no_wrap=True, ratio=2, min_screen=110, hide_empty=True),
     Column("apart", "Apart", justify="right", no_wrap=True),
     Column("score", "Score", justify="right", no_wrap=True),
     Column("note", "", no_wrap=True, hide_empty=True),
@@ -69,12 +68,13 @@ def review_screen(item: Any, number: int, total: int, out: IO[str] | None = None
             note = ", ".join(word for word, yes in (("proposed", c.proposed), ("pending", c.txn.status == "pending"),
                                                     ("taken", c.taken_by)) if yes)
             rows.append({"k": k, "id": c.txn.id, "date": c.txn.date.isoformat(), "amount": c.txn.amount,
-                         "payee": c.txn.payee or c.txn.original_payee, "memo": c.txn.memo, "apart": _apart(c.days),
+                         "payee": c.txn.payee or c.txn.original_payee, "apart": _apart(c.days),
                          "score": None if c.score is None else f"{c.score:.2f}", "note": note})
         screen.print(Text("Candidates in PocketSmith", style="bold"))
         print_table(rows, _CANDIDATE_COLUMNS, screen=screen, compact=True)
         for k, c in enumerate(item.candidates, 1):
-            said = ([f"taken by {c.taken_by}"] if c.taken_by else []) + list(c.reasons)
+            said = ([f"taken by {c.taken_by}"] if c.taken_by else []) + \
+                ([f"memo '{c.txn.memo}'"] if c.txn.memo else []) + list(c.reasons)
             if said:
                 screen.print(Text(f"  {k}: " + "; ".join(said), style="dim"), no_wrap=True, overflow="ellipsis")
     else:
