@@ -146,6 +146,9 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
             return unfinished.id
         ui.note(f"Batch {unfinished.id} of these files (planned {unfinished.created_at}) is unfinished: "
                 f"{unfinished.created} created, {left} to go. Finishing it with its original plan.")
+        if decisions_csv is not None:
+            ui.note(f"{decisions_csv} is not read now: the batch keeps the decisions it was planned with "
+                    "(those of its first run are kept already); run the import again afterwards for any new ones.")
         ui.confirm(f"Finish batch {unfinished.id} ({left} to create in {_where(target)})?", "importing")
         return unfinished.id
 
