@@ -77,7 +77,12 @@ class Review:
     target: str
     held_by: dict[int, str] = field(default_factory=dict)   # PocketSmith id -> the row that is its duplicate
     decided_before: int = 0          # rows of the plan decided before this review began
-    answered: int = 0
+    answered_rows: set[int] = field(default_factory=set)     # plan rows answered in this review
+
+    @property
+    def answered(self) -> int:
+        """How many rows this review answered (a row answered again, after `back`, counts once)."""
+        return len(self.answered_rows)
 
     def answer(self, item: Item, action: str, candidate: Candidate | None = None) -> None:
         """Keep the answer now: committed before the next row is shown."""
@@ -85,7 +90,7 @@ class Review:
                                 source="review")
         self.journal.save_decisions([decision])
         item.answer = decision
-        self.answered += 1
+        self.answered_rows.add(item.row.index)
         self._mark_taken()
 
     def _mark_taken(self) -> None:
