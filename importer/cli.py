@@ -569,7 +569,7 @@ def review(state: State, files, account, rules_path, mapping, date_order, every_
     again = _same_command(state)
     options = dict(account=account, rules_path=rules_path, mapping=mapping, date_order=date_order)
     with Journal.in_state_dir(state.state_dir) as journal:
-        session, plan = load_review(paths, client=client, config=config, journal=journal, target=target,
+        session, _ = load_review(paths, client=client, config=config, journal=journal, target=target,
                                     every_row=every_row, **options)
         if not session.items:
             click.echo("Nothing to review: no row of these statements is left for review"
