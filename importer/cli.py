@@ -74,8 +74,9 @@ class State:
 
     @property
     def resolved_api_url(self) -> str:
-        from importer.config import DEFAULT_API_URL
-        return self.api_url or os.environ.get("POCKETSMITH_API_URL") or DEFAULT_API_URL
+        """--api-url, else POCKETSMITH_API_URL, else the config's api_url:, else PocketSmith's."""
+        from importer.settings import api_url
+        return api_url(self.api_url, self.config).value
 
 
 def _remember(attr: str):
@@ -804,3 +805,131 @@ def mappings_command(state: State, name, fmt):
         sys.stdout.write(mapping_yaml(name, state.config.mapping_dirs))
     else:
         show_mappings(available_mappings(state.config.mapping_dirs), fmt, sys.stdout)
+
+
+# ─── init, config ─────────────────────────────────────────────────────────────────────────────
+
+class _TerminalAsker:
+    """The init wizard's questions on the terminal (stderr), answers typed on stdin; the key without echo."""
+
+    def __init__(self):
+        self.can_ask = _can_ask()
+
+    def say(self, text: str) -> None:
+        click.echo(text, err=True)
+
+    def secret(self, prompt: str) -> str:
+        return click.prompt(prompt, hide_input=True, err=True)
+
+    def text(self, prompt: str, default: str = "") -> str:
+        return click.prompt(prompt, default=default, show_default=False, err=True)
+
+    def confirm(self, prompt: str, default: bool) -> bool:
+        return click.confirm(prompt, default=default, err=True)
+
+
+def _parse_maps(values) -> dict[str, int]:
+    from importer.errors import InputError
+    mapped = {}
+    for value in values:
+        name, _, account = value.rpartition("=")
+        if not name or not account.strip().isdigit():
+            raise InputError(f"--map {value!r}: give FILE=ID, such as --map everyday.ofx=510001")
+        mapped[name] = int(account)
+    return mapped
+
+
+@cli.command("init")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--key-stdin", is_flag=True,
+              help="Read the developer key from standard input (for scripts) instead of asking for it.")
+@click.option("--key-file", "key_in_file", is_flag=True,
+              help="Keep the key in the 0600 key file even where a system keyring exists.")
+@click.option("--map", "maps", multiple=True, metavar="FILE=ID",
+              help="The transaction account for a statement file (its name or path); repeatable.")
+@_yes_option
+@global_options
+@pass_state
+def init(state: State, paths, key_stdin, key_in_file, maps, yes):
+    """Set psimport up: check your PocketSmith key, keep it safe, and map your statements to accounts.
+
+    Asks for the developer key (typing is hidden), checks it with PocketSmith, keeps it in the
+    system keyring where there is one (else in a file only you can read, in the user config
+    dir; never in psimport.yaml), lists your transaction accounts, and for each statement
+    file or folder proposes the account (same number, same name, same currency) and adds an
+    `accounts:` entry to psimport.yaml (--config, else the one in use, else the user config
+    dir's), keeping what is already there. Every question has a flag, for scripts.
+
+    \b
+    Examples:
+      psimport init ~/Downloads/statements/
+      psimport init everyday.ofx savings.csv --map savings.csv=510003 --yes
+      psimport init statements/ --api-url http://127.0.0.1:8765/v2   # a `psimport sandbox`
+    """
+    from importer.config import DEFAULT_API_URL, Config, load_config, user_config_dir
+    from importer.pipeline import read_statements
+    from importer.pocketsmith.client import PocketSmith
+    from importer.settings import api_url
+    from importer.setup import InitOptions, run_init
+    # --config may name a file init is about to create; otherwise the config in use, else the user config dir's.
+    config_path = Path(state.config_path) if state.config_path else \
+        state.config.path or user_config_dir() / "psimport.yaml"
+    config = load_config(config_path) if config_path.is_file() else Config()
+    url = api_url(state.api_url, config).value
+    key = sys.stdin.readline().strip() if key_stdin else None
+    options = InitOptions(api_url=url, config_path=config_path, key=key, paths=paths, mapped=_parse_maps(maps),
+                          yes=yes, use_keyring=not key_in_file,
+                          write_api_url=url.rstrip("/") != DEFAULT_API_URL)
+
+    def read(files):
+        return read_statements(files, config=config).statements
+
+    asker = _TerminalAsker()
+    if key_stdin:
+        asker.can_ask = False    # stdin held the key: there is no one to answer questions on it
+    result = run_init(options, asker, connect=lambda u, k: PocketSmith(u, k), read=read)
+    if result.added:
+        click.echo(f"Added to {result.config_path}:")
+        for line in result.added:
+            click.echo(f"  {line}")
+    if result.paths:
+        # The config is found without --config only where psimport looks: here, or the user config dir.
+        found_anyway = config_path.resolve() in {Path("psimport.yaml").resolve(),
+                                                 (user_config_dir() / "psimport.yaml").resolve()}
+        extra = [] if state.config_path or found_anyway else ["--config", str(config_path)]
+        click.echo("Next, see what an import would do:")
+        click.echo(f"  {_follow_up(state, 'preview', *map(str, result.paths), *extra)}")
+
+
+@cli.group("config")
+@global_options
+def config_group():
+    """Show psimport's settings.
+
+    \b
+    Examples:
+      psimport config show
+      psimport config show --format json
+    """
+
+
+@config_group.command("show")
+@format_option("table", "json")
+@global_options
+@pass_state
+def config_show(state: State, fmt):
+    """The settings in effect and where each came from: a flag, the environment, a file and line, a default.
+
+    The key is found in this order: POCKETSMITH_DEVELOPER_KEY (or POCKETSMITH_ACCESS_TOKEN), the
+    system keyring, the key file `psimport init` writes; only its length and last two characters
+    are shown.
+
+    \b
+    Examples:
+      psimport config show
+      psimport config show --config ~/finance/psimport.yaml --format json
+    """
+    from importer.output.settings import show_settings
+    from importer.settings import effective_settings
+    show_settings(effective_settings(state.config, config_flag=state.config_path, api_url_flag=state.api_url,
+                                     state_dir_flag=state.state_dir_opt), fmt, sys.stdout)
