@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from importer.config import DEFAULT_API_URL, Config, default_state_dir, user_config_dir
 
