@@ -403,7 +403,10 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 
 
 @cli.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--inbox", metavar="DIR", type=click.Path(path_type=Path, file_okay=False),
+              help="Import every statement in DIR the config routes, one batch a file, and move each finished "
+                   "one to DIR/imported/YYYY-MM/ [default with no FILES: the config's inbox:].")
 @_plan_options
 @_yes_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, metavar="N",
@@ -412,7 +415,7 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 @sandbox_option
 @global_options
 @pass_state
-def import_(state: State, files, account, rules_path, mapping, date_order, yes, concurrency, accept_review,
+def import_(state: State, files, inbox, account, rules_path, mapping, date_order, yes, concurrency, accept_review,
             sandbox):
     """Create the new transactions in PocketSmith, each exactly once.
 
@@ -422,12 +425,28 @@ def import_(state: State, files, account, rules_path, mapping, date_order, yes, 
     command again and it finishes the batch, creating nothing twice. Importing the same files
     again later creates nothing.
 
+    With --inbox DIR (or `inbox:` in psimport.yaml and no FILES) each statement in DIR is its own
+    batch, and a file whose rows are all in PocketSmith now moves to DIR/imported/YYYY-MM/. Safe
+    from cron: without a terminal it asks nothing and prints one summary line; exit status 0
+    when nothing is left for a person, 6 when a file stays (the summary says why), 75 when
+    another run holds the inbox.
+
     \b
     Examples:
       psimport import sample_statements/ --sandbox --yes
       psimport import statement.ofx --account 123456 --rules rules.yaml
-      psimport import ~/Downloads/*.qfx --concurrency 4
+      psimport import --inbox ~/statements/inbox --yes
     """
+    from importer.errors import InputError
+    if inbox is None and not files and not account:
+        inbox = _run_config(state, sandbox).inbox
+    if inbox is not None:
+        if files:
+            raise InputError("give statement FILES or --inbox DIR, not both")
+        return _import_inbox(state, inbox, rules_path=rules_path, mapping=mapping, date_order=date_order, yes=yes,
+                             concurrency=concurrency, accept_review=accept_review, sandbox=sandbox)
+    if not files:
+        raise InputError("no statements to import: give FILES, or --inbox DIR (or set inbox: in psimport.yaml)")
     from importer.output.batches import import_result_lines
     from importer.write.batches import run_import
     ui = _TerminalUi(state, yes)
@@ -438,6 +457,52 @@ def import_(state: State, files, account, rules_path, mapping, date_order, yes, 
                         concurrency=concurrency)
     for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
         (ui.say if is_result else ui.note)(line)
+
+
+class _InboxUi(_TerminalUi):
+    """An inbox run: on a terminal, each file's import as usual; from cron (no terminal), nothing but the summary,
+    and no questions (running it unattended is the go-ahead)."""
+
+    def __init__(self, state: State, yes: bool):
+        self.attended = _can_ask() and sys.stdout.isatty()
+        super().__init__(state, yes or not _can_ask())
+
+    def say(self, text: str) -> None:
+        if self.attended:
+            super().say(text)
+
+    def show_summary(self, plan, title: str) -> None:
+        if self.attended:
+            super().show_summary(plan, title)
+
+
+def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order, yes, concurrency, accept_review,
+                  sandbox) -> None:
+    from importer.inbox import NEEDS_A_PERSON_EXIT, run_inbox
+    from importer.output.batches import import_result_lines, inbox_lines
+    from importer.write.batches import run_import
+    ui = _InboxUi(state, yes)
+    config, client = _run_config(state, sandbox), state.client(sandbox)
+    again = _same_command(state)
+
+    def import_file(path: Path):
+        result = run_import([path], client=client, config=config, state_dir=state.state_dir,
+                            target=_target_name(state, sandbox), ui=ui, again=again, rules_path=rules_path,
+                            mapping=mapping, date_order=date_order, accept_review=accept_review,
+                            concurrency=concurrency)
+        for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
+            (ui.say if is_result else ui.note)(line)
+        return result
+
+    def on_file(path: Path) -> None:
+        ui.say(f"── {path.name}")
+
+    result = run_inbox(inbox, config=config, client=client, import_file=import_file, on_file=on_file)
+    from importer.output.render import fit_text
+    for line in inbox_lines(result):
+        click.echo(fit_text(line) if ui.attended else line)
+    if result.needs_a_person:
+        raise click.exceptions.Exit(NEEDS_A_PERSON_EXIT)
 
 
 @cli.command()

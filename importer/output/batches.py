@@ -6,6 +6,7 @@ from typing import IO, Any, Iterable
 
 from importer.output.preview import not_created_lines
 from importer.output.render import Column, console, left_out, write_csv, write_json
+from importer.text import plural
 
 __all__ = ["batch_rows", "batches_table", "show_batches", "BATCH_COLUMNS", "import_result_lines"]
 
@@ -107,4 +108,23 @@ def import_result_lines(result: Any, undo_command: str) -> list[tuple[str, bool]
     if result.duplicates:
         lines.append(("What each duplicate matched: `psimport preview --all` with the same files.", False))
     lines.append((f"Undo with: {undo_command}", True))
+    return lines
+
+
+def inbox_lines(result: Any) -> list[str]:
+    """What `import --inbox` says (an importer.inbox.InboxResult): one summary line, then a line per file left."""
+    imported, left = result.with_status("imported"), result.with_status("left")
+    ignored = result.with_status("ignored")
+    if not result.outcomes:
+        return [f"Inbox {result.inbox}: no statements waiting."]
+    parts = [f"{result.created} created, {result.duplicates} duplicates"]
+    if imported:
+        folders = sorted({str(o.moved_to.parent.relative_to(result.inbox)) for o in imported})
+        parts.append(f"{plural(len(imported), 'file')} moved to {', '.join(f + '/' for f in folders)}")
+    if left:
+        parts.append(f"{len(left)} left for you")
+    if ignored:
+        parts.append(f"{plural(len(ignored), 'other file')} ignored (not statements)")
+    lines = [f"Inbox {result.inbox}: {'; '.join(parts)}."]
+    lines += [f"  {o.path.name}: {o.why}" for o in left]
     return lines

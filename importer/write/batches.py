@@ -62,6 +62,7 @@ class ImportResult:
     counts: dict[str, int] = field(default_factory=dict)
     review: list[dict] = field(default_factory=list)      # preview rows left for review, not created
     duplicates: int = 0                                    # rows already in PocketSmith, not created
+    created: int = 0                                       # rows the batch created (this run and earlier ones)
 
 
 def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Config", source: "TransactionSource",
@@ -175,7 +176,8 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
                               exit_code=130 if report.interrupted else 5)
     # The duplicates are counted above; only the rows for review need the user's eyes now.
     return ImportResult(batch_id, review=[r for r in not_created if r["action"] == Action.REVIEW],
-                        duplicates=sum(1 for r in not_created if r["action"] == Action.DUPLICATE))
+                        duplicates=sum(1 for r in not_created if r["action"] == Action.DUPLICATE),
+                        created=batch.created)
 
 
 def list_batches(state_dir: Path) -> list[BatchInfo]:
