@@ -142,6 +142,12 @@ class PsimportGroup(click.Group):
         except ImporterError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            # Ctrl-C or SIGTERM outside the writer (which stops cleanly on its own, with its own message), or
+            # at a question: one line and 130, as a shell expects of an interrupted command; not "Aborted!".
+            click.echo("\nInterrupted; nothing was changed by this step. Run the same command again to carry on.",
+                       err=True)
+            ctx.exit(130)
         except BrokenPipeError:
             # `psimport parse ... | head` closed the pipe: end quietly.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -171,6 +177,10 @@ def cli():
 
 
 def main() -> None:
+    import signal
+    # SIGTERM (kill, systemd, a cron timeout) stops psimport as Ctrl-C does: the writer finishes what is in
+    # flight and journals it; anywhere else the run ends with one line and exit status 130.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     cli(prog_name="psimport")
 
 
@@ -381,8 +391,11 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
       psimport preview statement.ofx --account 123456 --existing export.json --format json
       psimport preview sample_statements/ --sandbox --format html --out preview.html
     """
+    from importer.errors import InputError
     from importer.output.preview import show_plan
     from importer.write.batches import preview_plan
+    if out is not None and not out.absolute().parent.is_dir():    # said before the plan is worked out, not after
+        raise InputError("cannot write the preview there (no such folder)", file=str(out))
     paths = _statement_paths(state, files, sandbox)
     plan = preview_plan(paths, state_dir=state.state_dir, config=_run_config(state, sandbox),
                         source=state.source(existing, sandbox),
@@ -393,7 +406,7 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
         try:
             handle = open(out, "w", encoding="utf-8", newline="")
         except OSError as exc:
-            raise ImporterError(f"cannot write the preview there ({exc.strerror})", file=str(out)) from None
+            raise InputError(f"cannot write the preview there ({exc.strerror})", file=str(out)) from None
         with handle:
             show_plan(plan, fmt, handle, show_all=show_all, limit=limit)
         if not state.quiet:

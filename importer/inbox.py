@@ -18,25 +18,19 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from importer.errors import ConfigError, ImporterError, InputError
+from importer.errors import Busy, ConfigError, ImporterError, InputError
 
 if TYPE_CHECKING:
     from importer.config import Config
     from importer.pocketsmith.protocol import Client
     from importer.write.batches import ImportResult
 
-__all__ = ["InboxResult", "FileOutcome", "Busy", "run_inbox", "inbox_files", "inbox_lock", "IMPORTED_DIR",
+__all__ = ["InboxResult", "FileOutcome", "run_inbox", "inbox_files", "inbox_lock", "IMPORTED_DIR",
            "NEEDS_A_PERSON_EXIT"]
 
 IMPORTED_DIR = "imported"
 LOCK_FILE = ".psimport-inbox.lock"
 NEEDS_A_PERSON_EXIT = 6      # the run went fine, and some files wait for a person (the summary says why)
-
-
-class Busy(ImporterError):
-    """Another run holds the lock; nothing was done, and trying again later is the fix."""
-
-    exit_code = 75      # EX_TEMPFAIL: what cron wrappers and shell scripts read as "try again later"
 
 
 @dataclass

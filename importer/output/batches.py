@@ -20,17 +20,18 @@ def batch_rows(batches: Iterable[Any]) -> list[dict]:
         elif b.status == "complete":
             status = "complete"
         else:
-            status = "unfinished"
+            status = "running" if b.running else "unfinished"
         rows.append({"id": b.id, "when": b.created_at, "target": b.target, "files": [f["path"] for f in b.files],
                      "accounts": b.accounts, "created": b.created, "skipped": counts.get("skipped", 0),
                      "failed": counts.get("failed", 0), "unknown": counts.get("sending", 0),
                      "planned": counts.get("planned", 0), "undone": counts.get("undone", 0), "status": status,
-                     "undone_at": b.undone_at})
+                     "undone_at": b.undone_at, "running": b.running})
     return rows
 
 
 BATCH_COLUMNS = [Column(k) for k in ("id", "when", "target", "files", "accounts", "created", "skipped", "failed",
-                                     "unknown", "planned", "undone", "status", "undone_at")]
+                                     "unknown", "planned", "undone", "status", "undone_at",
+                                     "running")]
 
 
 def batches_table(rows: list[dict], out: IO[str]) -> None:
@@ -50,7 +51,7 @@ def batches_table(rows: list[dict], out: IO[str]) -> None:
     table.add_column("Files", overflow="fold", min_width=12)
     table.add_column("Rows", no_wrap=True)
     table.add_column("Status", overflow="fold", min_width=8)
-    styles = {"complete": "green", "unfinished": "yellow"}
+    styles = {"complete": "green", "unfinished": "yellow", "running": "cyan"}
     for row in rows:
         try:
             when = datetime.fromisoformat(row["when"]).astimezone().strftime("%Y-%m-%d\n%H:%M")
@@ -60,8 +61,11 @@ def batches_table(rows: list[dict], out: IO[str]) -> None:
         if "://" in into:
             into = into.split("://", 1)[1].split("/", 1)[0]
         counts = [f"{row['created']} created", f"{row['skipped']} skipped"]
-        if row["failed"] or row["unknown"]:
-            counts.append(f"{row['failed'] + row['unknown']} failed")
+        if row["failed"]:
+            counts.append(f"{row['failed']} refused")
+        if row["unknown"]:
+            # Being sent right now, or sent by a run that stopped before the answer: looked up, never resent blind.
+            counts.append(f"{row['unknown']} in flight" if row["running"] else f"{row['unknown']} unanswered")
         if row["planned"]:
             counts.append(f"{row['planned']} to send")
         if row["undone"]:

@@ -9,7 +9,7 @@ returns what is left to show, so the same flow runs under tests or another front
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, ContextManager, Protocol, Sequence, cast
 
@@ -17,7 +17,7 @@ from importer.errors import ConfigError
 from importer.pipeline import locate, plan_located
 from importer.plan import Action, Plan
 from importer.text import plural
-from importer.write.journal import BatchInfo, Journal, NewRow, import_lock
+from importer.write.journal import BatchInfo, Journal, NewRow, import_lock, import_running
 from importer.write.writer import DEFAULT_CONCURRENCY, IncompleteBatch, Writer, settle_unknown, undo_batch
 
 if TYPE_CHECKING:
@@ -181,12 +181,21 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
 
 
 def list_batches(state_dir: Path) -> list[BatchInfo]:
-    """Every batch in the state dir's journal, newest first; none if there is no journal yet."""
+    """Every batch in the state dir's journal, newest first; none if there is no journal yet.
+
+    While an import holds the state dir's lock, the newest open batch is the one it is working on:
+    that batch is `running`, and its rows being sent are in flight rather than unanswered.
+    """
     journal = Journal.existing_in(state_dir)
     if journal is None:
         return []
     with journal:
-        return journal.batches()
+        batches = journal.batches()
+    if import_running(state_dir):
+        newest_open = next((i for i, b in enumerate(batches) if b.status == "open" and not b.undone_at), None)
+        if newest_open is not None:
+            batches[newest_open] = replace(batches[newest_open], running=True)
+    return batches
 
 
 def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Client"], sandbox: bool, target: str,
