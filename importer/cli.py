@@ -31,6 +31,7 @@ class State:
     state_dir_opt: str | None = None
     verbose: int = 0
     quiet: bool = False
+    demo: bool = False          # --sandbox: the demo's own state dir, unless --state-dir or PSIMPORT_STATE_DIR says
     _config: object = field(default=None, repr=False)
     _clients: dict = field(default_factory=dict, repr=False)   # one per --sandbox value
 
@@ -43,8 +44,14 @@ class State:
 
     @property
     def state_dir(self) -> Path:
+        """--state-dir, else PSIMPORT_STATE_DIR, else the user data dir; under --sandbox its `demo/` folder, so
+        the demo's journal and sandbox never mix with the user's real imports."""
         from importer.config import default_state_dir
-        return Path(self.state_dir_opt) if self.state_dir_opt else default_state_dir()
+        if self.state_dir_opt:
+            return Path(self.state_dir_opt)
+        if self.demo and not os.environ.get("PSIMPORT_STATE_DIR"):
+            return default_state_dir() / "demo"
+        return default_state_dir()
 
     def client(self, sandbox: bool = False):
         """The PocketSmith client for this run: the real API, or an embedded sandbox with --sandbox.
@@ -93,23 +100,27 @@ def _remember(attr: str):
 
 
 _GLOBAL_OPTIONS = [
-    click.option("--api-url", metavar="URL", expose_value=False, callback=_remember("api_url"),
-                 help="PocketSmith API base URL [env POCKETSMITH_API_URL; default https://api.pocketsmith.com/v2]."),
-    click.option("--config", metavar="FILE", expose_value=False, callback=_remember("config_path"),
-                 help="Config file (YAML). Default: ./psimport.yaml, then the user config dir."),
-    click.option("--state-dir", metavar="DIR", expose_value=False, callback=_remember("state_dir_opt"),
-                 help="Where the journal lives [env PSIMPORT_STATE_DIR; default the user data dir]."),
-    click.option("-v", "--verbose", count=True, expose_value=False, callback=_remember("verbose"),
-                 help="Log each request (key redacted)."),
-    click.option("--quiet", is_flag=True, expose_value=False, callback=_remember("quiet"),
-                 help="Print only results and errors."),
+    (("--api-url",), dict(metavar="URL", callback=_remember("api_url"),
+                          help="PocketSmith API base URL [env POCKETSMITH_API_URL, else the config's api_url:; "
+                               "default https://api.pocketsmith.com/v2].")),
+    (("--config",), dict(metavar="FILE", callback=_remember("config_path"),
+                         help="Config file (YAML). Default: ./psimport.yaml, then the user config dir.")),
+    (("--state-dir",), dict(metavar="DIR", callback=_remember("state_dir_opt"),
+                            help="Where the journal lives [env PSIMPORT_STATE_DIR; default the user data dir]; "
+                                 "--sandbox uses its demo/ folder.")),
+    (("-v", "--verbose"), dict(count=True, callback=_remember("verbose"), help="Log each request (key redacted).")),
+    (("--quiet",), dict(is_flag=True, callback=_remember("quiet"), help="Print only results and errors.")),
 ]
 
 
-def global_options(command):
-    for option in reversed(_GLOBAL_OPTIONS):
-        command = option(command)
-    return command
+def global_options(command=None, *, unused: tuple[str, ...] = ()):
+    """The global options, on a command too (so they work after it). Those in `unused` the command never reads:
+    still accepted there (a script may put them after any command), but left out of its --help."""
+    def add(command):
+        for names, settings in reversed(_GLOBAL_OPTIONS):
+            command = click.option(*names, expose_value=False, hidden=names[-1] in unused, **settings)(command)
+        return command
+    return add(command) if command is not None else add
 
 
 def format_option(*choices: str, default: str = "table"):
@@ -118,9 +129,15 @@ def format_option(*choices: str, default: str = "table"):
                         help="Output format.")
 
 
-def sandbox_option(command):
-    return click.option("--sandbox", is_flag=True,
-                        help="Use an embedded local PocketSmith sandbox (demo data) instead of PocketSmith.")(command)
+def _remember_demo(ctx: click.Context, param: click.Parameter, value):
+    if value:
+        ctx.ensure_object(State).demo = True
+    return value
+
+
+def sandbox_option(command, help: str = "Use an embedded local PocketSmith sandbox (demo data) instead of "
+                                       "PocketSmith; its journal and data are kept in STATE_DIR/demo/."):
+    return click.option("--sandbox", is_flag=True, callback=_remember_demo, help=help)(command)
 
 
 # Options several commands share, defined once.
@@ -200,7 +217,7 @@ def pass_state(f):
 @format_option("table", "json", "jsonl", "csv")
 @click.option("--all", "show_all", is_flag=True,
               help=f"Table: every row (otherwise the first {TABLE_ROWS} of each statement).")
-@global_options
+@global_options(unused=("--api-url", "--state-dir", "--verbose"))
 @pass_state
 def parse(state: State, files, mapping, date_order, fmt, show_all):
     """Read statement files and show their transactions, without touching PocketSmith.
@@ -276,11 +293,12 @@ def _target_name(state: State, sandbox: bool) -> str:
 
 
 def _follow_up(state: State, *words: str) -> str:
-    """A psimport command line for the user to run next, with this run's --api-url, --config and --state-dir.
+    """A psimport command line for the user to run next, with this run's --api-url, --config and --state-dir,
+    and its --sandbox and --rules where the command printed takes them.
 
     Every command psimport prints for the user to run is built here, so none of them loses
-    the options that say which journal, config and PocketSmith it is about. An option given
-    in `words` wins over this run's.
+    the options that say which journal, config, rules and PocketSmith it is about. An option
+    given in `words` wins over this run's.
     """
     import shlex
     parts = ["psimport", *words]
@@ -288,7 +306,24 @@ def _follow_up(state: State, *words: str) -> str:
                         ("--state-dir", state.state_dir_opt)):
         if value and flag not in words:
             parts.extend([flag, str(value)])
+    ctx = click.get_current_context(silent=True)
+    given = ctx.params if ctx is not None else {}
+    takes = _options_of(words)
+    if given.get("sandbox") and "--sandbox" in takes and "--sandbox" not in words:
+        parts.append("--sandbox")
+    if given.get("rules_path") and "--rules" in takes and "--rules" not in words:
+        parts.extend(["--rules", str(given["rules_path"])])
     return shlex.join(parts)
+
+
+def _options_of(words) -> set[str]:
+    """The option flags of the psimport command `words` start with (`undo`, `rules test`...)."""
+    command: click.Command = cli
+    for word in words:
+        if not isinstance(command, click.Group) or word not in command.commands:
+            break
+        command = command.commands[word]
+    return {flag for param in command.params for flag in param.opts}
 
 
 def _same_command(state: State) -> str:
@@ -521,14 +556,16 @@ def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order,
 @cli.command()
 @format_option("table", "json", "csv")
 @click.option("--all", "show_all", is_flag=True, help=f"Table: every batch (otherwise the newest {TABLE_ROWS}).")
-@global_options
+@functools.partial(sandbox_option, help="The demo's batches (those of --sandbox imports), kept apart from yours.")
+@global_options(unused=("--api-url", "--config", "--verbose", "--quiet"))
 @pass_state
-def batches(state: State, fmt, show_all):
-    """List import batches: when, which files, created / skipped / failed, undone or not.
+def batches(state: State, fmt, show_all, sandbox):
+    """List import batches: when, which files, created / skipped / refused, running, undone or not.
 
     \b
     Examples:
       psimport batches
+      psimport batches --sandbox --all
       psimport batches --format json
     """
     from importer.output.batches import show_batches
@@ -601,7 +638,7 @@ def categories(state: State, fmt, sandbox):
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="Port on 127.0.0.1 (0 picks a free one).")
 @click.option("--db", "db_path", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False),
-              help="SQLite file for the sandbox's data [default: STATE_DIR/sandbox/sandbox.sqlite3].")
+              help="SQLite file for the sandbox's data [default: STATE_DIR/demo/sandbox/sandbox.sqlite3, shared with --sandbox].")
 @click.option("--demo", is_flag=True,
               help="Seed a new database with the demo household's history (otherwise: its accounts and "
                    "categories, no transactions).")
@@ -622,7 +659,7 @@ def categories(state: State, fmt, sandbox):
               help="Seed for the fault draws, for repeatable runs.")
 @click.option("--max-per-page", type=click.IntRange(1, 1000), default=1000, show_default=True,
               help="Largest page the transaction lists give, whatever per_page asks.")
-@global_options
+@global_options(unused=("--api-url", "--config"))
 @pass_state
 def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429, retry_after, rate_500,
                     rate_drop, fault_seed, max_per_page):
@@ -640,6 +677,7 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
     """
     from importer.sandbox.embedded import foreground_sandbox
     from importer.sandbox.server import Faults
+    state.demo = True       # the same database and key as --sandbox's, under STATE_DIR/demo/
     faults = Faults(latency=latency_ms / 1000, rate_429=rate_429, retry_after=retry_after, rate_500=rate_500,
                     rate_drop_after_create=rate_drop, seed=fault_seed)
     server, db_path = foreground_sandbox(state.state_dir, db_path=db_path, key=key, port=port, faults=faults,
@@ -863,13 +901,16 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
 @cli.command("mappings")
 @click.argument("name", required=False)
 @format_option("table", "json")
-@global_options
+@global_options(unused=("--api-url", "--state-dir", "--verbose", "--quiet"))
 @pass_state
 def mappings_command(state: State, name, fmt):
     """List the CSV layouts psimport knows (your own first), or print one mapping's YAML.
 
     A printed mapping is a good start for your own bank's: save it under a new name, edit
-    it, and put it in your config dir's mappings/ folder or pass it with --mapping FILE.
+    it, and put it in your mappings folder (~/.config/psimport/mappings/ on Linux,
+    ~/Library/Application Support/psimport/mappings/ on macOS, a mappings/ folder beside
+    psimport.yaml, or the config's mappings_dir:), or pass it with --mapping FILE.
+    `psimport config show` lists the folders searched on this machine.
 
     \b
     Examples:
@@ -926,7 +967,7 @@ def _parse_maps(values) -> dict[str, int]:
 @click.option("--map", "maps", multiple=True, metavar="FILE=ID",
               help="The transaction account for a statement file (its name or path); repeatable.")
 @_yes_option
-@global_options
+@global_options(unused=("--state-dir",))
 @pass_state
 def init(state: State, paths, key_stdin, key_in_file, maps, yes):
     """Set psimport up: check your PocketSmith key, keep it safe, and map your statements to accounts.
