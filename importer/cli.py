@@ -771,7 +771,7 @@ def rules_test(state: State, rules_path, existing, since, top, fmt, sandbox):
     from importer.output.rules import show_report
     report, source = rules_test_report(rules_path, _run_config(state, sandbox), top=top, warn=_warner(state),
                                        **_history_source(state, existing, since, sandbox))
-    show_report(report, fmt, sys.stdout, source=source)
+    show_report(report, fmt, sys.stdout, source=source, suggest_command=_follow_up(state, "rules", "suggest"))
 
 
 @rules_group.command("suggest")
@@ -841,24 +841,34 @@ def rules_explain(state: State, files, rules_path, account, mapping, date_order,
 
 
 @rules_group.command("pull")
+@click.option("--out", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False),
+              help="Add the pulled rules to FILE (a rules file, made if missing): only those it does not have, "
+                   "keeping everything in it; the result is checked as `rules test` reads it before it is written.")
 @format_option("yaml", "json", default="yaml")
 @sandbox_option
 @global_options
 @pass_state
-def rules_pull(state: State, fmt, sandbox):
-    """Turn your PocketSmith category rules into rules.yaml entries (printed; paste what you want).
+def rules_pull(state: State, out, fmt, sandbox):
+    """Turn your PocketSmith category rules into rules.yaml entries: printed, or merged into a file with --out.
 
     Each becomes `payee contains KEYWORDS → category`, with the category's full path.
 
     \b
     Examples:
       psimport rules pull --sandbox
-      psimport rules pull >> pulled.yaml
+      psimport rules pull --out rules.yaml         # add the ones rules.yaml does not have yet
+      psimport rules pull --format json
     """
-    from importer.rules.sync import pull_rules
     from importer.output.rules import show_pulled
-    show_pulled(pull_rules(state.client(sandbox)), fmt, sys.stdout,
-                where="the sandbox" if sandbox else "PocketSmith")
+    from importer.rules.sync import merge_pulled, pull_rules
+    where = "the sandbox" if sandbox else "PocketSmith"
+    entries = pull_rules(state.client(sandbox))
+    if out is None:
+        show_pulled(entries, fmt, sys.stdout, where=where)
+        return
+    added, present = merge_pulled(out, entries, where)
+    click.echo(f"Added {plural(len(added), 'rule')} from {where} to {out}"
+               + (f"; {present} {'was' if present == 1 else 'were'} there already." if present else "."))
 
 
 @rules_group.command("push")

@@ -100,3 +100,68 @@ def test_batches_shows_the_running_import_as_running_and_its_rows_in_flight(tmp_
         assert "2 in flight" in table() and "failed" not in table()
     assert listed()["status"] == "unfinished" and listed()["running"] is False
     assert "2 unanswered" in table() and "failed" not in table()
+
+
+def _invoke(sandbox, monkeypatch, *args):
+    monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", sandbox.key)
+    monkeypatch.setenv("COLUMNS", "200")
+    return CliRunner().invoke(cli, [*map(str, args), "--api-url", sandbox.url], catch_exceptions=False)
+
+
+def test_rules_pull_out_merges_and_never_writes_a_file_rules_test_refuses(sandbox, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "rules.yaml"
+    mine.write_text("# my rules\nrules:\n- name: daily-grind\n  if: {payee: {contains: Grind}}\n"
+                    "  then: {category: Coffee}\n")
+    first = _invoke(sandbox, monkeypatch, "rules", "pull", "--out", mine)
+    assert first.exit_code == 0, first.output
+    pulled = int(first.output.split()[1])
+    assert pulled >= 2 and mine.read_text().startswith("# my rules\nrules:\n- name: daily-grind\n")
+    assert "name: daily-grind-2" in mine.read_text()       # the pulled rule of the same name, renamed
+    again = _invoke(sandbox, monkeypatch, "rules", "pull", "--out", mine)
+    assert again.output == f"Added 0 rules from PocketSmith to {mine}; {pulled} were there already.\n"
+    tested = _invoke(sandbox, monkeypatch, "rules", "test", "--rules", mine, "--format", "json")
+    assert tested.exit_code == 0, tested.output
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("rules:\n  - name: x\n    iff: {}\n")
+    refused = _invoke(sandbox, monkeypatch, "rules", "pull", "--out", broken)
+    assert refused.exit_code == 3 and broken.read_text() == "rules:\n  - name: x\n    iff: {}\n"
+
+
+def test_an_unknown_category_says_did_you_mean_and_where_the_names_are(sandbox, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: fuel\n    if: {payee: {contains: BP}}\n    then: {category: Groceris}\n")
+    result = _invoke(sandbox, monkeypatch, "preview", SAMPLES, "--config", SAMPLES / "psimport.yaml", "--rules",
+                     rules, "--state-dir", tmp_path / "state")
+    assert result.exit_code == 3
+    assert ("category 'Groceris' does not exist in PocketSmith (did you mean 'Groceries'?); "
+            "`psimport categories` lists yours") in result.output
+
+
+def test_follow_up_commands_keep_sandbox_and_rules(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    state = tmp_path / "state"
+    result = CliRunner().invoke(cli, ["import", str(SAMPLES), "--sandbox", "--yes", "--rules", str(REPO / "rules.yaml"),
+                                      "--state-dir", str(state)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    undo = next(line for line in result.output.splitlines() if line.startswith("Undo with: "))
+    assert undo.endswith(f"--state-dir {state} --sandbox") and "--rules" not in undo     # undo takes no --rules
+    listed = CliRunner().invoke(cli, ["batches", "--sandbox", "--state-dir", str(state), "--format", "json"])
+    assert len(json.loads(listed.output)["batches"]) == 1
+
+
+def test_the_demo_keeps_its_journal_apart_from_the_users(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PSIMPORT_STATE_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    result = CliRunner().invoke(cli, ["import", str(SAMPLES), "--sandbox", "--yes"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / "psimport" / "demo" / "journal.sqlite3").is_file()
+    assert not (tmp_path / "data" / "psimport" / "journal.sqlite3").exists()
+    mine = CliRunner().invoke(cli, ["batches"])
+    assert mine.output.startswith("No batches yet")
+    demo = CliRunner().invoke(cli, ["batches", "--sandbox", "--format", "json"])
+    assert len(json.loads(demo.output)["batches"]) == 1
