@@ -945,7 +945,8 @@ class _TerminalAsker:
         self.can_ask = _can_ask()
 
     def say(self, text: str) -> None:
-        click.echo(text, err=True)
+        from importer.output.render import fit_text
+        click.echo(fit_text(text), err=True)
 
     def secret(self, prompt: str) -> str:
         return click.prompt(prompt, hide_input=True, err=True)
@@ -1008,7 +1009,9 @@ def init(state: State, paths, key_stdin, key_in_file, maps, yes):
     key = sys.stdin.readline().strip() if key_stdin else None
     options = InitOptions(api_url=url, config_path=config_path, key=key, paths=paths, mapped=_parse_maps(maps),
                           yes=yes, use_keyring=not key_in_file,
-                          write_api_url=url.rstrip("/") != DEFAULT_API_URL)
+                          # A URL other than PocketSmith's is kept, and so is PocketSmith's over another kept before.
+                          write_api_url=url.rstrip("/") != DEFAULT_API_URL
+                          or config.api_url not in (None, url))
 
     def read(files):
         return read_statements(files, config=config).statements

@@ -159,6 +159,9 @@ def _choose_accounts(statements: list[Statement], accounts: list[TransactionAcco
                              options.config_path)
     by_id = {a.id: a for a in accounts}
     chosen: list[tuple[dict, str]] = []
+    if asker.can_ask and not options.yes:
+        asker.say("For each statement, type its account's number in the list above, or an account id "
+                  "(Enter takes the one proposed in brackets; - leaves the statement out).")
     for statement in statements:
         name = Path(statement.file).name
         described = name + (f" (account {statement.account.id})" if statement.account.id else "")
@@ -184,7 +187,7 @@ def _choose_accounts(statements: list[Statement], accounts: list[TransactionAcco
         how = f", {proposal.why}" if account is proposal.account and proposal.why else ""
         asker.say(f"{described} -> {account.id} {account.name}{how}")
         entry["transaction_account_id"] = account.id
-        chosen.append((entry, f"{name}: {account.name}{how}"))
+        chosen.append((entry, f"{name}: {account.name}"))
     return chosen
 
 
@@ -198,8 +201,7 @@ def _ask_account(described: str, proposal: Proposal, accounts: list[TransactionA
     default = str(accounts.index(proposal.account) + 1) if proposal.account is not None else ""
     hint = f" [{default}: {proposal.account.name}, {proposal.why}]" if proposal.account is not None else ""
     while True:
-        answer = asker.text(f"Account for {described}: its number above, an account id, or - to leave it out"
-                            f"{hint}", default).strip()
+        answer = asker.text(f"Account for {described}{hint}", default).strip()
         if answer == "-":
             return None
         if answer.isdigit():
