@@ -977,10 +977,13 @@ def _parse_maps(values) -> dict[str, int]:
               help="Keep the key in the 0600 key file even where a system keyring exists.")
 @click.option("--map", "maps", multiple=True, metavar="FILE=ID",
               help="The transaction account for a statement file (its name or path); repeatable.")
+@click.option("--inbox", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Keep DIR as the config's inbox: (what a bare `psimport import` reads) and set up the "
+                   "statements in it.")
 @_yes_option
 @global_options(unused=("--state-dir",))
 @pass_state
-def init(state: State, paths, key_stdin, key_in_file, maps, yes):
+def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
     """Set psimport up: check your PocketSmith key, keep it safe, and map your statements to accounts.
 
     Asks for the developer key (typing is hidden), checks it with PocketSmith, keeps it in the
@@ -994,6 +997,7 @@ def init(state: State, paths, key_stdin, key_in_file, maps, yes):
     Examples:
       psimport init ~/Downloads/statements/
       psimport init everyday.ofx savings.csv --map savings.csv=510003 --yes
+      psimport init --inbox ~/statements/inbox
       psimport init statements/ --api-url http://127.0.0.1:8765/v2   # a `psimport sandbox`
     """
     from importer.config import DEFAULT_API_URL, Config, load_config, user_config_dir
@@ -1007,8 +1011,11 @@ def init(state: State, paths, key_stdin, key_in_file, maps, yes):
     config = load_config(config_path) if config_path.is_file() else Config()
     url = api_url(state.api_url, config).value
     key = sys.stdin.readline().strip() if key_stdin else None
+    if inbox is not None:
+        from importer.config import make_dir
+        make_dir(inbox, "the inbox folder")
     options = InitOptions(api_url=url, config_path=config_path, key=key, paths=paths, mapped=_parse_maps(maps),
-                          yes=yes, use_keyring=not key_in_file,
+                          yes=yes, use_keyring=not key_in_file, inbox=inbox.absolute() if inbox else None,
                           # A URL other than PocketSmith's is kept, and so is PocketSmith's over another kept before.
                           write_api_url=url.rstrip("/") != DEFAULT_API_URL
                           or config.api_url not in (None, url))

@@ -105,6 +105,7 @@ def run_inbox(inbox: Path, *, config: "Config", client: "Client", import_file: C
     A file's own problem (unreadable, not routed, review rows, an unfinished batch) leaves it in place
     and the run goes on; a problem reaching PocketSmith at all, or Ctrl-C, stops the run.
     """
+    from importer.parsers import STATEMENT_SUFFIXES
     from importer.pipeline import locate
     from importer.write.writer import IncompleteBatch
 
@@ -114,6 +115,9 @@ def run_inbox(inbox: Path, *, config: "Config", client: "Client", import_file: C
     inbox_files(inbox)      # a missing folder is said as such, before the lock file would be made in it
     with inbox_lock(inbox):
         for path in inbox_files(inbox):
+            if path.suffix.lower() not in STATEMENT_SUFFIXES:
+                result.outcomes.append(FileOutcome(path, "ignored", why="not a statement file name"))
+                continue
             if on_file is not None:
                 on_file(path)
             try:

@@ -85,7 +85,7 @@ def effective_settings(config: Config, *, config_flag: str | None, api_url_flag:
             settings.append(Setting(name, "(auto)", describe))
     from importer.config import builtin_mappings_dir
     folders = [*map(str, config.mapping_dirs), f"{builtin_mappings_dir()} (shipped)"]
-    settings.append(Setting("mapping folders", "; ".join(folders), "searched in this order"))
+    settings.append(Setting("mapping folders", "; ".join(folders), "searched in this order (yours first)"))
     entries = config.accounts
     settings.append(Setting("accounts", f"{len(entries)} entries", _in_file(config, "accounts") if entries
                             else "default: none (statements go to the account with their number)"))

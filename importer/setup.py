@@ -56,6 +56,7 @@ class InitOptions:
     yes: bool = False                            # accept every proposal and write without asking
     use_keyring: bool = True                     # --key-file: the 0600 file even where a keyring exists
     write_api_url: bool = False                  # the URL is not PocketSmith's: keep it in psimport.yaml
+    inbox: Path | None = None                    # --inbox: kept as the config's inbox:, its statements set up
 
 
 @dataclass
@@ -83,8 +84,9 @@ def run_init(options: InitOptions, asker: Asker, *, connect: Callable[[str, str]
     key, found = options.key, None
     if key is None:
         found = find_key(options.api_url)
-        if found is not None and (not asker.can_ask or asker.confirm(
-                f"Use the key from the {found.source}?", True)):
+        if found is not None and asker.can_ask and not asker.confirm(f"Use the key from the {found.source}?", True):
+            found = None        # a new key is typed, and kept in place of the old one
+        if found is not None:
             key = found.key
     tries = 0
     while True:
@@ -120,7 +122,7 @@ def run_init(options: InitOptions, asker: Asker, *, connect: Callable[[str, str]
     for number, account in enumerate(accounts, 1):
         asker.say(f"  {number:>2}. {account_line(account)}")
 
-    paths = list(options.paths)
+    paths = list(options.paths) + ([options.inbox] if options.inbox is not None else [])
     if not paths and asker.can_ask:
         while answer := asker.text("A statement file or folder to set up (Enter when done)").strip():
             path = Path(answer).expanduser()
@@ -130,14 +132,16 @@ def run_init(options: InitOptions, asker: Asker, *, connect: Callable[[str, str]
                 asker.say(f"There is no {path}; try again.")
     result.paths = paths
     entries = _choose_accounts(read(paths), accounts, options, asker) if paths else []
-    if entries or options.write_api_url:
-        what = plural_entries(len(entries)) + (" and the API URL" if options.write_api_url else "")
+    settings = {"api_url": options.api_url} if options.write_api_url else {}
+    if options.inbox is not None:
+        settings["inbox"] = str(options.inbox)
+    if entries or settings:
+        what = " and ".join([plural_entries(len(entries))] * bool(entries) + [f"{key}:" for key in settings])
         if not options.yes and asker.can_ask and not asker.confirm(f"Write {what} to {options.config_path}?",
                                                                    True):
             asker.say("psimport.yaml was left as it was.")
             return result
-        result.added = add_to_config(options.config_path, entries,
-                                     api_url=options.api_url if options.write_api_url else None)
+        result.added = add_to_config(options.config_path, entries, settings)
     return result
 
 
@@ -275,8 +279,9 @@ def account_entry(statement: Statement) -> dict:
 _ACCOUNTS_KEY = re.compile(r"^accounts:[ \t]*(?P<rest>[^#\n]*?)[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
-def add_to_config(path: Path, entries: list[tuple[dict, str]], api_url: str | None = None) -> list[str]:
-    """Add `accounts:` entries (and `api_url:`) to the config file as text, keeping everything already in it.
+def add_to_config(path: Path, entries: list[tuple[dict, str]], settings: dict[str, str] | None = None) -> list[str]:
+    """Add `accounts:` entries to the config file, and set top-level `settings` (api_url, inbox), as text,
+    keeping everything already in it.
 
     Returns the lines added. The new text is checked whole (YAML and schema) before it replaces the file.
     """
@@ -289,11 +294,12 @@ def add_to_config(path: Path, entries: list[tuple[dict, str]], api_url: str | No
     lines = [f"- {_flow(entry)}   # {comment}" for entry, comment in entries]
     if lines:
         text = _with_account_lines(text, lines, path)
-    if api_url is not None:
-        setting = f"api_url: {json.dumps(api_url)}\n"
-        text, found = re.subn(r"^api_url:.*\n", setting, text, count=1, flags=re.MULTILINE)
+    for key, value in (settings or {}).items():
+        setting = f"{key}: {json.dumps(value)}\n"
+        text, found = re.subn(rf"^{key}:.*\n", setting, text, count=1, flags=re.MULTILINE)
         if not found:
             text += setting
+        lines.append(setting.strip())
     Config(path=path, data=read_yaml(text, str(path)) or {})    # refuses anything psimport would not read
     make_dir(path.parent, "the config folder")
     temporary = path.with_name(path.name + ".new")

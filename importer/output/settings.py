@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from typing import IO, Sequence
 
-from importer.output.render import Column, console, print_table, write_json
+from importer.output.render import write_json
 
 __all__ = ["show_settings"]
 
-SETTING_COLUMNS = [
-    Column("name", "Setting", no_wrap=True),
-    Column("value", "Value", ratio=3),
-    Column("source", "From", style="dim", ratio=3),
-]
-
 
 def show_settings(settings: Sequence, fmt: str, out: IO[str]) -> None:
+    """JSON, or a line per setting with where it came from under it: paths are never cut or wrapped mid-name."""
     if fmt == "json":
         write_json({"settings": [s.as_json() for s in settings]}, out)
         return
-    print_table([s.as_json() for s in settings], SETTING_COLUMNS, title="Settings in effect",
-                screen=console(file=out))
+    width = max(len(s.name) for s in settings) + 2
+    for setting in settings:
+        out.write(f"{setting.name:<{width}}{setting.value}\n{'':<{width}}← {setting.source}\n")
