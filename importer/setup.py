@@ -136,7 +136,9 @@ def run_init(options: InitOptions, asker: Asker, *, connect: Callable[[str, str]
     if options.inbox is not None:
         settings["inbox"] = str(options.inbox)
     if entries or settings:
-        what = " and ".join([plural_entries(len(entries))] * bool(entries) + [f"{key}:" for key in settings])
+        named = " and ".join(settings)
+        what = " and ".join([plural_entries(len(entries))] * bool(entries)
+                            + [f"the {named} setting{'s' if len(settings) > 1 else ''}"] * bool(settings))
         if not options.yes and asker.can_ask and not asker.confirm(f"Write {what} to {options.config_path}?",
                                                                    True):
             asker.say("psimport.yaml was left as it was.")

@@ -79,7 +79,7 @@ def test_init_typed_at_a_terminal(sandbox, home):
     child.expect("is not one of the 3 numbers above nor an account id")
     child.expect("Account for savings.csv")
     child.sendline("510003")
-    child.expect(r"Write 2 accounts: entries and the API URL to .*psimport.yaml\? \[Y/n\]")
+    child.expect(r"Write 2 accounts: entries and the api_url setting to .*psimport.yaml\? \[Y/n\]")
     child.sendline("y")
     child.expect(pexpect.EOF)
     child.close()
@@ -168,3 +168,17 @@ def test_adding_accounts_keeps_the_file_and_refuses_what_it_cannot_merge(tmp_pat
     with pytest.raises(Exception, match="add these by hand"):
         add_to_config(flow, [({"ofx_account": "9", "transaction_account_id": 5}, "b")])
     assert flow.read_text() == "accounts: [{ofx_account: '1', transaction_account_id: 2}]\n"
+
+
+def test_init_with_an_inbox_then_the_monthly_import_needs_no_options(sandbox, home):
+    tmp_path, env = home
+    shutil.move(tmp_path / "statements", tmp_path / "inbox")
+    set_up = _psimport(env, tmp_path, "init", "--inbox", "inbox", "--key-stdin", "--map", "savings.csv=510003",
+                       "--yes", "--api-url", sandbox.url, input=sandbox.key + "\n")
+    assert set_up.returncode == 0, set_up.stderr
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "psimport" / "psimport.yaml"     # none here: the user's own
+    assert f'inbox: "{tmp_path / "inbox"}"' in config.read_text()
+    monthly = _psimport(env, tmp_path / "inbox", "import")      # from anywhere: key, URL, accounts and inbox kept
+    assert monthly.returncode == 0, monthly.stdout + monthly.stderr
+    assert monthly.stdout.startswith(f"Inbox {tmp_path / 'inbox'}: 155 created, 0 duplicates; 3 files moved to ")
+    assert len(sandbox.transactions()) == 155
