@@ -1017,8 +1017,8 @@ def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
     options = InitOptions(api_url=url, config_path=config_path, key=key, paths=paths, mapped=_parse_maps(maps),
                           yes=yes, use_keyring=not key_in_file, inbox=inbox.absolute() if inbox else None,
                           # A URL other than PocketSmith's is kept, and so is PocketSmith's over another kept before.
-                          write_api_url=url.rstrip("/") != DEFAULT_API_URL
-                          or config.api_url not in (None, url))
+                          write_api_url=config.api_url != url
+                          and (url.rstrip("/") != DEFAULT_API_URL or config.api_url is not None))
 
     def read(files):
         return read_statements(files, config=config).statements
