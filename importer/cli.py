@@ -187,8 +187,12 @@ def cli():
       psimport import sample_statements/ --sandbox --yes
     \b
     Your own bank:
-      export POCKETSMITH_DEVELOPER_KEY=...
-      psimport preview statement.ofx --account 123456
+      psimport init ~/Downloads/statements/     # key, accounts, psimport.yaml
+      psimport preview ~/Downloads/statements/
+    \b
+    Exit status: 0 done, 1 declined, 2 bad input or usage, 3 configuration,
+    4 PocketSmith, 5 import unfinished, 6 inbox file waits for you, 75 busy
+    (another run holds the lock), 130 interrupted (docs/troubleshooting.md).
     """
     click.get_current_context().ensure_object(State)
 
