@@ -182,3 +182,54 @@ def test_init_with_an_inbox_then_the_monthly_import_needs_no_options(sandbox, ho
     assert monthly.returncode == 0, monthly.stdout + monthly.stderr
     assert monthly.stdout.startswith(f"Inbox {tmp_path / 'inbox'}: 155 created, 0 duplicates; 3 files moved to ")
     assert len(sandbox.transactions()) == 155
+
+
+@pytest.fixture
+def memory_keyring(monkeypatch):
+    """A system keyring as the `keyring` library sees one, kept in memory (the machine's own is never touched)."""
+    keyring = pytest.importorskip("keyring", reason="the optional keyring package is not installed")
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1
+        stored: dict = {}
+
+        def get_password(self, service, username):
+            return self.stored.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.stored[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.stored.pop((service, username), None)
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    monkeypatch.delenv("PSIMPORT_NO_KEYRING")
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def test_the_key_goes_to_the_system_keyring_where_there_is_one(memory_keyring, monkeypatch):
+    url = "https://api.pocketsmith.com/v2"
+    store_key(url, "sk-old-in-the-file", use_keyring=False)
+    assert store_key(url, "sk-in-the-keyring-123") == "the system keyring"
+    assert memory_keyring.stored == {("psimport", url): "sk-in-the-keyring-123"}
+    assert not key_file().exists()              # the old copy in the file is gone, not left behind
+    assert find_key(url).source == "system keyring" and find_key(url).key == "sk-in-the-keyring-123"
+    monkeypatch.setenv("PSIMPORT_NO_KEYRING", "1")
+    assert find_key(url) is None                 # told to keep out of the keyring: not even read
+    assert store_key(url, "sk-file-instead-456").startswith(str(key_file()))
+
+
+def test_a_keyring_that_refuses_every_call_is_no_keyring(monkeypatch):
+    keyring = pytest.importorskip("keyring", reason="the optional keyring package is not installed")
+    from keyring.backends import fail
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    monkeypatch.delenv("PSIMPORT_NO_KEYRING")
+    try:
+        assert store_key("https://api.pocketsmith.com/v2", "sk-headless-server-1").startswith(str(key_file()))
+    finally:
+        keyring.set_keyring(previous)
