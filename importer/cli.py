@@ -1221,7 +1221,9 @@ def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
     asker = _TerminalAsker()
     if key_stdin:
         asker.can_ask = False    # stdin held the key: there is no one to answer questions on it
-    result = run_init(options, asker, connect=lambda u, k: PocketSmith(u, k), read=read)
+    result = run_init(options, asker, read=read,
+                      connect=lambda url, key, bearer: PocketSmith(url, bearer_token=key) if bearer else
+                      PocketSmith(url, key))
     if result.added:
         click.echo(f"Added to {result.config_path}:")
         for line in result.added:

@@ -76,62 +76,28 @@ class InitResult:
     paths: list[Path] = field(default_factory=list)   # the statements set up
 
 
-def run_init(options: InitOptions, asker: Asker, *, connect: Callable[[str, str], object],
+def run_init(options: InitOptions, asker: Asker, *, connect: Callable[[str, str, bool], object],
              read: Callable[[Sequence[Path]], list[Statement]]) -> InitResult:
-    """The whole wizard. `connect(url, key)` makes a client; `read(paths)` parses statements with the config."""
-    from importer.credentials import find_key, store_key
+    """The whole wizard. `connect(url, key, bearer)` makes a client; `read(paths)` parses statements with the
+    config."""
+    from importer.credentials import store_key
 
-    key, found = options.key, None
-    if key is None:
-        found = find_key(options.api_url)
-        if found is not None and asker.can_ask and not asker.confirm(f"Use the key from the {found.source}?", True):
-            found = None        # a new key is typed, and kept in place of the old one
-        if found is not None:
-            key = found.key
-    tries = 0
-    while True:
-        if key is None:
-            if not asker.can_ask:
-                raise ConfigError("no PocketSmith key to check, and no terminal to ask for one; pipe it in "
-                                  "with --key-stdin (or set POCKETSMITH_DEVELOPER_KEY)")
-            key = asker.secret("PocketSmith developer key (Settings > Security > Manage developer keys; "
-                               "typing is hidden)").strip()
-        tries += 1
-        client = connect(options.api_url, key)
-        try:
-            me = client.me()         # type: ignore[attr-defined]
-            break
-        except ApiError as exc:
-            if exc.status != 401 or not asker.can_ask or options.key is not None or tries >= MAX_KEY_TRIES:
-                raise
-            asker.say("PocketSmith does not accept that key; copy it again.")
-            key, found = None, None
-    user = str(me.get("login") or me.get("name") or me.get("email") or me.get("id") or "")
+    client, user, key, found = _checked_key(options, asker, connect)
     asker.say(f"The key works: signed in to {options.api_url} as {user}.")
-
     result = InitResult(options.config_path, user=user)
-    if found is not None and found.source.startswith("environment"):
-        asker.say(f"The key stays in the {found.source.removeprefix('environment ')} variable; "
-                  "nothing is stored.")
-    elif found is None:
+    if found is None:
         result.key_kept_in = store_key(options.api_url, key, use_keyring=options.use_keyring)
         asker.say(f"Kept the key in {result.key_kept_in}; it is not written to psimport.yaml.")
+    elif found.source.startswith("environment"):
+        asker.say(f"The key stays in the {found.source.removeprefix('environment ')} variable; nothing is stored.")
 
     accounts = client.transaction_accounts()     # type: ignore[attr-defined]
     asker.say("Your transaction accounts:")
     for number, account in enumerate(accounts, 1):
         asker.say(f"  {number:>2}. {account_line(account)}")
 
-    paths = list(options.paths) + ([options.inbox] if options.inbox is not None else [])
-    if not paths and asker.can_ask:
-        while answer := asker.text("A statement file or folder to set up (Enter when done)").strip():
-            path = Path(answer).expanduser()
-            if path.exists():
-                paths.append(path)
-            else:
-                asker.say(f"There is no {path}; try again.")
-    result.paths = paths
-    entries = _choose_accounts(read(paths), accounts, options, asker) if paths else []
+    result.paths = _statements_to_set_up(options, asker)
+    entries = _choose_accounts(read(result.paths), accounts, options, asker) if result.paths else []
     settings = {"api_url": options.api_url} if options.write_api_url else {}
     if options.inbox is not None:
         settings["inbox"] = str(options.inbox)
@@ -145,6 +111,55 @@ def run_init(options: InitOptions, asker: Asker, *, connect: Callable[[str, str]
             return result
         result.added = add_to_config(options.config_path, entries, settings)
     return result
+
+
+def _checked_key(options: InitOptions, asker: Asker, connect: Callable[[str, str, bool], object]):
+    """(client, user name, key, the stored key used or None) once PocketSmith has accepted a key for `/me`.
+
+    The key is --key-stdin's, else the one already kept (if the person wants it), else typed: on a
+    terminal, up to MAX_KEY_TRIES times while PocketSmith refuses it.
+    """
+    from importer.credentials import FoundKey, find_key
+
+    found: FoundKey | None = None
+    if options.key is None:
+        found = find_key(options.api_url)
+        if found is not None and asker.can_ask and not asker.confirm(f"Use the key from the {found.source}?", True):
+            found = None        # a new key is typed, and kept in place of the old one
+    key = options.key or (found.key if found else None)
+    for tries in range(1, MAX_KEY_TRIES + 1):
+        if key is None:
+            if not asker.can_ask:
+                raise ConfigError("no PocketSmith key to check, and no terminal to ask for one; pipe it in "
+                                  "with --key-stdin (or set POCKETSMITH_DEVELOPER_KEY)")
+            key = asker.secret("PocketSmith developer key (Settings > Security > Manage developer keys; "
+                               "typing is hidden)").strip()
+        client = connect(options.api_url, key, bool(found and found.bearer))
+        try:
+            me = client.me()         # type: ignore[attr-defined]
+        except ApiError as exc:
+            client.close()           # type: ignore[attr-defined]
+            if exc.status != 401 or not asker.can_ask or options.key is not None or tries == MAX_KEY_TRIES:
+                raise
+            asker.say("PocketSmith does not accept that key; copy it again.")
+            key, found = None, None
+            continue
+        user = str(me.get("login") or me.get("name") or me.get("email") or me.get("id") or "")
+        return client, user, key, found
+    raise AssertionError("unreachable: the last try raises")
+
+
+def _statements_to_set_up(options: InitOptions, asker: Asker) -> list[Path]:
+    """The statement files and folders given (and the inbox), or on a terminal, asked for one at a time."""
+    paths = list(options.paths) + ([options.inbox] if options.inbox is not None else [])
+    if not paths and asker.can_ask:
+        while answer := asker.text("A statement file or folder to set up (Enter when done)").strip():
+            path = Path(answer).expanduser()
+            if path.exists():
+                paths.append(path)
+            else:
+                asker.say(f"There is no {path}; try again.")
+    return paths
 
 
 def plural_entries(count: int) -> str:

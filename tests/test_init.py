@@ -233,3 +233,21 @@ def test_a_keyring_that_refuses_every_call_is_no_keyring(monkeypatch):
         assert store_key("https://api.pocketsmith.com/v2", "sk-headless-server-1").startswith(str(key_file()))
     finally:
         keyring.set_keyring(previous)
+
+
+def test_a_kept_key_can_be_replaced_by_typing_a_new_one(sandbox, home):
+    tmp_path, env = home
+    store_key(sandbox.url, "sk-revoked-long-ago")
+    child = pexpect.spawn(sys.executable, ["-m", "importer", "init", "--api-url", sandbox.url], env=env,
+                          cwd=str(tmp_path), encoding="utf-8", timeout=30, dimensions=(40, 80))
+    child.expect(r"Use the key from the key file .*\? \[Y/n\]")
+    child.sendline("n")
+    child.expect("developer key")
+    child.sendline(sandbox.key)
+    child.expect("Kept the key in")
+    child.expect(r"Enter when done\)")
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert find_key(sandbox.url).key == sandbox.key and "sk-revoked" not in key_file().read_text()
