@@ -247,6 +247,9 @@ def test_a_kept_key_can_be_replaced_by_typing_a_new_one(sandbox, home):
     child.expect("Kept the key in")
     child.expect(r"Enter when done\)")
     child.sendline("")
+    child.expect(r"Write the api_url setting to .*\? \[Y/n\]")
+    child.sendline("n")
+    child.expect("psimport.yaml was left as it was.")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
