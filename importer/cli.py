@@ -565,6 +565,7 @@ def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order,
                   enrich, sandbox) -> None:
     from importer.inbox import NEEDS_A_PERSON_EXIT, run_inbox
     from importer.output.batches import import_result_lines, inbox_lines
+    from importer.output.render import fit_text
     from importer.write.batches import run_import
     ui = _InboxUi(state, yes)
     config, client = _run_config(state, sandbox), state.client(sandbox)
@@ -583,7 +584,6 @@ def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order,
         ui.say(f"── {path.name}")
 
     result = run_inbox(inbox, config=config, client=client, import_file=import_file, on_file=on_file)
-    from importer.output.render import fit_text
     for line in inbox_lines(result):
         click.echo(fit_text(line) if ui.attended else line)
     if result.needs_a_person:
