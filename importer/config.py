@@ -65,14 +65,18 @@ def samples_dir() -> Path:
 @cache
 def settings_schema() -> Keys:
     """Every key psimport.yaml takes. A new setting is one line here; a section's own keys are declared
-    beside the code that reads them (dedupe.py, payee.py, accounts.py)."""
+    beside the code that reads them (dedupe.py, payee.py, accounts.py, transfers.py, balances.py)."""
     from importer.accounts import ACCOUNT_LIST
+    from importer.balances import BALANCE_SETTINGS
     from importer.dedupe import DEDUPE_SETTINGS
     from importer.payee import PAYEE_SETTINGS
+    from importer.transfers import TRANSFER_SETTINGS
     return Keys({
         "accounts": ACCOUNT_LIST,
         "dedupe": DEDUPE_SETTINGS,
         "payee": PAYEE_SETTINGS,
+        "transfers": TRANSFER_SETTINGS,
+        "balances": BALANCE_SETTINGS,
         "rules": Text("a rules file's path", nonempty=True),
         "mappings_dir": Text("a folder's path", nonempty=True),
         "date_order": OneOf("dmy", "mdy", "ymd"),
