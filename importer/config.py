@@ -75,11 +75,11 @@ def settings_schema() -> Keys:
         "accounts": ACCOUNT_LIST,
         "dedupe": DEDUPE_SETTINGS,
         "payee": PAYEE_SETTINGS,
-        "transfers": TRANSFER_SETTINGS,
-        "balances": BALANCE_SETTINGS,
         "rules": Text("a rules file's path", nonempty=True),
         "mappings_dir": Text("a folder's path", nonempty=True),
         "date_order": OneOf("dmy", "mdy", "ymd"),
+        "transfers": TRANSFER_SETTINGS,
+        "balances": BALANCE_SETTINGS,
     }, what="a mapping of settings")
 
 

@@ -275,7 +275,7 @@ def summary_parts(plan: Plan, screen: Any) -> list:
     if plan.balances:
         parts.append(table([_balance_row(b, plan) for b in plan.balances], BALANCE_COLUMNS, screen=screen,
                            compact=True, width=screen.width - _PANEL_EDGES))
-    parts += [Text(note, style="dim") for entry in plan.coverage for note in entry.get("notes", ())]
+    parts += [Text(f"note: {note}", style="dim") for entry in plan.coverage for note in entry.get("notes", ())]
     parts += [Text(f"warning: {warning}", style="yellow") for warning in plan.warnings]
     return parts
 
