@@ -402,8 +402,8 @@ def _instructed_amount(details: list, currency: str | None, money_out: bool) -> 
     if len(details) != 1:
         return None
     amount_element = _find(details[0], "AmtDtls/InstdAmt/Amt")
-    if amount_element is None or not amount_element.get("Ccy") or amount_element.get("Ccy") == currency:
-        return None
+    if amount_element is None or amount_element.get("Ccy") in (None, "", "XXX", currency):
+        return None         # XXX is ISO 4217's "no currency": some banks fill the field with it
     try:
         original = Decimal((amount_element.text or "").strip())
     except ArithmeticError:
