@@ -23,6 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from decimal import Decimal
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
@@ -49,6 +50,7 @@ TRANSFER_WORDS = re.compile(
     r"|repayment|card\s+payment|cc\s+payment|internal|own\s+account|sweep|umbuchung|overboeking|virement)\b",
     re.IGNORECASE)
 
+_NUMBER = re.compile(r"\d+")
 _AMBIGUITY_MARGIN = 0.1     # a rival pairing this close in score (a day is 0.9/(days+1)) cannot be told apart
 _DIGITS = 4                 # how many of an account number's last digits a statement line quotes
 _ARRIVES_BEFORE = 1         # days the arriving side may be dated before the leaving one (banks date differently)
@@ -70,14 +72,33 @@ class TransferSettings:
 
 @dataclass(eq=False)         # compared and hashed by identity: each side is one row or one transaction
 class _Side:
-    """One side a transfer can have: a plan row (`row`) or a PocketSmith transaction (`held`)."""
+    """One side a transfer can have: a plan row (`row`) or a PocketSmith transaction (`held`).
+
+    Its text and what the text says are worked out only for sides that meet a candidate other side:
+    most rows have no opposite amount in another account within days, and cost no more than a lookup.
+    """
 
     account: int
     day: int                        # date.toordinal()
     cents: int                      # signed
-    text: str
     row: "PlanRow | None" = None
     held: "PsTransaction | None" = None
+
+    @cached_property
+    def text(self) -> str:
+        source = self.row.record if self.row is not None else self.held
+        return " ".join(filter(None, (source.original_payee, getattr(self.row, "payee", None) or source.payee,
+                                      source.memo))).casefold()
+
+    @cached_property
+    def says_transfer(self) -> bool:
+        """A transfer word in its text."""
+        return bool(TRANSFER_WORDS.search(self.text))
+
+    @cached_property
+    def numbers(self) -> frozenset[str]:
+        """Its text's runs of digits: one may be the other account's number's tail."""
+        return frozenset(_NUMBER.findall(self.text))
 
     def twin_key(self) -> tuple:
         """Sides alike in all of this are interchangeable: which of them pairs changes nothing."""
@@ -113,8 +134,7 @@ def pair_transfers(rows: Sequence["PlanRow"], held: Mapping[int, Iterable["PsTra
     if not settings.enabled:
         return [], {}
     digits = {account: {d for d in map(_tail_digits, values) if d} for account, values in numbers.items()}
-    new = [_Side(r.account_id, r.record.date.toordinal(), _cents(r.record.amount),
-                 " ".join(filter(None, (r.record.original_payee, r.record.payee, r.record.memo))).casefold(), row=r)
+    new = [_Side(r.account_id, r.record.date.toordinal(), _cents(r.record.amount), row=r)
            for r in rows if _may_pair(r)]
     by_amount: dict[int, tuple[list[_Side], list[_Side]]] = {}
     for side in new:
@@ -129,9 +149,8 @@ def pair_transfers(rows: Sequence["PlanRow"], held: Mapping[int, Iterable["PsTra
             cents = _cents(txn.amount)
             group = by_amount.get(abs(cents))
             if group is not None:
-                text = " ".join(filter(None, (txn.original_payee, txn.payee, txn.memo))).casefold()
                 group[cents > 0].append(_Side(txn.transaction_account_id or account, txn.date.toordinal(), cents,
-                                              text, held=txn))
+                                              held=txn))
     chosen: list[Transfer] = []
     unsure: dict[int, list[str]] = {}
     for outs, ins in by_amount.values():
@@ -143,8 +162,7 @@ def pair_transfers(rows: Sequence["PlanRow"], held: Mapping[int, Iterable["PsTra
 
 
 def _may_pair(row: "PlanRow") -> bool:
-    from importer.plan import Action
-    if row.action != Action.CREATE:
+    if row.action != "create":         # an Action, a StrEnum: compared as its text
         return False
     return not ("is_transfer" in row.set_by_rules and not row.is_transfer)      # a rule said: not a transfer
 
@@ -173,9 +191,8 @@ def _candidates(outs: list[_Side], ins: list[_Side], digits: Mapping[int, set[st
 
 def _score(out: _Side, into: _Side, digits: Mapping[int, set[str]], days: int) -> float | None:
     """How surely these two are one transfer; None when neither side's text says transfer at all."""
-    quotes = sum(1 for side, other in ((out, into), (into, out))
-                 if any(re.search(rf"(?<!\d){d}(?!\d)", side.text) for d in digits.get(other.account, ())))
-    words = sum(1 for side in (out, into) if TRANSFER_WORDS.search(side.text))
+    quotes = sum(1 for side, other in ((out, into), (into, out)) if side.numbers & digits.get(other.account, set()))
+    words = out.says_transfer + into.says_transfer
     if not quotes and not words:
         return None
     lag = into.day - out.day          # money arrives as it leaves or after; a day before at most, and costs more
@@ -219,7 +236,44 @@ def _choose(edges: dict, chosen: list[Transfer], unsure: dict[int, list[str]]) -
                         "paired (a rule with is_transfer can say)")
 
 
+_SMALL = 6       # a cluster with at most this many sides either way is solved by search, without scipy's import
+
+
 def _solve(pairs: list[tuple[_Side, _Side]], edges: dict) -> list[tuple[_Side, _Side]]:
+    """The one-to-one choice of pairs with the highest total score."""
+    outs = list(dict.fromkeys(o for o, _ in pairs))
+    ins = list(dict.fromkeys(i for _, i in pairs))
+    if len(outs) <= _SMALL and len(ins) <= _SMALL:
+        return _search(outs, edges)
+    return _assign(pairs, edges)
+
+
+def _search(outs: list[_Side], edges: dict) -> list[tuple[_Side, _Side]]:
+    """Every way to give each outflow one inflow or none (a few sides only), the best total kept."""
+    options: dict[_Side, list[tuple[_Side, float]]] = {o: [] for o in outs}
+    for (out, into), score in edges.items():
+        if out in options:
+            options[out].append((into, score))
+    best: tuple[float, list[tuple[_Side, _Side]]] = (0.0, [])
+
+    def walk(k: int, taken: frozenset, total: float, chosen: list) -> None:
+        nonlocal best
+        if k == len(outs):
+            if total > best[0] + 1e-12:
+                best = (total, list(chosen))
+            return
+        walk(k + 1, taken, total, chosen)
+        for into, score in options[outs[k]]:
+            if into not in taken:
+                chosen.append((outs[k], into))
+                walk(k + 1, taken | {into}, total + score, chosen)
+                chosen.pop()
+    walk(0, frozenset(), 0.0, [])
+    return best[1]
+
+
+def _assign(pairs: list[tuple[_Side, _Side]], edges: dict) -> list[tuple[_Side, _Side]]:
+    """A larger cluster: scipy's optimal assignment (a zero weight is no pair)."""
     import numpy as np
     from scipy.optimize import linear_sum_assignment
     outs = list(dict.fromkeys(o for o, _ in pairs))
@@ -235,22 +289,33 @@ def _solve(pairs: list[tuple[_Side, _Side]], edges: dict) -> list[tuple[_Side, _
 
 def _rival(out: _Side, into: _Side, pairs: list[tuple[_Side, _Side]], edges: dict,
            matched_out: dict[_Side, _Side], matched_in: dict[_Side, _Side]) -> _Side | None:
-    """Another side that this pair's sides could take instead at almost no cost, unless it is their twin."""
+    """Another side this pair's sides could take instead, at almost no cost, that changes what is marked: one
+    left unpaired, or a swap with another pair across different accounts. A swap between pairs of the same two
+    accounts (a run of equal weekly transfers) marks the same rows, so it is no doubt."""
     score = edges[(out, into)]
+    floor = score - _AMBIGUITY_MARGIN
     for other_out, other_in in pairs:
-        if other_out is out and other_in is not into and other_in.twin_key() != into.twin_key():
+        if other_out is out and other_in is not into and _changes_marks(other_in, into):
             holder = matched_in.get(other_in)
             if holder is None:
-                if edges[(out, other_in)] >= score - _AMBIGUITY_MARGIN:
+                if edges[(out, other_in)] >= floor:
                     return other_in
-            elif holder.twin_key() != out.twin_key() and (holder, into) in edges and \
-                    edges[(out, other_in)] + edges[(holder, into)] >= \
-                    score + edges[(holder, other_in)] - _AMBIGUITY_MARGIN:
+            elif (holder.account != out.account or other_in.account != into.account) and \
+                    holder.twin_key() != out.twin_key() and (holder, into) in edges and \
+                    edges[(out, other_in)] + edges[(holder, into)] >= score + edges[(holder, other_in)] - \
+                    _AMBIGUITY_MARGIN:
                 return other_in
-        if other_in is into and other_out is not out and other_out.twin_key() != out.twin_key() \
-                and other_out not in matched_out and edges[(other_out, into)] >= score - _AMBIGUITY_MARGIN:
+        if other_in is into and other_out is not out and other_out not in matched_out and \
+                _changes_marks(other_out, out) and edges[(other_out, into)] >= floor:
             return other_out
     return None
+
+
+def _changes_marks(rival: _Side, chosen: _Side) -> bool:
+    """Whether pairing `rival` instead of `chosen` would mark other rows, or name another account."""
+    if rival.twin_key() == chosen.twin_key():
+        return False
+    return rival.row is not None or chosen.row is not None or rival.account != chosen.account
 
 
 def _where(side: _Side) -> str:

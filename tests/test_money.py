@@ -295,6 +295,16 @@ def test_identical_transfers_are_interchangeable_and_pair_one_to_one():
     assert unsure == {}
 
 
+def test_a_run_of_equal_daily_transfers_pairs_every_day_with_the_next():
+    days = [date(2026, 10, d) for d in range(1, 11)]
+    rows = [_row(k, EVERYDAY, day, "-50.00", "TRANSFER TO SAVINGS") for k, day in enumerate(days)]
+    rows += [_row(10 + k, SAVER, date.fromordinal(day.toordinal() + 1), "50.00", "TRANSFER FROM EVERYDAY",
+                  "saver.csv") for k, day in enumerate(days)]
+    pairs, unsure = pair_transfers(rows, {}, {})         # one cluster of 20 sides: scipy's assignment
+    assert sorted((p.out.row.index, p.into.row.index) for p in pairs) == [(k, 10 + k) for k in range(10)]
+    assert unsure == {}
+
+
 def test_the_closer_date_and_the_other_accounts_digits_win():
     rows = [_row(0, EVERYDAY, date(2026, 10, 1), "-200.00", "TFR 4321"),
             _row(1, VISA, date(2026, 10, 4), "200.00", "PAYMENT", "card.qif"),
