@@ -134,31 +134,46 @@ def pair_transfers(rows: Sequence["PlanRow"], held: Mapping[int, Iterable["PsTra
     if not settings.enabled:
         return [], {}
     digits = {account: {d for d in map(_tail_digits, values) if d} for account, values in numbers.items()}
-    new = [_Side(r.account_id, r.record.date.toordinal(), _cents(r.record.amount), row=r)
-           for r in rows if _may_pair(r)]
-    by_amount: dict[int, tuple[list[_Side], list[_Side]]] = {}
-    for side in new:
-        if side.cents:
-            by_amount.setdefault(abs(side.cents), ([], []))[side.cents > 0].append(side)
+    # Grouped by signed amount (a Decimal caches its hash, and equal values hash alike: 850 and 850.00),
+    # sides made only where the same money both leaves and arrives.
+    by_amount: dict[Decimal, list[Any]] = {}
+    for row in rows:
+        amount = row.record.amount
+        if amount and _may_pair(row):
+            group = by_amount.get(amount)
+            if group is None:
+                by_amount[amount] = [row]
+            else:
+                group.append(row)
     if not by_amount:
         return [], {}
     for account, transactions in held.items():
         for txn in transactions:
-            if txn.date is None or not txn.amount:
-                continue
-            cents = _cents(txn.amount)
-            group = by_amount.get(abs(cents))
-            if group is not None:
-                group[cents > 0].append(_Side(txn.transaction_account_id or account, txn.date.toordinal(), cents,
-                                              held=txn))
+            amount = txn.amount
+            if txn.date is not None and amount and (amount in by_amount or -amount in by_amount):
+                by_amount.setdefault(amount, []).append((account, txn))
+    groups: list[tuple[list[_Side], list[_Side]]] = []
+    for amount, arriving in by_amount.items():
+        leaving = by_amount.get(-amount) if amount > 0 else None
+        if leaving is None or all(isinstance(i, tuple) for i in arriving + leaving):
+            continue
+        groups.append(([_side(i) for i in leaving], [_side(i) for i in arriving]))
     chosen: list[Transfer] = []
     unsure: dict[int, list[str]] = {}
-    for outs, ins in by_amount.values():
+    for outs, ins in groups:
         if outs and ins:
             edges = _candidates(outs, ins, digits, settings.days)
             if edges:
                 _choose(edges, chosen, unsure)
     return chosen, unsure
+
+
+def _side(item: Any) -> _Side:
+    """A plan row, or a held `(account, transaction)`, as a side."""
+    if isinstance(item, tuple):
+        account, txn = item
+        return _Side(txn.transaction_account_id or account, txn.date.toordinal(), _cents(txn.amount), held=txn)
+    return _Side(item.account_id, item.record.date.toordinal(), _cents(item.record.amount), row=item)
 
 
 def _may_pair(row: "PlanRow") -> bool:
