@@ -125,7 +125,8 @@ def why(data: dict) -> str:
     if data["action"] == "skip" and reasons:
         return reasons[-1]             # the rule that said so
     if data["action"] == "create":
-        return _in_words(reasons[:1], _NEW) or "new"
+        new = _in_words(reasons[:1], _NEW) or "new"
+        return f"{new}; transfer with {transfer_text(data)}" if data.get("transfer_with") else new
     own = _in_words(reasons[:1], _OWN_WORDS)
     if own:
         return own
@@ -163,7 +164,7 @@ _TRANSFER_REASON = re.compile(r"^transfer (?:to|from) .+?: (?P<where>.+?) \((?P<
 
 
 def transfer_text(data: dict) -> str | None:
-    """The other side of a transfer in a few words: `savings.csv line 1`, `#880000197`."""
+    """The other side of a transfer in a few words: `savings.csv:1` (file and line), `#880000197`."""
     if not data.get("transfer_with"):
         return None
     for reason in reversed(data.get("reasons") or []):
@@ -171,7 +172,7 @@ def transfer_text(data: dict) -> str | None:
         if found:
             where = found["where"]
             return where.removesuffix(" in PocketSmith") if where.startswith("#") else \
-                re.sub(r"^line (\d+) of (.+)$", r"\2 line \1", where)
+                re.sub(r"^line (\d+) of (.+)$", r"\2:\1", where)
     other = data["transfer_with"]
     return f"row {other['index'] + 1}" if "index" in other else f"#{other['transaction_id']}"
 
