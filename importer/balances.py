@@ -87,8 +87,8 @@ class Break:
                     "in the export (or as read)")
         return (f"{name} line {self.row.line}: the running balance breaks: {self.previous.balance} (line "
                 f"{self.previous.line}) + {self.row.amount} = {self.expected}, but the file says {self.found} "
-                f"(off by {self.off}): a row the export lost between lines {self.previous.line} and "
-                f"{self.row.line}, or rows out of order")
+                f"(off by {self.off}): a row the export lost between {day_text(self.previous.date)} and "
+                f"{day_text(self.row.date)}, or rows out of order")
 
 
 def _in_time_order(rows: list["Transaction"]) -> list["Transaction"]:

@@ -133,8 +133,8 @@ def test_a_balance_that_differs_by_a_row_the_file_lost_offline(run, tmp_path):
     assert "a row the export lost" in entry["reason"] and "line 1" in entry["reason"]
     breaks = [w for w in plan["warnings"] if w.startswith("savings.csv line")]
     assert breaks == ["savings.csv line 1: the running balance breaks: 10749.55 (line 2) + 250.00 = 10999.55, "
-                      "but the file says 10899.55 (off by -100.00): a row the export lost between lines 2 and 1, "
-                      "or rows out of order"]
+                      "but the file says 10899.55 (off by -100.00): a row the export lost between 7 Sep 2026 and "
+                      "14 Sep 2026, or rows out of order"]
     assert any(w.startswith(f"{SAVER}: the balance on 14 Sep 2026 differs by -100.00") for w in plan["warnings"])
 
 
