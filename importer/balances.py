@@ -373,19 +373,27 @@ def check_coverage(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
 
 
 def earlier_imports(journal: "Journal", account_ids: Iterable[int], target: str = "") -> dict[int, list[Period]]:
-    """The period each earlier import (not undone, to the same place) covered in each account, from its plan."""
+    """The period each earlier import (not undone, to the same place) covered in each account: its plan's
+    `coverage` (the statements' periods), or for a batch planned before there was one, its rows' dates."""
     wanted = set(account_ids)
     periods: dict[int, list[Period]] = defaultdict(list)
     for batch in journal.batches():
         if batch.undone_at or batch.target != target or not wanted & set(batch.accounts):
             continue
-        days: dict[int, list[str]] = defaultdict(list)
-        for row in journal.plan_of(batch.id).get("transactions", []):
-            if row.get("transaction_account_id") in wanted and row.get("date"):
-                days[row["transaction_account_id"]].append(row["date"])
-        for account_id, dates in days.items():
-            periods[account_id].append(Period(date.fromisoformat(min(dates)), date.fromisoformat(max(dates)),
-                                              batch.id))
+        spans: dict[int, tuple[str, str]] = {}
+        coverage = journal.plan_part(batch.id, "$.coverage")
+        if coverage is not None:
+            for entry in coverage:
+                if entry.get("transaction_account_id") in wanted and entry.get("statement"):
+                    spans[entry["transaction_account_id"]] = (entry["statement"]["start"], entry["statement"]["end"])
+        else:
+            days: dict[int, list[str]] = defaultdict(list)
+            for row in journal.plan_of(batch.id).get("transactions", []):
+                if row.get("transaction_account_id") in wanted and row.get("date"):
+                    days[row["transaction_account_id"]].append(row["date"])
+            spans = {account: (min(dates), max(dates)) for account, dates in days.items()}
+        for account_id, (start, end) in spans.items():
+            periods[account_id].append(Period(date.fromisoformat(start), date.fromisoformat(end), batch.id))
     return dict(periods)
 
 

@@ -368,3 +368,20 @@ def test_a_foreign_camt_entry_and_a_csv_column_are_kept(tmp_path):
                    "2026-09-03,-64.31,AMAZON US,-42.00,USD,1.5312\n2026-09-04,-5.00,COFFEE,,,\n")
     (statement,) = parse_file(csv, ParseOptions(mapping=str(mapping)))
     assert [t.foreign for t in statement.transactions] == [(Decimal("-42.00"), "USD", Decimal("1.5312")), None]
+
+
+def test_earlier_imports_come_from_the_plans_coverage_or_for_older_batches_their_rows(tmp_path):
+    from importer.balances import earlier_imports
+    from importer.write.journal import Journal
+    with Journal.in_state_dir(tmp_path) as journal:
+        older = journal.create_batch(key="a", files=[], accounts=[VISA], rows=[], plan={"transactions": [
+            {"transaction_account_id": VISA, "date": "2026-08-09"}, {"transaction_account_id": VISA, "date": "2026-08-02"},
+            {"transaction_account_id": EVERYDAY, "date": "2026-07-01"}]})
+        newer = journal.create_batch(key="b", files=[], accounts=[VISA], rows=[], plan={"transactions": [], "coverage": [
+            {"transaction_account_id": VISA, "statement": {"start": "2026-09-01", "end": "2026-09-30"}}]})
+        elsewhere = journal.create_batch(key="c", files=[], accounts=[VISA], rows=[], target="https://elsewhere",
+                                         plan={"transactions": [{"transaction_account_id": VISA, "date": "2026-10-01"}]})
+        periods = earlier_imports(journal, [VISA])
+    assert sorted((p.start, p.end, p.label) for p in periods[VISA]) == [
+        (date(2026, 8, 2), date(2026, 8, 9), older), (date(2026, 9, 1), date(2026, 9, 30), newer)]
+    assert elsewhere not in {p.label for p in periods[VISA]} and EVERYDAY not in periods
