@@ -66,11 +66,12 @@ def day_text(day: date) -> str:
 
 @dataclass(frozen=True)
 class Break:
-    """Where a file's balance column stops adding up: `row` should have `expected` and says `found`."""
+    """Where a file's balance column stops adding up: `row` should say `expected` and says `found`."""
 
     file: str
     previous: "Transaction"
     row: "Transaction"
+    before: Decimal                               # the previous row's balance
     expected: Decimal
     found: Decimal
     swapped_with: "Transaction | None" = None     # the next row, when the two read in the other order add up
@@ -85,43 +86,44 @@ class Break:
             return (f"{name} line {self.row.line}: the running balance breaks, and adds up with lines "
                     f"{self.row.line} and {self.swapped_with.line} the other way round: rows out of order "
                     "in the export (or as read)")
-        return (f"{name} line {self.row.line}: the running balance breaks: {self.previous.balance} (line "
+        return (f"{name} line {self.row.line}: the running balance breaks: {self.before} (line "
                 f"{self.previous.line}) + {self.row.amount} = {self.expected}, but the file says {self.found} "
                 f"(off by {self.off}): a row the export lost between {day_text(self.previous.date)} and "
                 f"{day_text(self.row.date)}, or rows out of order")
 
 
-def _in_time_order(rows: list["Transaction"]) -> list["Transaction"]:
-    """The rows oldest first: files list newest first or oldest first; the balances say which when dates cannot."""
-    if len(rows) < 2:
-        return rows
-    if rows[0].date != rows[-1].date:
-        return rows if rows[0].date < rows[-1].date else rows[::-1]
+Balanced = tuple["Transaction", Decimal]        # a row and the balance the file gives after it
 
-    def fits(order: list["Transaction"]) -> int:
-        return sum(1 for a, b in zip(order, order[1:]) if a.balance + b.amount == b.balance)   # type: ignore[operator]
+
+def _in_time_order(rows: list[Balanced]) -> list[Balanced]:
+    """The rows oldest first: files list newest first or oldest first; the balances say which when dates cannot."""
+    if rows[0][0].date != rows[-1][0].date:
+        return rows if rows[0][0].date < rows[-1][0].date else rows[::-1]
+
+    def fits(order: list[Balanced]) -> int:
+        return sum(1 for (_, before), (row, after) in zip(order, order[1:]) if before + row.amount == after)
     return rows if fits(rows) >= fits(rows[::-1]) else rows[::-1]
 
 
 def running_balance_breaks(statement: "Statement") -> list[Break]:
     """Every place the statement's running balance (its rows' `balance`) does not add up, oldest first."""
-    rows = [t for t in statement.transactions if t.balance is not None]
+    rows = [(t, t.balance) for t in statement.transactions if t.balance is not None]
     if len(rows) < 2 or len(rows) < len(statement.transactions):
         return []           # no balance column, or one some rows leave empty: nothing to add up
     ordered = _in_time_order(rows)
     breaks: list[Break] = []
     k = 1
     while k < len(ordered):
-        previous, row = ordered[k - 1], ordered[k]
-        expected = previous.balance + row.amount            # type: ignore[operator]
-        if expected != row.balance:
+        (previous, before), (row, found) = ordered[k - 1], ordered[k]
+        expected = before + row.amount
+        if expected != found:
             following = ordered[k + 1] if k + 1 < len(ordered) else None
-            if following is not None and previous.balance + following.amount == following.balance \
-                    and following.balance + row.amount == row.balance:       # type: ignore[operator]
-                breaks.append(Break(statement.file, previous, row, expected, row.balance, following))  # type: ignore[arg-type]
+            if following is not None and before + following[0].amount == following[1] \
+                    and following[1] + row.amount == found:
+                breaks.append(Break(statement.file, previous, row, before, expected, found, following[0]))
                 k += 2
                 continue
-            breaks.append(Break(statement.file, previous, row, expected, row.balance))  # type: ignore[arg-type]
+            breaks.append(Break(statement.file, previous, row, before, expected, found))
         k += 1
     return breaks
 
@@ -135,24 +137,33 @@ def _closing(statement: "Statement") -> tuple[Decimal, date] | None:
     return None if day is None else (statement.closing_balance, day)
 
 
-def pocketsmith_balance(held: Sequence["PsTransaction"], day: date,
-                        account: "TransactionAccount | None") -> tuple[Decimal | None, str]:
+Fetch = Callable[[int, date, date], Iterable["PsTransaction"]]     # (account, start, end): what PocketSmith holds
+
+
+def pocketsmith_balance(held: Sequence["PsTransaction"], day: date, account: "TransactionAccount | None",
+                        fetch: Fetch | None = None) -> tuple[Decimal | None, str]:
     """PocketSmith's balance of an account at the end of `day`, from what it holds, and where it came from
-    (or, with None, why it cannot be told)."""
-    known = sorted((t for t in held if t.closing_balance is not None and t.date is not None),
-                   key=lambda t: (t.date, t.id))
-    before = [t for t in known if t.date <= day]
+    (or, with None, why it cannot be told). `fetch` reads the days between `day` and the account's current
+    balance when what is held does not reach them."""
+    known = sorted((t.date, t.id, t.closing_balance, t.amount) for t in held
+                   if t.closing_balance is not None and t.date is not None)
+    before = [k for k in known if k[0] <= day]
     if before:
-        return before[-1].closing_balance, f"after #{before[-1].id}"
+        _, last_id, closing, _ = before[-1]
+        return closing, f"after #{last_id}"
     if known:       # nothing held up to that day: the first after it, less its own amount
-        first = known[0]
-        return first.closing_balance - first.amount, f"before #{first.id}"      # type: ignore[operator]
+        _, first_id, closing, amount = known[0]
+        return closing - amount, f"before #{first_id}"
     if account is not None and account.current_balance is not None:
         latest = max((t.date for t in held if t.date is not None), default=None)
         as_of = account.current_balance_date
         if as_of is None or as_of <= day or (latest is not None and as_of <= latest):
             later = sum((t.amount for t in held if t.date is not None and t.date > day), ZERO)
             return account.current_balance - later, "from the account's current balance"
+        if fetch is not None:
+            between = fetch(account.id, day + timedelta(days=1), as_of)
+            later = sum((t.amount for t in between if t.date is not None and day < t.date <= as_of), ZERO)
+            return account.current_balance - later, "from the account's current balance, less what came after"
         return None, f"PocketSmith's balance is as of {as_of} and nothing in between was fetched"
     if held:
         return None, "PocketSmith's transactions here carry no closing_balance (an export without it?)"
@@ -161,7 +172,8 @@ def pocketsmith_balance(held: Sequence["PsTransaction"], day: date,
 
 def check_balances(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
                    breaks: Mapping[int, list[Break]] | None = None,
-                   uncovered: Mapping[int, list[str]] | None = None) -> tuple[list[dict], list[str]]:
+                   uncovered: Mapping[int, list[str]] | None = None,
+                   fetch: Fetch | None = None) -> tuple[list[dict], list[str]]:
     """One entry per transaction account of the plan, and a warning for each that differs.
 
     An entry is `{transaction_account_id, date, statement_closing, pocketsmith_after, difference, status,
@@ -190,7 +202,7 @@ def check_balances(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
             continue
         (closing, day), statement = max(closings, key=lambda item: item[0][1])
         entry.update(date=day.isoformat(), statement_closing=str(closing))
-        before, how = pocketsmith_balance(held.get(account_id, ()), day, account)
+        before, how = pocketsmith_balance(held.get(account_id, ()), day, account, fetch)
         if before is None:
             entry["reason"] = how
             continue
@@ -200,14 +212,15 @@ def check_balances(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
         entry.update(pocketsmith_after=str(after), difference=str(difference),
                      status="agrees" if difference == 0 else "differs")
         if difference:
-            entry["reason"] = _probably(difference, rows, statement, held.get(account_id, ()),
+            entry["reason"] = _probably(difference, closing, rows, statement, held.get(account_id, ()),
                                         (breaks or {}).get(id(statement), []), (uncovered or {}).get(account_id, []))
             warnings.append(f"{name}: the balance on {day_text(day)} differs by {difference} (statement {closing}, "
                             f"PocketSmith after this import {after}): {entry['reason']}")
     return entries, warnings
 
 
-def _probably(difference: Decimal, rows: list["PlanRow"], statement: "Statement", held: Sequence["PsTransaction"],
+def _probably(difference: Decimal, closing: Decimal, rows: list["PlanRow"], statement: "Statement",
+              held: Sequence["PsTransaction"],
               breaks: list[Break], uncovered: list[str]) -> str:
     """What a difference most likely is, the likeliest first."""
     from importer.plan import Action
@@ -235,7 +248,7 @@ def _probably(difference: Decimal, rows: list["PlanRow"], statement: "Statement"
     start = statement.start or min((t.date for t in statement.transactions), default=None)
     dated = [t.date for t in held if t.date is not None]
     if start is not None and (not dated or min(dated) >= start):
-        opening = statement.closing_balance - sum((t.amount for t in statement.transactions), ZERO)  # type: ignore[operator]
+        opening = closing - sum((t.amount for t in statement.transactions), ZERO)
         if opening == difference:
             return (f"an opening balance never set: the statement opens at {opening}; set it as the account's "
                     "starting balance in PocketSmith")
@@ -294,7 +307,7 @@ def feed_pauses(held: Sequence["PsTransaction"], settings: BalanceSettings) -> l
 def check_coverage(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
                    earlier: Mapping[int, list[Period]] | None = None,
                    settings: BalanceSettings = BalanceSettings(),
-                   fetch: "Callable[[int, date, date], Iterable[PsTransaction]] | None" = None,
+                   fetch: Fetch | None = None,
                    ) -> tuple[list[dict], list[str], dict[int, list[str]]]:
     """Per account: its statements' period, the earlier imports' (`earlier`, from the journal) and the feed's
     pauses, each entry with its notes. Returns the entries, the warnings (periods nothing covers) and those
@@ -402,7 +415,7 @@ _MOST_BREAKS = 3        # per statement: a file that breaks everywhere is one pr
 
 def add_money_checks(plan: "Plan", *, held: Mapping[int, Sequence["PsTransaction"]],
                      settings: BalanceSettings = BalanceSettings(), journal: "Journal | None" = None,
-                     target: str = "", fetch: "Callable[[int, date, date], Iterable[PsTransaction]] | None" = None,
+                     target: str = "", fetch: Fetch | None = None,
                      ) -> None:
     """Give the plan its `balances` and `coverage`, and warn about running-balance breaks, periods nothing
     covers and balances that differ."""
@@ -417,5 +430,5 @@ def add_money_checks(plan: "Plan", *, held: Mapping[int, Sequence["PsTransaction
     accounts = {destination.account_id for _, destination in plan.targets}
     earlier = earlier_imports(journal, accounts, target) if journal is not None else {}
     plan.coverage, gap_warnings, uncovered = check_coverage(plan, held, earlier, settings, fetch)
-    plan.balances, balance_warnings = check_balances(plan, held, breaks, uncovered)
+    plan.balances, balance_warnings = check_balances(plan, held, breaks, uncovered, fetch)
     plan.warnings += warnings + gap_warnings + balance_warnings

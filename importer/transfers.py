@@ -86,9 +86,14 @@ class _Side:
 
     @cached_property
     def text(self) -> str:
-        source = self.row.record if self.row is not None else self.held
-        return " ".join(filter(None, (source.original_payee, getattr(self.row, "payee", None) or source.payee,
-                                      source.memo))).casefold()
+        """What the bank wrote and what it is called now (after rules), to look for transfer words in."""
+        if self.row is not None:
+            record = self.row.record
+            parts = (record.original_payee, self.row.payee or record.payee, record.memo)
+        else:
+            assert self.held is not None
+            parts = (self.held.original_payee, self.held.payee, self.held.memo)
+        return " ".join(filter(None, parts)).casefold()
 
     @cached_property
     def says_transfer(self) -> bool:
@@ -99,6 +104,13 @@ class _Side:
     def numbers(self) -> frozenset[str]:
         """Its text's runs of digits: one may be the other account's number's tail."""
         return frozenset(_NUMBER.findall(self.text))
+
+    def reference(self) -> dict[str, int]:
+        """The side as a preview row's `transfer_with` names it."""
+        if self.row is not None:
+            return {"index": self.row.index}
+        assert self.held is not None
+        return {"transaction_id": self.held.id}
 
     def twin_key(self) -> tuple:
         """Sides alike in all of this are interchangeable: which of them pairs changes nothing."""
@@ -290,7 +302,7 @@ def _search(outs: list[_Side], edges: dict) -> list[tuple[_Side, _Side]]:
 def _assign(pairs: list[tuple[_Side, _Side]], edges: dict) -> list[tuple[_Side, _Side]]:
     """A larger cluster: scipy's optimal assignment (a zero weight is no pair)."""
     import numpy as np
-    from scipy.optimize import linear_sum_assignment
+    from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
     outs = list(dict.fromkeys(o for o, _ in pairs))
     ins = list(dict.fromkeys(i for _, i in pairs))
     row_at = {o: k for k, o in enumerate(outs)}
@@ -354,8 +366,7 @@ def apply_transfers(transfers: Sequence[Transfer], unsure: Mapping[int, list[str
             if row is None:
                 continue
             row.is_transfer = True
-            row.transfer_with = {"index": other.row.index} if other.row is not None else \
-                {"transaction_id": other.held.id}          # type: ignore[union-attr]
+            row.transfer_with = other.reference()
             if category is not None and "category" not in row.set_by_rules:
                 row.category, row.category_id = category
             account = names.get(other.account, f"account {other.account}")

@@ -109,6 +109,13 @@ def test_a_balance_that_agrees_in_preview_json_table_and_import(sandbox, run, tm
     (line,) = [line for line in table.output.splitlines() if "Everyday Account" in line and "2026-09-10" in line]
     assert str(closing) in line and line.rstrip(" │").endswith("agrees")
 
+    page = tmp_path / "plan.html"
+    assert run("preview", statement, "--account", EVERYDAY, "--format", "html", "--out", page,
+               sandbox=sandbox).exit_code == 0
+    html = page.read_text()
+    assert "<summary>Balances: 1 agrees</summary>" in html
+    assert f"Balance of Everyday Account on 2026-09-10: statement {closing}, after import {closing}: agrees" in html
+
     done = run("import", statement, "--account", EVERYDAY, "--yes", sandbox=sandbox)
     assert done.exit_code == 0, done.output
     assert "agrees" in done.output                              # the plan an import shows before it writes
@@ -385,3 +392,15 @@ def test_earlier_imports_come_from_the_plans_coverage_or_for_older_batches_their
     assert sorted((p.start, p.end, p.label) for p in periods[VISA]) == [
         (date(2026, 8, 2), date(2026, 8, 9), older), (date(2026, 9, 1), date(2026, 9, 30), newer)]
     assert elsewhere not in {p.label for p in periods[VISA]} and EVERYDAY not in periods
+
+
+def test_an_account_whose_opening_balance_was_never_set_says_so(sandbox, run, tmp_path):
+    joint = sandbox.store.add_transaction_account(sandbox.user_id, "Joint Account", number="0620001111",
+                                                  starting_balance_date=date(2026, 1, 1))
+    rows = [(date(2026, 9, 2), Decimal("300.00"), "SALARY"), (date(2026, 9, 9), Decimal("200.00"), "SALARY")]
+    statement = _ofx(tmp_path / "joint.ofx", rows, balance=Decimal("1500.00"), account="0620001111")
+    plan = _preview(run, statement, "--account", joint, sandbox=sandbox)
+    entry = _balance(plan, joint)
+    assert (entry["status"], entry["pocketsmith_after"], entry["difference"]) == ("differs", "500.00", "1000.00")
+    assert entry["reason"] == ("an opening balance never set: the statement opens at 1000.00; set it as the "
+                               "account's starting balance in PocketSmith")
