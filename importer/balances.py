@@ -192,7 +192,7 @@ def check_balances(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
     warnings: list[str] = []
     for account_id, statements in by_account.items():
         account = plan.accounts.get(account_id)
-        name = f"{account_id} {account.name}" if account is not None and account.name else str(account_id)
+        name = _account_name(plan, account_id)
         closings = [(c, s) for s in statements if (c := _closing(s)) is not None]
         entry: dict[str, Any] = {"transaction_account_id": account_id, "date": None, "statement_closing": None,
                                  "pocketsmith_after": None, "difference": None, "status": "unknown", "reason": None}
@@ -289,6 +289,24 @@ class Period:
                                                                                 if self.label else {})}
 
 
+def _account_name(plan: "Plan", account_id: int) -> str:
+    account = plan.accounts.get(account_id)
+    return f"{account_id} {account.name}" if account is not None and account.name else str(account_id)
+
+
+def _holes(periods: list[Period]) -> list[tuple[Period, Period, Period]]:
+    """The days between one statement's period and the next's that neither covers: (earlier, later, hole)."""
+    ordered = sorted(periods, key=lambda p: p.start)
+    holes = []
+    reach = ordered[0]
+    for period in ordered[1:]:
+        if (period.start - reach.end).days > 1:
+            holes.append((reach, period, Period(reach.end + timedelta(days=1), period.start - timedelta(days=1))))
+        if period.end > reach.end:
+            reach = period
+    return holes
+
+
 def _span(start: date, end: date) -> str:
     return day_text(start) if start == end else f"{day_text(start)} to {day_text(end)}"
 
@@ -314,12 +332,12 @@ def check_coverage(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
     uncovered periods in words by account. `fetch(account, start, end)` looks at PocketSmith between an
     earlier import and this statement, when the plan's fetch did not reach that far."""
     from importer.plan import Action
-    periods: dict[int, list[date]] = defaultdict(list)
+    periods: dict[int, list[Period]] = defaultdict(list)
     for statement, target in plan.targets:
         start = statement.start or min((t.date for t in statement.transactions), default=None)
         end = statement.end or max((t.date for t in statement.transactions), default=None)
         if start is not None and end is not None:
-            periods[target.account_id] += [start, end]
+            periods[target.account_id].append(Period(start, end, PurePath(statement.file).name))
     creates: dict[int, list[date]] = defaultdict(list)
     for row in plan.rows:
         if row.action == Action.CREATE:
@@ -327,10 +345,9 @@ def check_coverage(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
     entries: list[dict] = []
     warnings: list[str] = []
     uncovered: dict[int, list[str]] = defaultdict(list)
-    for account_id, days in periods.items():
-        account = plan.accounts.get(account_id)
-        name = f"{account_id} {account.name}" if account is not None and account.name else str(account_id)
-        mine = Period(min(days), max(days))
+    for account_id, statements in periods.items():
+        name = _account_name(plan, account_id)
+        mine = Period(min(p.start for p in statements), max(p.end for p in statements))
         before = sorted((earlier or {}).get(account_id, []), key=lambda p: p.start)
         notes: list[str] = []
         for period in before:
@@ -346,6 +363,8 @@ def check_coverage(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
                                                            for p in before):
                 gaps.append((Period(last.end + timedelta(days=1), mine.start - timedelta(days=1)),
                              f"since the import of batch {last.label} ended {day_text(last.end)}"))
+        gaps += [(hole, f"between {a.label} and {b.label}") for a, b, hole in _holes(statements)
+                 if not any(p.start <= hole.start and hole.end <= p.end for p in before)]
         later = [p for p in before if p.start > mine.end]
         if later:
             first = min(later, key=lambda p: p.start)
@@ -358,11 +377,11 @@ def check_coverage(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
             if not inside and fetch is not None:
                 inside = list(fetch(account_id, gap.start, gap.end))
             if inside:
-                notes.append(f"{_span(gap.start, gap.end)}, between this statement and an earlier import, "
-                             f"is covered by PocketSmith's own {plural(len(inside), 'transaction')}")
+                notes.append(f"{_span(gap.start, gap.end)} ({since}) is covered by PocketSmith's own "
+                             f"{plural(len(inside), 'transaction')}")
                 continue
-            words = f"this statement leaves {_span(gap.start, gap.end)} uncovered ({since}, and PocketSmith " \
-                    "has nothing in between)"
+            these = "these statements leave" if len(statements) > 1 else "this statement leaves"
+            words = f"{these} {_span(gap.start, gap.end)} uncovered ({since}, and PocketSmith has nothing in between)"
             uncovered[account_id].append(words)
             warnings.append(f"{name}: {words}")
         pauses = []

@@ -6,8 +6,9 @@ transaction PocketSmith already holds in another of the user's accounts; a pair 
 an inflow of the same amount in two different accounts, at most `days` apart, where at least one
 side's text says so: a transfer word ("TRANSFER TO", "PAYMENT RECEIVED", "TFR"...) or the last
 digits of the other account's number. Among the candidates the pairs are chosen one to one and
-optimally (scipy's `linear_sum_assignment` over each cluster of candidates, as dedupe does), the
-score preferring the other account's digits, then transfer words, then closer dates.
+optimally, cluster by cluster (a few sides by exhaustive search; more by scipy's
+`linear_sum_assignment`, as dedupe does), the score preferring the other account's digits, then
+transfer words, then closer dates.
 
 A pairing that another, different one fits almost as well (one repayment, two accounts it could
 have come from) is not made: each row it concerns says so in its reasons. A rule with
@@ -23,12 +24,13 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from importer.schema import Bool, Keys, Text, Whole, check
+from importer.text import plural
 
 if TYPE_CHECKING:
     from importer.plan import PlanRow
@@ -159,10 +161,13 @@ def pair_transfers(rows: Sequence["PlanRow"], held: Mapping[int, Iterable["PsTra
                 group.append(row)
     if not by_amount:
         return [], {}
+    seen: set[int] = set()      # an export's transaction without an account is offered to every account: once
     for account, transactions in held.items():
         for txn in transactions:
             amount = txn.amount
-            if txn.date is not None and amount and (amount in by_amount or -amount in by_amount):
+            if txn.date is not None and amount and (amount in by_amount or -amount in by_amount) \
+                    and txn.id not in seen:
+                seen.add(txn.id)
                 by_amount.setdefault(amount, []).append((account, txn))
     groups: list[tuple[list[_Side], list[_Side]]] = []
     for amount, arriving in by_amount.items():
@@ -384,7 +389,7 @@ def _days(apart: int) -> str:
     """When the other side is, against this row: "same day", "3 days later"."""
     if apart == 0:
         return "same day"
-    return f"{abs(apart)} day{'s' if abs(apart) != 1 else ''} {'later' if apart > 0 else 'earlier'}"
+    return f"{plural(abs(apart), 'day')} {'later' if apart > 0 else 'earlier'}"
 
 
 def window(rows: Sequence["PlanRow"], days: int) -> tuple[date, date] | None:

@@ -404,3 +404,17 @@ def test_an_account_whose_opening_balance_was_never_set_says_so(sandbox, run, tm
     assert (entry["status"], entry["pocketsmith_after"], entry["difference"]) == ("differs", "500.00", "1000.00")
     assert entry["reason"] == ("an opening balance never set: the statement opens at 1000.00; set it as the "
                                "account's starting balance in PocketSmith")
+
+
+def test_two_statements_of_one_account_that_leave_days_between_them(sandbox, run, tmp_path):
+    early = _qif(tmp_path / "early.qif", [(date(2026, 8, d), Decimal("-9.00") - d, f"SHOP {d}") for d in (1, 5, 10)])
+    late = _qif(tmp_path / "late.qif", [(date(2026, 8, d), Decimal("-9.00") - d, f"SHOP {d}") for d in (20, 31)])
+    plan = _preview(run, early, late, "--account", VISA, sandbox=sandbox)
+    assert [w for w in plan["warnings"] if "uncovered" in w] == [
+        f"{VISA} Visa Credit Card: these statements leave 11 Aug 2026 to 19 Aug 2026 uncovered (between early.qif "
+        "and late.qif, and PocketSmith has nothing in between)"]
+    _feed(sandbox, VISA, [(date(2026, 8, 15), Decimal("-4.00"), "BAKERY")])      # the feed has those days
+    plan = _preview(run, early, late, "--account", VISA, sandbox=sandbox)
+    assert not [w for w in plan["warnings"] if "uncovered" in w]
+    assert plan["coverage"][0]["notes"] == [f"{VISA} Visa Credit Card: 11 Aug 2026 to 19 Aug 2026 (between early.qif "
+                                            "and late.qif) is covered by PocketSmith's own 1 transaction"]
