@@ -438,11 +438,17 @@ def find_transfers(plan: Any, *, source: Any, held: Mapping[int, Sequence["PsTra
         return
     accounts = set(plan.accounts) or {t.transaction_account_id for t in getattr(source, "all", ())
                                       if t.transaction_account_id is not None}
-    sides: dict[int, Sequence[PsTransaction]] = {}
-    for account_id in sorted(accounts | set(held)):
-        if account_id in held:
-            sides[account_id] = held[account_id]
-        else:
+    sides: dict[int, Sequence[PsTransaction]] = dict(held)
+    missing = accounts - set(held)
+    every = getattr(source, "user_transactions", None)
+    if len(missing) > 1 and every is not None:        # online, many accounts: one listing, not one per account
+        fetched: dict[int, list[PsTransaction]] = defaultdict(list)
+        for txn in every(*span):
+            if txn.transaction_account_id in missing:
+                fetched[txn.transaction_account_id].append(txn)
+        sides.update(fetched)
+    else:
+        for account_id in sorted(missing):
             sides[account_id] = source.transactions(account_id, *span)
     numbers: dict[int, list[str | None]] = defaultdict(list)
     for account_id, account in plan.accounts.items():

@@ -418,3 +418,15 @@ def test_two_statements_of_one_account_that_leave_days_between_them(sandbox, run
     assert not [w for w in plan["warnings"] if "uncovered" in w]
     assert plan["coverage"][0]["notes"] == [f"{VISA} Visa Credit Card: 11 Aug 2026 to 19 Aug 2026 (between early.qif "
                                             "and late.qif) is covered by PocketSmith's own 1 transaction"]
+
+
+def test_the_other_side_in_an_account_outside_the_run_is_found_with_one_listing(sandbox, run, tmp_path):
+    (saver_side,) = _feed(sandbox, SAVER, [(date(2026, 10, 6), Decimal("300.00"), "TRANSFER FROM EVERYDAY 5678")])
+    _feed(sandbox, VISA, [(date(2026, 10, 6), Decimal("300.00"), "REFUND JB HI FI")])     # no transfer: no words
+    statement = _ofx(tmp_path / "everyday.ofx", [(date(2026, 10, 5), Decimal("-300.00"), "TRANSFER TO SAVINGS")])
+    sandbox.requests.clear()
+    plan = _preview(run, statement, "--account", EVERYDAY, sandbox=sandbox)
+    assert plan["transactions"][0]["transfer_with"] == {"transaction_id": saver_side}
+    listings = [r.path for r in sandbox.requests if r.method == "GET" and r.path.endswith("/transactions")]
+    assert sum("/users/" in path for path in listings) == 1
+    assert not any(f"transaction_accounts/{other}/" in path for path in listings for other in (VISA, SAVER))
