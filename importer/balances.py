@@ -96,9 +96,13 @@ Balanced = tuple["Transaction", Decimal]        # a row and the balance the file
 
 
 def _in_time_order(rows: list[Balanced]) -> list[Balanced]:
-    """The rows oldest first: files list newest first or oldest first; the balances say which when dates cannot."""
-    if rows[0][0].date != rows[-1][0].date:
-        return rows if rows[0][0].date < rows[-1][0].date else rows[::-1]
+    """The rows oldest first: files list newest first or oldest first (a file in neither order is sorted by
+    date, keeping its order within a day); the balances say which when the dates cannot."""
+    dates = [row.date for row, _ in rows]
+    if any(a > b for a, b in zip(dates, dates[1:])) and any(a < b for a, b in zip(dates, dates[1:])):
+        return sorted(rows, key=lambda item: item[0].date)
+    if dates[0] != dates[-1]:
+        return rows if dates[0] < dates[-1] else rows[::-1]
 
     def fits(order: list[Balanced]) -> int:
         return sum(1 for (_, before), (row, after) in zip(order, order[1:]) if before + row.amount == after)
@@ -110,7 +114,7 @@ def running_balance_breaks(statement: "Statement") -> list[Break]:
     rows = [(t, t.balance) for t in statement.transactions if t.balance is not None]
     if len(rows) < 2 or len(rows) < len(statement.transactions):
         return []           # no balance column, or one some rows leave empty: nothing to add up
-    ordered = _in_time_order(rows)
+    ordered = list(_in_time_order(rows))
     breaks: list[Break] = []
     k = 1
     while k < len(ordered):
@@ -121,6 +125,7 @@ def running_balance_breaks(statement: "Statement") -> list[Break]:
             if following is not None and before + following[0].amount == following[1] \
                     and following[1] + row.amount == found:
                 breaks.append(Break(statement.file, previous, row, before, expected, found, following[0]))
+                ordered[k], ordered[k + 1] = following, ordered[k]       # read on in the order that adds up
                 k += 2
                 continue
             breaks.append(Break(statement.file, previous, row, before, expected, found))

@@ -430,3 +430,27 @@ def test_the_other_side_in_an_account_outside_the_run_is_found_with_one_listing(
     listings = [r.path for r in sandbox.requests if r.method == "GET" and r.path.endswith("/transactions")]
     assert sum("/users/" in path for path in listings) == 1
     assert not any(f"transaction_accounts/{other}/" in path for path in listings for other in (VISA, SAVER))
+
+
+def _statement_with_balances(rows) -> "Statement":
+    from importer.record import Statement
+    return Statement(file="bank.csv", format="csv", transactions=[
+        Transaction(day, Decimal(amount), "X", "X", balance=Decimal(balance), line=n + 2)
+        for n, (day, amount, balance) in enumerate(rows)])
+
+
+def test_running_balances_read_in_time_order_whatever_the_files_order():
+    from importer.balances import running_balance_breaks
+    oldest_first = [(date(2026, 9, 1), "10.00", "110.00"), (date(2026, 9, 2), "-5.00", "105.00"),
+                    (date(2026, 9, 3), "-5.00", "100.00")]
+    assert running_balance_breaks(_statement_with_balances(oldest_first)) == []
+    assert running_balance_breaks(_statement_with_balances(oldest_first[::-1])) == []
+    shuffled = [oldest_first[1], oldest_first[0], oldest_first[2]]
+    assert running_balance_breaks(_statement_with_balances(shuffled)) == []
+    same_day = [(date(2026, 9, 1), "-5.00", "95.00"), (date(2026, 9, 1), "-3.00", "92.00")]
+    assert running_balance_breaks(_statement_with_balances(same_day[::-1])) == []     # the balances say the order
+    swapped = [(date(2026, 9, 1), "10.00", "110.00"), (date(2026, 9, 2), "-3.00", "102.00"),
+               (date(2026, 9, 2), "-5.00", "105.00"), (date(2026, 9, 3), "1.00", "103.00")]
+    (found,) = running_balance_breaks(_statement_with_balances(swapped))
+    assert found.message() == ("bank.csv line 3: the running balance breaks, and adds up with lines 3 and 4 the "
+                               "other way round: rows out of order in the export (or as read)")
