@@ -358,7 +358,7 @@ def build_plan(statements: Sequence[Statement], *, targets: Sequence[int | Targe
                 txn = txn._replace(file=statement.file)
             row = PlanRow(index=len(rows), record=txn, account_id=target.account_id, action=Action.CREATE,
                           statement_account=statement.account.id, payee=txn.payee,
-                          note=None if txn.foreign is None else foreign_text(txn.foreign))
+                          note=_joined_note(None, txn.foreign))
             rows.append(row)
             rows_by_account[target.account_id].append(row)
 

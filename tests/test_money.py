@@ -249,6 +249,14 @@ def test_both_sides_of_two_repayments_and_one_already_in_pocketsmith_are_paired(
     assert in_850["reasons"][-1] == (f"transfer from {EVERYDAY} Everyday Account: line {out_850['line']} of "
                                      "everyday.ofx (1 day earlier)")
 
+    import csv
+    sheet = list(csv.DictReader(run("preview", *files, "--config", config, "--format", "csv",
+                                    sandbox=sandbox).output.splitlines()))
+    assert {r["index"]: r["transfer_with"] for r in sheet if r["transfer_with"]} == {
+        str(out_850["index"]): f"index {in_850['index']}", str(in_850["index"]): f"index {out_850['index']}",
+        str(out_400["index"]): f"index {in_400['index']}", str(in_400["index"]): f"index {out_400['index']}",
+        str(out_300["index"]): f"#{saver_side}"}
+
     table = run("preview", *files, "--config", config, sandbox=sandbox)
     (line,) = [line for line in table.output.splitlines() if "TRANSFER TO SAVINGS" in line]
     assert f"#{saver_side}" in line and "Transfers" in line

@@ -23,9 +23,7 @@ CSV_COLUMNS = [Column(k) for k in (
     "index", "file", "line", "transaction_account_id", "action", "date", "amount", "payee", "original_payee",
     "memo", "category", "category_id", "labels", "rules", "note", "needs_review", "is_transfer",
     "duplicate_of", "score", "reasons", "external_id", "cheque_number")] + [
-    Column("transfer_with", value=lambda d: None if not d.get("transfer_with") else
-           f"row {d['transfer_with']['index']}" if "index" in d["transfer_with"]
-           else f"#{d['transfer_with']['transaction_id']}")]
+    Column("transfer_with", value=lambda d: _transfer_reference(d["transfer_with"]))]
 # The person's say, which `--decisions FILE.csv` reads back: empty unless decided; fill it with create,
 # duplicate (and duplicate_of, or empty for the proposed one) or skip. Beside `action`, where it is looked for.
 CSV_COLUMNS.insert(5, Column("decision", value=lambda d: d["action"] if d.get("decided") else None))
@@ -179,8 +177,14 @@ def transfer_text(data: dict) -> str | None:
             where = found["where"]
             return where.removesuffix(" in PocketSmith") if where.startswith("#") else \
                 re.sub(r"^line (\d+) of (.+)$", r"\2:\1", where)
-    other = data["transfer_with"]
-    return f"row {other['index'] + 1}" if "index" in other else f"#{other['transaction_id']}"
+    return _transfer_reference(data["transfer_with"])
+
+
+def _transfer_reference(other: dict | None) -> str | None:
+    """`transfer_with` as a cell: `index 140` (the row of this plan with that index) or `#880000197`."""
+    if not other:
+        return None
+    return f"index {other['index']}" if "index" in other else f"#{other['transaction_id']}"
 
 
 _TRANSFER = Column("transfer_with", "Transfer with", no_wrap=True, ratio=2, hide_empty=True, value=transfer_text)
