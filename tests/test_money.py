@@ -7,6 +7,7 @@ export the sandbox wrote, and the pairing itself on plain plan rows.
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import date
 from decimal import Decimal
@@ -20,7 +21,7 @@ from importer.cli import cli
 from importer.parsers import ParseOptions, parse_file
 from importer.plan import Action, PlanRow
 from importer.pocketsmith.models import PsTransaction
-from importer.record import Transaction
+from importer.record import Statement, Transaction
 from importer.transfers import TransferSettings, apply_transfers, pair_transfers
 
 EVERYDAY, VISA, SAVER = 510001, 510002, 510003
@@ -249,7 +250,6 @@ def test_both_sides_of_two_repayments_and_one_already_in_pocketsmith_are_paired(
     assert in_850["reasons"][-1] == (f"transfer from {EVERYDAY} Everyday Account: line {out_850['line']} of "
                                      "everyday.ofx (1 day earlier)")
 
-    import csv
     sheet = list(csv.DictReader(run("preview", *files, "--config", config, "--format", "csv",
                                     sandbox=sandbox).output.splitlines()))
     assert {r["index"]: r["transfer_with"] for r in sheet if r["transfer_with"]} == {
@@ -440,8 +440,7 @@ def test_the_other_side_in_an_account_outside_the_run_is_found_with_one_listing(
     assert not any(f"transaction_accounts/{other}/" in path for path in listings for other in (VISA, SAVER))
 
 
-def _statement_with_balances(rows) -> "Statement":
-    from importer.record import Statement
+def _statement_with_balances(rows) -> Statement:
     return Statement(file="bank.csv", format="csv", transactions=[
         Transaction(day, Decimal(amount), "X", "X", balance=Decimal(balance), line=n + 2)
         for n, (day, amount, balance) in enumerate(rows)])
