@@ -205,9 +205,8 @@ class SpreadsheetParser:
 
     def parse(self, data: bytes, filename: str, options: ParseOptions = ParseOptions()) -> list[Statement]:
         from importer.parsers.csv import CsvParser
-        from importer.parsers.csv.mapping import find_mapping
         kind = sheet_kind(data[:4096], filename) or "xlsx"
-        explicit = find_mapping(options.mapping, options.mapping_dirs) if options.mapping else None
+        explicit = CsvParser.explicit_mapping(options)
         sheet = read_sheet(data, filename, options.sheet)
         source = SheetSource(sheet, filename)
         try:

@@ -83,9 +83,14 @@ class CsvParser:
             return 0.4 + suffix_bonus
         return 0.1 if suffix_bonus else 0.0
 
+    @staticmethod
+    def explicit_mapping(options: ParseOptions) -> Mapping | None:
+        """The mapping `options` name (`--mapping`), or None when the layout is to be detected."""
+        return find_mapping(options.mapping, options.mapping_dirs) if options.mapping else None
+
     def parse(self, data: bytes, filename: str, options: ParseOptions = ParseOptions()) -> list[Statement]:
         """Every row of the file, through the mapping named in `options` or the one detected."""
-        explicit = find_mapping(options.mapping, options.mapping_dirs) if options.mapping else None
+        explicit = self.explicit_mapping(options)
         source = Source(data, filename)
         if not source.text(explicit.encoding if explicit else None).strip():
             raise InputError("the file is empty; download the statement again", file=filename)
