@@ -132,6 +132,13 @@ _rules_option = click.option("--rules", "rules_path", metavar="FILE", type=click
 _yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 
 
+def _echo(text: str, err: bool = False) -> None:
+    """click.echo for text that carries data (file names, payees, messages quoting input): the escape and
+    control characters in it never reach the terminal (rich output is made safe in importer.output.render)."""
+    from importer.text import terminal_safe
+    click.echo(terminal_safe(text), err=err)
+
+
 class PsimportGroup(click.Group):
     """Turns ImporterError into one clear stderr line and a non-zero exit; bugs keep their traceback."""
 
@@ -139,7 +146,7 @@ class PsimportGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ImporterError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            _echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except BrokenPipeError:
             # `psimport parse ... | head` closed the pipe: end quietly.
@@ -207,7 +214,7 @@ def parse(state: State, files, mapping, date_order, fmt, show_all):
     read = read_statements(files, config=state.config, mapping=mapping, date_order=date_order)
     if not state.quiet:
         for path in read.skipped:
-            click.echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)
+            _echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)
     views.show_statements(read.statements, fmt, sys.stdout, limit=None if show_all else TABLE_ROWS)
 
 
@@ -326,7 +333,7 @@ class _TerminalUi:
 
     def say(self, text: str) -> None:
         from importer.output.render import fit_text
-        click.echo(fit_text(text))
+        _echo(fit_text(text))
 
     def note(self, text: str) -> None:
         if not self.state.quiet:
@@ -602,7 +609,7 @@ def _warner(state: State):
     """Where the rules commands' warnings go: 'Warning: ...' on stderr, unless --quiet."""
     def warn(text: str) -> None:
         if not state.quiet:
-            click.echo(f"Warning: {text}", err=True)
+            _echo(f"Warning: {text}", err=True)
     return warn
 
 

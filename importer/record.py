@@ -8,7 +8,9 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-__all__ = ["Split", "Transaction", "Account", "Statement", "assign_synthetic_ids", "transaction_json",
+from importer.text import one_line
+
+__all__ = ["Split", "Transaction", "Account", "Statement", "one_line_texts", "assign_synthetic_ids", "transaction_json",
            "statement_json"]
 
 
@@ -67,13 +69,30 @@ class Statement:
     closing_balance: Decimal | None = None
 
     def finish(self) -> "Statement":
-        """Fill what can be derived: synthetic ids, and the period when the file gave none."""
+        """Fill what can be derived: one-line texts, synthetic ids, and the period when the file gave none."""
+        one_line_texts(self)
         assign_synthetic_ids(self)
         if self.transactions:
             dates = [t.date for t in self.transactions]
             self.start = self.start or min(dates)
             self.end = self.end or max(dates)
         return self
+
+
+def one_line_texts(statement: Statement) -> None:
+    """Payees and memos as one line of text: newlines, tabs, escapes and other control characters become spaces.
+
+    A statement's text is untrusted; a newline in a payee would break a table row, and a rule
+    written from it would break (or add to) a YAML file. isprintable() is a fast test that lets the
+    ordinary row through untouched.
+    """
+    rows = statement.transactions
+    for index, txn in enumerate(rows):
+        if txn.payee.isprintable() and txn.original_payee.isprintable() and (txn.memo or "").isprintable():
+            continue
+        memo = None if txn.memo is None else one_line(txn.memo)
+        rows[index] = txn._replace(payee=one_line(txn.payee), original_payee=one_line(txn.original_payee),
+                                   memo=memo or None)
 
 
 def assign_synthetic_ids(statement: Statement) -> None:
