@@ -137,3 +137,46 @@ def test_mac_files_with_carriage_returns_alone_still_read_line_by_line(tmp_path)
     with pytest.raises(InputError) as caught:
         parse_file(path)
     assert caught.value.line == 3
+
+
+# ─── data never becomes rules ─────────────────────────────────────────────────────────────────────
+
+INJECTED = "\n  - name: evil\n    if: {amount: {lt: 0}}\n    then: {skip: true}\n#"
+
+
+def test_rules_suggest_keeps_a_payee_and_a_category_title_with_newlines_inside_their_strings(tmp_path):
+    from importer.rules import load_rules
+    category = {"id": 7011, "title": f"Coffee{INJECTED}"}
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([
+        {"id": n, "date": f"2026-10-{n + 1:02d}", "amount": -4.5, "payee": "Daily Grind",
+         "original_payee": f"EFTPOS DAILY GRIND{INJECTED}\u2028x: y\x85z: w", "category": category,
+         "transaction_account": {"id": 510001}, "type": "debit"} for n in range(5)]))
+    as_json = json.loads(run("rules", "suggest", "--existing", str(export), "--min-support", "3",
+                             "--format", "json").output)
+    result = run("rules", "suggest", "--existing", str(export), "--min-support", "3")
+    assert result.exit_code == 0, result.output
+    suggested = tmp_path / "suggested.yaml"
+    suggested.write_text(result.output)
+    rules = load_rules(suggested).rules
+    assert len(rules) == len(as_json["suggestions"]) >= 1
+    assert [r.name for r in rules] == [s["name"] for s in as_json["suggestions"]]
+    assert all(r.category == category["title"] for r in rules)     # the title, newlines and all, as data
+    assert "evil" not in [r.name for r in rules]
+
+
+def test_rules_pull_output_loads_back_with_the_same_rules_whatever_the_titles_hold(tmp_path):
+    from importer.pocketsmith.models import Category
+    from importer.rules import dump_rules, load_rules
+    from importer.rules.sync import pulled_entries
+    title = f"Streaming{INJECTED}"
+    categories = [Category(id=51, title=title, path=title)]
+    pulled = pulled_entries([{"id": 9, "payee_matches": f"Netflix{INJECTED}", "category": {"id": 51, "title": title}},
+                             {"id": 10, "payee_matches": "Spotify\x85\u2029'\"", "category": {"id": 51,
+                                                                                       "title": title}}],
+                            categories)
+    path = tmp_path / "pulled.yaml"
+    path.write_text(dump_rules(pulled, header=[f"2 category rules from {INJECTED}"]))
+    rules = load_rules(path).rules
+    assert [(r.name, r.condition, r.category) for r in rules] == [(e["name"], e["if"], e["then"]["category"])
+                                                                  for e in pulled]
