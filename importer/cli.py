@@ -31,6 +31,7 @@ class State:
     state_dir_opt: str | None = None
     verbose: int = 0
     quiet: bool = False
+    max_file_mb: int | None = None
     _config: object = field(default=None, repr=False)
     _clients: dict = field(default_factory=dict, repr=False)   # one per --sandbox value
 
@@ -39,6 +40,7 @@ class State:
         if self._config is None:
             from importer.config import load_config
             self._config = load_config(self.config_path)
+            self._config.max_file_mb = self.max_file_mb
         return self._config
 
     @property
@@ -102,6 +104,9 @@ _GLOBAL_OPTIONS = [
                  help="Log each request (key redacted)."),
     click.option("--quiet", is_flag=True, expose_value=False, callback=_remember("quiet"),
                  help="Print only results and errors."),
+    click.option("--max-file-mb", type=click.IntRange(min=1), metavar="MB", expose_value=False,
+                 callback=_remember("max_file_mb"),
+                 help="Refuse statement files bigger than this [config max_file_mb; default 200]."),
 ]
 
 
@@ -237,7 +242,9 @@ def _plan_options(command):
 def _run_config(state: State, sandbox: bool):
     """The user's config; under --sandbox with none of their own, the demo household's."""
     from importer.config import sandbox_config
-    return sandbox_config(state.config) if sandbox else state.config
+    config = sandbox_config(state.config) if sandbox else state.config
+    config.max_file_mb = state.max_file_mb
+    return config
 
 
 def _statement_paths(state: State, files, sandbox: bool) -> list:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import ConfigError
-from importer.schema import Keys, OneOf, Text, check
+from importer.schema import Keys, OneOf, Text, Whole, check
 from importer.yamlfile import read_yaml_file
 
 __all__ = ["Config", "load_config", "settings_schema", "sandbox_config", "default_state_dir", "user_config_dir",
@@ -76,6 +76,7 @@ def settings_schema() -> Keys:
         "rules": Text("a rules file's path", nonempty=True),
         "mappings_dir": Text("a folder's path", nonempty=True),
         "date_order": OneOf("dmy", "mdy", "ymd"),
+        "max_file_mb": Whole(1, what="a whole number of megabytes, 1 or more"),
     }, what="a mapping of settings")
 
 
@@ -86,6 +87,7 @@ class Config:
 
     path: Path | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    max_file_mb: int | None = None      # --max-file-mb, over the file's max_file_mb
 
     def __post_init__(self):
         check(settings_schema(), self.data, file=self.path)
@@ -100,6 +102,12 @@ class Config:
     @property
     def date_order(self) -> str | None:
         return self.data.get("date_order")
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The largest statement file read (importer.limits): --max-file-mb, else `max_file_mb`, else 200 MB."""
+        from importer.limits import DEFAULT_MAX_FILE_MB, MB
+        return int(self.max_file_mb or self.data.get("max_file_mb") or DEFAULT_MAX_FILE_MB) * MB
 
     @property
     def mapping_dirs(self) -> tuple[Path, ...]:

@@ -8,10 +8,11 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from importer.errors import InputError
 from importer.text import one_line
 
-__all__ = ["Split", "Transaction", "Account", "Statement", "one_line_texts", "assign_synthetic_ids", "transaction_json",
-           "statement_json"]
+__all__ = ["Split", "Transaction", "Account", "Statement", "one_line_texts", "refuse_impossible_amounts",
+           "assign_synthetic_ids", "transaction_json", "statement_json"]
 
 
 class Split(NamedTuple):
@@ -71,6 +72,7 @@ class Statement:
     def finish(self) -> "Statement":
         """Fill what can be derived: one-line texts, synthetic ids, and the period when the file gave none."""
         one_line_texts(self)
+        refuse_impossible_amounts(self)
         assign_synthetic_ids(self)
         if self.transactions:
             dates = [t.date for t in self.transactions]
@@ -93,6 +95,21 @@ def one_line_texts(statement: Statement) -> None:
         memo = None if txn.memo is None else one_line(txn.memo)
         rows[index] = txn._replace(payee=one_line(txn.payee), original_payee=one_line(txn.original_payee),
                                    memo=memo or None)
+
+
+# No bank account moves a quadrillion in one row: an amount this big is a damaged file (or a hostile
+# one: a 100,000-digit number), refused at its line rather than carried to a preview or a request.
+TOO_BIG = Decimal("1e15")
+
+
+def refuse_impossible_amounts(statement: Statement) -> None:
+    """An InputError at the first row whose amount or balance is a quadrillion or more."""
+    for txn in statement.transactions:
+        for value in (txn.amount, txn.balance):
+            if value is not None and not -TOO_BIG < value < TOO_BIG:
+                text = str(value)
+                raise InputError(f"the amount {text[:20]}{'…' if len(text) > 20 else ''} is too big to be money; "
+                                 "the file is damaged or not from a bank", file=statement.file, line=txn.line)
 
 
 def assign_synthetic_ids(statement: Statement) -> None:

@@ -87,15 +87,15 @@ def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
 
 def read_yaml_file(path: str | Path, kind: str) -> Any:
     """A YAML file's data; `kind` ("config", "rules", "mapping") names the file in errors."""
+    from importer.limits import MAX_YAML_BYTES, read_bounded
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{kind} file not found", file=str(path))
+    data = read_bounded(path, MAX_YAML_BYTES, f"a {kind} file", error=ConfigError)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{kind} file not found", file=str(path)) from None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"the {kind} file is not UTF-8 text ({exc.reason})", file=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the {kind} file ({exc.strerror or exc})", file=str(path)) from None
     return read_yaml(text, str(path))
 
 

@@ -180,3 +180,156 @@ def test_rules_pull_output_loads_back_with_the_same_rules_whatever_the_titles_ho
     rules = load_rules(path).rules
     assert [(r.name, r.condition, r.category) for r in rules] == [(e["name"], e["if"], e["then"]["category"])
                                                                   for e in pulled]
+
+
+# ─── YAML bombs ───────────────────────────────────────────────────────────────────────────────────
+
+def _nested_anchors(top: str) -> str:
+    """Twelve levels of nine aliases each (9**12, 282 billion strings, if they were followed) in under 600 bytes."""
+    levels = [f"  - &a [{', '.join(['lol'] * 9)}]\n"]
+    levels += [f"  - &{chr(97 + n)} [{', '.join([f'*{chr(96 + n)}'] * 9)}]\n" for n in range(1, 12)]
+    return f"{top}:\n" + "".join(levels)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("psimport.yaml", ("--config", "{path}", "parse", "{statement}")),
+    ("rules.yaml", ("rules", "test", "--rules", "{path}", "--existing", "{export}")),
+])
+def test_a_600_byte_alias_bomb_is_refused_at_once_in_a_short_message(tmp_path, name, args):
+    bomb = _nested_anchors("accounts" if name == "psimport.yaml" else "rules")
+    assert len(bomb) <= 600
+    path = tmp_path / name
+    path.write_text(bomb)
+    export = tmp_path / "export.json"
+    export.write_text("[]")
+    statement = Path(__file__).resolve().parents[1] / "sample_statements" / "everyday.ofx"
+    started = time.process_time()
+    result = run(*(a.format(path=path, statement=statement, export=export) for a in args))
+    assert time.process_time() - started < 2.0
+    assert result.exit_code == 3 and "is a YAML anchor" in result.output, result.output
+    assert len(result.output) < 400
+
+
+def test_a_rules_file_nested_3000_deep_is_a_message(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: deep\n    if: " + "{payee: " * 3000 + "x" + "}" * 3000 + "\n")
+    result = run("rules", "test", "--rules", str(rules), "--existing", str(tmp_path / "none.json"))
+    assert result.exit_code == 3 and "nested more than 100 deep" in result.output, result.output
+
+
+def test_a_huge_value_in_a_rules_file_is_quoted_as_a_short_excerpt(tmp_path):
+    from importer.rules import load_rules
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(f"rules:\n  - name: {'x' * 100_000}\n    if: {{payee: {{shout: y}}}}\n    then: {{}}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_rules(rules)
+    assert len(str(caught.value)) < 1000, str(caught.value)[:300]      # not the 100,000-character name
+
+
+def test_yaml_files_too_big_or_not_regular_are_refused_unread(tmp_path):
+    from importer.config import load_config
+    from importer.limits import MAX_YAML_BYTES
+    from importer.rules import load_rules
+    big = tmp_path / "rules.yaml"
+    with big.open("wb") as handle:
+        handle.truncate(MAX_YAML_BYTES + 1)      # sparse: nothing to write, nothing to read
+    with pytest.raises(ConfigError, match="over the 16 MB psimport reads as a rules file"):
+        load_rules(big)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_rules("/dev/zero")
+    with pytest.raises(ConfigError):
+        load_config("/dev/zero")
+
+
+# ─── statement files over the bound, and not files ────────────────────────────────────────────────
+
+def test_a_statement_over_the_bound_is_refused_with_how_to_allow_it(tmp_path):
+    statement = tmp_path / "big.csv"
+    statement.write_bytes(b"Date,Description,Amount\n" + b"2024-05-01,COFFEE,-4.50\n" * 50_000)   # 1.2 MB
+    refused = run("parse", str(statement), "--max-file-mb", "1")
+    assert refused.exit_code == 2 and "is 1 MB, over the 1 MB psimport reads as a statement" in refused.output
+    assert "max_file_mb" in refused.output and "--max-file-mb" in refused.output
+    config = tmp_path / "psimport.yaml"
+    config.write_text("max_file_mb: 1\n")
+    assert run("--config", str(config), "parse", str(statement)).exit_code == 2
+    config.write_text("max_file_mb: 2\n")
+    assert run("--config", str(config), "parse", str(statement), "--format", "json").exit_code == 0
+    config.write_text("max_file_mb: 0\n")
+    assert run("--config", str(config), "parse", str(statement)).exit_code == 3
+
+
+def test_a_sparse_file_bigger_than_200_mb_is_refused_without_reading_it(tmp_path):
+    statement = tmp_path / "huge.csv"
+    with statement.open("wb") as handle:
+        handle.truncate(201 * 2**20)
+    started = time.process_time()
+    result = run("parse", str(statement))
+    assert result.exit_code == 2 and "over the 200 MB" in result.output, result.output
+    assert time.process_time() - started < 1.0
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_devices_and_pipes_are_refused_not_read(tmp_path, special):
+    import os
+    if special == "fifo":
+        special = str(tmp_path / "statement.csv")
+        os.mkfifo(special)       # opening it would wait for a writer forever
+    result = run("parse", special)
+    assert result.exit_code == 2 and "is not a regular file" in result.output, result.output
+
+
+# ─── numbers that cannot be money ─────────────────────────────────────────────────────────────────
+
+BAD_NUMBERS = ["NaN", "-Infinity", "1e400", "1e999999999", "9" * 100_000]
+
+
+@pytest.mark.parametrize("number", BAD_NUMBERS + ['"NaN"', '"1e400"', '"1e999999999"'], ids=lambda n: n[:12])
+def test_an_export_with_an_amount_that_cannot_be_money_is_a_message(tmp_path, number):
+    export = tmp_path / "export.json"
+    export.write_text(f'[{{"id": 1, "date": "2024-05-01", "amount": {number}, "payee": "x"}}]')
+    statement = Path(__file__).resolve().parents[1] / "sample_statements" / "everyday.ofx"
+    result = run("preview", str(statement), "--account", "1", "--existing", str(export))
+    assert result.exit_code == 2 and str(export) in result.output, result.output[:500]
+    assert len(result.output) < 400
+
+
+def test_an_export_nested_100000_deep_is_a_message(tmp_path):
+    export = tmp_path / "export.json"
+    export.write_text("[" * 100_000 + "]" * 100_000)
+    statement = Path(__file__).resolve().parents[1] / "sample_statements" / "everyday.ofx"
+    result = run("preview", str(statement), "--account", "1", "--existing", str(export))
+    assert result.exit_code == 2 and "nested too deep" in result.output, result.output[:500]
+
+
+@pytest.mark.parametrize("number", BAD_NUMBERS, ids=lambda n: n[:12])
+def test_money_from_the_api_that_cannot_be_money_is_an_api_error(number):
+    import httpx
+
+    from importer.errors import ApiError
+    from importer.pocketsmith.client import PocketSmith
+    body = f'[{{"id": 1, "date": "2024-05-01", "amount": {number}, "payee": "x"}}]'
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, text=body,
+                                                                   headers={"Content-Type": "application/json"}))
+    with PocketSmith("https://api.example.test/v2", "k", transport=transport) as client:
+        with pytest.raises(ApiError, match="JSON psimport will not read"):
+            client.transactions(1)
+
+
+@pytest.mark.parametrize("fmt", ["ofx", "csv", "sta"])
+def test_a_statement_amount_of_100000_digits_is_refused_at_its_line(tmp_path, fmt):
+    digits = "9" * 100_000
+    text = {
+        "ofx": "OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>AUD"
+               "<BANKACCTFROM><BANKID>1<ACCTID>42</BANKACCTFROM><BANKTRANLIST>\n<STMTTRN><TRNTYPE>DEBIT"
+               f"<DTPOSTED>20240501<TRNAMT>{digits}<FITID>1<NAME>x</STMTTRN>\n</BANKTRANLIST></STMTRS></STMTTRNRS>"
+               "</BANKMSGSRSV1></OFX>\n",
+        "csv": f"Date,Description,Amount\n2024-05-01,x,{digits}\n2024-05-02,y,1.00\n",
+        "sta": f":20:X\n:25:123\n:28C:1\n:60F:C240501AUD0,00\n:61:2405010501D{digits}NTRFNONREF\n:86:x\n"
+               ":62F:C240501AUD0,00\n",
+    }[fmt]
+    path = tmp_path / f"s.{fmt}"
+    path.write_text(text)
+    with pytest.raises(InputError, match="too big to be money") as caught:
+        parse_file(path)
+    assert caught.value.line == {"ofx": 6, "csv": 2, "sta": 5}[fmt]
+    assert len(str(caught.value)) < 300

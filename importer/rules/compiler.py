@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from importer.errors import ConfigError, did_you_mean
 from importer.rules.subject import FIELD_INDEX, ROW_DATE, SEP, match_key, row_key
-from importer.yamlfile import line_of
+from importer.yamlfile import excerpt, line_of
 
 if TYPE_CHECKING:
     from importer.rules.index import Columns
@@ -70,7 +70,7 @@ class Compiler:
         self.rule_line = rule_line
 
     def error(self, message: str, line: int | None = None) -> ConfigError:
-        return ConfigError(f"rule '{self.rule_name}': {message}", file=self.path, line=line or self.rule_line)
+        return ConfigError(f"rule {excerpt(self.rule_name)}: {message}", file=self.path, line=line or self.rule_line)
 
     line_of = staticmethod(line_of)
 
