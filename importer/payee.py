@@ -161,6 +161,9 @@ def _cleaner(settings: PayeeSettings) -> _Cleaner:
 _DEFAULT = PayeeSettings()
 
 
+MAX_KEY_INPUT = 256
+
+
 @lru_cache(maxsize=1 << 17)
 def _key(text: str, settings: PayeeSettings) -> str:
     return _cleaner(settings).key(text)
@@ -174,7 +177,10 @@ def match_key(text: str | None, settings: PayeeSettings | None = None) -> str:
     """
     if not text:
         return ""
-    return _key(text, settings or _DEFAULT)
+    # A key is made from the payee's first MAX_KEY_INPUT characters: every real payee fits (OFX caps NAME
+    # at 32, banks' CSVs stay under 100), and a hostile 1 MB one costs what a long one does, not minutes
+    # in the clean-up's regexes and the fuzzy scorer (both grow faster than the text).
+    return _key(text[:MAX_KEY_INPUT], settings or _DEFAULT)
 
 
 def similarity(key_a: str, key_b: str) -> float:
@@ -188,8 +194,10 @@ def similarity(key_a: str, key_b: str) -> float:
     """
     if not key_a or not key_b:
         return 0.0
-    a = key_a.replace(" ", "")
-    b = key_b.replace(" ", "")
+    # Keys from match_key are bounded already; a key made elsewhere is cut too, as partial_ratio's time
+    # grows with the product of the lengths.
+    a = key_a[:MAX_KEY_INPUT].replace(" ", "")
+    b = key_b[:MAX_KEY_INPUT].replace(" ", "")
     if a == b:
         return 1.0
     from rapidfuzz import fuzz
@@ -207,8 +215,8 @@ def similarities(left: Sequence[str], right: Sequence[str]):
     if not len(left):
         return np.zeros(0)
     stripped: dict[str, str] = {}
-    a = [stripped.get(k) or stripped.setdefault(k, k.replace(" ", "")) for k in left]
-    b = [stripped.get(k) or stripped.setdefault(k, k.replace(" ", "")) for k in right]
+    a = [stripped.get(k) or stripped.setdefault(k, k[:MAX_KEY_INPUT].replace(" ", "")) for k in left]
+    b = [stripped.get(k) or stripped.setdefault(k, k[:MAX_KEY_INPUT].replace(" ", "")) for k in right]
     shorter = np.minimum(np.fromiter(map(len, a), np.int64, len(a)), np.fromiter(map(len, b), np.int64, len(b)))
     partial = cpdist(a, b, scorer=fuzz.partial_ratio, dtype=np.float64) / 100.0
     whole = cpdist(a, b, scorer=fuzz.ratio, dtype=np.float64) / 100.0

@@ -333,3 +333,52 @@ def test_a_statement_amount_of_100000_digits_is_refused_at_its_line(tmp_path, fm
         parse_file(path)
     assert caught.value.line == {"ofx": 6, "csv": 2, "sta": 5}[fmt]
     assert len(str(caught.value)) < 300
+
+
+# ─── no quadratic corners ─────────────────────────────────────────────────────────────────────────
+
+def test_payee_keys_and_similarity_read_a_bounded_prefix():
+    from importer.payee import MAX_KEY_INPUT, match_key, similarities, similarity
+    huge = "WOOLWORTHS " + "X" * 1_000_000
+    assert len(match_key(huge)) <= MAX_KEY_INPUT
+    assert match_key(huge).startswith("woolworths")
+    assert similarity("a" * 1_000_000, "a" * 500_000 + "b") == 1.0      # the first 256 characters agree
+    assert list(similarities(["a" * 100_000], ["b" * 1_000_000])) == [0.0]
+
+
+@pytest.mark.parametrize("statement_chars, export_chars", [(20_000, 20_000), (100_000, 1_000_000)])
+def test_a_preview_of_huge_payees_with_the_same_amount_finishes_quickly(tmp_path, statement_chars, export_chars):
+    import random
+    import string
+    rng = random.Random(1)
+    text = lambda n: "".join(rng.choice(string.ascii_uppercase + " ") for _ in range(n))   # noqa: E731
+    statement = tmp_path / "s.csv"
+    statement.write_text(f"Date,Description,Amount\n2024-05-01,{text(statement_chars)},-4.50\n"
+                         "2024-05-02,COFFEE,-3.00\n")
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([{"id": 1, "date": "2024-05-01", "amount": -4.5, "payee": text(export_chars),
+                                   "original_payee": text(export_chars), "transaction_account": {"id": 1}}]))
+    started = time.process_time()
+    result = run("preview", str(statement), "--account", "1", "--existing", str(export), "--format", "json")
+    assert result.exit_code == 0, result.output[:500]
+    # It took 50 s (20,000 against 20,000) and did not finish (1 MB against 100 KB) before payees were bounded;
+    # it takes well under a second now. A generous bound, in CPU time.
+    assert time.process_time() - started < 15
+
+
+def test_the_issues_backtracking_regex_runs_at_once_and_one_that_still_backtracks_names_its_rule(tmp_path):
+    statement = tmp_path / "s.csv"
+    statement.write_text(f"Date,Description,Amount\n2024-05-01,{'a' * 28}b,-4.50\n")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('rules:\n  - name: nested-repeat\n    if: {payee: {regex: "(a+)+$"}}\n    then: {category: X}\n')
+    started = time.process_time()
+    fine = run("rules", "explain", str(statement), "--rules", str(rules), "--format", "json")
+    assert fine.exit_code == 0 and json.loads(fine.output)["transactions"][0]["rules"] == []
+    assert time.process_time() - started < 5         # 23 s with Python's re
+
+    statement.write_text(f"Date,Description,Amount\n2024-05-01,{'a' * 40}b,-4.50\n")
+    rules.write_text('rules:\n  - name: alternation\n    if: {payee: {regex: "(a|aa)+$"}}\n    then: {category: X}\n')
+    slow = run("rules", "explain", str(statement), "--rules", str(rules))
+    assert slow.exit_code == 3, slow.output
+    assert "rule 'alternation': payee: regex '(a|aa)+$' took over 0.5 s" in slow.output
+    assert f"{rules}, line 3" in slow.output
