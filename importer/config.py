@@ -14,7 +14,7 @@ from importer.schema import Keys, OneOf, Text, Whole, check
 from importer.yamlfile import read_yaml_file
 
 __all__ = ["Config", "load_config", "settings_schema", "sandbox_config", "default_state_dir", "user_config_dir",
-           "make_dir", "builtin_mappings_dir", "samples_dir", "DEFAULT_API_URL"]
+           "make_dir", "make_private_dir", "private_file", "builtin_mappings_dir", "samples_dir", "DEFAULT_API_URL"]
 
 APP = "psimport"
 DEFAULT_API_URL = "https://api.pocketsmith.com/v2"
@@ -40,6 +40,40 @@ def make_dir(path: str | Path, what: str) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create {what} here ({exc.strerror})", file=str(path)) from None
+    return path
+
+
+def make_private_dir(path: str | Path, what: str) -> Path:
+    """make_dir for a folder of private state (the journal, the sandbox, locks, keys): a folder it creates is
+    0700, readable by this user alone. One that exists keeps its mode: it may be shared on purpose."""
+    path = Path(path)
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+    try:
+        for folder in reversed(missing):       # each folder it creates, the state dir above the sandbox's too
+            folder.mkdir(mode=0o700, exist_ok=True)
+        if not path.is_dir():
+            raise FileExistsError(17, "a file is in the way")
+    except OSError as exc:
+        raise ConfigError(f"cannot create {what} here ({exc.strerror})", file=str(path)) from None
+    return path
+
+
+def private_file(path: str | Path) -> Path:
+    """Make sure the state file at `path` exists and is 0600 (its owner's alone) before anything writes to it.
+
+    The journal holds payees and amounts. SQLite gives its -wal and -shm files the database's own
+    mode, so creating the database 0600 keeps all three private; an older one is narrowed to 0600.
+    """
+    path = Path(path)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            if os.name == "posix" and os.fstat(descriptor).st_mode & 0o077:
+                os.fchmod(descriptor, 0o600)
+        finally:
+            os.close(descriptor)
+    except OSError as exc:
+        raise ConfigError(f"cannot create this state file ({exc.strerror})", file=str(path)) from None
     return path
 
 

@@ -382,3 +382,31 @@ def test_the_issues_backtracking_regex_runs_at_once_and_one_that_still_backtrack
     assert slow.exit_code == 3, slow.output
     assert "rule 'alternation': payee: regex '(a|aa)+$' took over 0.5 s" in slow.output
     assert f"{rules}, line 3" in slow.output
+
+
+# ─── private state ────────────────────────────────────────────────────────────────────────────────
+
+def test_state_files_are_0600_and_the_folders_psimport_makes_0700(tmp_path, monkeypatch):
+    import os
+    import stat as stat_module
+    monkeypatch.setattr(os, "umask", os.umask)      # restored after the test
+    os.umask(0o022)                                  # the common default: 0644 files, 0755 folders
+    state = tmp_path / "new" / "state"
+    samples = Path(__file__).resolve().parents[1] / "sample_statements"
+    result = run("--state-dir", str(state), "import", str(samples), "--sandbox", "--yes", "--quiet")
+    assert result.exit_code == 0, result.output
+    made = [tmp_path / "new", state, *state.rglob("*")]
+    assert {p.name for p in made} >= {"journal.sqlite3", "import.lock", "sandbox", "key", "sandbox.sqlite3"}
+    for path in made:
+        mode = stat_module.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), f"{path.relative_to(tmp_path)} is {mode:o}"
+
+
+def test_an_older_journal_readable_by_others_is_made_private(tmp_path):
+    import os
+    from importer.write.journal import Journal
+    path = tmp_path / "journal.sqlite3"
+    Journal(path).close()
+    os.chmod(path, 0o644)
+    Journal(path).close()
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -7,7 +7,7 @@ import secrets
 import threading
 from pathlib import Path
 
-from importer.config import make_dir
+from importer.config import make_private_dir
 from importer.errors import ConfigError
 from importer.sandbox.server import Faults, SandboxServer
 
@@ -24,7 +24,7 @@ def sandbox_dir(state_dir: Path) -> Path:
 
 def sandbox_key(state_dir: Path) -> str:
     """The sandbox's developer key, made once and kept beside its database (it opens only the sandbox)."""
-    directory = make_dir(sandbox_dir(state_dir), "the sandbox's folder")
+    directory = make_private_dir(sandbox_dir(state_dir), "the sandbox's folder")
     path = directory / "key"
     if path.is_file():
         key = path.read_text(encoding="ascii").strip()
@@ -61,7 +61,7 @@ def foreground_sandbox(state_dir: Path, *, db_path: Path | None = None, key: str
         db_path = sandbox_dir(state_dir) / "sandbox.sqlite3"
         key = key or sandbox_key(state_dir)
     key = key or secrets.token_urlsafe(18)
-    make_dir(Path(db_path).parent, "the sandbox's database")
+    make_private_dir(Path(db_path).parent, "the sandbox's database")
     try:
         server = SandboxServer(db_path, key=key, port=port, faults=faults, seed="demo" if demo else "accounts",
                                max_per_page=max_per_page, log=log)

@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from importer.config import make_dir
+from importer.config import make_private_dir, private_file
 from importer.errors import ConfigError
 
 __all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
@@ -149,7 +149,8 @@ class Journal:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        make_dir(self.path.parent, "the state dir")
+        make_private_dir(self.path.parent, "the state dir")
+        private_file(self.path)
         # One connection guarded by a lock: SQLite serialises writers anyway. Row changes are
         # group-committed (see `flush`), because with synchronous=FULL each commit is an fsync,
         # and an fsync (0.2 to 7 ms measured here) per row would cap a batch at a few hundred rows/s.
@@ -482,8 +483,8 @@ def import_lock(state_dir: str | Path) -> Iterator[None]:
     Settling an unknown outcome by lookup is only sound if no other process is still
     sending that row; the OS drops the lock when its holder dies, even by SIGKILL.
     """
-    path = make_dir(state_dir, "the state dir")
-    handle = open(path / LOCK_FILE, "a+")
+    path = make_private_dir(state_dir, "the state dir")
+    handle = open(private_file(path / LOCK_FILE), "a+")
     try:
         try:
             import fcntl
