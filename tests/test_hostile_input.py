@@ -410,3 +410,99 @@ def test_an_older_journal_readable_by_others_is_made_private(tmp_path):
     os.chmod(path, 0o644)
     Journal(path).close()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+# ─── the sandbox as a server (real sockets) ───────────────────────────────────────────────────────
+
+def _raw(sandbox, request: bytes, wait: float = 5.0) -> bytes:
+    """Send raw bytes to the sandbox and read until it closes or stops answering."""
+    import socket
+    with socket.create_connection(("127.0.0.1", sandbox.server.port), timeout=wait) as conn:
+        conn.sendall(request)
+        answer = b""
+        try:
+            while chunk := conn.recv(65536):
+                answer += chunk
+                if b"\r\n\r\n" in answer and b"Content-Length: " in answer:
+                    head, _, body = answer.partition(b"\r\n\r\n")
+                    length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+                    if len(body) >= length:
+                        break
+        except TimeoutError:
+            pass
+        return answer
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3", "+5", "99999999999999999999999"])
+def test_a_malformed_content_length_is_a_400_not_a_traceback_or_a_hang(make_sandbox, capsys, length):
+    sandbox = make_sandbox()
+    answer = _raw(sandbox, f"POST /v2/transaction_accounts/510001/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           f"X-Developer-Key: {sandbox.key}\r\nContent-Length: {length}\r\n\r\n{{}}".encode())
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"Content-Length must be a whole number" in answer
+    assert "Traceback" not in capsys.readouterr().err
+    assert sandbox.transactions() == []
+
+
+def test_an_idle_socket_and_a_body_shorter_than_promised_are_closed(make_sandbox):
+    import socket
+    sandbox = make_sandbox(idle_seconds=0.3)
+    for request in (b"", b"POST /v2/me HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc"):
+        with socket.create_connection(("127.0.0.1", sandbox.server.port), timeout=30) as conn:
+            conn.sendall(request)
+            assert conn.recv(1024) == b""        # closed by the server, long before this recv would time out
+    assert httpx_get(sandbox, "/me").status_code == 200      # and it still serves
+
+
+def httpx_get(sandbox, path, base=None):
+    import httpx
+    return httpx.get((base or sandbox.url) + path, headers={"X-Developer-Key": sandbox.key}, timeout=5)
+
+
+def test_200_concurrent_creates_get_no_connection_resets(make_sandbox):
+    import http.client
+    import threading
+    sandbox = make_sandbox()
+    start = threading.Barrier(200)
+    outcomes: list = []
+
+    def create(n: int) -> None:
+        body = json.dumps({"payee": f"Shop {n}", "amount": -1.25, "date": "2026-11-02"})
+        conn = http.client.HTTPConnection("127.0.0.1", sandbox.server.port, timeout=60)
+        try:
+            start.wait()
+            conn.request("POST", "/v2/transaction_accounts/510001/transactions", body=body,
+                         headers={"X-Developer-Key": sandbox.key, "Content-Type": "application/json"})
+            outcomes.append(conn.getresponse().status)
+        except OSError as exc:
+            outcomes.append(repr(exc))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(200)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(201) == 200, [o for o in outcomes if o != 201][:5]
+    assert len(sandbox.transactions()) == 200
+
+
+def test_paged_lists_link_to_the_host_the_client_used(make_sandbox, tmp_path):
+    sandbox = make_sandbox(seed="demo", max_per_page=7)
+    localhost = f"http://localhost:{sandbox.server.port}/v2"
+    answer = httpx_get(sandbox, "/transaction_accounts/510001/transactions?per_page=7", base=localhost)
+    assert f'<http://localhost:{sandbox.server.port}/v2/transaction_accounts/510001/transactions?' \
+           in answer.headers["Link"]
+    # A Host header that does not name this machine does not get to choose where links point.
+    import httpx
+    forged = httpx.get(sandbox.url + "/transaction_accounts/510001/transactions?per_page=7",
+                       headers={"X-Developer-Key": sandbox.key, "Host": "evil.example:80"}, timeout=5)
+    assert "evil.example" not in forged.headers["Link"] and sandbox.server.origin in forged.headers["Link"]
+    # The whole command, through the real client, pages through every transaction.
+    samples = Path(__file__).resolve().parents[1] / "sample_statements"
+    result = run("--api-url", localhost, "--state-dir", str(tmp_path / "state"), "preview", str(samples),
+                 "--config", str(samples / "psimport.yaml"), "--format", "json",
+                 env={"POCKETSMITH_DEVELOPER_KEY": sandbox.key})
+    assert result.exit_code == 0, result.output[-500:]
+    assert json.loads(result.output)["summary"]["duplicate"] > 100
