@@ -506,3 +506,89 @@ def test_paged_lists_link_to_the_host_the_client_used(make_sandbox, tmp_path):
                  env={"POCKETSMITH_DEVELOPER_KEY": sandbox.key})
     assert result.exit_code == 0, result.output[-500:]
     assert json.loads(result.output)["summary"]["duplicate"] > 100
+
+
+# ─── a damaged journal, a full disk ───────────────────────────────────────────────────────────────
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_statements"
+
+
+def _empty_export(tmp_path: Path) -> Path:
+    export = tmp_path / "empty-export.json"
+    export.write_text("[]")
+    return export
+
+
+def _import(sandbox, state: Path, *extra: str):
+    return CliRunner().invoke(cli, ["--api-url", sandbox.url, "--state-dir", str(state), "import", str(SAMPLES),
+                                    "--config", str(SAMPLES / "psimport.yaml"), "--yes", *extra],
+                              env={"POCKETSMITH_DEVELOPER_KEY": sandbox.key, "COLUMNS": "200"},
+                              catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", [("batches",), ("undo", "2026", "--yes"), ("import",)])
+def test_a_journal_zeroed_in_its_middle_says_what_to_do(make_sandbox, tmp_path, command):
+    sandbox = make_sandbox()
+    state = tmp_path / "state"
+    assert _import(sandbox, state).exit_code == 0
+    journal = state / "journal.sqlite3"
+    size = journal.stat().st_size
+    with journal.open("r+b") as handle:
+        handle.seek(size // 3)
+        handle.write(b"\0" * (size // 3))
+    if command == ("import",):
+        result = _import(sandbox, state)
+    else:
+        result = run("--api-url", sandbox.url, "--state-dir", str(state), *command,
+                     env={"POCKETSMITH_DEVELOPER_KEY": sandbox.key})
+    assert result.exit_code == 3, result.output
+    assert "the import journal is damaged" in result.output and "move it aside" in result.output
+    assert "run the same command again" in result.output
+
+
+class _DiskFillsUp:
+    """The journal's connection, with the disk filling up after `commits` commits: COMMIT then fails as
+    SQLite fails on a full disk (SQLITE_FULL, "database or disk is full")."""
+
+    def __init__(self, db, commits: int):
+        self._db = db
+        self._left = commits
+
+    def execute(self, sql, *args):
+        import sqlite3
+        if sql == "COMMIT":
+            if self._left <= 0:
+                self._db.execute("ROLLBACK")       # as SQLite does when a commit fails for want of space
+                raise sqlite3.OperationalError("database or disk is full")
+            self._left -= 1
+        return self._db.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+
+@pytest.mark.parametrize("commits", [1, 4])
+def test_a_full_disk_mid_import_says_free_space_and_run_again_which_finishes_exactly_once(make_sandbox, tmp_path,
+                                                                                         monkeypatch, commits):
+    from importer.write import journal as journal_module
+    sandbox = make_sandbox()
+    state = tmp_path / "state"
+    opened = journal_module.Journal.__init__
+
+    def filling(self, *args, **kwargs):
+        opened(self, *args, **kwargs)
+        self._db = _DiskFillsUp(self._db, commits)
+    monkeypatch.setattr(journal_module.Journal, "__init__", filling)
+    full = _import(sandbox, state)
+    assert full.exit_code == 3, full.output
+    assert "the disk is full" in full.output and "free space, then run the same command again" in full.output
+    assert "Traceback" not in full.output
+    # With the disk full from the start nothing is sent; later, part of the batch is created first.
+    assert (len(sandbox.transactions()) > 0) == (commits > 1)
+    monkeypatch.setattr(journal_module.Journal, "__init__", opened)
+    again = _import(sandbox, state)
+    assert again.exit_code == 0, again.output
+    held = [(t["date"], t["amount"], t["payee"]) for t in sandbox.transactions()]
+    planned = json.loads(run("preview", str(SAMPLES), "--config", str(SAMPLES / "psimport.yaml"), "--existing",
+                             str(_empty_export(tmp_path)), "--format", "json").output)["transactions"]
+    assert len(held) == len(planned)        # every row exactly once

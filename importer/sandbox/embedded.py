@@ -7,7 +7,7 @@ import secrets
 import threading
 from pathlib import Path
 
-from importer.config import make_private_dir
+from importer.config import make_private_dir, state_file_problems
 from importer.errors import ConfigError
 from importer.sandbox.server import Faults, SandboxServer
 
@@ -44,7 +44,9 @@ def embedded_sandbox(state_dir: Path) -> tuple[SandboxServer, str]:
         server = _running.get(directory)
         if server is None:
             key = sandbox_key(directory.parent)
-            server = SandboxServer(directory / "sandbox.sqlite3", key=key, seed="demo").start()
+            with state_file_problems(directory / "sandbox.sqlite3", "the sandbox's database",
+                                     "psimport makes a new sandbox with the demo household"):
+                server = SandboxServer(directory / "sandbox.sqlite3", key=key, seed="demo").start()
             _running[directory] = server
         return server, server.key
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from importer.config import make_private_dir, private_file
+from importer.config import make_private_dir, private_file, state_file_problem, state_file_problems
 from importer.errors import ConfigError
 
 __all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
@@ -144,6 +144,16 @@ class BatchInfo:
         return sum(self.counts.get(s, 0) for s in OPEN_STATES)
 
 
+# What starting a new journal costs, said when one is damaged.
+_NEW_JOURNAL = ("psimport starts a new journal, which no longer knows what earlier imports created, so undo cannot "
+                "delete them (dedupe still finds them in PocketSmith)")
+
+
+def storage_problems(path: Path) -> Any:
+    """The journal's SQLite errors about its file (damaged, disk full) as a ConfigError saying what to do."""
+    return state_file_problems(path, "the import journal", _NEW_JOURNAL)
+
+
 class Journal:
     """The SQLite journal in the state dir. Safe to share between the writer's threads."""
 
@@ -166,9 +176,7 @@ class Journal:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise ConfigError(f"cannot use this import journal ({exc}); if it is damaged, move it aside and "
-                              "psimport starts a new one (it then no longer knows what it imported before)",
-                              file=str(self.path)) from None
+            raise state_file_problem(self.path, exc, "the import journal", _NEW_JOURNAL) from None
 
     def _migrate(self) -> None:
         # Journals from before a column existed get it, empty; nothing else changes shape.
@@ -199,7 +207,7 @@ class Journal:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, storage_problems(self.path):
             self.flush()
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -210,7 +218,7 @@ class Journal:
             self._db.execute("COMMIT")
 
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, storage_problems(self.path):
             self.flush()
             return self._db.execute(sql, tuple(args)).fetchall()
 
@@ -220,7 +228,7 @@ class Journal:
         Whoever needs a change durable commits all that are queued by then; threads queueing
         meanwhile are taken by the next commit. With `until`, return as soon as it is committed.
         """
-        with self._lock:
+        with self._lock, storage_problems(self.path):
             if until is not None and until.done:
                 return
             with self._pending_lock:
