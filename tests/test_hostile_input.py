@@ -4,6 +4,8 @@ corners, YAML bombs, numbers too big to be money, and every one ending in a clea
 from __future__ import annotations
 
 import io
+from datetime import date
+from decimal import Decimal
 import json
 import time
 from pathlib import Path
@@ -592,3 +594,75 @@ def test_a_full_disk_mid_import_says_free_space_and_run_again_which_finishes_exa
     planned = json.loads(run("preview", str(SAMPLES), "--config", str(SAMPLES / "psimport.yaml"), "--existing",
                              str(_empty_export(tmp_path)), "--format", "json").output)["transactions"]
     assert len(held) == len(planned)        # every row exactly once
+
+
+# ─── two writers at once ──────────────────────────────────────────────────────────────────────────
+
+def _import_command(sandbox, state: Path, *extra: str) -> list[str]:
+    import sys
+    return [sys.executable, "-m", "importer", "--api-url", sandbox.url, "--state-dir", str(state), "import",
+            str(SAMPLES), "--config", str(SAMPLES / "psimport.yaml"), *extra]
+
+
+def _process_env(sandbox) -> dict:
+    import os
+    return {**os.environ, "POCKETSMITH_DEVELOPER_KEY": sandbox.key, "COLUMNS": "200",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+
+def test_two_imports_of_the_same_statements_at_once_create_each_row_once(make_sandbox, tmp_path):
+    """Two real `psimport import` processes, two state dirs, one sandbox: both plan every row as new; the
+    first creates them; the second, answered only then, finds them and stops before creating any."""
+    import subprocess
+
+    import pexpect
+    sandbox = make_sandbox()
+    env = _process_env(sandbox)
+    second = pexpect.spawn(_import_command(sandbox, tmp_path / "second")[0],
+                           _import_command(sandbox, tmp_path / "second")[1:], env=env, encoding="utf-8",
+                           timeout=60, dimensions=(40, 200))
+    second.expect(r"Create 155 transactions in PocketSmith")      # planned: all 155 are new to it
+    first = subprocess.run(_import_command(sandbox, tmp_path / "first", "--yes"), env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert len(sandbox.transactions()) == 155
+    second.sendline("y")
+    second.expect(pexpect.EOF)
+    second.close()
+    said = " ".join(second.before.split())
+    assert second.exitstatus == 5, said
+    assert "another import is creating the rows of batch" in said and "psimport stopped before sending more" in said
+    assert len(sandbox.transactions()) == 155                      # nothing doubled
+    # What it says to do: undo its batch, then the same files plan as duplicates.
+    import shlex
+    import sys
+    undo = [word for word in shlex.split(said[said.index("psimport undo "):].split(" and preview")[0]) if word != "\\"]
+    undone = subprocess.run([sys.executable, "-m", "importer", *undo[1:]], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    again = subprocess.run(_import_command(sandbox, tmp_path / "second", "--yes"), env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 0 and "Nothing to import" in again.stdout + again.stderr, again.stdout
+    assert len(sandbox.transactions()) == 155
+
+
+def test_a_lookup_never_claims_a_copy_another_import_made(sandbox, tmp_path):
+    """A create of ours went unanswered, and another import created the same row: two copies where ours
+    could have made one. The lookup claims neither and says why."""
+    from importer.write.journal import Journal, NewRow
+    from importer.write.others import OtherWriter
+    from importer.write.writer import Writer
+    body = {"payee": "Daily Grind", "amount": "-4.50", "date": "2026-11-02", "needs_review": False,
+            "is_transfer": False}
+    client = sandbox.client()
+    with Journal(tmp_path / "journal.sqlite3") as journal:
+        batch_id = journal.create_batch(key="k", files=[], accounts=[510001], plan={}, target="t", existing={},
+                                        rows=[NewRow(0, 510001, "X0", "fp0", "create", True, body)])
+        journal.mark_sending_many(batch_id, [0])
+        for _ in range(2):        # ours (its answer lost) and the other import's
+            client.create_transaction(510001, {"payee": "Daily Grind", "amount": Decimal("-4.50"),
+                                               "date": date(2026, 11, 2)})
+        report = Writer(client, journal, settle_delay=0).run(batch_id)
+        assert isinstance(report.other_writer, OtherWriter) and not report.complete
+        assert [r.state for r in journal.rows(batch_id)] == ["sending"]     # nothing claimed, nothing resent
+        assert len(sandbox.transactions()) == 2
