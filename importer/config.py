@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from importer.errors import ConfigError
 from importer.schema import Keys, OneOf, Text, Whole, check
 from importer.yamlfile import read_yaml_file
 
 __all__ = ["Config", "load_config", "settings_schema", "sandbox_config", "default_state_dir", "user_config_dir",
-           "make_dir", "make_private_dir", "private_file", "state_file_problem", "state_file_problems",
-           "builtin_mappings_dir", "samples_dir", "DEFAULT_API_URL"]
+           "make_dir", "make_private_dir", "private_file", "builtin_mappings_dir", "samples_dir", "DEFAULT_API_URL"]
 
 APP = "psimport"
 DEFAULT_API_URL = "https://api.pocketsmith.com/v2"
@@ -77,48 +75,6 @@ def private_file(path: str | Path) -> Path:
     except OSError as exc:
         raise ConfigError(f"cannot create this state file ({exc.strerror})", file=str(path)) from None
     return path
-
-
-def state_file_problem(path: Path, exc: BaseException, what: str, fresh_start: str) -> ConfigError:
-    """What to do about a state file SQLite cannot use: the disk is full (free space and run the same command
-    again: nothing was sent that the journal does not record), or the file is damaged (move it aside;
-    `fresh_start` says what starting without it costs)."""
-    import errno
-    import sqlite3
-    full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) \
-        or getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
-    if full:
-        return ConfigError(f"the disk is full, so {what} cannot be written; free space, then run the same command "
-                           "again (every request sent is in the journal, so it finishes exactly once)", file=str(path))
-    return ConfigError(f"{what} is damaged ({exc}); move it aside (for instance to {Path(path).name}.damaged) and "
-                       f"run the same command again: {fresh_start}", file=str(path))
-
-
-@contextmanager
-def state_file_problems(path: Path, what: str, fresh_start: str) -> Iterator[None]:
-    """SQLite's (and the OS's) errors about a state file itself, damaged or on a full disk, as a
-    state_file_problem; a locked database or an SQL mistake passes through unchanged."""
-    import errno
-    import sqlite3
-    try:
-        yield
-    except sqlite3.DatabaseError as exc:
-        if isinstance(exc, sqlite3.OperationalError) and not _about_the_file(exc):
-            raise
-        raise state_file_problem(path, exc, what, fresh_start) from None
-    except OSError as exc:
-        if exc.errno != errno.ENOSPC:
-            raise
-        raise state_file_problem(path, exc, what, fresh_start) from None
-
-
-def _about_the_file(exc) -> bool:
-    import sqlite3
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
-                               sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
-    return any(text in str(exc) for text in ("disk is full", "disk I/O error", "unable to open"))
 
 
 def _data_package_dir(name: str) -> Path:

@@ -7,7 +7,8 @@ import secrets
 import threading
 from pathlib import Path
 
-from importer.config import make_private_dir, state_file_problems
+from importer.config import make_private_dir
+from importer.write.journal import state_file_problems
 from importer.errors import ConfigError
 from importer.sandbox.server import Faults, SandboxServer
 

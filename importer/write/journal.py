@@ -12,6 +12,7 @@ user chose not to import, are kept as `skipped` so a batch records its whole pla
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -24,11 +25,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from importer.config import make_private_dir, private_file, state_file_problem, state_file_problems
+from importer.config import make_private_dir, private_file
 from importer.errors import ConfigError
 
 __all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
-           "import_lock"]
+           "import_lock", "state_file_problem", "state_file_problems"]
 
 JOURNAL_FILE = "journal.sqlite3"
 LOCK_FILE = "import.lock"
@@ -142,6 +143,43 @@ class BatchInfo:
     @property
     def unfinished(self) -> int:
         return sum(self.counts.get(s, 0) for s in OPEN_STATES)
+
+
+def state_file_problem(path: Path, exc: BaseException, what: str, fresh_start: str) -> ConfigError:
+    """What to do about a state file SQLite cannot use: the disk is full (free space and run the same command
+    again: nothing was sent that the journal does not record), or the file is damaged (move it aside;
+    `fresh_start` says what starting without it costs)."""
+    full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) \
+        or getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+    if full:
+        return ConfigError(f"the disk is full, so {what} cannot be written; free space, then run the same command "
+                           "again (every request sent is in the journal, so it finishes exactly once)", file=str(path))
+    return ConfigError(f"{what} is damaged ({exc}); move it aside (for instance to {Path(path).name}.damaged) and "
+                       f"run the same command again: {fresh_start}", file=str(path))
+
+
+@contextmanager
+def state_file_problems(path: Path, what: str, fresh_start: str) -> Iterator[None]:
+    """SQLite's (and the OS's) errors about a state file itself, damaged or on a full disk, as a
+    state_file_problem; a locked database or an SQL mistake passes through unchanged."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not _about_the_file(exc):
+            raise
+        raise state_file_problem(path, exc, what, fresh_start) from None
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise state_file_problem(path, exc, what, fresh_start) from None
+
+
+def _about_the_file(exc) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+                               sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    return any(text in str(exc) for text in ("disk is full", "disk I/O error", "unable to open"))
 
 
 # What starting a new journal costs, said when one is damaged.
