@@ -164,9 +164,9 @@ def load_config(path: str | Path | None = None) -> Config:
         else:
             return Config()
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError("config file not found", file=str(path))
-    data = read_yaml_file(path, "config")
+    data = read_yaml_file(path, "config")      # which refuses a folder, a device or a pipe
     return Config(path=path, data={} if data is None else data)
 
 

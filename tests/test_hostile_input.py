@@ -18,6 +18,8 @@ from importer.errors import ConfigError, InputError
 from importer.parsers import parse_file
 from importer.text import one_line, terminal_safe
 
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_statements"
+
 # What a statement or an export could carry to a terminal: a window title, a clipboard write (OSC 52),
 # a link (OSC 8), clear-screen and cursor-home, a C1 CSI, a bidirectional override.
 HOSTILE = ("\x1b]0;pwned\x07", "\x1b]52;c;ZXZpbA==\x07", "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\",
@@ -239,7 +241,7 @@ def test_yaml_files_too_big_or_not_regular_are_refused_unread(tmp_path):
         load_rules(big)
     with pytest.raises(ConfigError, match="not a regular file"):
         load_rules("/dev/zero")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="not a regular file"):
         load_config("/dev/zero")
 
 
@@ -278,6 +280,16 @@ def test_devices_and_pipes_are_refused_not_read(tmp_path, special):
         os.mkfifo(special)       # opening it would wait for a writer forever
     result = run("parse", special)
     assert result.exit_code == 2 and "is not a regular file" in result.output, result.output
+
+
+@pytest.mark.parametrize("content", ["/dev/zero", "long"])
+def test_a_decisions_file_that_is_a_device_or_holds_a_huge_cell_is_a_message(tmp_path, content):
+    if content == "long":
+        content = str(tmp_path / "decisions.csv")
+        Path(content).write_text("decision,external_id,transaction_account_id\n" + "x" * 200_000 + "\n")
+    result = run("--state-dir", str(tmp_path / "state"), "import", str(SAMPLES), "--sandbox", "--yes",
+                 "--decisions", content)
+    assert result.exit_code == 2 and content in result.output, result.output[-300:]
 
 
 # ─── numbers that cannot be money ─────────────────────────────────────────────────────────────────
@@ -511,8 +523,6 @@ def test_paged_lists_link_to_the_host_the_client_used(make_sandbox, tmp_path):
 
 
 # ─── a damaged journal, a full disk ───────────────────────────────────────────────────────────────
-
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_statements"
 
 
 def _empty_export(tmp_path: Path) -> Path:
