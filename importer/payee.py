@@ -121,8 +121,8 @@ class _Cleaner:
     """The compiled regexes for one PayeeSettings."""
 
     def __init__(self, settings: PayeeSettings):
-        noise = _BUILTIN_NOISE + settings.extra_noise
-        self.noise = re.compile("|".join(f"(?:{n})" for n in noise), re.IGNORECASE)
+        self.noise = re.compile("|".join(f"(?:{n})" for n in _BUILTIN_NOISE), re.IGNORECASE)
+        self.user_noise = _bounded_noise(settings.extra_noise) if settings.extra_noise else None
         processors = _alternation(DEFAULT_PROCESSORS + settings.extra_processors)
         # "SQ *DAILY GRIND", "PAYPAL *NETFLIX", "ZETTLE_*CAFE": keep what follows the star.
         self.processor = re.compile(rf"^\s*(?:{processors})\s*[_ ]?\*\s*")
@@ -136,6 +136,8 @@ class _Cleaner:
     def key(self, text: str) -> str:
         text = _fold(text)
         text = self.noise.sub(" ", text)
+        if self.user_noise is not None:
+            text = self.user_noise(text)
         for _ in range(3):  # "EFTPOS PURCHASE SQ *CAFE": prefixes and processors can stack
             before = text
             text = self.prefix.sub("", text)
@@ -151,6 +153,28 @@ class _Cleaner:
                 break
             text = stripped
         return " ".join(text.split())
+
+
+NOISE_SECONDS = 0.5    # for the config's noise regexes on one payee; a sane pattern takes microseconds
+
+
+def _bounded_noise(patterns: tuple[str, ...]):
+    """The config's `payee: noise:` regexes removed from a text by the `regex` module, with a time bound:
+    a pattern that backtracks catastrophically stops the run with a message, instead of never ending."""
+    import regex
+
+    from importer.errors import ConfigError
+    from importer.yamlfile import excerpt
+    compiled = regex.compile("|".join(f"(?:{n})" for n in patterns), regex.IGNORECASE | regex.VERSION0)
+
+    def remove(text: str) -> str:
+        try:
+            return compiled.sub(" ", text, timeout=NOISE_SECONDS)
+        except TimeoutError:
+            raise ConfigError(f"payee: noise: a regex among {excerpt(', '.join(patterns))} took over {NOISE_SECONDS} "
+                              "s on one payee (it backtracks catastrophically, as nested repeats like (a+)+ do); "
+                              "rewrite it without a repeat inside a repeat") from None
+    return remove
 
 
 @lru_cache(maxsize=64)

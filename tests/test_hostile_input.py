@@ -676,3 +676,17 @@ def test_a_lookup_never_claims_a_copy_another_import_made(sandbox, tmp_path):
         assert isinstance(report.other_writer, OtherWriter) and not report.complete
         assert [r.state for r in journal.rows(batch_id)] == ["sending"]     # nothing claimed, nothing resent
         assert len(sandbox.transactions()) == 2
+
+
+def test_a_backtracking_payee_noise_regex_in_the_config_stops_with_a_message(tmp_path):
+    from importer.payee import PayeeSettings, match_key
+    config = tmp_path / "psimport.yaml"
+    config.write_text('payee:\n  noise: ["(a|aa)+$"]\n')
+    statement = tmp_path / "s.csv"
+    statement.write_text(f"Date,Description,Amount\n2024-05-01,{'a' * 40}b,-4.50\n")
+    export = tmp_path / "export.json"     # a candidate of the same amount: the payees are compared
+    export.write_text('[{"id": 1, "date": "2024-05-01", "amount": -4.5, "payee": "x"}]')
+    result = run("--config", str(config), "preview", str(statement), "--account", "1", "--existing", str(export))
+    assert result.exit_code == 3 and "payee: noise: a regex among '(a|aa)+$' took over 0.5 s" in result.output
+    # An ordinary noise pattern still works, through the same engine.
+    assert match_key("CAFE MEMBER 1234", PayeeSettings(extra_noise=(r"\bmember \d+",))) == "cafe"
