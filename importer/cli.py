@@ -267,8 +267,8 @@ def _statement_paths(state: State, files, sandbox: bool) -> list:
             installed = samples_dir().joinpath(*parts[1:])
             if installed.exists():
                 if not state.quiet:
-                    click.echo(f"psimport: no {path} here; using the installed sample statements: {installed}",
-                               err=True)
+                    _echo(f"psimport: no {path} here; using the installed sample statements: {installed}",
+                          err=True)
                 path = installed
         if not Path(path).exists():
             # Said before any PocketSmith set-up, so a missing key does not hide a mistyped file name.
@@ -430,7 +430,7 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
         with handle:
             show_plan(plan, fmt, handle, show_all=show_all, limit=limit)
         if not state.quiet:
-            click.echo(f"Wrote the {fmt} preview of {len(plan.rows)} rows to {out}", err=True)
+            _echo(f"Wrote the {fmt} preview of {len(plan.rows)} rows to {out}", err=True)
     else:
         show_plan(plan, fmt, sys.stdout, show_all=show_all, limit=limit)
 
@@ -541,7 +541,7 @@ class _ReviewScreen:
         return click.getchar()
 
     def say(self, text: str) -> None:
-        click.echo(text)
+        _echo(text)
 
 
 @cli.command()
