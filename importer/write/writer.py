@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from importer.errors import AmbiguousWrite, ApiError, ImporterError
-from importer.write.journal import DONE_STATES, Journal, JournalRow
+from importer.write.journal import DONE_STATES, BatchInfo, Journal, JournalRow
 from importer.write.others import OtherWriter, check_no_other_writer
 from importer.plan import fingerprint
 from importer.pocketsmith.models import PsTransaction
@@ -43,6 +43,9 @@ __all__ = ["DEFAULT_CONCURRENCY", "AdaptiveLimit", "Writer", "WriteReport", "Und
 # client keeps 16 connections alive), and a real server would see twice the burst.
 DEFAULT_CONCURRENCY = 16
 MAX_CONCURRENCY = 64
+# How many rows are sent between two looks for another import creating the same rows (one listing of
+# their dates per account): a window at the default concurrency.
+OTHER_WRITER_ROWS = 2 * DEFAULT_CONCURRENCY
 # Consecutive errors after which PocketSmith is taken to be down and the batch stops.
 FAILURE_STREAK_LIMIT = 10
 
@@ -205,7 +208,7 @@ class Writer:
         self._stop = threading.Event()
         self._interrupted = False
         self._local = threading.local()
-        self._last_window: list[JournalRow] = []     # the rows of the window sent last
+        self._since_check: list[JournalRow] | None = None   # rows sent since the last check for other writers
         self._hook_client()
 
     def _hook_client(self) -> None:
@@ -298,9 +301,9 @@ class Writer:
                         break
                     continue
                 done = self._send(todo, report, done, batch)
-            if self._last_window and not (self._stop.is_set() or report.stopped_reason):
+            if self._since_check and not (self._stop.is_set() or report.stopped_reason):
                 # A writer that sent its copies while this run sent its last window shows only now.
-                check_no_other_writer(self.client, self.journal, batch, self._last_window)
+                check_no_other_writer(self.client, self.journal, batch, self._since_check)
         except OtherWriter as exc:
             report.other_writer = exc
             report.stopped_reason = "another import is creating the same rows"
@@ -339,7 +342,7 @@ class Writer:
             keep.append(row)
         return keep
 
-    def _send(self, rows: Sequence[JournalRow], report: WriteReport, done: int, batch) -> int:
+    def _send(self, rows: Sequence[JournalRow], report: WriteReport, done: int, batch: BatchInfo) -> int:
         pending = deque(rows)            # planned
         ready: deque[JournalRow] = deque()   # journaled `sending`, request not yet submitted
         in_flight: dict[Future, JournalRow] = {}
@@ -351,15 +354,18 @@ class Writer:
             if len(ready) >= self.concurrency or not pending:
                 return
             window = [pending.popleft() for _ in range(min(2 * self.concurrency - len(ready), len(pending)))]
-            # Before each window: has another import created these rows, or the ones just sent?
-            try:
-                check_no_other_writer(self.client, self.journal, batch, [*self._last_window, *window])
-            except OtherWriter as exc:
-                pending.extendleft(reversed(window))
-                report.other_writer = exc
-                report.stopped_reason = "another import is creating the same rows"
-                return
-            self._last_window = window
+            # Before the first window and then every OTHER_WRITER_ROWS rows: has another import created
+            # these rows, or the ones sent since the last look?
+            if self._since_check is None or len(self._since_check) + len(window) >= OTHER_WRITER_ROWS:
+                try:
+                    check_no_other_writer(self.client, self.journal, batch, [*(self._since_check or ()), *window])
+                except OtherWriter as exc:
+                    pending.extendleft(reversed(window))
+                    report.other_writer = exc
+                    report.stopped_reason = "another import is creating the same rows"
+                    return
+                self._since_check = []
+            self._since_check.extend(window)
             # In `ready` first: if Ctrl-C lands mid-commit, the finally below still puts them back.
             ready.extend(window)
             self.journal.mark_sending_many(window[0].batch_id, [r.row_index for r in window])
