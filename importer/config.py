@@ -99,10 +99,12 @@ def samples_dir() -> Path:
 @cache
 def settings_schema() -> Keys:
     """Every key psimport.yaml takes. A new setting is one line here; a section's own keys are declared
-    beside the code that reads them (dedupe.py, payee.py, accounts.py)."""
+    beside the code that reads them (dedupe.py, payee.py, accounts.py, transfers.py, balances.py)."""
     from importer.accounts import ACCOUNT_LIST
+    from importer.balances import BALANCE_SETTINGS
     from importer.dedupe import DEDUPE_SETTINGS
     from importer.payee import PAYEE_SETTINGS
+    from importer.transfers import TRANSFER_SETTINGS
     return Keys({
         "accounts": ACCOUNT_LIST,
         "dedupe": DEDUPE_SETTINGS,
@@ -110,6 +112,10 @@ def settings_schema() -> Keys:
         "rules": Text("a rules file's path", nonempty=True),
         "mappings_dir": Text("a folder's path", nonempty=True),
         "date_order": OneOf("dmy", "mdy", "ymd"),
+        "api_url": Text("a PocketSmith API URL such as https://api.pocketsmith.com/v2", nonempty=True),
+        "inbox": Text("a folder's path (`psimport import --inbox` reads it)", nonempty=True),
+        "transfers": TRANSFER_SETTINGS,
+        "balances": BALANCE_SETTINGS,
         "max_file_mb": Whole(1, what="a whole number of megabytes, 1 or more"),
     }, what="a mapping of settings")
 
@@ -142,6 +148,19 @@ class Config:
         """The largest statement file read (importer.limits): --max-file-mb, else `max_file_mb`, else 200 MB."""
         from importer.limits import DEFAULT_MAX_FILE_MB, MB
         return int(self.max_file_mb or self.data.get("max_file_mb") or DEFAULT_MAX_FILE_MB) * MB
+
+    @property
+    def api_url(self) -> str | None:
+        return self.data.get("api_url")
+
+    @property
+    def inbox(self) -> Path | None:
+        """The inbox folder, relative to the config file's folder when not absolute."""
+        value = self.data.get("inbox")
+        if not value:
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() or self.path is None else self.path.parent / path
 
     @property
     def mapping_dirs(self) -> tuple[Path, ...]:

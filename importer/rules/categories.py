@@ -66,7 +66,8 @@ def resolve_categories(ruleset: "RuleSet", categories: Sequence, *, strict: bool
         else:
             known = sorted({c.path or c.title for c in categories})
             hint = did_you_mean(name, known)
-            message = f"rule {excerpt(rule.name)}: category {excerpt(name)} does not exist in PocketSmith{hint}"
+            message = (f"rule {excerpt(rule.name)}: category {excerpt(name)} does not exist in PocketSmith{hint}; "
+                       "`psimport categories` lists yours")
             if strict:
                 errors.append(ConfigError(message, **where))
             warnings.append(str(ConfigError(f"rule {excerpt(rule.name)}: category {excerpt(name)} is not among the "

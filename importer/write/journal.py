@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from importer.config import make_private_dir, private_file
-from importer.errors import ConfigError
+from importer.errors import Busy, ConfigError
 
 __all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
-           "import_lock", "StoredDecision", "Update", "state_file_problem", "state_file_problems"]
+           "import_lock", "import_running", "StoredDecision", "Update", "state_file_problem", "state_file_problems"]
 
 JOURNAL_FILE = "journal.sqlite3"
 LOCK_FILE = "import.lock"
@@ -190,6 +190,7 @@ class BatchInfo:
     counts: dict[str, int]
     existing: dict[int, list[int]]
     target: str = ""
+    running: bool = False       # an import is working on it now (list_batches sets it; see import_running)
     updates: dict[str, int] | None = None      # import --enrich: its updates by state
 
     @property
@@ -418,6 +419,12 @@ class Journal:
 
     def plan_of(self, batch_id: str) -> dict:
         return json.loads(self._query("SELECT plan FROM batches WHERE id = ?", (batch_id,))[0][0])
+
+    def plan_part(self, batch_id: str, path: str) -> Any:
+        """One part of a batch's plan (`$.coverage`), picked out by SQLite without reading the whole plan
+        into Python; None when the plan has no such part."""
+        found = self._query("SELECT json_extract(plan, ?) FROM batches WHERE id = ?", (path, batch_id))[0][0]
+        return None if found is None else json.loads(found) if isinstance(found, str) else found
 
     def find_unfinished(self, key: str) -> BatchInfo | None:
         """The newest open batch planned from the same files for the same accounts."""
@@ -670,7 +677,7 @@ def import_lock(state_dir: str | Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise ConfigError(f"another psimport import or undo is running (pid {holder}) with the state dir "
+            raise Busy(f"another psimport import or undo is running (pid {holder}) with the state dir "
                               f"{path}; wait for it to finish") from None
         handle.seek(0)
         handle.truncate()
@@ -684,3 +691,20 @@ def import_lock(state_dir: str | Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     finally:
         handle.close()
+
+
+def import_running(state_dir: str | Path) -> bool:
+    """Whether an import or undo holds the state dir's lock right now (one that died holds nothing)."""
+    path = Path(state_dir) / LOCK_FILE
+    try:
+        import fcntl
+        handle = open(path, encoding="ascii")
+    except (ImportError, OSError):
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
