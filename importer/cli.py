@@ -6,6 +6,7 @@ subcommand. Heavy libraries are imported inside the commands so `psimport --help
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -165,6 +166,9 @@ def _echo(text: str, err: bool = False) -> None:
     click.echo(terminal_safe(text), err=err)
 
 
+_DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
 class PsimportGroup(click.Group):
     """Turns ImporterError into one clear stderr line and a non-zero exit; bugs keep their traceback."""
 
@@ -185,6 +189,13 @@ class PsimportGroup(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(0)
+        except OSError as exc:     # after BrokenPipeError, one of its kind
+            if exc.errno not in _DISK_FULL:
+                raise
+            # Whatever file it was (an --out file, a rules file merged into): the same advice as the journal's.
+            where = f" writing {exc.filename}" if exc.filename else ""
+            _echo(f"Error: the disk is full{where}; free space, then run the same command again", err=True)
+            ctx.exit(3)
 
 
 @click.group(cls=PsimportGroup, context_settings={"help_option_names": ["-h", "--help"],

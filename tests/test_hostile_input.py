@@ -690,3 +690,29 @@ def test_a_backtracking_payee_noise_regex_in_the_config_stops_with_a_message(tmp
     assert result.exit_code == 3 and "payee: noise: a regex among '(a|aa)+$' took over 0.5 s" in result.output
     # An ordinary noise pattern still works, through the same engine.
     assert match_key("CAFE MEMBER 1234", PayeeSettings(extra_noise=(r"\bmember \d+",))) == "cafe"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, where every write fails with ENOSPC")
+@pytest.mark.parametrize("where", ["--out", "stdout"])
+def test_a_full_disk_under_any_other_file_says_free_space_and_run_again(tmp_path, where):
+    export = _empty_export(tmp_path)
+    statement = SAMPLES / "everyday.ofx"
+    args = ["preview", str(statement), "--account", "1", "--existing", str(export), "--format", "html"]
+    if where == "--out":
+        result = CliRunner().invoke(cli, [*args, "--out", "/dev/full"], catch_exceptions=False)
+        output = result.output
+    else:
+        import subprocess
+        import sys
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, "-m", "importer", *args], stdout=full, stderr=subprocess.PIPE,
+                                  text=True, env=_process_env_plain(), timeout=60)
+        result, output = done, done.stderr
+    assert (result.exit_code if where == "--out" else result.returncode) == 3, output
+    assert "the disk is full" in output and "free space, then run the same command again" in output
+    assert "Traceback" not in output
+
+
+def _process_env_plain() -> dict:
+    import os
+    return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
