@@ -66,7 +66,7 @@ class State:
         from importer.pocketsmith.client import PocketSmith
         cache = self._clients
         if sandbox not in cache:
-            log = (lambda line: click.echo(f"psimport: {line}", err=True)) if self.verbose else None
+            log = (lambda line: _echo(f"psimport: {line}", err=True)) if self.verbose else None
             if sandbox:
                 from importer.sandbox.embedded import embedded_sandbox
                 server, key = embedded_sandbox(self.state_dir)
@@ -901,7 +901,7 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
                     rate_drop_after_create=rate_drop, seed=fault_seed)
     server, db_path = foreground_sandbox(state.state_dir, db_path=db_path, key=key, port=port, faults=faults,
                                          demo=demo, max_per_page=max_per_page,
-                                         log=(lambda line: click.echo(line, err=True)) if state.verbose else None)
+                                         log=(lambda line: _echo(line, err=True)) if state.verbose else None)
     click.echo(f"PocketSmith sandbox at {server.url} (data: {db_path})")
     click.echo(f"  export POCKETSMITH_API_URL={server.url}")
     click.echo(f"  export POCKETSMITH_DEVELOPER_KEY={server.key}")
