@@ -19,7 +19,8 @@ from typing import Any, Mapping, Sequence
 
 from importer.errors import ConfigError
 
-__all__ = ["read_yaml", "read_yaml_file", "LineMap", "LineList", "LineText", "WrittenInt", "line_of", "excerpt"]
+__all__ = ["read_yaml", "read_yaml_file", "LineMap", "LineList", "LineText", "WrittenInt", "line_of", "excerpt",
+           "comment_text"]
 
 EXCERPT_CHARS = 60
 MAX_DEPTH = 100                 # lists and mappings inside each other; our files nest a handful deep
@@ -83,6 +84,17 @@ def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
     else:
         text = repr(value)
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+# What a YAML file may hold outside quotes (YAML 1.1's printable set, less its line breaks).
+_NOT_IN_A_COMMENT = re.compile("[^\t\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+")
+
+
+def comment_text(text: Any) -> str:
+    """`text` safe to write after a `#` in a YAML file psimport writes: one line (a newline in data would
+    end the comment and start YAML of its own), with nothing YAML refuses to read."""
+    from importer.text import one_line
+    return _NOT_IN_A_COMMENT.sub(" ", one_line(str(text)))
 
 
 def read_yaml_file(path: str | Path, kind: str) -> Any:

@@ -716,3 +716,13 @@ def test_a_full_disk_under_any_other_file_says_free_space_and_run_again(tmp_path
 def _process_env_plain() -> dict:
     import os
     return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+
+def test_an_account_name_with_a_newline_stays_inside_its_comment_in_psimport_yaml(tmp_path):
+    from importer.config import load_config
+    from importer.setup import add_to_config
+    config = tmp_path / "psimport.yaml"
+    add_to_config(config, [({"ofx_account": "42", "transaction_account_id": 510001},
+                            "Everyday\ndate_order: mdy\naccounts: []\n#")])
+    loaded = load_config(config)
+    assert loaded.date_order is None and len(loaded.accounts) == 1

@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 from importer.errors import ConfigError, did_you_mean, every_problem
 from importer.rules.compiler import RULE_KEYS, Compiler, always
 from importer.rules.engine import Rule, RuleSet
-from importer.yamlfile import excerpt, read_yaml_file
+from importer.yamlfile import comment_text, excerpt, read_yaml_file
 
 __all__ = ["load_rules", "compile_rules", "find_rules_file", "load_rules_for", "dump_rules"]
 
@@ -126,13 +126,13 @@ def dump_rules(entries: Iterable[dict], header: Sequence[str] = ()) -> str:
     whatever it holds (a newline and a rule after it) stays inside its string. The result loads with
     load_rules.
     """
-    lines = [f"# {_comment(line)}" for line in header]
+    lines = [f"# {comment_text(line)}" for line in header]
     lines.append("rules:")
     count = 0
     for entry in entries:
         count += 1
         if entry.get("comment"):
-            lines.append(f"  # {_comment(entry['comment'])}")
+            lines.append(f"  # {comment_text(entry['comment'])}")
         lines.append(f"  - name: {_flow(entry['name'])}")
         if entry.get("if") is not None:
             lines.append(f"    if: {_flow(entry['if'])}")
@@ -140,15 +140,6 @@ def dump_rules(entries: Iterable[dict], header: Sequence[str] = ()) -> str:
     if not count:
         lines[-1] = "rules: []"
     return "\n".join(lines) + "\n"
-
-
-# What a YAML file may hold outside quotes (YAML 1.1's printable set, less its line breaks).
-_NOT_IN_A_COMMENT = re.compile("[^\t\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+")
-
-
-def _comment(text: str) -> str:
-    from importer.text import one_line
-    return _NOT_IN_A_COMMENT.sub(" ", one_line(str(text)))
 
 
 def _flow(value) -> str:
