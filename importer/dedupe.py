@@ -44,6 +44,7 @@ is a programming error (ValueError), since a look-alike in another account must 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -90,6 +91,9 @@ _AMBIGUITY_DEPTH = 6           # rows along one alternating path
 _AMBIGUITY_MAX_PAIRS = 5000
 _ORPHAN_MIN_SCORE = 0.05
 _SHIFT_MIN_ROWS, _SHIFT_MAX_ROWS = 6, 400
+_RUN_MAX_LAG = 4               # business days a run's purchases may post after the feed's date
+_RUN_CLEAR = 0.05
+_RUN_LATE_DAYS = 2             # a batch run late posts this many business days after the run's lag at most               # unpaired rows per day by which the best lag must beat the next to be believed
 _SHIFT_GAIN = 2.0              # log-odds a shifted lag must add to a block before it is believed
 _BLOCK_ROWS = 200              # rows solved at once in a very long block (a daily coffee over years)
 _BLOCK_MARGIN = 40             # rows re-solved with the next chunk, so chunk edges do not decide
@@ -337,6 +341,7 @@ class _LagModel:
             p = trust * learned + (1 - trust) * prior[lag] / prior_total
             self.evidence[lag] = min(_DATE_MAX, max(_DATE_MIN, math.log(p * width)))
         self.usual = sorted(used)[len(used) // 2] if self.learned else None
+        self.peak = max(self.lags, key=lambda lag: (self.evidence[lag], -abs(lag)))   # the likeliest lag
 
     def __call__(self, lag: int) -> float:
         return self.evidence.get(lag, _DATE_MIN)
@@ -395,6 +400,7 @@ class _Matcher:
         self._clear_lags: dict[str, list[int]] = {}
         self.ambiguous: dict[int, tuple[int, _Pair]] = {}   # row -> (the row it may swap with, pair to show)
         self._row_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._business_days: dict[date, int] = {}
 
     # -- exact evidence ---------------------------------------------------------------------------------
     def apply_journal(self, imported: Mapping[str, int], decisions: list[Decision | None]) -> None:
@@ -770,6 +776,17 @@ class _Matcher:
         rows = {p.row for p in block}
         if not _SHIFT_MIN_ROWS <= len(rows) <= _SHIFT_MAX_ROWS:
             return solved
+        counted = self._counted_lag(block)
+        if counted is not None:
+            lag, feed = counted
+            shift = lag - self._lags(feed[0].pos).peak
+            for pair in block:
+                self._score(pair, shift)
+            for pair in feed:
+                if not lag <= pair.business_lag <= lag + _RUN_LATE_DAYS:
+                    # A bank posts a run's purchases at its lag or a little later (a batch run late), never sooner.
+                    pair.logit = min(pair.logit, floor - 1.0)
+            return self._solve_block(block, floor)
         best_total, best_shift, best_solved = sum(p.logit - floor for p in solved), 0, solved
         for shift in (-1, 1):
             for pair in block:
@@ -781,6 +798,45 @@ class _Matcher:
         for pair in block:
             self._score(pair, best_shift)
         return best_solved
+
+    def _counted_lag(self, block: list[_Pair]) -> tuple[int, list[_Pair]] | None:
+        """The business days by which a run of one amount posts after the feed's dates, found by counting:
+        the statement's rows and the feed's items, day by day, line up at the run's true lag; and the run's
+        feed pairs.
+
+        A weekday run looks the same at any lag, but for its gaps (a day without the purchase), its doubles
+        (two on one day) and its drops (a day the feed missed): those line up at one lag only. Each lag
+        from 0 to `_RUN_MAX_LAG` is scored by how many rows and items fail to pair day by day, per day of
+        the overlap; the best wins if it is clearly best (`_RUN_CLEAR`), else None and the log-odds decide."""
+        feed = [p for p in block if p.exact and not p.pending and self._source(p.pos) == "feed"]
+        rows, items = {p.row for p in feed}, {p.pos for p in feed}
+        if len(rows) < _SHIFT_MIN_ROWS or len(items) < _SHIFT_MIN_ROWS:
+            return None
+        statement = Counter(self._business_day(self.records[row].date) for row in rows)
+        fed = Counter(self._business_day(self.pool[pos].date) for pos in items)
+        rates = []
+        for lag in range(_RUN_MAX_LAG + 1):
+            low, high = max(min(statement), min(fed) + lag), min(max(statement), max(fed) + lag)
+            if high - low + 1 < _SHIFT_MIN_ROWS:
+                continue
+            unpaired = sum(abs(statement.get(day, 0) - fed.get(day - lag, 0)) for day in range(low, high + 1))
+            rates.append((unpaired / (high - low + 1), lag))
+        if len(rates) < 2:
+            return None
+        rates.sort()
+        (best, lag), (second, _) = rates[0], rates[1]
+        if second - best < _RUN_CLEAR:
+            return None
+        return lag, feed
+
+    def _business_day(self, day: date) -> int:
+        """Business days from a fixed start to `day`, inclusive: a weekend day counts as the Friday before."""
+        found = self._business_days.get(day)
+        if found is None:
+            np = self.np
+            found = self._business_days[day] = int(np.busday_count(np.datetime64("1970-01-01"),
+                                                                    np.datetime64(day + timedelta(days=1))))
+        return found
 
     def _twin_key(self, index: int) -> tuple:
         r = self.records[index]
