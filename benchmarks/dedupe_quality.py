@@ -18,9 +18,10 @@ row); otherwise "new". lost = new rows called duplicate; doubled = present rows 
 matchers (benchmarks/baselines.py) see the files one after the other, as they would be imported, each
 later file also seeing what the earlier one created.
 
-Households with more runs (seeds from 1001) add a second weekday purchase at one price (a 7.90 juice), a
-bank posting a day or two after the purchase and running late more often (15%), and a feed that drops 6% of
-those small purchases: where runs lose a row and double another a few days apart.
+Households with more runs (seeds from 1001) add a second weekday purchase at one price (a 7.90 juice,
+a habit since the bank feed began), a bank posting a day or two after the purchase and running late more
+often (15%), and a feed that drops 6% of those small purchases: where runs lose a row and double another
+a few days apart.
 
     python benchmarks/dedupe_quality.py [--quick] [--seeds N] [--run-seeds M]
 """
@@ -132,8 +133,9 @@ def _posting_lag(rng: random.Random, start: date, day: int, settles_after: int, 
 
 
 def generate_events(rng: random.Random, start: date, runs: bool = False) -> list[Event]:
-    """A household's transactions. With `runs`, more runs of identical small purchases: a second daily
-    one at one price, and a bank that posts a day or two after the purchase and runs late more often."""
+    """A household's transactions. With `runs`, more runs of identical small purchases: a second weekday
+    one at one price since the feed began, and a bank that posts a day or two after the purchase and runs
+    late more often."""
     events: list[Event] = []
 
     # The bank posts card purchases after its own delay; a fifth of merchants settle a day sooner or later;
@@ -159,7 +161,7 @@ def generate_events(rng: random.Random, start: date, runs: bool = False) -> list
             add("coffee", day, Decimal("-4.50"))
             if rng.random() < 0.08:          # a second, identical coffee the same day
                 add("coffee", day, Decimal("-4.50"), twin=True)
-        if runs and weekday < 5 and rng.random() < 0.8:
+        if runs and day >= FEED_FROM and weekday < 5 and rng.random() < 0.8:   # a habit since the feed began
             add("juice", day, Decimal("-7.90"))
         if rng.random() < 0.35:
             amount = -_money(rng, 18, 190)

@@ -86,6 +86,7 @@ _FEED_SOURCES = frozenset({"feed", "bank_feed", "data_feed", "bankfeed", "datafe
                            "akahu", "saltedge", "salt_edge"})
 _AMBIGUITY_MARGIN = 1.0        # log-odds: swaps costing less than this are a coin toss, shown for review
 _AMBIGUITY_MARGIN_TYPED = 1.5
+_AMBIGUITY_MARGIN_COUNTED = 0.5  # in a run whose lag was counted, a swap must be closer still to be a coin toss
 _AMBIGUITY_RIVALS_TYPED = 1
 _AMBIGUITY_DEPTH = 6           # rows along one alternating path
 _AMBIGUITY_MAX_PAIRS = 5000
@@ -93,6 +94,8 @@ _ORPHAN_MIN_SCORE = 0.05
 _SHIFT_MIN_ROWS, _SHIFT_MAX_ROWS = 6, 400
 _RUN_MAX_LAG = 4               # business days a run's purchases may post after the feed's date
 _RUN_CLEAR = 0.05
+_LATE_COST = 1.5               # a run's item posted a business day later than its lag: a batch run late
+_UNPAIRED_COST = 3.0           # a row the feed lacks, or a feed item the statement lacks
 _RUN_LATE_DAYS = 2             # a batch run late posts this many business days after the run's lag at most               # unpaired rows per day by which the best lag must beat the next to be believed
 _SHIFT_GAIN = 2.0              # log-odds a shifted lag must add to a block before it is believed
 _BLOCK_ROWS = 200              # rows solved at once in a very long block (a daily coffee over years)
@@ -300,6 +303,30 @@ def _source_kind(upload_source: str | None, payee: str | None, original_payee: s
     return "file"
 
 
+def _alignment_cost(statement: Counter, fed: Counter, lag: int, low: int, high: int) -> float:
+    """How badly a run's rows per business day (`statement`) and feed items per day (`fed`) line up if the
+    bank posts `lag` business days after the purchase, over the statement's days `low`..`high`.
+
+    Day by day, rows take the items of their own day first, then of a day or two before (a batch run
+    late, dearer each day); a row left over is a feed drop, an item left over one the statement lacks."""
+    waiting: list[int] = []       # purchase days of items not yet posted, oldest first
+    cost = 0.0
+    for day in range(low, high + 1):
+        expired = sum(1 for d in waiting if d < day - lag - _RUN_LATE_DAYS)
+        cost += _UNPAIRED_COST * expired
+        waiting = waiting[expired:]
+        waiting.extend([day - lag] * fed.get(day - lag, 0))
+        for _ in range(statement.get(day, 0)):
+            own = [d for d in waiting if d == day - lag]
+            pick = own[0] if own else (waiting[0] if waiting else None)
+            if pick is None:
+                cost += _UNPAIRED_COST
+                continue
+            waiting.remove(pick)
+            cost += _LATE_COST * (day - lag - pick)
+    return cost
+
+
 def _cents(amount: Decimal) -> int:
     return round(amount * 100)
 
@@ -401,6 +428,7 @@ class _Matcher:
         self.ambiguous: dict[int, tuple[int, _Pair]] = {}   # row -> (the row it may swap with, pair to show)
         self._row_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._business_days: dict[date, int] = {}
+        self.counted_rows: set[int] = set()      # rows of runs whose lag was found by counting
 
     # -- exact evidence ---------------------------------------------------------------------------------
     def apply_journal(self, imported: Mapping[str, int], decisions: list[Decision | None]) -> None:
@@ -779,9 +807,10 @@ class _Matcher:
         counted = self._counted_lag(block)
         if counted is not None:
             lag, feed = counted
-            shift = lag - self._lags(feed[0].pos).peak
+            self.counted_rows.update(rows)
             for pair in block:
-                self._score(pair, shift)
+                # Each kind of entry around the run's lag: a feed's dates exactly, typed ones give or take.
+                self._score(pair, lag - self._lags(pair.pos).peak)
             for pair in feed:
                 if not lag <= pair.business_lag <= lag + _RUN_LATE_DAYS:
                     # A bank posts a run's purchases at its lag or a little later (a batch run late), never sooner.
@@ -819,8 +848,7 @@ class _Matcher:
             low, high = max(min(statement), min(fed) + lag), min(max(statement), max(fed) + lag)
             if high - low + 1 < _SHIFT_MIN_ROWS:
                 continue
-            unpaired = sum(abs(statement.get(day, 0) - fed.get(day - lag, 0)) for day in range(low, high + 1))
-            rates.append((unpaired / (high - low + 1), lag))
+            rates.append((_alignment_cost(statement, fed, lag, low, high) / (high - low + 1), lag))
         if len(rates) < 2:
             return None
         rates.sort()
@@ -887,7 +915,8 @@ class _Matcher:
             for rank, (gain, row) in enumerate(rivals):
                 # Dates typed by hand are rough, so which of two rows such an entry is can be told less surely,
                 # and more than one row may be it.
-                margin = _AMBIGUITY_MARGIN_TYPED if typed[row] else _AMBIGUITY_MARGIN
+                margin = (_AMBIGUITY_MARGIN_TYPED if typed[row] else
+                          _AMBIGUITY_MARGIN_COUNTED if start in self.counted_rows else _AMBIGUITY_MARGIN)
                 if gain < -margin or rank >= (_AMBIGUITY_RIVALS_TYPED if typed[row] else 1):
                     continue
                 self.ambiguous.setdefault(start, (row, first[row]))
