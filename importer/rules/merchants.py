@@ -149,8 +149,8 @@ class _Drafter:
         left_out = {row for branch in branches for row in branch.rows}
         kept = [row for row in node.rows if row not in left_out]
         count = sum(1 for row in kept if self.categories[row] == category)
-        candidates = (self.conditions(node, kept, branches) if len(node.words[0]) >= 3 and count >= self.min_support
-                      and count / len(kept) >= self.min_confidence else [])
+        candidates = (self.conditions(node, kept, branches)
+                      if count >= self.min_support and count / len(kept) >= self.min_confidence else [])
         if candidates:
             yield self.draft(node, category, count, kept, candidates,
                              refine=lambda: list(self.drafts(c for c in node.children.values() if c not in branches)))
