@@ -23,10 +23,15 @@ How a run is decided, for one target transaction account:
 4. Assignment is one-to-one and optimal: rows and candidates form connected blocks per amount, each solved
    with `scipy.optimize.linear_sum_assignment` maximising the summed log-odds, so N identical rows against M
    existing give M matches and N-M creates, and yesterday's coffee cannot swallow today's. A long block of one
-   recurring amount also tries its merchant posting a business day sooner or later than the account's usual.
+   recurring amount against a bank feed (a run: the daily coffee) finds its own posting lag by counting, day by
+   day, how its rows and the feed's items line up (a weekday run looks alike at any lag but for its gaps,
+   doubles and drops, which line up at one lag only); its feed pairs then keep to that lag or up to
+   `_RUN_LATE_DAYS` later (a batch run late), never sooner, so a row the feed dropped stays new on its own day
+   rather than shifting a stretch of the run by a day. Without a clear count, it tries its merchant posting a
+   business day sooner or later than the account's usual.
 5. Bands: score >= duplicate_threshold is `duplicate`, >= review_threshold is `review`, else `create`. Two
    rows that could swap (one duplicate, one new) at almost no loss of likelihood are both `review`: which of
-   them PocketSmith holds cannot be told. A PocketSmith transaction well inside the statement's period that
+   them PocketSmith holds cannot be told (in a counted run, whose lag is known, the swap must cost less). A PocketSmith transaction well inside the statement's period that
    matched nothing makes its best same-amount row `review` rather than `create`: a statement lists every
    transaction of its period, so the leftover ("cash" typed for an ATM withdrawal) is most likely that row.
 
