@@ -63,16 +63,24 @@ def _leading_words(key: str) -> tuple[str, ...]:
 
 def merchants_of(transactions: list) -> list[Merchant]:
     """Each transaction's merchant: the name the user gave it when that is not just a tidy form of the
-    bank's text, else the bank's text."""
+    bank's text, else the bank's text. A history repeats its texts: each distinct one is read once."""
+    seen: dict[tuple, Merchant] = {}
     out = []
     for txn in transactions:
-        original = (txn.original_payee or txn.payee or "").lower()
-        bank = (whole_payee_text(original, (txn.memo or "").lower()) or "")
-        bank_key, name = finer_key(bank), (txn.payee or "").lower()
-        named_key = match_key(name) if name and name != original else ""
-        renamed = bool(named_key) and not set(named_key.split()) <= set(bank_key.split())
-        out.append(Merchant(_leading_words(named_key if renamed else bank_key), renamed, bank, name))
+        texts = (txn.original_payee or txn.payee or "", txn.payee or "", txn.memo or "")
+        merchant = seen.get(texts)
+        if merchant is None:
+            merchant = seen[texts] = _merchant(*(text.lower() for text in texts))
+        out.append(merchant)
     return out
+
+
+def _merchant(original: str, name: str, memo: str) -> Merchant:
+    bank = whole_payee_text(original, memo) or ""
+    bank_key = finer_key(bank)
+    named_key = match_key(name) if name and name != original else ""
+    renamed = bool(named_key) and not set(named_key.split()) <= set(bank_key.split())
+    return Merchant(_leading_words(named_key if renamed else bank_key), renamed, bank, name)
 
 
 # ─── the tree of merchants and its drafts ────────────────────────────────────────────────────────
@@ -85,14 +93,27 @@ class _Node:
 
 
 def _tree(merchants: list[Merchant]) -> dict[str, _Node]:
-    roots: dict[str, _Node] = {}
+    rows_by_words: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for n, merchant in enumerate(merchants):
+        rows_by_words[merchant.words].append(n)
+    roots: dict[str, _Node] = {}
+    for words, rows in rows_by_words.items():
         level = roots
-        for depth in range(1, len(merchant.words) + 1):
-            node = level.setdefault(merchant.words[depth - 1], _Node(merchant.words[:depth]))
-            node.rows.append(n)
+        for depth in range(1, len(words) + 1):
+            node = level.get(words[depth - 1])
+            if node is None:
+                node = level[words[depth - 1]] = _Node(words[:depth])
+            node.rows.extend(rows)
             level = node.children
+    for node in _walk(roots):
+        node.rows.sort()          # rows in history order, as the drafts' texts and counts expect
     return roots
+
+
+def _walk(level: dict[str, _Node]) -> Iterator[_Node]:
+    for node in level.values():
+        yield node
+        yield from _walk(node.children)
 
 
 def _places(merchants: list[Merchant]) -> set[str]:
@@ -266,9 +287,12 @@ def merchant_drafts(merchants: list[Merchant], categories: list, cents: list[int
 def _kind_nodes(merchants: list[Merchant], spread_words: set[str]) -> list[_Node]:
     """A node per word found after several brands (suburbs and kinds of shop alike: the category decides
     which make a rule), holding the rows whose merchant has it; no longer phrases below it."""
+    kinds = {word for word in spread_words if len(word) >= 4 and word not in WEAK_WORDS | _SUFFIX_WORDS}
     nodes: dict[str, _Node] = {}
     for n, merchant in enumerate(merchants):
-        for word in set(merchant.words[1:]) & spread_words:
-            if len(word) >= 4 and word not in WEAK_WORDS | _SUFFIX_WORDS:
-                nodes.setdefault(word, _Node((word,))).rows.append(n)
+        for word in kinds.intersection(merchant.words[1:]):
+            node = nodes.get(word)
+            if node is None:
+                node = nodes[word] = _Node((word,))
+            node.rows.append(n)
     return [nodes[word] for word in sorted(nodes)]
