@@ -20,20 +20,21 @@ How a run is decided, for one target transaction account:
    date), and payee similarity (`importer.payee.similarity` of the match keys against PocketSmith's `payee` and
    `original_payee`, with the memo as a second chance, which rescues a NAME cut at 32 characters; a name typed
    by hand that differs counts for little).
-4. Assignment is one-to-one and optimal: rows and candidates form connected blocks per amount, each solved
-   with `scipy.optimize.linear_sum_assignment` maximising the summed log-odds, so N identical rows against M
-   existing give M matches and N-M creates, and yesterday's coffee cannot swallow today's. A long block of one
-   recurring amount against a bank feed (a run: the daily coffee) finds its own posting lag by counting, day by
-   day, how its rows and the feed's items line up (a weekday run looks alike at any lag but for its gaps,
-   doubles and drops, which line up at one lag only); its feed pairs then keep to that lag or up to
+4. Assignment is one-to-one and optimal: rows and candidates form connected blocks per amount, each solved with
+   `scipy.optimize.linear_sum_assignment` maximising the summed log-odds, so N identical rows against M existing
+   give M matches and N-M creates, and yesterday's coffee cannot swallow today's. A long block of one recurring
+   amount against a bank feed (a run: the daily coffee, `_RUN_MIN_ROWS` rows or more) finds its own posting lag by
+   counting, day by day, how its rows and the feed's items line up (a weekday run looks alike at any lag but for
+   its gaps, doubles and drops, which line up at one lag only); its feed pairs then keep to that lag or up to
    `_RUN_LATE_DAYS` later (a batch run late), never sooner, so a row the feed dropped stays new on its own day
    rather than shifting a stretch of the run by a day. Without a clear count, it tries its merchant posting a
    business day sooner or later than the account's usual.
-5. Bands: score >= duplicate_threshold is `duplicate`, >= review_threshold is `review`, else `create`. Two
-   rows that could swap (one duplicate, one new) at almost no loss of likelihood are both `review`: which of
-   them PocketSmith holds cannot be told (in a counted run, whose lag is known, the swap must cost less). A PocketSmith transaction well inside the statement's period that
-   matched nothing makes its best same-amount row `review` rather than `create`: a statement lists every
-   transaction of its period, so the leftover ("cash" typed for an ATM withdrawal) is most likely that row.
+5. Bands: score >= duplicate_threshold is `duplicate`, >= review_threshold is `review`, else `create`. Two rows
+   that could swap (one duplicate, one new) at almost no loss of likelihood are both `review`: which of them
+   PocketSmith holds cannot be told (in a counted run, whose lag is known, the swap must cost less). A PocketSmith
+   transaction well inside the statement's period that matched nothing makes its best same-amount row `review`
+   rather than `create`: a statement lists every transaction of its period, so the leftover ("cash" typed for an
+   ATM withdrawal) is most likely that row.
 
 Pending PocketSmith transactions (`status: pending`): a pending one whose posted twin is also present (same
 sign, amount within `pending_tolerance`, posted 0..window_before days later, similar payee) is superseded and
@@ -99,11 +100,12 @@ _AMBIGUITY_DEPTH = 6           # rows along one alternating path
 _AMBIGUITY_MAX_PAIRS = 5000
 _ORPHAN_MIN_SCORE = 0.05
 _SHIFT_MIN_ROWS, _SHIFT_MAX_ROWS = 6, 400
+_RUN_MIN_ROWS = 15             # rows and feed items a run needs before its lag is counted: fewer days line up by chance
 _RUN_MAX_LAG = 4               # business days a run's purchases may post after the feed's date
 _RUN_CLEAR = 0.05
 _LATE_COST = 1.5               # a run's item posted a business day later than its lag: a batch run late
 _UNPAIRED_COST = 3.0           # a row the feed lacks, or a feed item the statement lacks
-_RUN_LATE_DAYS = 2             # a batch run late posts this many business days after the run's lag at most               # unpaired rows per day by which the best lag must beat the next to be believed
+_RUN_LATE_DAYS = 3             # a batch run late posts this many business days after the run's lag at most               # unpaired rows per day by which the best lag must beat the next to be believed
 _SHIFT_GAIN = 2.0              # log-odds a shifted lag must add to a block before it is believed
 _BLOCK_ROWS = 200              # rows solved at once in a very long block (a daily coffee over years)
 _BLOCK_MARGIN = 40             # rows re-solved with the next chunk, so chunk edges do not decide
@@ -846,7 +848,7 @@ class _Matcher:
         the overlap; the best wins if it is clearly best (`_RUN_CLEAR`), else None and the log-odds decide."""
         feed = [p for p in block if p.exact and not p.pending and self._source(p.pos) == "feed"]
         rows, items = {p.row for p in feed}, {p.pos for p in feed}
-        if len(rows) < _SHIFT_MIN_ROWS or len(items) < _SHIFT_MIN_ROWS:
+        if len(rows) < _RUN_MIN_ROWS or len(items) < _RUN_MIN_ROWS:
             return None
         statement = Counter(self._business_day(self.records[row].date) for row in rows)
         fed = Counter(self._business_day(self.pool[pos].date) for pos in items)
