@@ -272,7 +272,8 @@ def score_household(household: Household, workdir: Path) -> dict[str, dict[str, 
     bayes = NaiveBayes([_words(t.payee, t.original_payee, t.memo) for t in household.history],
                        [t.category_title for t in household.history])
     guesses = [bayes.predict(_words(row.payee, row.original_payee, row.memo)) for row in household.statement]
-    nb = {"rows": len(guesses), "answered": len(guesses), "right": sum(g == w for g, w in zip(guesses, household.truth))}
+    right = sum(guess == wanted for guess, wanted in zip(guesses, household.truth))
+    nb = {"rows": len(guesses), "answered": len(guesses), "right": right}
     return {"rules suggest": ours, "naive Bayes": nb}
 
 

@@ -102,10 +102,10 @@ _ORPHAN_MIN_SCORE = 0.05
 _SHIFT_MIN_ROWS, _SHIFT_MAX_ROWS = 6, 400
 _RUN_MIN_ROWS = 15             # rows and feed items a run needs before its lag is counted: fewer days line up by chance
 _RUN_MAX_LAG = 4               # business days a run's purchases may post after the feed's date
-_RUN_CLEAR = 0.05
+_RUN_CLEAR = 0.05              # alignment cost per day by which the best lag must beat the next
 _LATE_COST = 1.5               # a run's item posted a business day later than its lag: a batch run late
 _UNPAIRED_COST = 3.0           # a row the feed lacks, or a feed item the statement lacks
-_RUN_LATE_DAYS = 3             # a batch run late posts this many business days after the run's lag at most               # unpaired rows per day by which the best lag must beat the next to be believed
+_RUN_LATE_DAYS = 3             # a batch run late posts at most this many business days after the run's lag
 _SHIFT_GAIN = 2.0              # log-odds a shifted lag must add to a block before it is believed
 _BLOCK_ROWS = 200              # rows solved at once in a very long block (a daily coffee over years)
 _BLOCK_MARGIN = 40             # rows re-solved with the next chunk, so chunk edges do not decide
@@ -316,8 +316,9 @@ def _alignment_cost(statement: Counter, fed: Counter, lag: int, low: int, high: 
     """How badly a run's rows per business day (`statement`) and feed items per day (`fed`) line up if the
     bank posts `lag` business days after the purchase, over the statement's days `low`..`high`.
 
-    Day by day, rows take the items of their own day first, then of a day or two before (a batch run
-    late, dearer each day); a row left over is a feed drop, an item left over one the statement lacks."""
+    Day by day, rows take the items of their own day first, then the oldest waiting up to `_RUN_LATE_DAYS`
+    before (a batch run late, `_LATE_COST` a day); a row left over is a feed drop, an item left waiting too
+    long one the statement lacks (`_UNPAIRED_COST` each)."""
     waiting: list[int] = []       # purchase days of items not yet posted, oldest first
     cost = 0.0
     for day in range(low, high + 1):
@@ -844,8 +845,8 @@ class _Matcher:
 
         A weekday run looks the same at any lag, but for its gaps (a day without the purchase), its doubles
         (two on one day) and its drops (a day the feed missed): those line up at one lag only. Each lag
-        from 0 to `_RUN_MAX_LAG` is scored by how many rows and items fail to pair day by day, per day of
-        the overlap; the best wins if it is clearly best (`_RUN_CLEAR`), else None and the log-odds decide."""
+        from 0 to `_RUN_MAX_LAG` is scored by `_alignment_cost` per day of the overlap; the best wins if it
+        is clearly best (`_RUN_CLEAR`), else None and the log-odds decide."""
         feed = [p for p in block if p.exact and not p.pending and self._source(p.pos) == "feed"]
         rows, items = {p.row for p in feed}, {p.pos for p in feed}
         if len(rows) < _RUN_MIN_ROWS or len(items) < _RUN_MIN_ROWS:
