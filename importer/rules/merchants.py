@@ -173,8 +173,8 @@ class _Drafter:
         candidates = (self.conditions(node, kept, branches)
                       if count >= self.min_support and count / len(kept) >= self.min_confidence else [])
         if candidates:
-            yield self.draft(node, category, count, kept, candidates,
-                             refine=lambda: list(self.drafts(c for c in node.children.values() if c not in branches)))
+            rest = [child for child in node.children.values() if child not in branches]
+            yield self.draft(node, category, count, kept, candidates, refine=lambda: list(self.drafts(rest)))
             yield from self.drafts(branches)
         else:
             yield from self.drafts(node.children.values())
@@ -186,7 +186,7 @@ class _Drafter:
         low, high = min(self.cents[row] for row in rows), max(self.cents[row] for row in rows)
         sign = {"amount": {"lt": 0}} if high < 0 else {"amount": {"gt": 0}} if low > 0 else {}
         texts = Counter(self.merchants[row].bank for row in rows)
-        return {"key": " ".join(node.words), "category": category, "count": count, "kind": False,
+        return {"key": " ".join(node.words), "category": category, "count": count, "kind": False, "sign": sign,
                 "texts": [text for text, _ in texts.most_common()],
                 "candidates": [{**condition, **sign} for condition in candidates], "refine": refine}
 
@@ -210,14 +210,13 @@ class _Drafter:
             condition = alternatives[0] if len(alternatives) == 1 else {"any": alternatives}
             if exclusions:
                 excluded = exclusions[0] if len(exclusions) == 1 else {"any": exclusions}
-                condition = {**condition, "not": excluded} if "not" not in condition else \
-                    {"all": [condition, {"not": excluded}]}
+                condition = {**condition, "not": excluded}
             out.append(condition)
         return out
 
     def alternatives(self, words: tuple[str, ...], rows: list[int]) -> list[dict]:
-        """Tests that together match every row: the phrase in the bank's text (and in the memo, where NAME
-        was cut) and the user's name for the merchant; empty when some row has neither."""
+        """Tests that together match every row: the phrase in the bank's text (a cut NAME continued by its
+        memo, as rules see it) and the user's name for the merchant; empty when some row has neither."""
         pattern = _phrase_pattern(words)
         named = [self.merchants[row] for row in rows if self.merchants[row].named]
         banked = [self.merchants[row] for row in rows if not self.merchants[row].named]
@@ -268,9 +267,10 @@ def _shared_leading(keys) -> tuple[str, ...]:
 
 def merchant_drafts(merchants: list[Merchant], categories: list, cents: list[int], min_support: int,
                     min_confidence: float) -> list[dict]:
-    """Draft rules, one per merchant phrase mostly in one category: its key, category, count, texts, the
-    candidate conditions (most readable first, each with the sign its amounts share) and `refine()`: the
-    drafts of its longer phrases, to try when none of its conditions holds up against the whole history.
+    """Draft rules, one per merchant phrase mostly in one category: its key, category, count, texts, `sign`
+    (the amount condition its amounts share, if any), the candidate conditions (most readable first, each
+    with that sign) and `refine()`: the drafts of its longer phrases, to try when none of its conditions
+    holds up against the whole history.
 
     Then the words that say a kind of shop across several merchants ("KOWALSKI PHARMACY", "NGUYEN
     PHARMACY", "OBRIEN PHARMACY"), drafted the same way with `kind` set: they cover merchants seen too

@@ -41,7 +41,7 @@ def suggest_rules(history: History, *, min_support: int = 3, min_confidence: flo
     for draft in drafts:
         draft["candidates"] += _fallback_conditions(draft)
     proven = _proven_rules(drafts, subjects, frame, min_support, min_confidence)
-    # A kind of shop ("pharmacy") is for what no merchant's rule takes: those rules go first.
+    # The merchants' rules first: a kind of shop ("pharmacy") is for what none of them takes.
     suggestions = sorted(_without_signed_twins(proven),
                          key=lambda s: (s["_kind"], -s["support"], s["then"]["category"] or ""))
     for suggestion, stats in zip(suggestions, _amount_stats(frame, [s.pop("_rows") for s in suggestions])):
@@ -67,10 +67,8 @@ def _left_to_suggest_for(history: History, ruleset: RuleSet | None) -> tuple[lis
 
 def _fallback_conditions(draft: dict) -> list[dict]:
     """After the merchant's phrases: the text all its rows share, then a fuzzy match on its key; with its sign."""
-    sign = {"amount": draft["candidates"][0]["amount"]} if draft["candidates"] and "amount" in \
-        draft["candidates"][0] else {}
     tried = [_without_amount(c) for c in draft["candidates"]]
-    return [{**condition, **sign} for condition in _conditions_for(draft["key"], draft["texts"][:50])
+    return [{**condition, **draft["sign"]} for condition in _conditions_for(draft["key"], draft["texts"][:50])
             if condition not in tried]
 
 
