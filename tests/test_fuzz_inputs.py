@@ -11,7 +11,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from fuzzing import damaged
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from importer.cli import cli
 from importer.errors import ConfigError, InputError

@@ -4,10 +4,10 @@ corners, YAML bombs, numbers too big to be money, and every one ending in a clea
 from __future__ import annotations
 
 import io
-from datetime import date
-from decimal import Decimal
 import json
 import time
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -90,8 +90,8 @@ _OFX_ROW = ("<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>202405{day:02d}<TRNAMT>-3.00<FITID
 @pytest.mark.parametrize("name, head, row, tail", [
     ("s.csv", "Date,Description,Amount,Memo\n", '2024-05-{day:02d},"{payee}",-3.00,"{memo}"\n', ""),
     ("s.qif", "!Type:Bank\n", "D05/{day:02d}/2024\nT-3.00\nP{payee}\nM{memo}\n^\n", ""),
-    ("s.ofx", "OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>AUD"
-              "<BANKACCTFROM><BANKID>1<ACCTID>42</BANKACCTFROM><BANKTRANLIST>", _OFX_ROW,
+    ("s.ofx", ("OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>AUD"
+               "<BANKACCTFROM><BANKID>1<ACCTID>42</BANKACCTFROM><BANKTRANLIST>"), _OFX_ROW,
      "</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n"),
 ])
 def test_parsers_turn_newlines_and_control_characters_in_payees_and_memos_into_spaces(tmp_path, name, head, row,
@@ -365,7 +365,7 @@ def test_a_preview_of_huge_payees_with_the_same_amount_finishes_quickly(tmp_path
     import random
     import string
     rng = random.Random(1)
-    text = lambda n: "".join(rng.choice(string.ascii_uppercase + " ") for _ in range(n))   # noqa: E731
+    text = lambda n: "".join(rng.choice(string.ascii_uppercase + " ") for _ in range(n))
     statement = tmp_path / "s.csv"
     statement.write_text(f"Date,Description,Amount\n2024-05-01,{text(statement_chars)},-4.50\n"
                          "2024-05-02,COFFEE,-3.00\n")
@@ -419,6 +419,7 @@ def test_state_files_are_0600_and_the_folders_psimport_makes_0700(tmp_path, monk
 
 def test_an_older_journal_readable_by_others_is_made_private(tmp_path):
     import os
+
     from importer.write.journal import Journal
     path = tmp_path / "journal.sqlite3"
     Journal(path).close()
