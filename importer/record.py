@@ -65,6 +65,7 @@ class Statement:
     start: date | None = None
     end: date | None = None
     closing_balance: Decimal | None = None
+    notes: list[str] = field(default_factory=list)   # what the parser inferred, to say on stderr and in warnings
 
     def finish(self) -> "Statement":
         """Fill what can be derived: synthetic ids, and the period when the file gave none."""

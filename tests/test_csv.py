@@ -272,12 +272,13 @@ def test_a_headerless_date_column_is_named_as_the_mapping_names_it():
     assert error.value.line == 2 and str(error.value).endswith("(column 'date')")
 
 
-def test_unknown_layout_lists_the_columns_and_says_how_to_write_a_mapping():
-    data = b"When;Who;How much\n2024-01-05;Shop;-1,00\n"
+def test_a_layout_no_mapping_knows_is_inferred_or_refused_with_the_question():
+    (statement,) = parse(b"When;Who;How much\n2024-01-05;Shop;-1,00\n", "odd.csv")
+    assert statement.transactions[0].amount == Decimal("-1.00") and statement.notes
     with pytest.raises(InputError) as error:
-        parse(data, "odd.csv")
+        parse(b"When;Who;Where\n2024-01-05;Shop;Town\n", "odd.csv")
     message = str(error.value)
-    assert "When, Who, How much" in message and "--mapping" in message and "Writing a mapping" in message
+    assert "cannot infer" in message and "psimport mappings new" in message and "--mapping" in message
 
 
 def test_unknown_mapping_name_is_a_config_error_listing_names():

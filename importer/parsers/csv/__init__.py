@@ -19,18 +19,20 @@ from collections import Counter
 
 from importer.errors import ImporterError, InputError
 from importer.parsers.base import ParseOptions
+from importer.parsers.csv.infer import infer_layout
 from importer.parsers.csv.layout import (
     detect_layout,
     explicit_layout,
     generic_layout,
-    unknown_layout,
 )
 from importer.parsers.csv.mapping import find_mapping
 from importer.parsers.csv.reader import Reader
 from importer.parsers.csv.text import HEAD_CHARS, Source, looks_utf16le
 from importer.record import Statement
 
-__all__ = ["CsvParser", "CSV_SUFFIXES"]
+__all__ = ["CsvParser", "CSV_SUFFIXES", "INFER"]
+
+INFER = "infer"   # `--mapping infer`: every mapping ignored, the layout inferred from the file itself
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".xls")
 
@@ -83,16 +85,19 @@ class CsvParser:
 
     def parse(self, data: bytes, filename: str, options: ParseOptions = ParseOptions()) -> list[Statement]:
         """Every row of the file, through the mapping named in `options` or the one detected."""
-        explicit = find_mapping(options.mapping, options.mapping_dirs) if options.mapping else None
+        infer = options.mapping == INFER
+        explicit = find_mapping(options.mapping, options.mapping_dirs) if options.mapping and not infer else None
         source = Source(data, filename)
         if not source.text(explicit.encoding if explicit else None).strip():
             raise InputError("the file is empty; download the statement again", file=filename)
+        notes: list[str] = []
         if explicit is not None:
             layout = explicit_layout(source.head(explicit.encoding), explicit)
         else:
-            layout = detect_layout(source, options.mapping_dirs) or generic_layout(source.head())
+            layout = None if infer else detect_layout(source, options.mapping_dirs) or generic_layout(source.head())
             if layout is None:
-                raise unknown_layout(source.head())
+                inferred = infer_layout(source, options.date_order)
+                layout, notes = inferred.layout, inferred.notes
         reader = Reader(source.text(layout.mapping.encoding), filename, layout, options)
         del source  # the reader holds the one text it needs; the rest can go
         # Collecting a million rows trips the cyclic garbage collector over and over, for nothing:
@@ -100,7 +105,10 @@ class CsvParser:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return reader.statements()
+            statements = reader.statements()
         finally:
             if collecting:
                 gc.enable()
+        for statement in statements:
+            statement.notes.extend(notes)
+        return statements

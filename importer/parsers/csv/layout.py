@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -16,9 +17,10 @@ from importer.parsers.csv.mapping import (
     normalise_cell,
 )
 from importer.parsers.csv.text import Head, Records, Source
+from importer.parsers.csv.values import ORDERED_FORMATS, AmountReader, DateFormat, infer_decimal_mark
 
-__all__ = ["Layout", "detect_layout", "generic_layout", "unknown_layout", "explicit_layout", "HeaderMatch",
-           "match_header", "match_shape", "generic_mapping"]
+__all__ = ["Layout", "detect_layout", "generic_layout", "explicit_layout", "HeaderMatch",
+           "match_header", "match_shape", "generic_mapping", "date_orders", "parse_with_order", "values_agree"]
 
 @dataclass
 class Layout:
@@ -110,6 +112,86 @@ def _kind_fits(kind: str, cell: str) -> bool:
     if kind == "amount_or_blank":
         return not cell.strip() or (bool(_AMOUNT_LIKE.fullmatch(cell)) and any(ch.isdigit() for ch in cell))
     return False
+
+
+@lru_cache(maxsize=None)
+def _order_formats(order: str) -> tuple[DateFormat, ...]:
+    return tuple(DateFormat(fmt, allow_time=True) for fmt in ORDERED_FORMATS[order])
+
+
+def _reading(values: Sequence[str], order: str) -> DateFormat | None:
+    """The first of an order's formats that reads every value as a real date."""
+    for candidate in _order_formats(order):
+        if candidate.parse_all(values)[1] is None:
+            return candidate
+    return None
+
+
+def date_orders(values: Sequence[str]) -> set[str]:
+    """The orders (dmy, mdy, ymd) in which every value reads as a real date; two of them when no value
+    settles the order (03/04/2024), none when the values are not all dates."""
+    distinct = list(dict.fromkeys(v for v in values if v.strip()))
+    if not distinct:
+        return set()
+    found = {order: fmt for order in ORDERED_FORMATS if (fmt := _reading(distinct, order)) is not None}
+    if len(found) > 1:
+        # "2024-01-05" reads the same in every order that reads it: one reading, not an ambiguity.
+        readings = {tuple(fmt.parse(v) for v in distinct) for fmt in found.values()}
+        if len(readings) == 1:
+            return {next(iter(found))}
+    return set(found)
+
+
+def parse_with_order(value: str, order: str):
+    """One date read in the given order (for comparing the dates of two columns)."""
+    fmt = _reading([value], order)
+    return fmt.parse(value) if fmt is not None else None
+
+
+def values_agree(mapping: Mapping, records: Sequence[Sequence[str]]) -> bool:
+    """Whether a headerless file's values confirm a mapping its shape fits: the dates read in the mapping's
+    order and some date proves that order (`13/02` for day first), and the amounts use its decimal mark.
+    A shape alone (`date, text, amount`) fits many banks; the values decide which it can be."""
+    width = len(mapping.shape)
+    rows = [list(r) + [""] * (width - len(r)) for r in records if any(c.strip() for c in r)]
+    date_columns = [i for i, kind in enumerate(mapping.shape) if kind == "date"]
+    for index in date_columns:
+        values = [r[index].strip() for r in rows if _DATE_LIKE.fullmatch(r[index])]
+        if not values:
+            return False
+        if mapping.date_format != "auto":
+            fmt = DateFormat(mapping.date_format, allow_time=True)
+            if fmt.parse_all(values)[1] is not None:
+                return False
+            order = _format_order(mapping.date_format)
+        else:
+            order = mapping.date_order
+        orders = date_orders(values)
+        if order is not None and orders != {order} and not (orders == set() and mapping.date_format != "auto"):
+            return False
+    if mapping.decimal:
+        amounts = [i for i, kind in enumerate(mapping.shape) if kind in ("amount", "signed_amount", "amount_or_blank")]
+        joined = ["\n".join(r[i] for r in rows) for i in amounts]
+        try:
+            mark = infer_decimal_mark(joined, mapping.decimal, "", lambda i: i + 1)
+        except InputError:
+            return False
+        if mark != mapping.decimal:
+            return False
+    return True
+
+
+def _format_order(fmt: str) -> str | None:
+    """dmy, mdy or ymd for a format whose day and month could swap; None when they cannot (a month name)."""
+    if "%b" in fmt or "%B" in fmt:
+        return None
+    positions = {d: fmt.find(f"%{d}") for d in "dmYy"}
+    year = max(positions["Y"], positions["y"])
+    if positions["d"] < 0 or positions["m"] < 0:
+        return None
+    if year < positions["m"]:
+        return "ymd"
+    return "dmy" if positions["d"] < positions["m"] else "mdy"
 
 
 def match_shape(mapping: Mapping, records: Sequence[Sequence[str]]) -> int:
@@ -206,8 +288,9 @@ def detect_layout(source: Source, mapping_dirs: Sequence[Path]) -> Layout | None
                 scored.append(((2,) + found.score, order,
                                Layout(mapping, delimiter, found.index, records, 0.9)))
         else:
-            fitted = match_shape(mapping, _skip_lines(records, mapping.skip_lines)[:30])
-            if fitted:
+            rows = _skip_lines(records, mapping.skip_lines)
+            fitted = match_shape(mapping, rows[:30])
+            if fitted and values_agree(mapping, rows):
                 constrained = sum(kind not in ("any", "text") for kind in mapping.shape)
                 scored.append(((1, constrained, len(mapping.shape), 0), order,
                                Layout(mapping, delimiter, None, records, 0.75)))
@@ -231,20 +314,6 @@ def generic_layout(head: Head) -> Layout | None:
             if mapping is not None:
                 return Layout(mapping, delimiter, index, records, 0.6)
     return None
-
-
-def unknown_layout(head: Head) -> InputError:
-    delimiter = head.delimiter('"')
-    records = head.records(delimiter, '"')
-    rows = [(i, row) for i, row in enumerate(records.rows) if any(c.strip() for c in row)]
-    if not rows:
-        return InputError("the file has no rows of data", file=head.filename)
-    index, first = max(rows[:20], key=lambda item: len(item[1]))
-    cells = ", ".join(c.strip() or "(empty)" for c in first)
-    return InputError(f"no mapping knows this CSV layout (columns seen on line {records.line_of(index)}: "
-                      f"{cells}). Pass --mapping NAME (see `psimport mappings`) or write a mapping for your bank "
-                      f"and pass --mapping FILE ({WRITING_A_MAPPING})", file=head.filename,
-                      line=records.line_of(index))
 
 
 def explicit_layout(head: Head, mapping: Mapping) -> Layout:

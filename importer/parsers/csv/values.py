@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 from importer.errors import InputError
 from importer.parsers.csv.mapping import WRITING_A_MAPPING
 
-__all__ = ["DateFormat", "infer_date_format", "AmountReader", "infer_decimal_mark", "MONTHS"]
+__all__ = ["DateFormat", "infer_date_format", "ORDERED_FORMATS", "AmountReader", "infer_decimal_mark", "MONTHS"]
 
 # ─── dates ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -97,7 +97,7 @@ class DateFormat:
         return parsed, None, None
 
 
-_ORDERED_FORMATS: dict[str, tuple[str, ...]] = {
+ORDERED_FORMATS: dict[str, tuple[str, ...]] = {
     "ymd": ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y.%m.%d.", "%Y%m%d", "%Y:%m:%d"),
     "dmy": ("%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y", "%d-%m-%Y", "%d-%m-%y", "%d %b %Y", "%d %b %y",
             "%d-%b-%Y", "%d-%b-%y", "%d %B %Y", "%d. %B %Y", "%d/%b/%Y"),
@@ -108,8 +108,8 @@ _ORDERED_FORMATS: dict[str, tuple[str, ...]] = {
 
 def _not_a_real_date(value: str, preferred_order: str | None) -> str | None:
     """Why a value written like a date (31/02/2026) is not one; None if no known format has its shape."""
-    for order in sorted(_ORDERED_FORMATS, key=lambda order: order != preferred_order):
-        for fmt in _ORDERED_FORMATS[order]:
+    for order in sorted(ORDERED_FORMATS, key=lambda order: order != preferred_order):
+        for fmt in ORDERED_FORMATS[order]:
             candidate = DateFormat(fmt, allow_time=True)
             if candidate.regex.fullmatch(value):
                 try:
@@ -128,7 +128,7 @@ def infer_date_format(values: Sequence[str], preferred_order: str | None, filena
         raise InputError(f"the '{column}' column is empty on every row", file=filename)
     fitting: list[tuple[str, DateFormat, dict[str, date]]] = []
     best_failure: tuple[int, int, str] | None = None  # (values read, index, message)
-    for order, formats in _ORDERED_FORMATS.items():
+    for order, formats in ORDERED_FORMATS.items():
         for fmt in formats:
             candidate = DateFormat(fmt, allow_time=True)
             parsed, bad, why = candidate.parse_all(distinct)
