@@ -124,7 +124,8 @@ def sandbox_option(command):
 
 # Options several commands share, defined once.
 _mapping_option = click.option("--mapping", metavar="NAME|FILE",
-                               help="CSV layout: a built-in mapping name or a mapping YAML file.")
+                               help="CSV layout: a mapping name or YAML file, or `infer` to ignore every mapping "
+                                    "and infer it from the file.")
 _date_order_option = click.option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]),
                                   help="Day/month order when the file cannot tell (QIF, CSV).")
 _rules_option = click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
@@ -208,6 +209,8 @@ def parse(state: State, files, mapping, date_order, fmt, show_all):
     if not state.quiet:
         for path in read.skipped:
             click.echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)
+        for line in read.notes:
+            click.echo(f"psimport: {line}", err=True)
     views.show_statements(read.statements, fmt, sys.stdout, limit=None if show_all else TABLE_ROWS)
 
 
@@ -297,6 +300,7 @@ def _same_command(state: State) -> str:
 
 
 _DECLINED = {"importing": "Nothing was imported.", "deleting": "Nothing was deleted.",
+             "writing a mapping": "No mapping was written.",
              "creating category rules": "No category rules were created."}
 
 
@@ -782,25 +786,69 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
 # ─── mappings ─────────────────────────────────────────────────────────────────────────────────
 
 @cli.command("mappings")
-@click.argument("name", required=False)
+@click.argument("words", nargs=-1, metavar="[NAME | new FILE]")
+@click.option("--name", "new_name", metavar="NAME", help="new: the new mapping's name [default: from the file's name].")
+@_date_order_option
+@_yes_option
 @format_option("table", "json")
 @global_options
 @pass_state
-def mappings_command(state: State, name, fmt):
-    """List the CSV layouts psimport knows (your own first), or print one mapping's YAML.
+def mappings_command(state: State, words, new_name, date_order, yes, fmt):
+    """List the CSV layouts psimport knows (your own first), print one mapping's YAML, or write a new one.
 
     A printed mapping is a good start for your own bank's: save it under a new name, edit
     it, and put it in your config dir's mappings/ folder or pass it with --mapping FILE.
+    `mappings new FILE` infers the layout of FILE, shows its first rows as they would be read,
+    asks, and writes the mapping into your mappings folder (docs/mappings.md).
 
     \b
     Examples:
       psimport mappings
-      psimport mappings --format json
       psimport mappings westpac > mybank.yaml
+      psimport mappings new statement.csv --name mybank
     """
     from importer.parsers.csv.mapping import available_mappings, mapping_yaml
     from importer.output.statements import show_mappings
-    if name:
-        sys.stdout.write(mapping_yaml(name, state.config.mapping_dirs))
+    if words and words[0] == "new":
+        if len(words) != 2:
+            raise click.UsageError("give one file: psimport mappings new FILE [--name NAME] [--yes]")
+        _new_mapping(state, Path(words[1]), new_name, date_order, yes)
+    elif len(words) > 1:
+        raise click.UsageError("give one mapping name, or: psimport mappings new FILE")
+    elif words:
+        sys.stdout.write(mapping_yaml(words[0], state.config.mapping_dirs))
     else:
         show_mappings(available_mappings(state.config.mapping_dirs), fmt, sys.stdout)
+
+
+def _new_mapping(state: State, path: Path, name: str | None, date_order: str | None, yes: bool) -> None:
+    """`mappings new`: infer, show, ask, write into the user's mappings folder, say how to route the file."""
+    import re
+    from importer.config import make_dir, user_config_dir
+    from importer.errors import ConfigError
+    from importer.output import statements as views
+    from importer.parsers import read_bytes
+    from importer.parsers.csv.infer import new_mapping
+    if name is None:
+        suggested = re.sub(r"[^a-z0-9]+", "_", path.stem.casefold()).strip("_") or "mybank"
+        name = click.prompt("Name for this mapping", default=suggested, err=True) if not yes and _can_ask() \
+            else suggested
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise ConfigError(f"'{name}' cannot name a mapping file: use letters, digits, '_', '-' or '.'")
+    made = new_mapping(read_bytes(path), str(path), name, date_order or state.config.date_order)
+    configured = state.config.data.get("mappings_dir")
+    folder = Path(configured).expanduser() if configured else user_config_dir() / "mappings"
+    target = folder / f"{name}.yaml"
+    for note in made.notes:
+        click.echo(f"psimport: {note}", err=True)
+    click.echo("The first rows as this mapping reads them:", err=True)
+    views.show_statements(made.statements, "table", sys.stderr, limit=5)
+    if target.exists():
+        raise ConfigError(f"a mapping is already there; choose another --name, or remove it first", file=str(target))
+    _confirm(f"Write this mapping to {target}?", yes, "writing a mapping")
+    make_dir(folder, "the mappings folder")
+    target.write_text(made.text, encoding="utf-8")
+    click.echo(f"Wrote {target}")
+    click.echo("Files like this one are now read with it. To send them to a PocketSmith account, add to "
+               "psimport.yaml (`psimport accounts` lists the ids):")
+    click.echo(f"accounts:\n  - {{mapping: {name}, transaction_account_id: ID}}")

@@ -20,7 +20,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Sequence
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, Sequence
 
 from importer.errors import InputError
 from importer.parsers.csv.headers import PENDING_WORDS, header_role, is_exact_name
@@ -29,7 +30,11 @@ from importer.parsers.csv.mapping import Mapping, mapping_from_dict
 from importer.parsers.csv.text import Records, Source, read_records
 from importer.parsers.csv.values import AmountReader, infer_decimal_mark
 
-__all__ = ["Inferred", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT"]
+if TYPE_CHECKING:
+    from importer.record import Statement
+
+__all__ = ["Inferred", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT", "NewMapping", "new_mapping",
+           "mapping_text"]
 
 NEW_MAPPING_HINT = "or write a mapping for this file with `psimport mappings new FILE`"
 
@@ -76,6 +81,7 @@ class Inferred:
     notes: list[str] = field(default_factory=list)
     header: list[str] | None = None
     first_line: int = 1   # the first line of data
+    width: int = 0        # how many columns a row of data has
 
 
 # ─── encoding ─────────────────────────────────────────────────────────────────────────────────
@@ -269,9 +275,9 @@ class _Inference:
                  else f"no header, data from line {records.line_of(first)}")
         described = [_DELIMITER_NAMES.get(delimiter, repr(delimiter)) + "-separated", encoding or "Unicode text",
                      where]
-        self.notes.insert(0, "no mapping knows this layout, so psimport inferred it: " + ", ".join(described)
+        self.notes.insert(0, "layout inferred from the file: " + ", ".join(described)
                           + "; " + "; ".join(explained))
-        return Inferred(layout, data, self.notes, header, records.line_of(first))
+        return Inferred(layout, data, self.notes, header, records.line_of(first), width)
 
     # ── where the data is ──
 
@@ -819,5 +825,91 @@ def infer_layout(source: Source, date_order: str | None = None) -> Inferred:
     return _Inference(source, date_order).run()
 
 
-def inferred_mapping(data: dict[str, Any]) -> Mapping:
-    return mapping_from_dict(_mapping_data(data), name="inferred")
+# ─── a mapping file from an inference (`psimport mappings new`) ─────────────────────────────────
+
+_WHY = {"date": "the date of each row", "amount": "the signed amount (negative is money out)",
+        "debit": "money out", "credit": "money in", "flag": "which way the amount goes",
+        "fee": "a fee taken from the amount", "balance": "the running balance", "payee": "the payee",
+        "memo": "more text about the row", "type": "the bank's kind of transaction", "currency": "the currency"}
+_MONEY_ROLES = ("amount", "debit", "credit", "fee", "balance")
+
+
+@dataclass
+class NewMapping:
+    """A mapping written from an inference: its YAML text, and the file's statements read through it."""
+
+    name: str
+    text: str
+    statements: list["Statement"]
+    notes: list[str]
+
+
+def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = None) -> NewMapping:
+    """Infer a file's layout and write it as a commented mapping named `name`, checked by reading the
+    file through it (an InputError when the file cannot be read that way)."""
+    from importer.parsers.base import ParseOptions
+    from importer.parsers.csv.reader import Reader
+    from importer.yamlfile import read_yaml
+    source = Source(data, filename)
+    inferred = infer_layout(source, date_order)
+    text = mapping_text(inferred, name, filename)
+    # Read back through the one loader and its schema, so what is written is what psimport will read.
+    mapping = mapping_from_dict(read_yaml(text, f"{name}.yaml"), name=name)
+    layout = Layout(mapping, inferred.layout.delimiter, inferred.layout.header_index, inferred.layout.head, 1.0)
+    statements = Reader(source.text(mapping.encoding), filename, layout,
+                        ParseOptions(date_order=date_order)).statements()
+    return NewMapping(name, text, [s.finish() for s in statements], inferred.notes)
+
+
+def mapping_text(inferred: Inferred, name: str, filename: str) -> str:
+    """The inferred layout as a mapping YAML, a comment on each key (YAML written by the serializer)."""
+    import yaml
+
+    def dump(pair: dict[str, Any]) -> str:
+        # One key a line, its value in flow style (`flag: {column: D/K, debit: [d], credit: [k]}`), so each
+        # line can carry its comment; the serializer quotes whatever needs quoting.
+        ((key, value),) = pair.items()
+        text = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True, sort_keys=False, width=1000)
+        return f"{key}: " + text.removesuffix("\n...\n").strip()
+
+    data = inferred.data
+    lines = [f"# psimport mapping for files like {PurePath(filename).name}, inferred by `psimport mappings new`.",
+             "# Check each column against your file; docs/mappings.md explains every key.",
+             "# What psimport saw:"]
+    lines += [f"#   {note}" for note in inferred.notes]
+    lines.append(dump({"name": name}))
+    lines.append(dump({"bank": name}) + "   # the bank's name, for you")
+    if "signature" in data:
+        lines.append(dump({"signature": data["signature"]}) + "   # the header that identifies this layout")
+    else:
+        lines.append(dump({"header": False}) + "   # no header row: the file is recognised by its shape")
+        lines.append(dump({"shape": _shape(inferred)}))
+        if data.get("skip_lines"):
+            lines.append(dump({"skip_lines": data["skip_lines"]}) + "   # lines above the first row of data")
+    for key, why in (("encoding", "not Unicode: the bytes are read in this code page"),
+                     ("delimiter", "what separates the columns")):
+        if key in data:
+            lines.append(dump({key: data[key]}) + f"   # {why}")
+    lines.append("columns:")
+    for role, value in data["columns"].items():
+        lines.append("  " + dump({role: value}) + f"   # {_WHY.get(role, role)}")
+    for key, why in (("sign", "money out is positive in this file"),
+                     ("drop", "rows left out"), ("pending", "rows not booked yet"),
+                     ("continuation", "rows with no date or amount continue the row above"),
+                     ("blank_amount", "a row without an amount reads as 0"),
+                     ("date_format", "auto: the date format is worked out from every row"),
+                     ("date_order", "day/month order the rows showed")):
+        if key in data:
+            lines.append(dump({key: data[key]}) + f"   # {why}")
+    return "\n".join(lines) + "\n"
+
+
+def _shape(inferred: Inferred) -> list[str]:
+    columns = inferred.data["columns"]
+    width = inferred.width
+    kinds = ["any"] * width
+    for role, value in columns.items():
+        index = value["column"] if isinstance(value, dict) else value
+        if isinstance(index, int) and index < width:
+            kinds[index] = "date" if role == "date" else "amount_or_blank" if role in _MONEY_ROLES else kinds[index]
+    return kinds
