@@ -82,7 +82,7 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
         "addebiti", "addebito", "uscite", "dare", "uttag", "ut", "uttak", "ut fra konto", "udbetaling", "ud",
         "hævet", "veloitus", "otto", "obciążenia", "obciążenie", "wydatki", "wypłata", "výdaj", "odepsáno",
         "výběr", "terhelés",
-        "出金", "お引出し", "引出額", "支払", "支払金額", "お支払金額", "出金金額", "お引出額",
+        "出金", "お引出し", "引出額", "支払い金額", "お支払い金額", "お引出し金額", "支払", "支払金額", "お支払金額", "出金金額", "お引出額",
         "支出", "支出金额", "借方金额", "借方", "付款", "转出",
     ),
     "credit": (
@@ -94,7 +94,7 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
         "accrediti", "accredito", "entrate", "avere", "insättning", "inn", "innskudd", "inn på konto",
         "indbetaling", "ind", "indsat", "pano", "talletus", "hyvitys", "uznania", "uznanie", "wpływy", "wpłata",
         "příjem", "připsáno", "vklad", "kredit", "jóváírás",
-        "入金", "お預入れ", "預入額", "預け入れ", "入金金額", "お預入額",
+        "入金", "お預入れ", "預入額", "預かり金額", "お預かり金額", "預入金額", "お預り金額", "預け入れ", "入金金額", "お預入額",
         "收入", "收入金额", "贷方金额", "贷方", "存入", "转入",
     ),
     "balance": (

@@ -53,6 +53,7 @@ _DATE_CELL = re.compile(
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\S*(?: ?[+-]\d{2}:?\d{2})?)?\s*")
 _AMOUNT_CELL = re.compile(r"\s*\(?\s*[-+\u2212]?\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+\u2212]?\s*"
                           r"(?:\d[\d.,' \u00a0\u202f]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*")
+_GROUPED = re.compile(r"[-+]?\d{1,3}(?:[,. '\u00a0]\d{3})+")
 _CENTS = re.compile(r"\d[.,]\d{1,2}\D{0,4}$")
 _PLAIN_NUMBER = re.compile(r"[-+(]?\s*[$£€]?\s*[\d.,' ]*\d[\d.,' ]*\)?-?")
 _SUMMARY_TEXT = re.compile(
@@ -67,8 +68,8 @@ _CURRENCIES = frozenset((
     "IDR MYR THB PHP VND KRW TWD BRL MXN ARS CLP COP PEN ILS AED SAR QAR KWD EGP MAD NGN KES LKR PKR BDT").split())
 _FLAG_PAIRS = (  # (money-out values, money-in values), case-folded
     ({"d", "dr", "debit", "debet", "db", "dt", "s", "soll", "af", "out", "-", "débit", "debe", "cargo",
-      "出金", "支出", "借"}, {"c", "cr", "credit", "k", "kr", "h", "haben", "bij", "in", "+", "crédit",
-                          "haber", "abono", "入金", "收入", "贷", "ct"}),
+      "出金", "支出", "借", "débito", "debito", "outflow"}, {"c", "cr", "credit", "k", "kr", "h", "haben", "bij", "in", "+", "crédit",
+                          "haber", "abono", "入金", "收入", "贷", "ct", "crédito", "credito", "inflow"}),
 )
 
 
@@ -155,7 +156,7 @@ def _is_date_column(cells: Sequence[str]) -> bool:
     nonblank = [c for c in cells if c and c.casefold() not in PENDING_WORDS]
     dates = [c for c in nonblank if _DATE_CELL.fullmatch(c)]
     return bool(dates) and _DATE_CELL.fullmatch(nonblank[0]) is not None \
-        and len(dates) >= 0.8 * len(nonblank) and bool(date_orders(dates))
+        and len(dates) >= 0.7 * len(nonblank) and bool(date_orders(dates))
 
 
 def _is_amount_cell(cell: str) -> bool:
@@ -171,8 +172,8 @@ def _looks_like_money(column: Column) -> bool:
         return False
     digits = [re.sub(r"\D", "", c) for c in cells]
     has_fraction = any(_CENTS.search(c) for c in cells)
-    if not has_fraction and all(len(d) >= 6 for d in digits):
-        return False        # account numbers, references
+    if not has_fraction and all(len(d) >= 6 and not _GROUPED.fullmatch(c) for d, c in zip(digits, cells)):
+        return False        # account numbers, references: long, and not in thousands groups
     if not has_fraction and {"id", "type", "flag"} & set(column.roles[:1]):
         return False
     return True
@@ -235,13 +236,12 @@ class _Inference:
         encoding = detect_encoding(self.source.data)
         text = self.source.text(encoding)
         head = self.source.head(encoding)
-        delimiter = head.delimiter('"')
-        records = head.records(delimiter, '"')
-        width = self._width(records)
-        first = self._first_data_row(records, width)
+        delimiter, records, width, first = self._table(head)
         header_index = self._header_row(records, first, width)
         header = records.rows[header_index] if header_index is not None else None
-        sample = [self._padded(row, width) for row in records.rows[first:] if any(c.strip() for c in row)]
+        rows = [self._padded(row, width) for row in records.rows[first:] if any(c.strip() for c in row)]
+        last = max(i for i, row in enumerate(rows) if any(_DATE_CELL.fullmatch(c) for c in row))
+        sample = rows[:last + 1]     # the summary lines below the last transaction are the footer's
         tail_rows = self._tail(text, delimiter) if len(text) > len(head.text) else None
         columns = self._columns(sample, header, width)
         data: dict[str, Any] = {"name": "inferred", "bank": "inferred from the file itself"}
@@ -261,7 +261,7 @@ class _Inference:
         data["columns"] = roles_data.pop("columns")
         data.update(roles_data)
         self._continuation(sample, date_col.index, data)
-        footer = self._footer(sample, tail_rows, date_col.index, delimiter)
+        footer = self._footer(rows, tail_rows, date_col.index, delimiter)
         if footer:
             data.setdefault("drop", []).extend(footer)
         self._dates(date_col, sample_rows, data)
@@ -280,6 +280,20 @@ class _Inference:
         return Inferred(layout, data, self.notes, header, records.line_of(first), width)
 
     # ── where the data is ──
+
+    def _table(self, head) -> tuple[str, Records, int, int]:
+        """The delimiter (the sniffed one first) that splits the rows into columns holding dates and amounts."""
+        sniffed = head.delimiter('"')
+        problem: InputError | None = None
+        for delimiter in dict.fromkeys((sniffed, ";", ",", "\t", "|")):
+            records = head.records(delimiter, '"')
+            width = self._width(records)
+            try:
+                return delimiter, records, width, self._first_data_row(records, width)
+            except InputError as exc:
+                problem = problem or exc
+        assert problem is not None
+        raise problem
 
     @staticmethod
     def _width(records: Records) -> int:
@@ -526,6 +540,7 @@ class _Inference:
             mark = infer_decimal_mark(joined, ".", self.filename, lambda i: i + 1)
         except InputError:
             mark = "."
+        self.mark = mark
         return AmountReader(mark)
 
     def _flag_column(self, texts: list[Column]) -> Column | None:
@@ -548,6 +563,8 @@ class _Inference:
                     candidates.append((balance, hypothesis, False))
                 elif _carries_before(balance.values, amounts, self.direction):
                     candidates.append((balance, hypothesis, True))
+        if any(not before for _, _, before in candidates):
+            candidates = [c for c in candidates if not c[2]]   # a balance after each row is the running balance
         if candidates:
             distinct = {(b.index, h.key()) for b, h, _ in candidates}
             if len(distinct) > 1:
@@ -562,6 +579,7 @@ class _Inference:
                                     "set columns.amount (or columns.debit and columns.credit) in a mapping")
             balance, hypothesis, before = candidates[0]
             hypothesis.apply(columns, data)
+            data["decimal"] = self.mark   # the arithmetic works out only with the right decimal mark
             if before:
                 return [hypothesis.describe(), f"{balance.label} is the balance before each row (every row carries "
                                                "it on, which confirms the sign; not read as the running balance)"]
@@ -582,6 +600,8 @@ class _Inference:
     def _hypotheses(self, money: list[Column], flag: Column | None) -> list["_Money"]:
         found: list[_Money] = []
         for column in money:
+            if any(v is None for v in column.values):
+                continue   # blank on some rows: half of an in/out pair, not the amount
             found.append(_Money(amount=column))
             found.append(_Money(amount=column, negate=True))
             if flag is not None and all(v is None or v >= 0 for v in column.values):
