@@ -392,6 +392,12 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
                         rules_path=rules_path, mapping=mapping, date_order=date_order)
     limit = None if show_all else TABLE_ROWS
+    if (fmt != "table" or out is not None) and not state.quiet:
+        # The table shows them in its summary; JSON, CSV and HTML readers see them here too.
+        from importer.parsers.csv.infer import INFERRED
+        for warning in plan.warnings:
+            if INFERRED in warning:
+                click.echo(f"psimport: {warning}", err=True)
     if out is not None:
         try:
             handle = open(out, "w", encoding="utf-8", newline="")
@@ -839,8 +845,7 @@ def _new_mapping(state: State, path: Path, name: str | None, date_order: str | N
     configured = state.config.data.get("mappings_dir")
     folder = Path(configured).expanduser() if configured else user_config_dir() / "mappings"
     target = folder / f"{name}.yaml"
-    for note in made.notes:
-        click.echo(f"psimport: {note}", err=True)
+    click.echo(f"psimport: {made.summary}", err=True)
     click.echo("The first rows as this mapping reads them:", err=True)
     views.show_statements(made.statements, "table", sys.stderr, limit=5)
     if target.exists():

@@ -47,7 +47,7 @@ LAYOUTS = [
      lines('"Bokföringsdatum";"Transaktionsdatum";"Transaktionstyp";"Meddelande";"Belopp";"Saldo"',
            '"2019-06-28";"2019-06-27";"Kortköp";"ICA Kvantum";"-412,50";"10 587,50"',
            '"2019-06-25";"2019-06-25";"Insättning";"Lön";"11 000,00";"11 000,00"'),
-     ["-412.50", "11000.00"], date(2019, 6, 28)),
+     ["-412.50", "11000.00"], date(2019, 6, 27)),
     ("SE Nordea (header and a footer line)", "bank2ynab.conf [SE Nordea]: Date,Payee,Outflow,Inflow,Running Balance, Footer Rows = 1",
      lines('Datum,Transaktion,Uttag,Insättning,Saldo',
            '2024-01-03,Coop Konsum,89.00,,4911.00',
@@ -143,10 +143,10 @@ LAYOUTS = [
            '123456789\tEUR\t20240108\t987,50\t2987,50\t20240108\t2000,00\tSEPA Overboeking IBAN: NL00BANK0123456789 Naam: WERKGEVER BV',
            '123456789\tEUR\t20240110\t2987,50\t2983,30\t20240110\t-4,20\tBEA   NR:XY98ZW   10.01.24/08.15 NS GROEP'),
      ["-12.50", "2000.00", "-4.20"], date(2024, 1, 5)),
-    ("UK TSB", "TSB 'Export transactions' CSV: Transaction Date,Transaction Type,Sort Code,Account Number,Transaction Description,Debit Amount,Credit Amount,Balance",
-     lines('Transaction Date,Transaction Type,Sort Code,Account Number,Transaction Description,Debit Amount,Credit Amount,Balance',
-           "18/01/2024,DEB,'30-12-34,12345678,TESCO STORES 2345,23.10,,976.90",
-           "25/01/2024,FPI,'30-12-34,12345678,SALARY ACME LTD,,2100.00,3076.90"),
+    ("IE AIB", "bank2ynab.conf [IE AIB Ireland]: skip,Date,Payee,Inflow,Outflow,skip,skip (Posted Account, Posted Transactions Date, ...)",
+     lines('Posted Account,Posted Transactions Date,Description1,Debit Amount,Credit Amount,Balance,Posted Currency,Transaction Type',
+           '"93-12-34 12345678",18/01/2024,TESCO STORES 2345,23.10,,976.90,EUR,Debit',
+           '"93-12-34 12345678",25/01/2024,SALARY ACME LTD,,2100.00,3076.90,EUR,Credit'),
      ["-23.10", "2100.00"], date(2024, 1, 18)),
     ("UK first direct", "bank2ynab.conf [UK first direct checking]: Date,Payee,Inflow,skip (Date,Description,Amount,Balance)",
      lines('Date,Description,Amount,Balance', '14/01/2024,SAINSBURYS S/MKTS,-41.20,958.80', '28/01/2024,ACME PAYROLL,2300.00,3258.80'),
@@ -164,10 +164,12 @@ LAYOUTS = [
 
 @pytest.mark.parametrize("bank, documented, data, expected, first", LAYOUTS, ids=[row[0] for row in LAYOUTS])
 def test_a_bank_without_a_mapping_is_read_right(bank, documented, data, expected, first):
+    assert parse_bytes(data, "statement.csv")[0].format == "csv:inferred", "a shipped mapping claims it"
     statements = infer(data)
     assert amounts(statements) == expected, statements[0].notes
     assert statements[0].transactions[0].date == first
-    assert statements[0].notes and statements[0].notes[0].startswith("layout inferred from the file")
+    (note,) = statements[0].notes
+    assert note.startswith("layout inferred from the file: ")
 
 
 def test_there_are_at_least_twenty_layouts():
@@ -261,3 +263,39 @@ def test_corpus_csv_files_are_read_right_by_inference_alone(corpus):
         print(f"  {name}: {KNOWN_MISSES.get(name, why)}")
     assert share >= 0.9, misses
     assert {name for name, _ in misses} <= set(KNOWN_MISSES), misses
+
+
+# ─── what the commands say ────────────────────────────────────────────────────────────────────
+
+def test_parse_and_preview_say_what_was_inferred(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from importer.cli import cli
+    statement = tmp_path / "aib.csv"
+    statement.write_bytes(LAYOUTS[[b for b, *_ in LAYOUTS].index("IE AIB")][2])
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path)}
+    parsed = CliRunner().invoke(cli, ["parse", str(statement), "--format", "json"], env=env)
+    assert parsed.exit_code == 0, parsed.output
+    assert "psimport: " + str(statement) + ": layout inferred from the file: comma-separated" in parsed.stderr
+    assert "money out 'Debit Amount', money in 'Credit Amount'" in parsed.stderr
+    assert "balance 'Balance' (every row carries it forward" in parsed.stderr
+    assert json.loads(parsed.stdout)["statements"][0]["format"] == "csv:inferred"
+    export = tmp_path / "export.json"
+    export.write_text("[]")
+    previewed = CliRunner().invoke(cli, ["--state-dir", str(tmp_path / "state"), "preview", str(statement),
+                                         "--account", "1", "--existing", str(export), "--format", "json"], env=env)
+    assert previewed.exit_code == 0, previewed.output
+    warnings = json.loads(previewed.stdout)["warnings"]
+    assert any("layout inferred from the file" in w and "balance 'Balance'" in w for w in warnings)
+    assert "layout inferred from the file" in previewed.stderr
+
+
+def test_mapping_infer_ignores_a_mapping_that_would_claim_the_file():
+    from pathlib import Path
+    westpac = (Path(__file__).parent / "mapping_samples" / "westpac.csv").read_bytes()
+    assert parse_bytes(westpac, "westpac.csv")[0].format == "csv:westpac"
+    inferred = infer(westpac, "westpac.csv")
+    assert inferred[0].format == "csv:inferred"
+    assert amounts(inferred) == amounts(parse_bytes(westpac, "westpac.csv"))

@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from importer.errors import InputError
 from importer.parsers.csv.headers import PENDING_WORDS, header_role, is_exact_name
-from importer.parsers.csv.layout import Layout, date_orders
-from importer.parsers.csv.mapping import Mapping, mapping_from_dict
-from importer.parsers.csv.text import Records, Source, read_records
+from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
+from importer.parsers.csv.mapping import mapping_from_dict
+from importer.parsers.csv.text import Records, Source, looks_utf16le, read_records
 from importer.parsers.csv.values import AmountReader, infer_decimal_mark
 
 if TYPE_CHECKING:
     from importer.record import Statement
 
-__all__ = ["Inferred", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT", "NewMapping", "new_mapping",
+__all__ = ["INFERRED", "Inferred", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT", "NewMapping", "new_mapping",
            "mapping_text"]
 
 NEW_MAPPING_HINT = "or write a mapping for this file with `psimport mappings new FILE`"
@@ -41,6 +41,15 @@ NEW_MAPPING_HINT = "or write a mapping for this file with `psimport mappings new
 # The code pages bank exports come in when they are not Unicode, for the detector to choose among.
 _CODE_PAGES = ["cp1252", "latin_1", "cp1250", "cp852", "cp1257", "iso8859_2", "iso8859_15", "shift_jis",
                "cp932", "gb18030", "big5", "cp1251", "koi8_r", "cp437", "cp850", "euc_jp"]
+# Characters a code page decodes to that its own languages rarely write: symbols, and letters of other scripts.
+_SYMBOLS = "¤¦¨´¸¹²³¼½¾×÷¯¿¬¶§°±µ·˘˛˝˙"
+_RARE_LETTERS = {
+    "cp1252": frozenset(_SYMBOLS + "ìòùøåæðþÌÒÙØÅÆÐÞœŒŸ"),
+    "latin_1": frozenset(_SYMBOLS + "ìòùøåæðþÌÒÙØÅÆÐÞ"),
+    "cp1250": frozenset(_SYMBOLS + "ĺľŕăţşĹĽŔĂŢŞ"),
+    "cp1257": frozenset(_SYMBOLS + "ęįųĘĮŲõÕ"),
+}
+_NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
 _TAIL_CHARS = 8 * 1024
 # An in/out pair with no balance or names is settled by how many entries each has only over this many rows:
 # purchases outnumber payments in by far on any account people spend from.
@@ -66,11 +75,14 @@ _SUMMARY_TEXT = re.compile(
 _CURRENCIES = frozenset((
     "AUD NZD GBP EUR USD CAD CHF JPY CNY HKD SGD SEK NOK DKK PLN CZK HUF RON BGN HRK ISK TRY RUB UAH ZAR INR "
     "IDR MYR THB PHP VND KRW TWD BRL MXN ARS CLP COP PEN ILS AED SAR QAR KWD EGP MAD NGN KES LKR PKR BDT").split())
-_FLAG_PAIRS = (  # (money-out values, money-in values), case-folded
-    ({"d", "dr", "debit", "debet", "db", "dt", "s", "soll", "af", "out", "-", "débit", "debe", "cargo",
-      "出金", "支出", "借", "débito", "debito", "outflow"}, {"c", "cr", "credit", "k", "kr", "h", "haben", "bij", "in", "+", "crédit",
-                          "haber", "abono", "入金", "收入", "贷", "ct", "crédito", "credito", "inflow"}),
-)
+# A direction column's values: (money out, money in), case-folded.
+_FLAG_OUT = frozenset(("d", "dr", "debit", "debet", "db", "dt", "s", "soll", "af", "out", "outflow", "-", "débit",
+                       "débito", "debito", "debe", "cargo", "出金", "支出", "借"))
+_FLAG_IN = frozenset(("c", "cr", "credit", "ct", "k", "kr", "h", "haben", "bij", "in", "inflow", "+", "crédit",
+                      "crédito", "credito", "haber", "abono", "入金", "收入", "贷"))
+
+
+INFERRED = "layout inferred from the file: "   # how the note that says what was inferred starts
 
 
 @dataclass
@@ -79,10 +91,15 @@ class Inferred:
 
     layout: Layout
     data: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # what was decided, a part a phrase
     header: list[str] | None = None
     first_line: int = 1   # the first line of data
     width: int = 0        # how many columns a row of data has
+
+    @property
+    def summary(self) -> str:
+        """What was inferred, in one line (said on stderr, and in preview's warnings)."""
+        return INFERRED + "; ".join(self.notes)
 
 
 # ─── encoding ─────────────────────────────────────────────────────────────────────────────────
@@ -97,16 +114,13 @@ def detect_encoding(data: bytes) -> str | None:
         return None
     except UnicodeDecodeError:
         pass
-    from importer.parsers.csv.text import looks_utf16le
     if looks_utf16le(data):
         return None
     import charset_normalizer  # only for files that are not Unicode: it costs 50 ms to import
     # The detector needs every non-ASCII byte it can get, and they are few: give it the lines
     # that hold them rather than the first kilobytes alone.
-    lines = [line for line in sample.split(b"\n") if max(line, default=0) > 0x7F]
-    excerpt = b"\n".join(lines)[:256 * 1024]
-    best = charset_normalizer.from_bytes(excerpt, cp_isolation=_CODE_PAGES).best()
-    encoding = best.encoding if best is not None else "cp1252"
+    excerpt = b"\n".join(_NON_ASCII_LINE.findall(sample))[:256 * 1024]
+    encoding = _likeliest(charset_normalizer.from_bytes(excerpt, cp_isolation=_CODE_PAGES), excerpt)
     try:
         data.decode(encoding)
     except (UnicodeDecodeError, LookupError):
@@ -116,6 +130,24 @@ def detect_encoding(data: bytes) -> str | None:
         except UnicodeDecodeError:
             encoding = "latin-1"
     return codecs.lookup(encoding).name
+
+
+def _likeliest(matches, excerpt: bytes) -> str:
+    """Of the code pages that read the bytes with the least mess, the one whose reading holds fewest letters
+    its own languages rarely use. On a few accented words the detector cannot tell cp1250 from cp1252
+    (0xE8 is č or è), but Czech read as cp1252 is full of ì, ø and ù, and French read as cp1250 is not
+    full of ĺ, ŕ and ă; a tie goes to the commonest, cp1252."""
+    if not matches:
+        return "cp1252"
+    least = min(match.chaos for match in matches)
+    candidates = dict.fromkeys(name for match in matches if match.chaos <= least + 0.01
+                               for name in [match.encoding, *match.could_be_from_charset])
+
+    def rank(name: str) -> tuple[int, int]:
+        text = excerpt.decode(name, errors="replace")
+        rare = _RARE_LETTERS.get(name, frozenset())
+        return sum(ch in rare for ch in text), _CODE_PAGES.index(name) if name in _CODE_PAGES else len(_CODE_PAGES)
+    return min(candidates, key=rank)
 
 
 # ─── columns ──────────────────────────────────────────────────────────────────────────────────
@@ -151,12 +183,16 @@ class Column:
         return len(set(self.nonblank))
 
 
-def _is_date_column(cells: Sequence[str]) -> bool:
+def _is_date_column(cells: Sequence[str], named_date: bool) -> bool:
     """Dates in the first row and nearly every other (a footer or a note may sit among them)."""
     nonblank = [c for c in cells if c and c.casefold() not in PENDING_WORDS]
     dates = [c for c in nonblank if _DATE_CELL.fullmatch(c)]
-    return bool(dates) and _DATE_CELL.fullmatch(nonblank[0]) is not None \
-        and len(dates) >= 0.7 * len(nonblank) and bool(date_orders(dates))
+    if not dates or _DATE_CELL.fullmatch(nonblank[0]) is None or len(dates) < 0.7 * len(nonblank):
+        return False
+    # Most of them real dates, or named a date and shaped like one on every row: a 31/02 is the reader's
+    # to report, at its line; 20241399 in an unnamed column is a reference number.
+    real = sum(bool(date_orders([c])) for c in dates)
+    return real * 2 >= len(dates) or (named_date and len(dates) == len(nonblank))
 
 
 def _is_amount_cell(cell: str) -> bool:
@@ -217,10 +253,6 @@ def _carries_before(balance: Sequence[Decimal | None], amount: Sequence[Decimal]
 
 # ─── the inference ────────────────────────────────────────────────────────────────────────────
 
-class _Unsure(Exception):
-    """The one question inference cannot answer, and the mapping key that answers it."""
-
-
 class _Inference:
     def __init__(self, source: Source, date_order: str | None):
         self.source = source
@@ -239,7 +271,9 @@ class _Inference:
         delimiter, records, width, first = self._table(head)
         header_index = self._header_row(records, first, width)
         header = records.rows[header_index] if header_index is not None else None
-        rows = [self._padded(row, width) for row in records.rows[first:] if any(c.strip() for c in row)]
+        kept = [(records.line_of(first + k), row) for k, row in enumerate(records.rows[first:]) if any(c.strip() for c in row)]
+        rows = [self._padded(row, width) for _, row in kept]
+        self.sample_lines = [line for line, _ in kept]
         last = max(i for i, row in enumerate(rows) if any(_DATE_CELL.fullmatch(c) for c in row))
         sample = rows[:last + 1]     # the summary lines below the last transaction are the footer's
         tail_rows = self._tail(text, delimiter) if len(text) > len(head.text) else None
@@ -275,9 +309,8 @@ class _Inference:
                  else f"no header, data from line {records.line_of(first)}")
         described = [_DELIMITER_NAMES.get(delimiter, repr(delimiter)) + "-separated", encoding or "Unicode text",
                      where]
-        self.notes.insert(0, "layout inferred from the file: " + ", ".join(described)
-                          + "; " + "; ".join(explained))
-        return Inferred(layout, data, self.notes, header, records.line_of(first), width)
+        notes = [", ".join(described)] + explained + self.notes
+        return Inferred(layout, data, notes, header, records.line_of(first), width)
 
     # ── where the data is ──
 
@@ -292,6 +325,8 @@ class _Inference:
                 return delimiter, records, width, self._first_data_row(records, width)
             except InputError as exc:
                 problem = problem or exc
+        # A broken quote cuts the head records short: that is the file's problem to name, at its line.
+        read_records(head.text, sniffed, '"', self.filename)
         assert problem is not None
         raise problem
 
@@ -382,12 +417,12 @@ class _Inference:
         unpaid = [row for row in sample[:last] if any(row) and not any(row[i] for i in money if i < len(row))
                   and not _DATE_CELL.fullmatch(row[date_index])]
         continued = [row for row in unpaid if not row[date_index]]
-        notes = [row for row in unpaid if row[date_index] and row[date_index].casefold() not in PENDING_WORDS]
-        if notes:
-            # Text where the date belongs and no amount: a note among the transactions, not one of them.
-            data.setdefault("drop", []).extend({"line_matches": "^" + re.escape(row[date_index])} for row in notes)
+        remarks = [row for row in unpaid if row[date_index] and row[date_index].casefold() not in PENDING_WORDS]
+        if remarks:
+            # Text where the date belongs and no amount: a remark among the transactions, not one of them.
+            data.setdefault("drop", []).extend({"line_matches": "^" + re.escape(row[date_index])} for row in remarks)
             self.notes.append("left out the rows with text where the date belongs and no amount: " +
-                              ", ".join(repr(row[date_index][:40]) for row in notes))
+                              ", ".join(repr(row[date_index][:40]) for row in remarks))
         if continued:
             data["continuation"] = "memo" if "memo" in columns else "payee"
             self.notes.append(f"rows without a date or amount continue the {data['continuation']} of the row above")
@@ -404,47 +439,47 @@ class _Inference:
         return columns
 
     def _date_column(self, columns: list[Column]) -> Column:
-        dates = [c for c in columns if _is_date_column(c.cells)]
+        dates = [c for c in columns if _is_date_column(c.cells, c.role in ("date", "value_date"))]
         for column in dates:
             column.kind = "date"
         if not dates:
             raise self.fail("no column holds a date on every row; set columns.date in a mapping")
         if len(dates) == 1:
             return dates[0]
-        booking = [c for c in dates if c.roles[:1] == ("date",)]
-        if len(booking) >= 1 and (len(booking) == 1 or any(c.roles[:1] == ("value_date",) for c in dates)
-                                  or len(booking) == len(dates)):
-            chosen = booking[0]    # the first the header calls the booking or transaction date
-            others = ", ".join(c.label for c in dates if c is not chosen)
-            self.notes.append(f"date from {chosen.label} (not {others}), as its name says")
-            return chosen
-        if all(c.cells == dates[0].cells for c in dates):
-            return dates[0]
-        earliest = self._earliest(dates)
+        named = [c for c in dates if c.role == "date"]
+        if len(named) == 1:
+            others = ", ".join(c.label for c in dates if c is not named[0])
+            self.notes.append(f"date from {named[0].label} (not {others}), as its name says")
+            return named[0]
+        candidates = named or dates
+        if all(c.cells == candidates[0].cells for c in candidates):
+            return candidates[0]
+        earliest = self._earliest(candidates)
         if earliest is not None:
             others = ", ".join(c.label for c in dates if c is not earliest)
             self.notes.append(f"date from {earliest.label}, the earliest date of every row (the transaction's; "
                               f"{others} is when it was booked or valued)")
             return earliest
-        ordered = [c for c in dates if self._direction(c)]
+        ordered = [c for c in candidates if self._direction(c)]
         if len(ordered) == 1:
             self.notes.append(f"date from {ordered[0].label}, the date the rows are sorted by (the booking date)")
             return ordered[0]
-        labels = " and ".join(c.label for c in dates)
-        raise self.fail(f"{labels} both hold dates, and nothing says which is the booking date; "
+        labels = " and ".join(c.label for c in candidates)
+        raise self.fail(f"{labels} all hold dates, and nothing says which is the booking date; "
                         "set columns.date in a mapping")
 
-    @staticmethod
-    def _earliest(dates: list[Column]) -> Column | None:
+    def _read_dates(self, cells: Sequence[str]) -> list:
+        """Each cell as a date (None where it is none), in the order the cells allow, `--date-order` first."""
+        orders = date_orders([c for c in cells if _DATE_CELL.fullmatch(c)])
+        if not orders:
+            return [None] * len(cells)
+        order = self.date_order if self.date_order in orders else min(orders)
+        return [parse_with_order(c, order) if _DATE_CELL.fullmatch(c) else None for c in cells]
+
+    def _earliest(self, dates: list[Column]) -> Column | None:
         """The date column on or before every other one on every row, a few days apart at most: the
         transaction's own date, where the others say when it was booked or valued (the leftmost of equals)."""
-        from importer.parsers.csv.layout import parse_with_order
-        read = []
-        for column in dates:
-            orders = date_orders([c for c in column.cells if _DATE_CELL.fullmatch(c)])
-            order = sorted(orders)[0] if orders else None
-            read.append([parse_with_order(c, order) if order and _DATE_CELL.fullmatch(c) else None
-                         for c in column.cells])
+        read = [self._read_dates(column.cells) for column in dates]
         for n, mine in enumerate(read):
             fits = True
             for m, theirs in enumerate(read):
@@ -458,9 +493,10 @@ class _Inference:
                 return dates[n]
         return None
 
-    def _roles(self, columns: list[Column], all_dates: Column, rows: list[int]):
+    def _roles(self, table: list[Column], all_dates: Column, rows: list[int]) -> tuple[dict[str, Any], list[str]]:
         """Every other column's role, decided on the dated rows: (mapping data, what was decided, in words)."""
-        dated = [Column(c.index, c.name, [c.cells[i] for i in rows], c.roles, c.kind) for c in columns]
+        dated = [Column(c.index, c.name, [c.cells[i] for i in rows], c.roles, c.kind) for c in table]
+        self.dated_lines = [self.sample_lines[i] for i in rows]
         date_col = dated[all_dates.index]
         self.direction = self._direction(date_col)
         others = [c for c in dated if c.kind != "date"]
@@ -487,7 +523,7 @@ class _Inference:
         if not money:
             raise self.fail(f"no column holds an amount on the dated rows (columns: "
                             f"{', '.join(c.label for c in others)}); set columns.amount in a mapping")
-        full = {c.index: c for c in columns}
+        full = {c.index: c for c in table}
         texts = [c for c in others if c.kind == "text" and c.nonblank]
         flag = self._flag_column(texts)
         columns: dict[str, Any] = {"date": date_col.index}
@@ -517,16 +553,10 @@ class _Inference:
         data["columns"] = columns
         return data, said
 
-    @staticmethod
-    def _direction(column: Column) -> str:
+    def _direction(self, column: Column) -> str:
         """"up" when the dates run oldest first, "down" newest first, "" when they do not say."""
-        cells = [c for c in column.cells if _DATE_CELL.fullmatch(c)]
-        orders = date_orders(cells)
-        if not orders:
-            return ""
-        from importer.parsers.csv.layout import parse_with_order
-        values = [parse_with_order(c, sorted(orders)[0]) for c in cells]
-        if values[0] == values[-1] or None in values:
+        values = [d for d in self._read_dates(column.cells) if d is not None]
+        if not values or values[0] == values[-1]:
             return ""
         if values == sorted(values):       # type: ignore[type-var]
             return "up"
@@ -535,20 +565,23 @@ class _Inference:
         return ""
 
     def _amount_reader(self, money: list[Column]) -> AmountReader:
-        joined = ["\n".join(c.nonblank) for c in money if c.nonblank]
-        try:
-            mark = infer_decimal_mark(joined, ".", self.filename, lambda i: i + 1)
-        except InputError:
-            mark = "."
-        self.mark = mark
-        return AmountReader(mark)
+        """The decimal mark the sampled amounts show (a dot when they do not say; the reader then decides from
+        every row). Amounts that mix marks are the reader's error too, named by their lines."""
+        joined = ["\n".join(c.cells) for c in money]
+        self.mark = infer_decimal_mark(joined, ".", self.filename, lambda i: self.dated_lines[i])
+        return AmountReader(self.mark)
 
-    def _flag_column(self, texts: list[Column]) -> Column | None:
+    @staticmethod
+    def _flag_column(texts: list[Column]) -> Column | None:
+        """A column saying which way each amount goes: both of a pair (D/C, Af/Bij), or one beside blanks
+        (CR on refunds only). One value on every row says nothing about direction."""
         for column in texts:
             values = {c.casefold() for c in column.nonblank}
-            for out, into in _FLAG_PAIRS:
-                if values and values <= out | into and (values & out or values & into) and len(values) <= 2:
-                    return column
+            if not values or len(values) > 2 or not values <= _FLAG_OUT | _FLAG_IN:
+                continue
+            both_sides = bool(values & _FLAG_OUT) and bool(values & _FLAG_IN)
+            if both_sides or (len(values) == 1 and "" in column.cells):
+                return column
         return None
 
     def _money(self, money: list[Column], flag: Column | None, columns: dict[str, Any], data: dict[str, Any],
@@ -630,6 +663,10 @@ class _Inference:
                 return _Money(debit=many, credit=few, by_count=(counts[many.index], counts[few.index]))
             raise self.fail(f"{x.label} and {y.label} look like money out and money in, and no running balance or "
                             "name says which is which; set columns.debit (money out) and columns.credit in a mapping")
+        if len(money) == 1 and money[0].role in ("debit", "credit"):
+            # One column, named money out (`Belastung`, `Paid out`) or money in: its name gives the direction.
+            side = money[0]
+            return _Money(debit=side, by_name=True) if side.role == "debit" else _Money(credit=side, by_name=True)
         exact = [c for c in named["amount"] if c.exact]
         singles = named["amount"] if len(named["amount"]) == 1 else exact if len(exact) == 1 \
             else money if len(money) == 1 else []
@@ -665,11 +702,14 @@ class _Inference:
         texts = [c for c in texts if c not in currency]
         # A text the same on every row of several (the account's own name or number) is no description.
         # Nor is a number (a sequence number, a reference) a description.
-        varied = [c for c in texts if (rows < 3 or c.distinct() > 1)
-                  and not all(_PLAIN_NUMBER.fullmatch(v) for v in c.nonblank)]
-        kinds = [c for c in varied if rows >= 4 and c.distinct() <= max(2, rows // 3)
-                 and sum(map(len, c.nonblank)) / len(c.nonblank) <= 25 and c.roles[:1] not in (("payee",), ("memo",))]
-        typed = [c for c in kinds if c.roles[:1] == ("type",)] or kinds
+        texts = [c for c in texts if not all(_PLAIN_NUMBER.fullmatch(v) for v in c.nonblank)]
+        varied = [c for c in texts if rows < 3 or c.distinct() > 1 or c.role in ("payee", "memo")] or texts
+        # The bank's kind of transaction: a short text from a few values (POS, ATM, Lastschrift), beside a
+        # longer, more varied one that describes the row.
+        kinds = [c for c in varied if rows >= 4 and c.distinct() <= max(2, rows // 3) and c.role not in ("payee", "memo")
+                 and any(_mean_length(other) > _mean_length(c) and other.distinct() > c.distinct()
+                         for other in varied if other is not c)]
+        typed = [c for c in kinds if c.role == "type"] or kinds
         if typed:
             columns["type"] = typed[0].index
             said.append(f"type {typed[0].label} (few distinct values)")
@@ -727,6 +767,10 @@ class _Inference:
         return result
 
 
+def _mean_length(column: Column) -> float:
+    return sum(map(len, column.nonblank)) / max(1, len(column.nonblank))
+
+
 def _has_cents(column: Column) -> bool:
     return any(_CENTS.search(c) for c in column.nonblank)
 
@@ -743,9 +787,9 @@ def _complementary(x: Column, y: Column) -> bool:
 
 
 def _flag_side(flag: Column, first_is_out: bool) -> tuple[set[str], set[str]]:
+    """The flag's values that mean money out and money in: as their words say, or the other way round."""
     values = {c.casefold() for c in flag.nonblank}
-    out, into = _FLAG_PAIRS[0]
-    debit, credit = values & out, values & into
+    debit, credit = values & _FLAG_OUT, values & _FLAG_IN
     if not first_is_out:
         debit, credit = credit, debit
     return debit, credit
@@ -769,14 +813,13 @@ class _Money:
         """Whether the header names agree with this reading (or say nothing against it)."""
         if self.amount is not None:
             return self.amount.role in (None, "amount") and not self.negate
-        assert self.debit is not None and self.credit is not None
-        return self.debit.role != "credit" and self.credit.role != "debit"
+        return (self.debit is None or self.debit.role != "credit") and (self.credit is None or self.credit.role != "debit")
 
     def key(self) -> tuple:
         if self.amount is not None:
             return ("amount", self.amount.index, self.negate,
                     tuple(sorted(self.flag_out[0])) if self.flag_out else None)
-        return ("pair", self.debit.index, self.credit.index)  # type: ignore[union-attr]
+        return ("pair", self.debit.index if self.debit else None, self.credit.index if self.credit else None)
 
     def amounts(self) -> list[Decimal]:
         if self.amount is not None:
@@ -787,8 +830,8 @@ class _Money:
                 values = [-abs(v) if f.casefold() in out or (not f and blank_is_out) else abs(v)
                           for v, f in zip(values, self.flag.cells)]
             return [-v for v in values] if self.negate else values
-        assert self.debit is not None and self.credit is not None
-        return [abs(c) if c else -abs(d or 0) for d, c in zip(self.debit.values, self.credit.values)]
+        debits, credits = self._sides()
+        return [abs(c) if c else -abs(d or Decimal(0)) for d, c in zip(debits, credits)]
 
     def apply(self, columns: dict[str, Any], data: dict[str, Any]) -> None:
         if self.amount is not None:
@@ -803,8 +846,9 @@ class _Money:
             if self.negate:
                 data["sign"] = "charges_positive"
         else:
-            assert self.debit is not None and self.credit is not None
-            columns["debit"], columns["credit"] = self.debit.index, self.credit.index
+            for role, column in (("debit", self.debit), ("credit", self.credit)):
+                if column is not None:
+                    columns[role] = column.index
         cells = self._cells()
         if any(v is None for v in cells):
             data["blank_amount"] = "zero"
@@ -813,8 +857,13 @@ class _Money:
     def _cells(self) -> list[Decimal | None]:
         if self.amount is not None:
             return self.amount.values
-        assert self.debit is not None and self.credit is not None
-        return [d if d is not None else c for d, c in zip(self.debit.values, self.credit.values)]
+        debits, credits = self._sides()
+        return [d if d is not None else c for d, c in zip(debits, credits)]
+
+    def _sides(self) -> tuple[list[Decimal | None], list[Decimal | None]]:
+        rows = len((self.debit or self.credit).values)  # type: ignore[union-attr]
+        blank: list[Decimal | None] = [None] * rows
+        return (self.debit.values if self.debit else blank), (self.credit.values if self.credit else blank)
 
     def describe(self) -> str:
         if self.amount is not None:
@@ -827,7 +876,9 @@ class _Money:
                         f"{'/'.join(sorted(out))}")
             return f"amount {self.amount.label}" + (" (charges positive: money out is positive)" if self.negate
                                                       else "")
-        assert self.debit is not None and self.credit is not None
+        if self.debit is None or self.credit is None:
+            side = self.debit or self.credit
+            return f"{'money out' if self.debit else 'money in'} {side.label} (as its name says)"  # type: ignore
         why = " (by their names)" if self.by_name else " (money out is the one printed negative)" if self.by_sign \
             else (f" (nothing else says which is which: money out is the column with far more entries, "
                   f"{self.by_count[0]} against {self.by_count[1]}; if that is wrong, set columns.debit and "
@@ -861,7 +912,7 @@ class NewMapping:
     name: str
     text: str
     statements: list["Statement"]
-    notes: list[str]
+    summary: str
 
 
 def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = None) -> NewMapping:
@@ -878,7 +929,7 @@ def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = 
     layout = Layout(mapping, inferred.layout.delimiter, inferred.layout.header_index, inferred.layout.head, 1.0)
     statements = Reader(source.text(mapping.encoding), filename, layout,
                         ParseOptions(date_order=date_order)).statements()
-    return NewMapping(name, text, [s.finish() for s in statements], inferred.notes)
+    return NewMapping(name, text, [s.finish() for s in statements], inferred.summary)
 
 
 def mapping_text(inferred: Inferred, name: str, filename: str) -> str:
@@ -895,7 +946,7 @@ def mapping_text(inferred: Inferred, name: str, filename: str) -> str:
     data = inferred.data
     lines = [f"# psimport mapping for files like {PurePath(filename).name}, inferred by `psimport mappings new`.",
              "# Check each column against your file; docs/mappings.md explains every key.",
-             "# What psimport saw:"]
+             "# What psimport inferred:"]
     lines += [f"#   {note}" for note in inferred.notes]
     lines.append(dump({"name": name}))
     lines.append(dump({"bank": name}) + "   # the bank's name, for you")

@@ -6,21 +6,19 @@ import re
 from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from importer.errors import InputError
 from importer.parsers.csv.mapping import (
-    WRITING_A_MAPPING,
     Mapping,
     available_mappings,
-    mapping_from_dict,
     normalise_cell,
 )
 from importer.parsers.csv.text import Head, Records, Source
-from importer.parsers.csv.values import ORDERED_FORMATS, AmountReader, DateFormat, infer_decimal_mark
+from importer.parsers.csv.values import ORDERED_FORMATS, DateFormat, infer_decimal_mark
 
-__all__ = ["Layout", "detect_layout", "generic_layout", "explicit_layout", "HeaderMatch",
-           "match_header", "match_shape", "generic_mapping", "date_orders", "parse_with_order", "values_agree"]
+__all__ = ["Layout", "detect_layout", "explicit_layout", "HeaderMatch",
+           "match_header", "match_shape", "date_orders", "parse_with_order", "values_agree"]
 
 @dataclass
 class Layout:
@@ -219,54 +217,6 @@ def match_shape(mapping: Mapping, records: Sequence[Sequence[str]]) -> int:
     return fitted
 
 
-# ─── the generic fallback ──────────────────────────────────────────────────────────────────────
-
-_GENERIC_ROLES = {  # English first; the common Dutch, German, French and Spanish names too
-    "date": ("date", "transaction date", "posted date", "posting date", "booking date", "trans date",
-             "date posted", "transaction_date", "datum", "buchungstag", "buchungsdatum", "fecha", "date opération"),
-    "amount": ("amount", "transaction amount", "value", "bedrag", "betrag", "montant", "importe"),
-    "debit": ("debit", "debits", "debit amount", "withdrawal", "withdrawals", "money out", "paid out", "outflow",
-              "soll", "débit", "debe", "cargo"),
-    "credit": ("credit", "credits", "credit amount", "deposit", "deposits", "money in", "paid in", "inflow",
-               "haben", "crédit", "haber", "abono"),
-    "payee": ("payee", "description", "details", "narrative", "transaction details", "merchant", "name",
-              "desc", "transaction description", "counterparty", "omschrijving", "naam", "beschreibung",
-              "empfänger", "libellé", "descripción", "concepto"),
-    "memo": ("memo", "notes", "reference", "note", "mededelingen", "verwendungszweck", "referencia"),
-    "balance": ("balance", "running balance", "running bal.", "balance after", "saldo", "kontostand", "solde"),
-}
-
-
-def generic_mapping(header: Sequence[str]) -> Mapping | None:
-    """A mapping for a header whose columns plainly say what they are ("Date, Description, Amount",
-    "Date, Payee, Debit, Credit"); None when any role is missing or claimed by two columns."""
-    normal = _trimmed(header)
-    found: dict[str, str] = {}
-    for role, names in _GENERIC_ROLES.items():
-        hits = [header[i].strip() for i, cell in enumerate(normal) if cell in names]
-        if len(hits) > 1:
-            if role in ("payee", "memo"):
-                hits = hits[:1]  # "Payee" and "Description" both present: the first describes the row
-            else:
-                return None
-        if hits:
-            found[role] = hits[0]
-    has_amount = "amount" in found
-    has_split = "debit" in found and "credit" in found
-    if "date" not in found or "payee" not in found or has_amount == has_split:
-        return None
-    columns: dict[str, Any] = {"date": found["date"], "payee": found["payee"]}
-    if has_amount:
-        columns["amount"] = found["amount"]
-    else:
-        columns["debit"], columns["credit"] = found["debit"], found["credit"]
-    for role in ("memo", "balance"):
-        if role in found:
-            columns[role] = found[role]
-    return mapping_from_dict({"name": "generic", "bank": "generic CSV (columns recognised by name)",
-                              "columns": columns, "date_format": "auto"}, name="generic")
-
-
 # ─── choosing a layout ─────────────────────────────────────────────────────────────────────────
 
 def _skip_lines(records: Records, count: int) -> list[list[str]]:
@@ -303,17 +253,6 @@ def detect_layout(source: Source, mapping_dirs: Sequence[Path]) -> Layout | None
         raise InputError(f"this file fits both the '{best.mapping.name}' and '{rivals[0].mapping.name}' "
                          "mappings equally; pass --mapping NAME", file=source.filename)
     return best
-
-
-def generic_layout(head: Head) -> Layout | None:
-    delimiter = head.delimiter('"')
-    records = head.records(delimiter, '"')
-    for index, row in enumerate(records.rows[:20]):
-        if len([c for c in row if c.strip()]) >= 2:
-            mapping = generic_mapping(row)
-            if mapping is not None:
-                return Layout(mapping, delimiter, index, records, 0.6)
-    return None
 
 
 def explicit_layout(head: Head, mapping: Mapping) -> Layout:
