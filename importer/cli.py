@@ -841,15 +841,15 @@ def _new_mapping(state: State, path: Path, name: str | None, date_order: str | N
             else suggested
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise ConfigError(f"'{name}' cannot name a mapping file: use letters, digits, '_', '-' or '.'")
-    made = new_mapping(read_bytes(path), str(path), name, date_order or state.config.date_order)
     configured = state.config.data.get("mappings_dir")
     folder = Path(configured).expanduser() if configured else user_config_dir() / "mappings"
     target = folder / f"{name}.yaml"
+    if target.exists():
+        raise ConfigError("a mapping is already there; choose another --name, or remove it first", file=str(target))
+    made = new_mapping(read_bytes(path), str(path), name, date_order or state.config.date_order)
     click.echo(f"psimport: {made.summary}", err=True)
     click.echo("The first rows as this mapping reads them:", err=True)
     views.show_statements(made.statements, "table", sys.stderr, limit=5)
-    if target.exists():
-        raise ConfigError(f"a mapping is already there; choose another --name, or remove it first", file=str(target))
     _confirm(f"Write this mapping to {target}?", yes, "writing a mapping")
     make_dir(folder, "the mappings folder")
     target.write_text(made.text, encoding="utf-8")

@@ -278,7 +278,7 @@ def test_a_layout_no_mapping_knows_is_inferred_or_refused_with_the_question():
     with pytest.raises(InputError) as error:
         parse(b"When;Who;Where\n2024-01-05;Shop;Town\n", "odd.csv")
     message = str(error.value)
-    assert "cannot infer" in message and "psimport mappings new" in message and "--mapping" in message
+    assert "cannot infer" in message and "columns.amount" in message and "--mapping FILE" in message
 
 
 def test_unknown_mapping_name_is_a_config_error_listing_names():

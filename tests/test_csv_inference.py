@@ -8,7 +8,6 @@ Where each layout is documented is said beside it: the bank2ynab configuration (
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import pytest
 
@@ -299,3 +298,12 @@ def test_mapping_infer_ignores_a_mapping_that_would_claim_the_file():
     inferred = infer(westpac, "westpac.csv")
     assert inferred[0].format == "csv:inferred"
     assert amounts(inferred) == amounts(parse_bytes(westpac, "westpac.csv"))
+
+
+def test_a_folder_holding_a_bank_no_mapping_knows_reads_it(tmp_path):
+    from importer.parsers import read_files
+    (tmp_path / "dnb.csv").write_bytes(LAYOUTS[0][2])
+    (tmp_path / "notes.txt").write_text("remember to pay the rent\n")
+    read = read_files([tmp_path])
+    assert [f.path.name for f in read.files] == ["dnb.csv"] and [p.name for p in read.skipped] == ["notes.txt"]
+    assert read.notes and read.notes[0].startswith(f"{tmp_path / 'dnb.csv'}: layout inferred from the file")

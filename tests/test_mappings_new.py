@@ -49,3 +49,50 @@ def test_mappings_new_answered_no_writes_nothing(tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 1 and not (tmp_path / "config").exists()
+
+
+def run(tmp_path, *args):
+    from click.testing import CliRunner
+
+    from importer.cli import cli
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path)}
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_a_headerless_file_gets_a_shape_its_next_download_is_recognised_by(tmp_path):
+    # Danish banks on Bankernes EDB Central: no header, date;text;amount;balance (bank2ynab.conf).
+    rows = "02-01-2024;Netto;-123,45;4.876,55\n05-01-2024;Løn;21.000,00;25.876,55\n13-01-2024;MobilePay;-200,00;25.676,55\n"
+    (tmp_path / "Posteringer.csv").write_text(rows, encoding="utf-8")
+    made = run(tmp_path, "mappings", "new", str(tmp_path / "Posteringer.csv"), "--yes")
+    assert made.exit_code == 0, made.output
+    written = tmp_path / "config" / "psimport" / "mappings" / "posteringer.yaml"
+    text = written.read_text(encoding="utf-8")
+    assert "header: false" in text and "shape: [date, any, amount_or_blank, amount_or_blank]" in text
+    (tmp_path / "next.csv").write_text("14-02-2024;Føtex;-312,00;25.364,55\n16-02-2024;Overførsel;500,00;25.864,55\n",
+                                       encoding="utf-8")
+    parsed = run(tmp_path, "parse", str(tmp_path / "next.csv"), "--format", "json")
+    assert parsed.exit_code == 0, parsed.output
+    assert '"format": "csv:posteringer"' in parsed.stdout and '"amount": "-312.00"' in parsed.stdout
+    assert "layout inferred" not in parsed.stderr
+
+
+def test_an_existing_mapping_is_never_overwritten(tmp_path):
+    (tmp_path / "bank.csv").write_text("Date,Description,Amount\n14/01/2024,TESCO,-4.00\n", encoding="utf-8")
+    folder = tmp_path / "config" / "psimport" / "mappings"
+    folder.mkdir(parents=True)
+    (folder / "uk.yaml").write_text("name: uk\ncolumns: {date: Date, amount: Amount, payee: Description}\n")
+    result = run(tmp_path, "mappings", "new", str(tmp_path / "bank.csv"), "--name", "uk", "--yes")
+    assert result.exit_code == 3 and "already there" in result.stderr
+    assert (folder / "uk.yaml").read_text().startswith("name: uk\ncolumns")
+
+
+def test_without_a_terminal_and_without_yes_nothing_is_written(tmp_path):
+    (tmp_path / "bank.csv").write_text("Date,Description,Amount\n14/01/2024,TESCO,-4.00\n", encoding="utf-8")
+    result = run(tmp_path, "mappings", "new", str(tmp_path / "bank.csv"), "--name", "uk")
+    assert result.exit_code == 3 and "--yes" in result.stderr and not (tmp_path / "config").exists()
+
+
+def test_a_file_inference_cannot_read_is_the_clear_error(tmp_path):
+    (tmp_path / "odd.csv").write_text("When,Who,Where\n14/01/2024,TESCO,Leeds\n", encoding="utf-8")
+    result = run(tmp_path, "mappings", "new", str(tmp_path / "odd.csv"), "--yes")
+    assert result.exit_code == 2 and "cannot infer" in result.stderr and "columns.amount" in result.stderr

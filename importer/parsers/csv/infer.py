@@ -28,7 +28,7 @@ from importer.parsers.csv.headers import PENDING_WORDS, header_role, is_exact_na
 from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
 from importer.parsers.csv.mapping import mapping_from_dict
 from importer.parsers.csv.text import Records, Source, looks_utf16le, read_records
-from importer.parsers.csv.values import AmountReader, infer_decimal_mark
+from importer.parsers.csv.values import ORDERED_FORMATS, AmountReader, DateFormat, infer_decimal_mark
 
 if TYPE_CHECKING:
     from importer.record import Statement
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["INFERRED", "Inferred", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT", "NewMapping", "new_mapping",
            "mapping_text"]
 
-NEW_MAPPING_HINT = "or write a mapping for this file with `psimport mappings new FILE`"
+# Inference could not settle it, so `mappings new` could not either: a mapping written by hand answers it.
+NEW_MAPPING_HINT = "write a mapping that says so (docs/mappings.md) and pass --mapping FILE, or --mapping NAME"
 
 # The code pages bank exports come in when they are not Unicode, for the detector to choose among.
 _CODE_PAGES = ["cp1252", "latin_1", "cp1250", "cp852", "cp1257", "iso8859_2", "iso8859_15", "shift_jis",
@@ -49,7 +50,8 @@ _RARE_LETTERS = {
     "cp1250": frozenset(_SYMBOLS + "ĺľŕăţşĹĽŔĂŢŞ"),
     "cp1257": frozenset(_SYMBOLS + "ęįųĘĮŲõÕ"),
 }
-_NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+_DETECTOR_BYTES = 16 * 1024
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 _TAIL_CHARS = 8 * 1024
 # An in/out pair with no balance or names is settled by how many entries each has only over this many rows:
 # purchases outnumber payments in by far on any account people spend from.
@@ -119,7 +121,9 @@ def detect_encoding(data: bytes) -> str | None:
     import charset_normalizer  # only for files that are not Unicode: it costs 50 ms to import
     # The detector needs every non-ASCII byte it can get, and they are few: give it the lines
     # that hold them rather than the first kilobytes alone.
-    excerpt = b"\n".join(_NON_ASCII_LINE.findall(sample))[:256 * 1024]
+    # Distinct lines only, and a few kilobytes of them: the detector's time grows with what it is given
+    # (256 KB took it 4.5 s), and a statement repeats its payees.
+    excerpt = _non_ascii_lines(sample, _DETECTOR_BYTES)
     encoding = _likeliest(charset_normalizer.from_bytes(excerpt, cp_isolation=_CODE_PAGES), excerpt)
     try:
         data.decode(encoding)
@@ -130,6 +134,25 @@ def detect_encoding(data: bytes) -> str | None:
         except UnicodeDecodeError:
             encoding = "latin-1"
     return codecs.lookup(encoding).name
+
+
+def _non_ascii_lines(data: bytes, limit: int) -> bytes:
+    """The distinct lines holding a byte above 0x7F, up to `limit` bytes of them, found without reading the rest."""
+    found: dict[bytes, None] = {}
+    size = position = 0
+    while size < limit:
+        match = _HIGH_BYTE.search(data, position)
+        if match is None:
+            break
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.end())
+        end = len(data) if end < 0 else end
+        line = data[start:end]
+        if line not in found:
+            found[line] = None
+            size += len(line) + 1
+        position = end + 1
+    return b"\n".join(found)[:limit]
 
 
 def _likeliest(matches, excerpt: bytes) -> str:
@@ -261,8 +284,8 @@ class _Inference:
         self.notes: list[str] = []
 
     def fail(self, message: str, line: int | None = None) -> InputError:
-        return InputError(f"cannot infer this CSV's layout: {message}; {NEW_MAPPING_HINT}, or pass --mapping NAME",
-                          file=self.filename, line=line)
+        return InputError(f"cannot infer this CSV's layout: {message}; {NEW_MAPPING_HINT}", file=self.filename,
+                          line=line)
 
     def run(self) -> Inferred:
         encoding = detect_encoding(self.source.data)
@@ -344,7 +367,8 @@ class _Inference:
 
     def _first_data_row(self, records: Records, width: int) -> int:
         if width < 2:
-            raise self.fail("the rows do not split into columns with a comma, semicolon, tab or pipe")
+            raise self.fail("the rows do not split into columns with a comma, semicolon, tab or pipe; set "
+                            "delimiter in a mapping")
         for index, row in enumerate(records.rows[:60]):
             if abs(len(row) - width) > 1:
                 continue
@@ -352,7 +376,8 @@ class _Inference:
             dated = [i for i, c in enumerate(cells) if _DATE_CELL.fullmatch(c) or c.casefold() in PENDING_WORDS]
             if dated and any(_is_amount_cell(c) for i, c in enumerate(cells) if i not in dated):
                 return index
-        raise self.fail("no row in the first 60 holds both a date and an amount")
+        raise self.fail("no row in the first 60 holds both a date and an amount; set columns.date and "
+                        "columns.amount in a mapping")
 
     @staticmethod
     def _header_row(records: Records, first: int, width: int) -> int | None:
@@ -735,14 +760,20 @@ class _Inference:
     # ── dates ──
 
     def _dates(self, column: Column, rows: list[int], data: dict[str, Any]) -> None:
+        """The date format, when the sampled rows settle it (a later row that does not fit it is an error at
+        its line); otherwise `auto`, and the reader decides from every row."""
         values = [column.cells[i] for i in rows]
         orders = date_orders(values)
-        if len(orders) == 1:
-            order = next(iter(orders))
-            data["date_order"] = order
-            self.notes.append({"dmy": "dates day first", "mdy": "dates month first",
-                               "ymd": "dates year first"}[order])
         data["date_format"] = "auto"
+        if len(orders) != 1:
+            return
+        order = next(iter(orders))
+        data["date_order"] = order
+        self.notes.append({"dmy": "dates day first", "mdy": "dates month first", "ymd": "dates year first"}[order])
+        for fmt in ORDERED_FORMATS[order]:
+            if DateFormat(fmt).parse_all(values)[1] is None:
+                data["date_format"] = fmt
+                break
 
     def _refs(self, header: list[str] | None, data: dict[str, Any]) -> dict[str, Any]:
         """Columns by header name where the name is unique, else by number."""
@@ -968,7 +999,7 @@ def mapping_text(inferred: Inferred, name: str, filename: str) -> str:
                      ("drop", "rows left out"), ("pending", "rows not booked yet"),
                      ("continuation", "rows with no date or amount continue the row above"),
                      ("blank_amount", "a row without an amount reads as 0"),
-                     ("date_format", "auto: the date format is worked out from every row"),
+                     ("date_format", "how dates are written (auto: worked out from every row)"),
                      ("date_order", "day/month order the rows showed")):
         if key in data:
             lines.append(dump({key: data[key]}) + f"   # {why}")
