@@ -131,6 +131,10 @@ _date_order_option = click.option("--date-order", type=click.Choice(["dmy", "mdy
 _rules_option = click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
                              help="Rules file [default: the config's rules:, else ./rules.yaml if present].")
 _yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+_decisions_option = click.option(
+    "--decisions", metavar="FILE.csv", type=click.Path(path_type=Path, dir_okay=False),
+    help="Your decisions: a preview CSV with its `decision` column filled (create, duplicate with "
+         "duplicate_of, or skip); import keeps them for later runs.")
 
 
 class PsimportGroup(click.Group):
@@ -283,12 +287,15 @@ def _follow_up(state: State, *words: str) -> str:
     return shlex.join(parts)
 
 
-def _same_command(state: State) -> str:
-    """The command line that was run, rebuilt from its parameters, for "run this again to finish"."""
+def _same_command(state: State, name: str | None = None, leave_out: tuple[str, ...] = ()) -> str:
+    """The command line that was run, rebuilt from its parameters, for "run this again to finish".
+
+    `name` runs another command with the same files and options (review's import), without `leave_out`.
+    """
     ctx = click.get_current_context()
-    parts = [ctx.info_name or ""]
+    parts = [name or ctx.info_name or ""]
     for param in ctx.command.params:
-        if not param.expose_value or param.name not in ctx.params:
+        if not param.expose_value or param.name not in ctx.params or param.name in leave_out:
             continue
         value = ctx.params[param.name]
         if isinstance(param, click.Argument):
@@ -301,7 +308,8 @@ def _same_command(state: State) -> str:
 
 _DECLINED = {"importing": "Nothing was imported.", "deleting": "Nothing was deleted.",
              "writing a mapping": "No mapping was written.",
-             "creating category rules": "No category rules were created."}
+             "creating category rules": "No category rules were created.",
+             "forgetting decisions": "No decision was forgotten."}
 
 
 def _can_ask() -> bool:
@@ -324,9 +332,10 @@ def _confirm(question: str, yes: bool, action: str) -> None:
 class _TerminalUi:
     """How an import or undo talks to the user (importer.write.batches.Ui): results on stdout, questions on stderr."""
 
-    def __init__(self, state: State, yes: bool):
+    def __init__(self, state: State, yes: bool, summary: bool = True):
         self.state = state
         self.yes = yes
+        self.summary = summary      # review has just shown it
 
     def say(self, text: str) -> None:
         from importer.output.render import fit_text
@@ -337,7 +346,7 @@ class _TerminalUi:
             self.say(text)
 
     def show_summary(self, plan, title: str) -> None:
-        if not self.state.quiet:
+        if self.summary and not self.state.quiet:
             from importer.output.preview import print_summary
             print_summary(plan, sys.stdout, title=title)
 
@@ -363,10 +372,15 @@ class _TerminalUi:
 @click.option("--all", "show_all", is_flag=True,
               help=f"Table: every row, the duplicates too (otherwise the first {TABLE_ROWS} of each account's "
                    "creates, reviews and skips, and the duplicates as a count).")
+@_decisions_option
+@click.option("--enrich", is_flag=True,
+              help="Table: also show, per row, what `import --enrich` would fill into the PocketSmith "
+                   "transaction it duplicates (JSON and CSV rows always carry it as `enrich`).")
 @sandbox_option
 @global_options
 @pass_state
-def preview(state: State, files, account, rules_path, mapping, date_order, existing, fmt, out, show_all, sandbox):
+def preview(state: State, files, account, rules_path, mapping, date_order, existing, fmt, out, show_all, decisions,
+            enrich, sandbox):
     """Show exactly what an import would do, writing nothing.
 
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
@@ -383,6 +397,7 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
       psimport preview statement.ofx --account 123456 --rules rules.yaml
       psimport preview statement.ofx --account 123456 --existing export.json --format json
       psimport preview sample_statements/ --sandbox --format html --out preview.html
+      psimport preview sample_statements/ --sandbox --decisions plan.csv --enrich
     """
     from importer.output.preview import show_plan
     from importer.write.batches import preview_plan
@@ -390,7 +405,7 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
     plan = preview_plan(paths, state_dir=state.state_dir, config=_run_config(state, sandbox),
                         source=state.source(existing, sandbox),
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
-                        rules_path=rules_path, mapping=mapping, date_order=date_order)
+                        rules_path=rules_path, mapping=mapping, date_order=date_order, decisions_csv=decisions)
     limit = None if show_all else TABLE_ROWS
     if (fmt != "table" or out is not None) and not state.quiet:
         # The table shows them in its summary; JSON, CSV and HTML readers see them here too.
@@ -398,6 +413,11 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
         for warning in plan.warnings:
             if INFERRED in warning:
                 click.echo(f"psimport: {warning}", err=True)
+    if enrich and fmt == "table" and out is None:
+        from importer.output.decisions import show_enrichment
+        show_plan(plan, fmt, sys.stdout, show_all=show_all, limit=limit)
+        show_enrichment(plan, sys.stdout, limit=limit)
+        return
     if out is not None:
         try:
             handle = open(out, "w", encoding="utf-8", newline="")
@@ -417,12 +437,17 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 @_yes_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Requests in flight at most (default 16, measured); fewer when PocketSmith says 429.")
-@click.option("--accept-review", is_flag=True, help="Also create the rows marked for review (flagged needs_review).")
+@click.option("--accept-review", is_flag=True,
+              help="Also create the rows marked for review (flagged needs_review); kept as your decision.")
+@_decisions_option
+@click.option("--enrich", is_flag=True,
+              help="Also fill the empty fields (memo, note, labels, category, cheque number) of the PocketSmith "
+                   "transactions rows duplicate, with what the statement and rules add; undo empties them again.")
 @sandbox_option
 @global_options
 @pass_state
 def import_(state: State, files, account, rules_path, mapping, date_order, yes, concurrency, accept_review,
-            sandbox):
+            decisions, enrich, sandbox):
     """Create the new transactions in PocketSmith, each exactly once.
 
     Computes the same plan as `preview`, shows its summary, asks, then creates the rows to
@@ -436,15 +461,22 @@ def import_(state: State, files, account, rules_path, mapping, date_order, yes, 
       psimport import sample_statements/ --sandbox --yes
       psimport import statement.ofx --account 123456 --rules rules.yaml
       psimport import ~/Downloads/*.qfx --concurrency 4
+      psimport import statement.ofx --decisions plan.csv --enrich
     """
+    _run_import(state, files, sandbox, yes=yes, again=_same_command(state), account=account, rules_path=rules_path,
+                mapping=mapping, date_order=date_order, accept_review=accept_review, concurrency=concurrency,
+                decisions_csv=decisions, enrich=enrich)
+
+
+def _run_import(state: State, files, sandbox: bool, *, yes: bool, again: str, summary: bool = True,
+                **options) -> None:
+    """An import and what it prints: `import`, and `review` when the person says to import at the end."""
     from importer.output.batches import import_result_lines
     from importer.write.batches import run_import
-    ui = _TerminalUi(state, yes)
+    ui = _TerminalUi(state, yes, summary)
     result = run_import(_statement_paths(state, files, sandbox), client=state.client(sandbox),
                         config=_run_config(state, sandbox), state_dir=state.state_dir,
-                        target=_target_name(state, sandbox), ui=ui, again=_same_command(state), account=account,
-                        rules_path=rules_path, mapping=mapping, date_order=date_order, accept_review=accept_review,
-                        concurrency=concurrency)
+                        target=_target_name(state, sandbox), ui=ui, again=again, **options)
     for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
         (ui.say if is_result else ui.note)(line)
 
@@ -489,6 +521,164 @@ def undo(state: State, batch_id, yes, sandbox):
     from importer.write.batches import run_undo
     run_undo(batch_id, state_dir=state.state_dir, client_for=state.client, sandbox=sandbox,
              target=_target_name(state, sandbox), ui=_TerminalUi(state, yes), again=_same_command(state))
+
+
+# ─── review, decisions ───────────────────────────────────────────────────────────────────────
+
+class _ReviewScreen:
+    """The review on the terminal (importer.review.Screen): a screen a row, one key an answer."""
+
+    def show(self, item, number: int, total: int) -> None:
+        from importer.output.decisions import review_screen
+        click.echo()
+        review_screen(item, number, total, sys.stdout)
+
+    def key(self) -> str:
+        return click.getchar()
+
+    def say(self, text: str) -> None:
+        click.echo(text)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_plan_options
+@click.option("--all", "every_row", is_flag=True,
+              help="Every row, not only those left for review (decided ones show their answer, to change it).")
+@sandbox_option
+@global_options
+@pass_state
+def review(state: State, files, account, rules_path, mapping, date_order, every_row, sandbox):
+    """Decide the rows left for review one by one, in the terminal; each answer is kept at once.
+
+    Each row is shown beside its candidate PocketSmith transactions (date, amount, payee, how
+    many days apart, score and reasons). Press n (new: create it), 1-9 (the same as that
+    candidate), s (skip: never import it), Enter (later), b (back) or q (quit). Answers are
+    kept in the journal as you give them, so quitting or Ctrl-C loses nothing: the same command
+    goes on where you stopped, and later previews and imports apply them. At the end it shows
+    what an import would now do and offers to run it.
+
+    \b
+    Examples:
+      psimport review sample_statements/ --sandbox
+      psimport review statement.ofx --account 123456
+      psimport review statement.ofx --account 123456 --all
+    """
+    from importer.errors import ConfigError
+    from importer.output.preview import print_summary
+    from importer.output.render import fit_text
+    from importer.review import load_review
+    from importer.write.batches import preview_plan
+    from importer.write.journal import Journal
+    if not _can_ask():
+        raise ConfigError("review asks on a terminal, and there is none here; decide in a spreadsheet instead: "
+                          "`psimport preview ... --format csv --out plan.csv`, fill its decision column, then "
+                          "`psimport import ... --decisions plan.csv`")
+    paths = _statement_paths(state, files, sandbox)
+    client, config, target = state.client(sandbox), _run_config(state, sandbox), _target_name(state, sandbox)
+    again = _same_command(state)
+    options = dict(account=account, rules_path=rules_path, mapping=mapping, date_order=date_order)
+    with Journal.in_state_dir(state.state_dir) as journal:
+        session, _ = load_review(paths, client=client, config=config, journal=journal, target=target,
+                                    every_row=every_row, **options)
+        if not session.items:
+            click.echo("Nothing to review: no row of these statements is left for review"
+                       + (f" ({plural(session.decided_before, 'row')} decided before)." if session.decided_before
+                          else "."))
+        else:
+            before = f"; {session.decided_before} decided before" if session.decided_before and not every_row else ""
+            click.echo(f"{plural(len(session.items), 'row')} to {'go through' if every_row else 'review'}{before}. "
+                       "Each answer is kept as you give it.")
+            try:
+                finished = session.run(_ReviewScreen())
+            except KeyboardInterrupt:
+                click.echo()
+                click.echo(fit_text(f"Stopped: {plural(session.answered, 'answer')} kept. To go on, run: {again}"))
+                raise click.exceptions.Exit(130)
+            if not finished:
+                click.echo(fit_text(f"Quit: {plural(session.answered, 'answer')} kept, {session.undecided} not "
+                                    f"decided yet. To go on, run: {again}"))
+                return
+    plan = preview_plan(paths, state_dir=state.state_dir, config=config, source=client, target=target, **options)
+    print_summary(plan, sys.stdout, title="What an import would now do")
+    to_send = plan.to_send()
+    if not to_send:
+        click.echo("An import would create nothing.")
+        return
+    import_again = _same_command(state, "import", leave_out=("every_row",))
+    if click.confirm(f"Import now ({plural(len(to_send), 'transaction')} to create)?", default=False, err=True):
+        _run_import(state, files, sandbox, yes=True, again=import_again, summary=False, **options)
+    else:
+        click.echo(fit_text(f"Nothing was imported. When you are ready, run: {import_again}"))
+
+
+@cli.group("decisions")
+@global_options
+def decisions_group():
+    """The decisions kept in the journal (from review, --decisions and --accept-review).
+
+    \b
+    Examples:
+      psimport decisions list
+      psimport decisions list --format json
+      psimport decisions forget 3 4
+    """
+
+
+@decisions_group.command("list")
+@format_option("table", "json", "csv")
+@click.option("--all", "show_all", is_flag=True, help=f"Table: every decision (otherwise the newest {TABLE_ROWS}).")
+@global_options
+@pass_state
+def decisions_list(state: State, fmt, show_all):
+    """Show the decisions kept: when, the row (date, amount, payee, file and line), the answer, from where.
+
+    \b
+    Examples:
+      psimport decisions list
+      psimport decisions list --format csv > decisions.csv
+    """
+    from importer.output.decisions import show_decisions
+    from importer.write.journal import Journal
+    journal = Journal.existing_in(state.state_dir)
+    kept = [] if journal is None else journal.decisions()
+    if journal is not None:
+        journal.close()
+    show_decisions(kept, fmt, sys.stdout, limit=None if show_all else TABLE_ROWS)
+
+
+@decisions_group.command("forget")
+@click.argument("ids", nargs=-1, type=int, metavar="ID...")
+@click.option("--all", "every_one", is_flag=True, help="Forget every decision.")
+@_yes_option
+@global_options
+@pass_state
+def decisions_forget(state: State, ids, every_one, yes):
+    """Remove decisions (ids from `decisions list`): their rows are decided afresh by the next preview.
+
+    \b
+    Examples:
+      psimport decisions forget 3 4
+      psimport decisions forget --all --yes
+    """
+    from importer.errors import ConfigError
+    from importer.write.journal import Journal
+    if bool(ids) == every_one:
+        raise ConfigError("name the decisions to forget (ids from `psimport decisions list`), or --all")
+    journal = Journal.existing_in(state.state_dir)
+    if journal is None:
+        click.echo("No decisions kept yet.")
+        return
+    with journal:
+        known = {d.id for d in journal.decisions()}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise ConfigError(f"no decision {', '.join(map(str, unknown))}; `psimport decisions list` shows them")
+        count = len(known) if every_one else len(ids)
+        if count:
+            _confirm(f"Forget {plural(count, 'decision')}?", yes, "forgetting decisions")
+        gone = journal.forget_decisions(None if every_one else ids)
+    click.echo(f"Forgot {plural(gone, 'decision')}.")
 
 
 # ─── accounts, categories, sandbox ───────────────────────────────────────────────────────────

@@ -24,12 +24,12 @@ def batch_rows(batches: Iterable[Any]) -> list[dict]:
                      "accounts": b.accounts, "created": b.created, "skipped": counts.get("skipped", 0),
                      "failed": counts.get("failed", 0), "unknown": counts.get("sending", 0),
                      "planned": counts.get("planned", 0), "undone": counts.get("undone", 0), "status": status,
-                     "undone_at": b.undone_at})
+                     "undone_at": b.undone_at, "filled": getattr(b, "filled", 0)})
     return rows
 
 
 BATCH_COLUMNS = [Column(k) for k in ("id", "when", "target", "files", "accounts", "created", "skipped", "failed",
-                                     "unknown", "planned", "undone", "status", "undone_at")]
+                                     "unknown", "planned", "undone", "status", "undone_at", "filled")]
 
 
 def batches_table(rows: list[dict], out: IO[str]) -> None:
@@ -65,6 +65,8 @@ def batches_table(rows: list[dict], out: IO[str]) -> None:
             counts.append(f"{row['planned']} to send")
         if row["undone"]:
             counts.append(f"{row['undone']} undone")
+        if row.get("filled"):
+            counts.append(f"{row['filled']} filled in")
         cells = [row["id"], when] + ([into] if show_into else []) + [
             "\n".join(PurePath(f).name for f in row["files"]), "\n".join(counts), row["status"]]
         table.add_row(*cells, style=styles.get(row["status"], "dim"), end_section=True)
