@@ -307,3 +307,71 @@ def test_a_folder_holding_a_bank_no_mapping_knows_reads_it(tmp_path):
     read = read_files([tmp_path])
     assert [f.path.name for f in read.files] == ["dnb.csv"] and [p.name for p in read.skipped] == ["notes.txt"]
     assert read.notes and read.notes[0].startswith(f"{tmp_path / 'dnb.csv'}: layout inferred from the file")
+
+
+# ─── encodings, row order, signs: each read from the bytes and the rows ─────────────────────────
+
+ACCENTED = ("Datum;Omschrijving;Bedrag\n02.01.2024;{payee};-12,50\n15.01.2024;Salaris;2.000,00\n")
+
+
+@pytest.mark.parametrize("encoding, payee", [
+    ("utf-8", "Café Crème"), ("utf-8-sig", "Zaměstnavatel"), ("utf-16", "Łódź Bałuty"), ("utf-16-le", "Øresund"),
+    ("cp1252", "Café Crème Brûlée"), ("latin-1", "Müller & Söhne Straße"), ("cp1250", "Příjem Zaměstnavatel Česká"),
+    ("cp852", "Příjem Zaměstnavatel Česká"), ("shift_jis", "セブンイレブン 渋谷店"), ("cp932", "ファミリーマート ①号店"),
+    ("gb18030", "美团外卖 北京"),
+])
+def test_the_encoding_is_read_from_the_bytes(encoding, payee):
+    (statement,) = infer(ACCENTED.format(payee=payee).encode(encoding))
+    assert statement.transactions[0].payee == payee
+    assert amounts([statement]) == ["-12.50", "2000.00"]
+
+
+def test_newest_first_rows_carry_the_balance_backwards():
+    # An in/out pair, newest row first, with nothing but the balance to say which column is money out.
+    data = lines("20/01/2024,E-TRANSFER,,40.00,3749.29", "13/01/2024,LOBLAWS 1042,86.21,,3709.29",
+                 "05/01/2024,PAYROLL DEP,,1800.00,3795.50", "02/01/2024,TIM HORTONS #123,4.50,,1995.50")
+    assert amounts(infer(data)) == ["40.00", "-86.21", "1800.00", "-4.50"]
+
+
+def test_charges_printed_positive_are_found_by_a_signed_balance():
+    # A card statement: purchases positive, a payment negative, the balance negative while money is owed.
+    data = lines("Date,Description,Amount,Balance", "13/01/2024,AMAZON MKTPLACE,25.00,-125.00",
+                 "19/01/2024,PAYMENT THANK YOU,-100.00,-25.00", "27/01/2024,SHELL 1234,60.40,-85.40")
+    (statement,) = infer(data)
+    assert amounts([statement]) == ["-25.00", "100.00", "-60.40"]
+    assert "charges positive" in statement.notes[0]
+
+
+@pytest.mark.parametrize("balance", [True, False])
+def test_mostly_positive_amounts_ask_which_sign_money_out_has(balance):
+    # The same card with the balance owed printed positive (it carries the amounts as printed, as an account's
+    # balance would), or with no balance: most rows money in would be an odd account, so psimport asks.
+    rows = [("13/01/2024", "AMAZON MKTPLACE", "25.00", "125.00"), ("19/01/2024", "PAYMENT THANK YOU", "-100.00", "25.00"),
+            ("21/01/2024", "SHELL 1234", "60.40", "85.40"), ("27/01/2024", "NETFLIX.COM", "15.99", "101.39")]
+    data = lines("Date,Description,Amount" + (",Balance" if balance else ""),
+                 *(",".join(row if balance else row[:3]) for row in rows))
+    with pytest.raises(InputError, match="sign: charges_positive"):
+        infer(data)
+
+
+def test_two_columns_equally_likely_to_be_the_amount_are_the_clear_error():
+    data = lines("13/01/2024,Shop,-25.00,-27.10", "19/01/2024,Pay,100.00,108.40")
+    with pytest.raises(InputError, match="equally likely to be the amount; set columns.amount"):
+        infer(data)
+
+
+def test_the_value_date_is_not_taken_for_the_booking_date():
+    data = lines("Valutadatum;Buchungstag;Text;Betrag", "29.12.2023;02.01.2024;Zinsen;1,20", "03.01.2024;03.01.2024;REWE;-9,99")
+    (statement,) = infer(data)
+    assert [t.date for t in statement.transactions] == [date(2024, 1, 2), date(2024, 1, 3)]
+    assert "date from 'Buchungstag'" in statement.notes[0]
+
+
+def test_a_currency_column_and_a_type_column_are_told_by_their_content():
+    data = lines("2024-01-02,POS,Albert Heijn 1234 Amsterdam,EUR,-12.50", "2024-01-03,POS,Jumbo Utrecht,EUR,-8.10",
+                 "2024-01-05,SEPA,Werkgever BV salaris januari,EUR,2000.00", "2024-01-09,POS,NS Groep Utrecht,EUR,-4.20",
+                 "2024-01-12,POS,Albert Heijn 1234 Amsterdam,EUR,-30.00")
+    (statement,) = infer(data)
+    assert statement.account.currency == "EUR"
+    assert [t.type for t in statement.transactions][:3] == ["POS", "POS", "SEPA"]
+    assert statement.transactions[2].payee == "Werkgever BV salaris januari"

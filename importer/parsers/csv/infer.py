@@ -636,6 +636,7 @@ class _Inference:
                     raise self.fail(f"the running balance fits more than one reading ({readings}); "
                                     "set columns.amount (or columns.debit and columns.credit) in a mapping")
             balance, hypothesis, before = candidates[0]
+            self._check_money_in(hypothesis, balance)
             hypothesis.apply(columns, data)
             data["decimal"] = self.mark   # the arithmetic works out only with the right decimal mark
             if before:
@@ -648,12 +649,27 @@ class _Inference:
             columns["balance"] = named_balance[0].index
             money = [c for c in money if c is not named_balance[0]]
         hypothesis = self._without_balance(money, flag, rows)
+        self._check_money_in(hypothesis, None)
         hypothesis.apply(columns, data)
         said = [hypothesis.describe()]
         if named_balance:
             said.append(f"balance {named_balance[0].label} (by its name; the rows do not carry it forward, "
                         "so it is not used to check the sign)")
         return said
+
+    def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> None:
+        """A signed amount that is mostly positive: an account where most rows are money in, or a card whose
+        charges are printed positive? A balance of what is owed carries them as printed, just as an account's
+        balance would, so nothing in the rows can tell; the sign is the user's to say."""
+        if hypothesis.amount is None or hypothesis.flag is not None or hypothesis.negate:
+            return
+        values = [v for v in hypothesis.amount.values if v]
+        if len(values) >= 3 and sum(v > 0 for v in values) * 3 > len(values) * 2:
+            carried = f" (the balance {balance.label} rises with them, as a card's balance owed does)" if balance \
+                else ""
+            raise self.fail(f"most amounts in {hypothesis.amount.label} are positive{carried}: card charges, or "
+                            "money in? Set sign: charges_positive in a mapping if they are charges, sign: normal "
+                            "if they are money in")
 
     def _hypotheses(self, money: list[Column], flag: Column | None) -> list["_Money"]:
         found: list[_Money] = []
