@@ -144,9 +144,10 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
     ),
     "account": (
         "account", "account number", "account no", "account no.", "card", "card no", "card no.", "card number",
-        "iban", "iban/bban", "konto", "kontonummer", "rekening", "rekeningnummer", "tegenrekening", "compte",
-        "numéro de compte", "cuenta", "número de cuenta", "conta", "conto", "kontonummer", "tilinumero",
-        "numer rachunku", "číslo účtu", "protiúčet", "口座番号", "账号", "卡号", "számlaszám",
+        "iban", "iban/bban", "konto", "kontonummer", "rekening", "rekeningnummer", "compte",
+        "numéro de compte", "cuenta", "número de cuenta", "conta", "conto", "tilinumero", "tili",
+        "numer rachunku", "rachunek", "číslo účtu", "口座番号", "账号", "卡号", "számlaszám", "sąskaitos nr",
+        "own account", "eigenes konto",
     ),
     "id": (
         "id", "transaction id", "unique id", "transaction reference", "transaktions-id", "transactie-id",

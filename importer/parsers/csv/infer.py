@@ -568,6 +568,11 @@ class _Inference:
             data["pending"] = {"matches": f"(?i)^({words})$", "keep": True}
             said.append("rows dated " + "/".join(sorted(pending)) + " are kept, dated as the newest booked row")
         used = _indices(columns) | ({status[2]} if status is not None else set())
+        account = self._account([c for c in others if c.index not in used])
+        if account is not None:
+            columns["account"] = account.index
+            said.append(f"account {account.label}")
+            used.add(account.index)
         rest = [c for c in texts if c.index not in used]
         said += self._texts(rest, columns, len(rows))
         if "payee" not in columns and "memo" not in columns:
@@ -723,6 +728,15 @@ class _Inference:
                             "column says which are money out; if they are card charges set sign: charges_positive "
                             "in a mapping, if money in set sign: normal")
         return _Money(amount=column)
+
+    @staticmethod
+    def _account(columns: list[Column]) -> Column | None:
+        """The statement's own account number: a column named just that (not "partner's account number"),
+        the same on every row. Several values could be the other party's accounts, or one damaged cell."""
+        for column in columns:
+            if column.role == "account" and column.exact and all(column.cells) and column.distinct() == 1:
+                return column
+        return None
 
     def _status(self, texts: list[Column], columns: dict[str, Any]) -> tuple[dict, str, int] | None:
         for column in texts:
