@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Sequence
 
@@ -112,7 +113,7 @@ def _kind_fits(kind: str, cell: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=None)
+@cache
 def _order_formats(order: str) -> tuple[DateFormat, ...]:
     return tuple(DateFormat(fmt, allow_time=True) for fmt in ORDERED_FORMATS[order])
 
@@ -140,7 +141,7 @@ def date_orders(values: Sequence[str]) -> set[str]:
     return set(found)
 
 
-def parse_with_order(value: str, order: str):
+def parse_with_order(value: str, order: str) -> date | None:
     """One date read in the given order (for comparing the dates of two columns)."""
     fmt = _reading([value], order)
     return fmt.parse(value) if fmt is not None else None
@@ -165,7 +166,8 @@ def values_agree(mapping: Mapping, records: Sequence[Sequence[str]]) -> bool:
         else:
             order = mapping.date_order
         orders = date_orders(values)
-        if order is not None and orders != {order} and not (orders == set() and mapping.date_format != "auto"):
+        # No real date at all (31/02) is the reader's to report at its line, with the mapping that fits.
+        if order is not None and orders and orders != {order}:
             return False
     if mapping.decimal:
         amounts = [i for i, kind in enumerate(mapping.shape) if kind in ("amount", "signed_amount", "amount_or_blank")]
