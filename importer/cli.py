@@ -31,6 +31,7 @@ class State:
     state_dir_opt: str | None = None
     verbose: int = 0
     quiet: bool = False
+    demo: bool = False          # --sandbox: the demo's own state dir, unless --state-dir or PSIMPORT_STATE_DIR says
     _config: object = field(default=None, repr=False)
     _clients: dict = field(default_factory=dict, repr=False)   # one per --sandbox value
 
@@ -43,8 +44,14 @@ class State:
 
     @property
     def state_dir(self) -> Path:
+        """--state-dir, else PSIMPORT_STATE_DIR, else the user data dir; under --sandbox its `demo/` folder, so
+        the demo's journal and sandbox never mix with the user's real imports."""
         from importer.config import default_state_dir
-        return Path(self.state_dir_opt) if self.state_dir_opt else default_state_dir()
+        if self.state_dir_opt:
+            return Path(self.state_dir_opt)
+        if self.demo and not os.environ.get("PSIMPORT_STATE_DIR"):
+            return default_state_dir() / "demo"
+        return default_state_dir()
 
     def client(self, sandbox: bool = False):
         """The PocketSmith client for this run: the real API, or an embedded sandbox with --sandbox.
@@ -74,8 +81,9 @@ class State:
 
     @property
     def resolved_api_url(self) -> str:
-        from importer.config import DEFAULT_API_URL
-        return self.api_url or os.environ.get("POCKETSMITH_API_URL") or DEFAULT_API_URL
+        """--api-url, else POCKETSMITH_API_URL, else the config's api_url:, else PocketSmith's."""
+        from importer.settings import api_url
+        return api_url(self.api_url, self.config).value
 
 
 def _remember(attr: str):
@@ -92,23 +100,27 @@ def _remember(attr: str):
 
 
 _GLOBAL_OPTIONS = [
-    click.option("--api-url", metavar="URL", expose_value=False, callback=_remember("api_url"),
-                 help="PocketSmith API base URL [env POCKETSMITH_API_URL; default https://api.pocketsmith.com/v2]."),
-    click.option("--config", metavar="FILE", expose_value=False, callback=_remember("config_path"),
-                 help="Config file (YAML). Default: ./psimport.yaml, then the user config dir."),
-    click.option("--state-dir", metavar="DIR", expose_value=False, callback=_remember("state_dir_opt"),
-                 help="Where the journal lives [env PSIMPORT_STATE_DIR; default the user data dir]."),
-    click.option("-v", "--verbose", count=True, expose_value=False, callback=_remember("verbose"),
-                 help="Log each request (key redacted)."),
-    click.option("--quiet", is_flag=True, expose_value=False, callback=_remember("quiet"),
-                 help="Print only results and errors."),
+    (("--api-url",), dict(metavar="URL", callback=_remember("api_url"),
+                          help="PocketSmith API base URL [env POCKETSMITH_API_URL, else the config's api_url:; "
+                               "default https://api.pocketsmith.com/v2].")),
+    (("--config",), dict(metavar="FILE", callback=_remember("config_path"),
+                         help="Config file (YAML). Default: ./psimport.yaml, then the user config dir.")),
+    (("--state-dir",), dict(metavar="DIR", callback=_remember("state_dir_opt"),
+                            help="Where the journal lives [env PSIMPORT_STATE_DIR; default the user data dir]; "
+                                 "--sandbox uses its demo/ folder.")),
+    (("-v", "--verbose"), dict(count=True, callback=_remember("verbose"), help="Log each request (key redacted).")),
+    (("--quiet",), dict(is_flag=True, callback=_remember("quiet"), help="Print only results and errors.")),
 ]
 
 
-def global_options(command):
-    for option in reversed(_GLOBAL_OPTIONS):
-        command = option(command)
-    return command
+def global_options(command=None, *, unused: tuple[str, ...] = ()):
+    """The global options, on a command too (so they work after it). Those in `unused` the command never reads:
+    still accepted there (a script may put them after any command), but left out of its --help."""
+    def add(command):
+        for names, settings in reversed(_GLOBAL_OPTIONS):
+            command = click.option(*names, expose_value=False, hidden=names[-1] in unused, **settings)(command)
+        return command
+    return add(command) if command is not None else add
 
 
 def format_option(*choices: str, default: str = "table"):
@@ -117,9 +129,15 @@ def format_option(*choices: str, default: str = "table"):
                         help="Output format.")
 
 
-def sandbox_option(command):
-    return click.option("--sandbox", is_flag=True,
-                        help="Use an embedded local PocketSmith sandbox (demo data) instead of PocketSmith.")(command)
+def _remember_demo(ctx: click.Context, param: click.Parameter, value):
+    if value:
+        ctx.ensure_object(State).demo = True
+    return value
+
+
+def sandbox_option(command, help: str = "Use an embedded local PocketSmith sandbox (demo data) instead of "
+                                       "PocketSmith; its journal and data are kept in STATE_DIR/demo/."):
+    return click.option("--sandbox", is_flag=True, callback=_remember_demo, help=help)(command)
 
 
 # Options several commands share, defined once.
@@ -146,6 +164,12 @@ class PsimportGroup(click.Group):
         except ImporterError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            # Ctrl-C or SIGTERM outside the writer (which stops cleanly on its own, with its own message), or
+            # at a question: one line and 130, as a shell expects of an interrupted command; not "Aborted!".
+            click.echo("\nInterrupted; nothing was changed by this step. Run the same command again to carry on.",
+                       err=True)
+            ctx.exit(130)
         except BrokenPipeError:
             # `psimport parse ... | head` closed the pipe: end quietly.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -168,13 +192,21 @@ def cli():
       psimport import sample_statements/ --sandbox --yes
     \b
     Your own bank:
-      export POCKETSMITH_DEVELOPER_KEY=...
-      psimport preview statement.ofx --account 123456
+      psimport init ~/Downloads/statements/     # key, accounts, psimport.yaml
+      psimport preview ~/Downloads/statements/
+    \b
+    Exit status: 0 done, 1 declined, 2 bad input or usage, 3 configuration,
+    4 PocketSmith, 5 import unfinished, 6 inbox file waits for you, 75 busy
+    (another run holds the lock), 130 interrupted (docs/troubleshooting.md).
     """
     click.get_current_context().ensure_object(State)
 
 
 def main() -> None:
+    import signal
+    # SIGTERM (kill, systemd, a cron timeout) stops psimport as Ctrl-C does: the writer finishes what is in
+    # flight and journals it; anywhere else the run ends with one line and exit status 130.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     cli(prog_name="psimport")
 
 
@@ -194,7 +226,7 @@ def pass_state(f):
 @format_option("table", "json", "jsonl", "csv")
 @click.option("--all", "show_all", is_flag=True,
               help=f"Table: every row (otherwise the first {TABLE_ROWS} of each statement).")
-@global_options
+@global_options(unused=("--api-url", "--state-dir", "--verbose"))
 @pass_state
 def parse(state: State, files, mapping, date_order, fmt, show_all):
     """Read statement files and show their transactions, without touching PocketSmith.
@@ -272,11 +304,12 @@ def _target_name(state: State, sandbox: bool) -> str:
 
 
 def _follow_up(state: State, *words: str) -> str:
-    """A psimport command line for the user to run next, with this run's --api-url, --config and --state-dir.
+    """A psimport command line for the user to run next, with this run's --api-url, --config and --state-dir,
+    and its --sandbox and --rules where the command printed takes them.
 
     Every command psimport prints for the user to run is built here, so none of them loses
-    the options that say which journal, config and PocketSmith it is about. An option given
-    in `words` wins over this run's.
+    the options that say which journal, config, rules and PocketSmith it is about. An option
+    given in `words` wins over this run's.
     """
     import shlex
     parts = ["psimport", *words]
@@ -284,7 +317,24 @@ def _follow_up(state: State, *words: str) -> str:
                         ("--state-dir", state.state_dir_opt)):
         if value and flag not in words:
             parts.extend([flag, str(value)])
+    ctx = click.get_current_context(silent=True)
+    given = ctx.params if ctx is not None else {}
+    takes = _options_of(words)
+    if given.get("sandbox") and "--sandbox" in takes and "--sandbox" not in words:
+        parts.append("--sandbox")
+    if given.get("rules_path") and "--rules" in takes and "--rules" not in words:
+        parts.extend(["--rules", str(given["rules_path"])])
     return shlex.join(parts)
+
+
+def _options_of(words) -> set[str]:
+    """The option flags of the psimport command `words` start with (`undo`, `rules test`...)."""
+    command: click.Command = cli
+    for word in words:
+        if not isinstance(command, click.Group) or word not in command.commands:
+            break
+        command = command.commands[word]
+    return {flag for param in command.params for flag in param.opts}
 
 
 def _same_command(state: State, name: str | None = None, leave_out: tuple[str, ...] = ()) -> str:
@@ -399,8 +449,11 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
       psimport preview sample_statements/ --sandbox --format html --out preview.html
       psimport preview sample_statements/ --sandbox --decisions plan.csv --enrich
     """
+    from importer.errors import InputError
     from importer.output.preview import show_plan
     from importer.write.batches import preview_plan
+    if out is not None and not out.absolute().parent.is_dir():    # said before the plan is worked out, not after
+        raise InputError("cannot write the preview there (no such folder)", file=str(out))
     paths = _statement_paths(state, files, sandbox)
     plan = preview_plan(paths, state_dir=state.state_dir, config=_run_config(state, sandbox),
                         source=state.source(existing, sandbox),
@@ -422,7 +475,7 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
         try:
             handle = open(out, "w", encoding="utf-8", newline="")
         except OSError as exc:
-            raise ImporterError(f"cannot write the preview there ({exc.strerror})", file=str(out)) from None
+            raise InputError(f"cannot write the preview there ({exc.strerror})", file=str(out)) from None
         with handle:
             show_plan(plan, fmt, handle, show_all=show_all, limit=limit)
         if not state.quiet:
@@ -432,7 +485,10 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 
 
 @cli.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--inbox", metavar="DIR", type=click.Path(path_type=Path, file_okay=False),
+              help="Import every statement in DIR the config routes, one batch a file, and move each finished "
+                   "one to DIR/imported/YYYY-MM/ [default with no FILES: the config's inbox:].")
 @_plan_options
 @_yes_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, metavar="N",
@@ -446,7 +502,7 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 @sandbox_option
 @global_options
 @pass_state
-def import_(state: State, files, account, rules_path, mapping, date_order, yes, concurrency, accept_review,
+def import_(state: State, files, inbox, account, rules_path, mapping, date_order, yes, concurrency, accept_review,
             decisions, enrich, sandbox):
     """Create the new transactions in PocketSmith, each exactly once.
 
@@ -456,13 +512,30 @@ def import_(state: State, files, account, rules_path, mapping, date_order, yes, 
     command again and it finishes the batch, creating nothing twice. Importing the same files
     again later creates nothing.
 
+    With --inbox DIR (or `inbox:` in psimport.yaml and no FILES) each statement in DIR is its own
+    batch, and a file whose rows are all in PocketSmith now moves to DIR/imported/YYYY-MM/. Safe
+    from cron: without a terminal it asks nothing and prints one summary line; exit status 0
+    when nothing is left for a person, 6 when a file stays (the summary says why), 75 when
+    another run holds the inbox.
+
     \b
     Examples:
       psimport import sample_statements/ --sandbox --yes
       psimport import statement.ofx --account 123456 --rules rules.yaml
-      psimport import ~/Downloads/*.qfx --concurrency 4
       psimport import statement.ofx --decisions plan.csv --enrich
+      psimport import --inbox ~/statements/inbox --yes
     """
+    from importer.errors import InputError
+    if inbox is None and not files and not account:
+        inbox = _run_config(state, sandbox).inbox
+    if inbox is not None:
+        if files or decisions:
+            raise InputError("give statement FILES or --inbox DIR, not both" if files else
+                             "--decisions is for the plan of the files it was made from; not with --inbox")
+        return _import_inbox(state, inbox, rules_path=rules_path, mapping=mapping, date_order=date_order, yes=yes,
+                             concurrency=concurrency, accept_review=accept_review, enrich=enrich, sandbox=sandbox)
+    if not files:
+        raise InputError("no statements to import: give FILES, or --inbox DIR (or set inbox: in psimport.yaml)")
     _run_import(state, files, sandbox, yes=yes, again=_same_command(state), account=account, rules_path=rules_path,
                 mapping=mapping, date_order=date_order, accept_review=accept_review, concurrency=concurrency,
                 decisions_csv=decisions, enrich=enrich)
@@ -481,17 +554,65 @@ def _run_import(state: State, files, sandbox: bool, *, yes: bool, again: str, su
         (ui.say if is_result else ui.note)(line)
 
 
+class _InboxUi(_TerminalUi):
+    """An inbox run: on a terminal, each file's import as usual; from cron (no terminal), nothing but the summary,
+    and no questions (running it unattended is the go-ahead)."""
+
+    def __init__(self, state: State, yes: bool):
+        self.attended = _can_ask() and sys.stdout.isatty()
+        super().__init__(state, yes or not _can_ask())
+
+    def say(self, text: str) -> None:
+        if self.attended:
+            super().say(text)
+
+    def show_summary(self, plan, title: str) -> None:
+        if self.attended:
+            super().show_summary(plan, title)
+
+
+def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order, yes, concurrency, accept_review,
+                  enrich, sandbox) -> None:
+    from importer.inbox import NEEDS_A_PERSON_EXIT, run_inbox
+    from importer.output.batches import import_result_lines, inbox_lines
+    from importer.output.render import fit_text
+    from importer.write.batches import run_import
+    ui = _InboxUi(state, yes)
+    config, client = _run_config(state, sandbox), state.client(sandbox)
+    again = _same_command(state)
+
+    def import_file(path: Path):
+        result = run_import([path], client=client, config=config, state_dir=state.state_dir,
+                            target=_target_name(state, sandbox), ui=ui, again=again, rules_path=rules_path,
+                            mapping=mapping, date_order=date_order, accept_review=accept_review,
+                            concurrency=concurrency, enrich=enrich)
+        for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
+            (ui.say if is_result else ui.note)(line)
+        return result
+
+    def on_file(path: Path) -> None:
+        ui.say(f"── {path.name}")
+
+    result = run_inbox(inbox, config=config, client=client, import_file=import_file, on_file=on_file)
+    for line in inbox_lines(result):
+        click.echo(fit_text(line) if ui.attended else line)
+    if result.needs_a_person:
+        raise click.exceptions.Exit(NEEDS_A_PERSON_EXIT)
+
+
 @cli.command()
 @format_option("table", "json", "csv")
 @click.option("--all", "show_all", is_flag=True, help=f"Table: every batch (otherwise the newest {TABLE_ROWS}).")
-@global_options
+@functools.partial(sandbox_option, help="The demo's batches (those of --sandbox imports), kept apart from yours.")
+@global_options(unused=("--api-url", "--config", "--verbose", "--quiet"))
 @pass_state
-def batches(state: State, fmt, show_all):
-    """List import batches: when, which files, created / skipped / failed, undone or not.
+def batches(state: State, fmt, show_all, sandbox):
+    """List import batches: when, which files, created / skipped / refused, running, undone or not.
 
     \b
     Examples:
       psimport batches
+      psimport batches --sandbox --all
       psimport batches --format json
     """
     from importer.output.batches import show_batches
@@ -722,7 +843,7 @@ def categories(state: State, fmt, sandbox):
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="Port on 127.0.0.1 (0 picks a free one).")
 @click.option("--db", "db_path", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False),
-              help="SQLite file for the sandbox's data [default: STATE_DIR/sandbox/sandbox.sqlite3].")
+              help="SQLite file for the sandbox's data [default: STATE_DIR/demo/sandbox/sandbox.sqlite3, shared with --sandbox].")
 @click.option("--demo", is_flag=True,
               help="Seed a new database with the demo household's history (otherwise: its accounts and "
                    "categories, no transactions).")
@@ -743,7 +864,7 @@ def categories(state: State, fmt, sandbox):
               help="Seed for the fault draws, for repeatable runs.")
 @click.option("--max-per-page", type=click.IntRange(1, 1000), default=1000, show_default=True,
               help="Largest page the transaction lists give, whatever per_page asks.")
-@global_options
+@global_options(unused=("--api-url", "--config"))
 @pass_state
 def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429, retry_after, rate_500,
                     rate_drop, fault_seed, max_per_page):
@@ -761,6 +882,7 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
     """
     from importer.sandbox.embedded import foreground_sandbox
     from importer.sandbox.server import Faults
+    state.demo = True       # the same database and key as --sandbox's, under STATE_DIR/demo/
     faults = Faults(latency=latency_ms / 1000, rate_429=rate_429, retry_after=retry_after, rate_500=rate_500,
                     rate_drop_after_create=rate_drop, seed=fault_seed)
     server, db_path = foreground_sandbox(state.state_dir, db_path=db_path, key=key, port=port, faults=faults,
@@ -854,7 +976,7 @@ def rules_test(state: State, rules_path, existing, since, top, fmt, sandbox):
     from importer.output.rules import show_report
     report, source = rules_test_report(rules_path, _run_config(state, sandbox), top=top, warn=_warner(state),
                                        **_history_source(state, existing, since, sandbox))
-    show_report(report, fmt, sys.stdout, source=source)
+    show_report(report, fmt, sys.stdout, source=source, suggest_command=_follow_up(state, "rules", "suggest"))
 
 
 @rules_group.command("suggest")
@@ -924,24 +1046,34 @@ def rules_explain(state: State, files, rules_path, account, mapping, date_order,
 
 
 @rules_group.command("pull")
+@click.option("--out", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False),
+              help="Add the pulled rules to FILE (a rules file, made if missing): only those it does not have, "
+                   "keeping everything in it; the result is checked as `rules test` reads it before it is written.")
 @format_option("yaml", "json", default="yaml")
 @sandbox_option
 @global_options
 @pass_state
-def rules_pull(state: State, fmt, sandbox):
-    """Turn your PocketSmith category rules into rules.yaml entries (printed; paste what you want).
+def rules_pull(state: State, out, fmt, sandbox):
+    """Turn your PocketSmith category rules into rules.yaml entries: printed, or merged into a file with --out.
 
     Each becomes `payee contains KEYWORDS → category`, with the category's full path.
 
     \b
     Examples:
       psimport rules pull --sandbox
-      psimport rules pull >> pulled.yaml
+      psimport rules pull --out rules.yaml         # add the ones rules.yaml does not have yet
+      psimport rules pull --format json
     """
-    from importer.rules.sync import pull_rules
     from importer.output.rules import show_pulled
-    show_pulled(pull_rules(state.client(sandbox)), fmt, sys.stdout,
-                where="the sandbox" if sandbox else "PocketSmith")
+    from importer.rules.sync import merge_pulled, pull_rules
+    where = "the sandbox" if sandbox else "PocketSmith"
+    entries = pull_rules(state.client(sandbox))
+    if out is None:
+        show_pulled(entries, fmt, sys.stdout, where=where)
+        return
+    added, present = merge_pulled(out, entries, where)
+    click.echo(f"Added {plural(len(added), 'rule')} from {where} to {out}"
+               + (f"; {present} {'was' if present == 1 else 'were'} there already." if present else "."))
 
 
 @rules_group.command("push")
@@ -987,13 +1119,16 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
 @_date_order_option
 @_yes_option
 @format_option("table", "json")
-@global_options
+@global_options(unused=("--api-url", "--state-dir", "--verbose", "--quiet"))
 @pass_state
 def mappings_command(state: State, words, new_name, date_order, yes, fmt):
     """List the CSV layouts psimport knows (your own first), print one mapping's YAML, or write a new one.
 
     A printed mapping is a good start for your own bank's: save it under a new name, edit
-    it, and put it in your config dir's mappings/ folder or pass it with --mapping FILE.
+    it, and put it in your mappings folder (~/.config/psimport/mappings/ on Linux,
+    ~/Library/Application Support/psimport/mappings/ on macOS, a mappings/ folder beside
+    psimport.yaml, or the config's mappings_dir:), or pass it with --mapping FILE.
+    `psimport config show` lists the folders searched on this machine.
     `mappings new FILE` infers the layout of FILE, shows its first rows as they would be read,
     asks, and writes the mapping into your mappings folder (docs/mappings.md).
 
@@ -1047,3 +1182,143 @@ def _new_mapping(state: State, path: Path, name: str | None, date_order: str | N
     click.echo("Files like this one are now read with it. To send them to a PocketSmith account, add to "
                "psimport.yaml (`psimport accounts` lists the ids):")
     click.echo(f"accounts:\n  - {{mapping: {name}, transaction_account_id: ID}}")
+
+
+# ─── init, config ─────────────────────────────────────────────────────────────────────────────
+
+class _TerminalAsker:
+    """The init wizard's questions on the terminal (stderr), answers typed on stdin; the key without echo."""
+
+    def __init__(self):
+        self.can_ask = _can_ask()
+
+    def say(self, text: str) -> None:
+        from importer.output.render import fit_text
+        click.echo(fit_text(text), err=True)
+
+    def secret(self, prompt: str) -> str:
+        return click.prompt(prompt, hide_input=True, err=True)
+
+    def text(self, prompt: str, default: str = "") -> str:
+        return click.prompt(prompt, default=default, show_default=False, err=True)
+
+    def confirm(self, prompt: str, default: bool) -> bool:
+        return click.confirm(prompt, default=default, err=True)
+
+
+def _parse_maps(values) -> dict[str, int]:
+    from importer.errors import InputError
+    mapped = {}
+    for value in values:
+        name, _, account = value.rpartition("=")
+        if not name or not account.strip().isdigit():
+            raise InputError(f"--map {value!r}: give FILE=ID, such as --map everyday.ofx=510001")
+        mapped[name] = int(account)
+    return mapped
+
+
+@cli.command("init")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--key-stdin", is_flag=True,
+              help="Read the developer key from standard input (for scripts) instead of asking for it.")
+@click.option("--key-file", "key_in_file", is_flag=True,
+              help="Keep the key in the 0600 key file even where a system keyring exists.")
+@click.option("--map", "maps", multiple=True, metavar="FILE=ID",
+              help="The transaction account for a statement file (its name or path); repeatable.")
+@click.option("--inbox", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Keep DIR as the config's inbox: (what a bare `psimport import` reads) and set up the "
+                   "statements in it.")
+@_yes_option
+@global_options(unused=("--state-dir",))
+@pass_state
+def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
+    """Set psimport up: check your PocketSmith key, keep it safe, and map your statements to accounts.
+
+    Asks for the developer key (typing is hidden), checks it with PocketSmith, keeps it in the
+    system keyring where there is one (else in a file only you can read, in the user config
+    dir; never in psimport.yaml), lists your transaction accounts, and for each statement
+    file or folder proposes the account (same number, same name, same currency) and adds an
+    `accounts:` entry to psimport.yaml (--config, else the one in use, else the user config
+    dir's), keeping what is already there. Every question has a flag, for scripts.
+
+    \b
+    Examples:
+      psimport init ~/Downloads/statements/
+      psimport init everyday.ofx savings.csv --map savings.csv=510003 --yes
+      psimport init --inbox ~/statements/inbox
+      psimport init statements/ --api-url http://127.0.0.1:8765/v2   # a `psimport sandbox`
+    """
+    from importer.config import DEFAULT_API_URL, Config, load_config, user_config_dir
+    from importer.pipeline import read_statements
+    from importer.pocketsmith.client import PocketSmith
+    from importer.settings import api_url
+    from importer.setup import InitOptions, run_init
+    # --config may name a file init is about to create; otherwise the config in use, else the user config dir's.
+    config_path = Path(state.config_path) if state.config_path else \
+        state.config.path or user_config_dir() / "psimport.yaml"
+    config = load_config(config_path) if config_path.is_file() else Config()
+    url = api_url(state.api_url, config).value
+    key = sys.stdin.readline().strip() if key_stdin else None
+    if inbox is not None:
+        from importer.config import make_dir
+        make_dir(inbox, "the inbox folder")
+    options = InitOptions(api_url=url, config_path=config_path, key=key, paths=paths, mapped=_parse_maps(maps),
+                          yes=yes, use_keyring=not key_in_file, inbox=inbox.absolute() if inbox else None,
+                          # A URL other than PocketSmith's is kept, and so is PocketSmith's over another kept before.
+                          write_api_url=config.api_url != url
+                          and (url.rstrip("/") != DEFAULT_API_URL or config.api_url is not None))
+
+    def read(files):
+        return read_statements(files, config=config).statements
+
+    asker = _TerminalAsker()
+    if key_stdin:
+        asker.can_ask = False    # stdin held the key: there is no one to answer questions on it
+    result = run_init(options, asker, read=read,
+                      connect=lambda url, key, bearer: PocketSmith(url, bearer_token=key) if bearer else
+                      PocketSmith(url, key))
+    if result.added:
+        click.echo(f"Added to {result.config_path}:")
+        for line in result.added:
+            click.echo(f"  {line}")
+    if result.paths:
+        # The config is found without --config only where psimport looks: here, or the user config dir.
+        found_anyway = config_path.resolve() in {Path("psimport.yaml").resolve(),
+                                                 (user_config_dir() / "psimport.yaml").resolve()}
+        extra = [] if state.config_path or found_anyway else ["--config", str(config_path)]
+        click.echo("Next, see what an import would do:")
+        click.echo(f"  {_follow_up(state, 'preview', *map(str, result.paths), *extra)}")
+
+
+@cli.group("config")
+@global_options
+def config_group():
+    """Show psimport's settings.
+
+    \b
+    Examples:
+      psimport config show
+      psimport config show --format json
+    """
+
+
+@config_group.command("show")
+@format_option("table", "json")
+@global_options
+@pass_state
+def config_show(state: State, fmt):
+    """The settings in effect and where each came from: a flag, the environment, a file and line, a default.
+
+    The key is found in this order: POCKETSMITH_DEVELOPER_KEY (or POCKETSMITH_ACCESS_TOKEN), the
+    system keyring, the key file `psimport init` writes; only its length and last two characters
+    are shown.
+
+    \b
+    Examples:
+      psimport config show
+      psimport config show --config ~/finance/psimport.yaml --format json
+    """
+    from importer.output.settings import show_settings
+    from importer.settings import effective_settings
+    show_settings(effective_settings(state.config, config_flag=state.config_path, api_url_flag=state.api_url,
+                                     state_dir_flag=state.state_dir_opt), fmt, sys.stdout)

@@ -9,7 +9,7 @@ returns what is left to show, so the same flow runs under tests or another front
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, ContextManager, Protocol, Sequence, cast
 
@@ -19,7 +19,8 @@ from importer.plan import Action, Plan
 from importer.text import plural
 from importer.decisions import accepted_reviews, client_lookup, read_decisions_csv
 from importer.enrich import plan_fills, planned_updates, send_updates, undo_updates
-from importer.write.journal import OPEN_STATES, BatchInfo, Journal, NewRow, StoredDecision, import_lock
+from importer.write.journal import (OPEN_STATES, BatchInfo, Journal, NewRow, StoredDecision, import_lock,
+                                    import_running)
 from importer.write.writer import DEFAULT_CONCURRENCY, IncompleteBatch, Writer, settle_unknown, undo_batch
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class ImportResult:
     counts: dict[str, int] = field(default_factory=dict)
     review: list[dict] = field(default_factory=list)      # preview rows left for review, not created
     duplicates: int = 0                                    # rows already in PocketSmith, not created
+    created: int = 0                                       # rows the batch created (this run and earlier ones)
 
 
 def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Config", source: "TransactionSource",
@@ -237,16 +239,26 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
                               exit_code=130 if report.interrupted else 5)
     # The duplicates are counted above; only the rows for review need the user's eyes now.
     return ImportResult(batch_id, review=[r for r in not_created if r["action"] == Action.REVIEW],
-                        duplicates=sum(1 for r in not_created if r["action"] == Action.DUPLICATE))
+                        duplicates=sum(1 for r in not_created if r["action"] == Action.DUPLICATE),
+                        created=batch.created)
 
 
 def list_batches(state_dir: Path) -> list[BatchInfo]:
-    """Every batch in the state dir's journal, newest first; none if there is no journal yet."""
+    """Every batch in the state dir's journal, newest first; none if there is no journal yet.
+
+    While an import holds the state dir's lock, the newest open batch is the one it is working on:
+    that batch is `running`, and its rows being sent are in flight rather than unanswered.
+    """
     journal = Journal.existing_in(state_dir)
     if journal is None:
         return []
     with journal:
-        return journal.batches()
+        batches = journal.batches()
+    if import_running(state_dir):
+        newest_open = next((i for i, b in enumerate(batches) if b.status == "open" and not b.undone_at), None)
+        if newest_open is not None:
+            batches[newest_open] = replace(batches[newest_open], running=True)
+    return batches
 
 
 def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Client"], sandbox: bool, target: str,

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from importer.config import make_dir
-from importer.errors import ConfigError
+from importer.errors import Busy, ConfigError
 
 __all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
-           "import_lock", "StoredDecision", "Update"]
+           "import_lock", "import_running", "StoredDecision", "Update"]
 
 JOURNAL_FILE = "journal.sqlite3"
 LOCK_FILE = "import.lock"
@@ -189,6 +189,7 @@ class BatchInfo:
     counts: dict[str, int]
     existing: dict[int, list[int]]
     target: str = ""
+    running: bool = False       # an import is working on it now (list_batches sets it; see import_running)
     updates: dict[str, int] | None = None      # import --enrich: its updates by state
 
     @property
@@ -623,7 +624,7 @@ def import_lock(state_dir: str | Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise ConfigError(f"another psimport import or undo is running (pid {holder}) with the state dir "
+            raise Busy(f"another psimport import or undo is running (pid {holder}) with the state dir "
                               f"{path}; wait for it to finish") from None
         handle.seek(0)
         handle.truncate()
@@ -637,3 +638,20 @@ def import_lock(state_dir: str | Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     finally:
         handle.close()
+
+
+def import_running(state_dir: str | Path) -> bool:
+    """Whether an import or undo holds the state dir's lock right now (one that died holds nothing)."""
+    path = Path(state_dir) / LOCK_FILE
+    try:
+        import fcntl
+        handle = open(path, encoding="ascii")
+    except (ImportError, OSError):
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
