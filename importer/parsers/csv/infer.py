@@ -250,28 +250,27 @@ def _amounts(column: Column, reader: AmountReader) -> list[Decimal | None] | Non
 
 # ─── the running balance ──────────────────────────────────────────────────────────────────────
 
-def _carries(balance: Sequence[Decimal | None], amount: Sequence[Decimal], direction: str) -> bool:
-    """Whether each row's amount carries the balance on from the row before (rows oldest first) or after it
-    (newest first), on every pair of rows that has a balance. `direction` is how the dates run ("up",
-    "down", or "" when they do not say): a file newest first can only carry its balance backwards.
-    False when no pair can be checked, or the balance never changes (then it is no balance)."""
+def _carries(balance: Sequence[Decimal | None], amount: Sequence[Decimal], direction: str,
+             before: bool = False) -> bool:
+    """Whether each row's amount carries the balance on to the next row, on every pair of neighbouring rows
+    that have a balance: balance[i] + amount[i+1] = balance[i+1] with rows oldest first, balance[i+1] +
+    amount[i] = balance[i] newest first (`before`: a balance printed before its row's amount, as ASN does,
+    so the amount is the row's own). `direction` is how the dates run ("up", "down", or "" when they do not
+    say): a file newest first can only carry its balance backwards. False when no pair can be checked, or
+    the balance never changes (then it is no balance)."""
     pairs = [(i, i + 1) for i in range(len(balance) - 1) if balance[i] is not None and balance[i + 1] is not None]
     if not pairs or all(balance[i] == balance[j] for i, j in pairs):
         return False
-    forward = direction != "down" and all(balance[i] + amount[j] == balance[j] for i, j in pairs)  # type: ignore
-    backward = direction != "up" and all(balance[j] + amount[i] == balance[i] for i, j in pairs)  # type: ignore
-    return forward or backward
+    def carried(start: int, end: int, row: int) -> bool:
+        return balance[start] + amount[row] == balance[end]  # type: ignore[operator]
 
-
-def _carries_before(balance: Sequence[Decimal | None], amount: Sequence[Decimal], direction: str) -> bool:
-    """Like _carries, for a balance printed before each row's amount (ASN): balance + amount = the next
-    row's balance."""
-    pairs = [(i, i + 1) for i in range(len(balance) - 1) if balance[i] is not None and balance[i + 1] is not None]
-    if not pairs or all(balance[i] == balance[j] for i, j in pairs):
-        return False
-    forward = direction != "down" and all(balance[i] + amount[i] == balance[j] for i, j in pairs)  # type: ignore
-    backward = direction != "up" and all(balance[j] + amount[j] == balance[i] for i, j in pairs)  # type: ignore
-    return forward or backward
+    if before:
+        forward = all(carried(i, j, i) for i, j in pairs)
+        backward = all(carried(j, i, j) for i, j in pairs)
+    else:
+        forward = all(carried(i, j, j) for i, j in pairs)
+        backward = all(carried(j, i, i) for i, j in pairs)
+    return (forward and direction != "down") or (backward and direction != "up")
 
 
 # ─── the inference ────────────────────────────────────────────────────────────────────────────
@@ -313,9 +312,7 @@ class _Inference:
         sample_rows = [i for i, cell in enumerate(date_col.cells) if _DATE_CELL.fullmatch(cell) and i not in summary]
         if not sample_rows:
             raise self.fail(f"no row has a date in {date_col.label}", records.line_of(first))
-        roles = self._roles(columns, date_col, sample_rows)
-        roles_data, explained = roles
-        data["columns"] = roles_data.pop("columns")
+        roles_data, explained = self._roles(columns, date_col, sample_rows)
         data.update(roles_data)
         self._continuation(sample, date_col.index, data)
         footer = self._footer(rows, tail_rows, date_col.index, delimiter)
@@ -624,7 +621,7 @@ class _Inference:
                 amounts = hypothesis.amounts()
                 if _carries(balance.values, amounts, self.direction):
                     candidates.append((balance, hypothesis, False))
-                elif _carries_before(balance.values, amounts, self.direction):
+                elif _carries(balance.values, amounts, self.direction, before=True):
                     candidates.append((balance, hypothesis, True))
         if any(not before for _, _, before in candidates):
             candidates = [c for c in candidates if not c[2]]   # a balance after each row is the running balance
