@@ -110,7 +110,7 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
         "empfänger", "auftraggeber", "begünstigter", "beguenstigter", "zahlungsempfänger", "gegenpartei",
         "auftraggeber/empfänger", "beschreibung", "begünstigter/zahlungspflichtiger",
         "beguenstigter/zahlungspflichtiger", "zahlungspflichtiger", "empfänger/auftraggeber", "name des partners",
-        "naam", "tegenpartij", "omschrijving", "naam / omschrijving", "naam tegenpartij", "begunstigde",
+        "naam", "tegenpartij", "omschrijving", "forklaring", "naam / omschrijving", "naam tegenpartij", "begunstigde",
         "libellé", "libelle", "bénéficiaire", "tiers", "libellé opération",
         "concepto", "descripción", "beneficiario", "comercio", "nombre", "descripcion",
         "descrição", "beneficiário", "descritivo", "descrizione", "mottagare", "beskrivning", "text", "namn",
