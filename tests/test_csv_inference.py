@@ -154,6 +154,27 @@ LAYOUTS = [
      lines('Date,Description,Type,Money In (£),Money Out (£),Balance (£)',
            '13/01/2024,WAITROSE 123,POS,,15.75,984.25', '20/01/2024,TRANSFER FROM SAVINGS,TFR,200.00,,1184.25'),
      ["-15.75", "200.00"], date(2024, 1, 13)),
+    ("Wise (TransferWise) account statement", "Wise 'Statements and reports' CSV: TransferWise ID, Date, Amount, "
+     "Currency, Description, Payment Reference, Running Balance, ... Total fees",
+     lines('"TransferWise ID",Date,Amount,Currency,Description,"Payment Reference","Running Balance","Exchange From",'
+           '"Exchange To","Exchange Rate","Payer Name","Payee Name","Payee Account Number",Merchant,"Total fees"',
+           'CARD-123456789,15-01-2024,-12.50,EUR,"Card transaction of 12.50 EUR issued by Albert Heijn",,487.50,,,,,,,'
+           '"Albert Heijn",0.00',
+           'TRANSFER-98765432,16-01-2024,-100.00,EUR,"Sent money to John Smith",rent,387.50,,,,,"John Smith",'
+           'NL00BANK0123456789,,0.00',
+           'TRANSFER-98765433,20-01-2024,1500.00,EUR,"Received money from ACME BV",salary,1887.50,,,,"ACME BV",,,,0.00'),
+     ["-12.50", "-100.00", "1500.00"], date(2024, 1, 15)),
+    ("PayPal (UK) activity download (gross, fee, net, balance)",
+     "PayPal 'Activity > Statements > Activity download' CSV: Date, Time, TimeZone, Name, Type, Status, Currency, "
+     "Gross, Fee, Net, ..., Balance",
+     lines('"Date","Time","TimeZone","Name","Type","Status","Currency","Gross","Fee","Net","Transaction ID","Balance"',
+           '"02/01/2024","10:12:01","GMT","Spotify AB","Preapproved Payment","Completed","GBP","-9.99","0.00","-9.99",'
+           '"1AB23456CD789012E","40.01"',
+           '"05/01/2024","08:00:00","GMT","Bank Account","General Card Deposit","Completed","GBP","50.00","0.00","50.00",'
+           '"2AB23456CD789012E","90.01"',
+           '"15/01/2024","18:30:45","GMT","eBay Seller","Express Checkout Payment","Completed","GBP","-23.45","0.00",'
+           '"-23.45","3AB23456CD789012E","66.56"'),
+     ["-9.99", "50.00", "-23.45"], date(2024, 1, 2)),
     ("US Ally Bank", "Ally Bank 'Download transactions' CSV: Date, Time, Amount, Type, Description (a space after each comma)",
      lines('Date, Time, Amount, Type, Description', '2024-01-16, 10:02:11, -63.17, Withdrawal, SAFEWAY #1234',
            '2024-01-19, 00:00:00, 1500.00, Deposit, ACME CORP PAYROLL', '2024-01-22, 14:40:55, -12.99, Withdrawal, NETFLIX.COM'),

@@ -67,7 +67,7 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
         "data waluty", "datum valuty", "dátum valuty", "起算日", "起息日", "value", "valuta dátum",
     ),
     "amount": (
-        "amount", "transaction amount", "sum", "net amount", "amt", "local amount",
+        "amount", "transaction amount", "sum", "net amount", "net", "netto", "neto", "amt", "local amount",
         "betrag", "umsatz", "buchungsbetrag", "summe", "bedrag", "transactiebedrag", "montant",
         "montant de l'opération", "importe", "cantidad", "monto", "valor", "montante", "quantia", "importo",
         "belopp", "beløp", "beløb", "määrä", "summa", "rahamäärä", "kwota", "kwota operacji", "částka", "objem",
@@ -161,6 +161,8 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "status": (
         "status", "state", "stav", "zustand", "estado", "statut", "stato", "tila", "stan", "状態", "状态",
     ),
+    # The amount before fees, beside a net one (PayPal): not the money that moved.
+    "gross": ("gross", "gross amount", "brutto", "bruto", "brut", "montant brut"),
     "fee": ("fee", "fees", "gebühr", "gebühren", "frais", "comisión", "commissione", "avgift", "gebyr", "手数料",
             "手续费"),
 }

@@ -65,6 +65,7 @@ _DATE_CELL = re.compile(
 _AMOUNT_CELL = re.compile(r"\s*\(?\s*[-+\u2212]?\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+\u2212]?\s*"
                           r"(?:\d[\d.,' \u00a0\u202f]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*")
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:[,. '\u00a0]\d{3})+")
+_TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?")
 _CENTS = re.compile(r"\d[.,]\d{1,2}\D{0,4}$")
 _PLAIN_NUMBER = re.compile(r"[-+(]?\s*[$£€]?\s*[\d.,' ]*\d[\d.,' ]*\)?-?")
 _SUMMARY_TEXT = re.compile(
@@ -541,7 +542,8 @@ class _Inference:
                 column.kind, column.values = "amount", [None] * len(rows)
                 money.append(column)
         money.sort(key=lambda c: c.index)
-        fees = [c for c in money if c.role == "fee" and c.exact]
+        # A fee is taken from the amount, unless the file also has a gross amount: then the net one has it.
+        fees = [c for c in money if c.role == "fee" and c.exact] if not any(c.role == "gross" for c in money) else []
         if not money:
             raise self.fail(f"no column holds an amount on the dated rows (columns: "
                             f"{', '.join(c.label for c in others)}); set columns.amount in a mapping")
@@ -630,8 +632,10 @@ class _Inference:
             if len(distinct) > 1:
                 # The same rows carried by two readings: only a name can tell them apart.
                 named = [(b, h, before) for b, h, before in candidates if b.role == "balance" and h.as_named()]
-                named_keys = {(b.index, h.key()) for b, h, _ in named}
-                if len(named_keys) == 1:
+                if len({(b.index, h.key()) for b, h, _ in named}) > 1:
+                    # Gross and net the same on every sampled row (no fees yet): the one named the amount.
+                    named = [(b, h, before) for b, h, before in named if h.named_exactly()]
+                if len({(b.index, h.key()) for b, h, _ in named}) == 1:
                     candidates = named[:1]
                 else:
                     readings = "; ".join(f"{h.describe()} with {b.label} as the balance" for b, h, _ in candidates[:3])
@@ -754,7 +758,7 @@ class _Inference:
         texts = [c for c in texts if c not in currency]
         # A text the same on every row of several (the account's own name or number) is no description.
         # Nor is a number (a sequence number, a reference) a description.
-        texts = [c for c in texts if not all(_PLAIN_NUMBER.fullmatch(v) for v in c.nonblank)]
+        texts = [c for c in texts if not all(_PLAIN_NUMBER.fullmatch(v) or _TIME.fullmatch(v) for v in c.nonblank)]
         varied = [c for c in texts if rows < 3 or c.distinct() > 1 or c.role in ("payee", "memo")] or texts
         # The bank's kind of transaction: a short text from a few values (POS, ATM, Lastschrift), beside a
         # longer, more varied one that describes the row.
@@ -775,7 +779,9 @@ class _Inference:
                             key=lambda c: (c.distinct() / max(1, len(c.nonblank)), c.index))
             payee = ranked[:1]
         if not memo:
-            memo = [c for c in rest if c not in payee[:1] and c.roles[:1] in (("memo",), ("payee",), ())][:1]
+            # A second description: under a header, one named as such; without one, the next text column.
+            named = any(c.name for c in rest)
+            memo = [c for c in rest if c not in payee[:1] and c.role in (("memo", "payee") if named else (None,))][:1]
         if payee:
             columns["payee"] = payee[0].index
             said.append(f"payee {payee[0].label}")
@@ -872,6 +878,13 @@ class _Money:
         if self.amount is not None:
             return self.amount.role in (None, "amount") and not self.negate
         return (self.debit is None or self.debit.role != "credit") and (self.credit is None or self.credit.role != "debit")
+
+    def named_exactly(self) -> bool:
+        """Whether each column this reading takes is named for what it takes it as (`Net` as the amount)."""
+        if self.amount is not None:
+            return self.amount.role == "amount" and self.amount.exact
+        return all(c is None or (c.role == role and c.exact) for c, role in ((self.debit, "debit"),
+                                                                             (self.credit, "credit")))
 
     def key(self) -> tuple:
         if self.amount is not None:
