@@ -1152,6 +1152,23 @@ def mappings_command(state: State, words, new_name, date_order, yes, fmt):
         show_mappings(available_mappings(state.config.mapping_dirs), fmt, sys.stdout)
 
 
+def _answered(attempt, answers: dict, yes: bool):
+    """`attempt(answers)`, asking on a terminal each question inference puts (which day/month order, which
+    sign) and trying again with the answer; without a terminal, or with --yes, the question is the error."""
+    from importer.parsers.csv.infer import LayoutQuestion
+    while True:
+        try:
+            return attempt(answers)
+        except LayoutQuestion as question:
+            if yes or not _can_ask() or answers.get(question.key):
+                raise
+            click.echo(f"psimport: {question}", err=True)
+            for answer, meaning in question.answers.items():
+                click.echo(f"  {answer}: {meaning}", err=True)
+            answers[question.key] = click.prompt(f"Your answer for {question.key}",
+                                                 type=click.Choice(list(question.answers)), err=True)
+
+
 def _new_mapping(state: State, path: Path, name: str | None, date_order: str | None, yes: bool) -> None:
     """`mappings new`: infer, show, ask, write into the user's mappings folder, say how to route the file."""
     import re
@@ -1171,7 +1188,8 @@ def _new_mapping(state: State, path: Path, name: str | None, date_order: str | N
     target = folder / f"{name}.yaml"
     if target.exists():
         raise ConfigError("a mapping is already there; choose another --name, or remove it first", file=str(target))
-    made = new_mapping(read_bytes(path), str(path), name, date_order or state.config.date_order)
+    made = _answered(lambda answers: new_mapping(read_bytes(path), str(path), name, **answers),
+                     {"date_order": date_order or state.config.date_order, "sign": None}, yes)
     click.echo(f"psimport: {made.summary}", err=True)
     click.echo("The first rows as this mapping reads them:", err=True)
     views.show_statements(made.statements, "table", sys.stderr, limit=5)

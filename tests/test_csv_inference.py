@@ -396,3 +396,9 @@ def test_a_currency_column_and_a_type_column_are_told_by_their_content():
     assert statement.account.currency == "EUR"
     assert [t.type for t in statement.transactions][:3] == ["POS", "POS", "SEPA"]
     assert statement.transactions[2].payee == "Werkgever BV salaris januari"
+
+
+def test_a_headerless_shape_with_another_decimal_mark_is_not_that_bank():
+    # HSBC UK's headerless date, text, amount, but with a decimal comma: not HSBC, so inferred (and said).
+    (statement,) = parse_bytes(b"13/01/2024;SUPERMARKT;-23,45\n14/01/2024;BAKKER;-5,10\n", "x.csv")
+    assert statement.format == "csv:inferred" and amounts([statement]) == ["-23.45", "-5.10"]

@@ -96,3 +96,39 @@ def test_a_file_inference_cannot_read_is_the_clear_error(tmp_path):
     (tmp_path / "odd.csv").write_text("When,Who,Where\n14/01/2024,TESCO,Leeds\n", encoding="utf-8")
     result = run(tmp_path, "mappings", "new", str(tmp_path / "odd.csv"), "--yes")
     assert result.exit_code == 2 and "cannot infer" in result.stderr and "columns.amount" in result.stderr
+
+
+def test_mappings_new_asks_the_questions_the_rows_cannot_settle(tmp_path):
+    # A card export: charges positive, nothing to carry them, and every date reads both ways.
+    statement = tmp_path / "card.csv"
+    statement.write_text("Date,Description,Amount\n01/02/2024,AMAZON MKTPLACE,25.00\n03/02/2024,SHELL 1234,60.40\n"
+                         "05/02/2024,NETFLIX.COM,15.99\n", encoding="utf-8")
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path), COLUMNS="100")
+    child = pexpect.spawn(sys.executable, ["-m", "importer", "mappings", "new", str(statement), "--name", "card"],
+                          cwd=str(tmp_path), env=env, encoding="utf-8", timeout=30)
+    child.expect("every amount in 'Amount' is positive")
+    child.expect("charges_positive: card charges: money out")
+    child.expect(r"Your answer for sign \(charges_positive, normal\): ")
+    child.sendline("charges_positive")
+    child.expect("the dates are ambiguous")
+    child.expect("dmy: 01/02/2024 is day first")
+    child.expect(r"Your answer for date_order \(dmy, mdy\): ")
+    child.sendline("mdy")
+    child.expect("NETFLIX.COM")
+    child.expect(r"\[y/N\]: ")
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    mapping = load_mapping(tmp_path / "config" / "psimport" / "mappings" / "card.yaml")
+    assert mapping.charges_positive and mapping.date_order == "mdy"
+    parsed = pexpect.run(f"{sys.executable} -m importer parse {statement} --format json", env=env,
+                         cwd=str(tmp_path), encoding="utf-8")
+    assert '"date": "2024-01-02", "amount": "-25.00"' in parsed and '"format": "csv:card"' in parsed
+
+
+def test_with_yes_a_question_is_the_error(tmp_path):
+    (tmp_path / "card.csv").write_text("Date,Description,Amount\n13/02/2024,AMAZON,25.00\n15/02/2024,SHELL,60.40\n",
+                                       encoding="utf-8")
+    result = run(tmp_path, "mappings", "new", str(tmp_path / "card.csv"), "--yes")
+    assert result.exit_code == 2 and "sign: charges_positive" in result.stderr

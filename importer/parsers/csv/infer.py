@@ -18,7 +18,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Sequence
@@ -33,7 +33,7 @@ from importer.parsers.csv.values import ORDERED_FORMATS, AmountReader, DateForma
 if TYPE_CHECKING:
     from importer.record import Statement
 
-__all__ = ["INFERRED", "Inferred", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT", "NewMapping", "new_mapping",
+__all__ = ["INFERRED", "Inferred", "LayoutQuestion", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT", "NewMapping", "new_mapping",
            "mapping_text"]
 
 # Inference could not settle it, so `mappings new` could not either: a mapping written by hand answers it.
@@ -83,6 +83,16 @@ _FLAG_OUT = frozenset(("d", "dr", "debit", "debet", "db", "dt", "s", "soll", "af
                        "débito", "debito", "debe", "cargo", "出金", "支出", "借"))
 _FLAG_IN = frozenset(("c", "cr", "credit", "ct", "k", "kr", "h", "haben", "bij", "in", "inflow", "+", "crédit",
                       "crédito", "credito", "haber", "abono", "入金", "收入", "贷"))
+
+
+class LayoutQuestion(InputError):
+    """What inference cannot settle, as a question a person can answer: the mapping key, and each answer
+    with what it means (`mappings new` asks it on a terminal; elsewhere it is the error)."""
+
+    def __init__(self, message: str, *, file: str, key: str, answers: dict[str, str], line: int | None = None):
+        self.key = key
+        self.answers = answers
+        super().__init__(message, file=file, line=line)
 
 
 INFERRED = "layout inferred from the file: "   # how the note that says what was inferred starts
@@ -277,10 +287,11 @@ def _carries(balance: Sequence[Decimal | None], amount: Sequence[Decimal], direc
 # ─── the inference ────────────────────────────────────────────────────────────────────────────
 
 class _Inference:
-    def __init__(self, source: Source, date_order: str | None):
+    def __init__(self, source: Source, date_order: str | None, sign: str | None = None):
         self.source = source
         self.filename = source.filename
         self.date_order = date_order
+        self.sign = sign          # "normal" or "charges_positive" when the user has said
         self.notes: list[str] = []
 
     def fail(self, message: str, line: int | None = None) -> InputError:
@@ -642,7 +653,7 @@ class _Inference:
                     raise self.fail(f"the running balance fits more than one reading ({readings}); "
                                     "set columns.amount (or columns.debit and columns.credit) in a mapping")
             balance, hypothesis, before = candidates[0]
-            self._check_money_in(hypothesis, balance)
+            hypothesis = self._check_money_in(hypothesis, balance)
             hypothesis.apply(columns, data)
             data["decimal"] = self.mark   # the arithmetic works out only with the right decimal mark
             if before:
@@ -654,8 +665,7 @@ class _Inference:
         if named_balance:
             columns["balance"] = named_balance[0].index
             money = [c for c in money if c is not named_balance[0]]
-        hypothesis = self._without_balance(money, flag, rows)
-        self._check_money_in(hypothesis, None)
+        hypothesis = self._check_money_in(self._without_balance(money, flag, rows), None)
         hypothesis.apply(columns, data)
         said = [hypothesis.describe()]
         if named_balance:
@@ -663,19 +673,25 @@ class _Inference:
                         "so it is not used to check the sign)")
         return said
 
-    def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> None:
+    def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> "_Money":
         """A signed amount that is mostly positive: an account where most rows are money in, or a card whose
         charges are printed positive? A balance of what is owed carries them as printed, just as an account's
-        balance would, so nothing in the rows can tell; the sign is the user's to say."""
+        balance would, so nothing in the rows can tell; the sign is the user's to say (`sign:`)."""
         if hypothesis.amount is None or hypothesis.flag is not None or hypothesis.negate:
-            return
+            return hypothesis
         values = [v for v in hypothesis.amount.values if v]
-        if len(values) >= 3 and sum(v > 0 for v in values) * 3 > len(values) * 2:
-            carried = f" (the balance {balance.label} rises with them, as a card's balance owed does)" if balance \
-                else ""
-            raise self.fail(f"most amounts in {hypothesis.amount.label} are positive{carried}: card charges, or "
-                            "money in? Set sign: charges_positive in a mapping if they are charges, sign: normal "
-                            "if they are money in")
+        if len(values) < 3 or sum(v > 0 for v in values) * 3 <= len(values) * 2:
+            return hypothesis
+        if self.sign == "normal":
+            return hypothesis
+        if self.sign == "charges_positive":
+            return replace(hypothesis, negate=True)
+        carried = f" (the balance {balance.label} rises with them, as a card's balance owed does)" if balance else ""
+        raise LayoutQuestion(
+            f"cannot infer this CSV's layout: most amounts in {hypothesis.amount.label} are positive{carried}: card "
+            f"charges, or money in? Set sign: charges_positive in a mapping if they are charges, sign: normal if "
+            f"they are money in; {NEW_MAPPING_HINT}", file=self.filename, key="sign",
+            answers={"charges_positive": "card charges: money out", "normal": "money in"})
 
     def _hypotheses(self, money: list[Column], flag: Column | None) -> list["_Money"]:
         found: list[_Money] = []
@@ -724,11 +740,14 @@ class _Inference:
         values = [v for v in column.values if v is not None]
         if flag is not None and all(v >= 0 for v in values):
             return _Money(amount=column, flag=flag, flag_out=_flag_side(flag, True))
-        if values and all(v >= 0 for v in values) and (rows >= 2 or column.role != "amount"):
-            raise self.fail(f"every amount in {column.label} is positive, and no running balance or direction "
-                            "column says which are money out; if they are card charges set sign: charges_positive "
-                            "in a mapping, if money in set sign: normal")
-        return _Money(amount=column)
+        if values and all(v >= 0 for v in values) and (rows >= 2 or column.role != "amount") and self.sign is None:
+            raise LayoutQuestion(
+                f"cannot infer this CSV's layout: every amount in {column.label} is positive, and no running "
+                "balance or direction column says which are money out; if they are card charges set sign: "
+                f"charges_positive in a mapping, if money in set sign: normal; {NEW_MAPPING_HINT}",
+                file=self.filename, key="sign", answers={"charges_positive": "card charges: money out",
+                                                         "normal": "money in"})
+        return _Money(amount=column, negate=self.sign == "charges_positive")
 
     @staticmethod
     def _account(columns: list[Column]) -> Column | None:
@@ -963,7 +982,8 @@ def _mapping_data(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def infer_layout(source: Source, date_order: str | None = None) -> Inferred:
-    """Infer the layout of a CSV from its own rows; an InputError names the one question it cannot settle."""
+    """Infer the layout of a CSV from its own rows; an InputError (a LayoutQuestion where a person could answer
+    it) names the one question it cannot settle."""
     return _Inference(source, date_order).run()
 
 
@@ -986,20 +1006,32 @@ class NewMapping:
     summary: str
 
 
-def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = None) -> NewMapping:
+def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = None,
+                sign: str | None = None) -> NewMapping:
     """Infer a file's layout and write it as a commented mapping named `name`, checked by reading the
-    file through it (an InputError when the file cannot be read that way)."""
+    file through it. What it cannot settle is a LayoutQuestion (`date_order`, `sign`): ask it, and call
+    again with the answer."""
     from importer.parsers.base import ParseOptions
     from importer.parsers.csv.reader import Reader
+    from importer.parsers.csv.values import AmbiguousDates
     from importer.yamlfile import read_yaml
     source = Source(data, filename)
-    inferred = infer_layout(source, date_order)
+    inferred = _Inference(source, date_order, sign).run()
+    if date_order:
+        inferred.data.setdefault("date_order", date_order)
+    if sign == "normal" and "sign" not in inferred.data:
+        inferred.data["sign"] = "normal"
     text = mapping_text(inferred, name, filename)
     # Read back through the one loader and its schema, so what is written is what psimport will read.
     mapping = mapping_from_dict(read_yaml(text, f"{name}.yaml"), name=name)
     layout = Layout(mapping, inferred.layout.delimiter, inferred.layout.header_index, inferred.layout.head, 1.0)
-    statements = Reader(source.text(mapping.encoding), filename, layout,
-                        ParseOptions(date_order=date_order)).statements()
+    try:
+        statements = Reader(source.text(mapping.encoding), filename, layout,
+                            ParseOptions(date_order=date_order)).statements()
+    except AmbiguousDates as exc:
+        meaning = {"dmy": "day first", "mdy": "month first", "ymd": "year first"}
+        raise LayoutQuestion(str(exc.message), file=filename, line=exc.line, key="date_order",
+                             answers={order: f"{exc.example} is {meaning[order]}" for order in exc.orders}) from None
     return NewMapping(name, text, [s.finish() for s in statements], inferred.summary)
 
 

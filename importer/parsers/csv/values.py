@@ -10,7 +10,16 @@ from typing import Callable, Sequence
 from importer.errors import InputError
 from importer.parsers.csv.mapping import WRITING_A_MAPPING
 
-__all__ = ["DateFormat", "infer_date_format", "ORDERED_FORMATS", "AmountReader", "infer_decimal_mark", "MONTHS"]
+__all__ = ["AmbiguousDates", "DateFormat", "infer_date_format", "ORDERED_FORMATS", "AmountReader", "infer_decimal_mark", "MONTHS"]
+
+class AmbiguousDates(InputError):
+    """Every date reads in more than one day/month order: the one question `--date-order` answers."""
+
+    def __init__(self, message: str, *, file: str, line: int, orders: tuple[str, ...], example: str):
+        self.orders = orders
+        self.example = example
+        super().__init__(message, file=file, line=line)
+
 
 # ─── dates ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -160,9 +169,10 @@ def infer_date_format(values: Sequence[str], preferred_order: str | None, filena
                 return candidate
     example = next(v for v in distinct if len({parsed[v] for _, _, parsed in fitting}) > 1)
     orders = " or ".join(order for order, _, _ in fitting)
-    raise InputError(f"the dates are ambiguous: every one (such as '{example.strip()}') reads as {orders}; "
-                     "pass --date-order dmy|mdy|ymd, or set date_format in a mapping", file=filename,
-                     line=line_of(values.index(example)))
+    raise AmbiguousDates(f"the dates are ambiguous: every one (such as '{example.strip()}') reads as {orders}; "
+                         "pass --date-order dmy|mdy|ymd, or set date_format in a mapping", file=filename,
+                         line=line_of(values.index(example)), orders=tuple(order for order, _, _ in fitting),
+                         example=example.strip())
 
 
 # ─── amounts ───────────────────────────────────────────────────────────────────────────────────
