@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from fuzzing import damaged
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from importer.errors import InputError
 from importer.parsers import ParseOptions, parse_bytes
@@ -402,3 +405,30 @@ def test_a_headerless_shape_with_another_decimal_mark_is_not_that_bank():
     # HSBC UK's headerless date, text, amount, but with a decimal comma: not HSBC, so inferred (and said).
     (statement,) = parse_bytes(b"13/01/2024;SUPERMARKT;-23,45\n14/01/2024;BAKKER;-5,10\n", "x.csv")
     assert statement.format == "csv:inferred" and amounts([statement]) == ["-23.45", "-5.10"]
+
+
+# ─── only psimport's own error comes out ───────────────────────────────────────────────────────
+
+_CELLS = ["", "05/01/2024", "13/02/2024", "2024-01-05", "31/02/2024", "-12.50", "12,50", "1.234,56", "(4.50)", "£3.00",
+          "0.00", "100.00", "12345678", "Shop", "CR", "D", "C", "Pending", "EUR", "Opening balance", "Total", "10:00",
+          '"x,y"', "Saldo", "Date", "Amount", "Debit", "Credit", "Balance", "Status", "Fee"]
+
+
+@st.composite
+def tables(draw) -> bytes:
+    """Small tables of the cells bank files hold, in any order, any delimiter and a few encodings."""
+    width = draw(st.integers(1, 7))
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    rows = draw(st.lists(st.lists(st.sampled_from(_CELLS), min_size=width, max_size=width), max_size=9))
+    text = "\n".join(delimiter.join(row) for row in rows) + "\n"
+    return text.encode(draw(st.sampled_from(["utf-8", "cp1252", "utf-16"])))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.one_of(tables(), damaged([row[2] for row in LAYOUTS])))
+def test_inference_raises_only_psimports_own_error(data):
+    for mapping in ("infer", None):
+        try:
+            parse_bytes(data, "fuzz.csv", ParseOptions(mapping=mapping))
+        except InputError:
+            pass

@@ -308,7 +308,10 @@ class _Inference:
         kept = [(records.line_of(first + k), row) for k, row in enumerate(records.rows[first:]) if any(c.strip() for c in row)]
         rows = [self._padded(row, width) for _, row in kept]
         self.sample_lines = [line for line, _ in kept]
-        last = max(i for i, row in enumerate(rows) if any(_DATE_CELL.fullmatch(c) for c in row))
+        last = max((i for i, row in enumerate(rows) if any(_DATE_CELL.fullmatch(c) for c in row)), default=-1)
+        if last < 0:
+            raise self.fail("no row holds a date (only placeholders such as 'Pending'); set columns.date in a mapping",
+                            records.line_of(first))
         sample = rows[:last + 1]     # the summary lines below the last transaction are the footer's
         tail_rows = self._tail(text, delimiter) if len(text) > len(head.text) else None
         columns = self._columns(sample, header, width)
