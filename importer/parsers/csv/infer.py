@@ -40,8 +40,10 @@ __all__ = ["INFERRED", "Inferred", "LayoutQuestion", "infer_layout", "detect_enc
 NEW_MAPPING_HINT = "write a mapping that says so (docs/mappings.md) and pass --mapping FILE, or --mapping NAME"
 
 # The code pages bank exports come in when they are not Unicode, for the detector to choose among.
+# Cyrillic code pages are left out: a stray byte in a UTF-8 file reads as plausible Cyrillic, never as
+# plausible Western text, so they would win ties they should lose.
 _CODE_PAGES = ["cp1252", "latin_1", "cp1250", "cp852", "cp1257", "iso8859_2", "iso8859_15", "shift_jis",
-               "cp932", "gb18030", "big5", "cp1251", "koi8_r", "cp437", "cp850", "euc_jp"]
+               "cp932", "gb18030", "big5", "euc_jp", "cp850"]
 # Characters a code page decodes to that its own languages rarely write: symbols, and letters of other scripts.
 _SYMBOLS = "¤¦¨´¸¹²³¼½¾×÷¯¿¬¶§°±µ·˘˛˝˙"
 _RARE_LETTERS = {
