@@ -20,7 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from importer.parsers import ParseOptions, parse_bytes
-from importer.parsers.csv.infer import infer_layout, mapping_text
+from importer.parsers.csv.infer import infer_layout
+from importer.parsers.csv.newmapping import mapping_text
 from importer.parsers.csv.text import Source
 
 

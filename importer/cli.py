@@ -1176,7 +1176,7 @@ def _new_mapping(state: State, path: Path, name: str | None, date_order: str | N
     from importer.errors import ConfigError
     from importer.output import statements as views
     from importer.parsers import read_bytes
-    from importer.parsers.csv.infer import new_mapping
+    from importer.parsers.csv.newmapping import new_mapping
     if name is None:
         suggested = re.sub(r"[^a-z0-9]+", "_", path.stem.casefold()).strip("_") or "mybank"
         name = click.prompt("Name for this mapping", default=suggested, err=True) if not yes and _can_ask() \

@@ -10,7 +10,8 @@ by how their texts vary. Header names (`headers.py`, 15 languages) break ties th
 
 The result is an ordinary mapping (the same data a mapping YAML holds), so the reader reads it like
 any other, with the day/month order and decimal mark taken from every row; `psimport mappings new`
-writes it out. Whatever cannot be told is an InputError naming the mapping key that answers it.
+(`newmapping.py`) writes it out. Whatever cannot be told is an InputError naming the mapping key that
+answers it.
 """
 
 from __future__ import annotations
@@ -20,21 +21,21 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from importer.errors import InputError
 from importer.parsers.csv.headers import PENDING_WORDS, header_role, is_exact_name
 from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
 from importer.parsers.csv.mapping import mapping_from_dict
 from importer.parsers.csv.text import Records, Source, looks_utf16le, read_records
-from importer.parsers.csv.values import ORDERED_FORMATS, AmountReader, DateFormat, infer_decimal_mark
+from importer.parsers.csv.values import (
+    ORDERED_FORMATS,
+    AmountReader,
+    DateFormat,
+    infer_decimal_mark,
+)
 
-if TYPE_CHECKING:
-    from importer.record import Statement
-
-__all__ = ["INFERRED", "Inferred", "LayoutQuestion", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT", "NewMapping", "new_mapping",
-           "mapping_text"]
+__all__ = ["INFERRED", "Inferred", "LayoutQuestion", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT"]
 
 # Inference could not settle it, so `mappings new` could not either: a mapping written by hand answers it.
 NEW_MAPPING_HINT = "write a mapping that says so (docs/mappings.md) and pass --mapping FILE, or --mapping NAME"
@@ -986,109 +987,8 @@ def _mapping_data(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key != "signature"}
 
 
-def infer_layout(source: Source, date_order: str | None = None) -> Inferred:
+def infer_layout(source: Source, date_order: str | None = None, sign: str | None = None) -> Inferred:
     """Infer the layout of a CSV from its own rows; an InputError (a LayoutQuestion where a person could answer
-    it) names the one question it cannot settle."""
-    return _Inference(source, date_order).run()
-
-
-# ─── a mapping file from an inference (`psimport mappings new`) ─────────────────────────────────
-
-_WHY = {"date": "the date of each row", "amount": "the signed amount (negative is money out)",
-        "debit": "money out", "credit": "money in", "flag": "which way the amount goes",
-        "fee": "a fee taken from the amount", "balance": "the running balance", "payee": "the payee",
-        "memo": "more text about the row", "type": "the bank's kind of transaction", "currency": "the currency"}
-_MONEY_ROLES = ("amount", "debit", "credit", "fee", "balance")
-
-
-@dataclass
-class NewMapping:
-    """A mapping written from an inference: its YAML text, and the file's statements read through it."""
-
-    name: str
-    text: str
-    statements: list["Statement"]
-    summary: str
-
-
-def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = None,
-                sign: str | None = None) -> NewMapping:
-    """Infer a file's layout and write it as a commented mapping named `name`, checked by reading the
-    file through it. What it cannot settle is a LayoutQuestion (`date_order`, `sign`): ask it, and call
-    again with the answer."""
-    from importer.parsers.base import ParseOptions
-    from importer.parsers.csv.reader import Reader
-    from importer.parsers.csv.values import AmbiguousDates
-    from importer.yamlfile import read_yaml
-    source = Source(data, filename)
-    inferred = _Inference(source, date_order, sign).run()
-    if date_order:
-        inferred.data.setdefault("date_order", date_order)
-    if sign == "normal" and "sign" not in inferred.data:
-        inferred.data["sign"] = "normal"
-    text = mapping_text(inferred, name, filename)
-    # Read back through the one loader and its schema, so what is written is what psimport will read.
-    mapping = mapping_from_dict(read_yaml(text, f"{name}.yaml"), name=name)
-    layout = Layout(mapping, inferred.layout.delimiter, inferred.layout.header_index, inferred.layout.head, 1.0)
-    try:
-        statements = Reader(source.text(mapping.encoding), filename, layout,
-                            ParseOptions(date_order=date_order)).statements()
-    except AmbiguousDates as exc:
-        meaning = {"dmy": "day first", "mdy": "month first", "ymd": "year first"}
-        raise LayoutQuestion(str(exc.message), file=filename, line=exc.line, key="date_order",
-                             answers={order: f"{exc.example} is {meaning[order]}" for order in exc.orders}) from None
-    return NewMapping(name, text, [s.finish() for s in statements], inferred.summary)
-
-
-def mapping_text(inferred: Inferred, name: str, filename: str) -> str:
-    """The inferred layout as a mapping YAML, a comment on each key (YAML written by the serializer)."""
-    import yaml
-
-    def dump(pair: dict[str, Any]) -> str:
-        # One key a line, its value in flow style (`flag: {column: D/K, debit: [d], credit: [k]}`), so each
-        # line can carry its comment; the serializer quotes whatever needs quoting.
-        ((key, value),) = pair.items()
-        text = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True, sort_keys=False, width=1000)
-        return f"{key}: " + text.removesuffix("\n...\n").strip()
-
-    data = inferred.data
-    lines = [f"# psimport mapping for files like {PurePath(filename).name}, inferred by `psimport mappings new`.",
-             "# Check each column against your file; docs/mappings.md explains every key.",
-             "# What psimport inferred:"]
-    lines += [f"#   {note}" for note in inferred.notes]
-    lines.append(dump({"name": name}))
-    lines.append(dump({"bank": name}) + "   # the bank's name, for you")
-    if "signature" in data:
-        lines.append(dump({"signature": data["signature"]}) + "   # the header that identifies this layout")
-    else:
-        lines.append(dump({"header": False}) + "   # no header row: the file is recognised by its shape")
-        lines.append(dump({"shape": _shape(inferred)}))
-        if data.get("skip_lines"):
-            lines.append(dump({"skip_lines": data["skip_lines"]}) + "   # lines above the first row of data")
-    for key, why in (("encoding", "not Unicode: the bytes are read in this code page"),
-                     ("delimiter", "what separates the columns")):
-        if key in data:
-            lines.append(dump({key: data[key]}) + f"   # {why}")
-    lines.append("columns:")
-    for role, value in data["columns"].items():
-        lines.append("  " + dump({role: value}) + f"   # {_WHY.get(role, role)}")
-    for key, why in (("sign", "money out is positive in this file"),
-                     ("drop", "rows left out"), ("pending", "rows not booked yet"),
-                     ("continuation", "rows with no date or amount continue the row above"),
-                     ("blank_amount", "a row without an amount reads as 0"),
-                     ("date_format", "how dates are written (auto: worked out from every row)"),
-                     ("date_order", "day/month order the rows showed")):
-        if key in data:
-            lines.append(dump({key: data[key]}) + f"   # {why}")
-    return "\n".join(lines) + "\n"
-
-
-def _shape(inferred: Inferred) -> list[str]:
-    columns = inferred.data["columns"]
-    width = inferred.width
-    kinds = ["any"] * width
-    for role, value in columns.items():
-        index = value["column"] if isinstance(value, dict) else value
-        if isinstance(index, int) and index < width:
-            kinds[index] = "date" if role == "date" else "amount_or_blank" if role in _MONEY_ROLES else kinds[index]
-    return kinds
+    it) names the one question it cannot settle. `date_order` and `sign` ("normal", "charges_positive") are
+    answers the user has given."""
+    return _Inference(source, date_order, sign).run()
