@@ -24,10 +24,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
 from importer.errors import InputError
+from importer.record import TOO_BIG
 from importer.parsers.csv.headers import PENDING_WORDS, header_role, is_exact_name
 from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
 from importer.parsers.csv.mapping import mapping_from_dict
-from importer.parsers.csv.text import Records, Source, looks_utf16le, read_records
+from importer.parsers.csv.text import HEAD_RECORDS, Records, Source, looks_utf16le, read_records
 from importer.parsers.csv.values import (
     ORDERED_FORMATS,
     AmountReader,
@@ -236,11 +237,18 @@ def _is_amount_cell(cell: str) -> bool:
     return bool(_AMOUNT_CELL.fullmatch(cell)) and any(ch.isdigit() for ch in cell)
 
 
+def _named_money(column: Column) -> bool:
+    return column.exact and column.role in ("amount", "debit", "credit", "balance")
+
+
 def _looks_like_money(column: Column) -> bool:
-    """Amount-shaped cells that are not an id, a code or a count."""
+    """Amount-shaped cells that are not an id, a code or a count. A column named for money may hold a bad
+    value or two: the reader names its line."""
     cells = column.nonblank
-    if not cells or not all(_is_amount_cell(c) for c in cells):
+    shaped = [c for c in cells if _is_amount_cell(c)]
+    if not shaped or (len(shaped) < len(cells) and not _named_money(column)):
         return False
+    cells = shaped
     if any(_DATE_CELL.fullmatch(c) for c in cells):
         return False
     digits = [re.sub(r"\D", "", c) for c in cells]
@@ -253,12 +261,16 @@ def _looks_like_money(column: Column) -> bool:
 
 
 def _amounts(column: Column, reader: AmountReader) -> list[Decimal | None] | None:
+    """Each cell as an amount (None when blank); None when one is not, unless the column is named for money
+    (then that cell counts as blank here, and the reader reports it at its line)."""
     values: list[Decimal | None] = []
     for cell in column.cells:
         try:
             values.append(reader.parse(cell))
         except (ValueError, InvalidOperation):
-            return None
+            if not _named_money(column):
+                return None
+            values.append(None)
     return values
 
 
@@ -305,7 +317,7 @@ class _Inference:
         encoding = detect_encoding(self.source.data)
         text = self.source.text(encoding)
         head = self.source.head(encoding)
-        delimiter, records, width, first = self._table(head)
+        delimiter, records, width, first = self._table(head, text)
         header_index = self._header_row(records, first, width)
         header = records.rows[header_index] if header_index is not None else None
         kept = [(records.line_of(first + k), row) for k, row in enumerate(records.rows[first:]) if any(c.strip() for c in row)]
@@ -352,12 +364,15 @@ class _Inference:
 
     # ── where the data is ──
 
-    def _table(self, head) -> tuple[str, Records, int, int]:
+    def _table(self, head, text: str) -> tuple[str, Records, int, int]:
         """The delimiter (the sniffed one first) that splits the rows into columns holding dates and amounts."""
         sniffed = head.delimiter('"')
         problem: InputError | None = None
         for delimiter in dict.fromkeys((sniffed, ";", ",", "\t", "|")):
             records = head.records(delimiter, '"')
+            if sum(1 for row in records.rows if any(row)) < 2 and len(text) > len(head.text):
+                # Rows longer than the head's 64 KB (a 100,000-character payee): the first records whole.
+                records = read_records(text, delimiter, '"', self.filename, limit=HEAD_RECORDS, lenient=True)
             width = self._width(records)
             try:
                 return delimiter, records, width, self._first_data_row(records, width)
@@ -547,6 +562,7 @@ class _Inference:
             if parsed is not None:
                 column.kind, column.values = "amount", parsed
         money = [c for c in money if c.kind == "amount"]
+        self._refuse_impossible(money)
         # A column the same on every row of several (a fee of 0.00, the account's number) says nothing.
         if len(rows) >= 3:
             money = [c for c in money if c.distinct() > 1 or c.role in ("amount", "debit", "credit")]
@@ -598,6 +614,16 @@ class _Inference:
             said.append("not read: " + ", ".join(unused))
         data["columns"] = columns
         return data, said
+
+    def _refuse_impossible(self, money: list[Column]) -> None:
+        """An amount no account moves is a damaged file: said at its line before any question is asked."""
+        for column in money:
+            for i, value in enumerate(column.values):
+                if value is not None and not -TOO_BIG < value < TOO_BIG:
+                    text = str(value)
+                    raise InputError(f"the amount {text[:20]}{'…' if len(text) > 20 else ''} is too big to be money; "
+                                     "the file is damaged or not from a bank", file=self.filename,
+                                     line=self.dated_lines[i])
 
     def _direction(self, column: Column) -> str:
         """"up" when the dates run oldest first, "down" newest first, "" when they do not say."""
