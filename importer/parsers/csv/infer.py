@@ -24,17 +24,23 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
 from importer.errors import InputError
-from importer.record import TOO_BIG
 from importer.parsers.csv.headers import PENDING_WORDS, header_role, is_exact_name
 from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
 from importer.parsers.csv.mapping import mapping_from_dict
-from importer.parsers.csv.text import HEAD_RECORDS, Records, Source, looks_utf16le, read_records
+from importer.parsers.csv.text import (
+    HEAD_RECORDS,
+    Records,
+    Source,
+    looks_utf16le,
+    read_records,
+)
 from importer.parsers.csv.values import (
     ORDERED_FORMATS,
     AmountReader,
     DateFormat,
     infer_decimal_mark,
 )
+from importer.record import TOO_BIG
 
 __all__ = ["INFERRED", "Inferred", "LayoutQuestion", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT"]
 
