@@ -1,8 +1,9 @@
 """Layout inference: statements of banks that ship no mapping, each written in that bank's real layout, read
 from the file itself (`--mapping infer` or no mapping claiming them), or refused with the one question.
 
-Where each layout is documented is said beside it: the bank2ynab configuration (bank2ynab/bank2ynab,
-`bank2ynab.conf`, the section named), Firefly III's import configurations, or the bank's own help pages.
+Where each layout is documented is said beside it: a section of the bank2ynab configuration
+(bank2ynab/bank2ynab, `bank2ynab.conf`, whose column lists and delimiters the samples follow), or the
+bank's own export (the menu it is under and the column names it writes).
 """
 
 from __future__ import annotations
