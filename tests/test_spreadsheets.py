@@ -253,3 +253,22 @@ def test_an_empty_first_sheet_and_leading_blank_rows(tmp_path):
     code, output, [statement] = _parse(tmp_path / "offset.xlsx", "--sheet", "Data")
     assert code == 0, output
     assert _rows(statement) == [("2026-10-01", "-23.45", "Tesco", "976.55", 4)]
+
+
+def test_a_sheet_no_mapping_knows_is_inferred_from_its_cells(tmp_path):
+    # German headers no shipped mapping has; the running balance confirms the sign. The rows take the CSV
+    # path, so layout inference reads a sheet as it reads a CSV, with the date and number cells as they are.
+    rows = [["Buchungsdatum", "Empfänger", "Verwendungszweck", "Betrag", "Kontostand"]]
+    balance = Decimal("1000.00")
+    for day, (payee, amount) in enumerate([("REWE", "-23.45"), ("Arbeitgeber", "2500"), ("Bäcker", "-3.2")], 1):
+        balance += Decimal(amount)
+        rows.append([date(2026, 10, day), payee, f"Ref {day}", float(amount), float(balance)])
+    path = _xlsx(tmp_path / "unknown.xlsx", {"Umsätze": rows})
+    result = CliRunner().invoke(cli, ["parse", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "layout inferred from the file" in result.stderr
+    [statement] = json.loads(result.stdout)["statements"]
+    assert statement["format"] == "xlsx:inferred"
+    assert _rows(statement) == [("2026-10-01", "-23.45", "REWE", "976.55", 2),
+                                ("2026-10-02", "2500.00", "Arbeitgeber", "3476.55", 3),
+                                ("2026-10-03", "-3.20", "Bäcker", "3473.35", 4)]
