@@ -147,10 +147,12 @@ def sandbox_option(command, help: str = "Use an embedded local PocketSmith sandb
 
 # Options several commands share, defined once.
 _mapping_option = click.option("--mapping", metavar="NAME|FILE",
-                               help="CSV layout: a mapping name or YAML file, or `infer` to ignore every mapping "
-                                    "and infer it from the file.")
+                               help="CSV (or spreadsheet) layout: a mapping name or YAML file, or `infer` to ignore "
+                                    "every mapping and infer it from the file.")
 _date_order_option = click.option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]),
                                   help="Day/month order when the file cannot tell (QIF, CSV).")
+_sheet_option = click.option("--sheet", metavar="NAME",
+                             help="The sheet of a spreadsheet statement (XLSX, XLS, ODS) to read [default: its first].")
 _rules_option = click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
                              help="Rules file [default: the config's rules:, else ./rules.yaml if present].")
 _yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
@@ -204,7 +206,7 @@ class PsimportGroup(click.Group):
 @global_options
 @click.version_option(package_name="pocketsmith-importer", prog_name="psimport")
 def cli():
-    """Import bank statements (OFX/QFX/QBO, QIF, CSV, CAMT, MT940) into PocketSmith.
+    """Import bank statements (OFX/QFX/QBO, QIF, CSV, XLSX/XLS/ODS, CAMT, MT940) into PocketSmith.
 
     Files are parsed, matched against what PocketSmith already holds, categorised by
     your rules.yaml, previewed, and only then created, exactly once.
@@ -245,12 +247,13 @@ def pass_state(f):
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_mapping_option
 @_date_order_option
+@_sheet_option
 @format_option("table", "json", "jsonl", "csv")
 @click.option("--all", "show_all", is_flag=True,
               help=f"Table: every row (otherwise the first {TABLE_ROWS} of each statement).")
 @global_options(unused=("--api-url", "--state-dir", "--verbose"))
 @pass_state
-def parse(state: State, files, mapping, date_order, fmt, show_all):
+def parse(state: State, files, mapping, date_order, sheet, fmt, show_all):
     """Read statement files and show their transactions, without touching PocketSmith.
 
     A directory means every statement file in it.
@@ -263,7 +266,7 @@ def parse(state: State, files, mapping, date_order, fmt, show_all):
     """
     from importer.output import statements as views
     from importer.pipeline import read_statements
-    read = read_statements(files, config=state.config, mapping=mapping, date_order=date_order)
+    read = read_statements(files, config=state.config, mapping=mapping, date_order=date_order, sheet=sheet)
     if not state.quiet:
         for path in read.skipped:
             _echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)
@@ -283,6 +286,10 @@ def _plan_options(command):
         _rules_option,
         _mapping_option,
         _date_order_option,
+        _sheet_option,
+        click.option("--allow-currency-mismatch", is_flag=True,
+                     help="Send a statement to an account in another currency anyway: its amounts go "
+                          "unconverted, as amounts in the account's currency (otherwise refused)."),
     ]):
         command = option(command)
     return command
@@ -453,8 +460,8 @@ class _TerminalUi:
 @sandbox_option
 @global_options
 @pass_state
-def preview(state: State, files, account, rules_path, mapping, date_order, existing, fmt, out, show_all, decisions,
-            enrich, sandbox):
+def preview(state: State, files, account, rules_path, mapping, date_order, sheet, allow_currency_mismatch, existing,
+            fmt, out, show_all, decisions, enrich, sandbox):
     """Show exactly what an import would do, writing nothing.
 
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
@@ -482,7 +489,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
     plan = preview_plan(paths, state_dir=state.state_dir, config=_run_config(state, sandbox),
                         source=state.source(existing, sandbox),
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
-                        rules_path=rules_path, mapping=mapping, date_order=date_order, decisions_csv=decisions)
+                        rules_path=rules_path, mapping=mapping, date_order=date_order, decisions_csv=decisions,
+                        allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
     limit = None if show_all else TABLE_ROWS
     if (fmt != "table" or out is not None) and not state.quiet:
         # The table shows them in its summary; JSON, CSV and HTML readers see them here too.
@@ -526,8 +534,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 @sandbox_option
 @global_options
 @pass_state
-def import_(state: State, files, inbox, account, rules_path, mapping, date_order, yes, concurrency, accept_review,
-            decisions, enrich, sandbox):
+def import_(state: State, files, inbox, account, rules_path, mapping, date_order, sheet, allow_currency_mismatch, yes,
+            concurrency, accept_review, decisions, enrich, sandbox):
     """Create the new transactions in PocketSmith, each exactly once.
 
     Computes the same plan as `preview`, shows its summary, asks, then creates the rows to
@@ -557,12 +565,13 @@ def import_(state: State, files, inbox, account, rules_path, mapping, date_order
             raise InputError("give statement FILES or --inbox DIR, not both" if files else
                              "--decisions is for the plan of the files it was made from; not with --inbox")
         return _import_inbox(state, inbox, rules_path=rules_path, mapping=mapping, date_order=date_order, yes=yes,
-                             concurrency=concurrency, accept_review=accept_review, enrich=enrich, sandbox=sandbox)
+                             concurrency=concurrency, accept_review=accept_review, enrich=enrich, sandbox=sandbox,
+                             sheet=sheet, allow_currency_mismatch=allow_currency_mismatch)
     if not files:
         raise InputError("no statements to import: give FILES, or --inbox DIR (or set inbox: in psimport.yaml)")
     _run_import(state, files, sandbox, yes=yes, again=_same_command(state), account=account, rules_path=rules_path,
                 mapping=mapping, date_order=date_order, accept_review=accept_review, concurrency=concurrency,
-                decisions_csv=decisions, enrich=enrich)
+                decisions_csv=decisions, enrich=enrich, sheet=sheet, allow_currency_mismatch=allow_currency_mismatch)
 
 
 def _run_import(state: State, files, sandbox: bool, *, yes: bool, again: str, summary: bool = True,
@@ -596,7 +605,7 @@ class _InboxUi(_TerminalUi):
 
 
 def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order, yes, concurrency, accept_review,
-                  enrich, sandbox) -> None:
+                  enrich, sandbox, sheet=None, allow_currency_mismatch=False) -> None:
     from importer.inbox import NEEDS_A_PERSON_EXIT, run_inbox
     from importer.output.batches import import_result_lines, inbox_lines
     from importer.output.render import fit_text
@@ -609,7 +618,8 @@ def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order,
         result = run_import([path], client=client, config=config, state_dir=state.state_dir,
                             target=_target_name(state, sandbox), ui=ui, again=again, rules_path=rules_path,
                             mapping=mapping, date_order=date_order, accept_review=accept_review,
-                            concurrency=concurrency, enrich=enrich)
+                            concurrency=concurrency, enrich=enrich, sheet=sheet,
+                            allow_currency_mismatch=allow_currency_mismatch)
         for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
             (ui.say if is_result else ui.note)(line)
         return result
@@ -693,7 +703,8 @@ class _ReviewScreen:
 @sandbox_option
 @global_options
 @pass_state
-def review(state: State, files, account, rules_path, mapping, date_order, every_row, sandbox):
+def review(state: State, files, account, rules_path, mapping, date_order, sheet, allow_currency_mismatch, every_row,
+           sandbox):
     """Decide the rows left for review one by one, in the terminal; each answer is kept at once.
 
     Each row is shown beside its candidate PocketSmith transactions (date, amount, payee, how
@@ -722,7 +733,8 @@ def review(state: State, files, account, rules_path, mapping, date_order, every_
     paths = _statement_paths(state, files, sandbox)
     client, config, target = state.client(sandbox), _run_config(state, sandbox), _target_name(state, sandbox)
     again = _same_command(state)
-    options = dict(account=account, rules_path=rules_path, mapping=mapping, date_order=date_order)
+    options = dict(account=account, rules_path=rules_path, mapping=mapping, date_order=date_order, sheet=sheet,
+                   allow_currency_mismatch=allow_currency_mismatch)
     with Journal.in_state_dir(state.state_dir) as journal:
         session, _ = load_review(paths, client=client, config=config, journal=journal, target=target,
                                     every_row=every_row, **options)

@@ -74,14 +74,17 @@ class ImportResult:
 def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Config", source: "TransactionSource",
                  target: str, account: int | None = None, rules_path: str | Path | None = None,
                  mapping: str | None = None, date_order: str | None = None,
-                 decisions_csv: str | Path | None = None) -> Plan:
+                 decisions_csv: str | Path | None = None, allow_currency_mismatch: bool = False,
+                 sheet: str | None = None) -> Plan:
     """The plan an import of `files` would carry out, with the journal's earlier imports as duplicates and the
     decisions kept there applied; `decisions_csv` (a filled-in preview CSV) adds decisions, not kept."""
     journal = Journal.existing_in(state_dir)
     try:
         client = None if source.offline else cast("Client", source)     # online, the source is the client
         located = locate(files, config=config, client=client, account=account,
-                         mapping=mapping, date_order=date_order)
+                         mapping=mapping, date_order=date_order,
+                         offline_accounts=getattr(source, "accounts", None) if source.offline else None,
+                         allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
         plan = plan_located(located, config=config, source=source, rules=rules_path, journal=journal,
                             target=target)
         if decisions_csv is not None:
@@ -116,7 +119,7 @@ def run_import(files: Sequence[str | Path], *, client: "Client", config: "Config
                ui: Ui, again: str, account: int | None = None, rules_path: str | Path | None = None,
                mapping: str | None = None, date_order: str | None = None, accept_review: bool = False,
                concurrency: int | None = None, decisions_csv: str | Path | None = None,
-               enrich: bool = False) -> ImportResult:
+               enrich: bool = False, allow_currency_mismatch: bool = False, sheet: str | None = None) -> ImportResult:
     """Create the plan's new rows exactly once: finish the unfinished batch of these same files, or start one.
 
     `again` is the command line that finishes an interrupted run, for the message that says so.
@@ -125,7 +128,8 @@ def run_import(files: Sequence[str | Path], *, client: "Client", config: "Config
     """
     with import_lock(state_dir), Journal.in_state_dir(state_dir) as journal:
         opened = _open_batch(journal, client, config, target, files, account, rules_path, mapping, date_order,
-                             accept_review, ui, decisions_csv, enrich)
+                             accept_review, ui, decisions_csv, enrich, allow_currency_mismatch=allow_currency_mismatch,
+                             sheet=sheet)
         if isinstance(opened, ImportResult):
             return opened
         return _write_batch(journal, client, opened, concurrency or DEFAULT_CONCURRENCY, ui, again)
@@ -134,9 +138,11 @@ def run_import(files: Sequence[str | Path], *, client: "Client", config: "Config
 def _open_batch(journal: Journal, client: "Client", config: "Config", target: str, files: Sequence[str | Path],
                 account: int | None, rules_path: str | Path | None, mapping: str | None, date_order: str | None,
                 accept_review: bool, ui: Ui, decisions_csv: str | Path | None = None,
-                enrich: bool = False) -> "str | ImportResult":
+                enrich: bool = False, *, allow_currency_mismatch: bool = False,
+                sheet: str | None = None) -> "str | ImportResult":
     """The unfinished batch of these same files, or a new one from a fresh plan; None if nothing to do."""
-    located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order)
+    located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order,
+                     allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
     key = hashlib.sha256(f"{target}\n{located.key}".encode()).hexdigest()
     unfinished = journal.find_unfinished(key)
     if unfinished is not None:

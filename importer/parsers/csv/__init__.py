@@ -17,14 +17,16 @@ import codecs
 import gc
 import re
 from collections import Counter
+from datetime import date
+from decimal import Decimal
 
 from importer.errors import ImporterError, InputError
 from importer.parsers.base import ParseOptions
 from importer.parsers.csv.infer import infer_layout
 from importer.parsers.csv.layout import detect_layout, explicit_layout
-from importer.parsers.csv.mapping import find_mapping
+from importer.parsers.csv.mapping import Mapping, find_mapping
 from importer.parsers.csv.reader import Reader
-from importer.parsers.csv.text import HEAD_CHARS, Source, looks_utf16le
+from importer.parsers.csv.text import HEAD_CHARS, Records, Source, looks_utf16le
 from importer.record import Statement
 
 __all__ = ["CsvParser", "CSV_SUFFIXES", "INFER"]
@@ -83,13 +85,27 @@ class CsvParser:
             return 0.4 + suffix_bonus
         return 0.1 if suffix_bonus else 0.0
 
+    @staticmethod
+    def explicit_mapping(options: ParseOptions) -> Mapping | None:
+        """The mapping `options` name (`--mapping`), or None when the layout is to be detected."""
+        if not options.mapping or options.mapping == INFER:
+            return None
+        return find_mapping(options.mapping, options.mapping_dirs)
+
     def parse(self, data: bytes, filename: str, options: ParseOptions = ParseOptions()) -> list[Statement]:
         """Every row of the file, through the mapping named in `options` or the one detected."""
-        infer = options.mapping == INFER
-        explicit = find_mapping(options.mapping, options.mapping_dirs) if options.mapping and not infer else None
+        explicit = self.explicit_mapping(options)
         source = Source(data, filename)
         if not source.text(explicit.encoding if explicit else None).strip():
             raise InputError("the file is empty; download the statement again", file=filename)
+        return self.read_source(source, filename, options, explicit)
+
+    def read_source(self, source: Source, filename: str, options: ParseOptions, explicit: Mapping | None = None,
+                    *, records: Records | None = None,
+                    cells: dict[tuple[int, int], date | Decimal] | None = None) -> list[Statement]:
+        """A file's text (or a spreadsheet's rows: `records` and their typed `cells`) through the mapping
+        named, else the one detected, else the one inferred: the one path every tabular statement takes."""
+        infer = options.mapping == INFER
         notes: list[str] = []
         if explicit is not None:
             layout = explicit_layout(source.head(explicit.encoding), explicit)
@@ -98,7 +114,18 @@ class CsvParser:
             if layout is None:
                 inferred = infer_layout(source, options.date_order)
                 layout, notes = inferred.layout, [inferred.summary]
-        reader = Reader(source.text(layout.mapping.encoding), filename, layout, options)
+        if records is None:
+            text = source.text(layout.mapping.encoding)
+        else:
+            # The rows are split already; the text is wanted only for the preamble above the header, where
+            # a mapping's `account: pattern` looks. That pattern was written for the bank's CSV ("IBAN;(...)"),
+            # so the cells are joined with the delimiter it names.
+            mapping = layout.mapping
+            above = records.rows[:layout.header_index if layout.header_index is not None else mapping.skip_lines]
+            pattern = mapping.account_pattern.pattern if mapping.account_pattern is not None else ""
+            delimiter = mapping.delimiter or next((d for d in (";", "\t", "|") if d in pattern), ",")
+            text = "".join(delimiter.join(row) + "\n" for row in above)
+        reader = Reader(text, filename, layout, options, records=records, cells=cells)
         del source  # the reader holds the one text it needs; the rest can go
         # Collecting a million rows trips the cyclic garbage collector over and over, for nothing:
         # rows hold only strings. Pausing it halves the time of a large file.
