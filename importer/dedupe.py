@@ -21,7 +21,7 @@ How a run is decided, for one target transaction account:
    `original_payee`, with the memo as a second chance, which rescues a NAME cut at 32 characters; a name typed
    by hand that differs counts for little).
 4. Assignment is one-to-one and optimal: rows and candidates form connected blocks per amount, each solved
-   with `scipy.optimize.linear_sum_assignment` maximising the summed log-odds, so N identical rows against M
+   exactly (`importer.assignment`) maximising the summed log-odds, so N identical rows against M
    existing give M matches and N-M creates, and yesterday's coffee cannot swallow today's. A long block of one
    recurring amount also tries its merchant posting a business day sooner or later than the account's usual.
 5. Bands: score >= duplicate_threshold is `duplicate`, >= review_threshold is `review`, else `create`. Two
@@ -51,6 +51,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Iterator, Mapping, Sequence
 
+from importer.assignment import max_weight_assignment
 from importer.errors import ConfigError
 from importer.payee import PayeeSettings, match_key, similarities, similarity
 from importer.pocketsmith.models import PsTransaction
@@ -838,8 +839,6 @@ class _Matcher:
                 self.ambiguous.setdefault(row, (start, first[row]))
 
     def _solve_block(self, block: list[_Pair], floor: float) -> list[_Pair]:
-        from scipy.optimize import linear_sum_assignment
-
         rows = sorted({p.row for p in block}, key=lambda i: (self.records[i].date, i))
         by_row: dict[int, list[_Pair]] = {}
         for pair in block:
@@ -857,15 +856,16 @@ class _Matcher:
                 continue
             row_at = {i: k for k, i in enumerate(chunk)}
             col_at = {q: k for k, q in enumerate(positions)}
-            weights = self.np.zeros((len(chunk), len(positions)))
+            weights = {}
             lookup = {}
             for pair in candidates:
                 if pair.logit > floor:
-                    weights[row_at[pair.row], col_at[pair.pos]] = pair.logit - floor
-                    lookup[(pair.row, pair.pos)] = pair
-            for r, c in zip(*linear_sum_assignment(weights, maximize=True)):
-                pair = lookup.get((chunk[r], positions[c]))
-                if pair is not None and chunk[r] in final:
+                    cell = row_at[pair.row], col_at[pair.pos]
+                    weights[cell] = pair.logit - floor
+                    lookup[cell] = pair
+            for cell in max_weight_assignment(len(chunk), len(positions), weights):
+                pair = lookup[cell]
+                if pair.row in final:
                     chosen.append(pair)
                     taken.add(pair.pos)
             start += _BLOCK_ROWS
