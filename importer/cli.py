@@ -543,10 +543,12 @@ def categories(state: State, fmt, sandbox):
               help="Seed for the fault draws, for repeatable runs.")
 @click.option("--max-per-page", type=click.IntRange(1, 1000), default=1000, show_default=True,
               help="Largest page the transaction lists give, whatever per_page asks.")
+@click.option("--refuse-per-page-over", type=click.IntRange(1), default=None, metavar="N",
+              help="Answer 400 (naming per_page) to any list that asks for more than N a page.")
 @global_options
 @pass_state
 def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429, retry_after, rate_500,
-                    rate_drop, fault_seed, max_per_page):
+                    rate_drop, fault_seed, max_per_page, refuse_per_page_over):
     """Run a local PocketSmith API sandbox in the foreground (Ctrl-C stops it).
 
     It serves the part of the PocketSmith API v2 psimport uses, from a SQLite file that
@@ -565,6 +567,7 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
                     rate_drop_after_create=rate_drop, seed=fault_seed)
     server, db_path = foreground_sandbox(state.state_dir, db_path=db_path, key=key, port=port, faults=faults,
                                          demo=demo, max_per_page=max_per_page,
+                                         refuse_per_page_over=refuse_per_page_over,
                                          log=(lambda line: click.echo(line, err=True)) if state.verbose else None)
     click.echo(f"PocketSmith sandbox at {server.url} (data: {db_path})")
     click.echo(f"  export POCKETSMITH_API_URL={server.url}")
