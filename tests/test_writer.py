@@ -259,3 +259,16 @@ def test_ctrl_c_after_the_last_create_leaves_a_complete_batch(sandbox, journal):
     assert report.interrupted and report.complete and report.left == 0 and not report.unknown
     assert journal.batch(batch_id).status == "complete"
     assert_exactly_once(sandbox, rows, journal, batch_id)
+
+
+def test_what_other_batches_imported_is_read_once_per_account_not_once_per_row(sandbox, journal, monkeypatch):
+    # The journal query grows with every import ever made; asked per row it made a big batch's start slow.
+    rows = _bodies(40) + _bodies(5, account=VISA)
+    batch_id = _batch(journal, rows)
+    asked = []
+    imported = journal.imported
+    monkeypatch.setattr(journal, "imported", lambda account, target="": asked.append(account) or imported(account,
+                                                                                                          target))
+    Writer(sandbox.client(), journal, concurrency=4, settle_delay=0).run(batch_id)
+    assert sorted(asked) == [EVERYDAY, VISA]
+    assert_exactly_once(sandbox, rows, journal, batch_id)

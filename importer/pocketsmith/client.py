@@ -204,7 +204,9 @@ class PocketSmith:
                 base_url=self.base_url + "/", transport=transport, timeout=httpx.Timeout(timeout),
                 headers={"Accept": "application/json", "User-Agent": "psimport (pocketsmith-importer)"},
                 follow_redirects=False, trust_env=False, verify=_tls_for(self.base_url),
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
+                # As many connections kept open as the writer may have requests in flight (64 at most):
+                # a connection closed after each request is opened again for the next one.
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
 
     @classmethod
     def from_env(cls, base_url: str, log=None, **options) -> "PocketSmith":

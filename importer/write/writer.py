@@ -320,7 +320,9 @@ class Writer:
         imported: dict[int, dict[str, int]] = {}
         for row in rows:
             if row.external_id:
-                known = imported.setdefault(row.account_id, self.journal.imported(row.account_id, target))
+                if row.account_id not in imported:     # one query per account, not one per row
+                    imported[row.account_id] = self.journal.imported(row.account_id, target)
+                known = imported[row.account_id]
                 if row.external_id in known:
                     self.journal.mark_skipped(row.batch_id, row.row_index,
                                               f"created meanwhile as PocketSmith {known[row.external_id]}")
