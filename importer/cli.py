@@ -411,7 +411,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 @_plan_options
 @_yes_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, metavar="N",
-              help="Requests in flight at most (default 16, measured); fewer when PocketSmith says 429.")
+              help="Requests in flight at most (default 32: it starts at 16 and grows while PocketSmith "
+                   "keeps up); fewer when PocketSmith says 429.")
 @click.option("--accept-review", is_flag=True, help="Also create the rows marked for review (flagged needs_review).")
 @sandbox_option
 @global_options

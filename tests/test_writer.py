@@ -197,6 +197,31 @@ def test_undo_deletes_what_the_batch_created_but_keeps_what_the_user_changed(san
     assert journal.batch(batch_id).undone_at is not None
 
 
+def test_the_limit_starts_at_its_start_and_grows_by_one_per_run_of_successes_to_the_maximum():
+    limit = AdaptiveLimit(6, start=4)
+    held = [limit.try_acquire() for _ in range(4)]
+    assert None not in held and limit.try_acquire() is None              # 4 in flight, no more yet
+    for _ in range(4):
+        limit.release(True)
+    assert limit.limit == 5                                               # a run of 4 successes: one more
+    for _ in range(5):
+        assert limit.try_acquire() is not None
+        limit.release(True)
+    assert limit.limit == 6
+    for _ in range(30):
+        assert limit.try_acquire() is not None
+        limit.release(True)
+    assert limit.limit == 6                                               # never past the maximum
+    assert AdaptiveLimit(3, start=16).limit == 3 and AdaptiveLimit(5).limit == 5
+
+
+def test_a_writer_starts_at_16_in_flight_and_may_grow_to_its_concurrency(sandbox, journal):
+    from importer.write.writer import START_CONCURRENCY
+    assert Writer(sandbox.client(), journal, concurrency=32).limit.limit == START_CONCURRENCY == 16
+    assert Writer(sandbox.client(), journal, concurrency=8).limit.limit == 8
+    assert Writer(sandbox.client(), journal, concurrency=32).limit.maximum == 32
+
+
 def test_the_limit_halves_once_per_window_pauses_and_grows_back():
     now = [100.0]
     limit = AdaptiveLimit(8, clock=lambda: now[0])

@@ -211,7 +211,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
                    f"{_where('sandbox' if sandbox else batch.target or target)}?", "deleting")
         client = client_for(sandbox)
         with import_lock(state_dir), ui.progress("Deleting") as progress:
-            report = undo_batch(client, journal, batch.id, concurrency=DEFAULT_CONCURRENCY, progress=progress)
+            report = undo_batch(client, journal, batch.id, progress=progress)
         ui.say(f"Batch {batch.id}: deleted {report.deleted}"
                + (f", {report.gone} already gone" if report.gone else "")
                + (f", kept {len(report.kept)} changed in PocketSmith since" if report.kept else "") + ".")
