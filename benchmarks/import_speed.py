@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -111,6 +112,11 @@ class Sandbox:
                                 (ACCOUNT,)).fetchall()
         return Counter((date.fromisoformat(d), Decimal(c) / 100, p) for d, c, p in rows) - self.held
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the sandbox process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
@@ -128,14 +134,20 @@ def run_import(workdir: Path, env: dict, statement: Path, concurrency: int | Non
         if concurrency is not None:
             command += ["--concurrency", str(concurrency)]
         probe_out = directory / "probe.json"
+        sandbox_before = sandbox.cpu_seconds()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         result = subprocess.run(command, env={**env, "PSIMPORT_PROBE_OUT": str(probe_out)}, capture_output=True,
                                 text=True, cwd=directory)
         elapsed = time.perf_counter() - started
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime)
+        sandbox_cpu = sandbox.cpu_seconds() - sandbox_before
         if result.returncode != 0:
             raise SystemExit(f"import failed ({result.returncode}): {result.stderr}")
         found = re.search(r"asked to slow down (\d+) times; requests in flight went down to (\d+)", result.stdout)
-        outcome = {"seconds": elapsed, "stored": sandbox.stored(),
+        outcome = {"seconds": elapsed, "stored": sandbox.stored(), "cpu": cpu, "sandbox_cpu": sandbox_cpu,
+                   "load": os.getloadavg()[0],
                    "throttles": int(found.group(1)) if found else 0, "lowest": int(found.group(2)) if found else None}
         if probe:
             outcome["probe"] = json.loads(probe_out.read_text())
@@ -224,12 +236,16 @@ def main() -> int:
     for count, planned, baseline, results in tables:
         print(f"\n### `psimport import` of {count:,} new rows, sandbox latency {LATENCY_MS} ms a request, "
               f"{HELD:,} transactions fetched for dedupe, start-up included, 2 cores\n")
-        print("| run | time (s) | creates/s | vs one at a time | 429s seen | lowest in flight | exactly once |")
-        print("|---|---:|---:|---:|---:|---:|---|")
+        print("| run | time (s) | creates/s | vs one at a time | psimport CPU (s) | sandbox CPU (s) | load | "
+              "429s seen | lowest in flight | exactly once |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for name, outcome in results:
             print(f"| {name} | {outcome['seconds']:.2f} | {count / outcome['seconds']:.0f} | "
-                  f"{baseline / outcome['seconds']:.1f}x | {outcome['throttles']} | {outcome['lowest'] or '-'} | "
+                  f"{baseline / outcome['seconds']:.1f}x | {outcome['cpu']:.2f} | {outcome['sandbox_cpu']:.2f} | "
+                  f"{outcome['load']:.1f} | {outcome['throttles']} | {outcome['lowest'] or '-'} | "
                   f"{'yes' if outcome['stored'] == planned else 'NO'} |")
+        print("\nCPU: of the psimport process and of the sandbox process during the run; load: the machine's "
+              "1-minute load average as the run ended (2 cores).")
     if probed is not None:
         phases = breakdown(probed)
         print(f"\n### Where the time goes: the default import of 400 rows ({probed['seconds']:.2f} s)\n")

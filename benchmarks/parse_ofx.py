@@ -216,6 +216,8 @@ def verdicts(results: list[dict], find) -> str:
     small, big = find("SGML 1.02", 10_000, OFXPARSE_READER), find("SGML 1.02", 20_000, OFXPARSE_READER)
     if small and big:
         lines.append(f"- ofxparse, SGML: twice the transactions took {big['cpu'] / small['cpu']:.1f}x the CPU time")
+    lines.append(f"- the machine's 1-minute load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+                 "(other processes stretch wall time; CPU time hardly)")
     return "\n".join(lines) + "\n"
 
 
