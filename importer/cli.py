@@ -31,6 +31,7 @@ class State:
     state_dir_opt: str | None = None
     verbose: int = 0
     quiet: bool = False
+    demo: bool = False          # --sandbox: the demo's own state dir, unless --state-dir or PSIMPORT_STATE_DIR says
     _config: object = field(default=None, repr=False)
     _clients: dict = field(default_factory=dict, repr=False)   # one per --sandbox value
 
@@ -43,8 +44,14 @@ class State:
 
     @property
     def state_dir(self) -> Path:
+        """--state-dir, else PSIMPORT_STATE_DIR, else the user data dir; under --sandbox its `demo/` folder, so
+        the demo's journal and sandbox never mix with the user's real imports."""
         from importer.config import default_state_dir
-        return Path(self.state_dir_opt) if self.state_dir_opt else default_state_dir()
+        if self.state_dir_opt:
+            return Path(self.state_dir_opt)
+        if self.demo and not os.environ.get("PSIMPORT_STATE_DIR"):
+            return default_state_dir() / "demo"
+        return default_state_dir()
 
     def client(self, sandbox: bool = False):
         """The PocketSmith client for this run: the real API, or an embedded sandbox with --sandbox.
@@ -74,8 +81,9 @@ class State:
 
     @property
     def resolved_api_url(self) -> str:
-        from importer.config import DEFAULT_API_URL
-        return self.api_url or os.environ.get("POCKETSMITH_API_URL") or DEFAULT_API_URL
+        """--api-url, else POCKETSMITH_API_URL, else the config's api_url:, else PocketSmith's."""
+        from importer.settings import api_url
+        return api_url(self.api_url, self.config).value
 
 
 def _remember(attr: str):
@@ -92,23 +100,27 @@ def _remember(attr: str):
 
 
 _GLOBAL_OPTIONS = [
-    click.option("--api-url", metavar="URL", expose_value=False, callback=_remember("api_url"),
-                 help="PocketSmith API base URL [env POCKETSMITH_API_URL; default https://api.pocketsmith.com/v2]."),
-    click.option("--config", metavar="FILE", expose_value=False, callback=_remember("config_path"),
-                 help="Config file (YAML). Default: ./psimport.yaml, then the user config dir."),
-    click.option("--state-dir", metavar="DIR", expose_value=False, callback=_remember("state_dir_opt"),
-                 help="Where the journal lives [env PSIMPORT_STATE_DIR; default the user data dir]."),
-    click.option("-v", "--verbose", count=True, expose_value=False, callback=_remember("verbose"),
-                 help="Log each request (key redacted)."),
-    click.option("--quiet", is_flag=True, expose_value=False, callback=_remember("quiet"),
-                 help="Print only results and errors."),
+    (("--api-url",), dict(metavar="URL", callback=_remember("api_url"),
+                          help="PocketSmith API base URL [env POCKETSMITH_API_URL, else the config's api_url:; "
+                               "default https://api.pocketsmith.com/v2].")),
+    (("--config",), dict(metavar="FILE", callback=_remember("config_path"),
+                         help="Config file (YAML). Default: ./psimport.yaml, then the user config dir.")),
+    (("--state-dir",), dict(metavar="DIR", callback=_remember("state_dir_opt"),
+                            help="Where the journal lives [env PSIMPORT_STATE_DIR; default the user data dir]; "
+                                 "--sandbox uses its demo/ folder.")),
+    (("-v", "--verbose"), dict(count=True, callback=_remember("verbose"), help="Log each request (key redacted).")),
+    (("--quiet",), dict(is_flag=True, callback=_remember("quiet"), help="Print only results and errors.")),
 ]
 
 
-def global_options(command):
-    for option in reversed(_GLOBAL_OPTIONS):
-        command = option(command)
-    return command
+def global_options(command=None, *, unused: tuple[str, ...] = ()):
+    """The global options, on a command too (so they work after it). Those in `unused` the command never reads:
+    still accepted there (a script may put them after any command), but left out of its --help."""
+    def add(command):
+        for names, settings in reversed(_GLOBAL_OPTIONS):
+            command = click.option(*names, expose_value=False, hidden=names[-1] in unused, **settings)(command)
+        return command
+    return add(command) if command is not None else add
 
 
 def format_option(*choices: str, default: str = "table"):
@@ -117,9 +129,15 @@ def format_option(*choices: str, default: str = "table"):
                         help="Output format.")
 
 
-def sandbox_option(command):
-    return click.option("--sandbox", is_flag=True,
-                        help="Use an embedded local PocketSmith sandbox (demo data) instead of PocketSmith.")(command)
+def _remember_demo(ctx: click.Context, param: click.Parameter, value):
+    if value:
+        ctx.ensure_object(State).demo = True
+    return value
+
+
+def sandbox_option(command, help: str = "Use an embedded local PocketSmith sandbox (demo data) instead of "
+                                       "PocketSmith; its journal and data are kept in STATE_DIR/demo/."):
+    return click.option("--sandbox", is_flag=True, callback=_remember_demo, help=help)(command)
 
 
 # Options several commands share, defined once.
@@ -130,6 +148,10 @@ _date_order_option = click.option("--date-order", type=click.Choice(["dmy", "mdy
 _rules_option = click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
                              help="Rules file [default: the config's rules:, else ./rules.yaml if present].")
 _yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+_decisions_option = click.option(
+    "--decisions", metavar="FILE.csv", type=click.Path(path_type=Path, dir_okay=False),
+    help="Your decisions: a preview CSV with its `decision` column filled (create, duplicate with "
+         "duplicate_of, or skip); import keeps them for later runs.")
 
 
 class PsimportGroup(click.Group):
@@ -141,6 +163,12 @@ class PsimportGroup(click.Group):
         except ImporterError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            # Ctrl-C or SIGTERM outside the writer (which stops cleanly on its own, with its own message), or
+            # at a question: one line and 130, as a shell expects of an interrupted command; not "Aborted!".
+            click.echo("\nInterrupted; nothing was changed by this step. Run the same command again to carry on.",
+                       err=True)
+            ctx.exit(130)
         except BrokenPipeError:
             # `psimport parse ... | head` closed the pipe: end quietly.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -163,8 +191,12 @@ def cli():
       psimport import sample_statements/ --sandbox --yes
     \b
     Your own bank:
-      export POCKETSMITH_DEVELOPER_KEY=...
-      psimport preview statement.ofx --account 123456
+      psimport init ~/Downloads/statements/     # key, accounts, psimport.yaml
+      psimport preview ~/Downloads/statements/
+    \b
+    Exit status: 0 done, 1 declined, 2 bad input or usage, 3 configuration,
+    4 PocketSmith, 5 import unfinished, 6 inbox file waits for you, 75 busy
+    (another run holds the lock), 130 interrupted (docs/troubleshooting.md).
     """
     click.get_current_context().ensure_object(State)
 
@@ -175,6 +207,10 @@ def main() -> None:
     # vector sums and sorts, never for linear algebra, so one BLAS thread is all it needs; a value the
     # user set is kept.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    import signal
+    # SIGTERM (kill, systemd, a cron timeout) stops psimport as Ctrl-C does: the writer finishes what is in
+    # flight and journals it; anywhere else the run ends with one line and exit status 130.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     cli(prog_name="psimport")
 
 
@@ -194,7 +230,7 @@ def pass_state(f):
 @format_option("table", "json", "jsonl", "csv")
 @click.option("--all", "show_all", is_flag=True,
               help=f"Table: every row (otherwise the first {TABLE_ROWS} of each statement).")
-@global_options
+@global_options(unused=("--api-url", "--state-dir", "--verbose"))
 @pass_state
 def parse(state: State, files, mapping, date_order, fmt, show_all):
     """Read statement files and show their transactions, without touching PocketSmith.
@@ -270,11 +306,12 @@ def _target_name(state: State, sandbox: bool) -> str:
 
 
 def _follow_up(state: State, *words: str) -> str:
-    """A psimport command line for the user to run next, with this run's --api-url, --config and --state-dir.
+    """A psimport command line for the user to run next, with this run's --api-url, --config and --state-dir,
+    and its --sandbox and --rules where the command printed takes them.
 
     Every command psimport prints for the user to run is built here, so none of them loses
-    the options that say which journal, config and PocketSmith it is about. An option given
-    in `words` wins over this run's.
+    the options that say which journal, config, rules and PocketSmith it is about. An option
+    given in `words` wins over this run's.
     """
     import shlex
     parts = ["psimport", *words]
@@ -282,15 +319,35 @@ def _follow_up(state: State, *words: str) -> str:
                         ("--state-dir", state.state_dir_opt)):
         if value and flag not in words:
             parts.extend([flag, str(value)])
+    ctx = click.get_current_context(silent=True)
+    given = ctx.params if ctx is not None else {}
+    takes = _options_of(words)
+    if given.get("sandbox") and "--sandbox" in takes and "--sandbox" not in words:
+        parts.append("--sandbox")
+    if given.get("rules_path") and "--rules" in takes and "--rules" not in words:
+        parts.extend(["--rules", str(given["rules_path"])])
     return shlex.join(parts)
 
 
-def _same_command(state: State) -> str:
-    """The command line that was run, rebuilt from its parameters, for "run this again to finish"."""
+def _options_of(words) -> set[str]:
+    """The option flags of the psimport command `words` start with (`undo`, `rules test`...)."""
+    command: click.Command = cli
+    for word in words:
+        if not isinstance(command, click.Group) or word not in command.commands:
+            break
+        command = command.commands[word]
+    return {flag for param in command.params for flag in param.opts}
+
+
+def _same_command(state: State, name: str | None = None, leave_out: tuple[str, ...] = ()) -> str:
+    """The command line that was run, rebuilt from its parameters, for "run this again to finish".
+
+    `name` runs another command with the same files and options (review's import), without `leave_out`.
+    """
     ctx = click.get_current_context()
-    parts = [ctx.info_name or ""]
+    parts = [name or ctx.info_name or ""]
     for param in ctx.command.params:
-        if not param.expose_value or param.name not in ctx.params:
+        if not param.expose_value or param.name not in ctx.params or param.name in leave_out:
             continue
         value = ctx.params[param.name]
         if isinstance(param, click.Argument):
@@ -302,7 +359,8 @@ def _same_command(state: State) -> str:
 
 
 _DECLINED = {"importing": "Nothing was imported.", "deleting": "Nothing was deleted.",
-             "creating category rules": "No category rules were created."}
+             "creating category rules": "No category rules were created.",
+             "forgetting decisions": "No decision was forgotten."}
 
 
 def _can_ask() -> bool:
@@ -325,9 +383,10 @@ def _confirm(question: str, yes: bool, action: str) -> None:
 class _TerminalUi:
     """How an import or undo talks to the user (importer.write.batches.Ui): results on stdout, questions on stderr."""
 
-    def __init__(self, state: State, yes: bool):
+    def __init__(self, state: State, yes: bool, summary: bool = True):
         self.state = state
         self.yes = yes
+        self.summary = summary      # review has just shown it
 
     def say(self, text: str) -> None:
         from importer.output.render import fit_text
@@ -338,7 +397,7 @@ class _TerminalUi:
             self.say(text)
 
     def show_summary(self, plan, title: str) -> None:
-        if not self.state.quiet:
+        if self.summary and not self.state.quiet:
             from importer.output.preview import print_summary
             print_summary(plan, sys.stdout, title=title)
 
@@ -364,10 +423,15 @@ class _TerminalUi:
 @click.option("--all", "show_all", is_flag=True,
               help=f"Table: every row, the duplicates too (otherwise the first {TABLE_ROWS} of each account's "
                    "creates, reviews and skips, and the duplicates as a count).")
+@_decisions_option
+@click.option("--enrich", is_flag=True,
+              help="Table: also show, per row, what `import --enrich` would fill into the PocketSmith "
+                   "transaction it duplicates (JSON and CSV rows always carry it as `enrich`).")
 @sandbox_option
 @global_options
 @pass_state
-def preview(state: State, files, account, rules_path, mapping, date_order, existing, fmt, out, show_all, sandbox):
+def preview(state: State, files, account, rules_path, mapping, date_order, existing, fmt, out, show_all, decisions,
+            enrich, sandbox):
     """Show exactly what an import would do, writing nothing.
 
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
@@ -384,20 +448,29 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
       psimport preview statement.ofx --account 123456 --rules rules.yaml
       psimport preview statement.ofx --account 123456 --existing export.json --format json
       psimport preview sample_statements/ --sandbox --format html --out preview.html
+      psimport preview sample_statements/ --sandbox --decisions plan.csv --enrich
     """
+    from importer.errors import InputError
     from importer.output.preview import show_plan
     from importer.write.batches import preview_plan
+    if out is not None and not out.absolute().parent.is_dir():    # said before the plan is worked out, not after
+        raise InputError("cannot write the preview there (no such folder)", file=str(out))
     paths = _statement_paths(state, files, sandbox)
     plan = preview_plan(paths, state_dir=state.state_dir, config=_run_config(state, sandbox),
                         source=state.source(existing, sandbox),
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
-                        rules_path=rules_path, mapping=mapping, date_order=date_order)
+                        rules_path=rules_path, mapping=mapping, date_order=date_order, decisions_csv=decisions)
     limit = None if show_all else TABLE_ROWS
+    if enrich and fmt == "table" and out is None:
+        from importer.output.decisions import show_enrichment
+        show_plan(plan, fmt, sys.stdout, show_all=show_all, limit=limit)
+        show_enrichment(plan, sys.stdout, limit=limit)
+        return
     if out is not None:
         try:
             handle = open(out, "w", encoding="utf-8", newline="")
         except OSError as exc:
-            raise ImporterError(f"cannot write the preview there ({exc.strerror})", file=str(out)) from None
+            raise InputError(f"cannot write the preview there ({exc.strerror})", file=str(out)) from None
         with handle:
             show_plan(plan, fmt, handle, show_all=show_all, limit=limit)
         if not state.quiet:
@@ -407,18 +480,26 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 
 
 @cli.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--inbox", metavar="DIR", type=click.Path(path_type=Path, file_okay=False),
+              help="Import every statement in DIR the config routes, one batch a file, and move each finished "
+                   "one to DIR/imported/YYYY-MM/ [default with no FILES: the config's inbox:].")
 @_plan_options
 @_yes_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Requests in flight at most (default 32: it starts at 16 and grows while PocketSmith "
                    "keeps up); fewer when PocketSmith says 429.")
-@click.option("--accept-review", is_flag=True, help="Also create the rows marked for review (flagged needs_review).")
+@click.option("--accept-review", is_flag=True,
+              help="Also create the rows marked for review (flagged needs_review); kept as your decision.")
+@_decisions_option
+@click.option("--enrich", is_flag=True,
+              help="Also fill the empty fields (memo, note, labels, category, cheque number) of the PocketSmith "
+                   "transactions rows duplicate, with what the statement and rules add; undo empties them again.")
 @sandbox_option
 @global_options
 @pass_state
-def import_(state: State, files, account, rules_path, mapping, date_order, yes, concurrency, accept_review,
-            sandbox):
+def import_(state: State, files, inbox, account, rules_path, mapping, date_order, yes, concurrency, accept_review,
+            decisions, enrich, sandbox):
     """Create the new transactions in PocketSmith, each exactly once.
 
     Computes the same plan as `preview`, shows its summary, asks, then creates the rows to
@@ -427,35 +508,107 @@ def import_(state: State, files, account, rules_path, mapping, date_order, yes, 
     command again and it finishes the batch, creating nothing twice. Importing the same files
     again later creates nothing.
 
+    With --inbox DIR (or `inbox:` in psimport.yaml and no FILES) each statement in DIR is its own
+    batch, and a file whose rows are all in PocketSmith now moves to DIR/imported/YYYY-MM/. Safe
+    from cron: without a terminal it asks nothing and prints one summary line; exit status 0
+    when nothing is left for a person, 6 when a file stays (the summary says why), 75 when
+    another run holds the inbox.
+
     \b
     Examples:
       psimport import sample_statements/ --sandbox --yes
       psimport import statement.ofx --account 123456 --rules rules.yaml
-      psimport import ~/Downloads/*.qfx --concurrency 4
+      psimport import statement.ofx --decisions plan.csv --enrich
+      psimport import --inbox ~/statements/inbox --yes
     """
+    from importer.errors import InputError
+    if inbox is None and not files and not account:
+        inbox = _run_config(state, sandbox).inbox
+    if inbox is not None:
+        if files or decisions:
+            raise InputError("give statement FILES or --inbox DIR, not both" if files else
+                             "--decisions is for the plan of the files it was made from; not with --inbox")
+        return _import_inbox(state, inbox, rules_path=rules_path, mapping=mapping, date_order=date_order, yes=yes,
+                             concurrency=concurrency, accept_review=accept_review, enrich=enrich, sandbox=sandbox)
+    if not files:
+        raise InputError("no statements to import: give FILES, or --inbox DIR (or set inbox: in psimport.yaml)")
+    _run_import(state, files, sandbox, yes=yes, again=_same_command(state), account=account, rules_path=rules_path,
+                mapping=mapping, date_order=date_order, accept_review=accept_review, concurrency=concurrency,
+                decisions_csv=decisions, enrich=enrich)
+
+
+def _run_import(state: State, files, sandbox: bool, *, yes: bool, again: str, summary: bool = True,
+                **options) -> None:
+    """An import and what it prints: `import`, and `review` when the person says to import at the end."""
     from importer.output.batches import import_result_lines
     from importer.write.batches import run_import
-    ui = _TerminalUi(state, yes)
+    ui = _TerminalUi(state, yes, summary)
     result = run_import(_statement_paths(state, files, sandbox), client=state.client(sandbox),
                         config=_run_config(state, sandbox), state_dir=state.state_dir,
-                        target=_target_name(state, sandbox), ui=ui, again=_same_command(state), account=account,
-                        rules_path=rules_path, mapping=mapping, date_order=date_order, accept_review=accept_review,
-                        concurrency=concurrency)
+                        target=_target_name(state, sandbox), ui=ui, again=again, **options)
     for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
         (ui.say if is_result else ui.note)(line)
+
+
+class _InboxUi(_TerminalUi):
+    """An inbox run: on a terminal, each file's import as usual; from cron (no terminal), nothing but the summary,
+    and no questions (running it unattended is the go-ahead)."""
+
+    def __init__(self, state: State, yes: bool):
+        self.attended = _can_ask() and sys.stdout.isatty()
+        super().__init__(state, yes or not _can_ask())
+
+    def say(self, text: str) -> None:
+        if self.attended:
+            super().say(text)
+
+    def show_summary(self, plan, title: str) -> None:
+        if self.attended:
+            super().show_summary(plan, title)
+
+
+def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order, yes, concurrency, accept_review,
+                  enrich, sandbox) -> None:
+    from importer.inbox import NEEDS_A_PERSON_EXIT, run_inbox
+    from importer.output.batches import import_result_lines, inbox_lines
+    from importer.output.render import fit_text
+    from importer.write.batches import run_import
+    ui = _InboxUi(state, yes)
+    config, client = _run_config(state, sandbox), state.client(sandbox)
+    again = _same_command(state)
+
+    def import_file(path: Path):
+        result = run_import([path], client=client, config=config, state_dir=state.state_dir,
+                            target=_target_name(state, sandbox), ui=ui, again=again, rules_path=rules_path,
+                            mapping=mapping, date_order=date_order, accept_review=accept_review,
+                            concurrency=concurrency, enrich=enrich)
+        for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
+            (ui.say if is_result else ui.note)(line)
+        return result
+
+    def on_file(path: Path) -> None:
+        ui.say(f"── {path.name}")
+
+    result = run_inbox(inbox, config=config, client=client, import_file=import_file, on_file=on_file)
+    for line in inbox_lines(result):
+        click.echo(fit_text(line) if ui.attended else line)
+    if result.needs_a_person:
+        raise click.exceptions.Exit(NEEDS_A_PERSON_EXIT)
 
 
 @cli.command()
 @format_option("table", "json", "csv")
 @click.option("--all", "show_all", is_flag=True, help=f"Table: every batch (otherwise the newest {TABLE_ROWS}).")
-@global_options
+@functools.partial(sandbox_option, help="The demo's batches (those of --sandbox imports), kept apart from yours.")
+@global_options(unused=("--api-url", "--config", "--verbose", "--quiet"))
 @pass_state
-def batches(state: State, fmt, show_all):
-    """List import batches: when, which files, created / skipped / failed, undone or not.
+def batches(state: State, fmt, show_all, sandbox):
+    """List import batches: when, which files, created / skipped / refused, running, undone or not.
 
     \b
     Examples:
       psimport batches
+      psimport batches --sandbox --all
       psimport batches --format json
     """
     from importer.output.batches import show_batches
@@ -485,6 +638,164 @@ def undo(state: State, batch_id, yes, sandbox):
     from importer.write.batches import run_undo
     run_undo(batch_id, state_dir=state.state_dir, client_for=state.client, sandbox=sandbox,
              target=_target_name(state, sandbox), ui=_TerminalUi(state, yes), again=_same_command(state))
+
+
+# ─── review, decisions ───────────────────────────────────────────────────────────────────────
+
+class _ReviewScreen:
+    """The review on the terminal (importer.review.Screen): a screen a row, one key an answer."""
+
+    def show(self, item, number: int, total: int) -> None:
+        from importer.output.decisions import review_screen
+        click.echo()
+        review_screen(item, number, total, sys.stdout)
+
+    def key(self) -> str:
+        return click.getchar()
+
+    def say(self, text: str) -> None:
+        click.echo(text)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_plan_options
+@click.option("--all", "every_row", is_flag=True,
+              help="Every row, not only those left for review (decided ones show their answer, to change it).")
+@sandbox_option
+@global_options
+@pass_state
+def review(state: State, files, account, rules_path, mapping, date_order, every_row, sandbox):
+    """Decide the rows left for review one by one, in the terminal; each answer is kept at once.
+
+    Each row is shown beside its candidate PocketSmith transactions (date, amount, payee, how
+    many days apart, score and reasons). Press n (new: create it), 1-9 (the same as that
+    candidate), s (skip: never import it), Enter (later), b (back) or q (quit). Answers are
+    kept in the journal as you give them, so quitting or Ctrl-C loses nothing: the same command
+    goes on where you stopped, and later previews and imports apply them. At the end it shows
+    what an import would now do and offers to run it.
+
+    \b
+    Examples:
+      psimport review sample_statements/ --sandbox
+      psimport review statement.ofx --account 123456
+      psimport review statement.ofx --account 123456 --all
+    """
+    from importer.errors import ConfigError
+    from importer.output.preview import print_summary
+    from importer.output.render import fit_text
+    from importer.review import load_review
+    from importer.write.batches import preview_plan
+    from importer.write.journal import Journal
+    if not _can_ask():
+        raise ConfigError("review asks on a terminal, and there is none here; decide in a spreadsheet instead: "
+                          "`psimport preview ... --format csv --out plan.csv`, fill its decision column, then "
+                          "`psimport import ... --decisions plan.csv`")
+    paths = _statement_paths(state, files, sandbox)
+    client, config, target = state.client(sandbox), _run_config(state, sandbox), _target_name(state, sandbox)
+    again = _same_command(state)
+    options = dict(account=account, rules_path=rules_path, mapping=mapping, date_order=date_order)
+    with Journal.in_state_dir(state.state_dir) as journal:
+        session, _ = load_review(paths, client=client, config=config, journal=journal, target=target,
+                                    every_row=every_row, **options)
+        if not session.items:
+            click.echo("Nothing to review: no row of these statements is left for review"
+                       + (f" ({plural(session.decided_before, 'row')} decided before)." if session.decided_before
+                          else "."))
+        else:
+            before = f"; {session.decided_before} decided before" if session.decided_before and not every_row else ""
+            click.echo(f"{plural(len(session.items), 'row')} to {'go through' if every_row else 'review'}{before}. "
+                       "Each answer is kept as you give it.")
+            try:
+                finished = session.run(_ReviewScreen())
+            except KeyboardInterrupt:
+                click.echo()
+                click.echo(fit_text(f"Stopped: {plural(session.answered, 'answer')} kept. To go on, run: {again}"))
+                raise click.exceptions.Exit(130)
+            if not finished:
+                click.echo(fit_text(f"Quit: {plural(session.answered, 'answer')} kept, {session.undecided} not "
+                                    f"decided yet. To go on, run: {again}"))
+                return
+    plan = preview_plan(paths, state_dir=state.state_dir, config=config, source=client, target=target, **options)
+    print_summary(plan, sys.stdout, title="What an import would now do")
+    to_send = plan.to_send()
+    if not to_send:
+        click.echo("An import would create nothing.")
+        return
+    import_again = _same_command(state, "import", leave_out=("every_row",))
+    if click.confirm(f"Import now ({plural(len(to_send), 'transaction')} to create)?", default=False, err=True):
+        _run_import(state, files, sandbox, yes=True, again=import_again, summary=False, **options)
+    else:
+        click.echo(fit_text(f"Nothing was imported. When you are ready, run: {import_again}"))
+
+
+@cli.group("decisions")
+@global_options
+def decisions_group():
+    """The decisions kept in the journal (from review, --decisions and --accept-review).
+
+    \b
+    Examples:
+      psimport decisions list
+      psimport decisions list --format json
+      psimport decisions forget 3 4
+    """
+
+
+@decisions_group.command("list")
+@format_option("table", "json", "csv")
+@click.option("--all", "show_all", is_flag=True, help=f"Table: every decision (otherwise the newest {TABLE_ROWS}).")
+@global_options
+@pass_state
+def decisions_list(state: State, fmt, show_all):
+    """Show the decisions kept: when, the row (date, amount, payee, file and line), the answer, from where.
+
+    \b
+    Examples:
+      psimport decisions list
+      psimport decisions list --format csv > decisions.csv
+    """
+    from importer.output.decisions import show_decisions
+    from importer.write.journal import Journal
+    journal = Journal.existing_in(state.state_dir)
+    kept = [] if journal is None else journal.decisions()
+    if journal is not None:
+        journal.close()
+    show_decisions(kept, fmt, sys.stdout, limit=None if show_all else TABLE_ROWS)
+
+
+@decisions_group.command("forget")
+@click.argument("ids", nargs=-1, type=int, metavar="ID...")
+@click.option("--all", "every_one", is_flag=True, help="Forget every decision.")
+@_yes_option
+@global_options
+@pass_state
+def decisions_forget(state: State, ids, every_one, yes):
+    """Remove decisions (ids from `decisions list`): their rows are decided afresh by the next preview.
+
+    \b
+    Examples:
+      psimport decisions forget 3 4
+      psimport decisions forget --all --yes
+    """
+    from importer.errors import ConfigError
+    from importer.write.journal import Journal
+    if bool(ids) == every_one:
+        raise ConfigError("name the decisions to forget (ids from `psimport decisions list`), or --all")
+    journal = Journal.existing_in(state.state_dir)
+    if journal is None:
+        click.echo("No decisions kept yet.")
+        return
+    with journal:
+        known = {d.id for d in journal.decisions()}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise ConfigError(f"no decision {', '.join(map(str, unknown))}; `psimport decisions list` shows them")
+        count = len(known) if every_one else len(ids)
+        if count:
+            _confirm(f"Forget {plural(count, 'decision')}?", yes, "forgetting decisions")
+        gone = journal.forget_decisions(None if every_one else ids)
+    click.echo(f"Forgot {plural(gone, 'decision')}.")
 
 
 # ─── accounts, categories, sandbox ───────────────────────────────────────────────────────────
@@ -528,7 +839,7 @@ def categories(state: State, fmt, sandbox):
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="Port on 127.0.0.1 (0 picks a free one).")
 @click.option("--db", "db_path", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False),
-              help="SQLite file for the sandbox's data [default: STATE_DIR/sandbox/sandbox.sqlite3].")
+              help="SQLite file for the sandbox's data [default: STATE_DIR/demo/sandbox/sandbox.sqlite3, shared with --sandbox].")
 @click.option("--demo", is_flag=True,
               help="Seed a new database with the demo household's history (otherwise: its accounts and "
                    "categories, no transactions).")
@@ -551,7 +862,7 @@ def categories(state: State, fmt, sandbox):
               help="Largest page the transaction lists give, whatever per_page asks.")
 @click.option("--refuse-per-page-over", type=click.IntRange(1), default=None, metavar="N",
               help="Answer 400 (naming per_page) to any list that asks for more than N a page.")
-@global_options
+@global_options(unused=("--api-url", "--config"))
 @pass_state
 def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429, retry_after, rate_500,
                     rate_drop, fault_seed, max_per_page, refuse_per_page_over):
@@ -569,6 +880,7 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
     """
     from importer.sandbox.embedded import foreground_sandbox
     from importer.sandbox.server import Faults
+    state.demo = True       # the same database and key as --sandbox's, under STATE_DIR/demo/
     faults = Faults(latency=latency_ms / 1000, rate_429=rate_429, retry_after=retry_after, rate_500=rate_500,
                     rate_drop_after_create=rate_drop, seed=fault_seed)
     server, db_path = foreground_sandbox(state.state_dir, db_path=db_path, key=key, port=port, faults=faults,
@@ -663,7 +975,7 @@ def rules_test(state: State, rules_path, existing, since, top, fmt, sandbox):
     from importer.output.rules import show_report
     report, source = rules_test_report(rules_path, _run_config(state, sandbox), top=top, warn=_warner(state),
                                        **_history_source(state, existing, since, sandbox))
-    show_report(report, fmt, sys.stdout, source=source)
+    show_report(report, fmt, sys.stdout, source=source, suggest_command=_follow_up(state, "rules", "suggest"))
 
 
 @rules_group.command("suggest")
@@ -733,24 +1045,34 @@ def rules_explain(state: State, files, rules_path, account, mapping, date_order,
 
 
 @rules_group.command("pull")
+@click.option("--out", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False),
+              help="Add the pulled rules to FILE (a rules file, made if missing): only those it does not have, "
+                   "keeping everything in it; the result is checked as `rules test` reads it before it is written.")
 @format_option("yaml", "json", default="yaml")
 @sandbox_option
 @global_options
 @pass_state
-def rules_pull(state: State, fmt, sandbox):
-    """Turn your PocketSmith category rules into rules.yaml entries (printed; paste what you want).
+def rules_pull(state: State, out, fmt, sandbox):
+    """Turn your PocketSmith category rules into rules.yaml entries: printed, or merged into a file with --out.
 
     Each becomes `payee contains KEYWORDS → category`, with the category's full path.
 
     \b
     Examples:
       psimport rules pull --sandbox
-      psimport rules pull >> pulled.yaml
+      psimport rules pull --out rules.yaml         # add the ones rules.yaml does not have yet
+      psimport rules pull --format json
     """
-    from importer.rules.sync import pull_rules
     from importer.output.rules import show_pulled
-    show_pulled(pull_rules(state.client(sandbox)), fmt, sys.stdout,
-                where="the sandbox" if sandbox else "PocketSmith")
+    from importer.rules.sync import merge_pulled, pull_rules
+    where = "the sandbox" if sandbox else "PocketSmith"
+    entries = pull_rules(state.client(sandbox))
+    if out is None:
+        show_pulled(entries, fmt, sys.stdout, where=where)
+        return
+    added, present = merge_pulled(out, entries, where)
+    click.echo(f"Added {plural(len(added), 'rule')} from {where} to {out}"
+               + (f"; {present} {'was' if present == 1 else 'were'} there already." if present else "."))
 
 
 @rules_group.command("push")
@@ -793,13 +1115,16 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
 @cli.command("mappings")
 @click.argument("name", required=False)
 @format_option("table", "json")
-@global_options
+@global_options(unused=("--api-url", "--state-dir", "--verbose", "--quiet"))
 @pass_state
 def mappings_command(state: State, name, fmt):
     """List the CSV layouts psimport knows (your own first), or print one mapping's YAML.
 
     A printed mapping is a good start for your own bank's: save it under a new name, edit
-    it, and put it in your config dir's mappings/ folder or pass it with --mapping FILE.
+    it, and put it in your mappings folder (~/.config/psimport/mappings/ on Linux,
+    ~/Library/Application Support/psimport/mappings/ on macOS, a mappings/ folder beside
+    psimport.yaml, or the config's mappings_dir:), or pass it with --mapping FILE.
+    `psimport config show` lists the folders searched on this machine.
 
     \b
     Examples:
@@ -813,3 +1138,143 @@ def mappings_command(state: State, name, fmt):
         sys.stdout.write(mapping_yaml(name, state.config.mapping_dirs))
     else:
         show_mappings(available_mappings(state.config.mapping_dirs), fmt, sys.stdout)
+
+
+# ─── init, config ─────────────────────────────────────────────────────────────────────────────
+
+class _TerminalAsker:
+    """The init wizard's questions on the terminal (stderr), answers typed on stdin; the key without echo."""
+
+    def __init__(self):
+        self.can_ask = _can_ask()
+
+    def say(self, text: str) -> None:
+        from importer.output.render import fit_text
+        click.echo(fit_text(text), err=True)
+
+    def secret(self, prompt: str) -> str:
+        return click.prompt(prompt, hide_input=True, err=True)
+
+    def text(self, prompt: str, default: str = "") -> str:
+        return click.prompt(prompt, default=default, show_default=False, err=True)
+
+    def confirm(self, prompt: str, default: bool) -> bool:
+        return click.confirm(prompt, default=default, err=True)
+
+
+def _parse_maps(values) -> dict[str, int]:
+    from importer.errors import InputError
+    mapped = {}
+    for value in values:
+        name, _, account = value.rpartition("=")
+        if not name or not account.strip().isdigit():
+            raise InputError(f"--map {value!r}: give FILE=ID, such as --map everyday.ofx=510001")
+        mapped[name] = int(account)
+    return mapped
+
+
+@cli.command("init")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--key-stdin", is_flag=True,
+              help="Read the developer key from standard input (for scripts) instead of asking for it.")
+@click.option("--key-file", "key_in_file", is_flag=True,
+              help="Keep the key in the 0600 key file even where a system keyring exists.")
+@click.option("--map", "maps", multiple=True, metavar="FILE=ID",
+              help="The transaction account for a statement file (its name or path); repeatable.")
+@click.option("--inbox", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Keep DIR as the config's inbox: (what a bare `psimport import` reads) and set up the "
+                   "statements in it.")
+@_yes_option
+@global_options(unused=("--state-dir",))
+@pass_state
+def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
+    """Set psimport up: check your PocketSmith key, keep it safe, and map your statements to accounts.
+
+    Asks for the developer key (typing is hidden), checks it with PocketSmith, keeps it in the
+    system keyring where there is one (else in a file only you can read, in the user config
+    dir; never in psimport.yaml), lists your transaction accounts, and for each statement
+    file or folder proposes the account (same number, same name, same currency) and adds an
+    `accounts:` entry to psimport.yaml (--config, else the one in use, else the user config
+    dir's), keeping what is already there. Every question has a flag, for scripts.
+
+    \b
+    Examples:
+      psimport init ~/Downloads/statements/
+      psimport init everyday.ofx savings.csv --map savings.csv=510003 --yes
+      psimport init --inbox ~/statements/inbox
+      psimport init statements/ --api-url http://127.0.0.1:8765/v2   # a `psimport sandbox`
+    """
+    from importer.config import DEFAULT_API_URL, Config, load_config, user_config_dir
+    from importer.pipeline import read_statements
+    from importer.pocketsmith.client import PocketSmith
+    from importer.settings import api_url
+    from importer.setup import InitOptions, run_init
+    # --config may name a file init is about to create; otherwise the config in use, else the user config dir's.
+    config_path = Path(state.config_path) if state.config_path else \
+        state.config.path or user_config_dir() / "psimport.yaml"
+    config = load_config(config_path) if config_path.is_file() else Config()
+    url = api_url(state.api_url, config).value
+    key = sys.stdin.readline().strip() if key_stdin else None
+    if inbox is not None:
+        from importer.config import make_dir
+        make_dir(inbox, "the inbox folder")
+    options = InitOptions(api_url=url, config_path=config_path, key=key, paths=paths, mapped=_parse_maps(maps),
+                          yes=yes, use_keyring=not key_in_file, inbox=inbox.absolute() if inbox else None,
+                          # A URL other than PocketSmith's is kept, and so is PocketSmith's over another kept before.
+                          write_api_url=config.api_url != url
+                          and (url.rstrip("/") != DEFAULT_API_URL or config.api_url is not None))
+
+    def read(files):
+        return read_statements(files, config=config).statements
+
+    asker = _TerminalAsker()
+    if key_stdin:
+        asker.can_ask = False    # stdin held the key: there is no one to answer questions on it
+    result = run_init(options, asker, read=read,
+                      connect=lambda url, key, bearer: PocketSmith(url, bearer_token=key) if bearer else
+                      PocketSmith(url, key))
+    if result.added:
+        click.echo(f"Added to {result.config_path}:")
+        for line in result.added:
+            click.echo(f"  {line}")
+    if result.paths:
+        # The config is found without --config only where psimport looks: here, or the user config dir.
+        found_anyway = config_path.resolve() in {Path("psimport.yaml").resolve(),
+                                                 (user_config_dir() / "psimport.yaml").resolve()}
+        extra = [] if state.config_path or found_anyway else ["--config", str(config_path)]
+        click.echo("Next, see what an import would do:")
+        click.echo(f"  {_follow_up(state, 'preview', *map(str, result.paths), *extra)}")
+
+
+@cli.group("config")
+@global_options
+def config_group():
+    """Show psimport's settings.
+
+    \b
+    Examples:
+      psimport config show
+      psimport config show --format json
+    """
+
+
+@config_group.command("show")
+@format_option("table", "json")
+@global_options
+@pass_state
+def config_show(state: State, fmt):
+    """The settings in effect and where each came from: a flag, the environment, a file and line, a default.
+
+    The key is found in this order: POCKETSMITH_DEVELOPER_KEY (or POCKETSMITH_ACCESS_TOKEN), the
+    system keyring, the key file `psimport init` writes; only its length and last two characters
+    are shown.
+
+    \b
+    Examples:
+      psimport config show
+      psimport config show --config ~/finance/psimport.yaml --format json
+    """
+    from importer.output.settings import show_settings
+    from importer.settings import effective_settings
+    show_settings(effective_settings(state.config, config_flag=state.config_path, api_url_flag=state.api_url,
+                                     state_dir_flag=state.state_dir_opt), fmt, sys.stdout)

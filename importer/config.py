@@ -76,6 +76,8 @@ def settings_schema() -> Keys:
         "rules": Text("a rules file's path", nonempty=True),
         "mappings_dir": Text("a folder's path", nonempty=True),
         "date_order": OneOf("dmy", "mdy", "ymd"),
+        "api_url": Text("a PocketSmith API URL such as https://api.pocketsmith.com/v2", nonempty=True),
+        "inbox": Text("a folder's path (`psimport import --inbox` reads it)", nonempty=True),
     }, what="a mapping of settings")
 
 
@@ -100,6 +102,19 @@ class Config:
     @property
     def date_order(self) -> str | None:
         return self.data.get("date_order")
+
+    @property
+    def api_url(self) -> str | None:
+        return self.data.get("api_url")
+
+    @property
+    def inbox(self) -> Path | None:
+        """The inbox folder, relative to the config file's folder when not absolute."""
+        value = self.data.get("inbox")
+        if not value:
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() or self.path is None else self.path.parent / path
 
     @property
     def mapping_dirs(self) -> tuple[Path, ...]:

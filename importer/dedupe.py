@@ -34,7 +34,9 @@ Pending PocketSmith transactions (`status: pending`): a pending one whose posted
 sign, amount within `pending_tolerance`, posted 0..window_before days later, similar payee) is superseded and
 ignored. Any other pending one is a candidate like a posted one when the amount is equal to the cent (the
 feed will replace it with the posted version, so creating the row would double it); if the amount differs
-within the tolerance (tips, fuel and hotel holds), it is only ever `review`.
+within the tolerance (tips, fuel and hotel holds), the pair is scored with weaker amount evidence, and matched
+(`duplicate`, the difference in its reasons) when the rest of the evidence carries it over the threshold: the
+posted row and its pending hold are never both kept.
 
 Existing transactions must belong to the target account: pass `account_id` and any whose
 `transaction_account_id` is set and differs are ignored; without `account_id`, existing of several accounts
@@ -956,7 +958,9 @@ class _Matcher:
     # -- decisions and their reasons -----------------------------------------------------------------------
     def _pair_reasons(self, pair: _Pair) -> list[str]:
         record, e = self.records[pair.row], self.pool[pair.pos]
-        reasons = ["same amount" if pair.exact else f"amount {record.amount} vs {e.amount} pending in PocketSmith"]
+        reasons = ["same amount" if pair.exact else
+                   f"amount {record.amount} vs {e.amount} pending in PocketSmith (posted {abs(record.amount - e.amount)} "
+                   f"{'more' if abs(record.amount) > abs(e.amount) else 'less'})"]
         if pair.lag == 0:
             when = "same date"
         elif pair.lag > 0:
@@ -982,7 +986,9 @@ class _Matcher:
     def _matched(self, pair: _Pair) -> Decision:
         score = round(_sigmoid(pair.logit), 4)
         e = self.pool[pair.pos]
-        if score >= self.settings.duplicate_threshold and pair.exact:
+        # A pending amount that differs (a tip, a hold) is the same purchase when everything else says so:
+        # the feed replaces the pending one with this posted one, so creating the row would make it two.
+        if score >= self.settings.duplicate_threshold and (pair.exact or pair.pending):
             return Decision(DUPLICATE, e.id, score, self._pair_reasons(pair), matched=e)
         if score >= self.settings.review_threshold:
             return Decision(REVIEW, e.id, score, self._pair_reasons(pair), matched=e)

@@ -3,6 +3,7 @@
     ImporterError(message, file=None, line=None)
     ├── InputError      bad statement, unknown format or mapping: names file and line
     ├── ConfigError     bad rules.yaml or config, unknown category, missing key
+    ├── Busy            another run holds the lock (of the state dir, or of an inbox): try again later
     └── ApiError        PocketSmith refused or was unreachable (status, path; key redacted)
         └── AmbiguousWrite   outcome unknown; settled by looking it up, never re-sent
 
@@ -12,7 +13,7 @@ else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["ImporterError", "InputError", "ConfigError", "ApiError", "AmbiguousWrite", "did_you_mean", "every_problem"]
+__all__ = ["ImporterError", "InputError", "ConfigError", "Busy", "ApiError", "AmbiguousWrite", "did_you_mean", "every_problem"]
 
 
 class ImporterError(Exception):
@@ -43,6 +44,12 @@ class ConfigError(ImporterError):
     """A configuration, mapping or rules problem, or a missing credential."""
 
     exit_code = 3
+
+
+class Busy(ImporterError):
+    """Another psimport run holds the lock this one needs; nothing was done, and trying again later is the fix."""
+
+    exit_code = 75      # EX_TEMPFAIL: what cron wrappers and shell scripts read as "try again later"
 
 
 class ApiError(ImporterError):

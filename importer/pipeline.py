@@ -23,6 +23,7 @@ from importer.record import Statement, Transaction
 
 if TYPE_CHECKING:
     from importer.dedupe import DedupeSettings
+    from importer.plan import Decided
     from importer.pocketsmith.export import Export
     from importer.pocketsmith.protocol import Client, TransactionSource
     from importer.rules import RuleSet
@@ -152,10 +153,11 @@ def existing_transactions(source: "TransactionSource", statements: Sequence[Stat
 
 def plan_located(located: Located, *, config: Config, source: "TransactionSource",
                  rules: "str | Path | RuleSet | Literal[False] | None" = None, journal: "Journal | None" = None,
-                 target: str = "") -> Plan:
+                 target: str = "", decisions: "Mapping[tuple[int, str], Decided] | None" = None) -> Plan:
     """Existing transactions, dedupe, rules: the Plan for located statements.
 
-    `journal` (with `target`, where the rows go) marks rows imported before as duplicates.
+    `journal` (with `target`, where the rows go) marks rows imported before as duplicates and applies
+    the decisions kept there; `decisions` (by `importer.plan.row_identity`) are applied over those.
     """
     from importer.rules.categories import resolve_with
     settings = dedupe_settings(config)
@@ -165,8 +167,13 @@ def plan_located(located: Located, *, config: Config, source: "TransactionSource
     if ruleset is not None:
         warnings.extend(resolve_with(ruleset, source))
     imported = {a: journal.imported(a, target) for a in located.account_ids} if journal is not None else {}
+    decided: dict[tuple[int, str], Decided] = {}
+    if journal is not None:
+        decided.update(((d.account_id, d.external_id), d) for d in journal.decisions(target, located.account_ids))
+    decided.update(decisions or {})
     plan = build_plan(located.statements, targets=located.targets, existing_by_account=existing,
-                      ruleset=ruleset, imported=imported, settings=settings, accounts=located.accounts)
+                      ruleset=ruleset, imported=imported, settings=settings, accounts=located.accounts,
+                      decisions=decided)
     plan.warnings[:0] = warnings
     return plan
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 from importer.accounts import Target
 from importer.pocketsmith.models import PsTransaction, TransactionAccount
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     # dedupe(records, existing, *, imported, settings): one decision per record, a Decision or its fields as a dict.
     Dedupe = Callable[..., Sequence[Decision | Mapping[str, Any]]]
 
-__all__ = ["Action", "ACTIONS", "PlanRow", "Plan", "Summary", "build_plan", "fingerprint"]
+__all__ = ["Action", "ACTIONS", "PlanRow", "Plan", "Summary", "build_plan", "fingerprint", "row_identity", "Decided"]
 
 
 class Action(StrEnum):
@@ -73,6 +73,8 @@ class PlanRow:
     note: str | None = None
     needs_review: bool = False
     is_transfer: bool = False
+    decided: bool = False            # a person's decision (review, --decisions, --accept-review) set `action`
+    enrich: dict[str, Any] = field(default_factory=dict)   # what `import --enrich` fills into `matched`
 
     def body(self, accepted_review: bool = False) -> dict[str, Any]:
         """The create request: money stays Decimal until the client writes the JSON."""
@@ -127,6 +129,8 @@ class PlanRow:
             "cheque_number": txn.cheque_number,
             "statement_account": self.statement_account,
             "duplicate_of_row": self.duplicate_of_row,
+            "decided": self.decided,
+            "enrich": {k: str(v) if isinstance(v, Decimal) else v for k, v in self.enrich.items()},
             "matched": None if matched is None else {
                 "id": matched.id, "date": matched.date.isoformat() if matched.date else None,
                 "amount": str(matched.amount), "payee": matched.payee},
@@ -210,6 +214,95 @@ class Plan:
                 "accounts": self.account_summaries(), "warnings": list(self.warnings)}
 
 
+class Decided(Protocol):
+    """A person's decision on a row, as `build_plan` applies it (importer.write.journal.StoredDecision)."""
+
+    @property
+    def action(self) -> str:
+        """create | duplicate | skip"""
+
+    @property
+    def duplicate_of(self) -> int | None:
+        """For duplicate: the PocketSmith transaction the row is."""
+
+    @property
+    def decided_at(self) -> str | None:
+        """When (ISO text)."""
+
+
+def row_identity(account_id: int, record: Transaction) -> tuple[int, str]:
+    """What a decision is kept against: the transaction account and the row's external id.
+
+    The external id is the bank's own (an OFX FITID) or the stable synthetic one the parser gives
+    (account, date, amount, payee, memo, and the row's occurrence among identical rows), so the
+    same row read from the same file, or from a later statement overlapping it, has the same identity,
+    wherever it sits in the file.
+    """
+    return account_id, record.external_id or ""
+
+
+def _take_decided(rows: list[PlanRow], decisions: Mapping[tuple[int, str], Decided],
+                  imported: Mapping[str, int]) -> tuple[list[tuple[PlanRow, Decided]], list[PlanRow]]:
+    """Split an account's rows into those a person decided and the rest, which dedupe decides.
+
+    A later row with a decided row's identity (the same row in an overlapping statement) repeats it.
+    """
+    if not decisions:
+        return [], rows
+    decided: list[tuple[PlanRow, Decided]] = []
+    first: dict[tuple[int, str], PlanRow] = {}
+    rest = []
+    for row in rows:
+        key = row_identity(row.account_id, row.record)
+        person = decisions.get(key)
+        if person is None or not key[1] or row.record.external_id in imported:
+            rest.append(row)
+        elif key in first:
+            earlier = first[key]
+            decided.append((row, _Repeat(earlier, person)))
+        else:
+            first[key] = row
+            decided.append((row, person))
+    return decided, rest
+
+
+@dataclass
+class _Repeat:
+    """A later copy of a decided row: a duplicate of that row, whatever was decided."""
+
+    of: PlanRow
+    person: Decided
+    action: str = Action.DUPLICATE
+    decided_at: str | None = None
+
+    @property
+    def duplicate_of(self) -> int | None:
+        return None
+
+
+def _apply_decision(row: PlanRow, person: Decided, held: Mapping[int, PsTransaction]) -> None:
+    if isinstance(person, _Repeat):
+        earlier = person.of.record
+        name = (earlier.file or "").replace("\\", "/").rsplit("/", 1)[-1]
+        row.action = Action.DUPLICATE
+        row.duplicate_of_row = person.of.index
+        row.score = 1.0
+        row.reasons = [f"repeats {name} line {earlier.line} (overlapping statements)"]
+        if person.person.action == Action.DUPLICATE:
+            row.duplicate_of = person.person.duplicate_of
+        return
+    day = (person.decided_at or "")[:10]
+    row.action = Action(person.action)
+    row.decided = True
+    row.score = None
+    if row.action == Action.DUPLICATE:
+        row.duplicate_of = person.duplicate_of
+        row.matched = held.get(person.duplicate_of) if person.duplicate_of is not None else None
+        row.reasons = [f"your decision on {day}: same as #{person.duplicate_of}"]
+    else:
+        row.reasons = [f"your decision on {day}: {'new' if row.action == Action.CREATE else 'skip'}"]
+
+
 def _decision_fields(decision: Decision | Mapping[str, Any]) -> dict[str, Any]:
     get = (lambda k, d=None: decision.get(k, d)) if isinstance(decision, Mapping) else \
         (lambda k, d=None: getattr(decision, k, d))
@@ -223,12 +316,18 @@ def build_plan(statements: Sequence[Statement], *, targets: Sequence[int | Targe
                ruleset: RuleSet | None = None, imported: Mapping[int, Mapping[str, int]] | None = None,
                settings: DedupeSettings | None = None,
                accounts: Mapping[int, TransactionAccount | None] | None = None, dedupe: Dedupe | None = None,
-               subject: Callable[[Transaction, list[str]], Subject] | None = None) -> Plan:
-    """Decide every row: dedupe per target account (rows in the files' order), then rules.
+               subject: Callable[[Transaction, list[str]], Subject] | None = None,
+               decisions: Mapping[tuple[int, str], Decided] | None = None) -> Plan:
+    """Decide every row: a person's decisions first, dedupe the rest per target account (rows in the files'
+    order), then rules.
 
-    A rule's `skip` turns a create or review into `skip`; a duplicate stays a duplicate so the
-    preview still shows what it matched. `dedupe` and `subject` default to importer.dedupe and
-    importer.rules; tests may pass their own.
+    `decisions` maps a row's identity (`row_identity`: its account and external id) to what a person
+    decided; the first row of a run with that identity takes it (reason "your decision on <date>") and
+    any later copy (an overlapping statement) repeats it. A "duplicate of #N" decision takes #N away
+    from dedupe, so no other row matches it. The journal's imports win over a decision: a row psimport
+    already created is a duplicate. A rule's `skip` turns a create or review into `skip`, unless a person
+    decided it; a duplicate stays a duplicate so the preview still shows what it matched. `dedupe` and
+    `subject` default to importer.dedupe and importer.rules; tests may pass their own.
     """
     if dedupe is None:
         from importer.dedupe import dedupe as default_dedupe
@@ -252,12 +351,19 @@ def build_plan(statements: Sequence[Statement], *, targets: Sequence[int | Targe
             rows.append(row)
             rows_by_account[target.account_id].append(row)
 
-    for account_id, account_rows in rows_by_account.items():
-        decisions = dedupe([r.record for r in account_rows], list(existing_by_account.get(account_id, ())),
-                           imported=dict(imported.get(account_id, {})), settings=settings)
-        if len(decisions) != len(account_rows):
+    for account_id, all_rows in rows_by_account.items():
+        known = imported.get(account_id, {})
+        decided, account_rows = _take_decided(all_rows, decisions or {}, known)
+        held = list(existing_by_account.get(account_id, ()))
+        taken = {d.duplicate_of for _, d in decided if d.action == Action.DUPLICATE}
+        results = dedupe([r.record for r in account_rows], [t for t in held if t.id not in taken],
+                         imported=dict(known), settings=settings)
+        if len(results) != len(account_rows):
             raise RuntimeError("dedupe returned a different number of decisions than rows")
-        for row, decision in zip(account_rows, decisions):
+        by_id = {t.id: t for t in held}
+        for row, person in decided:
+            _apply_decision(row, person, by_id)
+        for row, decision in zip(account_rows, results):
             fields = _decision_fields(decision)
             row.action = Action(fields["action"])
             row.duplicate_of = fields["duplicate_of"]
@@ -297,7 +403,7 @@ def _apply_outcome(row: PlanRow, outcome: Outcome) -> None:
     row.note = outcome.note
     row.needs_review = bool(outcome.needs_review)
     row.is_transfer = bool(outcome.is_transfer)
-    if outcome.skip and row.action in (Action.CREATE, Action.REVIEW):
+    if outcome.skip and row.action in (Action.CREATE, Action.REVIEW) and not row.decided:
         row.action = Action.SKIP
         rule = outcome.set_by.get("skip") or (row.rules[-1] if row.rules else None)
         row.reasons = row.reasons + [f"rule '{rule}' says skip" if rule else "a rule says skip"]

@@ -295,3 +295,11 @@ def demo_sandbox(make_sandbox):
 def client(sandbox):
     """A real PocketSmith client talking HTTP to `sandbox`."""
     return sandbox.client()
+
+
+@pytest.fixture(autouse=True)
+def _no_stored_keys(tmp_path_factory, monkeypatch):
+    """Every test with its own empty user config dir and no system keyring: a key `psimport init` stored on
+    this machine, or the user's own psimport.yaml there, never leaks into a test."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
+    monkeypatch.setenv("PSIMPORT_NO_KEYRING", "1")

@@ -148,10 +148,13 @@ def test_pending_with_a_posted_twin_is_ignored_and_alone_is_matched_or_reviewed(
     # Alone and to the cent: the feed will replace it with the posted one, so creating would double it.
     exact = dedupe([row(1, "-45.00", "CHAT THAI HAYMARKET")], [pending])
     assert actions(exact) == ["duplicate"] and "pending in PocketSmith" in exact[0].reasons[-1]
-    # Alone with a different amount (the tip came later): only ever review.
+    # Alone with a different amount (the tip came later): matched, never both, with the difference said.
     tipped = dedupe([dinner], [pending])
-    assert actions(tipped) == ["review"] and tipped[0].duplicate_of == 1
-    assert tipped[0].reasons[0] == "amount -51.75 vs -45.00 pending in PocketSmith"
+    assert actions(tipped) == ["duplicate"] and tipped[0].duplicate_of == 1
+    assert tipped[0].reasons[0] == "amount -51.75 vs -45.00 pending in PocketSmith (posted 6.75 more)"
+    # Another shop's pending hold of a near amount is not this dinner.
+    elsewhere = feed(3, 0, "-48.00", "Caltex", "CALTEX STAR MART ENMORE", status="pending")
+    assert actions(dedupe([dinner], [elsewhere])) == ["create"]
 
 
 def test_an_earlier_import_in_the_journal_is_a_duplicate_and_a_deleted_one_is_review():

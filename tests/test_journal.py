@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from importer.errors import ConfigError
+from importer.errors import Busy, ConfigError
 from importer.write.journal import Journal, NewRow, import_lock
 
 
@@ -139,7 +139,7 @@ def test_sending_is_on_disk_before_the_process_dies(tmp_path):
 
 def test_only_one_import_holds_the_lock(tmp_path):
     with import_lock(tmp_path):
-        with pytest.raises(ConfigError, match="another psimport"):
+        with pytest.raises(Busy, match="another psimport"):
             with import_lock(tmp_path):
                 pass
     with import_lock(tmp_path):                              # released on exit

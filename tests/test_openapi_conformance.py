@@ -122,6 +122,8 @@ def _exercise(sandbox, transport) -> None:
                                            "date": date(2026, 11, 11), "labels": ["coffee"], "category_id": 7011,
                                            "note": "two", "memo": "m", "cheque_number": "1",
                                            "needs_review": False, "is_transfer": False})
+    # What `undo` of an enriching import sends: the filled fields emptied again.
+    client.update_transaction(created.id, {"memo": "", "note": "", "labels": [], "cheque_number": ""})
     client.delete_transaction(created.id)
     categories = client.categories()
     client.create_category("Bakery", parent_id=next(c.id for c in categories if c.title == "Eating Out"))

@@ -6,6 +6,7 @@ from typing import IO, Any, Iterable
 
 from importer.output.preview import not_created_lines
 from importer.output.render import Column, console, left_out, write_csv, write_json
+from importer.text import plural
 
 __all__ = ["batch_rows", "batches_table", "show_batches", "BATCH_COLUMNS", "import_result_lines"]
 
@@ -19,17 +20,18 @@ def batch_rows(batches: Iterable[Any]) -> list[dict]:
         elif b.status == "complete":
             status = "complete"
         else:
-            status = "unfinished"
+            status = "running" if b.running else "unfinished"
         rows.append({"id": b.id, "when": b.created_at, "target": b.target, "files": [f["path"] for f in b.files],
                      "accounts": b.accounts, "created": b.created, "skipped": counts.get("skipped", 0),
                      "failed": counts.get("failed", 0), "unknown": counts.get("sending", 0),
                      "planned": counts.get("planned", 0), "undone": counts.get("undone", 0), "status": status,
-                     "undone_at": b.undone_at})
+                     "undone_at": b.undone_at, "filled": getattr(b, "filled", 0), "running": b.running})
     return rows
 
 
 BATCH_COLUMNS = [Column(k) for k in ("id", "when", "target", "files", "accounts", "created", "skipped", "failed",
-                                     "unknown", "planned", "undone", "status", "undone_at")]
+                                     "unknown", "planned", "undone", "status", "undone_at", "filled",
+                                     "running")]
 
 
 def batches_table(rows: list[dict], out: IO[str]) -> None:
@@ -49,7 +51,7 @@ def batches_table(rows: list[dict], out: IO[str]) -> None:
     table.add_column("Files", overflow="fold", min_width=12)
     table.add_column("Rows", no_wrap=True)
     table.add_column("Status", overflow="fold", min_width=8)
-    styles = {"complete": "green", "unfinished": "yellow"}
+    styles = {"complete": "green", "unfinished": "yellow", "running": "cyan"}
     for row in rows:
         try:
             when = datetime.fromisoformat(row["when"]).astimezone().strftime("%Y-%m-%d\n%H:%M")
@@ -59,12 +61,17 @@ def batches_table(rows: list[dict], out: IO[str]) -> None:
         if "://" in into:
             into = into.split("://", 1)[1].split("/", 1)[0]
         counts = [f"{row['created']} created", f"{row['skipped']} skipped"]
-        if row["failed"] or row["unknown"]:
-            counts.append(f"{row['failed'] + row['unknown']} failed")
+        if row["failed"]:
+            counts.append(f"{row['failed']} refused")
+        if row["unknown"]:
+            # Being sent right now, or sent by a run that stopped before the answer: looked up, never resent blind.
+            counts.append(f"{row['unknown']} in flight" if row["running"] else f"{row['unknown']} unanswered")
         if row["planned"]:
             counts.append(f"{row['planned']} to send")
         if row["undone"]:
             counts.append(f"{row['undone']} undone")
+        if row.get("filled"):
+            counts.append(f"{row['filled']} filled in")
         cells = [row["id"], when] + ([into] if show_into else []) + [
             "\n".join(PurePath(f).name for f in row["files"]), "\n".join(counts), row["status"]]
         table.add_row(*cells, style=styles.get(row["status"], "dim"), end_section=True)
@@ -107,4 +114,23 @@ def import_result_lines(result: Any, undo_command: str) -> list[tuple[str, bool]
     if result.duplicates:
         lines.append(("What each duplicate matched: `psimport preview --all` with the same files.", False))
     lines.append((f"Undo with: {undo_command}", True))
+    return lines
+
+
+def inbox_lines(result: Any) -> list[str]:
+    """What `import --inbox` says (an importer.inbox.InboxResult): one summary line, then a line per file left."""
+    imported, left = result.with_status("imported"), result.with_status("left")
+    ignored = result.with_status("ignored")
+    if not result.outcomes:
+        return [f"Inbox {result.inbox}: no statements waiting."]
+    parts = [f"{result.created} created, {result.duplicates} duplicates"]
+    if imported:
+        folders = sorted({str(o.moved_to.parent.relative_to(result.inbox)) for o in imported})
+        parts.append(f"{plural(len(imported), 'file')} moved to {', '.join(f + '/' for f in folders)}")
+    if left:
+        parts.append(f"{len(left)} left for you")
+    if ignored:
+        parts.append(f"{plural(len(ignored), 'other file')} ignored (not statements)")
+    lines = [f"Inbox {result.inbox}: {'; '.join(parts)}."]
+    lines += [f"  {o.path.name}: {o.why}" for o in left]
     return lines

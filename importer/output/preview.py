@@ -22,6 +22,9 @@ CSV_COLUMNS = [Column(k) for k in (
     "index", "file", "line", "transaction_account_id", "action", "date", "amount", "payee", "original_payee",
     "memo", "category", "category_id", "labels", "rules", "note", "needs_review", "is_transfer",
     "duplicate_of", "score", "reasons", "external_id", "cheque_number")]
+# The person's say, which `--decisions FILE.csv` reads back: empty unless decided; fill it with create,
+# duplicate (and duplicate_of, or empty for the proposed one) or skip. Beside `action`, where it is looked for.
+CSV_COLUMNS.insert(5, Column("decision", value=lambda d: d["action"] if d.get("decided") else None))
 
 
 def show_plan(plan: Plan, fmt: str, out: IO[str], show_all: bool = False, limit: int | None = None) -> None:
@@ -118,6 +121,9 @@ def why(data: dict) -> str:
     """A row's decision in a few words: "same as #880000214 (1 day earlier)", "payee 57% similar; maybe
     #880000192 (2 days later)", "repeats a.ofx line 12". The score and every reason are in JSON, CSV and HTML."""
     reasons = data.get("reasons") or []
+    if data.get("decided") and reasons:
+        # "your decision on 2026-12-04: same as #880000214" in the row's few words; the date is in JSON and CSV.
+        return "decided: " + reasons[0].split(": ", 1)[-1]
     if data["action"] == "skip" and reasons:
         return reasons[-1]             # the rule that said so
     if data["action"] == "create":

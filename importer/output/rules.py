@@ -32,7 +32,8 @@ def _verdict_style(row: dict) -> str | None:
     return "red" if verdict.startswith(("mostly", "dead")) else "yellow"
 
 
-def show_report(report: dict, fmt: str, out: IO[str], source: str = "") -> None:
+def show_report(report: dict, fmt: str, out: IO[str], source: str = "",
+                suggest_command: str = "psimport rules suggest") -> None:
     """`psimport rules test`: per-rule table, conflicts, coverage, uncovered payees."""
     if fmt == "json":
         write_json(report, out)
@@ -80,7 +81,7 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "") -> None:
                                 Column("share", "Share", justify="right", no_wrap=True),
                                 Column("example", "Example", style="dim", no_wrap=True, ratio=2)],
                     title="Most frequent payees no rule categorises",
-                    caption="Turn them into rules: psimport rules suggest", screen=screen)
+                    caption=f"Turn them into rules: {suggest_command}", screen=screen)
 
 
 def show_suggestions(suggestions: list[dict], fmt: str, out: IO[str], *, considered: int, min_support: int,

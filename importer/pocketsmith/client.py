@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["PocketSmith", "RateLimited", "check_base_url", "KEY_HELP", "TRANSACTION_FIELDS"]
 
 KEY_HELP = ("set POCKETSMITH_DEVELOPER_KEY to a developer key from PocketSmith (Settings > Security > "
-            "Manage developer keys), or POCKETSMITH_ACCESS_TOKEN to an OAuth access token; "
-            "or add --sandbox to try psimport against a local sandbox")
+            "Manage developer keys), or POCKETSMITH_ACCESS_TOKEN to an OAuth access token, or keep one with "
+            "`psimport init`; or add --sandbox to try psimport against a local sandbox")
 
 # The fields a transaction create or update may carry, and the Python types they take.
 TRANSACTION_FIELDS: dict[str, tuple[type, ...]] = {
@@ -210,22 +210,21 @@ class PocketSmith:
 
     @classmethod
     def from_env(cls, base_url: str, log=None, **options) -> "PocketSmith":
-        """A client with the key from POCKETSMITH_DEVELOPER_KEY (or an OAuth POCKETSMITH_ACCESS_TOKEN).
+        """A client with the key the commands use: POCKETSMITH_DEVELOPER_KEY (or an OAuth
+        POCKETSMITH_ACCESS_TOKEN), else the one `psimport init` stored for this URL (keyring, key file).
 
         An OAuth token may also be given as POCKETSMITH_DEVELOPER_KEY="Bearer TOKEN" (the contract:
         the key variable takes OAuth bearer tokens too; README, "Configuration").
         """
-        import os
+        from importer.credentials import find_key
         check_base_url(base_url)  # refuse a bad URL before even looking for the key
-        key = os.environ.get("POCKETSMITH_DEVELOPER_KEY", "").strip()
-        if key[:7].lower() == "bearer ":
-            return cls(base_url, bearer_token=_clean_key(key[7:], "POCKETSMITH_DEVELOPER_KEY"), log=log, **options)
-        if key:
-            return cls(base_url, _clean_key(key, "POCKETSMITH_DEVELOPER_KEY"), log=log, **options)
-        token = os.environ.get("POCKETSMITH_ACCESS_TOKEN", "").strip()
-        if token:
-            return cls(base_url, bearer_token=_clean_key(token, "POCKETSMITH_ACCESS_TOKEN"), log=log, **options)
-        raise ConfigError("no PocketSmith key: " + KEY_HELP)
+        found = find_key(base_url)
+        if found is None:
+            raise ConfigError("no PocketSmith key: " + KEY_HELP)
+        name = found.source.removeprefix("environment ")
+        if found.bearer:
+            return cls(base_url, bearer_token=_clean_key(found.key, name), log=log, **options)
+        return cls(base_url, _clean_key(found.key, name), log=log, **options)
 
     def __repr__(self) -> str:
         return f"PocketSmith({self.base_url!r}, auth={self.auth_kind!r})"

@@ -65,7 +65,8 @@ def resolve_categories(ruleset: "RuleSet", categories: Sequence, *, strict: bool
         else:
             known = sorted({c.path or c.title for c in categories})
             hint = did_you_mean(name, known)
-            message = f"rule '{rule.name}': category '{name}' does not exist in PocketSmith{hint}"
+            message = (f"rule '{rule.name}': category '{name}' does not exist in PocketSmith{hint}; "
+                       "`psimport categories` lists yours")
             if strict:
                 errors.append(ConfigError(message, **where))
             warnings.append(str(ConfigError(f"rule '{rule.name}': category '{name}' is not among the "

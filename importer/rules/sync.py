@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 from importer.rules.categories import resolve_with
 from importer.rules.engine import RuleSet
 from importer.rules.suggest import unique_name
 
-__all__ = ["pulled_entries", "pull_rules", "PushPlan", "plan_push", "push_plan", "push_rules"]
+__all__ = ["pulled_entries", "pull_rules", "merge_pulled", "PushPlan", "plan_push", "push_plan", "push_rules"]
 
 
 def pulled_entries(category_rules: Sequence[dict], categories: Sequence) -> list[dict]:
@@ -112,3 +114,52 @@ def _simple_keywords(rule) -> tuple[list[str], str | None]:
     value = operators["contains"]
     keywords = [str(v).strip() for v in (value if isinstance(value, list) else [value])]
     return [k for k in keywords if k], None
+
+
+def merge_pulled(path: Path, entries: Sequence[dict], where: str) -> tuple[list[dict], int]:
+    """Add the pulled entries a rules file does not have yet to it, keeping everything in it; (added, already there).
+
+    An entry is there already when a rule with the same `if` and `then` is; a new one whose name
+    is taken gets `-2`... The merged text is loaded as `rules test` would load it before it
+    replaces the file, so `rules pull --out` never leaves a file psimport then refuses.
+    """
+    import os
+
+    from importer.rules.file import dump_rules, load_rules
+    from importer.yamlfile import read_yaml_file
+
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    data = read_yaml_file(path, "rules") if text.strip() else None
+    if text.strip():
+        load_rules(path)          # a file psimport refuses already is said as such, not merged into
+    have = list((data or {}).get("rules") or [])
+    same = {json.dumps([r.get("if"), r.get("then")], sort_keys=True, default=str) for r in have}
+    used = {str(r.get("name")) for r in have}
+    added = []
+    for entry in entries:
+        if json.dumps([entry.get("if"), entry.get("then")], sort_keys=True, default=str) in same:
+            continue
+        added.append({**entry, "name": unique_name(str(entry["name"]), used)})
+    if not added:
+        return [], len(entries)
+    if not text.strip():
+        merged = dump_rules(added, header=[f"Category rules pulled from {where} by `psimport rules pull --out`."])
+    elif not have:      # `rules: []`, or `rules:` with nothing under it: the list is written anew
+        merged = re.sub(r"^rules:.*\n?", "", text, count=1, flags=re.MULTILINE) + dump_rules(added)
+    else:
+        # `rules:` is a rules file's only key, so its list runs to the end: the new items go there, indented
+        # as the file's own are.
+        items = dump_rules(added).split("\n", 1)[1]
+        indent = re.search(r"^([ \t]*)-[ \t]", text[text.index("rules:"):], re.MULTILINE)
+        shift = indent.group(1) if indent else "  "
+        merged = text + ("" if text.endswith("\n") else "\n") + \
+            "".join(shift + line[2:] + "\n" for line in items.splitlines())
+    temporary = path.with_name(path.name + ".new")
+    temporary.write_text(merged, encoding="utf-8")
+    try:
+        load_rules(temporary)
+    except Exception:
+        temporary.unlink()
+        raise
+    os.replace(temporary, path)
+    return added, len(entries) - len(added)

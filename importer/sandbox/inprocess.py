@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from importer.config import make_dir
-from importer.errors import ConfigError, ImporterError
+from importer.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from importer.pocketsmith.client import PocketSmith
@@ -117,7 +117,7 @@ class Sandbox:
         try:
             path.write_text(dumps_exact(transactions), encoding="utf-8")
         except OSError as exc:
-            raise ImporterError(f"cannot write the export there ({exc.strerror})", file=str(path)) from None
+            raise InputError(f"cannot write the export there ({exc.strerror})", file=str(path)) from None
         return path
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ returns what is left to show, so the same flow runs under tests or another front
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, ContextManager, Protocol, Sequence, cast
 
@@ -17,11 +17,16 @@ from importer.errors import ConfigError
 from importer.pipeline import locate, plan_located
 from importer.plan import Action, Plan
 from importer.text import plural
-from importer.write.journal import BatchInfo, Journal, NewRow, import_lock
+from importer.decisions import accepted_reviews, client_lookup, read_decisions_csv
+from importer.enrich import plan_fills, planned_updates, send_updates, undo_updates
+from importer.write.journal import (OPEN_STATES, BatchInfo, Journal, NewRow, StoredDecision, import_lock,
+                                    import_running)
 from importer.write.writer import DEFAULT_CONCURRENCY, IncompleteBatch, Writer, settle_unknown, undo_batch
 
 if TYPE_CHECKING:
     from importer.config import Config
+    from importer.enrich import Updating
+    from importer.pipeline import Located
     from importer.pocketsmith.protocol import Client, TransactionSource
 
 __all__ = ["Ui", "ImportResult", "preview_plan", "run_import", "list_batches", "run_undo"]
@@ -62,35 +67,64 @@ class ImportResult:
     counts: dict[str, int] = field(default_factory=dict)
     review: list[dict] = field(default_factory=list)      # preview rows left for review, not created
     duplicates: int = 0                                    # rows already in PocketSmith, not created
+    created: int = 0                                       # rows the batch created (this run and earlier ones)
 
 
 def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Config", source: "TransactionSource",
                  target: str, account: int | None = None, rules_path: str | Path | None = None,
-                 mapping: str | None = None, date_order: str | None = None) -> Plan:
-    """The plan an import of `files` would carry out, with the journal's earlier imports as duplicates."""
+                 mapping: str | None = None, date_order: str | None = None,
+                 decisions_csv: str | Path | None = None) -> Plan:
+    """The plan an import of `files` would carry out, with the journal's earlier imports as duplicates and the
+    decisions kept there applied; `decisions_csv` (a filled-in preview CSV) adds decisions, not kept."""
     journal = Journal.existing_in(state_dir)
     try:
         client = None if source.offline else cast("Client", source)     # online, the source is the client
         located = locate(files, config=config, client=client, account=account,
                          mapping=mapping, date_order=date_order)
-        return plan_located(located, config=config, source=source, rules=rules_path, journal=journal,
+        plan = plan_located(located, config=config, source=source, rules=rules_path, journal=journal,
                             target=target)
+        if decisions_csv is not None:
+            plan = _with_csv_decisions(plan, decisions_csv, located, config, source, rules_path, journal, target,
+                                       client)[0]
+        return plan_fills(plan)
     finally:
         if journal is not None:
             journal.close()
 
 
+def _with_csv_decisions(plan: Plan, path: str | Path, located: "Located", config: "Config",
+                        source: "TransactionSource", rules_path: str | Path | None, journal: Journal | None,
+                        target: str, client: "Client | None") -> tuple[Plan, list[StoredDecision]]:
+    """The plan again with a preview CSV's decisions (checked against `plan` first, so a bad one writes nothing)."""
+    decided = read_decisions_csv(path, plan, target=target, lookup=client_lookup(client) if client else None)
+    if not decided:
+        return plan, []
+    plan = plan_located(located, config=config, source=source, rules=rules_path, journal=journal, target=target,
+                        decisions={(d.account_id, d.external_id): _today(d) for d in decided})
+    return plan, decided
+
+
+def _today(decision: StoredDecision) -> StoredDecision:
+    """A decision being made now, dated as it will be kept."""
+    from dataclasses import replace
+    from datetime import datetime, timezone
+    return replace(decision, decided_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
 def run_import(files: Sequence[str | Path], *, client: "Client", config: "Config", state_dir: Path, target: str,
                ui: Ui, again: str, account: int | None = None, rules_path: str | Path | None = None,
                mapping: str | None = None, date_order: str | None = None, accept_review: bool = False,
-               concurrency: int | None = None) -> ImportResult:
+               concurrency: int | None = None, decisions_csv: str | Path | None = None,
+               enrich: bool = False) -> ImportResult:
     """Create the plan's new rows exactly once: finish the unfinished batch of these same files, or start one.
 
     `again` is the command line that finishes an interrupted run, for the message that says so.
+    `decisions_csv` (a filled-in preview CSV) and `accept_review` are decisions, kept in the journal once the
+    import is confirmed; `enrich` also fills the empty fields of the PocketSmith transactions rows duplicate.
     """
     with import_lock(state_dir), Journal.in_state_dir(state_dir) as journal:
         opened = _open_batch(journal, client, config, target, files, account, rules_path, mapping, date_order,
-                             accept_review, ui)
+                             accept_review, ui, decisions_csv, enrich)
         if isinstance(opened, ImportResult):
             return opened
         return _write_batch(journal, client, opened, concurrency or DEFAULT_CONCURRENCY, ui, again)
@@ -98,7 +132,8 @@ def run_import(files: Sequence[str | Path], *, client: "Client", config: "Config
 
 def _open_batch(journal: Journal, client: "Client", config: "Config", target: str, files: Sequence[str | Path],
                 account: int | None, rules_path: str | Path | None, mapping: str | None, date_order: str | None,
-                accept_review: bool, ui: Ui) -> "str | ImportResult":
+                accept_review: bool, ui: Ui, decisions_csv: str | Path | None = None,
+                enrich: bool = False) -> "str | ImportResult":
     """The unfinished batch of these same files, or a new one from a fresh plan; None if nothing to do."""
     located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order)
     key = hashlib.sha256(f"{target}\n{located.key}".encode()).hexdigest()
@@ -107,12 +142,15 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
         if accept_review:
             journal.promote_review(unfinished.id, range(len(journal.rows(unfinished.id))))
             unfinished = journal.batch(unfinished.id)
-        left = unfinished.unfinished
+        left = unfinished.unfinished + len(journal.updates(unfinished.id, OPEN_STATES))
         if not left:    # stopped after its last row was journaled, before it was marked complete
             ui.note(f"Batch {unfinished.id} of these files has nothing left to create; marking it complete.")
             return unfinished.id
         ui.note(f"Batch {unfinished.id} of these files (planned {unfinished.created_at}) is unfinished: "
                 f"{unfinished.created} created, {left} to go. Finishing it with its original plan.")
+        if decisions_csv is not None:
+            ui.note(f"{decisions_csv} is not read now: the batch keeps the decisions it was planned with "
+                    "(those of its first run are kept already); run the import again afterwards for any new ones.")
         ui.confirm(f"Finish batch {unfinished.id} ({left} to create in {_where(target)})?", "importing")
         return unfinished.id
 
@@ -122,11 +160,24 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
         settle_unknown(client, journal, journal.rows(other, ["sending"]), batch.existing, target)
 
     plan = plan_located(located, config=config, source=client, rules=rules_path, journal=journal, target=target)
+    decided: list[StoredDecision] = []
+    if decisions_csv is not None:
+        plan, decided = _with_csv_decisions(plan, decisions_csv, located, config, client, rules_path, journal,
+                                            target, client)
+    if accept_review:
+        decided += accepted_reviews(plan, target)
     to_send = plan.to_send(accept_review)
-    if not to_send:
+    updates = planned_updates(plan_fills(plan)) if enrich else []
+    if not to_send and not updates:
+        journal.save_decisions(decided)
         return ImportResult(None, counts={action: plan.count(action) for action in Action})
     ui.show_summary(plan, "Plan")
-    ui.confirm(f"Create {plural(len(to_send), 'transaction')} in {_where(target)}?", "importing")
+    doing = [f"create {plural(len(to_send), 'transaction')}"] if to_send else []
+    if updates:
+        doing.append(f"fill in empty fields of {plural(len(updates), 'transaction')}")
+    question = " and ".join(doing)
+    ui.confirm(f"{question[0].upper()}{question[1:]} in {_where(target)}?", "importing")
+    journal.save_decisions(decided)
     sending = {row.index for row in to_send}
     creatable = (Action.CREATE, Action.REVIEW)
     rows = [NewRow(row_index=row.index, account_id=row.account_id, external_id=row.record.external_id,
@@ -134,7 +185,7 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
                    body=row.body(accepted_review=row.action == Action.REVIEW) if row.action in creatable else None)
             for row in plan.rows]
     return journal.create_batch(key=key, files=located.files, accounts=located.account_ids, plan=plan.to_json(),
-                                rows=rows, existing=plan.existing_ids, target=target)
+                                rows=rows, existing=plan.existing_ids, target=target, updates=updates)
 
 
 def _where(target: str) -> str:
@@ -147,6 +198,11 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
     with ui.progress("Creating") as progress:
         writer = Writer(client, journal, concurrency=concurrency, progress=progress)
         report = writer.run(batch_id)
+    filled = None
+    if journal.updates(batch_id) and report.complete and not report.interrupted:
+        with ui.progress("Filling in") as progress:
+            filled = send_updates(cast("Updating", client), journal, batch_id, progress=progress)
+        journal.finish_batch(batch_id)
     batch = journal.batch(batch_id)
     states = {r.row_index: r.state for r in journal.rows(batch_id)}
     not_created = [r for r in journal.plan_of(batch_id).get("transactions", [])
@@ -157,11 +213,19 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
     ui.say(f"Batch {batch_id}: created {batch.created} transactions{found}{earlier}; skipped "
            f"{skipped['duplicate'] + report.skipped_now} duplicates, {skipped['review']} for review, "
            f"{skipped['skip']} by rules.")
+    if filled is not None:
+        ui.say(f"Filled in {plural(filled.fields, 'empty field')} of {plural(filled.done, 'transaction')}"
+               f" PocketSmith already held.")
+        for ps_id, fields in filled.kept:
+            ui.say(f"  left #{ps_id} alone where it changed in PocketSmith since the plan: {', '.join(fields)}")
     if report.throttles:
         ui.note(f"PocketSmith asked to slow down {report.throttles} times; requests in flight went down to "
                 f"{report.lowest_concurrency}.")
-    if not report.complete:
+    open_updates = len(journal.updates(batch_id, OPEN_STATES))
+    if not report.complete or open_updates:
         problems = []
+        if open_updates:
+            problems.append(f"{plural(open_updates, 'transaction')} still to fill in")
         if report.failed:
             problems.append(f"{len(report.failed)} refused (first: {report.failed[0][1]})")
         if report.unknown:
@@ -175,16 +239,26 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
                               exit_code=130 if report.interrupted else 5)
     # The duplicates are counted above; only the rows for review need the user's eyes now.
     return ImportResult(batch_id, review=[r for r in not_created if r["action"] == Action.REVIEW],
-                        duplicates=sum(1 for r in not_created if r["action"] == Action.DUPLICATE))
+                        duplicates=sum(1 for r in not_created if r["action"] == Action.DUPLICATE),
+                        created=batch.created)
 
 
 def list_batches(state_dir: Path) -> list[BatchInfo]:
-    """Every batch in the state dir's journal, newest first; none if there is no journal yet."""
+    """Every batch in the state dir's journal, newest first; none if there is no journal yet.
+
+    While an import holds the state dir's lock, the newest open batch is the one it is working on:
+    that batch is `running`, and its rows being sent are in flight rather than unanswered.
+    """
     journal = Journal.existing_in(state_dir)
     if journal is None:
         return []
     with journal:
-        return journal.batches()
+        batches = journal.batches()
+    if import_running(state_dir):
+        newest_open = next((i for i, b in enumerate(batches) if b.status == "open" and not b.undone_at), None)
+        if newest_open is not None:
+            batches[newest_open] = replace(batches[newest_open], running=True)
+    return batches
 
 
 def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Client"], sandbox: bool, target: str,
@@ -204,17 +278,32 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
             raise ConfigError(f"batch {batch.id} was imported into {batch.target}; "
                               f"run: {ui.command('undo', batch.id, '--api-url', batch.target)}")
         to_delete = batch.created + batch.counts.get("sending", 0)
-        if to_delete == 0:
+        to_restore = len(journal.updates(batch.id, ["done", "sending"]))
+        if to_delete == 0 and to_restore == 0:
             ui.say(f"Batch {batch.id} has nothing left to undo.")
             return
-        ui.confirm(f"Delete the {plural(to_delete, 'transaction')} batch {batch.id} created in "
-                   f"{_where('sandbox' if sandbox else batch.target or target)}?", "deleting")
+        where = _where('sandbox' if sandbox else batch.target or target)
+        doing = [f"delete the {plural(to_delete, 'transaction')} batch {batch.id} created"] if to_delete else []
+        if to_restore:
+            doing.append(f"empty again the fields it filled in {plural(to_restore, 'transaction')}")
+        question = " and ".join(doing)
+        ui.confirm(f"{question[0].upper()}{question[1:]} in {where}?", "deleting")
         client = client_for(sandbox)
         with import_lock(state_dir), ui.progress("Deleting") as progress:
             report = undo_batch(client, journal, batch.id, progress=progress)
-        ui.say(f"Batch {batch.id}: deleted {report.deleted}"
-               + (f", {report.gone} already gone" if report.gone else "")
-               + (f", kept {len(report.kept)} changed in PocketSmith since" if report.kept else "") + ".")
+            restored = undo_updates(cast("Updating", client), journal, batch.id) if to_restore else None
+        if to_delete or not to_restore:
+            ui.say(f"Batch {batch.id}: deleted {report.deleted}"
+                   + (f", {report.gone} already gone" if report.gone else "")
+                   + (f", kept {len(report.kept)} changed in PocketSmith since" if report.kept else "") + ".")
+        if restored is not None:
+            ui.say(f"Batch {batch.id}: emptied {plural(restored.fields, 'field')} it had filled in "
+                   f"{plural(restored.done, 'transaction')}"
+                   + (f"; left alone {len(restored.kept)} changed in PocketSmith since" if restored.kept else "")
+                   + ".")
+            for ps_id, fields in restored.kept:
+                ui.say(f"  kept #{ps_id}'s {', '.join(fields)}: changed in PocketSmith since")
+            report.failed += restored.failed
         for row_index, ps_id, changed in report.kept:
             body = journal.row(batch.id, row_index).body or {}
             ui.say(f"  kept #{ps_id} {body.get('date')} {body.get('amount')} {body.get('payee')}: "

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from importer.config import make_dir
-from importer.errors import ConfigError
+from importer.errors import Busy, ConfigError
 
 __all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
-           "import_lock"]
+           "import_lock", "import_running", "StoredDecision", "Update"]
 
 JOURNAL_FILE = "journal.sqlite3"
 LOCK_FILE = "import.lock"
@@ -68,6 +68,34 @@ CREATE TABLE IF NOT EXISTS rows (
 );
 CREATE INDEX IF NOT EXISTS rows_account ON rows(account_id, state);
 CREATE INDEX IF NOT EXISTS rows_state ON rows(batch_id, state);
+-- A person's decision on a statement row (review, --decisions, --accept-review), applied by every later plan
+-- of the same row: its identity is the transaction account and the row's external id (the bank's, or the
+-- stable synthetic one), so an overlapping later statement's copy of the row is decided too.
+CREATE TABLE IF NOT EXISTS decisions (
+    id           INTEGER PRIMARY KEY,
+    target       TEXT NOT NULL,         -- where the rows go: an API URL, or "sandbox"
+    account_id   INTEGER NOT NULL,
+    external_id  TEXT NOT NULL,
+    action       TEXT NOT NULL,         -- create | duplicate | skip
+    duplicate_of INTEGER,               -- for duplicate: the PocketSmith transaction it is
+    source       TEXT NOT NULL,         -- review | csv | accept-review
+    decided_at   TEXT NOT NULL,
+    row          TEXT NOT NULL,         -- JSON {"date", "amount", "payee", "file", "line"}: what it was about
+    UNIQUE (target, account_id, external_id)
+);
+-- What `import --enrich` fills into a PocketSmith transaction's empty fields: journaled `sending` before its
+-- PUT, with the values before, so a rerun finishes it exactly once and `undo` puts them back.
+CREATE TABLE IF NOT EXISTS updates (
+    batch_id    TEXT NOT NULL REFERENCES batches(id),
+    row_index   INTEGER NOT NULL,
+    ps_id       INTEGER NOT NULL,
+    fields      TEXT NOT NULL,          -- JSON: the values to fill in
+    before      TEXT NOT NULL,          -- JSON: those fields' values when planned (empty)
+    state       TEXT NOT NULL,          -- planned | sending | done | failed | undone
+    error       TEXT,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (batch_id, row_index)
+);
 """
 
 
@@ -122,6 +150,33 @@ class JournalRow:
 
 
 @dataclass(frozen=True)
+class StoredDecision:
+    """A person's decision on one statement row, as the journal keeps it."""
+
+    target: str
+    account_id: int
+    external_id: str
+    action: str                      # create | duplicate | skip
+    duplicate_of: int | None
+    source: str                      # review | csv | accept-review
+    row: dict                        # date, amount, payee, file, line: what the row was, to list it
+    decided_at: str | None = None    # set when saved
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Update:
+    """What an enriching import fills into one PocketSmith transaction, and those fields' values before."""
+
+    row_index: int
+    ps_id: int
+    fields: dict
+    before: dict
+    state: str = "planned"
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class BatchInfo:
     id: str
     created_at: str
@@ -134,6 +189,13 @@ class BatchInfo:
     counts: dict[str, int]
     existing: dict[int, list[int]]
     target: str = ""
+    running: bool = False       # an import is working on it now (list_batches sets it; see import_running)
+    updates: dict[str, int] | None = None      # import --enrich: its updates by state
+
+    @property
+    def filled(self) -> int:
+        """PocketSmith transactions whose empty fields this batch filled in (and has not emptied again)."""
+        return (self.updates or {}).get("done", 0)
 
     @property
     def created(self) -> int:
@@ -252,8 +314,8 @@ class Journal:
 
     def create_batch(self, *, key: str, files: list[dict], accounts: list[int], plan: dict,
                      rows: Iterable[NewRow], existing: Mapping[int, Iterable[int]] | None = None,
-                     target: str = "") -> str:
-        """Record a batch and all its rows in one transaction; returns the new batch id."""
+                     target: str = "", updates: Iterable["Update"] = ()) -> str:
+        """Record a batch, all its rows and its updates (import --enrich) in one transaction; returns its id."""
         now = datetime.now(timezone.utc)
         batch_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         stamp = now.isoformat(timespec="seconds")
@@ -269,6 +331,10 @@ class Journal:
                 ((batch_id, r.row_index, r.account_id, r.external_id, r.fingerprint, r.action,
                   "planned" if r.send else "skipped", None if r.body is None else _dumps(r.body), stamp)
                  for r in rows))
+            db.executemany("INSERT INTO updates (batch_id, row_index, ps_id, fields, before, state, updated_at)"
+                           " VALUES (?, ?, ?, ?, ?, 'planned', ?)",
+                           ((batch_id, u.row_index, u.ps_id, _dumps(u.fields), _dumps(u.before), stamp)
+                            for u in updates))
         return batch_id
 
     def _batch_from(self, row: tuple) -> BatchInfo:
@@ -276,9 +342,11 @@ class Journal:
         counts = dict(self._query("SELECT state, count(*) FROM rows WHERE batch_id = ? GROUP BY state",
                                   (batch_id,)))
         existing = {int(k): v for k, v in json.loads(row[9]).items()}
+        updates = dict(self._query("SELECT state, count(*) FROM updates WHERE batch_id = ? GROUP BY state",
+                                   (batch_id,)))
         return BatchInfo(id=batch_id, created_at=row[1], key=row[2], files=json.loads(row[3]),
                          accounts=json.loads(row[4]), status=row[5], finished_at=row[6], undone_at=row[7],
-                         counts=counts, existing=existing, target=row[10])
+                         counts=counts, existing=existing, target=row[10], updates=updates)
 
     _BATCH_COLUMNS = ("id, created_at, key, files, accounts, status, finished_at, undone_at, plan, existing,"
                       " target")
@@ -326,6 +394,8 @@ class Journal:
         with self._transaction() as db:
             left = db.execute("SELECT count(*) FROM rows WHERE batch_id = ? AND state IN (?, ?, ?)",
                               (batch_id, *OPEN_STATES)).fetchone()[0]
+            left += db.execute("SELECT count(*) FROM updates WHERE batch_id = ? AND state IN (?, ?, ?)",
+                               (batch_id, *OPEN_STATES)).fetchone()[0]
             if left:
                 return False
             db.execute("UPDATE batches SET status = 'complete', finished_at = coalesce(finished_at, ?)"
@@ -457,6 +527,65 @@ class Journal:
                        (text, batch_id, row_index))
 
 
+    # ─── a person's decisions ──────────────────────────────────────────────────────────────
+
+    _DECISION_COLUMNS = "id, target, account_id, external_id, action, duplicate_of, source, decided_at, row"
+
+    def save_decisions(self, decisions: Iterable["StoredDecision"]) -> None:
+        """Keep decisions (replacing any earlier one on the same row), committed before this returns."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO decisions (target, account_id, external_id, action, duplicate_of, source, decided_at,"
+                " row) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, account_id, external_id) DO UPDATE"
+                " SET action = excluded.action, duplicate_of = excluded.duplicate_of, source = excluded.source,"
+                " decided_at = excluded.decided_at, row = excluded.row",
+                ((d.target, d.account_id, d.external_id, d.action, d.duplicate_of, d.source,
+                  d.decided_at or _now(), _dumps(d.row)) for d in decisions))
+
+    def decisions(self, target: str | None = None, account_ids: Iterable[int] | None = None) -> list["StoredDecision"]:
+        """Kept decisions, oldest first; only those into `target` and these accounts when given."""
+        sql = f"SELECT {self._DECISION_COLUMNS} FROM decisions WHERE 1 = 1"
+        args: list[Any] = []
+        if target is not None:
+            sql += " AND target = ?"
+            args.append(target)
+        if account_ids is not None:
+            ids = list(account_ids)
+            sql += f" AND account_id IN ({','.join('?' * len(ids))})"
+            args += ids
+        return [StoredDecision(id=r[0], target=r[1], account_id=r[2], external_id=r[3], action=r[4],
+                               duplicate_of=r[5], source=r[6], decided_at=r[7], row=json.loads(r[8]))
+                for r in self._query(sql + " ORDER BY decided_at, id", args)]
+
+    def forget_decisions(self, ids: Iterable[int] | None = None) -> int:
+        """Remove these decisions (every one when `ids` is None); returns how many went."""
+        with self._transaction() as db:
+            if ids is None:
+                return db.execute("DELETE FROM decisions").rowcount
+            return sum(db.execute("DELETE FROM decisions WHERE id = ?", (int(i),)).rowcount for i in ids)
+
+    # ─── updates (import --enrich) ─────────────────────────────────────────────────────────
+
+    def updates(self, batch_id: str, states: Iterable[str] | None = None) -> list["Update"]:
+        """A batch's updates in plan order, optionally only those in some states."""
+        sql = "SELECT row_index, ps_id, fields, before, state, error FROM updates WHERE batch_id = ?"
+        args: list[Any] = [batch_id]
+        if states is not None:
+            states = list(states)
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args += states
+        return [Update(row_index=r[0], ps_id=r[1], fields=json.loads(r[2]), before=json.loads(r[3]), state=r[4],
+                       error=r[5]) for r in self._query(sql + " ORDER BY row_index", args)]
+
+    def set_update_state(self, batch_id: str, row_index: int, state: str, error: str | None = None) -> None:
+        """Committed (and fsync'd) before this returns: `sending` goes to disk before its PUT leaves."""
+        with self._transaction() as db:
+            db.execute("UPDATE updates SET state = ?, error = ?, updated_at = ? WHERE batch_id = ? AND row_index = ?",
+                       (state, error, _now(), batch_id, row_index))
+            if state in OPEN_STATES:
+                db.execute("UPDATE batches SET status = 'open', finished_at = NULL WHERE id = ?", (batch_id,))
+
+
 @dataclass(eq=False)
 class _Change:
     """A queued row update, committed with others by `Journal.flush`."""
@@ -495,7 +624,7 @@ def import_lock(state_dir: str | Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise ConfigError(f"another psimport import or undo is running (pid {holder}) with the state dir "
+            raise Busy(f"another psimport import or undo is running (pid {holder}) with the state dir "
                               f"{path}; wait for it to finish") from None
         handle.seek(0)
         handle.truncate()
@@ -509,3 +638,20 @@ def import_lock(state_dir: str | Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     finally:
         handle.close()
+
+
+def import_running(state_dir: str | Path) -> bool:
+    """Whether an import or undo holds the state dir's lock right now (one that died holds nothing)."""
+    path = Path(state_dir) / LOCK_FILE
+    try:
+        import fcntl
+        handle = open(path, encoding="ascii")
+    except (ImportError, OSError):
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from importer.errors import ConfigError, ImporterError
+from importer.errors import ConfigError
 from importer.schema import Bool, Either, Keys, ListOf, OneOf, Regex, Text, Whole, check
 from importer.yamlfile import excerpt, line_of, read_yaml_file
 
@@ -430,5 +430,5 @@ def mapping_yaml(name_or_path: str, extra_dirs: Iterable[Path] = ()) -> str:
     """The YAML text of a mapping, to start one's own from (`psimport mappings NAME`)."""
     mapping = find_mapping(name_or_path, extra_dirs)
     if mapping.path is None:
-        raise ImporterError(f"mapping '{name_or_path}' has no YAML file to show")
+        raise ConfigError(f"mapping '{name_or_path}' has no YAML file to show")
     return mapping.path.read_text(encoding="utf-8")

@@ -1,0 +1,154 @@
+"""A person's decisions on statement rows: read from a preview CSV, made in `review`, kept in the journal.
+
+A decision is `create`, `duplicate` (of a PocketSmith transaction) or `skip`, for one row, known by its
+identity (`importer.plan.row_identity`: the transaction account and the row's external id), never by its
+position. Kept in the journal, it is applied to every later plan of the same row (the same file, or an
+overlapping later statement), so nobody is asked the same question twice.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from importer.errors import ApiError, InputError
+from importer.plan import Action, Plan, PlanRow, row_identity
+from importer.write.journal import StoredDecision
+
+__all__ = ["CHOICES", "decision_for", "read_decisions_csv", "accepted_reviews", "client_lookup", "Lookup"]
+
+CHOICES = (Action.CREATE, Action.DUPLICATE, Action.SKIP)
+
+# Tells whether a PocketSmith transaction id belongs to an account: (id, account id) -> True, False, or None
+# when it cannot be found at all.
+Lookup = Callable[[int, int], "bool | None"]
+
+
+def decision_for(row: PlanRow, action: str, duplicate_of: int | None, *, target: str, source: str) -> StoredDecision:
+    """The decision to keep for `row`, with what the row was (to list it later)."""
+    account_id, external_id = row_identity(row.account_id, row.record)
+    txn = row.record
+    return StoredDecision(target=target, account_id=account_id, external_id=external_id, action=str(Action(action)),
+                          duplicate_of=duplicate_of if action == Action.DUPLICATE else None, source=source,
+                          row={"date": txn.date.isoformat(), "amount": str(txn.amount), "payee": row.payee,
+                               "file": txn.file, "line": txn.line})
+
+
+def accepted_reviews(plan: Plan, target: str) -> list[StoredDecision]:
+    """`--accept-review` as decisions: each row for review, created."""
+    return [decision_for(row, Action.CREATE, None, target=target, source="accept-review")
+            for row in plan.rows if row.action == Action.REVIEW]
+
+
+@dataclass
+class _Line:
+    number: int
+    cells: dict[str, str]
+
+    def get(self, name: str) -> str:
+        value = (self.cells.get(name) or "").strip()
+        # The preview escapes a cell a spreadsheet would run as a formula with a leading quote: undo that.
+        if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+            value = value[1:]
+        return value
+
+
+def _lines(path: Path) -> Iterable[_Line]:
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(f"cannot read the decisions ({exc.strerror})", file=str(path)) from None
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in ("decision", "external_id", "transaction_account_id") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"not a preview CSV with decisions: no {', '.join(missing)} column "
+                             "(write one with `psimport preview ... --format csv --out plan.csv`)",
+                             file=str(path), line=1)
+        start = reader.line_num + 1
+        for cells in reader:
+            yield _Line(start, cells)
+            start = reader.line_num + 1
+
+
+def read_decisions_csv(path: str | Path, plan: Plan, *, target: str, lookup: Lookup | None = None) -> list[StoredDecision]:
+    """The filled-in `decision` cells of a preview CSV, checked against `plan`, before anything is written.
+
+    Each row is found by its identity (transaction account and external id), not its place in the file. A
+    row that is not in the plan, a value other than create / duplicate / skip, or a `duplicate_of` that is not
+    a transaction of the row's account is an InputError naming the CSV line. An empty `duplicate_of` on a
+    duplicate means the candidate the preview proposed. `lookup` checks an id the plan did not fetch.
+    """
+    path = Path(path)
+    rows = {row_identity(r.account_id, r.record): r for r in reversed(plan.rows)}   # the first copy wins
+    chosen: dict[tuple[int, str], tuple[int, StoredDecision]] = {}
+    for line in _lines(path):
+        value = line.get("decision").lower()
+        if not value:
+            continue
+
+        def fail(message: str) -> InputError:
+            return InputError(message, file=str(path), line=line.number)
+
+        if value not in CHOICES:
+            raise fail(f"decision {value!r} is not one of create, duplicate, skip (or empty: not decided)")
+        try:
+            account_id = int(line.get("transaction_account_id"))
+        except ValueError:
+            raise fail(f"transaction_account_id {line.get('transaction_account_id')!r} is not an account id") from None
+        key = (account_id, line.get("external_id"))
+        row = rows.get(key)
+        if row is None:
+            raise fail(f"no row of these statements has external_id {key[1]!r} in account {account_id} "
+                       "(was this CSV written for other files?)")
+        duplicate_of = None
+        if value == Action.DUPLICATE:
+            duplicate_of = _duplicate_of(line.get("duplicate_of"), row, plan, lookup, fail)
+        decision = decision_for(row, value, duplicate_of, target=target, source="csv")
+        earlier = chosen.get(key)
+        if earlier is not None and (earlier[1].action, earlier[1].duplicate_of) != (decision.action, duplicate_of):
+            raise fail(f"this row (external_id {key[1]!r}) is decided differently on line {earlier[0]}")
+        chosen.setdefault(key, (line.number, decision))
+    return [decision for _, decision in chosen.values()]
+
+
+def _duplicate_of(text: str, row: PlanRow, plan: Plan, lookup: Lookup | None,
+                  fail: Callable[[str], InputError]) -> int:
+    if not text:
+        if row.duplicate_of is None:
+            raise fail("decision duplicate, but this row has no proposed PocketSmith transaction: "
+                       "put the one it duplicates in duplicate_of")
+        return row.duplicate_of
+    try:
+        ps_id = int(text.lstrip("#"))
+    except ValueError:
+        raise fail(f"duplicate_of {text!r} is not a PocketSmith transaction id") from None
+    if ps_id in plan.existing_ids.get(row.account_id, ()):
+        return ps_id
+    belongs = None
+    if lookup is not None:
+        try:
+            belongs = lookup(ps_id, row.account_id)
+        except ApiError as exc:
+            raise fail(f"could not check duplicate_of {ps_id} ({exc})") from None
+    if belongs is None:
+        raise fail(f"duplicate_of {ps_id} is not a PocketSmith transaction of account {row.account_id}"
+                   + (" near this row's date" if lookup is None else ""))
+    if not belongs:
+        raise fail(f"duplicate_of {ps_id} is a transaction of another account, not of {row.account_id}")
+    return ps_id
+
+
+def client_lookup(client) -> Lookup:
+    """A Lookup through the API: read the transaction, compare its account."""
+    def lookup(ps_id: int, account_id: int) -> bool | None:
+        try:
+            txn = client.get_transaction(ps_id)
+        except ApiError as exc:
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise
+        return txn.transaction_account_id in (None, account_id)
+    return lookup

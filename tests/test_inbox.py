@@ -1,0 +1,99 @@
+"""`psimport import --inbox`: the monthly routine as cron runs it (a real process, no terminal) against a real sandbox."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from importer.inbox import inbox_lock
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "sample_statements"
+MONTH = date.today().strftime("%Y-%m")
+
+
+@pytest.fixture
+def routine(tmp_path, demo_sandbox):
+    """An inbox holding the month's downloads, a config that routes them (and names the inbox), and a way to run
+    psimport as cron would: stdin, stdout and stderr not terminals, the key and URL in the environment."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("everyday.ofx", "creditcard.qif", "savings.csv"):
+        shutil.copy(SAMPLES / name, inbox / name)
+    config = tmp_path / "psimport.yaml"
+    config.write_text(SAMPLES.joinpath("psimport.yaml").read_text() + "inbox: inbox\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("POCKETSMITH_")}
+    env.update(PYTHONPATH=str(REPO), POCKETSMITH_DEVELOPER_KEY=demo_sandbox.key,
+               POCKETSMITH_API_URL=demo_sandbox.url, PSIMPORT_STATE_DIR=str(tmp_path / "state"), COLUMNS="80")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "importer", "import", *map(str, args), "--config", str(config)],
+                              env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=120, check=False)
+    return inbox, run
+
+
+def _stored(sandbox):
+    return Counter((t["transaction_account_id"], t["date"], t["amount"], t["payee"]) for t in sandbox.transactions())
+
+
+def test_a_month_of_statements_through_the_inbox(routine, demo_sandbox):
+    inbox, run = routine
+    (inbox / "broken.ofx").write_text("OFXHEADER:100\n<OFX><BANKTRANLIST><STMTTRN><TRNAMT>1.00\n")
+    (inbox / "unknown.qif").write_text("!Type:Bank\nD15/02/2026\nT-5.00\nPCoffee\n^\n")
+    before = sum(_stored(demo_sandbox).values())
+
+    first = run()      # no FILES and no --inbox: the config's inbox:
+    assert first.returncode == 6, first.stderr
+    summary, *why = first.stdout.splitlines()
+    assert summary == f"Inbox {inbox}: 25 created, 127 duplicates; 2 files moved to imported/{MONTH}/; 3 left for you."
+    assert why[0].startswith("  broken.ofx: line ")
+    assert why[1] == ("  everyday.ofx: 3 rows for review; `--accept-review` creates them, `psimport preview FILE` "
+                      "shows why")
+    assert why[2] == "  unknown.qif: no account for it in psimport.yaml; `psimport init FILE` sets one up"
+    assert len(why) == 3 and first.stderr == ""
+    assert sorted(p.name for p in (inbox / "imported" / MONTH).iterdir()) == ["creditcard.qif", "savings.csv"]
+    assert sum(_stored(demo_sandbox).values()) == before + 25     # everyday's 20 new rows were created too
+
+    # The person looks, accepts the review rows, removes the files that are not theirs to import.
+    (inbox / "broken.ofx").unlink()
+    (inbox / "unknown.qif").unlink()
+    second = run("--inbox", inbox, "--accept-review")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert second.stdout == f"Inbox {inbox}: 3 created, 100 duplicates; 1 file moved to imported/{MONTH}/.\n"
+    stored = _stored(demo_sandbox)
+    assert sum(stored.values()) == before + 28 and max(stored.values()) <= 2   # nothing created twice
+
+    # Next month's download of the same account, overlapping this one: only the new rows, and a second file of
+    # the same name lands beside the first.
+    shutil.copy(SAMPLES / "savings.csv", inbox / "savings.csv")
+    third = run()
+    assert third.returncode == 0, third.stdout
+    assert third.stdout == f"Inbox {inbox}: 0 created, 15 duplicates; 1 file moved to imported/{MONTH}/.\n"
+    assert (inbox / "imported" / MONTH / "savings-2.csv").is_file()
+    assert run().stdout == f"Inbox {inbox}: no statements waiting.\n"
+
+
+def test_two_runs_never_overlap(routine, demo_sandbox):
+    inbox, run = routine
+    before = _stored(demo_sandbox)
+    with inbox_lock(inbox):
+        busy = run("--inbox", inbox)
+    assert busy.returncode == 75
+    assert busy.stderr.startswith(f"Error: {inbox}: another psimport run is importing this inbox (pid {os.getpid()})")
+    assert _stored(demo_sandbox) == before and not (inbox / "imported").exists()
+
+
+def test_inbox_and_files_together_is_a_usage_error(routine):
+    inbox, run = routine
+    both = run("--inbox", inbox, inbox / "savings.csv")
+    assert both.returncode == 2 and "give statement FILES or --inbox DIR, not both" in both.stderr
+    missing = run("--inbox", inbox / "nope")
+    assert missing.returncode == 3 and "the inbox folder does not exist" in missing.stderr
