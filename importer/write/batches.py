@@ -21,7 +21,6 @@ from importer.decisions import accepted_reviews, client_lookup, read_decisions_c
 from importer.enrich import plan_fills, planned_updates, send_updates, undo_updates
 from importer.write.journal import (OPEN_STATES, BatchInfo, Journal, NewRow, StoredDecision, import_lock,
                                     import_running)
-from importer.write.writer import DEFAULT_CONCURRENCY, IncompleteBatch, Writer, settle_unknown, undo_batch
 
 if TYPE_CHECKING:
     from importer.config import Config
@@ -122,6 +121,7 @@ def run_import(files: Sequence[str | Path], *, client: "Client", config: "Config
     `decisions_csv` (a filled-in preview CSV) and `accept_review` are decisions, kept in the journal once the
     import is confirmed; `enrich` also fills the empty fields of the PocketSmith transactions rows duplicate.
     """
+    from importer.write.writer import DEFAULT_CONCURRENCY   # here: a preview never loads the writer
     with import_lock(state_dir), Journal.in_state_dir(state_dir) as journal:
         opened = _open_batch(journal, client, config, target, files, account, rules_path, mapping, date_order,
                              accept_review, ui, decisions_csv, enrich)
@@ -135,6 +135,7 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
                 accept_review: bool, ui: Ui, decisions_csv: str | Path | None = None,
                 enrich: bool = False) -> "str | ImportResult":
     """The unfinished batch of these same files, or a new one from a fresh plan; None if nothing to do."""
+    from importer.write.writer import settle_unknown
     located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order)
     key = hashlib.sha256(f"{target}\n{located.key}".encode()).hexdigest()
     unfinished = journal.find_unfinished(key)
@@ -195,6 +196,7 @@ def _where(target: str) -> str:
 
 def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency: int, ui: Ui,
                  again: str) -> ImportResult:
+    from importer.write.writer import IncompleteBatch, Writer
     with ui.progress("Creating") as progress:
         writer = Writer(client, journal, concurrency=concurrency, progress=progress)
         report = writer.run(batch_id)
@@ -267,6 +269,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
 
     `client_for(sandbox)` gives the client; a batch imported into the sandbox is undone there.
     """
+    from importer.write.writer import IncompleteBatch, undo_batch
     journal = Journal.existing_in(state_dir)
     if journal is None:
         raise ConfigError(f"no import journal in {state_dir}; nothing to undo")
