@@ -36,7 +36,7 @@ print("STARTUP:" + json.dumps({"imported": [m for m in watched if m in sys.modul
 
 
 def _run(*argv: str, cwd, env=None) -> dict:
-    done = subprocess.run([sys.executable, "-c", RUNNER, *argv], capture_output=True, text=True, cwd=cwd,
+    done = subprocess.run([sys.executable, "-c", RUNNER, *argv], capture_output=True, text=True, check=True, cwd=cwd,
                           env={**os.environ, **(env or {})})
     line = next(text for text in done.stdout.splitlines() if text.startswith("STARTUP:"))
     return json.loads(line[len("STARTUP:"):])
