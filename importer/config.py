@@ -65,10 +65,12 @@ def samples_dir() -> Path:
 @cache
 def settings_schema() -> Keys:
     """Every key psimport.yaml takes. A new setting is one line here; a section's own keys are declared
-    beside the code that reads them (dedupe.py, payee.py, accounts.py)."""
+    beside the code that reads them (dedupe.py, payee.py, accounts.py, transfers.py, balances.py)."""
     from importer.accounts import ACCOUNT_LIST
+    from importer.balances import BALANCE_SETTINGS
     from importer.dedupe import DEDUPE_SETTINGS
     from importer.payee import PAYEE_SETTINGS
+    from importer.transfers import TRANSFER_SETTINGS
     return Keys({
         "accounts": ACCOUNT_LIST,
         "dedupe": DEDUPE_SETTINGS,
@@ -78,6 +80,8 @@ def settings_schema() -> Keys:
         "date_order": OneOf("dmy", "mdy", "ymd"),
         "api_url": Text("a PocketSmith API URL such as https://api.pocketsmith.com/v2", nonempty=True),
         "inbox": Text("a folder's path (`psimport import --inbox` reads it)", nonempty=True),
+        "transfers": TRANSFER_SETTINGS,
+        "balances": BALANCE_SETTINGS,
     }, what="a mapping of settings")
 
 

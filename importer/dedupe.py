@@ -21,14 +21,20 @@ How a run is decided, for one target transaction account:
    `original_payee`, with the memo as a second chance, which rescues a NAME cut at 32 characters; a name typed
    by hand that differs counts for little).
 4. Assignment is one-to-one and optimal: rows and candidates form connected blocks per amount, each solved
-   exactly (`importer.assignment`) maximising the summed log-odds, so N identical rows against M
-   existing give M matches and N-M creates, and yesterday's coffee cannot swallow today's. A long block of one
-   recurring amount also tries its merchant posting a business day sooner or later than the account's usual.
-5. Bands: score >= duplicate_threshold is `duplicate`, >= review_threshold is `review`, else `create`. Two
-   rows that could swap (one duplicate, one new) at almost no loss of likelihood are both `review`: which of
-   them PocketSmith holds cannot be told. A PocketSmith transaction well inside the statement's period that
-   matched nothing makes its best same-amount row `review` rather than `create`: a statement lists every
-   transaction of its period, so the leftover ("cash" typed for an ATM withdrawal) is most likely that row.
+   exactly (`importer.assignment`) maximising the summed log-odds, so N identical rows against M existing
+   give M matches and N-M creates, and yesterday's coffee cannot swallow today's. A long block of one recurring
+   amount against a bank feed (a run: the daily coffee, `_RUN_MIN_ROWS` rows or more) finds its own posting lag by
+   counting, day by day, how its rows and the feed's items line up (a weekday run looks alike at any lag but for
+   its gaps, doubles and drops, which line up at one lag only); its feed pairs then keep to that lag or up to
+   `_RUN_LATE_DAYS` later (a batch run late), never sooner, so a row the feed dropped stays new on its own day
+   rather than shifting a stretch of the run by a day. Without a clear count, it tries its merchant posting a
+   business day sooner or later than the account's usual.
+5. Bands: score >= duplicate_threshold is `duplicate`, >= review_threshold is `review`, else `create`. Two rows
+   that could swap (one duplicate, one new) at almost no loss of likelihood are both `review`: which of them
+   PocketSmith holds cannot be told (in a counted run, whose lag is known, the swap must cost less). A PocketSmith
+   transaction well inside the statement's period that matched nothing makes its best same-amount row `review`
+   rather than `create`: a statement lists every transaction of its period, so the leftover ("cash" typed for an
+   ATM withdrawal) is most likely that row.
 
 Pending PocketSmith transactions (`status: pending`): a pending one whose posted twin is also present (same
 sign, amount within `pending_tolerance`, posted 0..window_before days later, similar payee) is superseded and
@@ -46,6 +52,7 @@ is a programming error (ValueError), since a look-alike in another account must 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -88,11 +95,18 @@ _FEED_SOURCES = frozenset({"feed", "bank_feed", "data_feed", "bankfeed", "datafe
                            "akahu", "saltedge", "salt_edge"})
 _AMBIGUITY_MARGIN = 1.0        # log-odds: swaps costing less than this are a coin toss, shown for review
 _AMBIGUITY_MARGIN_TYPED = 1.5
+_AMBIGUITY_MARGIN_COUNTED = 0.5  # in a run whose lag was counted, a swap must be closer still to be a coin toss
 _AMBIGUITY_RIVALS_TYPED = 1
 _AMBIGUITY_DEPTH = 6           # rows along one alternating path
 _AMBIGUITY_MAX_PAIRS = 5000
 _ORPHAN_MIN_SCORE = 0.05
 _SHIFT_MIN_ROWS, _SHIFT_MAX_ROWS = 6, 400
+_RUN_MIN_ROWS = 15             # rows and feed items a run needs before its lag is counted: fewer days line up by chance
+_RUN_MAX_LAG = 4               # business days a run's purchases may post after the feed's date
+_RUN_CLEAR = 0.05              # alignment cost per day by which the best lag must beat the next
+_LATE_COST = 1.5               # a run's item posted a business day later than its lag: a batch run late
+_UNPAIRED_COST = 3.0           # a row the feed lacks, or a feed item the statement lacks
+_RUN_LATE_DAYS = 3             # a batch run late posts at most this many business days after the run's lag
 _SHIFT_GAIN = 2.0              # log-odds a shifted lag must add to a block before it is believed
 _BLOCK_ROWS = 200              # rows solved at once in a very long block (a daily coffee over years)
 _BLOCK_MARGIN = 40             # rows re-solved with the next chunk, so chunk edges do not decide
@@ -299,6 +313,31 @@ def _source_kind(upload_source: str | None, payee: str | None, original_payee: s
     return "file"
 
 
+def _alignment_cost(statement: Counter, fed: Counter, lag: int, low: int, high: int) -> float:
+    """How badly a run's rows per business day (`statement`) and feed items per day (`fed`) line up if the
+    bank posts `lag` business days after the purchase, over the statement's days `low`..`high`.
+
+    Day by day, rows take the items of their own day first, then the oldest waiting up to `_RUN_LATE_DAYS`
+    before (a batch run late, `_LATE_COST` a day); a row left over is a feed drop, an item left waiting too
+    long one the statement lacks (`_UNPAIRED_COST` each)."""
+    waiting: list[int] = []       # purchase days of items not yet posted, oldest first
+    cost = 0.0
+    for day in range(low, high + 1):
+        expired = sum(1 for d in waiting if d < day - lag - _RUN_LATE_DAYS)
+        cost += _UNPAIRED_COST * expired
+        waiting = waiting[expired:]
+        waiting.extend([day - lag] * fed.get(day - lag, 0))
+        for _ in range(statement.get(day, 0)):
+            own = [d for d in waiting if d == day - lag]
+            pick = own[0] if own else (waiting[0] if waiting else None)
+            if pick is None:
+                cost += _UNPAIRED_COST
+                continue
+            waiting.remove(pick)
+            cost += _LATE_COST * (day - lag - pick)
+    return cost
+
+
 def _cents(amount: Decimal) -> int:
     return round(amount * 100)
 
@@ -340,6 +379,7 @@ class _LagModel:
             p = trust * learned + (1 - trust) * prior[lag] / prior_total
             self.evidence[lag] = min(_DATE_MAX, max(_DATE_MIN, math.log(p * width)))
         self.usual = sorted(used)[len(used) // 2] if self.learned else None
+        self.peak = max(self.lags, key=lambda lag: (self.evidence[lag], -abs(lag)))   # the likeliest lag
 
     def __call__(self, lag: int) -> float:
         return self.evidence.get(lag, _DATE_MIN)
@@ -398,6 +438,8 @@ class _Matcher:
         self._clear_lags: dict[str, list[int]] = {}
         self.ambiguous: dict[int, tuple[int, _Pair]] = {}   # row -> (the row it may swap with, pair to show)
         self._row_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._business_days: dict[date, int] = {}
+        self.counted_rows: set[int] = set()      # rows of runs whose lag was found by counting
 
     # -- exact evidence ---------------------------------------------------------------------------------
     def apply_journal(self, imported: Mapping[str, int], decisions: list[Decision | None]) -> None:
@@ -774,6 +816,18 @@ class _Matcher:
         rows = {p.row for p in block}
         if not _SHIFT_MIN_ROWS <= len(rows) <= _SHIFT_MAX_ROWS:
             return solved
+        counted = self._counted_lag(block)
+        if counted is not None:
+            lag, feed = counted
+            self.counted_rows.update(rows)
+            for pair in block:
+                # Each kind of entry around the run's lag: a feed's dates exactly, typed ones give or take.
+                self._score(pair, lag - self._lags(pair.pos).peak)
+            for pair in feed:
+                if not lag <= pair.business_lag <= lag + _RUN_LATE_DAYS:
+                    # A bank posts a run's purchases at its lag or a little later (a batch run late), never sooner.
+                    pair.logit = min(pair.logit, floor - 1.0)
+            return self._solve_block(block, floor)
         best_total, best_shift, best_solved = sum(p.logit - floor for p in solved), 0, solved
         for shift in (-1, 1):
             for pair in block:
@@ -785,6 +839,44 @@ class _Matcher:
         for pair in block:
             self._score(pair, best_shift)
         return best_solved
+
+    def _counted_lag(self, block: list[_Pair]) -> tuple[int, list[_Pair]] | None:
+        """The business days by which a run of one amount posts after the feed's dates, found by counting:
+        the statement's rows and the feed's items, day by day, line up at the run's true lag; and the run's
+        feed pairs.
+
+        A weekday run looks the same at any lag, but for its gaps (a day without the purchase), its doubles
+        (two on one day) and its drops (a day the feed missed): those line up at one lag only. Each lag
+        from 0 to `_RUN_MAX_LAG` is scored by `_alignment_cost` per day of the overlap; the best wins if it
+        is clearly best (`_RUN_CLEAR`), else None and the log-odds decide."""
+        feed = [p for p in block if p.exact and not p.pending and self._source(p.pos) == "feed"]
+        rows, items = {p.row for p in feed}, {p.pos for p in feed}
+        if len(rows) < _RUN_MIN_ROWS or len(items) < _RUN_MIN_ROWS:
+            return None
+        statement = Counter(self._business_day(self.records[row].date) for row in rows)
+        fed = Counter(self._business_day(self.pool[pos].date) for pos in items)
+        rates = []
+        for lag in range(_RUN_MAX_LAG + 1):
+            low, high = max(min(statement), min(fed) + lag), min(max(statement), max(fed) + lag)
+            if high - low + 1 < _SHIFT_MIN_ROWS:
+                continue
+            rates.append((_alignment_cost(statement, fed, lag, low, high) / (high - low + 1), lag))
+        if len(rates) < 2:
+            return None
+        rates.sort()
+        (best, lag), (second, _) = rates[0], rates[1]
+        if second - best < _RUN_CLEAR:
+            return None
+        return lag, feed
+
+    def _business_day(self, day: date) -> int:
+        """Business days from a fixed start to `day`, inclusive: a weekend day counts as the Friday before."""
+        found = self._business_days.get(day)
+        if found is None:
+            np = self.np
+            found = self._business_days[day] = int(np.busday_count(np.datetime64("1970-01-01"),
+                                                                    np.datetime64(day + timedelta(days=1))))
+        return found
 
     def _twin_key(self, index: int) -> tuple:
         r = self.records[index]
@@ -835,7 +927,8 @@ class _Matcher:
             for rank, (gain, row) in enumerate(rivals):
                 # Dates typed by hand are rough, so which of two rows such an entry is can be told less surely,
                 # and more than one row may be it.
-                margin = _AMBIGUITY_MARGIN_TYPED if typed[row] else _AMBIGUITY_MARGIN
+                margin = (_AMBIGUITY_MARGIN_TYPED if typed[row] else
+                          _AMBIGUITY_MARGIN_COUNTED if start in self.counted_rows else _AMBIGUITY_MARGIN)
                 if gain < -margin or rank >= (_AMBIGUITY_RIVALS_TYPED if typed[row] else 1):
                     continue
                 self.ambiguous.setdefault(start, (row, first[row]))

@@ -175,7 +175,28 @@ def plan_located(located: Located, *, config: Config, source: "TransactionSource
                       ruleset=ruleset, imported=imported, settings=settings, accounts=located.accounts,
                       decisions=decided)
     plan.warnings[:0] = warnings
+    _money_that_adds_up(plan, config=config, source=source, existing=existing, ruleset=ruleset, journal=journal,
+                        target=target)
     return plan
+
+
+def _money_that_adds_up(plan: Plan, *, config: Config, source: "TransactionSource",
+                        existing: Mapping[int, Sequence[PsTransaction]], ruleset: "RuleSet | None",
+                        journal: "Journal | None", target: str) -> None:
+    """Transfers between the user's accounts paired (importer.transfers); balances, running balances, gaps
+    and overlaps checked (importer.balances)."""
+    from importer.balances import BalanceSettings, add_money_checks
+    from importer.transfers import TransferSettings, find_transfers, transfer_category
+    config_file = str(config.path) if config.path else None
+    transfers = TransferSettings.from_config(config.section("transfers"), file=config_file)
+    if transfers.enabled:
+        category, warnings = transfer_category(transfers, ruleset, source.categories() if transfers.category else (),
+                                               strict=not source.offline, file=config_file)
+        plan.warnings += warnings
+        find_transfers(plan, source=source, held=existing, settings=transfers, category=category)
+    add_money_checks(plan, held=existing, settings=BalanceSettings.from_config(config.section("balances"),
+                                                                                file=config_file),
+                     journal=journal, target=target, fetch=source.transactions)
 
 
 def _ruleset(rules: "str | Path | RuleSet | Literal[False] | None", config: Config) -> "RuleSet | None":

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 from importer.accounts import Target
 from importer.pocketsmith.models import PsTransaction, TransactionAccount
-from importer.record import Statement, Transaction
+from importer.record import Foreign, Statement, Transaction, foreign_text
 
 if TYPE_CHECKING:
     from importer.dedupe import Decision, DedupeSettings
@@ -52,7 +52,9 @@ class PlanRow:
     transaction account it goes to. For a duplicate or review, `duplicate_of` is the PocketSmith id
     it matched (`matched` that transaction) or `duplicate_of_row` an earlier row of the same run,
     with `score` (0 to 1) and `reasons`. `payee`, `category`, `labels`, `note`, `needs_review` and
-    `is_transfer` are what would be sent after the rules (`rules` names those that matched).
+    `is_transfer` are what would be sent after the rules (`rules` names those that matched;
+    `set_by_rules` the fields they decided). `transfer_with` is the other side of a transfer between
+    the user's accounts: `{"index": N}` (a row of this plan) or `{"transaction_id": ID}` (in PocketSmith).
     """
 
     index: int
@@ -75,6 +77,8 @@ class PlanRow:
     is_transfer: bool = False
     decided: bool = False            # a person's decision (review, --decisions, --accept-review) set `action`
     enrich: dict[str, Any] = field(default_factory=dict)   # what `import --enrich` fills into `matched`
+    set_by_rules: dict[str, str] = field(default_factory=dict)
+    transfer_with: dict[str, int] | None = None
 
     def body(self, accepted_review: bool = False) -> dict[str, Any]:
         """The create request: money stays Decimal until the client writes the JSON."""
@@ -125,6 +129,7 @@ class PlanRow:
             "note": self.note,
             "needs_review": bool(self.needs_review),
             "is_transfer": bool(self.is_transfer),
+            "transfer_with": None if self.transfer_with is None else dict(self.transfer_with),
             "index": self.index,
             "cheque_number": txn.cheque_number,
             "statement_account": self.statement_account,
@@ -160,8 +165,10 @@ class Plan:
     """Every row of a run in the files' order, with warnings and the accounts it touches.
 
     `rows` are PlanRows; `summary` counts them; `warnings` are what a preview prints above them
-    (skipped files, accounts matched by number, categories an export does not know); `to_json()`
-    is `psimport preview --format json`'s document.
+    (skipped files, accounts matched by number, categories an export does not know); `balances`
+    compares each account's statement closing balance with PocketSmith's after the import
+    (importer.balances), `coverage` the periods statements, earlier imports and the feed cover;
+    `to_json()` is `psimport preview --format json`'s document.
     """
 
     rows: list[PlanRow]
@@ -169,6 +176,8 @@ class Plan:
     accounts: dict[int, TransactionAccount | None] = field(default_factory=dict)
     targets: list[tuple[Statement, Target]] = field(default_factory=list)
     existing_ids: dict[int, list[int]] = field(default_factory=dict)
+    balances: list[dict[str, Any]] = field(default_factory=list)
+    coverage: list[dict[str, Any]] = field(default_factory=list)
 
     def count(self, action: Action) -> int:
         """How many rows have this action."""
@@ -209,9 +218,10 @@ class Plan:
         return list(by_account.values())
 
     def to_json(self) -> dict[str, Any]:
-        """The contract's preview document, plus `accounts` and `warnings`."""
+        """The contract's preview document, plus `accounts`, `warnings`, `balances` and `coverage`."""
         return {"summary": self.summary.as_json(), "transactions": [r.as_json() for r in self.rows],
-                "accounts": self.account_summaries(), "warnings": list(self.warnings)}
+                "accounts": self.account_summaries(), "warnings": list(self.warnings),
+                "balances": [dict(b) for b in self.balances], "coverage": [dict(c) for c in self.coverage]}
 
 
 class Decided(Protocol):
@@ -347,7 +357,8 @@ def build_plan(statements: Sequence[Statement], *, targets: Sequence[int | Targe
             if txn.file is None:
                 txn = txn._replace(file=statement.file)
             row = PlanRow(index=len(rows), record=txn, account_id=target.account_id, action=Action.CREATE,
-                          statement_account=statement.account.id, payee=txn.payee)
+                          statement_account=statement.account.id, payee=txn.payee,
+                          note=_joined_note(None, txn.foreign))
             rows.append(row)
             rows_by_account[target.account_id].append(row)
 
@@ -400,12 +411,18 @@ def _apply_outcome(row: PlanRow, outcome: Outcome) -> None:
     row.category_id = outcome.category_id
     row.labels = list(outcome.labels)
     row.rules = list(outcome.rules)
-    row.note = outcome.note
+    row.note = _joined_note(outcome.note, row.record.foreign)
     row.needs_review = bool(outcome.needs_review)
     row.is_transfer = bool(outcome.is_transfer)
+    row.set_by_rules = dict(outcome.set_by)
     if outcome.skip and row.action in (Action.CREATE, Action.REVIEW) and not row.decided:
         row.action = Action.SKIP
         rule = outcome.set_by.get("skip") or (row.rules[-1] if row.rules else None)
         row.reasons = row.reasons + [f"rule '{rule}' says skip" if rule else "a rule says skip"]
 
 
+def _joined_note(note: str | None, foreign: Foreign | None) -> str | None:
+    """A rule's note, and the amount abroad (`USD 42.00 @ 1.5312`) after it when the row has one."""
+    if foreign is None:
+        return note
+    return f"{note} · {foreign_text(foreign)}" if note else foreign_text(foreign)

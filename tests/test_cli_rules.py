@@ -178,8 +178,26 @@ def test_rules_test_on_the_sandbox_with_the_worked_example(run):
     assert rows["coffee"]["agree"] > 50
     # The one groceries row the household typed in by hand ("Woolies") is what no rule covers.
     assert [p["payee"] for p in report["uncovered_payees"]] == ["woolies"]
+    # Older and newer apart: the newest quarter of the dates, with the rows the user categorised there.
+    older, newer = report["by_period"]
+    assert (older["period"], newer["period"]) == ("older", "newer") and older["to"] < newer["from"]
+    assert newer["rows"] > 0 and newer["coverage"] > 0.9 and newer["precision"] == 1.0
+    assert newer["categorised"] == round(newer["coverage"] * newer["rows"])
     table = run("rules", "test", "--sandbox", "--rules", str(WORKED_EXAMPLE), "--since", "2026-01-01")
     assert "shadowed by rent, transfers" in " ".join(table.stdout.split())
+    assert "Rows you categorised: older, and the newest quarter" in table.stdout
+    assert f"{newer['from']} " in table.stdout and f"{newer['coverage']:.1%}" in table.stdout
+
+
+def test_suggest_on_the_sandbox_writes_rules_that_cover_its_history(run, tmp_path):
+    result = run("rules", "suggest", "--sandbox", "--format", "json")
+    assert result.exit_code == 0, result.output
+    suggestions = json.loads(result.stdout)["suggestions"]
+    assert suggestions and all(s["confidence"] >= 0.9 and s["support"] >= 3 for s in suggestions)
+    suggested = tmp_path / "suggested.yaml"
+    suggested.write_text(run("rules", "suggest", "--sandbox").stdout)
+    tested = json.loads(run("rules", "test", "--sandbox", "--rules", str(suggested), "--format", "json").stdout)
+    assert tested["coverage"] > 0.8 and all(p["precision"] >= 0.95 for p in tested["by_period"])
 
 
 def test_a_category_the_sandbox_lacks_stops_rules_test(run, tmp_path):

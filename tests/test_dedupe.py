@@ -254,3 +254,70 @@ def test_bad_dedupe_settings_are_config_errors_naming_the_file(section, message)
 def test_a_stricter_duplicate_threshold_turns_duplicates_into_review():
     rows, existing = [row(1, "-87.35", "POS W/D WOOLWORTHS 1234")], [typed(1, 0, "-87.35", "Woolies")]
     assert actions(dedupe(rows, existing, settings=DedupeSettings(duplicate_threshold=0.99))) == ["review"]
+
+
+def business_days_after(start: int, count: int) -> int:
+    """The day `count` business days after day `start` (MON is day 0)."""
+    n = start
+    while count:
+        n += 1
+        if day(n).weekday() < 5:
+            count -= 1
+    return n
+
+
+def coffee_run(posting_lag: int, dropped: set[int], late: set[int] = frozenset()):
+    """Five weeks of weekday coffees at one price (none on two days, two on two others), the feed carrying
+    the purchase date, the statement posting `posting_lag` business days later (a day more for the purchases
+    numbered in `late`: a batch run late); the feed lacks those numbered in `dropped`. Returns the statement
+    rows, the feed, and which rows are new."""
+    weekdays = [n for n in range(35) if day(n).weekday() < 5 and n not in (9, 22)]
+    purchases = sorted(weekdays + [3, 17])
+    rows, coffees, new = [], [], []
+    for k, n in enumerate(purchases):
+        posted = business_days_after(n, posting_lag + (k in late))
+        rows.append(row(posted, "-4.50", "SQ *DAILY GRIND 5521 SURRY HILLS", line=k + 1))
+        new.append(k in dropped)
+        if k not in dropped:
+            coffees.append(feed(100 + k, n, "-4.50", "The Daily Grind", "SQ *DAILY GRIND SURRY HILLS NSW AU"))
+    return rows, coffees, new
+
+
+def created_per_day(rows, creates) -> dict:
+    out: dict = {}
+    for r, created in zip(rows, creates):
+        out[r.date] = out.get(r.date, 0) + created
+    return {when: n for when, n in out.items() if n}
+
+
+def test_a_run_of_one_amount_finds_its_own_posting_lag_by_counting_day_by_day():
+    # The account's one-off purchases post one business day after the feed's date, this coffee shop two, and
+    # twice a batch ran a day late, each the day after a coffee the feed dropped. A weekday run looks alike at
+    # any lag but for its gaps, doubles and drops: counted day by day they line up at two days only, and
+    # there a late coffee is the late row's, so the dropped ones are created on their own days and nothing
+    # is left for review (without counting, four rows went to review).
+    rows, coffees, new = coffee_run(posting_lag=2, dropped={6, 19}, late={7, 20})
+    decisions = dedupe(rows + LAG_ROWS, coffees + LAG_FEED)[:len(rows)]
+    assert created_per_day(rows, [d.action == "create" for d in decisions]) == created_per_day(rows, new)
+    assert [d.action for d, n in zip(decisions, new) if not n] == ["duplicate"] * (len(rows) - 2)
+
+
+def test_a_counted_run_leaves_one_off_amounts_alone():
+    rows, coffees, _ = coffee_run(posting_lag=2, dropped={6})
+    decisions = dedupe(rows + LAG_ROWS, coffees + LAG_FEED)
+    # The one-off purchases keep the account's lag of one business day: each is its feed item.
+    assert [d.duplicate_of for d in decisions[len(rows):]] == [900, 901, 902]
+    assert "(the usual posting lag here)" in decisions[len(rows)].reasons[1]
+
+
+def test_aligning_a_run_costs_least_at_its_lag():
+    from collections import Counter
+
+    from importer.dedupe import _alignment_cost
+    # Purchases on business days 0..9 but 4; each posted 2 business days later, the one of day 6 a day later.
+    fed = Counter(n for n in range(10) if n != 4)
+    statement = Counter(n + 2 + (n == 6) for n in range(10))
+    costs = {lag: _alignment_cost(statement, fed, lag, 2, 11) for lag in range(4)}
+    assert min(costs, key=costs.get) == 2
+    # There: the dropped purchase is one row left over, the late one a day's lateness.
+    assert costs[2] == 3.0 + 1.5

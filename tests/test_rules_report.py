@@ -285,3 +285,110 @@ def test_push_plans_only_simple_rules_and_never_moves_a_keyword():
     assert [(p["rule"], p["existing_id"]) for p in plan.present] == [("netflix", 1)]
     assert [(c["rule"], c["existing_category"]) for c in plan.clashes] == [("clash", "Public Transport")]
     assert {u["rule"] for u in plan.unsupported} == {"labelled", "two-conditions", "regex", "label-only"}
+
+
+# ─── suggestions that cover more: the user's names, cut NAMEs, brands that sell two things ────────────
+
+FUEL = Category(31, "Fuel", 30, "Transport > Fuel")
+PHONE = Category(41, "Phone", 40, "Bills > Phone")
+MORE = CATEGORIES + [FUEL, PHONE]
+
+
+def categorise(suggestions, tmp_path, rows) -> list:
+    """The suggestions written as a rules file, loaded, and run on statement rows: each row's category."""
+    from importer.record import Transaction
+    from importer.rules import subject_from_record
+    path = tmp_path / "suggested.yaml"
+    path.write_text(suggestions_file(suggestions, considered=0, min_support=3, min_confidence=0.9))
+    records = [Transaction(date=date(2024, 6, 1), amount=Decimal(amount), payee=" ".join(name.split()),
+                           original_payee=name, memo=memo) for name, memo, amount in rows]
+    return [o.category for o in load_rules(path).apply_all([subject_from_record(r) for r in records])]
+
+
+def test_a_merchant_the_user_renamed_is_known_by_that_name_on_the_next_statement(tmp_path):
+    history = History([txn("HJ 0412 PYRMONT", TAKEAWAY, "-12.50", payee="Hungry Jack's") for _ in range(4)],
+                      ACCOUNTS, MORE)
+    (suggestion,) = suggest_rules(history)
+    assert suggestion["if"] == {"payee": {"fuzzy": {"value": "hungry jacks", "score": 90}}, "amount": {"lt": 0}}
+    assert suggestion["name"] == "hungry-jacks"
+    found = categorise([suggestion], tmp_path, [("HUNGRY JACKS PYRMONT", None, "-9.95"),
+                                                 ("HUNGRY JACK'S 0412", None, "-9.95"),
+                                                 ("JACKSON HOTEL", None, "-9.95")])
+    assert found == ["Eating Out > Takeaway"] * 2 + [None]
+
+
+def test_the_user_spelling_of_a_name_is_looked_for_too(tmp_path):
+    history = History([txn(f"MCDONALDS {town} NSW", TAKEAWAY, payee="McDonald's") for town in ("PYRMONT", "MANLY") * 2],
+                      ACCOUNTS, MORE)
+    (suggestion,) = suggest_rules(history)
+    assert suggestion["if"]["original_payee"] == {"contains": ["mcdonalds", "mcdonald's"]}
+    assert categorise([suggestion], tmp_path, [("MCDONALD'S PYRMONT 8412", None, "-8.00")]) == ["Eating Out > Takeaway"]
+
+
+def test_a_name_cut_at_32_characters_is_continued_by_its_memo(tmp_path):
+    cut = "EFTPOS PURCHASE 1766 BONDI ICEBE"       # 32 characters; the bank put the rest in MEMO
+    assert len(cut) == 32
+    history = History([txn("BONDI ICEBERGS CLUB BONDI BEACH", TAKEAWAY) for _ in range(3)]
+                      + [PsTransaction(id=900 + n, date=date(2024, 3, n + 1), amount=Decimal("-40.00"), payee=cut,
+                                       original_payee=cut, memo="RGS CLUB BONDI BEACH", category_id=TAKEAWAY.id,
+                                       category_title=TAKEAWAY.title, transaction_account_id=1) for n in range(2)],
+                      ACCOUNTS, MORE)
+    (suggestion,) = suggest_rules(history)
+    assert suggestion["support"] == 5 and suggestion["if"]["original_payee"] == {"contains": "bondi icebergs"}
+    cut_elsewhere = "EFTPOS PURCHASE 176670 BONDI ICE"
+    found = categorise([suggestion], tmp_path, [(cut_elsewhere, "BERGS CLUB BONDI BEACH", "-30.00"),
+                                                 (cut_elsewhere, cut_elsewhere + "BERGS CLUB", "-30.00"),
+                                                 (cut_elsewhere, None, "-30.00")])
+    assert found == ["Eating Out > Takeaway"] * 2 + [None]
+
+
+def test_a_brand_that_sells_two_things_gets_two_rules_and_neither_swallows_the_other(tmp_path):
+    history = History([txn(f"WOOLWORTHS {store} BONDI", GROCERIES) for store in (1234, 5678) for _ in range(6)]
+                      + [txn("WOOLWORTHS PETROL 0231 BONDI", FUEL, "-60.00") for _ in range(3)]
+                      + [txn("ALDI STORES ROSEBERY", GROCERIES) for _ in range(12)]
+                      + [txn("ALDI MOBILE 4471", PHONE, "-25.00")]
+                      + [txn("UBER *TRIP HELP.UBER.COM", TRANSPORT) for _ in range(4)]
+                      + [txn("UBER *EATS HELP.UBER.COM", TAKEAWAY) for _ in range(4)], ACCOUNTS, MORE)
+    by_name = {s["name"]: s for s in suggest_rules(history)}
+    assert by_name["woolworths"]["if"] == {"original_payee": {"contains": "woolworths"},
+                                           "not": {"original_payee": {"contains": "woolworths petrol"}},
+                                           "amount": {"lt": 0}}
+    # One phone bill is too few for a rule of its own, but enough to keep the supermarket's rule off it.
+    assert by_name["aldi"]["if"]["not"] == {"original_payee": {"contains": "aldi mobile"}}
+    assert {by_name["woolworths-petrol"]["then"]["category"], by_name["uber-eats"]["then"]["category"]} == \
+        {"Transport > Fuel", "Eating Out > Takeaway"}
+    assert categorise(list(by_name.values()), tmp_path, [
+        ("WOOLWORTHS 9999 MANLY", None, "-30.00"), ("WOOLWORTHS PETROL 7 MANLY", None, "-30.00"),
+        ("ALDI MOBILE 4471", None, "-25.00"), ("UBER *EATS 4F7GH", None, "-21.00"), ("UBER *TRIP 93B", None, "-21.00"),
+    ]) == ["Groceries", "Transport > Fuel", None, "Eating Out > Takeaway", "Transport > Public Transport"]
+
+
+def test_words_that_say_a_kind_of_shop_across_merchants_cover_the_ones_seen_once(tmp_path):
+    history = History([txn(f"{name} PHARMACY {town}", GROCERIES) for name, town in
+                       (("ROSSI", "BONDI"), ("NGUYEN", "MANLY"), ("PATEL", "BONDI"), ("OKAFOR", "RYDE"))]
+                      + [txn(f"{name} RYDE", TAKEAWAY) for name in ("SUSHI HUB", "PIZZA CO", "MAMAK")]
+                      + [txn(f"{name} BONDI", COFFEE) for name in ("CAFE AMORE", "TOBYS", "BRAVO")],
+                      ACCOUNTS, MORE)
+    suggestions = suggest_rules(history)
+    assert [(s["name"], s["if"]["original_payee"], s["support"]) for s in suggestions] == \
+        [("pharmacy", {"contains": "pharmacy"}, 4)]
+    # Suburbs follow many merchants too, but of every category: no rule.
+    assert categorise(suggestions, tmp_path, [("KIM PHARMACY CHATSWOOD", None, "-15.00"),
+                                              ("KIM BONDI", None, "-15.00")]) == ["Groceries", None]
+
+
+def test_rules_test_reports_coverage_and_precision_older_and_newer():
+    ruleset = compile_rules({"rules": [{"name": "coffee", "if": {"payee": {"contains": "grind"}},
+                                        "then": {"category": "Coffee"}}]})
+    ruleset.resolve_categories(CATEGORIES)
+    old = [txn("THE DAILY GRIND", COFFEE, on=date(2024, 1, d)) for d in range(1, 21)]
+    new = ([txn("THE DAILY GRIND", COFFEE, on=date(2024, 4, d)) for d in range(1, 4)]
+           + [txn("THE DAILY GRIND", TAKEAWAY, on=date(2024, 4, 5))]
+           + [txn("BEAN THERE", COFFEE, on=date(2024, 4, d)) for d in (6, 7)]
+           + [txn("THE DAILY GRIND", None, on=date(2024, 4, 8))])       # not categorised: not counted
+    report = tuning_report(ruleset, History(old + new, ACCOUNTS, CATEGORIES))
+    assert report["by_period"] == [
+        {"period": "older", "from": "2024-01-01", "to": "2024-03-14", "rows": 20, "categorised": 20, "agree": 20,
+         "coverage": 1.0, "precision": 1.0},
+        {"period": "newer", "from": "2024-03-15", "to": "2024-04-08", "rows": 6, "categorised": 4, "agree": 3,
+         "coverage": 0.6667, "precision": 0.75}]

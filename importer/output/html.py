@@ -186,6 +186,33 @@ def _filter_css() -> str:
     return "\n".join(rules)
 
 
+def _checks(plan: Plan) -> str:
+    """The balance check of each account, the coverage notes and the warnings, folded under one line that counts
+    them (the first screen, on a phone too, is for the summary and the first rows to create)."""
+    statuses = [b["status"] for b in plan.balances]
+    counted = [f"{statuses.count(s)} {s}" for s in ("differs", "agrees", "unknown") if s in statuses]
+    head = ([f"Balances: {', '.join(counted)}"] if counted else []) + \
+        ([f"{len(plan.warnings)} warning{'s' if len(plan.warnings) != 1 else ''}"] if plan.warnings else [])
+    if not head:
+        return ""
+    names = {a["transaction_account_id"]: a.get("name") for a in plan.account_summaries()}
+    lines = []
+    for b in plan.balances:
+        name = names.get(b["transaction_account_id"]) or b["transaction_account_id"]
+        if b["status"] == "unknown":
+            lines.append(f"<li>Balance of {_e(name)}: unknown ({_e(b.get('reason') or '')})</li>")
+            continue
+        verdict = "agrees" if b["status"] == "agrees" else f"differs by {b['difference']}"
+        lines.append(f'<li{" class=warn" if b["status"] == "differs" else ""}>Balance of {_e(name)} on {_e(b["date"])}:'
+                     f" statement {_e(b['statement_closing'])}, after import {_e(b['pocketsmith_after'])}: "
+                     f"{_e(verdict)}</li>")
+    lines += [f"<li>{_e(note)}</li>" for entry in plan.coverage for note in entry.get("notes", ())]
+    lines += [f'<li class="warn">{_e(w)}</li>' for w in plan.warnings]
+    warn = any(s == "differs" for s in statuses) or plan.warnings
+    return (f'<details class="checks"><summary{" class=warn" if warn else ""}>{_e(" · ".join(head))}</summary>'
+            f'<ul class="accounts">{"".join(lines)}</ul></details>')
+
+
 def plan_html(plan: Plan, title: str = "psimport preview") -> str:
     """One page, no external resources: summary cards, the rows with a filter by action, a chart by category."""
     s = plan.summary.as_json()
@@ -197,7 +224,7 @@ def plan_html(plan: Plan, title: str = "psimport preview") -> str:
                        f"{_e(a['review'])} for review, {_e(a['skip'])} skipped, {_e(a['duplicate'])} duplicates "
                        f"({_e(', '.join(PurePath(f).name for f in a['files']))})</li>"
                        for a in plan.account_summaries())
-    warnings = "".join(f'<li class="warn">{_e(w)}</li>' for w in plan.warnings)
+    checks = _checks(plan)
     counts = {"all": s["total"], **{key: s[key] for key, _ in _FILTERS[1:]}}
     shown = [(key, label) for key, label in _FILTERS if key in ("all", "create") or counts[key]]
     radios = "".join(f'<input type="radio" name="show" id="show-{key}" class="show"{" checked" if key == "all" else ""}>'
@@ -211,7 +238,7 @@ def plan_html(plan: Plan, title: str = "psimport preview") -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{_e(title)}</title>'
             f"<style>{_CSS % {'filter_css': _filter_css()}}</style></head><body><h1>{_e(title)}</h1>"
-            f'<div class="cards">{cards}</div><ul class="accounts">{accounts}{warnings}</ul>'
+            f'<div class="cards">{cards}</div><ul class="accounts">{accounts}</ul>{checks}'
             f"<h2>Rows</h2>{radios}<nav class=\"filter\">{labels}</nav>"
             f'<div class="rows"><table class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
             f"</div><p>Rows to create first, then for review, skipped and duplicates; click a heading to sort.</p>"

@@ -14,14 +14,16 @@ from importer.plan import Plan
 from importer.text import plural
 
 __all__ = ["show_plan", "plan_table", "plan_csv", "summary_parts", "print_summary", "ACTION_STYLES", "CSV_COLUMNS",
-           "TABLE_COLUMNS", "SUMMARY_COLUMNS", "ACTION_ORDER", "table_columns", "match_text", "why", "not_created_lines"]
+           "TABLE_COLUMNS", "SUMMARY_COLUMNS", "ACTION_ORDER", "table_columns", "match_text", "why", "not_created_lines",
+           "BALANCE_COLUMNS", "transfer_text"]
 
 ACTION_STYLES = {"create": "green", "duplicate": "dim", "review": "yellow", "skip": "grey50"}
 
 CSV_COLUMNS = [Column(k) for k in (
     "index", "file", "line", "transaction_account_id", "action", "date", "amount", "payee", "original_payee",
     "memo", "category", "category_id", "labels", "rules", "note", "needs_review", "is_transfer",
-    "duplicate_of", "score", "reasons", "external_id", "cheque_number")]
+    "duplicate_of", "score", "reasons", "external_id", "cheque_number")] + [
+    Column("transfer_with", value=lambda d: _transfer_reference(d["transfer_with"]))]
 # The person's say, which `--decisions FILE.csv` reads back: empty unless decided; fill it with create,
 # duplicate (and duplicate_of, or empty for the proposed one) or skip. Beside `action`, where it is looked for.
 CSV_COLUMNS.insert(5, Column("decision", value=lambda d: d["action"] if d.get("decided") else None))
@@ -127,7 +129,8 @@ def why(data: dict) -> str:
     if data["action"] == "skip" and reasons:
         return reasons[-1]             # the rule that said so
     if data["action"] == "create":
-        return _in_words(reasons[:1], _NEW) or "new"
+        new = _in_words(reasons[:1], _NEW) or "new"
+        return f"{new}; transfer with {transfer_text(data)}" if data.get("transfer_with") else new
     own = _in_words(reasons[:1], _OWN_WORDS)
     if own:
         return own
@@ -161,10 +164,34 @@ _CATEGORY = Column("category", "Category", no_wrap=True, ratio=2, hide_empty=Tru
 _LABELS = Column("labels", "Labels", no_wrap=True, ratio=1, min_screen=110, hide_empty=True)
 _RULES = Column("rules", "Rules", style="dim", no_wrap=True, ratio=1, min_screen=130, hide_empty=True)
 _WHY = Column("why", "Why", no_wrap=True, ratio=4, value=why)
+_TRANSFER_REASON = re.compile(r"^transfer (?:to|from) .+?: (?P<where>.+?) \((?P<when>[^)]*)\)$")
+
+
+def transfer_text(data: dict) -> str | None:
+    """The other side of a transfer in a few words: `savings.csv:1` (file and line), `#880000197`."""
+    if not data.get("transfer_with"):
+        return None
+    for reason in reversed(data.get("reasons") or []):
+        found = _TRANSFER_REASON.match(reason)
+        if found:
+            where = found["where"]
+            return where.removesuffix(" in PocketSmith") if where.startswith("#") else \
+                re.sub(r"^line (\d+) of (.+)$", r"\2:\1", where)
+    return _transfer_reference(data["transfer_with"])
+
+
+def _transfer_reference(other: dict | None) -> str | None:
+    """`transfer_with` as a cell: `index 140` (the row of this plan with that index) or `#880000197`."""
+    if not other:
+        return None
+    return f"index {other['index']}" if "index" in other else f"#{other['transaction_id']}"
+
+
+_TRANSFER = Column("transfer_with", "Transfer with", no_wrap=True, ratio=2, hide_empty=True, value=transfer_text)
 _SCORE = Column("score", "Score", justify="right", no_wrap=True, min_screen=150,
                 value=lambda d: None if d.get("score") is None else f"{d['score']:.2f}")
 TABLE_COLUMNS = {
-    "create": [_DATE, _AMOUNT, _PAYEE, _CATEGORY, _LABELS, _RULES],
+    "create": [_DATE, _AMOUNT, _PAYEE, _CATEGORY, _TRANSFER, _LABELS, _RULES],
     "review": [_DATE, _AMOUNT, _PAYEE, _WHY, _SCORE, replace(_CATEGORY, min_screen=140), replace(_LABELS, min_screen=140)],
     "skip": [_DATE, _AMOUNT, _PAYEE, _WHY, replace(_CATEGORY, min_screen=110)],
     "duplicate": [_DATE, _AMOUNT, _PAYEE, _WHY, _SCORE, replace(_CATEGORY, min_screen=120)],
@@ -256,8 +283,30 @@ def summary_parts(plan: Plan, screen: Any) -> list:
                  "from": ", ".join(PurePath(f).name for f in a["files"])} for a in plan.account_summaries()]
     if accounts:
         parts.append(table(accounts, SUMMARY_COLUMNS, screen=screen, compact=True, width=screen.width - _PANEL_EDGES))
+    if plan.balances:
+        parts.append(table([_balance_row(b, plan) for b in plan.balances], BALANCE_COLUMNS, screen=screen,
+                           compact=True, width=screen.width - _PANEL_EDGES))
+    parts += [Text(f"note: {note}", style="dim") for entry in plan.coverage for note in entry.get("notes", ())]
     parts += [Text(f"warning: {warning}", style="yellow") for warning in plan.warnings]
     return parts
+
+
+def _balance_row(entry: dict, plan: Plan) -> dict:
+    """A balance check as a line of the summary's balances table."""
+    account = plan.accounts.get(entry["transaction_account_id"])
+    reason = entry.get("reason") or ""
+    status = {"agrees": "agrees", "differs": f"differs by {entry['difference']}"}.get(
+        entry["status"], "no closing balance" if "no closing balance" in reason else f"unknown: {reason}")
+    return {**entry, "account": account.name if account is not None and account.name else
+            str(entry["transaction_account_id"]), "status_text": status}
+
+
+# The summary's balance check, a line per account: the JSON's `balances` (the reason a warning below).
+BALANCE_COLUMNS = [Column("account", "Balance of", no_wrap=True, ratio=3),
+                   Column("date", "On", no_wrap=True),
+                   Column("statement_closing", "Statement", justify="right", no_wrap=True),
+                   Column("pocketsmith_after", "After import", justify="right", no_wrap=True),
+                   Column("status_text", "Check", no_wrap=True, ratio=2)]
 
 
 SUMMARY_COLUMNS = [Column("account", "Account", no_wrap=True, ratio=3),

@@ -72,6 +72,19 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "",
                      f"{report['skipped']:,} skipped.")
     else:
         screen.print("No transactions to test the rules against.")
+    if report.get("by_period"):
+        periods = [dict(p, coverage="–" if p["coverage"] is None else f"{p['coverage']:.1%}",
+                        precision="–" if p["precision"] is None else f"{p['precision']:.1%}")
+                   for p in report["by_period"]]
+        print_table(periods, [Column("period", "Part", no_wrap=True),
+                              Column("from", "From", no_wrap=True),
+                              Column("to", "To", no_wrap=True),
+                              Column("rows", "Rows", justify="right", no_wrap=True),
+                              Column("coverage", "Coverage", justify="right", no_wrap=True),
+                              Column("precision", "Precision", justify="right", no_wrap=True)],
+                    title="Rows you categorised: older, and the newest quarter",
+                    caption="Coverage: the share the rules categorise; precision: the share of those filed "
+                            "as you did.", screen=screen)
     if report["uncovered_payees"]:
         uncovered = [dict(p, share="" if p["category_share"] is None else f"{p['category_share']:.0%}")
                      for p in report["uncovered_payees"]]

@@ -20,7 +20,8 @@ What it reads, and the choices it makes:
   memo = the `RmtInf/Ustrd` lines (or the structured reference), `AddtlTxInf` and `AddtlNtryInf`;
   type = the `BkTxCd` domain/family/sub-family codes (`PMNT/RCDT/ESCT`), else the proprietary code,
   else `credit` / `debit`; cheque number = `Refs/ChqNb`. Entries of every status (`BOOK`, `PDNG`,
-  `INFO`) are read, as the file gives them.
+  `INFO`) are read, as the file gives them. An `AmtDtls/InstdAmt` in another currency (a payment
+  abroad) is kept as the row's `foreign`, with `CcyXchg/XchgRate` as its rate.
 - Batches: an entry with several `TxDtls` becomes one record per `TxDtls` only when every one of them
   carries its own amount (`Amt`, or `AmtDtls/TxAmt|InstdAmt/Amt`) in the entry's currency and those
   amounts add up to the entry's amount. Otherwise the entry stays one record with the details merged:
@@ -46,7 +47,7 @@ from xml.etree import ElementTree
 from importer.errors import InputError
 from importer.parsers.base import ParseOptions
 from importer.payee import tidy
-from importer.record import Account, Statement, Transaction
+from importer.record import Account, Foreign, Statement, Transaction
 
 __all__ = ["CamtParser", "CAMT_NAMESPACE_PREFIX"]
 
@@ -232,13 +233,15 @@ class _CamtReader:
             type=_text(element, "Acct/Tp/Cd") or _text(element, "Acct/Tp/Prtry"),
             currency=_text(element, "Acct/Ccy"),
         )
-        closing = None
+        closing = closing_date = None
         for balance in element.iterfind("Bal"):
             amount_element = _find(balance, "Amt")
             if account.currency is None and amount_element is not None:
                 account.currency = amount_element.get("Ccy")
             if _text(balance, "Tp/CdOrPrtry/Cd") == "CLBD" and amount_element is not None:
                 closing = self._signed(amount_element, _text(balance, "CdtDbtInd"), line, "closing balance")
+                as_of = _text(balance, "Dt/Dt") or _text(balance, "Dt/DtTm")
+                closing_date = self._date(as_of, line) if as_of else None
         index = len(self.statements)
         transactions = [row.transaction for row in self.rows if row.statement == index]
         if account.currency is None and transactions:
@@ -250,7 +253,7 @@ class _CamtReader:
             transactions=transactions,
             start=self._date(start, line) if start else None,
             end=self._date(end, line) if end else None,
-            closing_balance=closing,
+            closing_balance=closing, closing_date=closing_date,
         ))
 
     def _read_entry(self, entry: ElementTree.Element) -> None:
@@ -317,7 +320,8 @@ class _CamtReader:
         transaction = Transaction(
             date=day, amount=amount, payee=tidy(payee), original_payee=payee.strip(), memo=memo,
             cheque_number=cheques[0] if len(cheques) == 1 else None, currency=currency, file=self.filename,
-            line=line, type=code or ("debit" if amount < 0 else "credit"))
+            line=line, type=code or ("debit" if amount < 0 else "credit"),
+            foreign=_instructed_amount(details, currency, amount < 0))
         return _Row(index, transaction, references)
 
     def _entry_date(self, entry, line: int | None) -> date:
@@ -390,6 +394,27 @@ def _text(element, path: str) -> str | None:
     if found is None or found.text is None:
         return None
     return found.text.strip() or None
+
+
+def _instructed_amount(details: list, currency: str | None, money_out: bool) -> Foreign | None:
+    """`AmtDtls/InstdAmt` in another currency than the entry's: what was paid abroad, with `CcyXchg/XchgRate`
+    (the instructed amount's, else the transaction amount's) as the rate the bank gives."""
+    if len(details) != 1:
+        return None
+    amount_element = _find(details[0], "AmtDtls/InstdAmt/Amt")
+    if amount_element is None or amount_element.get("Ccy") in (None, "", "XXX", currency):
+        return None         # XXX is ISO 4217's "no currency": some banks fill the field with it
+    try:
+        original = Decimal((amount_element.text or "").strip())
+    except ArithmeticError:
+        return None
+    rate_text = _text(details[0], "AmtDtls/InstdAmt/CcyXchg/XchgRate") or \
+        _text(details[0], "AmtDtls/TxAmt/CcyXchg/XchgRate")
+    try:
+        rate = Decimal(rate_text) if rate_text else None
+    except ArithmeticError:
+        rate = None
+    return Foreign(-original if money_out else original, amount_element.get("Ccy").upper(), rate)
 
 
 def _first(element, *paths: str):

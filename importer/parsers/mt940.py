@@ -236,7 +236,8 @@ class _Mt940Reader:
         self._tidy_account(account)
         rows = [self._transaction(item, account.currency) for item in pending]
         statement = Statement(file=self.filename, format="mt942" if report and closing is None else "mt940",
-                              account=account, closing_balance=closing)
+                              account=account, closing_balance=closing,
+                              closing_date=closing_date if closing is not None else None)
         if not rows:
             statement.start, statement.end = opening_date, closing_date
         return statement, rows

@@ -23,6 +23,7 @@ dates to UTC). What it reads, and the choices it makes where OFX files disagree 
   payee says what little there is, "Cheque 1000" or the type ("ATM"), and `original_payee` is "".
   `MEMO` is kept separately: banks cut `NAME` at 32 characters and put the whole text in `MEMO`. An
   empty `MEMO` is None.
+- `ORIGCURRENCY` (`CURSYM`, `CURRATE`) is kept as the row's `foreign`: the amount over the rate, in `CURSYM`.
 - `FITID` is the external id; a FITID repeated in one statement for a different transaction (the same
   id, another date, amount or text) gets `-2`, `-3`... so nothing is lost; a missing FITID is left to
   `Statement.finish()`, which assigns a stable synthetic id. `CHECKNUM` loses leading zeros, and `0`
@@ -59,7 +60,7 @@ from decimal import Decimal
 
 from importer.errors import InputError
 from importer.parsers.base import ParseOptions
-from importer.record import Account, Statement, Transaction
+from importer.record import Account, Foreign, Statement, Transaction
 
 __all__ = ["OfxParser", "parse_ofx", "decode_ofx", "parse_ofx_amount", "ofx_date"]
 
@@ -288,6 +289,18 @@ def ofx_date(value: str | None) -> date | None:
         return None
 
 
+def _original_currency(fields: dict[str, str], amount: Decimal) -> Foreign | None:
+    """`ORIGCURRENCY` (CURSYM, CURRATE): the amount is already in the account's currency and was `CURSYM`
+    at `CURRATE` account units each, so the original is the amount over the rate, to the cent."""
+    currency = (_text(fields.get("CURSYM")) or "").upper()
+    if not currency:
+        return None
+    rate = parse_ofx_amount(fields.get("CURRATE"))
+    if not rate:
+        return Foreign(None, currency, None)
+    return Foreign((amount / rate).quantize(Decimal("0.01")), currency, rate)
+
+
 def parse_ofx_amount(value: str | None) -> Decimal | None:
     """An OFX amount as Decimal (`+`, thousands separators, decimal comma allowed); None if not a number."""
     if value is None:
@@ -338,12 +351,12 @@ class _StatementInProgress:
     """What one statement aggregate has said so far."""
 
     __slots__ = ("tag", "currency", "account_id", "bank_id", "account_type", "start", "end",
-                 "balance", "rows", "in_ledger_balance", "in_transaction_list")
+                 "balance", "balance_date", "rows", "in_ledger_balance", "in_transaction_list")
 
     def __init__(self, tag: str):
         self.tag = tag
         self.currency = self.account_id = self.bank_id = self.account_type = None
-        self.start = self.end = self.balance = None
+        self.start = self.end = self.balance = self.balance_date = None
         self.rows: list[Transaction] = []
         self.in_ledger_balance = False
         self.in_transaction_list = False
@@ -551,6 +564,8 @@ class _Scan:
             current.in_ledger_balance = False
         elif tag == "BALAMT" and current.in_ledger_balance and current.balance is None:
             current.balance = parse_ofx_amount(value)
+        elif tag == "DTASOF" and current.in_ledger_balance and current.balance_date is None:
+            current.balance_date = ofx_date(value)
 
     def add_statement(self, current: _StatementInProgress) -> None:
         account_type = STATEMENT_TAGS[current.tag] or current.account_type
@@ -558,7 +573,8 @@ class _Scan:
                               account=Account(id=current.account_id, bank_id=current.bank_id,
                                               type=account_type, currency=current.currency),
                               transactions=current.rows, start=current.start, end=current.end,
-                              closing_balance=current.balance)
+                              closing_balance=current.balance,
+                              closing_date=current.balance_date if current.balance is not None else None)
         _tell_repeated_ids_apart(statement.transactions)
         self.statements.append(statement)
 
@@ -649,8 +665,9 @@ class _Scan:
         balance = get("ACCTBAL")  # not OFX, but some banks add a running balance; a bad one is dropped
         if balance is not None:
             balance = parse_ofx_amount(balance)
+        foreign = _original_currency(fields, amount) if "ORIGCURRENCY" in fields else None
         return _new_tuple(Transaction, (day, amount, payee, original, memo, fitid, cheque, currency, balance,
-                                        self.file, line, kind, ()))
+                                        self.file, line, kind, (), foreign))
 
     def learn_layout(self, body: str) -> None:
         """Remember this transaction's sequence of tags as a regex whose groupdict() is its fields.

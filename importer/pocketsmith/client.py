@@ -292,6 +292,14 @@ class PocketSmith:
                              doing=f"listing transactions of transaction account {account_id}")
         return [PsTransaction.from_api(r) for r in rows]
 
+    def user_transactions(self, start_date: date, end_date: date) -> list[PsTransaction]:
+        """Every transaction in all the user's accounts between the dates: one paged listing instead of one
+        per account (transfers look for their other side across accounts)."""
+        rows = self._get_all(f"users/{self.user_id}/transactions",
+                             {"start_date": start_date.isoformat(), "end_date": end_date.isoformat()},
+                             doing="listing your transactions")
+        return [PsTransaction.from_api(r) for r in rows]
+
     def get_transaction(self, id: int) -> PsTransaction:
         return PsTransaction.from_api(self._json(self._send("GET", f"transactions/{int(id)}",
                                                             doing=f"reading transaction {id}")))

@@ -97,6 +97,7 @@ class PsTransaction:
     is_transfer: bool = False
     upload_source: str | None = None
     updated_at: str | None = None
+    closing_balance: Decimal | None = None     # the account's balance after this transaction, as PocketSmith says
 
     @classmethod
     def from_api(cls, data: dict) -> "PsTransaction":
@@ -113,5 +114,6 @@ class PsTransaction:
             status=data.get("status"), type=data.get("type"),
             needs_review=bool(data.get("needs_review")), is_transfer=bool(data.get("is_transfer")),
             upload_source=data.get("upload_source"), updated_at=data.get("updated_at"),
+            closing_balance=money(data.get("closing_balance")),
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import combinations
 from pathlib import Path
 from typing import Any, Callable
@@ -63,7 +64,8 @@ def tuning_report(ruleset: RuleSet, history: History, *, top: int = 15) -> dict:
                 "coverage": round(categorised / total, 4) if total else None,
                 "rules": [_rule_row(rule, tallies[rule], ruleset.rules) for rule in ruleset.rules],
                 "conflicts": _conflicts(ruleset.rules, traces),
-                "uncovered_payees": _uncovered_payees(uncovered, history, top)}
+                "uncovered_payees": _uncovered_payees(uncovered, history, top),
+                "by_period": _by_period(ruleset, traces, history)}
 
 
 def _tally_rules(rules: list[Rule], traces: list[Trace], history: History) -> dict[Rule, _RuleTally]:
@@ -136,6 +138,35 @@ def _uncovered_payees(transactions: list, history: History, top: int) -> list[di
         rows.append({"payee": key, "example": texts_by_key[key].most_common(1)[0][0], "count": count,
                      "category": best, "category_share": round(best_count / count, 3) if best else None})
     return rows
+
+
+def _by_period(ruleset: RuleSet, traces: list[Trace], history: History) -> list[dict]:
+    """Coverage and precision over the transactions the user categorised, older and newer apart: the newer
+    part is the last quarter of the history's dates, which shows whether the rules still fit what comes now.
+
+    `coverage` is the share of those transactions the rules give a category, `precision` the share of
+    those the rules file as the user did (null when the rules categorise none)."""
+    dated = [txn.date for txn in history.transactions if txn.date is not None]
+    if not dated:
+        return []
+    first, last = min(dated), max(dated)
+    split = last - (last - first) * 3 // 12 if last > first else last
+    by_name = {rule.name: rule for rule in ruleset.rules}
+    tallies = {"older": [0, 0, 0], "newer": [0, 0, 0]}     # rows, categorised, as the user did
+    for trace, txn in zip(traces, history.transactions):
+        if txn.date is None or (txn.category_id is None and not txn.category_title):
+            continue
+        tally = tallies["newer" if txn.date >= split else "older"]
+        tally[0] += 1
+        if _categorises(trace):
+            tally[1] += 1
+            tally[2] += _same_category(by_name[trace.outcome.set_by["category"]], txn)
+    bounds = {"older": (first, split - timedelta(days=1)), "newer": (split, last)}
+    return [{"period": name, "from": bounds[name][0].isoformat(), "to": bounds[name][1].isoformat(), "rows": rows,
+             "categorised": categorised, "agree": agree,
+             "coverage": round(categorised / rows, 4) if rows else None,
+             "precision": round(agree / categorised, 4) if categorised else None}
+            for name, (rows, categorised, agree) in tallies.items() if rows]
 
 
 def _categorises(trace: Trace) -> bool:

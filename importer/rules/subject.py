@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Sequence
 
 __all__ = ["Subject", "subject_from_record", "subject_from_existing", "prepare_row", "match_key", "row_key",
-           "FIELD_INDEX", "SEP"]
+           "FIELD_INDEX", "SEP", "NAME_LIMIT", "whole_payee_text"]
 
 # Row layout: a plain tuple indexed by these constants is the cheapest thing a compiled test can read.
 ROW_PAYEE, ROW_ORIGINAL, ROW_MEMO, ROW_CURRENCY, ROW_ACCOUNT, ROW_TYPE, ROW_AMOUNT, ROW_DATE, ROW_KEYS = range(9)
@@ -39,18 +39,36 @@ class Subject:
 
 
 
+NAME_LIMIT = 32   # OFX 1.x NAME: banks cut the payee text here and carry the rest, or the whole, in MEMO
+
+
+def whole_payee_text(name: str | None, memo: str | None) -> str | None:
+    """The payee text as the bank wrote it: a NAME cut at 32 characters continued by its memo.
+
+    Some banks put the whole text in MEMO (then it is the memo), others the rest: "EFTPOS PURCHASE 1766 BONDI
+    ICE" + "BERGS CLUB" is "...BONDI ICEBERGS CLUB". A cut mid-word is glued back; a NAME ending in a space
+    keeps it. Anything shorter than 32 characters, or without a memo, is the NAME itself."""
+    if not name or not memo or len(name) < NAME_LIMIT:
+        return name
+    if memo.startswith(name.strip()):
+        return memo
+    return name + memo
+
+
 def subject_from_record(txn, account: str | Sequence[str] | None = None) -> Subject:
-    """A statement row (importer.record.Transaction) as the rules see it."""
-    return Subject(payee=txn.payee, original_payee=txn.original_payee, memo=txn.memo, amount=txn.amount,
-                   date=txn.date, account=account, type=txn.type, currency=txn.currency)
+    """A statement row (importer.record.Transaction) as the rules see it; a cut NAME continued by its memo."""
+    return Subject(payee=txn.payee, original_payee=whole_payee_text(txn.original_payee, txn.memo), memo=txn.memo,
+                   amount=txn.amount, date=txn.date, account=account, type=txn.type, currency=txn.currency)
 
 
 def subject_from_existing(txn, account: str | Sequence[str] | None = None,
                           currency: str | None = None) -> Subject:
-    """A transaction PocketSmith already holds (PsTransaction); `account` defaults to its account id."""
+    """A transaction PocketSmith already holds (PsTransaction); `account` defaults to its account id. One an
+    earlier file upload brought in has its cut NAME continued by its memo, as a statement row has."""
     if account is None and txn.transaction_account_id is not None:
         account = str(txn.transaction_account_id)
-    return Subject(payee=txn.payee, original_payee=txn.original_payee or txn.payee, memo=txn.memo,
+    return Subject(payee=txn.payee, original_payee=whole_payee_text(txn.original_payee or txn.payee, txn.memo),
+                   memo=txn.memo,
                    amount=txn.amount, date=txn.date, account=account, type=txn.type, currency=currency)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from decimal import Decimal
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -12,7 +11,8 @@ from typing import Any, Callable, Sequence
 from importer.rules.engine import RuleSet
 from importer.text import plural
 from importer.rules.file import compile_rules, load_rules_for
-from importer.rules.history import History, history_subjects, load_history, payee_text
+from importer.rules.history import History, history_subjects, load_history
+from importer.rules.merchants import WEAK_WORDS, merchant_drafts, merchants_of
 
 __all__ = ["suggest_rules", "suggest_from_history", "suggestions_file", "unique_name"]
 
@@ -36,17 +36,21 @@ def suggest_rules(history: History, *, min_support: int = 3, min_confidence: flo
     if not transactions:
         return []
     frame = _history_frame(transactions, history)
-    drafts = _drafts(frame, min_support, min_confidence)
+    drafts = merchant_drafts(merchants_of(transactions), frame["category"].tolist(), frame["cents"].tolist(),
+                             min_support, min_confidence)
     for draft in drafts:
-        draft["candidates"] = _candidate_conditions(draft)
+        draft["candidates"] += _fallback_conditions(draft)
     proven = _proven_rules(drafts, subjects, frame, min_support, min_confidence)
-    suggestions = sorted(_without_signed_twins(proven), key=lambda s: (-s["support"], s["then"]["category"] or ""))
+    # The merchants' rules first: a kind of shop ("pharmacy") is for what none of them takes.
+    suggestions = sorted(_without_signed_twins(proven),
+                         key=lambda s: (s["_kind"], -s["support"], s["then"]["category"] or ""))
     for suggestion, stats in zip(suggestions, _amount_stats(frame, [s.pop("_rows") for s in suggestions])):
         suggestion["category_id"] = _category_id(suggestion["then"]["category"], transactions, history)
         suggestion.update(stats)
     used: set[str] = set(rule.name for rule in (ruleset.rules if ruleset else []))
     for suggestion in suggestions:
-        suggestion["name"] = unique_name(_slug(_condition_text(suggestion["if"])), used)
+        suggestion["name"] = unique_name(_slug(_condition_phrase(suggestion["if"]) or suggestion["_key"]), used)
+        del suggestion["_kind"], suggestion["_key"]
     return suggestions
 
 
@@ -61,9 +65,11 @@ def _left_to_suggest_for(history: History, ruleset: RuleSet | None) -> tuple[lis
     return transactions, subjects
 
 
-def _candidate_conditions(draft: dict) -> list[dict]:
-    """The conditions a draft's rule could have, most readable first, each with the draft's sign."""
-    return [{**condition, **draft["sign"]} for condition in _conditions_for(draft["key"], draft["texts"][:50])]
+def _fallback_conditions(draft: dict) -> list[dict]:
+    """After the merchant's phrases: the text all its rows share, then a fuzzy match on its key; with its sign."""
+    tried = [_without_amount(c) for c in draft["candidates"]]
+    return [{**condition, **draft["sign"]} for condition in _conditions_for(draft["key"], draft["texts"][:50])
+            if condition not in tried]
 
 
 def _proven_rules(drafts: list[dict], subjects: list, frame, min_support: int,
@@ -77,8 +83,12 @@ def _proven_rules(drafts: list[dict], subjects: list, frame, min_support: int,
     categories, cents = frame["category"].tolist(), frame["cents"].tolist()
     proven: dict[tuple[str, str | None], dict] = {}
     pending = drafts
-    while trying := [(draft, draft["candidates"].pop(0)) for draft in pending if draft["candidates"]]:
-        pending = []
+    while pending:
+        exhausted = [draft for draft in pending if not draft["candidates"]]
+        trying = [(draft, draft["candidates"].pop(0)) for draft in pending if draft["candidates"]]
+        # A draft none of whose conditions held up: its longer phrases may ("woolworths" failed, but
+        # "woolworths metro" holds).
+        pending = [refined for draft in exhausted for refined in draft["refine"]()]
         for (draft, condition), rows in zip(trying, _rows_matched(trying, subjects, cents)):
             support = sum(1 for i in rows if categories[i] == draft["category"])
             confidence = support / len(rows) if rows else 0.0
@@ -92,7 +102,7 @@ def _proven_rules(drafts: list[dict], subjects: list, frame, min_support: int,
                 proven[signature] = {
                     "name": None, "if": condition, "then": {"category": draft["category"]}, "category_id": None,
                     "support": support, "confidence": round(confidence, 3), "matched": len(rows),
-                    "examples": draft["texts"][:3], "_rows": rows,
+                    "examples": draft["texts"][:3], "_rows": rows, "_key": draft["key"], "_kind": draft["kind"],
                 }
     return proven
 
@@ -134,49 +144,18 @@ def _without_amount(condition: dict) -> dict:
 
 
 def _history_frame(transactions: list, history: History):
-    """One row per transaction: payee key, payee text (lowercased), category, amount in int64 cents, month.
+    """One row per transaction: category, amount in int64 cents, month.
 
     Cents are computed from the Decimal, so money stays exact; `month` is year * 12 + month, -1 when undated.
     """
     import pandas as pd
 
-    from importer.payee import match_key as payee_key
-    texts = [payee_text(t) for t in transactions]
-    keys = {text: payee_key(text) for text in set(texts)}   # statements repeat their payees: one key per text
     return pd.DataFrame({
-        "key": [keys[text] for text in texts],
-        "text": [text.lower() for text in texts],
         "category": [history.category_name(t) for t in transactions],
         "cents": pd.array([int(t.amount.scaleb(2).to_integral_value()) for t in transactions], dtype="int64"),
         "month": pd.array([t.date.year * 12 + t.date.month - 1 if t.date else -1 for t in transactions],
                           dtype="int64"),
     })
-
-
-def _drafts(frame, min_support: int, min_confidence: float) -> list[dict]:
-    """Payee keys with enough transactions mostly in one category: that category, its count, the key's texts
-    (most frequent first) and, when all its amounts share a sign, the amount condition that says so."""
-    keyed = frame[frame["key"] != ""]
-    if keyed.empty:
-        return []
-    # sort=False keeps first appearance, and the stable sorts below keep it among ties, as Counter.most_common does.
-    per_category = keyed.groupby(["key", "category"], sort=False, dropna=False).size().reset_index(name="n")
-    top = per_category.sort_values("n", ascending=False, kind="stable").drop_duplicates("key")
-    per_key = keyed.groupby("key", sort=False).agg(total=("cents", "size"), low=("cents", "min"),
-                                                   high=("cents", "max"))
-    top = top.join(per_key, on="key").set_index("key").reindex(per_key.index)
-    top = top[(top["n"] >= min_support) & (top["n"] / top["total"] >= min_confidence)]
-    if top.empty:
-        return []
-    texts = (keyed[keyed["key"].isin(top.index)].groupby(["key", "text"], sort=False).size()
-             .reset_index(name="n").sort_values("n", ascending=False, kind="stable"))
-    texts_by_key: dict[str, list[str]] = defaultdict(list)
-    for key, text in zip(texts["key"], texts["text"]):
-        texts_by_key[key].append(text)
-    return [{"key": key, "category": None if isinstance(category, float) else category, "count": int(count),
-             "texts": texts_by_key[key],
-             "sign": {"amount": {"lt": 0}} if high < 0 else {"amount": {"gt": 0}} if low > 0 else {}}
-            for key, category, count, low, high in zip(top.index, top["category"], top["n"], top["low"], top["high"])]
 
 
 def _amount_stats(frame, matched: list[list[int]]) -> list[dict]:
@@ -210,11 +189,6 @@ def suggest_from_history(rules_path: str | Path | None, config: Any, *, min_supp
     return suggest_rules(past, min_support=min_support, min_confidence=min_confidence, ruleset=ruleset), considered
 
 
-# Words that make a poor rule on their own, at either end of one: channel words and joiners.
-_WEAK_WORDS = frozenset("the a an to from of and at for in on by bpay direct debit credit eftpos purchase pos "
-                        "visa card payment ltd pty".split())
-
-
 def _conditions_for(key: str, texts: list[str]) -> list[dict]:
     """Conditions every one of `texts` meets, most readable first.
 
@@ -229,7 +203,7 @@ def _conditions_for(key: str, texts: list[str]) -> list[dict]:
     for n, i in spans:
         run = words[i:i + n]
         phrase = " ".join(run)
-        if len(phrase) < 4 or run[0] in _WEAK_WORDS or run[-1] in _WEAK_WORDS:
+        if len(phrase) < 4 or run[0] in WEAK_WORDS or run[-1] in WEAK_WORDS:
             continue
         pattern = re.compile(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])")
         if all(pattern.search(text) for text in texts):
@@ -250,10 +224,23 @@ def _conditions_for(key: str, texts: list[str]) -> list[dict]:
     return out
 
 
-def _condition_text(condition: dict) -> str:
-    operators = next(iter(condition.values()))
-    value = next(iter(operators.values()))
-    return value["value"] if isinstance(value, dict) else str(value)
+def _condition_phrase(condition) -> str | None:
+    """The first text a condition looks for (not what it excludes): what the rule is named after."""
+    if isinstance(condition, list):
+        return next(filter(None, map(_condition_phrase, condition)), None)
+    if not isinstance(condition, dict):
+        return None
+    for field, test in condition.items():
+        if field in ("any", "all"):
+            found = _condition_phrase(test)
+        elif field in ("not", "amount"):
+            continue
+        else:
+            value = next(iter(test.values()))
+            found = value["value"] if isinstance(value, dict) else value[0] if isinstance(value, list) else value
+        if found:
+            return str(found)
+    return None
 
 
 def _slug(text: str) -> str:

@@ -373,6 +373,12 @@ class Journal:
     def plan_of(self, batch_id: str) -> dict:
         return json.loads(self._query("SELECT plan FROM batches WHERE id = ?", (batch_id,))[0][0])
 
+    def plan_part(self, batch_id: str, path: str) -> Any:
+        """One part of a batch's plan (`$.coverage`), picked out by SQLite without reading the whole plan
+        into Python; None when the plan has no such part."""
+        found = self._query("SELECT json_extract(plan, ?) FROM batches WHERE id = ?", (path, batch_id))[0][0]
+        return None if found is None else json.loads(found) if isinstance(found, str) else found
+
     def find_unfinished(self, key: str) -> BatchInfo | None:
         """The newest open batch planned from the same files for the same accounts."""
         found = self._query(f"SELECT {self._BATCH_COLUMNS} FROM batches WHERE key = ? AND status = 'open'"

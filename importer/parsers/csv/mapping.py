@@ -99,6 +99,9 @@ class Mapping:
     currency_column: ColumnRef | None = None
     account_column: ColumnRef | None = None
     type_column: ColumnRef | None = None
+    original_amount: ColumnRef | None = None       # a row's amount in the currency it was paid in, abroad
+    original_currency: ColumnRef | None = None
+    exchange_rate: ColumnRef | None = None
     date_format: str = "auto"
     date_order: str | None = None
     decimal: str | None = None
@@ -119,7 +122,8 @@ class Mapping:
     def column_refs(self) -> dict[str, ColumnRef]:
         """Every column the mapping reads, by role (text specs as role.N)."""
         refs: dict[str, ColumnRef] = {}
-        for role in ("date", "amount", "debit", "credit", "fee", "balance", "id", "cheque_number"):
+        for role in ("date", "amount", "debit", "credit", "fee", "balance", "id", "cheque_number",
+                     "original_amount", "original_currency", "exchange_rate"):
             value = getattr(self, role)
             if value is not None:
                 refs[role] = value
@@ -270,6 +274,7 @@ MAPPING_SCHEMA = Keys({
                      what="a mapping like {column: 'Af Bij', debit: [Af], credit: [Bij]}"),
         "fee": _COLUMN, "payee": _TEXT_SPEC, "memo": _TEXT_SPEC, "balance": _COLUMN, "id": _COLUMN,
         "cheque_number": _COLUMN, "currency": _COLUMN, "account": _COLUMN, "type": _COLUMN,
+        "original_amount": _COLUMN, "original_currency": _COLUMN, "exchange_rate": _COLUMN,
     }, required=("date",), what="a mapping of roles (date, amount, payee, ...) to columns"),
     "date_format": Text(parse=_date_format),
     "date_order": OneOf("dmy", "mdy", "ymd"),
@@ -327,6 +332,8 @@ def _build(data: dict, *, path: Path | None, name: str | None, builtin: bool) ->
         memo=_text_spec(columns.get("memo")), balance=columns.get("balance"), id=columns.get("id"),
         cheque_number=columns.get("cheque_number"), currency_column=columns.get("currency"),
         account_column=columns.get("account"), type_column=columns.get("type"),
+        original_amount=columns.get("original_amount"), original_currency=columns.get("original_currency"),
+        exchange_rate=columns.get("exchange_rate"),
         date_format=data.get("date_format", "auto"), date_order=data.get("date_order"), decimal=data.get("decimal"),
         charges_positive=data.get("sign") == "charges_positive",
         drop=tuple(_drop_rule(rule) for rule in data.get("drop", ())), pending=_pending(data.get("pending")),

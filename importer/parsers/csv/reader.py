@@ -27,7 +27,7 @@ from importer.parsers.csv.values import (
     infer_date_format,
     infer_decimal_mark,
 )
-from importer.record import Account, Statement, Transaction
+from importer.record import Account, Foreign, Statement, Transaction
 
 __all__ = ["Reader"]
 
@@ -344,14 +344,15 @@ class Reader:
         if mapping.currency:
             currencies = [c or mapping.currency for c in currencies]
 
+        foreign = self._foreign(reader, indices, count)
         fields = (dates, amounts, cleaned, originals, memo_values, ids, cheques, currencies, balances, self.lines,
-                  types)
+                  types, foreign)
         if any(len(values) != count for values in fields):
             # zip below would silently drop rows: that is a bug, never a user's problem.
             raise RuntimeError(f"CSV columns of unequal length: {[len(values) for values in fields]}")
         transactions = list(map(_new_transaction, zip(
             dates, amounts, cleaned, originals, memo_values, ids, cheques, currencies, balances,
-            repeat(self.file), self.lines, types, repeat(()))))
+            repeat(self.file), self.lines, types, repeat(()), foreign)))
         accounts = self._optional_texts(indices["account"], count) if "account" in indices else None
         if any(rule.kind == "zero_amount" for rule in mapping.drop):
             nonzero = [bool(a) for a in amounts]
@@ -359,6 +360,20 @@ class Reader:
             if accounts is not None:
                 accounts = list(compress(accounts, nonzero))
         return self._statements(transactions, accounts, preamble)
+
+    def _foreign(self, reader: AmountReader, indices: dict[str, int], count: int) -> list[Foreign | None]:
+        """The `original_amount`, `original_currency` and `exchange_rate` columns: a row's amount abroad."""
+        if "original_amount" not in indices and "original_currency" not in indices:
+            return list(repeat(None, count))
+        amounts = self._amounts(reader, indices["original_amount"]) if "original_amount" in indices \
+            else list(repeat(None, count))
+        currencies = self._optional_texts(indices.get("original_currency"), count)
+        rates = self._amounts(reader, indices["exchange_rate"]) if "exchange_rate" in indices \
+            else list(repeat(None, count))
+        mine = self.mapping.currency
+        return [Foreign(amount, currency.upper(), rate) if currency and currency.upper() != mine and
+                (amount is not None or rate is not None) else None
+                for amount, currency, rate in zip(amounts, currencies, rates)]
 
     def _release(self, indices: dict[str, int], roles: Sequence[str]) -> None:
         """Drop converted raw columns (and their joined text) that no other role still reads."""
@@ -464,17 +479,18 @@ class Reader:
                 _unique_ids(rows)
             currencies = {t.currency for t in rows if t.currency}
             currency = mapping.currency or (currencies.pop() if len(currencies) == 1 else None)
+            closing = _closing_balance(rows)
             statements.append(Statement(
                 file=self.file, format=f"csv:{mapping.name}",
                 account=Account(id=account_id, type=mapping.account_type, currency=currency),
-                transactions=rows, closing_balance=_closing_balance(rows)))
+                transactions=rows, closing_balance=closing[0], closing_date=closing[1]))
         return statements
 
 
 # tuple.__new__ through partial builds each Transaction without a Python-level call: a third
 # faster than Transaction(...) at a million rows. zip supplies every field, in declaration order.
 _new_transaction = partial(tuple.__new__, Transaction)
-assert Transaction._fields[-1] == "splits" and len(Transaction._fields) == 13
+assert Transaction._fields[-1] == "foreign" and len(Transaction._fields) == 14
 
 
 def _clean_texts(values: list[str]) -> list[str]:
@@ -499,10 +515,12 @@ def _unique_ids(rows: list[Transaction]) -> None:
             rows[index] = txn._replace(external_id=f"{txn.external_id}#{times + 1}")
 
 
-def _closing_balance(rows: list[Transaction]) -> Decimal | None:
+def _closing_balance(rows: list[Transaction]) -> tuple[Decimal | None, date | None]:
+    """The balance column's closing balance and its date: the newest row's."""
     first = next((t for t in rows if t.balance is not None), None)
     if first is None:
-        return None
+        return None, None
     last = next(t for t in reversed(rows) if t.balance is not None)
     # Exports list newest first or oldest first; the closing balance is the newest row's.
-    return first.balance if first.date > last.date else last.balance
+    newest = first if first.date > last.date else last
+    return newest.balance, newest.date
