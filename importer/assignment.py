@@ -64,7 +64,7 @@ def _pure_python(rows: int, columns: int, weights: Mapping[tuple[int, int], floa
 
 def _scipy(rows: int, columns: int, weights: Mapping[tuple[int, int], float]) -> list[tuple[int, int]]:
     import numpy as np
-    from scipy.optimize import linear_sum_assignment
+    from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
     matrix = np.zeros((rows, columns))
     for (r, c), w in weights.items():

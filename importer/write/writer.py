@@ -34,8 +34,8 @@ from importer.pocketsmith.models import PsTransaction
 if TYPE_CHECKING:
     from importer.pocketsmith.protocol import Client
 
-__all__ = ["DEFAULT_CONCURRENCY", "START_CONCURRENCY", "AdaptiveLimit", "Writer", "WriteReport", "UndoReport", "IncompleteBatch",
-           "snapshot", "changed_fields", "undo_batch", "settle_unknown"]
+__all__ = ["DEFAULT_CONCURRENCY", "START_CONCURRENCY", "AdaptiveLimit", "Writer", "WriteReport", "UndoReport",
+           "IncompleteBatch", "snapshot", "changed_fields", "undo_batch", "settle_unknown"]
 
 # Requests in flight: a batch starts at START_CONCURRENCY and, while PocketSmith answers without 429s,
 # adds one after each run of successes as long as the current limit, up to DEFAULT_CONCURRENCY (or
