@@ -6,6 +6,7 @@ subcommand. Heavy libraries are imported inside the commands so `psimport --help
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -32,6 +33,7 @@ class State:
     verbose: int = 0
     quiet: bool = False
     demo: bool = False          # --sandbox: the demo's own state dir, unless --state-dir or PSIMPORT_STATE_DIR says
+    max_file_mb: int | None = None
     _config: object = field(default=None, repr=False)
     _clients: dict = field(default_factory=dict, repr=False)   # one per --sandbox value
 
@@ -40,6 +42,7 @@ class State:
         if self._config is None:
             from importer.config import load_config
             self._config = load_config(self.config_path)
+            self._config.max_file_mb = self.max_file_mb
         return self._config
 
     @property
@@ -63,7 +66,7 @@ class State:
         from importer.pocketsmith.client import PocketSmith
         cache = self._clients
         if sandbox not in cache:
-            log = (lambda line: click.echo(f"psimport: {line}", err=True)) if self.verbose else None
+            log = (lambda line: _echo(f"psimport: {line}", err=True)) if self.verbose else None
             if sandbox:
                 from importer.sandbox.embedded import embedded_sandbox
                 server, key = embedded_sandbox(self.state_dir)
@@ -110,6 +113,8 @@ _GLOBAL_OPTIONS = [
                                  "--sandbox uses its demo/ folder.")),
     (("-v", "--verbose"), dict(count=True, callback=_remember("verbose"), help="Log each request (key redacted).")),
     (("--quiet",), dict(is_flag=True, callback=_remember("quiet"), help="Print only results and errors.")),
+    (("--max-file-mb",), dict(type=click.IntRange(min=1), metavar="MB", callback=_remember("max_file_mb"),
+                              help="Refuse statement files bigger than this [config max_file_mb; default 200].")),
 ]
 
 
@@ -154,6 +159,16 @@ _decisions_option = click.option(
          "duplicate_of, or skip); import keeps them for later runs.")
 
 
+def _echo(text: str, err: bool = False) -> None:
+    """click.echo for text that carries data (file names, payees, messages quoting input): the escape and
+    control characters in it never reach the terminal (rich output is made safe in importer.output.render)."""
+    from importer.text import terminal_safe
+    click.echo(terminal_safe(text), err=err)
+
+
+_DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
 class PsimportGroup(click.Group):
     """Turns ImporterError into one clear stderr line and a non-zero exit; bugs keep their traceback."""
 
@@ -161,7 +176,7 @@ class PsimportGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ImporterError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            _echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except (KeyboardInterrupt, click.exceptions.Abort):
             # Ctrl-C or SIGTERM outside the writer (which stops cleanly on its own, with its own message), or
@@ -174,6 +189,13 @@ class PsimportGroup(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(0)
+        except OSError as exc:     # after BrokenPipeError, one of its kind
+            if exc.errno not in _DISK_FULL:
+                raise
+            # Whatever file it was (an --out file, a rules file merged into): the same advice as the journal's.
+            where = f" writing {exc.filename}" if exc.filename else ""
+            _echo(f"Error: the disk is full{where}; free space, then run the same command again", err=True)
+            ctx.exit(3)
 
 
 @click.group(cls=PsimportGroup, context_settings={"help_option_names": ["-h", "--help"],
@@ -248,7 +270,7 @@ def parse(state: State, files, mapping, date_order, fmt, show_all):
     read = read_statements(files, config=state.config, mapping=mapping, date_order=date_order)
     if not state.quiet:
         for path in read.skipped:
-            click.echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)
+            _echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)
     views.show_statements(read.statements, fmt, sys.stdout, limit=None if show_all else TABLE_ROWS)
 
 
@@ -271,7 +293,9 @@ def _plan_options(command):
 def _run_config(state: State, sandbox: bool):
     """The user's config; under --sandbox with none of their own, the demo household's."""
     from importer.config import sandbox_config
-    return sandbox_config(state.config) if sandbox else state.config
+    config = sandbox_config(state.config) if sandbox else state.config
+    config.max_file_mb = state.max_file_mb
+    return config
 
 
 def _statement_paths(state: State, files, sandbox: bool) -> list:
@@ -290,8 +314,8 @@ def _statement_paths(state: State, files, sandbox: bool) -> list:
             installed = samples_dir().joinpath(*parts[1:])
             if installed.exists():
                 if not state.quiet:
-                    click.echo(f"psimport: no {path} here; using the installed sample statements: {installed}",
-                               err=True)
+                    _echo(f"psimport: no {path} here; using the installed sample statements: {installed}",
+                          err=True)
                 path = installed
         if not Path(path).exists():
             # Said before any PocketSmith set-up, so a missing key does not hide a mistyped file name.
@@ -390,7 +414,7 @@ class _TerminalUi:
 
     def say(self, text: str) -> None:
         from importer.output.render import fit_text
-        click.echo(fit_text(text))
+        _echo(fit_text(text))
 
     def note(self, text: str) -> None:
         if not self.state.quiet:
@@ -474,7 +498,7 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
         with handle:
             show_plan(plan, fmt, handle, show_all=show_all, limit=limit)
         if not state.quiet:
-            click.echo(f"Wrote the {fmt} preview of {len(plan.rows)} rows to {out}", err=True)
+            _echo(f"Wrote the {fmt} preview of {len(plan.rows)} rows to {out}", err=True)
     else:
         show_plan(plan, fmt, sys.stdout, show_all=show_all, limit=limit)
 
@@ -654,7 +678,7 @@ class _ReviewScreen:
         return click.getchar()
 
     def say(self, text: str) -> None:
-        click.echo(text)
+        _echo(text)
 
 
 @cli.command()
@@ -886,7 +910,7 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
     server, db_path = foreground_sandbox(state.state_dir, db_path=db_path, key=key, port=port, faults=faults,
                                          demo=demo, max_per_page=max_per_page,
                                          refuse_per_page_over=refuse_per_page_over,
-                                         log=(lambda line: click.echo(line, err=True)) if state.verbose else None)
+                                         log=(lambda line: _echo(line, err=True)) if state.verbose else None)
     click.echo(f"PocketSmith sandbox at {server.url} (data: {db_path})")
     click.echo(f"  export POCKETSMITH_API_URL={server.url}")
     click.echo(f"  export POCKETSMITH_DEVELOPER_KEY={server.key}")
@@ -923,7 +947,7 @@ def _warner(state: State):
     """Where the rules commands' warnings go: 'Warning: ...' on stderr, unless --quiet."""
     def warn(text: str) -> None:
         if not state.quiet:
-            click.echo(f"Warning: {text}", err=True)
+            _echo(f"Warning: {text}", err=True)
     return warn
 
 

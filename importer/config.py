@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import ConfigError
-from importer.schema import Keys, OneOf, Text, check
+from importer.schema import Keys, OneOf, Text, Whole, check
 from importer.yamlfile import read_yaml_file
 
 __all__ = ["Config", "load_config", "settings_schema", "sandbox_config", "default_state_dir", "user_config_dir",
-           "make_dir", "builtin_mappings_dir", "samples_dir", "DEFAULT_API_URL"]
+           "make_dir", "make_private_dir", "private_file", "builtin_mappings_dir", "samples_dir", "DEFAULT_API_URL"]
 
 APP = "psimport"
 DEFAULT_API_URL = "https://api.pocketsmith.com/v2"
@@ -40,6 +40,40 @@ def make_dir(path: str | Path, what: str) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create {what} here ({exc.strerror})", file=str(path)) from None
+    return path
+
+
+def make_private_dir(path: str | Path, what: str) -> Path:
+    """make_dir for a folder of private state (the journal, the sandbox, locks, keys): a folder it creates is
+    0700, readable by this user alone. One that exists keeps its mode: it may be shared on purpose."""
+    path = Path(path)
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+    try:
+        for folder in reversed(missing):       # each folder it creates, the state dir above the sandbox's too
+            folder.mkdir(mode=0o700, exist_ok=True)
+        if not path.is_dir():
+            raise FileExistsError(17, "a file is in the way")
+    except OSError as exc:
+        raise ConfigError(f"cannot create {what} here ({exc.strerror})", file=str(path)) from None
+    return path
+
+
+def private_file(path: str | Path) -> Path:
+    """Make sure the state file at `path` exists and is 0600 (its owner's alone) before anything writes to it.
+
+    The journal holds payees and amounts. SQLite gives its -wal and -shm files the database's own
+    mode, so creating the database 0600 keeps all three private; an older one is narrowed to 0600.
+    """
+    path = Path(path)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            if os.name == "posix" and os.fstat(descriptor).st_mode & 0o077:
+                os.fchmod(descriptor, 0o600)
+        finally:
+            os.close(descriptor)
+    except OSError as exc:
+        raise ConfigError(f"cannot create this state file ({exc.strerror})", file=str(path)) from None
     return path
 
 
@@ -82,6 +116,7 @@ def settings_schema() -> Keys:
         "inbox": Text("a folder's path (`psimport import --inbox` reads it)", nonempty=True),
         "transfers": TRANSFER_SETTINGS,
         "balances": BALANCE_SETTINGS,
+        "max_file_mb": Whole(1, what="a whole number of megabytes, 1 or more"),
     }, what="a mapping of settings")
 
 
@@ -92,6 +127,7 @@ class Config:
 
     path: Path | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    max_file_mb: int | None = None      # --max-file-mb, over the file's max_file_mb
 
     def __post_init__(self):
         check(settings_schema(), self.data, file=self.path)
@@ -106,6 +142,12 @@ class Config:
     @property
     def date_order(self) -> str | None:
         return self.data.get("date_order")
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The largest statement file read (importer.limits): --max-file-mb, else `max_file_mb`, else 200 MB."""
+        from importer.limits import DEFAULT_MAX_FILE_MB, MB
+        return int(self.max_file_mb or self.data.get("max_file_mb") or DEFAULT_MAX_FILE_MB) * MB
 
     @property
     def api_url(self) -> str | None:
@@ -141,9 +183,9 @@ def load_config(path: str | Path | None = None) -> Config:
         else:
             return Config()
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError("config file not found", file=str(path))
-    data = read_yaml_file(path, "config")
+    data = read_yaml_file(path, "config")      # which refuses a folder, a device or a pipe
     return Config(path=path, data={} if data is None else data)
 
 

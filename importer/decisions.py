@@ -56,12 +56,18 @@ class _Line:
 
 
 def _lines(path: Path) -> Iterable[_Line]:
+    import io
+
+    from importer.limits import DEFAULT_MAX_FILE_MB, MB, read_bounded
+    # Bounded like a statement, and only from a regular file: /dev/zero or a FIFO is a message, not a hang.
+    data = read_bounded(path, DEFAULT_MAX_FILE_MB * MB, "a decisions file")
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise InputError(f"cannot read the decisions ({exc.strerror})", file=str(path)) from None
-    with handle:
-        reader = csv.DictReader(handle)
+        handle = io.StringIO(data.decode("utf-8-sig"), newline="")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the decisions are not UTF-8 text ({exc.reason})", file=str(path)) from None
+    reader = csv.DictReader(handle)
+    start = 1
+    try:
         missing = [c for c in ("decision", "external_id", "transaction_account_id") if c not in (reader.fieldnames or [])]
         if missing:
             raise InputError(f"not a preview CSV with decisions: no {', '.join(missing)} column "
@@ -71,6 +77,9 @@ def _lines(path: Path) -> Iterable[_Line]:
         for cells in reader:
             yield _Line(start, cells)
             start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(f"cannot read this line of the decisions as CSV ({exc})", file=str(path),
+                         line=start) from None
 
 
 def read_decisions_csv(path: str | Path, plan: Plan, *, target: str, lookup: Lookup | None = None) -> list[StoredDecision]:

@@ -83,7 +83,8 @@ def inbox_lock(inbox: Path) -> Iterator[None]:
     except ImportError:      # Windows: no advisory locks; one run at a time is on the user
         yield
         return
-    with open(inbox / LOCK_FILE, "a+", encoding="ascii") as handle:
+    from importer.config import private_file
+    with open(private_file(inbox / LOCK_FILE), "a+", encoding="ascii") as handle:      # 0600, as every lock
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

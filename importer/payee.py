@@ -121,8 +121,8 @@ class _Cleaner:
     """The compiled regexes for one PayeeSettings."""
 
     def __init__(self, settings: PayeeSettings):
-        noise = _BUILTIN_NOISE + settings.extra_noise
-        self.noise = re.compile("|".join(f"(?:{n})" for n in noise), re.IGNORECASE)
+        self.noise = re.compile("|".join(f"(?:{n})" for n in _BUILTIN_NOISE), re.IGNORECASE)
+        self.user_noise = _bounded_noise(settings.extra_noise) if settings.extra_noise else None
         processors = _alternation(DEFAULT_PROCESSORS + settings.extra_processors)
         # "SQ *DAILY GRIND", "PAYPAL *NETFLIX", "ZETTLE_*CAFE": keep what follows the star.
         self.processor = re.compile(rf"^\s*(?:{processors})\s*[_ ]?\*\s*")
@@ -136,6 +136,8 @@ class _Cleaner:
     def key(self, text: str) -> str:
         text = _fold(text)
         text = self.noise.sub(" ", text)
+        if self.user_noise is not None:
+            text = self.user_noise(text)
         for _ in range(3):  # "EFTPOS PURCHASE SQ *CAFE": prefixes and processors can stack
             before = text
             text = self.prefix.sub("", text)
@@ -153,12 +155,37 @@ class _Cleaner:
         return " ".join(text.split())
 
 
+NOISE_SECONDS = 0.5    # for the config's noise regexes on one payee; a sane pattern takes microseconds
+
+
+def _bounded_noise(patterns: tuple[str, ...]):
+    """The config's `payee: noise:` regexes removed from a text by the `regex` module, with a time bound:
+    a pattern that backtracks catastrophically stops the run with a message, instead of never ending."""
+    import regex
+
+    from importer.errors import ConfigError
+    from importer.yamlfile import excerpt
+    compiled = regex.compile("|".join(f"(?:{n})" for n in patterns), regex.IGNORECASE | regex.VERSION0)
+
+    def remove(text: str) -> str:
+        try:
+            return compiled.sub(" ", text, timeout=NOISE_SECONDS)
+        except TimeoutError:
+            raise ConfigError(f"payee: noise: a regex among {excerpt(', '.join(patterns))} took over {NOISE_SECONDS} "
+                              "s on one payee (it backtracks catastrophically, as nested repeats like (a+)+ do); "
+                              "rewrite it without a repeat inside a repeat") from None
+    return remove
+
+
 @lru_cache(maxsize=64)
 def _cleaner(settings: PayeeSettings) -> _Cleaner:
     return _Cleaner(settings)
 
 
 _DEFAULT = PayeeSettings()
+
+
+MAX_KEY_INPUT = 256
 
 
 @lru_cache(maxsize=1 << 17)
@@ -174,7 +201,10 @@ def match_key(text: str | None, settings: PayeeSettings | None = None) -> str:
     """
     if not text:
         return ""
-    return _key(text, settings or _DEFAULT)
+    # A key is made from the payee's first MAX_KEY_INPUT characters: every real payee fits (OFX caps NAME
+    # at 32, banks' CSVs stay under 100), and a hostile 1 MB one costs what a long one does, not minutes
+    # in the clean-up's regexes and the fuzzy scorer (both grow faster than the text).
+    return _key(text[:MAX_KEY_INPUT], settings or _DEFAULT)
 
 
 def similarity(key_a: str, key_b: str) -> float:
@@ -188,8 +218,10 @@ def similarity(key_a: str, key_b: str) -> float:
     """
     if not key_a or not key_b:
         return 0.0
-    a = key_a.replace(" ", "")
-    b = key_b.replace(" ", "")
+    # Keys from match_key are bounded already; a key made elsewhere is cut too, as partial_ratio's time
+    # grows with the product of the lengths.
+    a = key_a[:MAX_KEY_INPUT].replace(" ", "")
+    b = key_b[:MAX_KEY_INPUT].replace(" ", "")
     if a == b:
         return 1.0
     from rapidfuzz import fuzz
@@ -207,8 +239,8 @@ def similarities(left: Sequence[str], right: Sequence[str]):
     if not len(left):
         return np.zeros(0)
     stripped: dict[str, str] = {}
-    a = [stripped.get(k) or stripped.setdefault(k, k.replace(" ", "")) for k in left]
-    b = [stripped.get(k) or stripped.setdefault(k, k.replace(" ", "")) for k in right]
+    a = [stripped.get(k) or stripped.setdefault(k, k[:MAX_KEY_INPUT].replace(" ", "")) for k in left]
+    b = [stripped.get(k) or stripped.setdefault(k, k[:MAX_KEY_INPUT].replace(" ", "")) for k in right]
     shorter = np.minimum(np.fromiter(map(len, a), np.int64, len(a)), np.fromiter(map(len, b), np.int64, len(b)))
     partial = cpdist(a, b, scorer=fuzz.partial_ratio, dtype=np.float64) / 100.0
     whole = cpdist(a, b, scorer=fuzz.ratio, dtype=np.float64) / 100.0

@@ -77,7 +77,7 @@ def read_statements(paths: Iterable[str | Path], *, config: Config, mapping: str
 
     def options_for(path: Path) -> ParseOptions:
         return ParseOptions(mapping=mapping or mapping_for_file(path, rules), date_order=order,
-                            mapping_dirs=config.mapping_dirs)
+                            mapping_dirs=config.mapping_dirs, max_file_bytes=config.max_file_bytes)
     return read_files(paths, options_for=options_for)
 
 

@@ -308,7 +308,8 @@ def add_to_config(path: Path, entries: list[tuple[dict, str]], settings: dict[st
         "# psimport settings (psimport init wrote the first ones; `psimport config show` lists them all).\n"
     if text and not text.endswith("\n"):
         text += "\n"
-    lines = [f"- {_flow(entry)}   # {comment}" for entry, comment in entries]
+    from importer.yamlfile import comment_text
+    lines = [f"- {_flow(entry)}   # {comment_text(comment)}" for entry, comment in entries]
     if lines:
         text = _with_account_lines(text, lines, path)
     for key, value in (settings or {}).items():

@@ -19,7 +19,8 @@ from typing import Any, Mapping, Sequence
 
 from importer.errors import ConfigError
 
-__all__ = ["read_yaml", "read_yaml_file", "LineMap", "LineList", "LineText", "WrittenInt", "line_of", "excerpt"]
+__all__ = ["read_yaml", "read_yaml_file", "LineMap", "LineList", "LineText", "WrittenInt", "line_of", "excerpt",
+           "comment_text"]
 
 EXCERPT_CHARS = 60
 MAX_DEPTH = 100                 # lists and mappings inside each other; our files nest a handful deep
@@ -85,17 +86,28 @@ def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+# What a YAML file may hold outside quotes (YAML 1.1's printable set, less its line breaks).
+_NOT_IN_A_COMMENT = re.compile("[^\t\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+")
+
+
+def comment_text(text: Any) -> str:
+    """`text` safe to write after a `#` in a YAML file psimport writes: one line (a newline in data would
+    end the comment and start YAML of its own), with nothing YAML refuses to read."""
+    from importer.text import one_line
+    return _NOT_IN_A_COMMENT.sub(" ", one_line(str(text)))
+
+
 def read_yaml_file(path: str | Path, kind: str) -> Any:
     """A YAML file's data; `kind` ("config", "rules", "mapping") names the file in errors."""
+    from importer.limits import MAX_YAML_BYTES, read_bounded
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{kind} file not found", file=str(path))
+    data = read_bounded(path, MAX_YAML_BYTES, f"a {kind} file", error=ConfigError)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{kind} file not found", file=str(path)) from None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"the {kind} file is not UTF-8 text ({exc.reason})", file=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the {kind} file ({exc.strerror or exc})", file=str(path)) from None
     return read_yaml(text, str(path))
 
 

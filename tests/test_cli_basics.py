@@ -75,7 +75,8 @@ def test_a_damaged_journal_is_one_error_line(tmp_path):
     (tmp_path / "journal.sqlite3").write_bytes(b"not a database " * 100)
     result = CliRunner().invoke(cli, ["batches", "--state-dir", str(tmp_path)])
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit)   # not a traceback
-    assert result.output.startswith(f"Error: {tmp_path / 'journal.sqlite3'}: cannot use this import journal")
+    assert result.output.startswith(f"Error: {tmp_path / 'journal.sqlite3'}: the import journal is damaged")
+    assert "move it aside" in result.output and "run the same command again" in result.output
 
 
 def test_a_state_dir_that_cannot_be_made_is_one_error_line(tmp_path):

@@ -65,7 +65,7 @@ def test_through_a_real_process_the_exit_code_is_3_and_stderr_one_line(tmp_path)
     assert done.returncode == 3 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         f"Error: {config}, line 1: unknown key 'acounts' (did you mean 'accounts'?); valid keys are: accounts, "
-        "dedupe, payee, rules, mappings_dir, date_order, api_url, inbox, transfers, balances"]
+        "dedupe, payee, rules, mappings_dir, date_order, api_url, inbox, transfers, balances, max_file_mb"]
 
 
 def test_every_problem_of_the_config_is_reported_at_once_each_with_its_line(tmp_path):

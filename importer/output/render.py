@@ -129,12 +129,35 @@ def _console_class():
     from rich.console import Console
 
     class PipeFriendlyConsole(Console):
+        def _render_buffer(self, buffer) -> str:
+            # The output boundary: what rich sends to the terminal, after layout and before styling.
+            return super()._render_buffer(_terminal_safe_segments(buffer))
+
         def on_broken_pipe(self) -> None:
             # rich would exit 1 here; the CLI ends a closed pipe with 0, as JSON and CSV output do.
             self.quiet = True
             raise BrokenPipeError()
 
     return PipeFriendlyConsole
+
+
+def _terminal_safe_segments(segments: Iterable[Any]) -> Iterator[Any]:
+    """Rich's segments with the text of each made terminal_safe and no links: the escape codes left
+    are the ones rich writes itself (styles, cursor moves) and never a payee's or a file name's.
+
+    psimport prints no links of its own, so a link can only come from data (`[link=...]` in a payee
+    read as markup), and it goes too.
+    """
+    from rich.segment import Segment
+
+    from importer.text import terminal_safe
+    for text, style, control in segments:
+        if control:
+            yield Segment(text, style, control)
+            continue
+        if style is not None and style.link:
+            style = style.update_link(None)
+        yield Segment(terminal_safe(text), style)
 
 
 def print_table(rows: Sequence[dict], columns: Sequence[Column], *, screen: Any, title: Any = None,

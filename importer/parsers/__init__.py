@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from importer.errors import InputError
+from importer.limits import DEFAULT_MAX_FILE_MB, MB, read_bounded
 from importer.parsers.base import ParseOptions, Parser
 from importer.record import Statement
 
@@ -80,22 +81,15 @@ def _parser_for_mapping(options: ParseOptions) -> Parser | None:
     return next(p for p in registered_parsers() if p.name == "csv")
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """A statement file's bytes, or an InputError that says why not."""
-    path = Path(path)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", file=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory; pass its files or the directory alone", file=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", file=str(path)) from None
+def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_FILE_MB * MB) -> bytes:
+    """A statement file's bytes, or an InputError that says why not (missing, not a regular file, too big)."""
+    return read_bounded(path, max_bytes, "a statement",
+                        "set max_file_mb in psimport.yaml, or pass --max-file-mb, to read a bigger one")
 
 
 def parse_file(path: str | Path, options: ParseOptions = ParseOptions()) -> list[Statement]:
     """Read one statement file."""
-    return parse_bytes(read_bytes(path), str(path), options)
+    return parse_bytes(read_bytes(path, options.max_file_bytes), str(path), options)
 
 
 STATEMENT_SUFFIXES = {".ofx", ".qfx", ".qbo", ".qif", ".csv", ".tsv", ".txt", ".dat", ".sgml", ".xml",
@@ -147,8 +141,8 @@ def read_files(paths: Iterable[str | Path], options: ParseOptions = ParseOptions
     paths = list(paths)
     result = FilesRead()
     for path, named in _expand(paths):
-        data = read_bytes(path)
         file_options = options_for(path) if options_for else options
+        data = read_bytes(path, file_options.max_file_bytes)
         if not named and file_options.mapping is None and _confidence(data, path.name) < CONFIDENT:
             result.skipped.append(path)
             continue

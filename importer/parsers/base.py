@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from importer.limits import DEFAULT_MAX_FILE_MB, MB
 from importer.record import Statement
 
 __all__ = ["Parser", "ParseOptions"]
@@ -17,12 +18,14 @@ class ParseOptions:
 
     `mapping` is a built-in mapping name or a path to a mapping YAML (CSV only);
     `date_order` ("dmy", "mdy" or "ymd") settles day/month ambiguity the data cannot;
-    `mapping_dirs` are extra folders of user mappings (the config dir, `--config`'s).
+    `mapping_dirs` are extra folders of user mappings (the config dir, `--config`'s);
+    `max_file_bytes` is the largest file read (importer.limits; config `max_file_mb`).
     """
 
     mapping: str | None = None
     date_order: str | None = None
     mapping_dirs: tuple[Path, ...] = ()
+    max_file_bytes: int = DEFAULT_MAX_FILE_MB * MB
 
 
 @runtime_checkable

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from importer.errors import AmbiguousWrite, ApiError, ConfigError
 from importer.pocketsmith.models import (Category, PsTransaction, TransactionAccount, flatten_categories)
-from importer.pocketsmith.wire import dumps_exact, loads_exact
+from importer.pocketsmith.wire import NotUsableJson, dumps_exact, loads_exact
 
 if TYPE_CHECKING:
     import httpx
@@ -504,6 +504,9 @@ class PocketSmith:
             return None
         try:
             return loads_exact(response.content)
+        except NotUsableJson as exc:
+            raise ApiError(f"PocketSmith answered with JSON psimport will not read: {exc}",
+                           status=response.status_code, path=self._path_of(response)) from None
         except ValueError:
             raise ApiError("PocketSmith answered with something that is not JSON", status=response.status_code,
                            path=self._path_of(response)) from None

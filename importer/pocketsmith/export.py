@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from importer.errors import InputError
@@ -50,18 +48,21 @@ class Export:
 def load_export(path: str | Path) -> list[PsTransaction]:
     """An `--existing` file: a JSON array of PocketSmith Transaction objects, as the API returns them.
 
-    Numbers are read straight into Decimal (`parse_float`), so money never passes through float.
+    Numbers are read straight into Decimal (`loads_exact`), so money never passes through float, and what
+    cannot be money (NaN, 1e400, a 100,000-digit number) is refused as it is read.
     """
+    from importer.limits import MAX_EXPORT_BYTES, read_bounded
+    from importer.pocketsmith.wire import NotUsableJson, loads_exact
     path = Path(path)
+    raw = read_bounded(path, MAX_EXPORT_BYTES, "an export")
     try:
-        with path.open("rb") as handle:
-            data = json.load(handle, parse_float=Decimal)
-    except FileNotFoundError:
-        raise InputError("no such file", file=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = loads_exact(raw)
+    except NotUsableJson as exc:
+        raise InputError(f"not an export psimport can read: {exc}", file=str(path)) from None
+    except ValueError as exc:     # JSONDecodeError, UnicodeDecodeError
         line = getattr(exc, "lineno", None)
-        raise InputError(f"not valid JSON ({getattr(exc, 'msg', exc)}); --existing takes a JSON array of "
-                         "PocketSmith transactions", file=str(path), line=line) from None
+        raise InputError(f"not valid JSON ({getattr(exc, 'msg', None) or getattr(exc, 'reason', exc)}); --existing "
+                         "takes a JSON array of PocketSmith transactions", file=str(path), line=line) from None
     if isinstance(data, dict) and isinstance(data.get("transactions"), list):
         data = data["transactions"]
     if not isinstance(data, list):
@@ -78,6 +79,6 @@ def load_export(path: str | Path) -> list[PsTransaction]:
         try:
             out.append(PsTransaction.from_api(item))
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            raise InputError(f"transaction #{index + 1} is not a PocketSmith transaction ({exc!r})",
+            raise InputError(f"transaction #{index + 1} is not a PocketSmith transaction ({str(exc)[:200]})",
                              file=str(path)) from None
     return out

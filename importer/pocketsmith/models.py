@@ -11,15 +11,24 @@ __all__ = ["money", "Category", "TransactionAccount", "PsTransaction", "flatten_
 
 
 def money(value: Any) -> Decimal | None:
-    """A JSON number as Decimal, through its text, never through float arithmetic."""
+    """A JSON number as Decimal, through its text, never through float arithmetic; a ValueError for what
+    cannot be an amount (NaN, infinity, more than a quadrillion, text that is no number)."""
     if value is None or value == "":
         return None
-    if isinstance(value, Decimal):
-        return value
     if isinstance(value, float):
         # json gave us a float: repr() is the shortest text that round-trips, i.e. what was sent.
-        return Decimal(repr(value))
-    return Decimal(str(value))
+        value = Decimal(repr(value))
+    elif not isinstance(value, Decimal):
+        text = str(value)
+        try:
+            value = Decimal(text) if len(text) <= 40 else None
+        except ArithmeticError:
+            value = None
+        if value is None:
+            raise ValueError(f"{text[:20]!r} is not an amount")
+    if not value.is_finite() or value.adjusted() >= 15:
+        raise ValueError(f"{str(value)[:20]} is not an amount")
+    return value
 
 
 def _date(value: Any) -> date | None:

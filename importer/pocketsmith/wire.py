@@ -68,6 +68,39 @@ def _decimal_text(value: Decimal) -> str:
     return text[1:] if value.is_zero() and text.startswith("-") else text
 
 
+# A JSON number that cannot be money, an id or a count: refused as it is read (never a float, never
+# a 100,000-digit int to convert, never 1e999999999 to print in full later).
+MAX_NUMBER_CHARS = 40
+MAX_MONEY_DIGITS = 15       # before the decimal point: a quadrillion, in any currency
+
+
+class NotUsableJson(ValueError):
+    """JSON that parses, but holds what psimport will not read: NaN, Infinity, a number too big to be
+    money or an id, or nesting too deep to walk."""
+
+
 def loads_exact(data: bytes | str) -> Any:
-    """Parse JSON with every non-integer number as a Decimal."""
-    return json.loads(data, parse_float=Decimal)
+    """Parse JSON with every non-integer number as a Decimal; NotUsableJson for what cannot be data."""
+    try:
+        return json.loads(data, parse_float=_number, parse_int=_whole, parse_constant=_constant)
+    except RecursionError:
+        raise NotUsableJson("its arrays and objects are nested too deep") from None
+
+
+def _number(text: str) -> Decimal:
+    value = Decimal(text) if len(text) <= MAX_NUMBER_CHARS else None
+    if value is None or not value.is_finite() or value.adjusted() >= MAX_MONEY_DIGITS \
+            or int(value.as_tuple().exponent) < -MAX_NUMBER_CHARS:
+        raise NotUsableJson(f"the number {text[:20]}{'…' if len(text) > 20 else ''} is too big (or too long) "
+                            "to be an amount")
+    return value
+
+
+def _whole(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise NotUsableJson(f"a whole number {len(text):,} digits long is not an amount or an id")
+    return int(text)
+
+
+def _constant(name: str) -> Any:
+    raise NotUsableJson(f"{name} is not a number JSON allows, nor an amount")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from importer.errors import ConfigError, did_you_mean, every_problem
 from importer.rules.compiler import normalise_path
+from importer.yamlfile import excerpt
 
 if TYPE_CHECKING:
     from importer.pocketsmith.protocol import TransactionSource
@@ -58,18 +59,18 @@ def resolve_categories(ruleset: "RuleSet", categories: Sequence, *, strict: bool
             rule.category_path = category.path or category.title
         elif found:
             paths = ", ".join(sorted(f"'{c.path or c.title}' (id {c.id})" for c in found))
-            message = f"rule '{rule.name}': category '{name}' is ambiguous: {paths}; write the full path"
+            message = f"rule {excerpt(rule.name)}: category {excerpt(name)} is ambiguous: {paths}; write the full path"
             if strict:
                 errors.append(ConfigError(message, **where))
             warnings.append(str(ConfigError(message, **where)))
         else:
             known = sorted({c.path or c.title for c in categories})
             hint = did_you_mean(name, known)
-            message = (f"rule '{rule.name}': category '{name}' does not exist in PocketSmith{hint}; "
+            message = (f"rule {excerpt(rule.name)}: category {excerpt(name)} does not exist in PocketSmith{hint}; "
                        "`psimport categories` lists yours")
             if strict:
                 errors.append(ConfigError(message, **where))
-            warnings.append(str(ConfigError(f"rule '{rule.name}': category '{name}' is not among the "
+            warnings.append(str(ConfigError(f"rule {excerpt(rule.name)}: category {excerpt(name)} is not among the "
                                             f"export's categories; kept by name, without an id", **where)))
         rule._build()
     if errors:

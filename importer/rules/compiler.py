@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from importer.errors import ConfigError, did_you_mean
 from importer.rules.subject import FIELD_INDEX, ROW_DATE, SEP, match_key, row_key
-from importer.yamlfile import line_of
+from importer.yamlfile import excerpt, line_of
 
 if TYPE_CHECKING:
     from importer.rules.index import Columns
@@ -61,6 +61,9 @@ class Prefilter:
 
 
 
+REGEX_SECONDS = 0.5    # for one regex on one text; a sane pattern takes microseconds
+
+
 class Compiler:
     """Turns one rule's YAML into a test closure and a column prefilter, raising ConfigError on anything wrong."""
 
@@ -70,9 +73,29 @@ class Compiler:
         self.rule_line = rule_line
 
     def error(self, message: str, line: int | None = None) -> ConfigError:
-        return ConfigError(f"rule '{self.rule_name}': {message}", file=self.path, line=line or self.rule_line)
+        return ConfigError(f"rule {excerpt(self.rule_name)}: {message}", file=self.path, line=line or self.rule_line)
 
     line_of = staticmethod(line_of)
+
+    def bounded_regex(self, fieldname: str, text: str, line: int | None) -> Callable[[str], bool]:
+        """A test that `text` (a regex, valid for `re`) matches, run by the `regex` module with a time bound.
+
+        A pattern such as `(a+)+$` backtracks for longer than the universe lasts on a 40-character
+        payee; `re` cannot be stopped, `regex` can. Past REGEX_SECONDS on one text the rule stops
+        the run with a message naming it, before anything is written.
+        """
+        import regex
+        search = regex.compile(text, regex.IGNORECASE | regex.VERSION0).search
+        problem = self.error(f"{fieldname}: regex {excerpt(text)} took over {REGEX_SECONDS} s on one text "
+                             "(it backtracks catastrophically, as nested repeats like (a+)+ do); rewrite it "
+                             "without a repeat inside a repeat", line)
+
+        def check(value: str) -> bool:
+            try:
+                return search(value, timeout=REGEX_SECONDS) is not None
+            except TimeoutError:
+                raise problem from None
+        return check
 
     # conditions -----------------------------------------------------------------------------
 
@@ -143,8 +166,7 @@ class Compiler:
                 pattern = re.compile(str(operand), re.IGNORECASE)
             except re.error as exc:
                 raise self.error(f"{fieldname}: bad regex {str(operand)!r}: {exc}", line) from None
-            search = pattern.search
-            check: Callable[[str], bool] = lambda text: search(text) is not None
+            check: Callable[[str], bool] = self.bounded_regex(fieldname, str(operand), line)
             literal = _required_literal(pattern)
             if literal:
                 # Every match contains this text: find the few rows that have it, then run the regex on those.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from functools import cache
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 from importer.errors import ConfigError, did_you_mean, every_problem
 from importer.rules.compiler import RULE_KEYS, Compiler, always
 from importer.rules.engine import Rule, RuleSet
-from importer.yamlfile import excerpt, read_yaml_file
+from importer.yamlfile import comment_text, excerpt, read_yaml_file
 
 __all__ = ["load_rules", "compile_rules", "find_rules_file", "load_rules_for", "dump_rules"]
 
@@ -121,17 +121,19 @@ def load_rules_for(option: str | Path | None, config=None, *, required: bool = T
 def dump_rules(entries: Iterable[dict], header: Sequence[str] = ()) -> str:
     """A rules file from rule dicts (name, if, then, optional comment), one compact rule per three lines.
 
-    Strings are written JSON-quoted, which YAML reads back exactly; the result loads with load_rules.
+    Every value is written by YAML's own serializer (flow style, one line), never pasted in, and
+    each comment is made one line of text: a payee or a category title from PocketSmith is data, and
+    whatever it holds (a newline and a rule after it) stays inside its string. The result loads with
+    load_rules.
     """
-    lines = [f"# {line}" for line in header]
+    lines = [f"# {comment_text(line)}" for line in header]
     lines.append("rules:")
     count = 0
     for entry in entries:
         count += 1
         if entry.get("comment"):
-            lines.append(f"  # {entry['comment']}")
-        name = str(entry["name"])
-        lines.append(f"  - name: {name if re.fullmatch(r'[A-Za-z][A-Za-z0-9_-]*', name) else _flow(name)}")
+            lines.append(f"  # {comment_text(entry['comment'])}")
+        lines.append(f"  - name: {_flow(entry['name'])}")
         if entry.get("if") is not None:
             lines.append(f"    if: {_flow(entry['if'])}")
         lines.append(f"    then: {_flow(entry['then'])}")
@@ -141,20 +143,33 @@ def dump_rules(entries: Iterable[dict], header: Sequence[str] = ()) -> str:
 
 
 def _flow(value) -> str:
-    import json
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_flow_key(k)}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, Decimal)):
-        return str(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return json.dumps(str(value), ensure_ascii=False)
+    """One value as YAML on one line (a flow mapping or list, or a scalar quoted when it must be)."""
+    import yaml
+    text = yaml.dump(value, Dumper=_rules_dumper(), default_flow_style=True, allow_unicode=True,
+                     sort_keys=False, width=float("inf"))
+    return text.removesuffix("\n...\n").removesuffix("\n")
 
 
-def _flow_key(key) -> str:
-    import json
-    return key if re.fullmatch(r"[a-z_]+", str(key)) else json.dumps(str(key), ensure_ascii=False)
+_YAML_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+@cache
+def _rules_dumper():
+    import yaml
+
+    class RulesDumper(yaml.SafeDumper):
+        """SafeDumper that also writes what the loader reads: LineText, WrittenInt and Decimal (as its text)."""
+
+    def represent_text(dumper, value):
+        value = str(value)
+        if _YAML_LINE_BREAKS.search(value):
+            # YAML reads these as line breaks; only a double-quoted string keeps them (escaped) as they are.
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+        return dumper.represent_str(value)
+
+    RulesDumper.add_representer(str, represent_text)
+    RulesDumper.add_multi_representer(str, represent_text)
+    RulesDumper.add_multi_representer(int, lambda dumper, value: dumper.represent_int(int(value)))
+    RulesDumper.add_representer(Decimal, lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:float" if value.as_tuple().exponent < 0 else "tag:yaml.org,2002:int", str(value)))
+    return RulesDumper

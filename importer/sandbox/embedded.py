@@ -7,7 +7,8 @@ import secrets
 import threading
 from pathlib import Path
 
-from importer.config import make_dir
+from importer.config import make_private_dir
+from importer.write.journal import state_file_problems
 from importer.errors import ConfigError
 from importer.sandbox.server import Faults, SandboxServer
 
@@ -24,7 +25,7 @@ def sandbox_dir(state_dir: Path) -> Path:
 
 def sandbox_key(state_dir: Path) -> str:
     """The sandbox's developer key, made once and kept beside its database (it opens only the sandbox)."""
-    directory = make_dir(sandbox_dir(state_dir), "the sandbox's folder")
+    directory = make_private_dir(sandbox_dir(state_dir), "the sandbox's folder")
     path = directory / "key"
     if path.is_file():
         key = path.read_text(encoding="ascii").strip()
@@ -44,7 +45,9 @@ def embedded_sandbox(state_dir: Path) -> tuple[SandboxServer, str]:
         server = _running.get(directory)
         if server is None:
             key = sandbox_key(directory.parent)
-            server = SandboxServer(directory / "sandbox.sqlite3", key=key, seed="demo").start()
+            with state_file_problems(directory / "sandbox.sqlite3", "the sandbox's database",
+                                     "psimport makes a new sandbox with the demo household"):
+                server = SandboxServer(directory / "sandbox.sqlite3", key=key, seed="demo").start()
             _running[directory] = server
         return server, server.key
 
@@ -61,7 +64,7 @@ def foreground_sandbox(state_dir: Path, *, db_path: Path | None = None, key: str
         db_path = sandbox_dir(state_dir) / "sandbox.sqlite3"
         key = key or sandbox_key(state_dir)
     key = key or secrets.token_urlsafe(18)
-    make_dir(Path(db_path).parent, "the sandbox's database")
+    make_private_dir(Path(db_path).parent, "the sandbox's database")
     try:
         server = SandboxServer(db_path, key=key, port=port, faults=faults, seed="demo" if demo else "accounts",
                                max_per_page=max_per_page, refuse_per_page_over=refuse_per_page_over, log=log)

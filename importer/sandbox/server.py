@@ -36,6 +36,8 @@ __all__ = ["Faults", "RequestRecord", "SandboxServer", "API_PREFIX"]
 API_PREFIX = "/v2"
 DEFAULT_PER_PAGE = 30
 MAX_BODY_BYTES = 1 << 20
+IDLE_SECONDS = 60.0         # a connection that sends nothing for this long is closed
+_HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):\d{1,5}")
 
 
 @dataclass
@@ -130,7 +132,7 @@ class SandboxServer:
     def __init__(self, db_path: str | Path, key: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  faults: Faults | None = None, demo: bool = False, seed: str | None = None,
                  max_per_page: int = 1000, honour_per_page: bool = True, refuse_per_page_over: int | None = None,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, idle_seconds: float = IDLE_SECONDS):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the sandbox only listens on loopback")
         seed = seed or ("demo" if demo else "empty")
@@ -152,6 +154,7 @@ class SandboxServer:
         self.honour_per_page = honour_per_page
         self.refuse_per_page_over = refuse_per_page_over
         self.log = log
+        self.idle_seconds = idle_seconds
         self.requests: deque[RequestRecord] = deque(maxlen=100_000)
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.sandbox = self
@@ -164,6 +167,15 @@ class SandboxServer:
     @property
     def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def request_origin(self) -> str:
+        """The origin the request being handled was sent to (its Host header, when that names this
+        machine), so links work for `--api-url http://localhost:PORT/v2` as for 127.0.0.1."""
+        host = getattr(_CURRENT, "host", None) or ""
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name.strip("[]").lower() in ("127.0.0.1", "localhost", "::1") and _HOST_HEADER.fullmatch(host):
+            return f"http://{host}"
+        return self.origin
 
     @property
     def url(self) -> str:
@@ -303,11 +315,12 @@ class SandboxServer:
 
     def _links(self, query: dict[str, list[str]], page: int, last: int, per_page: int) -> str:
         path = _CURRENT.path
+        origin = self.request_origin()
 
         def link(number: int, rel: str) -> str:
             params = {k: v[-1] for k, v in query.items() if k not in ("page", "per_page")}
             params.update(page=str(number), per_page=str(per_page))
-            return f'<{self.origin}{path}?{urlencode(params)}>; rel="{rel}"'
+            return f'<{origin}{path}?{urlencode(params)}>; rel="{rel}"'
 
         parts = [link(1, "first")]
         if page > 1:
@@ -556,9 +569,8 @@ def _amount(value: Any) -> Decimal:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    # socketserver's listen backlog is 5: a client opening a few dozen connections at once (an import at
-    # --concurrency 32) had some dropped before they were accepted, which a real server would not do.
-    request_queue_size = 128
+    # socketserver listens with a backlog of 5: a burst of 200 concurrent connections got resets.
+    request_queue_size = 1024
     sandbox: SandboxServer
 
     def handle_error(self, request, client_address):
@@ -582,6 +594,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         pass
 
+    def setup(self) -> None:
+        # A socket timeout: a client that sends nothing (or less body than it promised) is dropped after
+        # idle_seconds instead of holding a thread forever.
+        self.timeout = self.server.sandbox.idle_seconds
+        super().setup()
+
     def do_GET(self):
         self._serve("GET")
 
@@ -602,7 +620,13 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         parts = urlsplit(self.path)
         _CURRENT.path = parts.path
-        length = int(self.headers.get("Content-Length") or 0)
+        _CURRENT.host = self.headers.get("Host")
+        length = _content_length(self.headers.get("Content-Length"))
+        if length is None:
+            self.close_connection = True     # where its body ends is unknown: nothing after it can be read
+            self._answer(Reply(400, {"error": "Content-Length must be a whole number of bytes"}), method, parts,
+                         None, started)
+            return
         if length > MAX_BODY_BYTES:
             self._answer(Reply(413, {"error": "Request body too large"}), method, parts, None, started)
             return
@@ -661,6 +685,14 @@ class _Handler(BaseHTTPRequestHandler):
             elapsed = (time.perf_counter() - started) * 1000
             sandbox.log(f"{method} {parts.path}{'?' + parts.query if parts.query else ''} → {reply.status} "
                         f"({elapsed:.0f} ms){' [fault ' + str(fault) + ']' if fault else ''}")
+
+
+def _content_length(header: str | None) -> int | None:
+    """The body's length from its header: 0 when there is none, None when it is not a whole number of bytes."""
+    if header is None or not header.strip():
+        return 0
+    text = header.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _seconds_text(seconds: float) -> str:

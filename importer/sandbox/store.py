@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from importer.config import make_private_dir, private_file
+
 __all__ = ["Store", "TransactionFilter", "to_cents", "from_cents", "utc_timestamp"]
 
 SCHEMA = """
@@ -125,7 +127,8 @@ class Store:
 
     def __init__(self, path: str | Path, clock: Callable[[], datetime] | None = None):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.path.parent, "the sandbox's folder")
+        private_file(self.path)      # its -wal and -shm files take its mode
         self.lock = threading.RLock()
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         # Per account: (sum of amounts in cents, latest date, earliest date), so a balance is not a

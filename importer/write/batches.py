@@ -24,6 +24,7 @@ from importer.write.journal import (OPEN_STATES, BatchInfo, Journal, NewRow, Sto
 
 if TYPE_CHECKING:
     from importer.config import Config
+    from importer.write.writer import IncompleteBatch, WriteReport
     from importer.enrich import Updating
     from importer.pipeline import Located
     from importer.pocketsmith.protocol import Client, TransactionSource
@@ -223,6 +224,8 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
     if report.throttles:
         ui.note(f"PocketSmith asked to slow down {report.throttles} times; requests in flight went down to "
                 f"{report.lowest_concurrency}.")
+    if report.other_writer is not None:
+        raise _other_writer_stop(report, batch, ui)
     open_updates = len(journal.updates(batch_id, OPEN_STATES))
     if not report.complete or open_updates:
         problems = []
@@ -243,6 +246,17 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
     return ImportResult(batch_id, review=[r for r in not_created if r["action"] == Action.REVIEW],
                         duplicates=sum(1 for r in not_created if r["action"] == Action.DUPLICATE),
                         created=batch.created)
+
+
+def _other_writer_stop(report: WriteReport, batch: BatchInfo, ui: Ui) -> IncompleteBatch:
+    """What to do when another import was found creating this batch's rows."""
+    from importer.write.writer import IncompleteBatch
+    undo = ui.command("undo", batch.id, "--yes")
+    return IncompleteBatch(
+        f"{report.other_writer}.\nBatch {batch.id} created {batch.created} of {report.planned} rows before that. "
+        "Let the other import finish, then undo this batch (it deletes only what this batch created, leaving the "
+        f"other import's copies):\n  {undo}\nand preview the same files again: whatever either import created "
+        "shows as a duplicate, and the rest can be imported once.", exit_code=5)
 
 
 def list_batches(state_dir: Path) -> list[BatchInfo]:
@@ -283,6 +297,14 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
         to_delete = batch.created + batch.counts.get("sending", 0)
         to_restore = len(journal.updates(batch.id, ["done", "sending"]))
         if to_delete == 0 and to_restore == 0:
+            if batch.status == "open" and batch.unfinished:
+                # It created nothing (stopped first, by another import for one): its plan is dropped, so
+                # importing the same files plans afresh instead of finishing it.
+                with import_lock(state_dir):
+                    report = undo_batch(client_for(sandbox), journal, batch.id)
+                ui.say(f"Batch {batch.id} created nothing; its {plural(report.abandoned, 'planned row')} "
+                       "are dropped, and importing the same files plans them afresh.")
+                return
             ui.say(f"Batch {batch.id} has nothing left to undo.")
             return
         where = _where('sandbox' if sandbox else batch.target or target)

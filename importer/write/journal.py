@@ -12,6 +12,7 @@ user chose not to import, are kept as `skipped` so a batch records its whole pla
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -24,11 +25,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from importer.config import make_dir
+from importer.config import make_private_dir, private_file
 from importer.errors import Busy, ConfigError
 
 __all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
-           "import_lock", "import_running", "StoredDecision", "Update"]
+           "import_lock", "import_running", "StoredDecision", "Update", "state_file_problem", "state_file_problems"]
 
 JOURNAL_FILE = "journal.sqlite3"
 LOCK_FILE = "import.lock"
@@ -206,12 +207,60 @@ class BatchInfo:
         return sum(self.counts.get(s, 0) for s in OPEN_STATES)
 
 
+def state_file_problem(path: Path, exc: BaseException, what: str, fresh_start: str) -> ConfigError:
+    """What to do about a state file SQLite cannot use: the disk is full (free space and run the same command
+    again: nothing was sent that the journal does not record), or the file is damaged (move it aside;
+    `fresh_start` says what starting without it costs)."""
+    full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) \
+        or getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+    if full:
+        return ConfigError(f"the disk is full, so {what} cannot be written; free space, then run the same command "
+                           "again (every request sent is in the journal, so it finishes exactly once)", file=str(path))
+    return ConfigError(f"{what} is damaged ({exc}); move it aside (for instance to {Path(path).name}.damaged) and "
+                       f"run the same command again: {fresh_start}", file=str(path))
+
+
+@contextmanager
+def state_file_problems(path: Path, what: str, fresh_start: str) -> Iterator[None]:
+    """SQLite's (and the OS's) errors about a state file itself, damaged or on a full disk, as a
+    state_file_problem; a locked database or an SQL mistake passes through unchanged."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not _about_the_file(exc):
+            raise
+        raise state_file_problem(path, exc, what, fresh_start) from None
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise state_file_problem(path, exc, what, fresh_start) from None
+
+
+def _about_the_file(exc) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+                               sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    return any(text in str(exc) for text in ("disk is full", "disk I/O error", "unable to open"))
+
+
+# What starting a new journal costs, said when one is damaged.
+_NEW_JOURNAL = ("psimport starts a new journal, which no longer knows what earlier imports created, so undo cannot "
+                "delete them (dedupe still finds them in PocketSmith)")
+
+
+def storage_problems(path: Path) -> Any:
+    """The journal's SQLite errors about its file (damaged, disk full) as a ConfigError saying what to do."""
+    return state_file_problems(path, "the import journal", _NEW_JOURNAL)
+
+
 class Journal:
     """The SQLite journal in the state dir. Safe to share between the writer's threads."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        make_dir(self.path.parent, "the state dir")
+        make_private_dir(self.path.parent, "the state dir")
+        private_file(self.path)
         # One connection guarded by a lock: SQLite serialises writers anyway. Row changes are
         # group-committed (see `flush`), because with synchronous=FULL each commit is an fsync,
         # and an fsync (0.2 to 7 ms measured here) per row would cap a batch at a few hundred rows/s.
@@ -227,9 +276,7 @@ class Journal:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise ConfigError(f"cannot use this import journal ({exc}); if it is damaged, move it aside and "
-                              "psimport starts a new one (it then no longer knows what it imported before)",
-                              file=str(self.path)) from None
+            raise state_file_problem(self.path, exc, "the import journal", _NEW_JOURNAL) from None
 
     def _migrate(self) -> None:
         # Journals from before a column existed get it, empty; nothing else changes shape.
@@ -260,7 +307,7 @@ class Journal:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, storage_problems(self.path):
             self.flush()
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -271,7 +318,7 @@ class Journal:
             self._db.execute("COMMIT")
 
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, storage_problems(self.path):
             self.flush()
             return self._db.execute(sql, tuple(args)).fetchall()
 
@@ -281,7 +328,7 @@ class Journal:
         Whoever needs a change durable commits all that are queued by then; threads queueing
         meanwhile are taken by the next commit. With `until`, return as soon as it is committed.
         """
-        with self._lock:
+        with self._lock, storage_problems(self.path):
             if until is not None and until.done:
                 return
             with self._pending_lock:
@@ -617,8 +664,8 @@ def import_lock(state_dir: str | Path) -> Iterator[None]:
     Settling an unknown outcome by lookup is only sound if no other process is still
     sending that row; the OS drops the lock when its holder dies, even by SIGKILL.
     """
-    path = make_dir(state_dir, "the state dir")
-    handle = open(path / LOCK_FILE, "a+")
+    path = make_private_dir(state_dir, "the state dir")
+    handle = open(private_file(path / LOCK_FILE), "a+")
     try:
         try:
             import fcntl

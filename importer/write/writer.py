@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +27,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from importer.errors import AmbiguousWrite, ApiError, ImporterError
-from importer.write.journal import DONE_STATES, Journal, JournalRow
+from importer.write.journal import DONE_STATES, BatchInfo, Journal, JournalRow
+from importer.write.others import OtherWriter, check_no_other_writer
 from importer.plan import fingerprint
 from importer.pocketsmith.models import PsTransaction
 
@@ -47,6 +48,9 @@ __all__ = ["DEFAULT_CONCURRENCY", "START_CONCURRENCY", "AdaptiveLimit", "Writer"
 DEFAULT_CONCURRENCY = 32
 START_CONCURRENCY = 16
 MAX_CONCURRENCY = 64
+# How many rows are sent between two looks for another import creating the same rows (one listing of
+# their dates per account): a window at the default concurrency.
+OTHER_WRITER_ROWS = 2 * DEFAULT_CONCURRENCY
 # Consecutive errors after which PocketSmith is taken to be down and the batch stops.
 FAILURE_STREAK_LIMIT = 10
 
@@ -155,6 +159,7 @@ class WriteReport:
     left: int = 0                         # still planned (not attempted)
     interrupted: bool = False
     stopped_reason: str | None = None
+    other_writer: OtherWriter | None = None   # another import was found creating this batch's rows
     throttles: int = 0
     lowest_concurrency: int = 0
     elapsed: float = 0.0
@@ -211,6 +216,7 @@ class Writer:
         self._stop = threading.Event()
         self._interrupted = False
         self._local = threading.local()
+        self._since_check: list[JournalRow] | None = None   # rows sent since the last check for other writers
         self._hook_client()
 
     def _hook_client(self) -> None:
@@ -302,7 +308,13 @@ class Writer:
                     if not self.journal.rows(batch_id, ["sending"]):
                         break
                     continue
-                done = self._send(todo, report, done)
+                done = self._send(todo, report, done, batch)
+            if self._since_check and not (self._stop.is_set() or report.stopped_reason):
+                # A writer that sent its copies while this run sent its last window shows only now.
+                check_no_other_writer(self.client, self.journal, batch, self._since_check)
+        except OtherWriter as exc:
+            report.other_writer = exc
+            report.stopped_reason = "another import is creating the same rows"
         except ApiError as exc:
             report.stopped_reason = f"PocketSmith could not be reached to settle unknown outcomes ({exc})"
         finally:
@@ -340,7 +352,7 @@ class Writer:
             keep.append(row)
         return keep
 
-    def _send(self, rows: Sequence[JournalRow], report: WriteReport, done: int) -> int:
+    def _send(self, rows: Sequence[JournalRow], report: WriteReport, done: int, batch: BatchInfo) -> int:
         pending = deque(rows)            # planned
         ready: deque[JournalRow] = deque()   # journaled `sending`, request not yet submitted
         in_flight: dict[Future, JournalRow] = {}
@@ -352,6 +364,18 @@ class Writer:
             if len(ready) >= self.concurrency or not pending:
                 return
             window = [pending.popleft() for _ in range(min(2 * self.concurrency - len(ready), len(pending)))]
+            # Before the first window and then every OTHER_WRITER_ROWS rows: has another import created
+            # these rows, or the ones sent since the last look?
+            if self._since_check is None or len(self._since_check) + len(window) >= OTHER_WRITER_ROWS:
+                try:
+                    check_no_other_writer(self.client, self.journal, batch, [*(self._since_check or ()), *window])
+                except OtherWriter as exc:
+                    pending.extendleft(reversed(window))
+                    report.other_writer = exc
+                    report.stopped_reason = "another import is creating the same rows"
+                    return
+                self._since_check = []
+            self._since_check.extend(window)
             # In `ready` first: if Ctrl-C lands mid-commit, the finally below still puts them back.
             ready.extend(window)
             self.journal.mark_sending_many(window[0].batch_id, [r.row_index for r in window])
@@ -448,8 +472,16 @@ def settle_unknown(client: "Client", journal: Journal, rows: Iterable[JournalRow
             if txn.id in excluded or txn.date is None:
                 continue
             pool.setdefault(fingerprint(account_id, txn.date.isoformat(), txn.amount, txn.payee), []).append(txn)
+        keys = {row.row_index: fingerprint(account_id, row.body["date"], Decimal(str(row.body["amount"])),
+                                           row.body["payee"]) for row in account_rows}
+        # More unexplained copies of a row than this batch's unanswered creates of it could have made:
+        # another import made them, and none is claimed (check_no_other_writer says the rest).
+        asked = Counter(keys.values())
+        foreign = [txn for key, txns in pool.items() if key in asked and len(txns) > asked[key] for txn in txns]
+        if foreign:
+            raise OtherWriter(account_rows[0].batch_id, account_id, foreign)
         for row in sorted(account_rows, key=lambda r: r.row_index):
-            key = fingerprint(account_id, row.body["date"], Decimal(str(row.body["amount"])), row.body["payee"])
+            key = keys[row.row_index]
             matches = pool.get(key)
             if matches:
                 txn = matches.pop(0)

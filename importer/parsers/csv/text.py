@@ -67,9 +67,12 @@ def looks_utf16le(data: bytes) -> bool:
 
 def normalise_newlines(text: str) -> str:
     # Excel on a Mac writes CR alone; some exports write CR CR LF. Each becomes one line break,
-    # so line numbers match what an editor shows.
+    # so line numbers match what an editor shows. In a file whose lines end in LF, a CR alone is
+    # text inside a cell (it becomes a space), not a line: counting it would shift every line after it.
     if "\r" in text:
-        text = text.replace("\r\r\n", "\n").replace("\r\n", "\n").replace("\r", "\n")
+        text = text.replace("\r\r\n", "\n").replace("\r\n", "\n")
+        if "\n" not in text:
+            text = text.replace("\r", "\n")
     return text
 
 
@@ -109,6 +112,8 @@ def read_records(text: str, delimiter: str, quote: str, filename: str, limit: in
                     break
                 raise InputError(f"a quoted field opened on line {start} is still open on line {last}: "
                                  "a closing quote is missing", file=filename, line=start)
+            if last > start:
+                row = _one_line_cells(row)
             rows.append(row)
             starts.append(start)
             if limit and len(rows) >= limit:
@@ -117,6 +122,12 @@ def read_records(text: str, delimiter: str, quote: str, filename: str, limit: in
         if not lenient:
             raise InputError(f"cannot read this line as CSV ({exc})", file=filename, line=last + 1) from None
     return Records(rows, starts)
+
+
+def _one_line_cells(row: list[str]) -> list[str]:
+    """A record that spans lines, its quoted line breaks as spaces: a cell is one line of text, and the
+    columns are joined with newlines to be scanned (where a newline inside a cell would miscount rows)."""
+    return [cell.replace("\n", " ") if "\n" in cell else cell for cell in row]
 
 
 def sniff_delimiter(text: str, quote: str = '"') -> str:
