@@ -162,28 +162,33 @@ def breakdown(outcome: dict) -> list[tuple[str, float, str]]:
     interpreter = outcome["seconds"] - events["end"]      # before the probe's first line ran, and exiting
     requests = sorted(events["requests"], key=lambda r: r[2])
     creates = [r for r in requests if r[1] == "create"]
-    reads = [r for r in requests if r[1] != "create"]
+    batch_created = events["batch_created"]
+    fetches = [r for r in requests if r[1] != "create" and r[3] <= batch_created]
+    looks = [r for r in requests if r[1] != "create" and r[2] >= batch_created]   # for another import's copies
     first_request = requests[0][2]
     first_create, last_create = creates[0][2], max(r[3] for r in creates)
-    fetch_end = max(r[3] for r in reads if r[3] <= first_create)
-    batch_created = events["batch_created"]
+    fetch_end = max(r[3] for r in fetches)
     commits = [c for c in events["commits"] if c[0] == "commit"]
     sending_commits = [c for c in commits if first_create <= c[1] <= last_create]
     commit_seconds = sum(c[2] - c[1] for c in sending_commits)
+    look_seconds = sum(r[3] - r[2] for r in looks)
     busy = sum(r[3] - r[2] for r in creates)
     span = last_create - first_create
     ramp = events["most_in_flight_at"] - first_create
-    lists = sum(1 for r in reads if r[1] == "list")
+    lists = sum(1 for r in fetches if r[1] == "list")
     return [
         ("start-up: interpreter, imports, parse, accounts", interpreter + first_request,
          "until the first request"),
         ("fetch what PocketSmith holds", fetch_end - first_request,
-         f"{len(reads)} reads before the first create ({lists} of transactions)"),
+         f"{len(fetches)} reads ({lists} of transactions)"),
         ("dedupe, rules, the batch into the journal", batch_created - fetch_end, "one commit"),
-        ("first window", first_create - batch_created, "its rows journaled `sending`, then the first create"),
+        ("first window", first_create - batch_created,
+         "the first look for another import's copies, its rows journaled `sending`, the first create"),
         ("sending", span, f"{len(creates)} creates, {busy / span:.1f} in flight on average; the most "
                           f"({events['most_in_flight']}) {ramp * 1000:.0f} ms after the first; "
-                          f"{len(sending_commits)} journal commits, {commit_seconds * 1000:.0f} ms"),
+                          f"{len(sending_commits)} journal commits, {commit_seconds * 1000:.0f} ms; "
+                          f"{len(looks)} looks for another import's copies beside the sends, "
+                          f"{look_seconds * 1000:.0f} ms"),
         ("tail: last commit, report, exit", events["end"] - last_create, ""),
     ]
 

@@ -297,3 +297,33 @@ def test_what_other_batches_imported_is_read_once_per_account_not_once_per_row(s
     Writer(sandbox.client(), journal, concurrency=4, settle_delay=0).run(batch_id)
     assert sorted(asked) == [EVERYDAY, VISA]
     assert_exactly_once(sandbox, rows, journal, batch_id)
+
+
+def test_the_look_for_another_writer_runs_beside_the_sends_and_still_stops_the_batch(sandbox, journal, monkeypatch):
+    # Another import creates rows 20-29 of this batch while it runs: a look (now made beside the requests in
+    # flight, not in their way) finds them before this batch has sent them all, and the batch stops.
+    from importer.write import writer as writer_module
+    from importer.write.others import OtherWriter
+    monkeypatch.setattr(writer_module, "OTHER_WRITER_ROWS", 8)
+    rows = [(EVERYDAY, {"payee": f"Shop {i}", "amount": str(Decimal(-100 - i) / 100), "date": "2024-03-01",
+                        "needs_review": False, "is_transfer": False}) for i in range(30)]
+    batch_id = _batch(journal, rows)
+    client, other = sandbox.client(), sandbox.client()
+    sent = []
+    create = client.create_transaction
+
+    def create_and_meanwhile_the_other_import(account_id, body):
+        made = create(account_id, body)
+        sent.append(body["payee"])
+        if len(sent) == 6:
+            for account, later in rows[20:]:
+                other.create_transaction(account, {**later, "amount": Decimal(later["amount"]),
+                                                   "date": date.fromisoformat(later["date"])})
+        return made
+
+    monkeypatch.setattr(client, "create_transaction", create_and_meanwhile_the_other_import)
+    report = Writer(client, journal, concurrency=2, settle_delay=0).run(batch_id)
+    assert isinstance(report.other_writer, OtherWriter) and not report.complete
+    states = {r.row_index: r.state for r in journal.rows(batch_id)}
+    assert all(states[i] == "created" for i in range(6))
+    assert any(states[i] == "planned" for i in range(20, 30))        # stopped before sending them all

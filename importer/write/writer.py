@@ -358,31 +358,51 @@ class Writer:
         in_flight: dict[Future, JournalRow] = {}
         failure_streak = 0
 
+        # The look for another writer runs in a thread of its own, holding back the window it clears, while
+        # the rows already journaled go on being sent: made in the sending loop, each look (a listing, a round
+        # trip) let the requests in flight run out before any more left.
+        look: tuple[Future, list[JournalRow]] | None = None
+
         def top_up() -> None:
             # Rows are journaled `sending` a window at a time, in one commit, ahead of their
             # requests: one fsync per window instead of one in every request's path.
-            if len(ready) >= self.concurrency or not pending:
-                return
-            window = [pending.popleft() for _ in range(min(2 * self.concurrency - len(ready), len(pending)))]
-            # Before the first window and then every OTHER_WRITER_ROWS rows: has another import created
-            # these rows, or the ones sent since the last look?
-            if self._since_check is None or len(self._since_check) + len(window) >= OTHER_WRITER_ROWS:
-                try:
-                    check_no_other_writer(self.client, self.journal, batch, [*(self._since_check or ()), *window])
-                except OtherWriter as exc:
-                    pending.extendleft(reversed(window))
-                    report.other_writer = exc
-                    report.stopped_reason = "another import is creating the same rows"
+            nonlocal look
+            if look is None:
+                if len(ready) >= self.concurrency or not pending:
                     return
-                self._since_check = []
+                window = [pending.popleft() for _ in range(min(2 * self.concurrency - len(ready), len(pending)))]
+                # Before the first window and then every OTHER_WRITER_ROWS rows: has another import created
+                # these rows, or the ones sent since the last look? None of the window is sent before it says.
+                if self._since_check is not None and len(self._since_check) + len(window) < OTHER_WRITER_ROWS:
+                    release(window)
+                    return
+                look = (checker.submit(check_no_other_writer, self.client, self.journal, batch,
+                                       [*(self._since_check or ()), *window]), window)
+            future, window = look
+            if ready and not future.done():
+                return
+            look = None
+            try:
+                future.result()
+            except OtherWriter as exc:
+                pending.extendleft(reversed(window))
+                report.other_writer = exc
+                report.stopped_reason = "another import is creating the same rows"
+                return
+            self._since_check = []
+            release(window)
+
+        def release(window: list[JournalRow]) -> None:
+            assert self._since_check is not None
             self._since_check.extend(window)
             # In `ready` first: if Ctrl-C lands mid-commit, the finally below still puts them back.
             ready.extend(window)
             self.journal.mark_sending_many(window[0].batch_id, [r.row_index for r in window])
 
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="psimport-write") as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="psimport-write") as pool, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="psimport-look") as checker:
             try:
-                while ready or pending or in_flight:
+                while ready or pending or in_flight or look:
                     while not self._stop.is_set() and not report.stopped_reason:
                         top_up()
                         if not ready:
