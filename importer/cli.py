@@ -147,7 +147,8 @@ def sandbox_option(command, help: str = "Use an embedded local PocketSmith sandb
 
 # Options several commands share, defined once.
 _mapping_option = click.option("--mapping", metavar="NAME|FILE",
-                               help="CSV layout: a built-in mapping name or a mapping YAML file.")
+                               help="CSV layout: a mapping name or YAML file, or `infer` to ignore every mapping "
+                                    "and infer it from the file.")
 _date_order_option = click.option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]),
                                   help="Day/month order when the file cannot tell (QIF, CSV).")
 _rules_option = click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
@@ -271,6 +272,8 @@ def parse(state: State, files, mapping, date_order, fmt, show_all):
     if not state.quiet:
         for path in read.skipped:
             _echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)
+        for line in read.notes:
+            _echo(f"psimport: {line}", err=True)
     views.show_statements(read.statements, fmt, sys.stdout, limit=None if show_all else TABLE_ROWS)
 
 
@@ -383,6 +386,7 @@ def _same_command(state: State, name: str | None = None, leave_out: tuple[str, .
 
 
 _DECLINED = {"importing": "Nothing was imported.", "deleting": "Nothing was deleted.",
+             "writing a mapping": "No mapping was written.",
              "creating category rules": "No category rules were created.",
              "forgetting decisions": "No decision was forgotten."}
 
@@ -485,6 +489,12 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
                         rules_path=rules_path, mapping=mapping, date_order=date_order, decisions_csv=decisions)
     limit = None if show_all else TABLE_ROWS
+    if (fmt != "table" or out is not None) and not state.quiet:
+        # The table shows them in its summary; JSON, CSV and HTML readers see them here too.
+        from importer.parsers.csv.infer import INFERRED
+        for warning in plan.warnings:
+            if INFERRED in warning:
+                _echo(f"psimport: {warning}", err=True)
     if enrich and fmt == "table" and out is None:
         from importer.output.decisions import show_enrichment
         show_plan(plan, fmt, sys.stdout, show_all=show_all, limit=limit)
@@ -1137,31 +1147,92 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
 # ─── mappings ─────────────────────────────────────────────────────────────────────────────────
 
 @cli.command("mappings")
-@click.argument("name", required=False)
+@click.argument("words", nargs=-1, metavar="[NAME | new FILE]")
+@click.option("--name", "new_name", metavar="NAME", help="new: the new mapping's name [default: from the file's name].")
+@_date_order_option
+@_yes_option
 @format_option("table", "json")
 @global_options(unused=("--api-url", "--state-dir", "--verbose", "--quiet"))
 @pass_state
-def mappings_command(state: State, name, fmt):
-    """List the CSV layouts psimport knows (your own first), or print one mapping's YAML.
+def mappings_command(state: State, words, new_name, date_order, yes, fmt):
+    """List the CSV layouts psimport knows (your own first), print one mapping's YAML, or write a new one.
 
     A printed mapping is a good start for your own bank's: save it under a new name, edit
     it, and put it in your mappings folder (~/.config/psimport/mappings/ on Linux,
     ~/Library/Application Support/psimport/mappings/ on macOS, a mappings/ folder beside
     psimport.yaml, or the config's mappings_dir:), or pass it with --mapping FILE.
     `psimport config show` lists the folders searched on this machine.
+    `mappings new FILE` infers the layout of FILE, shows its first rows as they would be read,
+    asks, and writes the mapping into your mappings folder (docs/mappings.md).
 
     \b
     Examples:
       psimport mappings
-      psimport mappings --format json
       psimport mappings westpac > mybank.yaml
+      psimport mappings new statement.csv --name mybank
     """
     from importer.parsers.csv.mapping import available_mappings, mapping_yaml
     from importer.output.statements import show_mappings
-    if name:
-        sys.stdout.write(mapping_yaml(name, state.config.mapping_dirs))
+    if words and words[0] == "new":
+        if len(words) != 2:
+            raise click.UsageError("give one file: psimport mappings new FILE [--name NAME] [--yes]")
+        _new_mapping(state, Path(words[1]), new_name, date_order, yes)
+    elif len(words) > 1:
+        raise click.UsageError("give one mapping name, or: psimport mappings new FILE")
+    elif words:
+        sys.stdout.write(mapping_yaml(words[0], state.config.mapping_dirs))
     else:
         show_mappings(available_mappings(state.config.mapping_dirs), fmt, sys.stdout)
+
+
+def _answered(attempt, answers: dict, yes: bool):
+    """`attempt(answers)`, asking on a terminal each question inference puts (which day/month order, which
+    sign) and trying again with the answer; without a terminal, or with --yes, the question is the error."""
+    from importer.parsers.csv.infer import LayoutQuestion
+    while True:
+        try:
+            return attempt(answers)
+        except LayoutQuestion as question:
+            if yes or not _can_ask() or answers.get(question.key):
+                raise
+            _echo(f"psimport: {question}", err=True)
+            for answer, meaning in question.answers.items():
+                _echo(f"  {answer}: {meaning}", err=True)
+            answers[question.key] = click.prompt(f"Your answer for {question.key}",
+                                                 type=click.Choice(list(question.answers)), err=True)
+
+
+def _new_mapping(state: State, path: Path, name: str | None, date_order: str | None, yes: bool) -> None:
+    """`mappings new`: infer, show, ask, write into the user's mappings folder, say how to route the file."""
+    import re
+    from importer.config import make_dir, user_config_dir
+    from importer.errors import ConfigError
+    from importer.output import statements as views
+    from importer.parsers import read_bytes
+    from importer.parsers.csv.newmapping import new_mapping
+    if name is None:
+        suggested = re.sub(r"[^a-z0-9]+", "_", path.stem.casefold()).strip("_") or "mybank"
+        name = click.prompt("Name for this mapping", default=suggested, err=True) if not yes and _can_ask() \
+            else suggested
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise ConfigError(f"'{name}' cannot name a mapping file: use letters, digits, '_', '-' or '.'")
+    configured = state.config.data.get("mappings_dir")
+    folder = Path(configured).expanduser() if configured else user_config_dir() / "mappings"
+    target = folder / f"{name}.yaml"
+    if target.exists():
+        raise ConfigError("a mapping is already there; choose another --name, or remove it first", file=str(target))
+    made = _answered(lambda answers: new_mapping(read_bytes(path), str(path), name, **answers),
+                     {"date_order": date_order or state.config.date_order, "sign": None}, yes)
+    _echo(f"psimport: {made.summary}", err=True)
+    click.echo("The first rows as this mapping reads them:", err=True)
+    views.show_statements(made.statements, "table", sys.stderr, limit=5)
+    _confirm(f"Write this mapping to {target}?", yes, "writing a mapping")
+    make_dir(folder, "the mappings folder")
+    target.write_text(made.text, encoding="utf-8")
+    _echo(f"Wrote {target}")
+    click.echo("Files like this one are now read with it. To send them to a PocketSmith account, add to "
+               "psimport.yaml (`psimport accounts` lists the ids):")
+    click.echo(f"accounts:\n  - {{mapping: {name}, transaction_account_id: ID}}")
 
 
 # ─── init, config ─────────────────────────────────────────────────────────────────────────────

@@ -118,6 +118,7 @@ def locate(paths: Sequence[str | Path], *, config: Config, client: "Client | Non
     known = None if client is None else client.transaction_accounts()
     targets = resolve_targets(statements, account=account, rules=rules_cfg, known=known)
     warnings = [f"{path}: skipped, not a statement psimport recognises" for path in read.skipped]
+    warnings += read.notes
     warnings += [f"{s.file}: mapped to transaction account {t.account_id} by its {t.how}"
                  for s, t in zip(statements, targets) if "auto-matched" in t.how]
     return Located(statements=statements, files=files, targets=list(targets),

@@ -117,6 +117,15 @@ class FilesRead:
     def statements(self) -> list[Statement]:
         return [s for f in self.files for s in f.statements]
 
+    @property
+    def notes(self) -> list[str]:
+        """What the parsers inferred (a CSV layout no mapping knew), once per file: `file: note`."""
+        found: dict[str, None] = {}
+        for statement in self.statements:
+            for note in statement.notes:
+                found.setdefault(f"{statement.file}: {note}")
+        return list(found)
+
 
 def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:
     """(file, named by the user?) for each path; a directory means its files with a statement suffix."""

@@ -407,8 +407,10 @@ class Reader:
         blank = [""] * count
         debit_raw = self._column(indices["debit"]) if "debit" in indices else blank
         credit_raw = self._column(indices["credit"]) if "credit" in indices else blank
-        debit_text = self._joined(indices["debit"]) if "debit" in indices else ""
-        credit_text = self._joined(indices["credit"]) if "credit" in indices else ""
+        # A side the mapping does not read is a blank on every row, one line each, like the side it does read.
+        no_side = "\n".join(blank)
+        debit_text = self._joined(indices["debit"]) if "debit" in indices else no_side
+        credit_text = self._joined(indices["credit"]) if "credit" in indices else no_side
         debit_plain = reader.plain_values(debit_raw, debit_text)
         credit_plain = reader.plain_values(credit_raw, credit_text)
         if debit_plain is not None and credit_plain is not None \
