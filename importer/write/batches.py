@@ -21,11 +21,10 @@ from importer.decisions import accepted_reviews, client_lookup, read_decisions_c
 from importer.enrich import plan_fills, planned_updates, send_updates, undo_updates
 from importer.write.journal import (OPEN_STATES, BatchInfo, Journal, NewRow, StoredDecision, import_lock,
                                     import_running)
-from importer.write.writer import (DEFAULT_CONCURRENCY, IncompleteBatch, Writer, WriteReport, settle_unknown,
-                                   undo_batch)
 
 if TYPE_CHECKING:
     from importer.config import Config
+    from importer.write.writer import IncompleteBatch, WriteReport
     from importer.enrich import Updating
     from importer.pipeline import Located
     from importer.pocketsmith.protocol import Client, TransactionSource
@@ -126,6 +125,7 @@ def run_import(files: Sequence[str | Path], *, client: "Client", config: "Config
     `decisions_csv` (a filled-in preview CSV) and `accept_review` are decisions, kept in the journal once the
     import is confirmed; `enrich` also fills the empty fields of the PocketSmith transactions rows duplicate.
     """
+    from importer.write.writer import DEFAULT_CONCURRENCY   # here: a preview never loads the writer
     with import_lock(state_dir), Journal.in_state_dir(state_dir) as journal:
         opened = _open_batch(journal, client, config, target, files, account, rules_path, mapping, date_order,
                              accept_review, ui, decisions_csv, enrich, allow_currency_mismatch=allow_currency_mismatch,
@@ -141,6 +141,7 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
                 enrich: bool = False, *, allow_currency_mismatch: bool = False,
                 sheet: str | None = None) -> "str | ImportResult":
     """The unfinished batch of these same files, or a new one from a fresh plan; None if nothing to do."""
+    from importer.write.writer import settle_unknown
     located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order,
                      allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
     key = hashlib.sha256(f"{target}\n{located.key}".encode()).hexdigest()
@@ -202,6 +203,7 @@ def _where(target: str) -> str:
 
 def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency: int, ui: Ui,
                  again: str) -> ImportResult:
+    from importer.write.writer import IncompleteBatch, Writer
     with ui.progress("Creating") as progress:
         writer = Writer(client, journal, concurrency=concurrency, progress=progress)
         report = writer.run(batch_id)
@@ -254,6 +256,7 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
 
 def _other_writer_stop(report: WriteReport, batch: BatchInfo, ui: Ui) -> IncompleteBatch:
     """What to do when another import was found creating this batch's rows."""
+    from importer.write.writer import IncompleteBatch
     undo = ui.command("undo", batch.id, "--yes")
     return IncompleteBatch(
         f"{report.other_writer}.\nBatch {batch.id} created {batch.created} of {report.planned} rows before that. "
@@ -286,6 +289,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
 
     `client_for(sandbox)` gives the client; a batch imported into the sandbox is undone there.
     """
+    from importer.write.writer import IncompleteBatch, undo_batch
     journal = Journal.existing_in(state_dir)
     if journal is None:
         raise ConfigError(f"no import journal in {state_dir}; nothing to undo")
@@ -317,7 +321,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
         ui.confirm(f"{question[0].upper()}{question[1:]} in {where}?", "deleting")
         client = client_for(sandbox)
         with import_lock(state_dir), ui.progress("Deleting") as progress:
-            report = undo_batch(client, journal, batch.id, concurrency=DEFAULT_CONCURRENCY, progress=progress)
+            report = undo_batch(client, journal, batch.id, progress=progress)
             restored = undo_updates(cast("Updating", client), journal, batch.id) if to_restore else None
         if to_delete or not to_restore:
             ui.say(f"Batch {batch.id}: deleted {report.deleted}"
