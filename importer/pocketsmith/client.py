@@ -48,6 +48,7 @@ TRANSACTION_FIELDS: dict[str, tuple[type, ...]] = {
 # asks for more (fewer round trips wherever it is served) and falls back to this when it is refused.
 FALLBACK_PER_PAGE = 100
 
+_URLS_KEPT = 256                         # parsed request URLs kept for reuse (see PocketSmith._url)
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 _SAFE_STATUS_RETRY = {503}               # refused before anything happened: resend anything
 _UNSAFE_STATUS_RETRY = {500, 502, 504}   # may have happened: resend only what is safe to repeat
@@ -251,6 +252,7 @@ class PocketSmith:
         self._lock = threading.Lock()
         self._user_id: int | None = None
         self._origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base_url))
+        self._urls: dict[str, "httpx.URL"] = {}
 
         with _sync_httpx() as httpx:
             self._httpx = httpx
@@ -468,7 +470,8 @@ class PocketSmith:
         while True:
             tries += 1
             started = time.perf_counter()
-            request = self._http.build_request(method, url, params=params, content=content, headers=headers)
+            request = self._http.build_request(method, self._url(url) if params is None else url, params=params,
+                                               content=content, headers=headers)
             path = request.url.raw_path.decode("ascii", "replace")
             try:
                 response = self._http.send(request)
@@ -521,6 +524,16 @@ class PocketSmith:
                 self._backoff(tries, _retry_after(retry_after) if retry_after else None)
                 continue
             raise self._refusal(response, method, path, doing, tries)
+
+    def _url(self, path: str) -> "httpx.URL":
+        """The absolute URL of a path (or of an absolute link) without a query, parsed once: httpx parses a
+        relative one twice a request (as given, then joined to the base URL), a fifth of a create's CPU."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._httpx.URL(path if "://" in path else f"{self.base_url}/{path}")
+            if len(self._urls) < _URLS_KEPT:        # the few paths every create and listing use, not every id
+                self._urls[path] = url
+        return url
 
     def _refusal(self, response, method: str, path: str, doing: str, tries: int) -> ApiError:
         status = response.status_code
