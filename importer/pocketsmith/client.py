@@ -107,8 +107,8 @@ def _sync_httpx():
     for name in absent:
         sys.modules[name] = None     # type: ignore[assignment]  # `import name` raises ImportError
     try:
-        import httpx
         import httpcore  # noqa: F401  # httpx imports it only as a transport is made: here, inside the guard
+        import httpx
         yield httpx
     finally:
         for name in absent:
