@@ -134,11 +134,6 @@ class Store:
         # Per account: (sum of amounts in cents, latest date, earliest date), so a balance is not a
         # full scan on every answer. Only this Store writes the file, so it can keep these current.
         self._totals: dict[int, tuple[int, str | None, str | None]] = {}
-        # Per account: the last closing balance answered, as ((date, id), sum of amounts in cents up to
-        # and including that transaction). The next answer after it sums only the rows in between: an
-        # import creating rows in date order makes each answer a short range, not half the account.
-        # Dropped by any write at or before it (a create before it, every update and delete).
-        self._marks: dict[int, tuple[tuple[str, int], int]] = {}
         self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         with self.lock:
@@ -250,7 +245,6 @@ class Store:
                     ids.append(self._insert("transactions", self._transaction_values(row)))
                 self.db.execute("COMMIT")
                 self._totals.clear()
-                self._marks.clear()
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
@@ -424,55 +418,38 @@ class Store:
     def _closing_balances(self, rows: list[sqlite3.Row]) -> dict[int, Decimal]:
         """Each row's account balance after it, in (date, id) order.
 
-        One sum up to the oldest row of the page (from the last answer's mark when that comes before it),
-        then a walk over the account's rows between the page's oldest and newest: a page costs its own
-        span, not the whole account.
+        One sum up to the oldest row of the page, then a walk over the account's rows
+        between the page's oldest and newest: a page costs its own span, not the whole account.
         """
         result: dict[int, Decimal] = {}
         by_account: dict[int, list[sqlite3.Row]] = {}
         for row in rows:
             by_account.setdefault(row["transaction_account_id"], []).append(row)
         for account_id, page in by_account.items():
-            with self.lock:          # the sums and the mark left for the next answer, of one state of the file
-                result.update(self._account_closing_balances(account_id, page))
-        return result
-
-    def _account_closing_balances(self, account_id: int, page: list[sqlite3.Row]) -> dict[int, Decimal]:
-        """`_closing_balances` of one account's rows (the caller holds the lock)."""
-        result: dict[int, Decimal] = {}
-        keys = sorted((r["date"], r["id"]) for r in page)
-        (first_date, first_id), (last_date, last_id) = keys[0], keys[-1]
-        wanted = {r["id"] for r in page}
-        start = self._one("SELECT starting_balance_cents FROM transaction_accounts WHERE id = ?", (account_id,))
-        total, newest, oldest = self._account_totals(account_id)
-        mark = self._marks.get(account_id)
-        if mark is not None and mark[0] < (first_date, first_id):
-            (mark_date, mark_id), mark_cents = mark
-            before_cents = mark_cents + self._one(
-                "SELECT COALESCE(SUM(amount_cents), 0) AS s FROM transactions WHERE transaction_account_id = ? "
-                "AND (date, id) > (?, ?) AND (date, id) < (?, ?)",
-                (account_id, mark_date, mark_id, first_date, first_id))["s"]
-        elif newest and oldest and first_date >= max(oldest, _midpoint(oldest, newest)):
-            # Recent rows (the usual case: page 1, a new transaction): sum what comes after instead.
-            after = self._one(
-                "SELECT COALESCE(SUM(amount_cents), 0) AS s FROM transactions WHERE transaction_account_id = ? "
-                "AND (date, id) >= (?, ?)", (account_id, first_date, first_id))
-            before_cents = total - after["s"]
-        else:
-            before_cents = self._one(
-                "SELECT COALESCE(SUM(amount_cents), 0) AS s FROM transactions WHERE transaction_account_id = ? "
-                "AND (date, id) < (?, ?)", (account_id, first_date, first_id))["s"]
-        starting = start["starting_balance_cents"] if start else 0
-        running = starting + before_cents
-        span = self._all(
-            "SELECT id, amount_cents FROM transactions WHERE transaction_account_id = ? "
-            "AND (date, id) BETWEEN (?, ?) AND (?, ?) ORDER BY date, id",
-            (account_id, first_date, first_id, last_date, last_id))
-        for item in span:
-            running += item["amount_cents"]
-            if item["id"] in wanted:
-                result[item["id"]] = from_cents(running)
-        self._marks[account_id] = ((last_date, last_id), running - starting)
+            keys = sorted((r["date"], r["id"]) for r in page)
+            (first_date, first_id), (last_date, last_id) = keys[0], keys[-1]
+            wanted = {r["id"] for r in page}
+            start = self._one("SELECT starting_balance_cents FROM transaction_accounts WHERE id = ?", (account_id,))
+            total, newest, oldest = self._account_totals(account_id)
+            if newest and oldest and first_date >= max(oldest, _midpoint(oldest, newest)):
+                # Recent rows (the usual case: page 1, a new transaction): sum what comes after instead.
+                after = self._one(
+                    "SELECT COALESCE(SUM(amount_cents), 0) AS s FROM transactions WHERE transaction_account_id = ? "
+                    "AND (date, id) >= (?, ?)", (account_id, first_date, first_id))
+                before_cents = total - after["s"]
+            else:
+                before_cents = self._one(
+                    "SELECT COALESCE(SUM(amount_cents), 0) AS s FROM transactions WHERE transaction_account_id = ? "
+                    "AND (date, id) < (?, ?)", (account_id, first_date, first_id))["s"]
+            running = (start["starting_balance_cents"] if start else 0) + before_cents
+            span = self._all(
+                "SELECT id, amount_cents FROM transactions WHERE transaction_account_id = ? "
+                "AND (date, id) BETWEEN (?, ?) AND (?, ?) ORDER BY date, id",
+                (account_id, first_date, first_id, last_date, last_id))
+            for item in span:
+                running += item["amount_cents"]
+                if item["id"] in wanted:
+                    result[item["id"]] = from_cents(running)
         return result
 
     def transaction_json(self, transaction_id: int) -> dict | None:
@@ -521,9 +498,6 @@ class Store:
         with self.lock:
             new_id = self._insert("transactions", values)
             account = values["transaction_account_id"]
-            mark = self._marks.get(account)
-            if mark is not None and (values["date"], new_id) < mark[0]:
-                del self._marks[account]
             if account in self._totals:
                 total, last, first = self._totals[account]
                 day = values["date"]
@@ -535,7 +509,6 @@ class Store:
                               (transaction_id,)).fetchone()
         if row is not None:
             self._totals.pop(row["transaction_account_id"], None)
-            self._marks.pop(row["transaction_account_id"], None)
 
     def update_transaction(self, transaction_id: int, fields: dict[str, Any]) -> None:
         columns = {}
