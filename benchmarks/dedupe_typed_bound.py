@@ -1,0 +1,164 @@
+"""Dedupe's ten days typed by hand: the best any matcher could do there, beside psimport.
+
+In `dedupe_quality.py`'s households a person typed ten days of purchases by hand: 70% of them, each dated
+the day they remember (right 60% of the time, a day or two off otherwise). For the weekday 4.50 coffee
+that stretch is a run of identical rows against fewer typed entries a day or two astray, and which typed
+entry is which statement row often cannot be told. This script asks how well it *could* be told.
+
+For every such coffee row it computes the exact probability that PocketSmith holds it, under the
+generator's own model, which no real matcher knows: the typing rate (70%), the date offsets and their
+odds, each row's true posting lag (the coffee's usual lag in business days, a day later 15% of the time
+in the households with more runs, 8% otherwise), and which rows fall in the typed stretch at all. The
+probability is summed over every way the typed entries can be the statement's rows. Then, for every pair
+of thresholds (create below the lower, duplicate above the upper, review between), the whole
+benchmark's errors and reviews are counted with psimport's own decisions everywhere else: the frontier
+of what the best possible decisions in that stretch would give.
+
+    python benchmarks/dedupe_typed_bound.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dedupe_quality as quality  # noqa: E402
+
+from importer.dedupe import dedupe  # noqa: E402
+
+COFFEE = Decimal("-4.50")
+TYPED_SHARE = 0.7
+# The generator's odds of the date typed being this many days from the purchase (dedupe_quality.build_run).
+OFFSET_ODDS = {0: 0.60, -1: 0.12, 1: 0.13, -2: 0.07, 2: 0.08}
+
+
+def _business_days_before(start: date, day: int, count: int) -> int:
+    """The day `count` business days before `day` (days counted from `start`)."""
+    while count:
+        day -= 1
+        if (start + timedelta(day)).weekday() < 5:
+            count -= 1
+    return day
+
+
+def _held_probabilities(rows, existing, start: date, events, runs: bool) -> dict[int, float]:
+    """Row index -> the exact probability that PocketSmith holds that typed-stretch coffee row."""
+    by_key = {e.key: e for e in events}
+    event_of = {i: by_key[int(r.external_id.rsplit("-", 1)[1])] for i, r in enumerate(rows)}
+    stretch = [i for i, r in enumerate(rows) if r.file == quality.FILE_A and r.amount == COFFEE
+               and quality.HAND_DAYS[0] <= event_of[i].tdate <= quality.HAND_DAYS[1]
+               and event_of[i].pdate > quality.PSIMPORT_DAYS[1]]
+    # The coffee's usual posting lag, in business days, from the generator's own events.
+    lags = Counter(sum(1 for d in range(e.tdate + 1, e.pdate + 1) if (start + timedelta(d)).weekday() < 5)
+                   for e in events if e.merchant == "coffee")
+    usual = lags.most_common(1)[0][0]
+    late = 0.15 if runs else 0.08
+    bought = {i: {_business_days_before(start, (rows[i].date - start).days, usual): 1 - late,
+                  _business_days_before(start, (rows[i].date - start).days, usual + 1): late} for i in stretch}
+    typed = [(e.date - start).days for e in existing if e.upload_source == "manual" and e.amount == COFFEE
+             and e.transaction_account_id == quality.ACCOUNT]
+
+    def fits(entry: int, row: int) -> float:
+        return TYPED_SHARE * sum(p * OFFSET_ODDS.get(entry - day, 0.0) for day, p in bought[row].items())
+
+    held = dict.fromkeys(stretch, 0.0)
+    total = 0.0
+
+    def assign(k: int, used: frozenset, weight: float) -> None:
+        # Every typed entry is one of the stretch's rows; a row no entry is was forgotten (30%).
+        nonlocal total
+        if k == len(typed):
+            weight *= (1 - TYPED_SHARE) ** (len(stretch) - len(used))
+            total += weight
+            for row in used:
+                held[row] += weight
+            return
+        for row in stretch:
+            if row not in used:
+                w = fits(typed[k], row)
+                if w:
+                    assign(k + 1, used | {row}, weight * w)
+
+    assign(0, frozenset(), 1.0)
+    return {row: p / total for row, p in held.items()} if total else {}
+
+
+def households(count: int, runs: bool):
+    first = quality.RUN_SEEDS_FROM if runs else 1
+    for seed in range(first, first + count):
+        rng = random.Random(seed)     # build_run draws the same start and events from the same seed
+        start = date(2024, 1, 1) + timedelta(days=rng.randint(0, 300))
+        events = quality.generate_events(rng, start, runs)
+        rows, existing, journal, truth, _ = quality.build_run(seed, runs)
+        actions = [d.action for d in dedupe(rows, existing, imported=journal, account_id=quality.ACCOUNT)]
+        yield rows, truth, actions, _held_probabilities(rows, existing, start, events, runs)
+
+
+def totals(data, band: tuple[float, float] | None) -> tuple[int, int, int]:
+    """(errors, reviews, rows) of the whole benchmark: psimport's decisions, and in the typed stretch the
+    best possible ones with `band` (None: psimport's own there too)."""
+    errors = reviews = count = 0
+    for rows, truth, actions, held in data:
+        chosen = list(actions)
+        if band is not None:
+            low, high = band
+            for row, p in held.items():
+                chosen[row] = "duplicate" if p >= high else "create" if p <= low else "review"
+        got = quality.score(rows, chosen, truth)
+        errors += got["lost"] + got["doubled"]
+        reviews += got["review"]
+        count += got["rows"]
+    return errors, reviews, count
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 + 10 households instead of 100 + 50")
+    args = parser.parse_args()
+    grid = [x / 50 for x in range(51)]
+    for title, count, runs in (("households", 10 if args.quick else 50, True),
+                               ("households", 20 if args.quick else 100, False)):
+        data = list(households(count, runs))
+        stretch = sum(len(h) for *_, h in data)
+        errors, reviews, rows = totals(data, None)
+        cap_errors, cap_reviews = int(0.005 * rows), int(0.03 * rows)
+        frontier: dict[int, tuple[int, tuple[float, float]]] = {}
+        for low in grid:
+            for high in grid[grid.index(low):]:
+                e, r, _ = totals(data, (low, high))
+                if e not in frontier or r < frontier[e][0]:
+                    frontier[e] = (r, (low, high))
+        kind = "with more runs" if runs else "of the first set"
+        print(f"{count} {title} {kind}: {rows} rows, {stretch} coffee rows in the ten days typed by hand.")
+        print(f"Targets: lost+doubled <= {cap_errors}, review <= {cap_reviews}.\n")
+        print("| decisions in the typed stretch | lost+doubled | review |")
+        print("|---|---:|---:|")
+        print(f"| psimport | {errors} ({100 * errors / rows:.2f}%) | {reviews} ({100 * reviews / rows:.2f}%) |")
+        points = [(e, r, band) for e, (r, band) in frontier.items()]
+        best = [("fewest reviews with lost+doubled <= target",
+                 min(((e, r, b) for e, r, b in points if e <= cap_errors), key=lambda p: p[1], default=None)),
+                ("fewest errors with review <= target",
+                 min(((e, r, b) for e, r, b in points if r <= cap_reviews), default=None)),
+                ("fewest errors with no more reviews than psimport",
+                 min(((e, r, b) for e, r, b in points if r <= reviews), default=None))]
+        for what, point in best:
+            if point is None:
+                print(f"| best possible, {what} | none | |")
+                continue
+            e, r, (low, high) = point
+            print(f"| best possible, {what} (create <= {low:.2f} < review < {high:.2f} <= duplicate) | "
+                  f"{e} ({100 * e / rows:.2f}%) | {r} ({100 * r / rows:.2f}%) |")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
