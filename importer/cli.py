@@ -32,7 +32,7 @@ class State:
     state_dir_opt: str | None = None
     verbose: int = 0
     quiet: bool = False
-    demo: bool = False          # --sandbox: the demo's own state dir, unless --state-dir or PSIMPORT_STATE_DIR says
+    demo: bool = False          # --sandbox: the demo's own demo/ folder of the state dir
     max_file_mb: int | None = None
     _config: object = field(default=None, repr=False)
     _clients: dict = field(default_factory=dict, repr=False)   # one per --sandbox value
@@ -47,14 +47,18 @@ class State:
 
     @property
     def state_dir(self) -> Path:
-        """--state-dir, else PSIMPORT_STATE_DIR, else the user data dir; under --sandbox its `demo/` folder, so
-        the demo's journal and sandbox never mix with the user's real imports."""
+        """--state-dir, else PSIMPORT_STATE_DIR, else the user data dir; under --sandbox its `demo/` folder
+        (whichever of the three it is), so the demo's journal and sandbox never mix with the real imports."""
         from importer.config import default_state_dir
-        if self.state_dir_opt:
-            return Path(self.state_dir_opt)
-        if self.demo and not os.environ.get("PSIMPORT_STATE_DIR"):
-            return default_state_dir() / "demo"
-        return default_state_dir()
+        base = Path(self.state_dir_opt) if self.state_dir_opt else default_state_dir()
+        return base / "demo" if self.demo or self._through_demo_server(base / "demo") else base
+
+    def _through_demo_server(self, demo_dir: Path) -> bool:
+        """Whether this run's API URL is that of a `psimport sandbox` serving the demo's data: its journal is
+        then the demo's, as `--sandbox` (the same data) would keep it."""
+        from importer.sandbox.embedded import demo_server_url
+        serving = demo_server_url(demo_dir)
+        return serving is not None and self.resolved_api_url.rstrip("/") == serving.rstrip("/")
 
     def client(self, sandbox: bool = False):
         """The PocketSmith client for this run: the real API, or an embedded sandbox with --sandbox.
@@ -341,7 +345,7 @@ def _follow_up(state: State, *words: str) -> str:
     ctx = click.get_current_context(silent=True)
     given = ctx.params if ctx is not None else {}
     takes = _options_of(words)
-    if given.get("sandbox") and "--sandbox" in takes and "--sandbox" not in words:
+    if given.get("sandbox") and "--sandbox" in takes and not {"--sandbox", "--api-url"} & set(words):
         parts.append("--sandbox")
     if given.get("rules_path") and "--rules" in takes and "--rules" not in words:
         parts.extend(["--rules", str(given["rules_path"])])
@@ -885,7 +889,8 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
     """Run a local PocketSmith API sandbox in the foreground (Ctrl-C stops it).
 
     It serves the part of the PocketSmith API v2 psimport uses, from a SQLite file that
-    survives restarts, and prints the URL and key to use. Faults (latency, 429s, 500s,
+    survives restarts, and prints the URL and key to use. Without --db it serves --sandbox's
+    data, and runs through its URL keep their journal in STATE_DIR/demo/ as --sandbox does. Faults (latency, 429s, 500s,
     dropped creates) can be injected for testing.
 
     \b
@@ -894,7 +899,8 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
       psimport sandbox --port 9000 --db /tmp/ps.sqlite3 --key secret --rate-429 0.1 --retry-after 0.2
       POCKETSMITH_API_URL=http://127.0.0.1:8765/v2 POCKETSMITH_DEVELOPER_KEY=... psimport accounts
     """
-    from importer.sandbox.embedded import foreground_sandbox
+    import contextlib
+    from importer.sandbox.embedded import foreground_sandbox, serving_demo
     from importer.sandbox.server import Faults
     state.demo = True       # the same database and key as --sandbox's, under STATE_DIR/demo/
     faults = Faults(latency=latency_ms / 1000, rate_429=rate_429, retry_after=retry_after, rate_500=rate_500,
@@ -902,6 +908,14 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
     server, db_path = foreground_sandbox(state.state_dir, db_path=db_path, key=key, port=port, faults=faults,
                                          demo=demo, max_per_page=max_per_page,
                                          log=(lambda line: _echo(line, err=True)) if state.verbose else None)
+    # Serving the demo's database: runs through this URL keep their journal in the demo's folder too.
+    shares_demo = Path(db_path).resolve() == (state.state_dir / "sandbox" / "sandbox.sqlite3").resolve()
+    with serving_demo(state.state_dir, server.url) if shares_demo else contextlib.nullcontext():
+        _serve(state, server, db_path, demo)
+
+
+def _serve(state: State, server, db_path: Path, demo: bool) -> None:
+    """Print where the sandbox is and how to use it, then serve until Ctrl-C."""
     click.echo(f"PocketSmith sandbox at {server.url} (data: {db_path})")
     click.echo(f"  export POCKETSMITH_API_URL={server.url}")
     click.echo(f"  export POCKETSMITH_DEVELOPER_KEY={server.key}")

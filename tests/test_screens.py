@@ -129,10 +129,10 @@ def test_batches_shows_the_newest_and_says_how_to_see_the_rest(tmp_path, monkeyp
                         "--state-dir", state, columns=80)
         assert imported.exit_code == 0, imported.output
     monkeypatch.setattr(cli_module, "TABLE_ROWS", 2)
-    table = _run("batches", "--state-dir", state, columns=80).output
+    table = _run("batches", "--sandbox", "--state-dir", state, columns=80).output
     assert sum(f"day{day}.qif" in table for day in (1, 2, 3)) == 2
     assert "first 2 of 3 batches; --all, or --format json/csv for everything" in table
-    every = _run("batches", "--state-dir", state, "--all", columns=80).output
+    every = _run("batches", "--sandbox", "--state-dir", state, "--all", columns=80).output
     assert all(f"day{day}.qif" in every for day in (1, 2, 3)) and "of 3 batches" not in every
 
 
