@@ -297,6 +297,31 @@ def _run_config(state: State, sandbox: bool):
     return config
 
 
+def _no_statements(verb: str, config) -> str:
+    """Why a bare `psimport import`/`preview` has nothing to read: no inbox: in the config it found, or no config."""
+    from importer.config import user_config_dir
+    if config.path is not None:
+        where = f"set inbox: in {config.path}"
+    else:
+        where = (f"no config was found (./psimport.yaml, {user_config_dir() / 'psimport.yaml'}): "
+                 "psimport init --inbox DIR writes one, or give --config FILE")
+    return f"no statements to {verb}: give FILES, or --inbox DIR, or {where}"
+
+
+def _inbox_statements(state: State, sandbox: bool, verb: str) -> tuple[Path, ...]:
+    """The statements waiting in the config's inbox:, for a command given no FILES."""
+    from importer.errors import InputError
+    from importer.inbox import inbox_files
+    from importer.parsers import STATEMENT_SUFFIXES
+    config = _run_config(state, sandbox)
+    if config.inbox is None:
+        raise InputError(_no_statements(verb, config))
+    waiting = [path for path in inbox_files(config.inbox) if path.suffix.lower() in STATEMENT_SUFFIXES]
+    if not waiting:
+        raise InputError(f"no statements to {verb}: the inbox {config.inbox} has none waiting")
+    return tuple(waiting)
+
+
 def _statement_paths(state: State, files, sandbox: bool) -> list:
     """The statement paths, each checked to exist; under --sandbox, a `sample_statements/...` path that is
     not here means the installed demo statements.
@@ -436,7 +461,7 @@ class _TerminalUi:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @_plan_options
 @click.option("--existing", metavar="FILE.json", type=click.Path(path_type=Path),
               help="Compare with this export (a JSON array of PocketSmith transactions) instead of the API: offline.")
@@ -455,7 +480,7 @@ class _TerminalUi:
 @pass_state
 def preview(state: State, files, account, rules_path, mapping, date_order, existing, fmt, out, show_all, decisions,
             enrich, sandbox):
-    """Show exactly what an import would do, writing nothing.
+    """Show exactly what an import would do, writing nothing (no FILES: the statements in the inbox).
 
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
     (possibly there already: created only with `import --accept-review`) or `skip` (a rule
@@ -478,6 +503,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
     from importer.write.batches import preview_plan
     if out is not None and not out.absolute().parent.is_dir():    # said before the plan is worked out, not after
         raise InputError("cannot write the preview there (no such folder)", file=str(out))
+    if not files:
+        files = _inbox_statements(state, sandbox, "preview")
     paths = _statement_paths(state, files, sandbox)
     plan = preview_plan(paths, state_dir=state.state_dir, config=_run_config(state, sandbox),
                         source=state.source(existing, sandbox),
@@ -553,7 +580,7 @@ def import_(state: State, files, inbox, account, rules_path, mapping, date_order
         return _import_inbox(state, inbox, rules_path=rules_path, mapping=mapping, date_order=date_order, yes=yes,
                              concurrency=concurrency, accept_review=accept_review, enrich=enrich, sandbox=sandbox)
     if not files:
-        raise InputError("no statements to import: give FILES, or --inbox DIR (or set inbox: in psimport.yaml)")
+        raise InputError(_no_statements("import", _run_config(state, sandbox)))
     _run_import(state, files, sandbox, yes=yes, again=_same_command(state), account=account, rules_path=rules_path,
                 mapping=mapping, date_order=date_order, accept_review=accept_review, concurrency=concurrency,
                 decisions_csv=decisions, enrich=enrich)
@@ -1266,10 +1293,15 @@ def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
         click.echo(f"Added to {result.config_path}:")
         for line in result.added:
             click.echo(f"  {line}")
+    users = user_config_dir() / "psimport.yaml"
+    if result.added and config_path.resolve() != users.resolve():
+        # Only the user config dir's is found from any folder: cron, a script elsewhere, need --config.
+        from importer.output.render import fit_text
+        click.echo(fit_text(f"Note: {config_path} is found from its folder only; elsewhere (cron) give "
+                            f"--config {config_path.absolute()}, or move it to {users}."), err=True)
     if result.paths:
         # The config is found without --config only where psimport looks: here, or the user config dir.
-        found_anyway = config_path.resolve() in {Path("psimport.yaml").resolve(),
-                                                 (user_config_dir() / "psimport.yaml").resolve()}
+        found_anyway = config_path.resolve() in {Path("psimport.yaml").resolve(), users.resolve()}
         extra = [] if state.config_path or found_anyway else ["--config", str(config_path)]
         click.echo("Next, see what an import would do:")
         click.echo(f"  {_follow_up(state, 'preview', *map(str, result.paths), *extra)}")

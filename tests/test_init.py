@@ -123,6 +123,8 @@ def test_init_scripted_with_flags_and_no_terminal(sandbox, home):
     ran = _psimport(env, tmp_path, "init", "statements", "--key-stdin", "--map", "savings.csv=510003", "--yes",
                     "--api-url", sandbox.url, "--config", config, input=sandbox.key + "\n")
     assert ran.returncode == 0, ran.stderr
+    # Not the user config dir's: said to be found from its folder only, and how cron finds it.
+    assert f"is found from its folder only; elsewhere (cron) give --config {config}" in " ".join(ran.stderr.split())
     assert sandbox.key not in ran.stdout + ran.stderr
     text = config.read_text()
     assert text.count("transaction_account_id") == 3 and "# savings.csv: NetBank Saver" in text
@@ -178,7 +180,13 @@ def test_init_with_an_inbox_then_the_monthly_import_needs_no_options(sandbox, ho
     assert set_up.returncode == 0, set_up.stderr
     config = Path(os.environ["XDG_CONFIG_HOME"]) / "psimport" / "psimport.yaml"     # none here: the user's own
     assert f'inbox: "{tmp_path / "inbox"}"' in config.read_text()
-    monthly = _psimport(env, tmp_path / "inbox", "import")      # from anywhere: key, URL, accounts and inbox kept
+    assert "is found from its folder only" not in set_up.stderr
+    # As cron runs it: another folder, an environment with little more than HOME (and XDG_* where set).
+    cron = {name: env[name] for name in ("PATH", "PYTHONPATH", "PSIMPORT_NO_KEYRING", "COLUMNS")}
+    cron.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=os.environ["XDG_CONFIG_HOME"],
+                XDG_DATA_HOME=str(tmp_path / "data"))
+    (tmp_path / "home").mkdir()
+    monthly = _psimport(cron, tmp_path / "home", "import")      # from anywhere: key, URL, accounts and inbox kept
     assert monthly.returncode == 0, monthly.stdout + monthly.stderr
     assert monthly.stdout.startswith(f"Inbox {tmp_path / 'inbox'}: 155 created, 0 duplicates; 3 files moved to ")
     assert len(sandbox.transactions()) == 155
