@@ -1209,13 +1209,19 @@ class _TerminalAsker:
         click.echo(fit_text(text), err=True)
 
     def secret(self, prompt: str) -> str:
-        return click.prompt(prompt, hide_input=True, err=True)
+        return click.prompt(self._fitted(prompt, ": "), hide_input=True, err=True)
 
     def text(self, prompt: str, default: str = "") -> str:
-        return click.prompt(prompt, default=default, show_default=False, err=True)
+        return click.prompt(self._fitted(prompt, ": "), default=default, show_default=False, err=True)
 
     def confirm(self, prompt: str, default: bool) -> bool:
-        return click.confirm(prompt, default=default, err=True)
+        return click.confirm(self._fitted(prompt, " [Y/n]: "), default=default, err=True)
+
+    @staticmethod
+    def _fitted(prompt: str, suffix: str) -> str:
+        """A question wrapped to the screen, room left on its last line for what click adds and the answer."""
+        from importer.output.render import fit_text, screen_width
+        return fit_text(prompt, screen_width() - len(suffix) - 8)
 
 
 def _parse_maps(values) -> dict[str, int]:
@@ -1290,9 +1296,7 @@ def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
                       connect=lambda url, key, bearer: PocketSmith(url, bearer_token=key) if bearer else
                       PocketSmith(url, key))
     if result.added:
-        click.echo(f"Added to {result.config_path}:")
-        for line in result.added:
-            click.echo(f"  {line}")
+        _show_added(result.config_path, result.added)
     users = user_config_dir() / "psimport.yaml"
     if result.added and config_path.resolve() != users.resolve():
         # Only the user config dir's is found from any folder: cron, a script elsewhere, need --config.
@@ -1305,6 +1309,26 @@ def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
         extra = [] if state.config_path or found_anyway else ["--config", str(config_path)]
         click.echo("Next, see what an import would do:")
         click.echo(f"  {_follow_up(state, 'preview', *map(str, result.paths), *extra)}")
+
+
+def _show_added(config_path: Path, added: list[str]) -> None:
+    """The lines init added, as they sit in the file (entries under `accounts:`, settings at the top level), each
+    fitted to the screen: an entry's comment goes on a line of its own above it when both do not fit."""
+    from importer.output.render import fit_text, screen_width
+    width = screen_width()
+    click.echo(fit_text(f"Added to {config_path}:"))
+    entries = [line for line in added if line.startswith("- ")]
+    if entries:
+        click.echo("  accounts:")
+    for line in entries:
+        entry, _, comment = line.partition("   # ")
+        if len(line) + 4 > width and comment:
+            click.echo(f"    # {comment}")
+            line = entry
+        click.echo(f"    {line}")
+    for line in added:
+        if not line.startswith("- "):
+            click.echo(f"  {line}")
 
 
 @cli.group("config")
