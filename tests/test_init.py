@@ -306,3 +306,28 @@ def test_a_kept_key_can_be_replaced_by_typing_a_new_one(sandbox, home):
     child.close()
     assert child.exitstatus == 0
     assert find_key(sandbox.url).key == sandbox.key and "sk-revoked" not in key_file().read_text()
+
+
+def test_a_wrong_api_url_with_a_kept_key_says_the_url_not_a_missing_key(sandbox, home):
+    """Keys are kept per API URL: a URL without /v2, or on the wrong port, finds none, and says so."""
+    tmp_path, env = home
+    store_key(sandbox.url, sandbox.key, use_keyring=False)
+    for wrong in (sandbox.url.removesuffix("/v2"), "http://127.0.0.1:9/v2"):
+        ran = _psimport(env, tmp_path, "accounts", "--api-url", wrong)
+        said = " ".join(ran.stderr.split())
+        assert ran.returncode == 3, said
+        assert f"no PocketSmith key kept for {wrong}; keys are kept for: {sandbox.url}." in said
+        assert "Is --api-url right (it ends in /v2)?" in said and sandbox.key not in said
+
+
+def test_nothing_answering_at_the_url_says_what_to_check():
+    from importer.errors import ApiError
+    from importer.pocketsmith.client import PocketSmith
+    with pytest.raises(ApiError) as raised:
+        PocketSmith("http://127.0.0.1:9/v2", "sk-some-key-123", max_tries=1).me()
+    message = str(raised.value)
+    assert "cannot reach PocketSmith at http://127.0.0.1:9/v2 " in message      # /v2 kept: the URL as given
+    assert "is the sandbox server running (psimport sandbox), and is --api-url the URL it printed" in message
+    with pytest.raises(ApiError) as raised:
+        PocketSmith("https://api.pocketsmith.invalid/v2", "sk-some-key-123", max_tries=1).me()
+    assert "check the network, and --api-url (PocketSmith's is https://api.pocketsmith.com/v2)" in str(raised.value)
