@@ -300,12 +300,11 @@ def _run_config(state: State, sandbox: bool):
 def _no_statements(verb: str, config) -> str:
     """Why a bare `psimport import`/`preview` has nothing to read: no inbox: in the config it found, or no config."""
     from importer.config import user_config_dir
+    give = "give FILES or --inbox DIR" if verb == "import" else "give FILES"
     if config.path is not None:
-        where = f"set inbox: in {config.path}"
-    else:
-        where = (f"no config was found (./psimport.yaml, {user_config_dir() / 'psimport.yaml'}): "
-                 "psimport init --inbox DIR writes one, or give --config FILE")
-    return f"no statements to {verb}: give FILES, or --inbox DIR, or {where}"
+        return f"no statements to {verb}: {give}, or set inbox: in {config.path}"
+    return (f"no statements to {verb}: {give}; no config was found to read an inbox: from (looked for "
+            f"./psimport.yaml and {user_config_dir() / 'psimport.yaml'}; `psimport init --inbox DIR` writes one)")
 
 
 def _inbox_statements(state: State, sandbox: bool, verb: str) -> tuple[Path, ...]:

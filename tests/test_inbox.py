@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -97,3 +98,28 @@ def test_inbox_and_files_together_is_a_usage_error(routine):
     assert both.returncode == 2 and "give statement FILES or --inbox DIR, not both" in both.stderr
     missing = run("--inbox", inbox / "nope")
     assert missing.returncode == 3 and "the inbox folder does not exist" in missing.stderr
+
+
+def test_bare_import_and_preview_read_the_inbox_or_say_which_config_has_none(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from importer.cli import cli
+    from importer.config import user_config_dir
+    monkeypatch.chdir(tmp_path)
+    for verb in ("import", "preview"):
+        said = CliRunner().invoke(cli, [verb, "--state-dir", str(tmp_path / "state")])
+        assert said.exit_code == 2
+        assert f"no config was found to read an inbox: from (looked for ./psimport.yaml and " \
+               f"{user_config_dir() / 'psimport.yaml'}; `psimport init --inbox DIR` writes one)" in said.output
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (tmp_path / "psimport.yaml").write_text("inbox: inbox\n")
+    said = CliRunner().invoke(cli, ["preview", "--sandbox", "--state-dir", str(tmp_path / "state")])
+    assert said.exit_code == 2 and "no statements to preview: the inbox inbox has none waiting" in said.output
+    shutil.copy(SAMPLES / "creditcard.qif", inbox)
+    demo = ["--config", str(SAMPLES / "psimport.yaml")]
+    shown = CliRunner().invoke(cli, ["preview", "--sandbox", *demo, "--format", "json", "--state-dir", str(tmp_path)])
+    assert shown.exit_code == 2 and "set inbox: in" in shown.output      # the demo's config has no inbox:
+    (tmp_path / "psimport.yaml").write_text(f"inbox: inbox\n{(SAMPLES / 'psimport.yaml').read_text()}")
+    shown = CliRunner().invoke(cli, ["preview", "--sandbox", "--format", "json", "--state-dir", str(tmp_path)])
+    assert shown.exit_code == 0, shown.output
+    assert {row["file"] for row in json.loads(shown.output)["transactions"]} == {str(Path("inbox") / "creditcard.qif")}
