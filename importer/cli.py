@@ -337,8 +337,9 @@ def _statement_paths(state: State, files, sandbox: bool) -> list:
             installed = samples_dir().joinpath(*parts[1:])
             if installed.exists():
                 if not state.quiet:
-                    _echo(f"psimport: no {path} here; using the installed sample statements: {installed}",
-                          err=True)
+                    from importer.output.render import fit_text
+                    _echo(fit_text(f"psimport: no {path} here; using the installed sample statements: "
+                                   f"{installed}"), err=True)
                 path = installed
         if not Path(path).exists():
             # Said before any PocketSmith set-up, so a missing key does not hide a mistyped file name.
