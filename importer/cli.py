@@ -494,8 +494,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
       psimport preview sample_statements/ --sandbox
       psimport preview sample_statements/ --sandbox --all
       psimport preview statement.ofx --account 123456 --rules rules.yaml
-      psimport preview statement.ofx --account 123456 --existing export.json --format json
-      psimport preview sample_statements/ --sandbox --format html --out preview.html
+      psimport preview statement.ofx --account 123456 --existing export.json
+      psimport preview sample_statements/ --sandbox --format html --out p.html
       psimport preview sample_statements/ --sandbox --decisions plan.csv --enrich
     """
     from importer.errors import InputError
@@ -923,8 +923,9 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
     \b
     Examples:
       psimport sandbox --demo
-      psimport sandbox --port 9000 --db /tmp/ps.sqlite3 --key secret --rate-429 0.1 --retry-after 0.2
-      POCKETSMITH_API_URL=http://127.0.0.1:8765/v2 POCKETSMITH_DEVELOPER_KEY=... psimport accounts
+      psimport sandbox --port 9000 --db /tmp/ps.sqlite3 --key secret
+      psimport sandbox --rate-429 0.1 --retry-after 0.2 --latency-ms 50
+      psimport accounts --api-url http://127.0.0.1:8765/v2   # with its key
     """
     import contextlib
     from importer.sandbox.embedded import foreground_sandbox, serving_demo
@@ -996,11 +997,11 @@ def rules_group():
 
     \b
     Examples:
-      psimport rules test --sandbox                  # how the rules fit what you already categorised
-      psimport rules suggest --sandbox > more.yaml   # rules proposed from your history
-      psimport rules explain sample_statements/      # which rule set what, row by row
-      psimport rules pull --sandbox                  # PocketSmith's own category rules as rules.yaml
-      psimport rules push --sandbox --dry-run        # and the simple ones back to PocketSmith
+      psimport rules test --sandbox            # how they fit your categories
+      psimport rules suggest --sandbox         # rules from your history
+      psimport rules explain sample_statements/   # which rule set what
+      psimport rules pull --sandbox            # PocketSmith's rules, as YAML
+      psimport rules push --sandbox --dry-run  # the simple ones, back
     """
 
 
@@ -1055,7 +1056,7 @@ def rules_suggest(state: State, existing, since, min_support, min_confidence, ru
     \b
     Examples:
       psimport rules suggest --sandbox
-      psimport rules suggest --existing export.json --min-support 5 > suggested.yaml
+      psimport rules suggest --existing export.json --min-support 5 > new.yaml
       psimport rules suggest --sandbox --format json
     """
     from importer.rules.suggest import suggest_from_history
@@ -1116,7 +1117,7 @@ def rules_pull(state: State, out, fmt, sandbox):
     \b
     Examples:
       psimport rules pull --sandbox
-      psimport rules pull --out rules.yaml         # add the ones rules.yaml does not have yet
+      psimport rules pull --out rules.yaml   # adds those rules.yaml lacks
       psimport rules pull --format json
     """
     from importer.output.rules import show_pulled
@@ -1264,7 +1265,7 @@ def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
       psimport init ~/Downloads/statements/
       psimport init everyday.ofx savings.csv --map savings.csv=510003 --yes
       psimport init --inbox ~/statements/inbox
-      psimport init statements/ --api-url http://127.0.0.1:8765/v2   # a `psimport sandbox`
+      psimport init statements/ --api-url http://127.0.0.1:8765/v2  # a sandbox
     """
     from importer.config import DEFAULT_API_URL, Config, load_config, user_config_dir
     from importer.pipeline import read_statements
