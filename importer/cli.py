@@ -619,8 +619,10 @@ class _InboxUi(_TerminalUi):
 def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order, yes, concurrency, accept_review,
                   enrich, sandbox) -> None:
     from importer.inbox import NEEDS_A_PERSON_EXIT, run_inbox
+    import textwrap
+
     from importer.output.batches import import_result_lines, inbox_lines
-    from importer.output.render import fit_text
+    from importer.output.render import fit_text, screen_width
     from importer.write.batches import run_import
     ui = _InboxUi(state, yes)
     config, client = _run_config(state, sandbox), state.client(sandbox)
@@ -638,9 +640,12 @@ def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order,
     def on_file(path: Path) -> None:
         ui.say(f"── {path.name}")
 
-    result = run_inbox(inbox, config=config, client=client, import_file=import_file, on_file=on_file)
-    for line in inbox_lines(result):
-        click.echo(fit_text(line) if ui.attended else line)
+    result = run_inbox(inbox, config=config, client=client, import_file=import_file, on_file=on_file,
+                       command=ui.command)
+    summary, *per_file = inbox_lines(result)
+    click.echo(fit_text(summary) if ui.attended else summary)     # unattended (cron's log): one line a run
+    for line in per_file:       # "  name: why", fitted, its own further lines indented under it
+        click.echo(textwrap.indent(fit_text(line.strip(), max(40, screen_width() - 2)), "  "))
     if result.needs_a_person:
         raise click.exceptions.Exit(NEEDS_A_PERSON_EXIT)
 

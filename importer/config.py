@@ -194,5 +194,11 @@ def sandbox_config(config: Config) -> Config:
     if config.path is None:
         demo = samples_dir() / "psimport.yaml"
         if demo.is_file():
-            return load_config(demo)
+            demo_config = load_config(demo)
+            # With the demo's config come the demo's rules (shipped beside it), unless ./rules.yaml says
+            # otherwise: so the demo categorises the same in a clone and anywhere else.
+            shipped = samples_dir() / "rules.yaml"
+            if "rules" not in demo_config.data and shipped.is_file() and not Path("rules.yaml").is_file():
+                demo_config.data["rules"] = str(shipped)
+            return demo_config
     return config

@@ -41,6 +41,10 @@ def routine(tmp_path, demo_sandbox):
     return inbox, run
 
 
+def routine_config(inbox: Path) -> Path:
+    return inbox.parent / "psimport.yaml"
+
+
 def _stored(sandbox):
     return Counter((t["transaction_account_id"], t["date"], t["amount"], t["payee"]) for t in sandbox.transactions())
 
@@ -53,12 +57,19 @@ def test_a_month_of_statements_through_the_inbox(routine, demo_sandbox):
 
     first = run()      # no FILES and no --inbox: the config's inbox:
     assert first.returncode == 6, first.stderr
-    summary, *why = first.stdout.splitlines()
+    summary, *lines = first.stdout.splitlines()
     assert summary == f"Inbox {inbox}: 25 created, 127 duplicates; 2 files moved to imported/{MONTH}/; 3 left for you."
-    assert why[0].startswith("  broken.ofx: line ")
-    assert why[1] == ("  everyday.ofx: 3 rows for review; `--accept-review` creates them, `psimport preview FILE` "
-                      "shows why")
-    assert why[2] == "  unknown.qif: no account for it in psimport.yaml; `psimport init FILE` sets one up"
+    # Fitted (a path longer than the screen is never broken); the summary stays one line for the log.
+    assert all(len(line) <= 80 or " " not in line.strip() for line in lines), lines
+    why = " ".join(line.strip() if line.startswith("    ") else "\n" + line.strip() for line in lines).split("\n")[1:]
+    why = [" ".join(line.split()) for line in why]
+    config = routine_config(inbox)
+    assert why[0].startswith("broken.ofx: line ")
+    # The commands to run next carry the run's own options (here --config), and the file's path.
+    assert why[1] == (f"everyday.ofx: 3 rows for review; `--accept-review` creates them, `psimport preview "
+                      f"{inbox / 'everyday.ofx'} --config {config}` shows why")
+    assert why[2] == (f"unknown.qif: no account for it in {config}; `psimport init {inbox / 'unknown.qif'} "
+                      f"--config {config}` sets one up")
     assert len(why) == 3 and first.stderr == ""
     assert sorted(p.name for p in (inbox / "imported" / MONTH).iterdir()) == ["creditcard.qif", "savings.csv"]
     assert sum(_stored(demo_sandbox).values()) == before + 25     # everyday's 20 new rows were created too

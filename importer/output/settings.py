@@ -14,6 +14,14 @@ def show_settings(settings: Sequence, fmt: str, out: IO[str]) -> None:
     if fmt == "json":
         write_json({"settings": [s.as_json() for s in settings]}, out)
         return
+    import textwrap
+
+    from importer.output.render import screen_width
     width = max(len(s.name) for s in settings) + 2
+    screen = max(screen_width(), width + 30)
     for setting in settings:
-        out.write(f"{setting.name:<{width}}{setting.value}\n{'':<{width}}← {setting.source}\n")
+        # The source wraps at its spaces under itself; a path (one word) is never broken.
+        source = textwrap.wrap(f"← {setting.source}", screen - width, subsequent_indent="  ",
+                               break_long_words=False, break_on_hyphens=False) or ["←"]
+        out.write(f"{setting.name:<{width}}{setting.value}\n")
+        out.write("".join(f"{'':<{width}}{line}\n" for line in source))
