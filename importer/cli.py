@@ -173,6 +173,15 @@ def _echo(text: str, err: bool = False) -> None:
 _DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
+def _with_run_options(message: str, state: State) -> str:
+    """An error's `psimport COMMAND` hints (the library words them bare) with this run's --sandbox, --config,
+    --state-dir and --api-url, where the command takes them: `psimport batches` lists the demo's batches only
+    with --sandbox."""
+    import re
+    return re.sub(r"`psimport ((?:rules |decisions |config )?[a-z]+)`",
+                  lambda found: f"`{_follow_up(state, *found.group(1).split(), sandbox=state.demo)}`", message)
+
+
 class PsimportGroup(click.Group):
     """Turns ImporterError into one clear stderr line and a non-zero exit; bugs keep their traceback."""
 
@@ -180,7 +189,7 @@ class PsimportGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ImporterError as exc:
-            _echo(f"Error: {exc}", err=True)
+            _echo(f"Error: {_with_run_options(str(exc), ctx.ensure_object(State))}", err=True)
             ctx.exit(exc.exit_code)
         except (KeyboardInterrupt, click.exceptions.Abort):
             # Ctrl-C or SIGTERM outside the writer (which stops cleanly on its own, with its own message), or
@@ -353,7 +362,7 @@ def _target_name(state: State, sandbox: bool) -> str:
     return "sandbox" if sandbox else state.resolved_api_url.rstrip("/")
 
 
-def _follow_up(state: State, *words: str) -> str:
+def _follow_up(state: State, *words: str, sandbox: bool | None = None) -> str:
     """A psimport command line for the user to run next, with this run's --api-url, --config and --state-dir,
     and its --sandbox and --rules where the command printed takes them.
 
@@ -363,13 +372,15 @@ def _follow_up(state: State, *words: str) -> str:
     """
     import shlex
     parts = ["psimport", *words]
+    takes = _options_of(words)
     for flag, value in (("--api-url", state.api_url), ("--config", state.config_path),
                         ("--state-dir", state.state_dir_opt)):
-        if value and flag not in words:
+        if value and flag not in words and flag in takes:
             parts.extend([flag, str(value)])
     ctx = click.get_current_context(silent=True)
-    given = ctx.params if ctx is not None else {}
-    takes = _options_of(words)
+    given = dict(ctx.params) if ctx is not None else {}
+    if sandbox is not None:
+        given["sandbox"] = sandbox
     if given.get("sandbox") and "--sandbox" in takes and not {"--sandbox", "--api-url"} & set(words):
         parts.append("--sandbox")
     if given.get("rules_path") and "--rules" in takes and "--rules" not in words:
@@ -384,7 +395,8 @@ def _options_of(words) -> set[str]:
         if not isinstance(command, click.Group) or word not in command.commands:
             break
         command = command.commands[word]
-    return {flag for param in command.params for flag in param.opts}
+    # A global option the command never reads is hidden there: not worth repeating in a command to run.
+    return {flag for param in command.params if not getattr(param, "hidden", False) for flag in param.opts}
 
 
 def _same_command(state: State, name: str | None = None, leave_out: tuple[str, ...] = ()) -> str:

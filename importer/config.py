@@ -184,7 +184,9 @@ def load_config(path: str | Path | None = None) -> Config:
             return Config()
     path = Path(path)
     if not path.exists():
-        raise ConfigError("config file not found", file=str(path))
+        raise ConfigError("config file not found; `psimport init --config FILE` creates one (without --config, "
+                          f"psimport reads ./psimport.yaml, else {user_config_dir() / 'psimport.yaml'})",
+                          file=str(path))
     data = read_yaml_file(path, "config")      # which refuses a folder, a device or a pipe
     return Config(path=path, data={} if data is None else data)
 

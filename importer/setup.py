@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
-from importer.accounts import account_rules
+from importer.accounts import account_rules, file_pattern
 from importer.errors import ApiError, ConfigError
 from importer.pocketsmith.models import TransactionAccount
 from importer.record import Statement
@@ -308,15 +308,6 @@ def account_entry(statement: Statement, layout_shared: bool = True) -> tuple[dic
 
 
 GENERIC_LAYOUT = "generic"      # a CSV read by its header names alone: no bank's layout, so it routes nothing
-
-
-def file_pattern(name: str) -> str:
-    """A glob for this download's name and next month's: digit runs (dates, numbers) and a copy's " (1)" become
-    `*`, and a `*` before the suffix takes what a bank or browser adds there (savings.csv → savings*.csv)."""
-    stem, suffix = Path(name).stem, Path(name).suffix
-    stem = re.sub(r"\s*\(\d+\)$", "", stem)
-    stem = re.sub(r"\d+(?:[-_.]\d+)*", "*", stem)
-    return stem + ("" if stem.endswith("*") else "*") + suffix
 
 
 _ACCOUNTS_KEY = re.compile(r"^accounts:[ \t]*(?P<rest>[^#\n]*?)[ \t]*(?:#.*)?$", re.MULTILINE)

@@ -137,7 +137,22 @@ def test_an_unknown_category_says_did_you_mean_and_where_the_names_are(sandbox, 
                      rules, "--state-dir", tmp_path / "state")
     assert result.exit_code == 3
     assert ("category 'Groceris' does not exist in PocketSmith (did you mean 'Groceries'?); "
-            "`psimport categories` lists yours") in result.output
+            f"`psimport categories --api-url {sandbox.url}") in result.output    # the PocketSmith this run used
+
+
+def test_hints_in_errors_keep_sandbox(tmp_path, monkeypatch):
+    """The library words its hints bare (`psimport batches`); said to a --sandbox run, they carry --sandbox."""
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / "state"
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("rules:\n  - name: x\n    if: {payee: {contains: COLES}}\n    then: {category: Grocerys}\n")
+    result = CliRunner().invoke(cli, ["preview", str(SAMPLES), "--sandbox", "--rules", str(typo),
+                                      "--state-dir", str(state)], env={"COLUMNS": "200"})
+    assert result.exit_code == 3 and f"`psimport categories --state-dir {state} --sandbox` lists yours" in result.output
+    imported = CliRunner().invoke(cli, ["import", str(SAMPLES), "--sandbox", "--yes", "--state-dir", str(state)])
+    assert imported.exit_code == 0, imported.output
+    unknown = CliRunner().invoke(cli, ["undo", "nope", "--sandbox", "--state-dir", str(state)])
+    assert f"`psimport batches --state-dir {state} --sandbox` lists them" in unknown.output
 
 
 def test_follow_up_commands_keep_sandbox_and_rules(tmp_path, monkeypatch):

@@ -164,7 +164,7 @@ def test_init_routes_a_csv_so_next_months_download_goes_there_too(sandbox, home)
     ("savings.csv", "savings*.csv"), ("CSVData (1).csv", "CSVData*.csv"),
     ("Statement_2026-11-30.csv", "Statement_*.csv"), ("export-20261130-1234.csv", "export-*.csv")])
 def test_a_file_name_becomes_a_pattern_next_months_name_matches(name, pattern):
-    from importer.setup import file_pattern
+    from importer.accounts import file_pattern
     assert file_pattern(name) == pattern
 
 
