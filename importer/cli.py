@@ -1237,9 +1237,19 @@ class _TerminalAsker:
 
     @staticmethod
     def _fitted(prompt: str, suffix: str) -> str:
-        """A question wrapped to the screen, room left on its last line for what click adds and the answer."""
+        """A question wrapped to the screen, room left on its last line for what click adds and the answer;
+        the proposal in brackets at its end is kept whole."""
         from importer.output.render import fit_text, screen_width
-        return fit_text(prompt, screen_width() - len(suffix) - 8)
+        width = screen_width() - len(suffix) - 2
+        head, bracket, proposal = prompt.rpartition(" [") if prompt.endswith("]") else (prompt, "", "")
+        lines = fit_text(head, width).split("\n")
+        if bracket:
+            proposal = "[" + proposal
+            if len(lines[-1]) + 1 + len(proposal) <= width:
+                lines[-1] += " " + proposal
+            else:
+                lines.append("  " + proposal)
+        return "\n".join(lines)
 
 
 def _parse_maps(values) -> dict[str, int]:
@@ -1315,18 +1325,18 @@ def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
                       PocketSmith(url, key))
     if result.added:
         _show_added(result.config_path, result.added)
+    from importer.output.render import fit_text
     users = user_config_dir() / "psimport.yaml"
     if result.added and config_path.resolve() != users.resolve():
         # Only the user config dir's is found from any folder: cron, a script elsewhere, need --config.
-        from importer.output.render import fit_text
         click.echo(fit_text(f"Note: {config_path} is found from its folder only; elsewhere (cron) give "
                             f"--config {config_path.absolute()}, or move it to {users}."), err=True)
     if result.paths:
         # The config is found without --config only where psimport looks: here, or the user config dir.
         found_anyway = config_path.resolve() in {Path("psimport.yaml").resolve(), users.resolve()}
         extra = [] if state.config_path or found_anyway else ["--config", str(config_path)]
-        click.echo("Next, see what an import would do:")
-        click.echo(f"  {_follow_up(state, 'preview', *map(str, result.paths), *extra)}")
+        click.echo(fit_text("Next, see what an import would do: "
+                            + _follow_up(state, 'preview', *map(str, result.paths), *extra)))
 
 
 def _show_added(config_path: Path, added: list[str]) -> None:
