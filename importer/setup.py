@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
-from importer.accounts import account_rules, file_pattern
+from importer.accounts import account_rules, file_pattern, statement_mapping
 from importer.errors import ApiError, ConfigError
 from importer.pocketsmith.models import TransactionAccount
 from importer.record import Statement
@@ -182,13 +182,14 @@ def _choose_accounts(statements: list[Statement], accounts: list[TransactionAcco
     by_id = {a.id: a for a in accounts}
     chosen: list[tuple[dict, str]] = []
     # A CSV layout routes a statement by itself only when no other statement here, nor an entry kept, reads so.
-    layouts = Counter((s.format or "").lower() for s in statements if not s.account.id)
-    layouts.update(f"csv:{Path(rule.mapping).stem}".lower() for rule in existing if rule.mapping)
+    layouts = Counter((statement_mapping(s) or "").lower() for s in statements if not s.account.id)
+    layouts.update(Path(rule.mapping).stem.lower() for rule in existing if rule.mapping)
     hinted = False
     for statement in statements:
         name = Path(statement.file).name
         described = name + (f" (account {statement.account.id})" if statement.account.id else "")
-        entry, routes = account_entry(statement, layout_shared=layouts[(statement.format or "").lower()] > 1)
+        entry, routes = account_entry(statement,
+                                      layout_shared=layouts[(statement_mapping(statement) or "").lower()] > 1)
         routed = next((rule for rule in existing if rule.matches(statement)), None)
         if routed is not None or any(_same_match(entry, e) for e, _ in chosen):
             if routed is not None:
@@ -297,8 +298,8 @@ def account_entry(statement: Statement, layout_shared: bool = True) -> tuple[dic
         return {"qif_account": statement.account.id}, ""
     if statement.account.id:
         return {"account": statement.account.id}, ""
-    mapping = fmt.split(":", 1)[1] if fmt.startswith("csv:") else None
-    if mapping is not None and mapping != GENERIC_LAYOUT and not layout_shared:
+    mapping = statement_mapping(statement)
+    if mapping is not None and mapping not in INFERRED_LAYOUTS and not layout_shared:
         return {"mapping": mapping}, f"any CSV in the {mapping} layout, whatever its name"
     entry: dict = {"glob": file_pattern(Path(statement.file).name)}
     if mapping is not None:
@@ -307,7 +308,8 @@ def account_entry(statement: Statement, layout_shared: bool = True) -> tuple[dic
     return entry, f"files named {entry['glob']}"
 
 
-GENERIC_LAYOUT = "generic"      # a CSV read by its header names alone: no bank's layout, so it routes nothing
+# A layout worked out from the file itself is no bank's: it cannot tell one account's files from another's.
+INFERRED_LAYOUTS = ("inferred", "generic")
 
 
 _ACCOUNTS_KEY = re.compile(r"^accounts:[ \t]*(?P<rest>[^#\n]*?)[ \t]*(?:#.*)?$", re.MULTILINE)

@@ -175,8 +175,8 @@ def test_two_statements_in_one_layout_are_told_apart_by_name():
                           transactions=[])
     assert account_entry(statement, layout_shared=True) == (
         {"glob": "Saver_*.csv", "mapping": "cba"}, "files named Saver_*.csv in the cba layout")
-    generic = Statement(file="x.csv", format="csv:generic", account=Account(id=None), transactions=[])
-    assert account_entry(generic, layout_shared=False)[0] == {"glob": "x*.csv", "mapping": "generic"}
+    inferred = Statement(file="x.csv", format="csv:inferred", account=Account(id=None), transactions=[])
+    assert account_entry(inferred, layout_shared=False)[0] == {"glob": "x*.csv", "mapping": "inferred"}
 
 
 def test_init_without_a_terminal_names_the_flag_for_each_missing_answer(sandbox, home):
