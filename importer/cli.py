@@ -313,10 +313,11 @@ def _plan_options(command):
     return command
 
 
-def _run_config(state: State, sandbox: bool):
-    """The user's config; under --sandbox with none of their own, the demo household's."""
+def _run_config(state: State, sandbox: bool, demo_rules: bool = True):
+    """The user's config; under --sandbox with none of their own, the demo household's (with its rules
+    unless `demo_rules` is false)."""
     from importer.config import sandbox_config
-    config = sandbox_config(state.config) if sandbox else state.config
+    config = sandbox_config(state.config, demo_rules=demo_rules) if sandbox else state.config
     config.max_file_mb = state.max_file_mb
     return config
 
@@ -1110,7 +1111,9 @@ def rules_suggest(state: State, existing, since, min_support, min_confidence, ru
     from importer.rules.suggest import suggest_from_history
     from importer.output.rules import show_suggestions
     suggestions, considered = suggest_from_history(
-        rules_path, _run_config(state, sandbox), min_support=min_support, min_confidence=min_confidence,
+        # The demo's worked rules already file its whole history: proposals are made against the rules
+        # file the user names, or none.
+        rules_path, _run_config(state, sandbox, demo_rules=False), min_support=min_support, min_confidence=min_confidence,
         warn=_warner(state), **_history_source(state, existing, since, sandbox))
     show_suggestions(suggestions, fmt, sys.stdout, considered=considered, min_support=min_support,
                      min_confidence=min_confidence)
