@@ -128,7 +128,7 @@ def locate(paths: Sequence[str | Path], *, config: Config, client: "Client | Non
     statements = read.statements
     files = [{"path": str(f.path), "sha256": f.sha256} for f in read.files]
     known = None if client is None else client.transaction_accounts()
-    targets = resolve_targets(statements, account=account, rules=rules_cfg, known=known)
+    targets = resolve_targets(statements, account=account, rules=rules_cfg, known=known, config_path=config.path)
     warnings = [f"{path}: skipped, not a statement psimport recognises" for path in read.skipped]
     warnings += read.notes
     warnings += [f"{s.file}: mapped to transaction account {t.account_id} by its {t.how}"

@@ -316,3 +316,24 @@ def test_printed_follow_up_commands_keep_the_state_dir_and_api_url(sandbox, run,
     done = CliRunner().invoke(cli, [*hint[1:], "--yes"], catch_exceptions=False)   # run from any folder
     assert done.exit_code == 0 and "deleted 2" in done.output, done.output
     assert sandbox.transactions(EVERYDAY) == []
+
+
+def test_sandbox_anywhere_categorises_with_the_demo_rules_shipped_with_the_samples(run, tmp_path, monkeypatch):
+    """Outside a clone (no ./rules.yaml), --sandbox uses the demo config shipped with the samples, and its rules."""
+    import importer.config
+    monkeypatch.setattr(importer.config, "samples_dir", lambda: SAMPLES)    # this tree's, as a wheel ships them
+    monkeypatch.setenv("COLUMNS", "80")
+    assert not (tmp_path / "rules.yaml").exists()
+    here = run("preview", "sample_statements/", "--sandbox", "--format", "json")
+    assert here.exit_code == 0, here.output
+    rows = json.loads(here.stdout)["transactions"]
+    assert {row["category"] for row in rows} >= {"Transfers", "Groceries"}
+    note = [line for line in here.stderr.splitlines() if line.strip()]
+    assert note[0].startswith("psimport: no sample_statements here;") and all(len(line) <= 80 for line in note)
+    monkeypatch.chdir(REPO)                                                 # in the clone: the same result
+    clone = run("preview", "sample_statements/", "--sandbox", "--format", "json")
+    assert [row["category"] for row in json.loads(clone.stdout)["transactions"]] == [row["category"] for row in rows]
+
+
+def test_the_shipped_demo_rules_are_the_worked_example():
+    assert (SAMPLES / "rules.yaml").resolve() == (REPO / "rules.yaml").resolve()      # one file, not a copy

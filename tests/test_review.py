@@ -59,7 +59,8 @@ def _plan(state: Path) -> dict:
 
 
 def _kept(state: Path) -> list[dict]:
-    return json.loads(_psimport(state, "decisions", "list", "--format", "json"))["decisions"]
+    """The decisions --sandbox runs kept: in the demo/ folder of the state dir."""
+    return json.loads(_psimport(state / "demo", "decisions", "list", "--format", "json"))["decisions"]
 
 
 def _lines_fit(text: str, width: int = 80) -> None:

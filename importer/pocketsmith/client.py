@@ -220,6 +220,13 @@ class PocketSmith:
         check_base_url(base_url)  # refuse a bad URL before even looking for the key
         found = find_key(base_url)
         if found is None:
+            from importer.credentials import kept_key_urls
+            kept = [url for url in kept_key_urls() if url != base_url.rstrip("/")]
+            if kept:
+                # Keys are kept per API URL: a key kept for another one most often means this URL is mistyped.
+                raise ConfigError(f"no PocketSmith key kept for {base_url}; keys are kept for: {', '.join(kept)}. "
+                                  "Is --api-url right (it ends in /v2)? Or keep a key for this one with "
+                                  "`psimport init --api-url URL`")
             raise ConfigError("no PocketSmith key: " + KEY_HELP)
         name = found.source.removeprefix("environment ")
         if found.bearer:
@@ -423,9 +430,9 @@ class PocketSmith:
                 # Nothing reached PocketSmith: safe to try again, even for a create.
                 self._note(method, path, f"not sent ({type(exc).__name__})", started)
                 if tries >= self.max_tries:
-                    raise ApiError(f"cannot reach PocketSmith at {self._origin} while {doing} "
-                                   f"({self._redact(str(exc)) or type(exc).__name__}) after {tries} tries",
-                                   method=method, path=path) from None
+                    raise ApiError(f"cannot reach PocketSmith at {self.base_url} while {doing} "
+                                   f"({self._redact(str(exc)) or type(exc).__name__}) after {tries} tries; "
+                                   f"{self._unreachable_hint()}", method=method, path=path) from None
                 self._backoff(tries)
                 continue
             except httpx.TransportError as exc:
@@ -468,6 +475,13 @@ class PocketSmith:
                 self._backoff(tries, _retry_after(retry_after) if retry_after else None)
                 continue
             raise self._refusal(response, method, path, doing, tries)
+
+    def _unreachable_hint(self) -> str:
+        """What to check when nothing answers at the URL: the URL itself, and for a local one, its server."""
+        if urlsplit(self.base_url).hostname in ("127.0.0.1", "localhost", "::1"):
+            return ("is the sandbox server running (psimport sandbox), and is --api-url the URL it printed "
+                    "(ending in /v2)?")
+        return "check the network, and --api-url (PocketSmith's is https://api.pocketsmith.com/v2)"
 
     def _refusal(self, response, method: str, path: str, doing: str, tries: int) -> ApiError:
         status = response.status_code
