@@ -14,7 +14,11 @@ of thresholds (create below the lower, duplicate above the upper, review between
 benchmark's errors and reviews are counted with psimport's own decisions everywhere else: the frontier
 of what the best possible decisions in that stretch would give.
 
-    python benchmarks/dedupe_typed_bound.py [--quick]
+With `--margins`, psimport's own trade-off instead: both benchmark sets again with each of its two review
+margins for runs (how close a swap must be to be a coin toss: `_AMBIGUITY_MARGIN_TYPED` where a typed
+entry is in the swap, `_AMBIGUITY_MARGIN_COUNTED` in a run whose lag was counted) set wider or narrower.
+
+    python benchmarks/dedupe_typed_bound.py [--quick] [--margins]
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dedupe_quality as quality  # noqa: E402
 
+import importer.dedupe as dedupe_module  # noqa: E402
 from importer.dedupe import dedupe  # noqa: E402
 
 COFFEE = Decimal("-4.50")
@@ -91,7 +96,8 @@ def _held_probabilities(rows, existing, start: date, events, runs: bool) -> dict
     return {row: p / total for row, p in held.items()} if total else {}
 
 
-def households(count: int, runs: bool):
+def households(count: int, runs: bool, bound: bool = True):
+    """Per household: rows, truth, psimport's actions, and (with `bound`) the typed-stretch odds."""
     first = quality.RUN_SEEDS_FROM if runs else 1
     for seed in range(first, first + count):
         rng = random.Random(seed)     # build_run draws the same start and events from the same seed
@@ -99,7 +105,7 @@ def households(count: int, runs: bool):
         events = quality.generate_events(rng, start, runs)
         rows, existing, journal, truth, _ = quality.build_run(seed, runs)
         actions = [d.action for d in dedupe(rows, existing, imported=journal, account_id=quality.ACCOUNT)]
-        yield rows, truth, actions, _held_probabilities(rows, existing, start, events, runs)
+        yield rows, truth, actions, _held_probabilities(rows, existing, start, events, runs) if bound else {}
 
 
 def totals(data, band: tuple[float, float] | None) -> tuple[int, int, int]:
@@ -119,10 +125,34 @@ def totals(data, band: tuple[float, float] | None) -> tuple[int, int, int]:
     return errors, reviews, count
 
 
+def margins(quick: bool) -> None:
+    """psimport's errors and reviews on both sets with each run margin moved, the other at its default."""
+    sets = ((True, 10 if quick else 50), (False, 20 if quick else 100))
+    print("| margin | value | more runs: lost+doubled, review | first set: lost+doubled, review |")
+    print("|---|---:|---:|---:|")
+    for name in ("_AMBIGUITY_MARGIN_TYPED", "_AMBIGUITY_MARGIN_COUNTED"):
+        default = getattr(dedupe_module, name)
+        for value in sorted({default, 0.5, 1.0, 1.5, 2.0}):
+            setattr(dedupe_module, name, value)
+            try:
+                cells = []
+                for runs, count in sets:
+                    errors, reviews, _ = totals(households(count, runs, bound=False), None)
+                    cells.append(f"{errors}, {reviews}")
+            finally:
+                setattr(dedupe_module, name, default)
+            mark = " (default)" if value == default else ""
+            print(f"| `{name}` | {value}{mark} | {cells[0]} | {cells[1]} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 + 10 households instead of 100 + 50")
+    parser.add_argument("--margins", action="store_true", help="psimport's own trade-off: its run margins moved")
     args = parser.parse_args()
+    if args.margins:
+        margins(args.quick)
+        return 0
     grid = [x / 50 for x in range(51)]
     for title, count, runs in (("households", 10 if args.quick else 50, True),
                                ("households", 20 if args.quick else 100, False)):
