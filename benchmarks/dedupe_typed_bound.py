@@ -1,18 +1,19 @@
-"""Dedupe's ten days typed by hand: the best any matcher could do there, beside psimport.
+"""Dedupe's ten days typed by hand: decisions from the generator's own odds there, beside psimport's.
 
 In `dedupe_quality.py`'s households a person typed ten days of purchases by hand: 70% of them, each dated
 the day they remember (right 60% of the time, a day or two off otherwise). For the weekday 4.50 coffee
 that stretch is a run of identical rows against fewer typed entries a day or two astray, and which typed
-entry is which statement row often cannot be told. This script asks how well it *could* be told.
+entry is which statement row often cannot be told. This script asks how well it could be told.
 
-For every such coffee row it computes the exact probability that PocketSmith holds it, under the
-generator's own model, which no real matcher knows: the typing rate (70%), the date offsets and their
-odds, each row's true posting lag (the coffee's usual lag in business days, a day later 15% of the time
-in the households with more runs, 8% otherwise), and which rows fall in the typed stretch at all. The
-probability is summed over every way the typed entries can be the statement's rows. Then, for every pair
-of thresholds (create below the lower, duplicate above the upper, review between), the whole
-benchmark's errors and reviews are counted with psimport's own decisions everywhere else: the frontier
-of what the best possible decisions in that stretch would give.
+For every coffee row a typed entry could be, it computes the exact probability that PocketSmith holds
+it, summed over every way the typed entries can be those rows, with the generator's own odds, which no
+real matcher knows: the typing rate (70%), the date offsets and their odds, the coffee's posting lag in
+business days and how often it runs a day late (15% in the households with more runs, 8% otherwise).
+The rows a typed entry could be are taken two ways: those whose purchase is in the typed days (from the
+truth), and those a matcher can see (the first file's coffee rows psimport matched to nothing but a typed
+entry, within six days of the typed entries). Then, for every pair of thresholds (create at or below the
+lower, duplicate at or above the upper, review between), the whole benchmark's errors and reviews are
+counted with psimport's own decisions everywhere else.
 
 With `--margins`, psimport's own trade-off instead: both benchmark sets again with each of its two review
 margins for runs (how close a swap must be to be a coin toss: `_AMBIGUITY_MARGIN_TYPED` where a typed
