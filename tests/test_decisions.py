@@ -218,3 +218,68 @@ def test_decisions_list_and_preview_enrich_fit_80_columns(demo_sandbox, run, mon
         assert not [line for line in result.output.splitlines() if len(line) > 80]
     listed = run("decisions", "list").output
     assert "same as" not in listed and listed.count(" new ") == 3       # the whole decision, never cut
+
+
+def _batch_ids(run):
+    return [b["id"] for b in json.loads(run("batches", "--format", "json").output)["batches"]]
+
+
+def _new_agl(sandbox, before: set[int]) -> list[dict]:
+    return [t for t in sandbox.transactions() if t["id"] not in before and t["payee"].startswith("AGL ENERGY")
+            and str(t["amount"]) == "-129.92" and t["needs_review"] is not None]
+
+
+def test_undo_forgets_the_decisions_its_import_was_given_and_keeps_those_made_in_review(demo_sandbox, run, tmp_path):
+    held = {t["id"] for t in demo_sandbox.transactions()}
+    result = run("import", SAMPLES, "--config", DEMO_CONFIG, "--accept-review", "--yes", sandbox=demo_sandbox)
+    assert result.exit_code == 0, result.output
+    assert [t["needs_review"] for t in _new_agl(demo_sandbox, held)] == [True]
+    undone = run("undo", _batch_ids(run)[0], "--yes", sandbox=demo_sandbox)
+    assert undone.exit_code == 0, undone.output
+    assert "Forgot the 3 decisions this import was given (--accept-review)." in undone.output
+    assert json.loads(run("decisions", "list", "--format", "json").output)["decisions"] == []
+    # A plain import afterwards asks again about the rows for review: it creates none of them.
+    plan = _preview_json(run, demo_sandbox)
+    assert plan["summary"]["review"] == 3 and not any(t["decided"] for t in plan["transactions"])
+    again = run("import", SAMPLES, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox)
+    assert again.exit_code == 0 and not _new_agl(demo_sandbox, held)
+    assert run("undo", _batch_ids(run)[0], "--yes", sandbox=demo_sandbox).exit_code == 0
+
+    # A decision given to --decisions goes with its batch too; one made in review (kept apart) stays, and is said.
+    rows = _preview_csv(run, demo_sandbox, tmp_path / "plan.csv")
+    next(r for r in rows if r["line"] == "642")["decision"] = "create"
+    journal = Journal(run.state / "journal.sqlite3")
+    from importer.decisions import decision_for
+    from importer.write.batches import preview_plan
+    from importer.config import load_config
+    plan_rows = preview_plan([SAMPLES], state_dir=run.state, config=load_config(DEMO_CONFIG),
+                             source=demo_sandbox.client(), target=demo_sandbox.url.rstrip("/")).rows
+    agl = next(r for r in plan_rows if r.record.line == 443 and r.account_id == EVERYDAY)
+    journal.save_decisions([decision_for(agl, "create", None, target=demo_sandbox.url.rstrip("/"), source="review")])
+    journal.close()
+    result = run("import", SAMPLES, "--config", DEMO_CONFIG, "--decisions", _write_csv(tmp_path / "d.csv", rows), "--yes",
+                 sandbox=demo_sandbox)
+    assert result.exit_code == 0, result.output
+    undone = run("undo", _batch_ids(run)[0], "--yes", sandbox=demo_sandbox)
+    assert "Forgot the 1 decision this import was given (--decisions)." in undone.output
+    assert "Kept 1 decision made in review on rows it created" in undone.output
+    assert "psimport decisions forget" in undone.output
+    left = json.loads(run("decisions", "list", "--format", "json").output)["decisions"]
+    assert [(d["line"], d["source"]) for d in left] == [(443, "review")]
+
+
+def test_a_kept_accept_review_decision_creates_its_row_flagged_needs_review(demo_sandbox, run):
+    held = {t["id"] for t in demo_sandbox.transactions()}
+    from importer.config import load_config
+    from importer.decisions import accepted_reviews
+    from importer.write.batches import preview_plan
+    target = demo_sandbox.url.rstrip("/")
+    plan = preview_plan([SAMPLES], state_dir=run.state, config=load_config(DEMO_CONFIG), source=demo_sandbox.client(),
+                        target=target)
+    with Journal(run.state / "journal.sqlite3") as journal:    # kept by an import whose batch is no longer known
+        journal.save_decisions(accepted_reviews(plan, target))
+    lines = _by_line(_preview_json(run, demo_sandbox))
+    assert lines[443]["reasons"][0].startswith("accepted unseen by import --accept-review")
+    assert lines[443]["needs_review"] is True
+    assert run("import", SAMPLES, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox).exit_code == 0
+    assert [t["needs_review"] for t in _new_agl(demo_sandbox, held)] == [True]

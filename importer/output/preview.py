@@ -125,7 +125,8 @@ def why(data: dict) -> str:
     reasons = data.get("reasons") or []
     if data.get("decided") and reasons:
         # "your decision on 2026-12-04: same as #880000214" in the row's few words; the date is in JSON and CSV.
-        return "decided: " + reasons[0].split(": ", 1)[-1]
+        answer = reasons[0].split(": ", 1)[-1]
+        return f"accepted: {answer}" if reasons[0].startswith("accepted unseen") else f"decided: {answer}"
     if data["action"] == "skip" and reasons:
         return reasons[-1]             # the rule that said so
     if data["action"] == "create":

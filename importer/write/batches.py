@@ -178,7 +178,6 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
         doing.append(f"fill in empty fields of {plural(len(updates), 'transaction')}")
     question = " and ".join(doing)
     ui.confirm(f"{question[0].upper()}{question[1:]} in {_where(target)}?", "importing")
-    journal.save_decisions(decided)
     sending = {row.index for row in to_send}
     creatable = (Action.CREATE, Action.REVIEW)
     rows = [NewRow(row_index=row.index, account_id=row.account_id, external_id=row.record.external_id,
@@ -186,7 +185,8 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
                    body=row.body(accepted_review=row.action == Action.REVIEW) if row.action in creatable else None)
             for row in plan.rows]
     return journal.create_batch(key=key, files=located.files, accounts=located.account_ids, plan=plan.to_json(),
-                                rows=rows, existing=plan.existing_ids, target=target, updates=updates)
+                                rows=rows, existing=plan.existing_ids, target=target, updates=updates,
+                                decisions=decided)
 
 
 def _where(target: str) -> str:
@@ -300,6 +300,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
                     report = undo_batch(client_for(sandbox), journal, batch.id)
                 ui.say(f"Batch {batch.id} created nothing; its {plural(report.abandoned, 'planned row')} "
                        "are dropped, and importing the same files plans them afresh.")
+                _forget_batch_decisions(journal, batch.id, ui)
                 return
             ui.say(f"Batch {batch.id} has nothing left to undo.")
             return
@@ -332,3 +333,20 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
         if report.failed:
             raise IncompleteBatch(f"{len(report.failed)} could not be deleted (first: {report.failed[0][1]}); "
                                   f"run the same command again:\n  {again}")
+        _forget_batch_decisions(journal, batch.id, ui)
+
+
+def _forget_batch_decisions(journal: Journal, batch_id: str, ui: Ui) -> None:
+    """An undone batch takes back the decisions its import was given (--accept-review, --decisions), so they do not
+    create its rows again; those made in `review` (or given to another import) stay, and are said."""
+    own, others = journal.decisions_on_batch(batch_id)
+    if own:
+        journal.forget_decisions(d.id for d in own)
+        sources = sorted({"--accept-review" if d.source == "accept-review" else "--decisions" for d in own})
+        ui.say(f"Forgot the {plural(len(own), 'decision')} this import was given ({' and '.join(sources)}).")
+    if others:
+        ids = [str(d.id) for d in others]
+        where = "in review" if all(d.source == "review" for d in others) else "in review or by another import"
+        ui.say(f"Kept {plural(len(others), 'decision')} made {where} on rows it created: the next import applies "
+               f"{'it' if len(others) == 1 else 'them'} again; to forget {'it' if len(others) == 1 else 'them'}: "
+               f"{ui.command('decisions', 'forget', *ids)}")
