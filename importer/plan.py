@@ -178,6 +178,7 @@ class Plan:
     existing_ids: dict[int, list[int]] = field(default_factory=dict)
     balances: list[dict[str, Any]] = field(default_factory=list)
     coverage: list[dict[str, Any]] = field(default_factory=list)
+    held: dict[int, list[PsTransaction]] = field(default_factory=dict, repr=False)   # what existing_ids are
 
     def count(self, action: Action) -> int:
         """How many rows have this action."""
@@ -405,7 +406,8 @@ def build_plan(statements: Sequence[Statement], *, targets: Sequence[int | Targe
     return Plan(rows=rows, accounts=dict(accounts or {}),
                 targets=list(zip(statements, resolved)),
                 existing_ids={a: sorted(t.id for t in existing_by_account.get(a, ()))
-                              for a in rows_by_account})
+                              for a in rows_by_account},
+                held={a: list(existing_by_account.get(a, ())) for a in rows_by_account})
 
 
 def _apply_outcome(row: PlanRow, outcome: Outcome) -> None:

@@ -133,7 +133,10 @@ def test_a_same_as_decision_takes_that_transaction_from_dedupe(demo_sandbox, run
      "is a transaction of another account, not of 510001"),
     (lambda r, rows: r.update(decision="duplicate", duplicate_of="999999999"), "is not a PocketSmith transaction of"),
     (lambda r, rows: r.update(decision="duplicate", duplicate_of=""), "has no proposed PocketSmith transaction"),
-], ids=["unknown value", "no such row", "another account", "no such transaction", "no candidate"])
+    (lambda r, rows: r.update(decision="duplicate", duplicate_of=next(
+        x["duplicate_of"] for x in rows if x["transaction_account_id"] == str(EVERYDAY) and x["duplicate_of"]
+        and x["amount"] != r["amount"])), "and this row is"),
+], ids=["unknown value", "no such row", "another account", "no such transaction", "no candidate", "another amount"])
 def test_a_bad_decision_names_its_csv_line_and_nothing_is_written(demo_sandbox, run, tmp_path, change, message):
     rows = _preview_csv(run, demo_sandbox, tmp_path / "plan.csv")
     target = next(i for i, r in enumerate(rows) if r["action"] == "create" and r["transaction_account_id"] == str(EVERYDAY))
@@ -283,3 +286,44 @@ def test_a_kept_accept_review_decision_creates_its_row_flagged_needs_review(demo
     assert lines[443]["needs_review"] is True
     assert run("import", SAMPLES, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox).exit_code == 0
     assert [t["needs_review"] for t in _new_agl(demo_sandbox, held)] == [True]
+
+
+def _import_refused(run, sandbox, plan_csv, message):
+    before = _stored(sandbox)
+    result = run("import", SAMPLES, "--config", DEMO_CONFIG, "--decisions", plan_csv, "--yes", sandbox=sandbox)
+    assert result.exit_code == 2, result.output
+    assert message in result.output, result.output
+    assert _stored(sandbox) == before
+    assert Journal(run.state / "journal.sqlite3").decisions() == []
+
+
+def test_the_rent_as_a_duplicate_of_the_electricity_bill_is_refused(demo_sandbox, run, tmp_path):
+    rows = _preview_csv(run, demo_sandbox, tmp_path / "plan.csv")
+    rent = next(i for i, r in enumerate(rows) if r["line"] == "166" and r["transaction_account_id"] == str(EVERYDAY))
+    agl = next(r for r in rows if r["line"] == "443")
+    rows[rent].update(decision="duplicate", duplicate_of=agl["duplicate_of"])
+    _import_refused(run, demo_sandbox, _write_csv(tmp_path / "d.csv", rows),
+                    f"d.csv, line {rent + 2}: duplicate_of {agl['duplicate_of']} is -129.92 (")
+
+
+def test_a_transaction_two_rows_would_be_is_refused_unless_the_other_row_is_decided_too(demo_sandbox, run, tmp_path):
+    rows = _preview_csv(run, demo_sandbox, tmp_path / "plan.csv")
+    at = {int(r["line"]): i for i, r in enumerate(rows) if r["transaction_account_id"] == str(EVERYDAY)}
+    third_coffee = rows[at[658]]["duplicate_of"]                 # dedupe matched line 658 to it
+    assert rows[at[658]]["action"] == "duplicate" and third_coffee
+    rows[at[618]].update(decision="duplicate", duplicate_of=third_coffee)
+    path = _write_csv(tmp_path / "d.csv", rows)
+    _import_refused(run, demo_sandbox, path, f"d.csv, line {at[618] + 2}: duplicate_of {third_coffee} is another "
+                                             "row's already (dedupe matched it to everyday.ofx line 658)")
+    # Two lines saying the same id: the second is refused.
+    rows[at[618]].update(duplicate_of="")
+    rows[at[642]].update(decision="duplicate")                    # its duplicate_of: the one proposed to both
+    _import_refused(run, demo_sandbox, _write_csv(tmp_path / "d.csv", rows),
+                    f"d.csv, line {at[642] + 2}: duplicate_of {rows[at[642]]['duplicate_of']} is another row's already "
+                    f"(line {at[618] + 2} of this file decides it for everyday.ofx line 618)")
+    # Deciding line 658 too (new) frees its transaction for line 618.
+    rows[at[642]].update(decision="create", duplicate_of="")
+    rows[at[618]].update(duplicate_of=third_coffee)
+    rows[at[658]].update(decision="create")
+    plan = _preview_json(run, demo_sandbox, "--decisions", _write_csv(tmp_path / "d.csv", rows))
+    assert sum(1 for t in plan["transactions"] if t["duplicate_of"] == int(third_coffee)) == 1

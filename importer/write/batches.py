@@ -97,7 +97,9 @@ def _with_csv_decisions(plan: Plan, path: str | Path, located: "Located", config
                         source: "TransactionSource", rules_path: str | Path | None, journal: Journal | None,
                         target: str, client: "Client | None") -> tuple[Plan, list[StoredDecision]]:
     """The plan again with a preview CSV's decisions (checked against `plan` first, so a bad one writes nothing)."""
-    decided = read_decisions_csv(path, plan, target=target, lookup=client_lookup(client) if client else None)
+    from importer.pipeline import dedupe_settings
+    decided = read_decisions_csv(path, plan, target=target, lookup=client_lookup(client) if client else None,
+                                 pending_tolerance=dedupe_settings(config).pending_tolerance)
     if not decided:
         return plan, []
     plan = plan_located(located, config=config, source=source, rules=rules_path, journal=journal, target=target,
