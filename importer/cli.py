@@ -348,6 +348,19 @@ def _follow_up(state: State, *words: str) -> str:
     return shlex.join(parts)
 
 
+def _advised(state: State, *words: str) -> str:
+    """A command the library advises (a warning's `psimport review FILE`, an undo): `_follow_up`'s, and for a
+    review of files, this run's --account, --mapping and --date-order too, which say how to read them."""
+    words = list(words)
+    if words[:1] == ["review"]:
+        ctx = click.get_current_context(silent=True)
+        given = ctx.params if ctx is not None else {}
+        for flag, name in (("--account", "account"), ("--mapping", "mapping"), ("--date-order", "date_order")):
+            if given.get(name):
+                words += [flag, str(given[name])]
+    return _follow_up(state, *words)
+
+
 def _options_of(words) -> set[str]:
     """The option flags of the psimport command `words` start with (`undo`, `rules test`...)."""
     command: click.Command = cli
@@ -424,7 +437,7 @@ class _TerminalUi:
         _confirm(question, self.yes, action)
 
     def command(self, *words: str) -> str:
-        return _follow_up(self.state, *words)
+        return _advised(self.state, *words)
 
     def progress(self, label: str):
         from importer.output.render import progress_bar
@@ -478,7 +491,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
     plan = preview_plan(paths, state_dir=state.state_dir, config=_run_config(state, sandbox),
                         source=state.source(existing, sandbox),
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
-                        rules_path=rules_path, mapping=mapping, date_order=date_order, decisions_csv=decisions)
+                        rules_path=rules_path, mapping=mapping, date_order=date_order, decisions_csv=decisions,
+                        command=functools.partial(_advised, state))
     limit = None if show_all else TABLE_ROWS
     if enrich and fmt == "table" and out is None:
         from importer.output.decisions import show_enrichment

@@ -25,6 +25,7 @@ from importer.write.writer import (DEFAULT_CONCURRENCY, IncompleteBatch, Writer,
                                    undo_batch)
 
 if TYPE_CHECKING:
+    from importer.balances import Command
     from importer.config import Config
     from importer.enrich import Updating
     from importer.pipeline import Located
@@ -74,19 +75,20 @@ class ImportResult:
 def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Config", source: "TransactionSource",
                  target: str, account: int | None = None, rules_path: str | Path | None = None,
                  mapping: str | None = None, date_order: str | None = None,
-                 decisions_csv: str | Path | None = None) -> Plan:
+                 decisions_csv: str | Path | None = None, command: "Command | None" = None) -> Plan:
     """The plan an import of `files` would carry out, with the journal's earlier imports as duplicates and the
-    decisions kept there applied; `decisions_csv` (a filled-in preview CSV) adds decisions, not kept."""
+    decisions kept there applied; `decisions_csv` (a filled-in preview CSV) adds decisions, not kept.
+    `command(*words)` writes the psimport commands its warnings advise (importer.balances)."""
     journal = Journal.existing_in(state_dir)
     try:
         client = None if source.offline else cast("Client", source)     # online, the source is the client
         located = locate(files, config=config, client=client, account=account,
                          mapping=mapping, date_order=date_order)
         plan = plan_located(located, config=config, source=source, rules=rules_path, journal=journal,
-                            target=target)
+                            target=target, command=command)
         if decisions_csv is not None:
             plan = _with_csv_decisions(plan, decisions_csv, located, config, source, rules_path, journal, target,
-                                       client)[0]
+                                       client, command)[0]
         return plan_fills(plan)
     finally:
         if journal is not None:
@@ -95,7 +97,8 @@ def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Confi
 
 def _with_csv_decisions(plan: Plan, path: str | Path, located: "Located", config: "Config",
                         source: "TransactionSource", rules_path: str | Path | None, journal: Journal | None,
-                        target: str, client: "Client | None") -> tuple[Plan, list[StoredDecision]]:
+                        target: str, client: "Client | None",
+                        command: "Command | None" = None) -> tuple[Plan, list[StoredDecision]]:
     """The plan again with a preview CSV's decisions (checked against `plan` first, so a bad one writes nothing)."""
     from importer.pipeline import dedupe_settings
     decided = read_decisions_csv(path, plan, target=target, lookup=client_lookup(client) if client else None,
@@ -103,7 +106,7 @@ def _with_csv_decisions(plan: Plan, path: str | Path, located: "Located", config
     if not decided:
         return plan, []
     plan = plan_located(located, config=config, source=source, rules=rules_path, journal=journal, target=target,
-                        decisions={(d.account_id, d.external_id): _today(d) for d in decided})
+                        decisions={(d.account_id, d.external_id): _today(d) for d in decided}, command=command)
     return plan, decided
 
 
@@ -162,11 +165,12 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
         batch = journal.batch(other)
         settle_unknown(client, journal, journal.rows(other, ["sending"]), batch.existing, target)
 
-    plan = plan_located(located, config=config, source=client, rules=rules_path, journal=journal, target=target)
+    plan = plan_located(located, config=config, source=client, rules=rules_path, journal=journal, target=target,
+                        command=ui.command)
     decided: list[StoredDecision] = []
     if decisions_csv is not None:
         plan, decided = _with_csv_decisions(plan, decisions_csv, located, config, client, rules_path, journal,
-                                            target, client)
+                                            target, client, ui.command)
     if accept_review:
         decided += accepted_reviews(plan, target)
     to_send = plan.to_send(accept_review)

@@ -500,6 +500,15 @@ class Journal:
             " WHERE r.account_id = ? AND b.target = ? AND r.state IN (?, ?) AND r.external_id IS NOT NULL"
             " ORDER BY r.updated_at", (account_id, target, *DONE_STATES))}
 
+    def created_by(self, account_ids: Iterable[int], target: str = "") -> dict[int, tuple[str, str]]:
+        """PocketSmith id → the batch that created it and the row's action in its plan (create, or review when it was
+        accepted), for these accounts of `target` (not undone)."""
+        ids = list(account_ids)
+        return {ps_id: (batch_id, action) for ps_id, batch_id, action in self._query(
+            "SELECT r.ps_id, r.batch_id, r.action FROM rows r JOIN batches b ON b.id = r.batch_id WHERE b.target = ?"
+            f" AND r.account_id IN ({','.join('?' * len(ids))}) AND r.state IN (?, ?) AND r.ps_id IS NOT NULL",
+            (target, *ids, *DONE_STATES))}
+
     def claimed_ids(self, account_id: int, target: str = "") -> set[int]:
         """PocketSmith ids the journal already attributes to a row (created or settled, not undone)."""
         return {r[0] for r in self._query(
