@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -223,8 +224,9 @@ def test_decisions_list_and_preview_enrich_fit_80_columns(demo_sandbox, run, mon
     assert "same as" not in listed and listed.count(" new ") == 3       # the whole decision, never cut
 
 
-def _batch_ids(run):
-    return [b["id"] for b in json.loads(run("batches", "--format", "json").output)["batches"]]
+def _batch_of(result) -> str:
+    """The batch an import made, from its "Undo with:" line (batches listed in the same second may sort either way)."""
+    return re.search(r"psimport undo (\S+)", result.output).group(1)
 
 
 def _new_agl(sandbox, before: set[int]) -> list[dict]:
@@ -237,7 +239,7 @@ def test_undo_forgets_the_decisions_its_import_was_given_and_keeps_those_made_in
     result = run("import", SAMPLES, "--config", DEMO_CONFIG, "--accept-review", "--yes", sandbox=demo_sandbox)
     assert result.exit_code == 0, result.output
     assert [t["needs_review"] for t in _new_agl(demo_sandbox, held)] == [True]
-    undone = run("undo", _batch_ids(run)[0], "--yes", sandbox=demo_sandbox)
+    undone = run("undo", _batch_of(result), "--yes", sandbox=demo_sandbox)
     assert undone.exit_code == 0, undone.output
     assert "Forgot the 3 decisions this import was given (--accept-review)." in undone.output
     assert json.loads(run("decisions", "list", "--format", "json").output)["decisions"] == []
@@ -246,7 +248,7 @@ def test_undo_forgets_the_decisions_its_import_was_given_and_keeps_those_made_in
     assert plan["summary"]["review"] == 3 and not any(t["decided"] for t in plan["transactions"])
     again = run("import", SAMPLES, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox)
     assert again.exit_code == 0 and not _new_agl(demo_sandbox, held)
-    assert run("undo", _batch_ids(run)[0], "--yes", sandbox=demo_sandbox).exit_code == 0
+    assert run("undo", _batch_of(again), "--yes", sandbox=demo_sandbox).exit_code == 0
 
     # A decision given to --decisions goes with its batch too; one made in review (kept apart) stays, and is said.
     rows = _preview_csv(run, demo_sandbox, tmp_path / "plan.csv")
@@ -263,7 +265,7 @@ def test_undo_forgets_the_decisions_its_import_was_given_and_keeps_those_made_in
     result = run("import", SAMPLES, "--config", DEMO_CONFIG, "--decisions", _write_csv(tmp_path / "d.csv", rows), "--yes",
                  sandbox=demo_sandbox)
     assert result.exit_code == 0, result.output
-    undone = run("undo", _batch_ids(run)[0], "--yes", sandbox=demo_sandbox)
+    undone = run("undo", _batch_of(result), "--yes", sandbox=demo_sandbox)
     assert "Forgot the 1 decision this import was given (--decisions)." in undone.output
     assert "Kept 1 decision made in review on rows it created" in undone.output
     assert "psimport decisions forget" in undone.output

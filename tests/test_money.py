@@ -180,8 +180,8 @@ def test_the_advice_on_rows_for_review_names_the_new_and_the_duplicates_and_neve
     assert re.search(r"answer each with: psimport review \S*everyday\.ofx --api-url \S+ --config \S+ --state-dir", reason)
 
     # Created all the same: the difference is now the rows created twice, and it says which and by which batch.
-    assert run("import", samples, "--config", config, "--accept-review", "--yes", sandbox=demo_sandbox).exit_code == 0
-    batch = json.loads(run("batches", "--format", "json").output)["batches"][0]["id"]
+    imported = run("import", samples, "--config", config, "--accept-review", "--yes", sandbox=demo_sandbox)
+    batch = re.search(r"psimport undo (\S+)", imported.output).group(1)
     entry = _balance(_preview(run, samples, "--config", config, sandbox=demo_sandbox), EVERYDAY)
     assert entry["difference"] == "134.42"
     reason = entry["reason"]
