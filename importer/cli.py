@@ -467,8 +467,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
     """Show exactly what an import would do, writing nothing.
 
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
-    (possibly there already: created only with `import --accept-review`) or `skip` (a rule
-    said to ignore it), with its category, labels and the transaction it matched. The table
+    (possibly there already: `psimport review` decides each) or `skip` (a rule or your
+    decision said to ignore it), with its category, labels and the transaction it matched. The table
     shows one line per row, fitted to the terminal (a wider one shows more columns), the first
     rows of each kind, and counts the duplicates (--all lists every row); JSON, CSV and HTML
     have every row in full.
@@ -578,7 +578,8 @@ def _run_import(state: State, files, sandbox: bool, *, yes: bool, again: str, su
     result = run_import(_statement_paths(state, files, sandbox), client=state.client(sandbox),
                         config=_run_config(state, sandbox), state_dir=state.state_dir,
                         target=_target_name(state, sandbox), ui=ui, again=again, **options)
-    for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
+    for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or ""),
+                                               ui.command("review", *map(str, files))):
         (ui.say if is_result else ui.note)(line)
 
 
@@ -614,14 +615,16 @@ def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order,
                             target=_target_name(state, sandbox), ui=ui, again=again, rules_path=rules_path,
                             mapping=mapping, date_order=date_order, accept_review=accept_review,
                             concurrency=concurrency, enrich=enrich)
-        for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
+        for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or ""),
+                                                   ui.command("review", str(path))):
             (ui.say if is_result else ui.note)(line)
         return result
 
     def on_file(path: Path) -> None:
         ui.say(f"── {path.name}")
 
-    result = run_inbox(inbox, config=config, client=client, import_file=import_file, on_file=on_file)
+    result = run_inbox(inbox, config=config, client=client, import_file=import_file, on_file=on_file,
+                       command=ui.command)
     for line in inbox_lines(result):
         click.echo(fit_text(line) if ui.attended else line)
     if result.needs_a_person:

@@ -100,11 +100,13 @@ def inbox_lock(inbox: Path) -> Iterator[None]:
 
 
 def run_inbox(inbox: Path, *, config: "Config", client: "Client", import_file: Callable[[Path], "ImportResult"],
-              today: date | None = None, on_file: Callable[[Path], None] | None = None) -> InboxResult:
+              today: date | None = None, on_file: Callable[[Path], None] | None = None,
+              command: Callable[..., str] | None = None) -> InboxResult:
     """Import each routed statement in `inbox` with `import_file(path)` (one batch), and move the finished ones.
 
     A file's own problem (unreadable, not routed, review rows, an unfinished batch) leaves it in place
-    and the run goes on; a problem reaching PocketSmith at all, or Ctrl-C, stops the run.
+    and the run goes on; a problem reaching PocketSmith at all, or Ctrl-C, stops the run. `command(*words)`
+    writes the psimport command that decides a file's rows for review.
     """
     from importer.parsers import STATEMENT_SUFFIXES
     from importer.pipeline import locate
@@ -142,7 +144,7 @@ def run_inbox(inbox: Path, *, config: "Config", client: "Client", import_file: C
             except (InputError, ConfigError) as exc:
                 result.outcomes.append(FileOutcome(path, "left", why=_why(exc)))
                 continue
-            result.outcomes.append(_settle(path, done, inbox / IMPORTED_DIR / month))
+            result.outcomes.append(_settle(path, done, inbox / IMPORTED_DIR / month, command))
     return result
 
 
@@ -152,7 +154,7 @@ def _why(error: ImporterError) -> str:
     return f"line {error.line}: {first}" if error.line else first
 
 
-def _settle(path: Path, done: "ImportResult", imported: Path) -> FileOutcome:
+def _settle(path: Path, done: "ImportResult", imported: Path, command: Callable[..., str] | None = None) -> FileOutcome:
     """Move a file whose rows are all in PocketSmith now; keep one with rows for review where it is."""
     if done.batch_id is None:      # nothing to import: every row a duplicate, skipped, or for review
         review = done.counts.get("review", 0)
@@ -162,8 +164,10 @@ def _settle(path: Path, done: "ImportResult", imported: Path) -> FileOutcome:
         outcome = FileOutcome(path, "imported", created=done.created, duplicates=done.duplicates, review=review)
     if review:
         outcome.status = "left"
-        outcome.why = (f"{review} {'row' if review == 1 else 'rows'} for review; `--accept-review` creates "
-                       "them, `psimport preview FILE` shows why")
+        # Never "--accept-review creates them": it would create the ones PocketSmith holds already too.
+        review_command = command("review", str(path)) if command else f"psimport review {path}"
+        outcome.why = (f"{review} {'row' if review == 1 else 'rows'} for review, possibly in PocketSmith already; "
+                       f"decide each with: {review_command}")
         return outcome
     outcome.moved_to = _move(path, imported)
     return outcome

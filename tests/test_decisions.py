@@ -329,3 +329,19 @@ def test_a_transaction_two_rows_would_be_is_refused_unless_the_other_row_is_deci
     rows[at[658]].update(decision="create")
     plan = _preview_json(run, demo_sandbox, "--decisions", _write_csv(tmp_path / "d.csv", rows))
     assert sum(1 for t in plan["transactions"] if t["duplicate_of"] == int(third_coffee)) == 1
+
+
+def test_a_skip_you_decided_is_said_as_yours_not_the_rules(demo_sandbox, run, tmp_path):
+    rows = _preview_csv(run, demo_sandbox, tmp_path / "plan.csv")
+    for row in rows:
+        if row["line"] in ("443", "642") and row["transaction_account_id"] == str(EVERYDAY):
+            row["decision"] = "skip"
+    decided = _write_csv(tmp_path / "d.csv", rows)
+    first = run("import", SAMPLES, "--config", DEMO_CONFIG, "--decisions", decided, "--yes", sandbox=demo_sandbox)
+    assert first.exit_code == 0, first.output
+    assert "0 by rules, 2 by your decision." in " ".join(first.output.split())
+    again = run("import", SAMPLES, "--config", DEMO_CONFIG, "--yes", sandbox=demo_sandbox)
+    said = " ".join(again.output.split())
+    assert "2 skipped by your decision" in said and "skipped by rules" not in said
+    table = run("preview", SAMPLES, "--config", DEMO_CONFIG, sandbox=demo_sandbox).output
+    assert "2 skipped by your decision" in table and "skipped by rules" not in table

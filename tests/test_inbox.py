@@ -55,8 +55,9 @@ def test_a_month_of_statements_through_the_inbox(routine, demo_sandbox):
     summary, *why = first.stdout.splitlines()
     assert summary == f"Inbox {inbox}: 25 created, 127 duplicates; 2 files moved to imported/{MONTH}/; 3 left for you."
     assert why[0].startswith("  broken.ofx: line ")
-    assert why[1] == ("  everyday.ofx: 3 rows for review; `--accept-review` creates them, `psimport preview FILE` "
-                      "shows why")
+    # Never "--accept-review creates them" (it would create the ones PocketSmith holds too): review, as run here.
+    assert why[1] == (f"  everyday.ofx: 3 rows for review, possibly in PocketSmith already; decide each with: "
+                      f"psimport review {inbox / 'everyday.ofx'} --config {inbox.parent / 'psimport.yaml'}")
     assert why[2] == "  unknown.qif: no account for it in psimport.yaml; `psimport init FILE` sets one up"
     assert len(why) == 3 and first.stderr == ""
     assert sorted(p.name for p in (inbox / "imported" / MONTH).iterdir()) == ["creditcard.qif", "savings.csv"]

@@ -177,7 +177,11 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
     updates = planned_updates(plan_fills(plan)) if enrich else []
     if not to_send and not updates:
         journal.save_decisions(decided)
-        return ImportResult(None, counts={action: plan.count(action) for action in Action})
+        counts = {str(action): plan.count(action) for action in Action}
+        # A skip the person decided is said as theirs, not a rule's.
+        counts["decided_skip"] = sum(1 for row in plan.rows if row.action == Action.SKIP and row.decided)
+        counts["skip"] -= counts["decided_skip"]
+        return ImportResult(None, counts=counts)
     ui.show_summary(plan, "Plan")
     doing = [f"create {plural(len(to_send), 'transaction')}"] if to_send else []
     if updates:
@@ -215,11 +219,12 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
     not_created = [r for r in journal.plan_of(batch_id).get("transactions", [])
                    if r["action"] != "create" and states.get(r["index"]) == "skipped"]
     skipped = {a: sum(1 for r in not_created if r["action"] == a) for a in ("duplicate", "review", "skip")}
+    yours = sum(1 for r in not_created if r["action"] == "skip" and r.get("decided"))
     found = f" ({report.settled} found after an unanswered request)" if report.settled else ""
     earlier = f", {report.already_done} of them by an earlier run" if report.already_done else ""
     ui.say(f"Batch {batch_id}: created {batch.created} transactions{found}{earlier}; skipped "
            f"{skipped['duplicate'] + report.skipped_now} duplicates, {skipped['review']} for review, "
-           f"{skipped['skip']} by rules.")
+           f"{skipped['skip'] - yours} by rules" + (f", {yours} by your decision." if yours else "."))
     if filled is not None:
         ui.say(f"Filled in {plural(filled.fields, 'empty field')} of {plural(filled.done, 'transaction')}"
                f" PocketSmith already held.")
