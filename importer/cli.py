@@ -780,20 +780,22 @@ def decisions_group():
 @decisions_group.command("list")
 @format_option("table", "json", "csv")
 @click.option("--all", "show_all", is_flag=True, help=f"Table: every decision (otherwise the newest {TABLE_ROWS}).")
+@functools.partial(sandbox_option, help="The demo's decisions (those made for --sandbox runs), kept apart from yours.")
 @global_options
 @pass_state
-def decisions_list(state: State, fmt, show_all):
+def decisions_list(state: State, fmt, show_all, sandbox):
     """Show the decisions kept: when, the row (date, amount, payee, file and line), the answer, from where.
 
     \b
     Examples:
       psimport decisions list
+      psimport decisions list --sandbox
       psimport decisions list --format csv > decisions.csv
     """
     from importer.output.decisions import show_decisions
     from importer.write.journal import Journal
     journal = Journal.existing_in(state.state_dir)
-    kept = [] if journal is None else journal.decisions()
+    kept = [] if journal is None else journal.decisions("sandbox" if sandbox else None)
     if journal is not None:
         journal.close()
     show_decisions(kept, fmt, sys.stdout, limit=None if show_all else TABLE_ROWS)
@@ -803,33 +805,36 @@ def decisions_list(state: State, fmt, show_all):
 @click.argument("ids", nargs=-1, type=int, metavar="ID...")
 @click.option("--all", "every_one", is_flag=True, help="Forget every decision.")
 @_yes_option
+@functools.partial(sandbox_option, help="The demo's decisions (those made for --sandbox runs).")
 @global_options
 @pass_state
-def decisions_forget(state: State, ids, every_one, yes):
+def decisions_forget(state: State, ids, every_one, yes, sandbox):
     """Remove decisions (ids from `decisions list`): their rows are decided afresh by the next preview.
 
     \b
     Examples:
       psimport decisions forget 3 4
       psimport decisions forget --all --yes
+      psimport decisions forget --all --sandbox --yes
     """
-    from importer.errors import ConfigError
+    from importer.errors import InputError
     from importer.write.journal import Journal
     if bool(ids) == every_one:
-        raise ConfigError("name the decisions to forget (ids from `psimport decisions list`), or --all")
+        raise InputError("name the decisions to forget (ids from `psimport decisions list`), or --all")
     journal = Journal.existing_in(state.state_dir)
     if journal is None:
         click.echo("No decisions kept yet.")
         return
     with journal:
-        known = {d.id for d in journal.decisions()}
+        known = {d.id for d in journal.decisions("sandbox" if sandbox else None)}
         unknown = [i for i in ids if i not in known]
         if unknown:
-            raise ConfigError(f"no decision {', '.join(map(str, unknown))}; `psimport decisions list` shows them")
+            raise InputError(f"no decision {', '.join(map(str, unknown))}; "
+                             f"`{_follow_up(state, 'decisions', 'list')}` shows them")
         count = len(known) if every_one else len(ids)
         if count:
             _confirm(f"Forget {plural(count, 'decision')}?", yes, "forgetting decisions")
-        gone = journal.forget_decisions(None if every_one else ids)
+        gone = journal.forget_decisions(sorted(known) if every_one else ids)
     click.echo(f"Forgot {plural(gone, 'decision')}.")
 
 

@@ -345,3 +345,22 @@ def test_a_skip_you_decided_is_said_as_yours_not_the_rules(demo_sandbox, run, tm
     assert "2 skipped by your decision" in said and "skipped by rules" not in said
     table = run("preview", SAMPLES, "--config", DEMO_CONFIG, sandbox=demo_sandbox).output
     assert "2 skipped by your decision" in table and "skipped by rules" not in table
+
+
+def test_decisions_take_sandbox_and_an_unknown_id_is_bad_input(tmp_path, monkeypatch):
+    """`--sandbox` as every other command takes it (the demo's journal); an unknown batch or decision id exits 2."""
+    monkeypatch.chdir(tmp_path)
+
+    def psimport(*args):
+        return CliRunner().invoke(cli, [*map(str, args), "--state-dir", str(tmp_path / "state")])
+    assert psimport("import", SAMPLES, "--sandbox", "--config", DEMO_CONFIG, "--accept-review", "--yes").exit_code == 0
+    listed = psimport("decisions", "list", "--sandbox", "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    assert len(json.loads(listed.output)["decisions"]) == 3
+    unknown = psimport("decisions", "forget", "999", "--sandbox", "--yes")
+    assert unknown.exit_code == 2 and "no decision 999" in unknown.output and "--sandbox" in unknown.output
+    assert psimport("decisions", "forget", "--sandbox").exit_code == 2
+    assert psimport("undo", "no-such-batch", "--sandbox", "--yes").exit_code == 2
+    assert psimport("undo", "no-such-batch", "--yes", "--state-dir", tmp_path / "empty").exit_code == 2
+    gone = psimport("decisions", "forget", "--all", "--sandbox", "--yes")
+    assert gone.exit_code == 0 and "Forgot 3 decisions." in gone.output

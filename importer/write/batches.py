@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, ContextManager, Protocol, Sequence, cast
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, InputError
 from importer.pipeline import locate, plan_located
 from importer.plan import Action, Plan
 from importer.text import plural
@@ -293,7 +293,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
     """
     journal = Journal.existing_in(state_dir)
     if journal is None:
-        raise ConfigError(f"no import journal in {state_dir}; nothing to undo")
+        raise InputError(f"no import journal in {state_dir}, so no batch {batch_id!r}; nothing to undo")
     with journal:
         batch = journal.batch(batch_id)
         if batch.target == "sandbox":

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from importer.config import make_private_dir, private_file
-from importer.errors import Busy, ConfigError
+from importer.errors import Busy, ConfigError, InputError
 
 __all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
            "import_lock", "import_running", "StoredDecision", "Update", "state_file_problem", "state_file_problems"]
@@ -407,7 +407,7 @@ class Journal:
                       " target")
 
     def batch(self, batch_id: str) -> BatchInfo:
-        """A batch by id or unique id prefix; a ConfigError naming the choices otherwise."""
+        """A batch by id or unique id prefix; an InputError (bad input, exit 2) naming the choices otherwise."""
         found = self._query(f"SELECT {self._BATCH_COLUMNS} FROM batches WHERE id = ?", (batch_id,))
         if not found and batch_id:
             found = self._query(f"SELECT {self._BATCH_COLUMNS} FROM batches WHERE id LIKE ? ESCAPE '\\'"
@@ -415,9 +415,9 @@ class Journal:
         if len(found) == 1:
             return self._batch_from(found[0])
         if not found:
-            raise ConfigError(f"no batch '{batch_id}' in the journal ({self.path}); "
+            raise InputError(f"no batch '{batch_id}' in the journal ({self.path}); "
                               "`psimport batches` lists them")
-        raise ConfigError(f"'{batch_id}' matches several batches ({', '.join(r[0] for r in found)}); "
+        raise InputError(f"'{batch_id}' matches several batches ({', '.join(r[0] for r in found)}); "
                           "give more of the id")
 
     def batches(self) -> list[BatchInfo]:
