@@ -298,8 +298,8 @@ def _created_twice(difference: Decimal, rows: list["PlanRow"], held: Sequence["P
     """Rows psimport created though PocketSmith already held them (an earlier --accept-review, a wrong decision):
     the fewest whose amounts take out as much as the difference, each beside its twin; rows created from review
     (possibly there already, by definition) are the likelier."""
-    created = {r.duplicate_of: r for r in rows if r.duplicate_of is not None and r.reasons
-               and r.reasons[0].startswith("imported before by psimport")}
+    created: dict[int, "PlanRow"] = {r.duplicate_of: r for r in rows if r.duplicate_of is not None and r.reasons
+                                     and r.reasons[0].startswith("imported before by psimport")}
     matched = {r.duplicate_of for r in rows if r.duplicate_of is not None}     # another row is that one
     twins: dict[int, "PsTransaction"] = {}
     for ps_id, row in created.items():
@@ -309,14 +309,16 @@ def _created_twice(difference: Decimal, rows: list["PlanRow"], held: Sequence["P
         if twin is not None:
             twins[ps_id] = twin
     from importer.plan import Action
+    id_of = {id(row): ps_id for ps_id, row in created.items()}
     with_twins = [created[ps_id] for ps_id in twins]
-    accepted = [r for r in with_twins if created_by.get(r.duplicate_of, ("", ""))[1] == Action.REVIEW]
+    accepted = [r for r in with_twins if created_by.get(id_of[id(r)], ("", ""))[1] == Action.REVIEW]
     some = (_rows_making(-difference, accepted) if accepted else []) or _rows_making(-difference, with_twins)
     if not some:
         return None
-    batches = sorted({created_by[r.duplicate_of][0] for r in some if r.duplicate_of in created_by})
-    each = "; ".join(f"{_lines([r])} as #{r.duplicate_of}, beside #{twins[r.duplicate_of].id} "
-                     f"({twins[r.duplicate_of].date})" for r in some[:4])
+    ids = [id_of[id(r)] for r in some]
+    batches = sorted({created_by[ps_id][0] for ps_id in ids if ps_id in created_by})
+    each = "; ".join(f"{_lines([r])} as #{ps_id}, beside #{twins[ps_id].id} ({twins[ps_id].date})"
+                     for r, ps_id in list(zip(some, ids))[:4])
     by = f" by batch {', '.join(batches)}" if batches else ""
     undo = f"take the batch back ({command('undo', batches[0])})" if len(batches) == 1 else "undo the batch"
     return (f"rows created twice{by}, though PocketSmith held them already, make up the difference ({each}): "

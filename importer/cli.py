@@ -351,14 +351,14 @@ def _follow_up(state: State, *words: str) -> str:
 def _advised(state: State, *words: str) -> str:
     """A command the library advises (a warning's `psimport review FILE`, an undo): `_follow_up`'s, and for a
     review of files, this run's --account, --mapping and --date-order too, which say how to read them."""
-    words = list(words)
-    if words[:1] == ["review"]:
+    command = list(words)
+    if command[:1] == ["review"]:
         ctx = click.get_current_context(silent=True)
         given = ctx.params if ctx is not None else {}
         for flag, name in (("--account", "account"), ("--mapping", "mapping"), ("--date-order", "date_order")):
             if given.get(name):
-                words += [flag, str(given[name])]
-    return _follow_up(state, *words)
+                command += [flag, str(given[name])]
+    return _follow_up(state, *command)
 
 
 def _options_of(words) -> set[str]:
@@ -826,7 +826,7 @@ def decisions_forget(state: State, ids, every_one, yes, sandbox):
         click.echo("No decisions kept yet.")
         return
     with journal:
-        known = {d.id for d in journal.decisions("sandbox" if sandbox else None)}
+        known = {d.id for d in journal.decisions("sandbox" if sandbox else None) if d.id is not None}
         unknown = [i for i in ids if i not in known]
         if unknown:
             raise InputError(f"no decision {', '.join(map(str, unknown))}; "

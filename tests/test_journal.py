@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from importer.errors import Busy, ConfigError, InputError
+from importer.errors import Busy, InputError
 from importer.write.journal import Journal, NewRow, import_lock
 
 

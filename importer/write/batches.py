@@ -352,7 +352,7 @@ def _forget_batch_decisions(journal: Journal, batch_id: str, ui: Ui) -> None:
     create its rows again; those made in `review` (or given to another import) stay, and are said."""
     own, others = journal.decisions_on_batch(batch_id)
     if own:
-        journal.forget_decisions(d.id for d in own)
+        journal.forget_decisions(d.id for d in own if d.id is not None)
         sources = sorted({"--accept-review" if d.source == "accept-review" else "--decisions" for d in own})
         ui.say(f"Forgot the {plural(len(own), 'decision')} this import was given ({' and '.join(sources)}).")
     if others:
