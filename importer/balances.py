@@ -285,9 +285,13 @@ def _review_rows_making(some: list["PlanRow"], review: list["PlanRow"], review_c
     rest = [r for r in review if r not in some]
     alike = [r for r in rest if r.record.amount in {s.record.amount for s in some}]
     verb = "makes" if len(some) == 1 else "make"
-    either = f" (or {_lines(alike)}: the same amount)" if alike else ""
+    new, duplicates = _lines(some), _lines(rest)
+    if alike:       # rows of the same amount: the balance cannot tell which of them is the new one
+        new = f"{new} or {_lines(alike)} (the same amount)"
+        others = [r for r in rest if r not in alike]
+        duplicates = (f"{_lines(others)}, and " if others else "") + "the other of those"
     return (f"{len(some)} of the {len(review)} rows for review, not created, {verb} up the difference: probably new: "
-            f"{_lines(some)}{either}; probably duplicates: {_lines(rest)}; {answer}")
+            f"{new}; probably duplicates: {duplicates}; {answer}")
 
 
 _TWIN_DAYS = 10     # how far apart a row psimport created and a PocketSmith transaction of its amount may be, twins

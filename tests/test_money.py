@@ -174,8 +174,8 @@ def test_the_advice_on_rows_for_review_names_the_new_and_the_duplicates_and_neve
     assert entry["difference"] == "-4.50"
     reason = entry["reason"]
     assert "accept-review" not in reason
-    assert "probably new: everyday.ofx line 618 (or everyday.ofx line 642: the same amount)" in reason
-    assert "probably duplicates: everyday.ofx lines 443, 642" in reason
+    assert "probably new: everyday.ofx line 618 or everyday.ofx line 642 (the same amount)" in reason
+    assert "probably duplicates: everyday.ofx line 443, and the other of those" in reason
     # The command to run next, with this run's options (the state dir, the config, the sandbox's URL).
     assert re.search(r"answer each with: psimport review \S*everyday\.ofx --api-url \S+ --config \S+ --state-dir", reason)
 
