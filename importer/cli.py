@@ -522,7 +522,9 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Requests in flight at most (default 16, measured); fewer when PocketSmith says 429.")
 @click.option("--accept-review", is_flag=True,
-              help="Also create the rows marked for review (flagged needs_review); kept as your decision.")
+              help="Also create every row for review, unseen (flagged needs_review), those PocketSmith holds "
+                   "already too; kept as a decision until this batch is undone. `psimport review` decides each "
+                   "instead.")
 @_decisions_option
 @click.option("--enrich", is_flag=True,
               help="Also fill the empty fields (memo, note, labels, category, cheque number) of the PocketSmith "
