@@ -1,10 +1,12 @@
 """Client round trips: fetching one account's transactions from the sandbox, by page size, with simulated latency.
 
-Generated data: N transactions in one sandbox account. The client asks for 1000 a page (the
-documented maximum); the baseline in the same run is a client that leaves per_page to the
-server (30), and one at 100 (what one tool reports as the real maximum). Each request also
-pays a simulated network latency, because round trips, not bytes, dominate against the real
-API. Also: sequential creates, to show the per-request overhead of the client and sandbox.
+Generated data: N transactions in one sandbox account. The client asks for 1000 a page
+(PocketSmith documents no per_page at all); the baseline in the same run is a client that leaves
+per_page to the server (30), and one at 100 (what community clients report as the most PocketSmith
+serves); and psimport's client against a server that refuses pages over 100 with a 400 naming
+per_page, where it falls back to 100 and goes on. Each request also pays a simulated network
+latency, because round trips, not bytes, dominate against the real API. Also: sequential creates,
+to show the per-request overhead of the client and sandbox.
 
     python benchmarks/client_paging.py [--quick]
 """
@@ -72,6 +74,9 @@ def main() -> None:
             results = [(label, *fetch(server, per_page)) for label, per_page in
                        [("server default (30 a page): baseline", 30), ("100 a page", 100),
                         ("1000 a page (psimport)", 1000)]]
+            server.refuse_per_page_over = 100
+            results.append(("1000 a page (psimport), server refusing over 100: falls back", *fetch(server, 1000)))
+            server.refuse_per_page_over = None
             server.faults = Faults()
             create_count = 200 if args.quick else 1000
             create_seconds = creates(server, create_count)

@@ -5,7 +5,9 @@
 Files are generated here: OFX 1.02 SGML and OFX 2.2 XML bank statements of 10k and 100k transactions
 (Australian dates `20240105000000[+10:AEST]`, payees, memos, every tenth transaction a cheque), so the
 figures need no corpus. Every figure is the wall time of a fresh process (interpreter start and imports
-included), median of 3:
+included), median of 3, after a warm-up run: psimport's bytecode is compiled once, into a scratch
+PYTHONPYCACHEPREFIX, as an installed copy has it, whatever PYTHONDONTWRITEBYTECODE says (without it
+every run would compile psimport's modules again, about a tenth of a 100k-row parse):
 
 - `psimport parse FILE --format jsonl > /dev/null`: the whole command, output included;
 - our parser alone: reading the file into Statements, timed inside the process (no start-up), so
@@ -21,6 +23,7 @@ Targets: end to end ≥100k transactions/s, within 4x of the bare scan, ≥20x o
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import shutil
@@ -97,17 +100,22 @@ def write_ofx(path: Path, transactions: int, xml: bool, seed: int = 11) -> None:
     path.write_text("".join(parts), encoding="ascii")
 
 
-def wall_times(argv: list[str], repeat: int) -> list[tuple[float, float]]:
+ENV: dict[str, str] = {}   # the children's environment, set by run()
+
+
+def wall_times(argv: list[str], repeat: int, warm_up: bool = False) -> list[tuple[float, float]]:
     """(wall, CPU) seconds of `argv` in fresh processes; a run slower than SLOW_SECONDS is not repeated.
 
     CPU time (user + system of the child) is shown beside wall time because on a shared machine other
     processes stretch the wall clock but hardly the CPU time.
     """
+    if warm_up:
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True, cwd=REPO, env=ENV)
     times = []
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True, cwd=REPO)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True, cwd=REPO, env=ENV)
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         times.append((wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime))
@@ -142,12 +150,12 @@ def measure(folder: Path, quick: bool) -> list[dict]:
                 runs[OFXPARSE_READER] = [python(), "-c", OFXPARSE, str(path), str(size)]
             fmt = "XML 2.2" if xml else "SGML 1.02"
             for reader, argv in runs.items():
-                times = wall_times(argv, repeat)
+                times = wall_times(argv, repeat, warm_up=reader == END_TO_END)
                 results.append({"format": fmt, "size": size, "reader": reader,
                                 "seconds": statistics.median(t[0] for t in times),
                                 "cpu": statistics.median(t[1] for t in times)})
             inside = [subprocess.run([python(), "-c", PARSE_ONLY, str(path), str(size)], capture_output=True,
-                                     text=True, check=True, cwd=REPO).stdout.split() for _ in range(repeat)]
+                                     text=True, check=True, cwd=REPO, env=ENV).stdout.split() for _ in range(repeat)]
             results.append({"format": fmt, "size": size, "reader": ALONE,
                             "seconds": statistics.median(float(wall) for wall, _ in inside),
                             "cpu": statistics.median(float(cpu) for _, cpu in inside)})
@@ -208,12 +216,16 @@ def verdicts(results: list[dict], find) -> str:
     small, big = find("SGML 1.02", 10_000, OFXPARSE_READER), find("SGML 1.02", 20_000, OFXPARSE_READER)
     if small and big:
         lines.append(f"- ofxparse, SGML: twice the transactions took {big['cpu'] / small['cpu']:.1f}x the CPU time")
+    lines.append(f"- the machine's 1-minute load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+                 "(other processes stretch wall time; CPU time hardly)")
     return "\n".join(lines) + "\n"
 
 
 def run(quick: bool = False) -> str:
     """Generate the files, time every reader, and return the markdown table with the verdicts."""
     with tempfile.TemporaryDirectory(prefix="psimport-ofx-bench-") as folder:
+        ENV.update({k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+                   PYTHONPYCACHEPREFIX=str(Path(folder) / "pycache"))
         return table(measure(Path(folder), quick))
 
 

@@ -54,15 +54,16 @@ __all__ = [
     "ImporterError", "InputError", "ConfigError", "ApiError", "AmbiguousWrite", "__version__",
 ]
 
-_PARSE_OPTIONS = ("mapping", "date_order", "mapping_dirs")
+_PARSE_OPTIONS = ("mapping", "date_order", "mapping_dirs", "sheet")
 
 
 def parse_file(path: str | Path, **options: Any) -> list[Statement]:
-    """Read one statement file (OFX/QFX/QBO, QIF, CSV, CAMT or MT940) into its Statements, one per account.
+    """Read one statement file (OFX/QFX/QBO, QIF, CSV, XLSX/XLS/ODS, CAMT or MT940) into its Statements.
 
-    `options`: `mapping` (a shipped CSV mapping's name, or a mapping YAML file), `date_order`
-    ("dmy", "mdy" or "ymd", for dates the file leaves ambiguous) and `mapping_dirs` (folders of
-    your own mappings). A file psimport cannot read is an InputError naming the file and line.
+    One Statement per account. `options`: `mapping` (a shipped CSV mapping's name, or a mapping
+    YAML file), `date_order` ("dmy", "mdy" or "ymd", for dates the file leaves ambiguous),
+    `mapping_dirs` (folders of your own mappings) and `sheet` (the sheet of a spreadsheet to
+    read; default its first). A file psimport cannot read is an InputError naming the file and line.
     """
     unknown = sorted(set(options) - set(_PARSE_OPTIONS))
     if unknown:

@@ -5,14 +5,20 @@ A config entry names a transaction account and any of `ofx_account`, `qif_accoun
 (the file name); every key an entry gives must match. Entries are tried in order. A statement
 no entry claims goes to the one transaction account whose `number` equals its account id, if
 exactly one does; otherwise the run stops, listing the user's transaction accounts.
+
+A statement whose currency (the file's, or a row's) is not its transaction account's is refused
+before anything is written (`check_currencies`), unless the user says `--allow-currency-mismatch`;
+neither the number match nor the hint for an unmapped statement ever offers an account in another
+currency.
 """
 
 from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePath
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from importer.errors import ConfigError
 from importer.pocketsmith.models import TransactionAccount
@@ -20,7 +26,7 @@ from importer.record import Statement
 from importer.schema import Keys, ListOf, Text, Whole, check
 
 __all__ = ["Target", "AccountRule", "ACCOUNT_LIST", "account_rules", "resolve_targets", "mapping_for_file",
-           "statement_mapping"]
+           "statement_mapping", "statement_currencies", "check_currencies"]
 
 _MATCH_KEYS = ("ofx_account", "qif_account", "account", "mapping", "glob")
 
@@ -44,6 +50,8 @@ class AccountRule:
     mapping: str | None = None
     glob: str | None = None
     position: int = 0
+    mapping_dirs: tuple[Path, ...] = ()      # where a `mapping:` name is looked up
+    config_path: str | None = None
 
     def matches(self, statement: Statement) -> bool:
         account_id = _norm(statement.account.id)
@@ -58,11 +66,24 @@ class AccountRule:
             return False
         if self.mapping is not None:
             used = statement_mapping(statement)
-            if used is None or used.lower() != Path(self.mapping).stem.lower():
+            if used is None or used.casefold() not in self.mapping_names:
                 return False
         if self.glob is not None and not glob_matches(self.glob, statement.file):
             return False
         return True
+
+    @cached_property
+    def mapping_names(self) -> frozenset[str]:
+        """What a statement's mapping may be called to match `mapping:`: the name or file given, and the
+        name inside that mapping's YAML (a file my-bank.yaml may say `name: mybank`)."""
+        from importer.parsers.csv.mapping import find_mapping
+        assert self.mapping is not None
+        given = {self.mapping.casefold(), Path(self.mapping).stem.casefold()}
+        try:
+            found = find_mapping(self.mapping, self.mapping_dirs)
+        except ConfigError as exc:
+            raise ConfigError(f"accounts[{self.position}].mapping: {exc}", file=self.config_path) from None
+        return frozenset(given | {found.name.casefold()})
 
     def describe(self) -> str:
         parts = [f"{k} {getattr(self, k)!r}" for k in _MATCH_KEYS if getattr(self, k) is not None]
@@ -90,7 +111,8 @@ def glob_matches(pattern: str, file: str) -> bool:
 def statement_mapping(statement: Statement) -> str | None:
     """The CSV mapping that read a statement, if the parser recorded one.
 
-    The CSV parser reports it as the format `csv:NAME`, or in `mapping` if it adds that field.
+    The CSV parser reports it as the format `csv:NAME` (a spreadsheet as `xlsx:NAME`, `xls:NAME` or
+    `ods:NAME`: the same mappings read them), or in `mapping` if it adds that field.
     """
     named = getattr(statement, "mapping", None)
     if named:
@@ -98,7 +120,7 @@ def statement_mapping(statement: Statement) -> str | None:
     fmt = statement.format or ""
     if ":" in fmt:
         kind, _, name = fmt.partition(":")
-        if kind.lower() == "csv" and name:
+        if kind.lower() in ("csv", "xlsx", "xls", "ods") and name:
             return name
     return None
 
@@ -122,11 +144,31 @@ ACCOUNT_LIST = ListOf(ACCOUNT_ENTRY,
                       what='a list of entries like {ofx_account: "12345678", transaction_account_id: 42}')
 
 
-def account_rules(entries: Sequence[Any] | None, config_path: str | Path | None = None) -> list[AccountRule]:
-    """The config's `accounts:` list as read, checked; a ConfigError names each bad entry and key."""
+def account_rules(entries: Sequence[Any] | None, config_path: str | Path | None = None,
+                  mapping_dirs: Sequence[Path] = ()) -> list[AccountRule]:
+    """The config's `accounts:` list as read, checked; a ConfigError names each bad entry and key.
+
+    A `mapping:` is a mapping's name (looked up in `mapping_dirs`, then the shipped ones) or a
+    YAML file's path, which is relative to the config file's folder.
+    """
     checked = check(ACCOUNT_LIST, entries or [], file=config_path, at="accounts")
-    return [AccountRule(position=position, **{key: entry.get(key) for key in ("transaction_account_id", *_MATCH_KEYS)})
-            for position, entry in enumerate(checked)]
+    rules = []
+    for position, entry in enumerate(checked):
+        fields = {key: entry.get(key) for key in ("transaction_account_id", *_MATCH_KEYS)}
+        if fields["mapping"] is not None:
+            fields["mapping"] = _beside_config(str(fields["mapping"]), config_path)
+        rules.append(AccountRule(position=position, mapping_dirs=tuple(mapping_dirs),
+                                 config_path=None if config_path is None else str(config_path), **fields))
+    return rules
+
+
+def _beside_config(mapping: str, config_path: str | Path | None) -> str:
+    """A mapping file's path as the config gives it, made relative to the config file's folder."""
+    looks_like_path = Path(mapping).suffix.lower() in (".yaml", ".yml") or "/" in mapping or "\\" in mapping
+    path = Path(mapping).expanduser()
+    if not looks_like_path or path.is_absolute() or config_path is None:
+        return str(path) if looks_like_path else mapping
+    return str(Path(config_path).parent / path)
 
 
 def mapping_for_file(path: str | Path, rules: Iterable[AccountRule]) -> str | None:
@@ -188,8 +230,61 @@ def _by_number(statement: Statement, known: Sequence[TransactionAccount]) -> Tra
     wanted = _digits(statement.account.id)
     if len(wanted) < 4:
         return None
-    found = [a for a in known if a.number and _digits(a.number) == wanted]
+    # One number can hold several currencies (a multi-currency account is one IBAN): only an
+    # account in the statement's currency is it.
+    found = [a for a in _same_currency(statement, known) if a.number and _digits(a.number) == wanted]
     return found[0] if len(found) == 1 else None
+
+
+def statement_currencies(statement: Statement) -> set[str]:
+    """The currencies a statement's amounts are in: the file's (OFX CURDEF, CAMT/MT940, a mapping's), and each row's."""
+    found = {t.currency for t in statement.transactions}
+    found.add(statement.account.currency)
+    found.discard(None)
+    return {str(code).strip().upper() for code in found if str(code).strip()}
+
+
+def _same_currency(statement: Statement, known: Iterable[TransactionAccount]) -> list[TransactionAccount]:
+    """The accounts that could take this statement's amounts: in its currency, or of an unknown one."""
+    currencies = statement_currencies(statement)
+    return [a for a in known if not currencies or not a.currency_code
+            or currencies == {a.currency_code.strip().upper()}]
+
+
+def check_currencies(statements: Sequence[Statement], targets: Sequence[Target],
+                     accounts: Mapping[int, TransactionAccount], *, allow: bool = False) -> list[str]:
+    """Refuse a statement whose amounts are in another currency than its transaction account's.
+
+    PocketSmith takes an amount as being in the account's currency, so 100 USD sent to an AUD
+    account would silently become 100 AUD. A ConfigError names both currencies and what settles
+    it; with `allow` (`--allow-currency-mismatch`) the same words come back as warnings and the
+    amounts go as they are, unconverted. An account whose currency is unknown (offline, not in
+    the export) cannot be checked: that is a warning too, so the preview says it.
+    """
+    problems: list[str] = []
+    unchecked: list[str] = []
+    for statement, target in zip(statements, targets):
+        currencies = statement_currencies(statement)
+        if not currencies:
+            continue
+        account = accounts.get(target.account_id)
+        code = (account.currency_code or "").strip().upper() if account is not None else ""
+        if not code:
+            unchecked.append(f"{statement.file}: its amounts are in {'/'.join(sorted(currencies))}, but the currency "
+                             f"of transaction account {target.account_id} is not known here, so it is not checked")
+            continue
+        other = sorted(currencies - {code})
+        if other:
+            name = f" ({account.name})" if account.name else ""
+            problems.append(f"{statement.file}: its amounts are in {'/'.join(other)}, but transaction account "
+                            f"{target.account_id}{name}, chosen by {target.how}, is in {code}")
+    if problems and not allow:
+        listed = "\n".join(f"  {p}" for p in problems)
+        raise ConfigError(f"currency mismatch, nothing was written:\n{listed}\nSend the statement to an account "
+                          "in its currency (--account ID, or the config's accounts: list; `psimport accounts` "
+                          "lists each account's currency), or pass --allow-currency-mismatch to import the "
+                          "amounts unconverted, as amounts in the account's currency")
+    return [f"{p}; imported unconverted (--allow-currency-mismatch)" for p in problems] + unchecked
 
 
 def _account_list(known: Sequence[TransactionAccount] | None) -> str:
@@ -213,11 +308,17 @@ def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAcco
         elif statement.account.id and fmt.startswith("qif"):
             match = f'qif_account: "{statement.account.id}"'
         else:
-            mapping = fmt.split(":", 1)[1] if fmt.startswith("csv:") else None
+            mapping = statement_mapping(statement)
             match = f'glob: "{name}"' + (f", mapping: {mapping}" if mapping else "")
-        candidate, why = _candidate(statement, known or ())
+        candidate, why = _candidate(statement, _same_currency(statement, known or ()))
         target = candidate.id if candidate else "ID"
         comment = f"{name}: {candidate.name} ({why})" if candidate else f"{name}: ID from your accounts"
+        if candidate is None:
+            # The account it plainly is, but in another currency: say so, rather than offer it.
+            other, other_why = _candidate(statement, known or ())
+            if other is not None:
+                comment = (f"{name}: ID of an account in {'/'.join(sorted(statement_currencies(statement)))}; "
+                           f"{other.name} ({other_why}) is in {other.currency_code}")
         line = f"    - {{{match}, transaction_account_id: {target}}}   # {comment}"
         if line not in lines:       # e.g. the daily statements of one MT940 file
             lines.append(line)
@@ -225,7 +326,10 @@ def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAcco
 
 
 def _candidate(statement: Statement, known: Sequence[TransactionAccount]) -> tuple[TransactionAccount | None, str]:
-    """The one account whose name is the statement's account, or whose number ends in the same 4+ digits."""
+    """The one account whose name is the statement's account, or whose number ends in the same 4+ digits.
+
+    The hint asks it among the accounts in the statement's currency only: one in another currency
+    is never offered, since that import would be refused."""
     wanted = statement.account.id
     if not wanted:
         return None, ""

@@ -147,9 +147,12 @@ def sandbox_option(command, help: str = "Use an embedded local PocketSmith sandb
 
 # Options several commands share, defined once.
 _mapping_option = click.option("--mapping", metavar="NAME|FILE",
-                               help="CSV layout: a built-in mapping name or a mapping YAML file.")
+                               help="CSV (or spreadsheet) layout: a mapping name or YAML file, or `infer` to ignore "
+                                    "every mapping and infer it from the file.")
 _date_order_option = click.option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]),
                                   help="Day/month order when the file cannot tell (QIF, CSV).")
+_sheet_option = click.option("--sheet", metavar="NAME",
+                             help="The sheet of a spreadsheet statement (XLSX, XLS, ODS) to read [default: its first].")
 _rules_option = click.option("--rules", "rules_path", metavar="FILE", type=click.Path(path_type=Path),
                              help="Rules file [default: the config's rules:, else ./rules.yaml if present].")
 _yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
@@ -203,7 +206,7 @@ class PsimportGroup(click.Group):
 @global_options
 @click.version_option(package_name="pocketsmith-importer", prog_name="psimport")
 def cli():
-    """Import bank statements (OFX/QFX/QBO, QIF, CSV, CAMT, MT940) into PocketSmith.
+    """Import bank statements (OFX/QFX/QBO, QIF, CSV, XLSX/XLS/ODS, CAMT, MT940) into PocketSmith.
 
     Files are parsed, matched against what PocketSmith already holds, categorised by
     your rules.yaml, previewed, and only then created, exactly once.
@@ -224,6 +227,11 @@ def cli():
 
 
 def main() -> None:
+    # numpy's OpenBLAS starts a thread per core as it loads, and those threads spin: on 2 cores that
+    # doubles what importing numpy costs (about 100 ms of CPU instead of 50). psimport uses numpy for
+    # vector sums and sorts, never for linear algebra, so one BLAS thread is all it needs; a value the
+    # user set is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     import signal
     # SIGTERM (kill, systemd, a cron timeout) stops psimport as Ctrl-C does: the writer finishes what is in
     # flight and journals it; anywhere else the run ends with one line and exit status 130.
@@ -244,12 +252,13 @@ def pass_state(f):
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_mapping_option
 @_date_order_option
+@_sheet_option
 @format_option("table", "json", "jsonl", "csv")
 @click.option("--all", "show_all", is_flag=True,
               help=f"Table: every row (otherwise the first {TABLE_ROWS} of each statement).")
 @global_options(unused=("--api-url", "--state-dir", "--verbose"))
 @pass_state
-def parse(state: State, files, mapping, date_order, fmt, show_all):
+def parse(state: State, files, mapping, date_order, sheet, fmt, show_all):
     """Read statement files and show their transactions, without touching PocketSmith.
 
     A directory means every statement file in it.
@@ -262,10 +271,12 @@ def parse(state: State, files, mapping, date_order, fmt, show_all):
     """
     from importer.output import statements as views
     from importer.pipeline import read_statements
-    read = read_statements(files, config=state.config, mapping=mapping, date_order=date_order)
+    read = read_statements(files, config=state.config, mapping=mapping, date_order=date_order, sheet=sheet)
     if not state.quiet:
         for path in read.skipped:
             _echo(f"psimport: skipped {path}: not a statement psimport recognises", err=True)
+        for line in read.notes:
+            _echo(f"psimport: {line}", err=True)
     views.show_statements(read.statements, fmt, sys.stdout, limit=None if show_all else TABLE_ROWS)
 
 
@@ -280,6 +291,10 @@ def _plan_options(command):
         _rules_option,
         _mapping_option,
         _date_order_option,
+        _sheet_option,
+        click.option("--allow-currency-mismatch", is_flag=True,
+                     help="Send a statement to an account in another currency anyway: its amounts go "
+                          "unconverted, as amounts in the account's currency (otherwise refused)."),
     ]):
         command = option(command)
     return command
@@ -350,14 +365,18 @@ def _follow_up(state: State, *words: str) -> str:
 
 def _advised(state: State, *words: str) -> str:
     """A command the library advises (a warning's `psimport review FILE`, an undo): `_follow_up`'s, and for a
-    review of files, this run's --account, --mapping and --date-order too, which say how to read them."""
+    review of files, this run's --account, --mapping, --date-order, --sheet and --allow-currency-mismatch too,
+    which say how to read them."""
     command = list(words)
     if command[:1] == ["review"]:
         ctx = click.get_current_context(silent=True)
         given = ctx.params if ctx is not None else {}
-        for flag, name in (("--account", "account"), ("--mapping", "mapping"), ("--date-order", "date_order")):
+        for flag, name in (("--account", "account"), ("--mapping", "mapping"), ("--date-order", "date_order"),
+                           ("--sheet", "sheet")):
             if given.get(name):
                 command += [flag, str(given[name])]
+        if given.get("allow_currency_mismatch"):
+            command.append("--allow-currency-mismatch")
     return _follow_up(state, *command)
 
 
@@ -391,6 +410,7 @@ def _same_command(state: State, name: str | None = None, leave_out: tuple[str, .
 
 
 _DECLINED = {"importing": "Nothing was imported.", "deleting": "Nothing was deleted.",
+             "writing a mapping": "No mapping was written.",
              "creating category rules": "No category rules were created.",
              "forgetting decisions": "No decision was forgotten."}
 
@@ -462,8 +482,8 @@ class _TerminalUi:
 @sandbox_option
 @global_options
 @pass_state
-def preview(state: State, files, account, rules_path, mapping, date_order, existing, fmt, out, show_all, decisions,
-            enrich, sandbox):
+def preview(state: State, files, account, rules_path, mapping, date_order, sheet, allow_currency_mismatch, existing,
+            fmt, out, show_all, decisions, enrich, sandbox):
     """Show exactly what an import would do, writing nothing.
 
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
@@ -492,8 +512,15 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
                         source=state.source(existing, sandbox),
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
                         rules_path=rules_path, mapping=mapping, date_order=date_order, decisions_csv=decisions,
+                        allow_currency_mismatch=allow_currency_mismatch, sheet=sheet,
                         command=functools.partial(_advised, state))
     limit = None if show_all else TABLE_ROWS
+    if (fmt != "table" or out is not None) and not state.quiet:
+        # The table shows them in its summary; JSON, CSV and HTML readers see them here too.
+        from importer.parsers.csv.infer import INFERRED
+        for warning in plan.warnings:
+            if INFERRED in warning:
+                _echo(f"psimport: {warning}", err=True)
     if enrich and fmt == "table" and out is None:
         from importer.output.decisions import show_enrichment
         show_plan(plan, fmt, sys.stdout, show_all=show_all, limit=limit)
@@ -520,7 +547,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 @_plan_options
 @_yes_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, metavar="N",
-              help="Requests in flight at most (default 16, measured); fewer when PocketSmith says 429.")
+              help="Requests in flight at most (default 32: it starts at 16 and grows while PocketSmith "
+                   "keeps up); fewer when PocketSmith says 429.")
 @click.option("--accept-review", is_flag=True,
               help="Also create every row for review, unseen (flagged needs_review), those PocketSmith holds "
                    "already too; kept as a decision until this batch is undone. `psimport review` decides each "
@@ -532,8 +560,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, exist
 @sandbox_option
 @global_options
 @pass_state
-def import_(state: State, files, inbox, account, rules_path, mapping, date_order, yes, concurrency, accept_review,
-            decisions, enrich, sandbox):
+def import_(state: State, files, inbox, account, rules_path, mapping, date_order, sheet, allow_currency_mismatch, yes,
+            concurrency, accept_review, decisions, enrich, sandbox):
     """Create the new transactions in PocketSmith, each exactly once.
 
     Computes the same plan as `preview`, shows its summary, asks, then creates the rows to
@@ -563,12 +591,13 @@ def import_(state: State, files, inbox, account, rules_path, mapping, date_order
             raise InputError("give statement FILES or --inbox DIR, not both" if files else
                              "--decisions is for the plan of the files it was made from; not with --inbox")
         return _import_inbox(state, inbox, rules_path=rules_path, mapping=mapping, date_order=date_order, yes=yes,
-                             concurrency=concurrency, accept_review=accept_review, enrich=enrich, sandbox=sandbox)
+                             concurrency=concurrency, accept_review=accept_review, enrich=enrich, sandbox=sandbox,
+                             sheet=sheet, allow_currency_mismatch=allow_currency_mismatch)
     if not files:
         raise InputError("no statements to import: give FILES, or --inbox DIR (or set inbox: in psimport.yaml)")
     _run_import(state, files, sandbox, yes=yes, again=_same_command(state), account=account, rules_path=rules_path,
                 mapping=mapping, date_order=date_order, accept_review=accept_review, concurrency=concurrency,
-                decisions_csv=decisions, enrich=enrich)
+                decisions_csv=decisions, enrich=enrich, sheet=sheet, allow_currency_mismatch=allow_currency_mismatch)
 
 
 def _run_import(state: State, files, sandbox: bool, *, yes: bool, again: str, summary: bool = True,
@@ -603,7 +632,7 @@ class _InboxUi(_TerminalUi):
 
 
 def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order, yes, concurrency, accept_review,
-                  enrich, sandbox) -> None:
+                  enrich, sandbox, sheet=None, allow_currency_mismatch=False) -> None:
     from importer.inbox import NEEDS_A_PERSON_EXIT, run_inbox
     from importer.output.batches import import_result_lines, inbox_lines
     from importer.output.render import fit_text
@@ -616,7 +645,8 @@ def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order,
         result = run_import([path], client=client, config=config, state_dir=state.state_dir,
                             target=_target_name(state, sandbox), ui=ui, again=again, rules_path=rules_path,
                             mapping=mapping, date_order=date_order, accept_review=accept_review,
-                            concurrency=concurrency, enrich=enrich)
+                            concurrency=concurrency, enrich=enrich, sheet=sheet,
+                            allow_currency_mismatch=allow_currency_mismatch)
         for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or ""),
                                                    ui.command("review", str(path))):
             (ui.say if is_result else ui.note)(line)
@@ -702,7 +732,8 @@ class _ReviewScreen:
 @sandbox_option
 @global_options
 @pass_state
-def review(state: State, files, account, rules_path, mapping, date_order, every_row, sandbox):
+def review(state: State, files, account, rules_path, mapping, date_order, sheet, allow_currency_mismatch, every_row,
+           sandbox):
     """Decide the rows left for review one by one, in the terminal; each answer is kept at once.
 
     Each row is shown beside its candidate PocketSmith transactions (date, amount, payee, how
@@ -731,7 +762,8 @@ def review(state: State, files, account, rules_path, mapping, date_order, every_
     paths = _statement_paths(state, files, sandbox)
     client, config, target = state.client(sandbox), _run_config(state, sandbox), _target_name(state, sandbox)
     again = _same_command(state)
-    options = dict(account=account, rules_path=rules_path, mapping=mapping, date_order=date_order)
+    options = dict(account=account, rules_path=rules_path, mapping=mapping, date_order=date_order, sheet=sheet,
+                   allow_currency_mismatch=allow_currency_mismatch)
     with Journal.in_state_dir(state.state_dir) as journal:
         session, _ = load_review(paths, client=client, config=config, journal=journal, target=target,
                                     every_row=every_row, **options)
@@ -902,10 +934,12 @@ def categories(state: State, fmt, sandbox):
               help="Seed for the fault draws, for repeatable runs.")
 @click.option("--max-per-page", type=click.IntRange(1, 1000), default=1000, show_default=True,
               help="Largest page the transaction lists give, whatever per_page asks.")
+@click.option("--refuse-per-page-over", type=click.IntRange(1), default=None, metavar="N",
+              help="Answer 400 (naming per_page) to any list that asks for more than N a page.")
 @global_options(unused=("--api-url", "--config"))
 @pass_state
 def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429, retry_after, rate_500,
-                    rate_drop, fault_seed, max_per_page):
+                    rate_drop, fault_seed, max_per_page, refuse_per_page_over):
     """Run a local PocketSmith API sandbox in the foreground (Ctrl-C stops it).
 
     It serves the part of the PocketSmith API v2 psimport uses, from a SQLite file that
@@ -925,6 +959,7 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
                     rate_drop_after_create=rate_drop, seed=fault_seed)
     server, db_path = foreground_sandbox(state.state_dir, db_path=db_path, key=key, port=port, faults=faults,
                                          demo=demo, max_per_page=max_per_page,
+                                         refuse_per_page_over=refuse_per_page_over,
                                          log=(lambda line: _echo(line, err=True)) if state.verbose else None)
     click.echo(f"PocketSmith sandbox at {server.url} (data: {db_path})")
     click.echo(f"  export POCKETSMITH_API_URL={server.url}")
@@ -1152,31 +1187,92 @@ def rules_push(state: State, rules_path, dry_run, yes, fmt, sandbox):
 # ─── mappings ─────────────────────────────────────────────────────────────────────────────────
 
 @cli.command("mappings")
-@click.argument("name", required=False)
+@click.argument("words", nargs=-1, metavar="[NAME | new FILE]")
+@click.option("--name", "new_name", metavar="NAME", help="new: the new mapping's name [default: from the file's name].")
+@_date_order_option
+@_yes_option
 @format_option("table", "json")
 @global_options(unused=("--api-url", "--state-dir", "--verbose", "--quiet"))
 @pass_state
-def mappings_command(state: State, name, fmt):
-    """List the CSV layouts psimport knows (your own first), or print one mapping's YAML.
+def mappings_command(state: State, words, new_name, date_order, yes, fmt):
+    """List the CSV layouts psimport knows (your own first), print one mapping's YAML, or write a new one.
 
     A printed mapping is a good start for your own bank's: save it under a new name, edit
     it, and put it in your mappings folder (~/.config/psimport/mappings/ on Linux,
     ~/Library/Application Support/psimport/mappings/ on macOS, a mappings/ folder beside
     psimport.yaml, or the config's mappings_dir:), or pass it with --mapping FILE.
     `psimport config show` lists the folders searched on this machine.
+    `mappings new FILE` infers the layout of FILE, shows its first rows as they would be read,
+    asks, and writes the mapping into your mappings folder (docs/mappings.md).
 
     \b
     Examples:
       psimport mappings
-      psimport mappings --format json
       psimport mappings westpac > mybank.yaml
+      psimport mappings new statement.csv --name mybank
     """
     from importer.parsers.csv.mapping import available_mappings, mapping_yaml
     from importer.output.statements import show_mappings
-    if name:
-        sys.stdout.write(mapping_yaml(name, state.config.mapping_dirs))
+    if words and words[0] == "new":
+        if len(words) != 2:
+            raise click.UsageError("give one file: psimport mappings new FILE [--name NAME] [--yes]")
+        _new_mapping(state, Path(words[1]), new_name, date_order, yes)
+    elif len(words) > 1:
+        raise click.UsageError("give one mapping name, or: psimport mappings new FILE")
+    elif words:
+        sys.stdout.write(mapping_yaml(words[0], state.config.mapping_dirs))
     else:
         show_mappings(available_mappings(state.config.mapping_dirs), fmt, sys.stdout)
+
+
+def _answered(attempt, answers: dict, yes: bool):
+    """`attempt(answers)`, asking on a terminal each question inference puts (which day/month order, which
+    sign) and trying again with the answer; without a terminal, or with --yes, the question is the error."""
+    from importer.parsers.csv.infer import LayoutQuestion
+    while True:
+        try:
+            return attempt(answers)
+        except LayoutQuestion as question:
+            if yes or not _can_ask() or answers.get(question.key):
+                raise
+            _echo(f"psimport: {question}", err=True)
+            for answer, meaning in question.answers.items():
+                _echo(f"  {answer}: {meaning}", err=True)
+            answers[question.key] = click.prompt(f"Your answer for {question.key}",
+                                                 type=click.Choice(list(question.answers)), err=True)
+
+
+def _new_mapping(state: State, path: Path, name: str | None, date_order: str | None, yes: bool) -> None:
+    """`mappings new`: infer, show, ask, write into the user's mappings folder, say how to route the file."""
+    import re
+    from importer.config import make_dir, user_config_dir
+    from importer.errors import ConfigError
+    from importer.output import statements as views
+    from importer.parsers import read_bytes
+    from importer.parsers.csv.newmapping import new_mapping
+    if name is None:
+        suggested = re.sub(r"[^a-z0-9]+", "_", path.stem.casefold()).strip("_") or "mybank"
+        name = click.prompt("Name for this mapping", default=suggested, err=True) if not yes and _can_ask() \
+            else suggested
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise ConfigError(f"'{name}' cannot name a mapping file: use letters, digits, '_', '-' or '.'")
+    configured = state.config.data.get("mappings_dir")
+    folder = Path(configured).expanduser() if configured else user_config_dir() / "mappings"
+    target = folder / f"{name}.yaml"
+    if target.exists():
+        raise ConfigError("a mapping is already there; choose another --name, or remove it first", file=str(target))
+    made = _answered(lambda answers: new_mapping(read_bytes(path), str(path), name, **answers),
+                     {"date_order": date_order or state.config.date_order, "sign": None}, yes)
+    _echo(f"psimport: {made.summary}", err=True)
+    click.echo("The first rows as this mapping reads them:", err=True)
+    views.show_statements(made.statements, "table", sys.stderr, limit=5)
+    _confirm(f"Write this mapping to {target}?", yes, "writing a mapping")
+    make_dir(folder, "the mappings folder")
+    target.write_text(made.text, encoding="utf-8")
+    _echo(f"Wrote {target}")
+    click.echo("Files like this one are now read with it. To send them to a PocketSmith account, add to "
+               "psimport.yaml (`psimport accounts` lists the ids):")
+    click.echo(f"accounts:\n  - {{mapping: {name}, transaction_account_id: ID}}")
 
 
 # ─── init, config ─────────────────────────────────────────────────────────────────────────────

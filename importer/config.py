@@ -164,13 +164,19 @@ class Config:
 
     @property
     def mapping_dirs(self) -> tuple[Path, ...]:
+        """The folders of user mappings, first first: the config's `mappings_dir:`, `mappings/` beside the
+        config file, the user config dir's `mappings/`. Each is listed whether or not it exists yet, so a
+        message can say where to put one; a missing folder simply holds no mappings."""
         dirs = [user_config_dir() / "mappings"]
         if self.path is not None:
             dirs.insert(0, self.path.parent / "mappings")
         extra = self.data.get("mappings_dir")
         if extra:
-            dirs.insert(0, Path(extra).expanduser())
-        return tuple(d for d in dirs if d.is_dir())
+            folder = Path(extra).expanduser()
+            if not folder.is_absolute() and self.path is not None:
+                folder = self.path.parent / folder     # relative to the config file, not to where psimport runs
+            dirs.insert(0, folder)
+        return tuple(dict.fromkeys(dirs))
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -20,8 +20,8 @@ How a run is decided, for one target transaction account:
    date), and payee similarity (`importer.payee.similarity` of the match keys against PocketSmith's `payee` and
    `original_payee`, with the memo as a second chance, which rescues a NAME cut at 32 characters; a name typed
    by hand that differs counts for little).
-4. Assignment is one-to-one and optimal: rows and candidates form connected blocks per amount, each solved with
-   `scipy.optimize.linear_sum_assignment` maximising the summed log-odds, so N identical rows against M existing
+4. Assignment is one-to-one and optimal: rows and candidates form connected blocks per amount, each solved
+   exactly (`importer.assignment`) maximising the summed log-odds, so N identical rows against M existing
    give M matches and N-M creates, and yesterday's coffee cannot swallow today's. A long block of one recurring
    amount against a bank feed (a run: the daily coffee, `_RUN_MIN_ROWS` rows or more) finds its own posting lag by
    counting, day by day, how its rows and the feed's items line up (a weekday run looks alike at any lag but for
@@ -60,6 +60,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Iterator, Mapping, Sequence
 
+from importer.assignment import max_weight_assignment
 from importer.errors import ConfigError
 from importer.payee import PayeeSettings, match_key, similarities, similarity
 from importer.pocketsmith.models import PsTransaction
@@ -688,7 +689,8 @@ class _Matcher:
         left = np.repeat(row_codes[row_inverse], 3, axis=1)           # combos: row key j x PocketSmith slot
         right = np.tile(pos_codes[pos_inverse], (1, 4))
         valid = (left >= 0) & (right >= 0)
-        combos = np.unique(left[valid] * len(texts) + right[valid])
+        # Sorted distinct pairs; np.unique's plain form would import numpy.ma (7 ms of every preview's start-up).
+        combos = np.unique(left[valid] * len(texts) + right[valid], return_index=True)[0]
         strings = list(texts)[1:]
         values = similarities([strings[c // len(texts)] for c in combos.tolist()],
                               [strings[c % len(texts)] for c in combos.tolist()])
@@ -933,8 +935,6 @@ class _Matcher:
                 self.ambiguous.setdefault(row, (start, first[row]))
 
     def _solve_block(self, block: list[_Pair], floor: float) -> list[_Pair]:
-        from scipy.optimize import linear_sum_assignment
-
         rows = sorted({p.row for p in block}, key=lambda i: (self.records[i].date, i))
         by_row: dict[int, list[_Pair]] = {}
         for pair in block:
@@ -952,15 +952,16 @@ class _Matcher:
                 continue
             row_at = {i: k for k, i in enumerate(chunk)}
             col_at = {q: k for k, q in enumerate(positions)}
-            weights = self.np.zeros((len(chunk), len(positions)))
+            weights = {}
             lookup = {}
             for pair in candidates:
                 if pair.logit > floor:
-                    weights[row_at[pair.row], col_at[pair.pos]] = pair.logit - floor
-                    lookup[(pair.row, pair.pos)] = pair
-            for r, c in zip(*linear_sum_assignment(weights, maximize=True)):
-                pair = lookup.get((chunk[r], positions[c]))
-                if pair is not None and chunk[r] in final:
+                    cell = row_at[pair.row], col_at[pair.pos]
+                    weights[cell] = pair.logit - floor
+                    lookup[cell] = pair
+            for cell in max_weight_assignment(len(chunk), len(positions), weights):
+                pair = lookup[cell]
+                if pair.row in final:
                     chosen.append(pair)
                     taken.add(pair.pos)
             start += _BLOCK_ROWS

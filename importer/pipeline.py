@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Literal, Mapping, Sequence
 
-from importer.accounts import Target, account_rules, mapping_for_file, resolve_targets
+from importer.accounts import Target, account_rules, check_currencies, mapping_for_file, resolve_targets
 from importer.config import Config, load_config
 from importer.parsers import FilesRead, ParseOptions, read_files
 from importer.plan import Plan, build_plan
@@ -37,7 +37,8 @@ __all__ = ["preview", "read_statements", "Located", "locate", "plan_located", "e
 def preview(files: Sequence[str | Path] | str | Path, *, existing: "str | Path | Export | None" = None,
             client: "Client | None" = None, account: int | None = None,
             rules: "str | Path | RuleSet | Literal[False] | None" = None, config: "str | Path | Config | None" = None,
-            mapping: str | None = None, date_order: str | None = None) -> Plan:
+            mapping: str | None = None, date_order: str | None = None,
+            allow_currency_mismatch: bool = False, sheet: str | None = None) -> Plan:
     """The plan an import of `files` would carry out: what `psimport preview` shows, as a Plan.
 
     What PocketSmith holds comes from `client` (online: its categories, its accounts) or from
@@ -49,8 +50,10 @@ def preview(files: Sequence[str | Path] | str | Path, *, existing: "str | Path |
     (the config's `rules:`, else ./rules.yaml). `config` is a psimport.yaml path or a Config, or
     None for the command line's default (./psimport.yaml, then the user config dir). `account`
     sends every statement to that transaction account; otherwise the config's `accounts:` (and,
-    online, account numbers) decide. `mapping` and `date_order` are `parse_file`'s options. Earlier
-    imports recorded in a journal are not consulted: use `psimport preview` for that.
+    online, account numbers) decide. A statement in another currency than its account's is a
+    ConfigError, unless `allow_currency_mismatch`. `mapping`, `date_order` and `sheet` are
+    `parse_file`'s options. Earlier imports recorded in a journal are not consulted: use
+    `psimport preview` for that.
     """
     from importer.pocketsmith.export import Export
     if isinstance(files, (str, Path)):
@@ -61,24 +64,27 @@ def preview(files: Sequence[str | Path] | str | Path, *, existing: "str | Path |
     source: TransactionSource = client if client is not None else \
         existing if isinstance(existing, Export) else \
         Export.load(existing) if existing is not None else Export([])
+    offline_accounts = None if client is not None else getattr(source, "accounts", None)
     located = locate(files, config=settings, client=client, account=account, mapping=mapping,
-                     date_order=date_order)
+                     date_order=date_order, offline_accounts=offline_accounts,
+                     allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
     return plan_located(located, config=settings, source=source, rules=rules)
 
 
 def read_statements(paths: Iterable[str | Path], *, config: Config, mapping: str | None = None,
-                    date_order: str | None = None) -> FilesRead:
+                    date_order: str | None = None, sheet: str | None = None) -> FilesRead:
     """Parse the files (a directory means its statement files), each with its content hash.
 
     The user's mapping folders and date order apply, and a config `accounts:` entry with a `glob` and
     a `mapping` says which mapping reads those files; `mapping` and `date_order` override both.
+    `sheet` names the sheet to read of each spreadsheet (default: its first).
     """
-    rules = account_rules(config.accounts, config.path)
+    rules = account_rules(config.accounts, config.path, config.mapping_dirs)
     order = date_order or config.date_order
 
     def options_for(path: Path) -> ParseOptions:
         return ParseOptions(mapping=mapping or mapping_for_file(path, rules), date_order=order,
-                            mapping_dirs=config.mapping_dirs, max_file_bytes=config.max_file_bytes)
+                            mapping_dirs=config.mapping_dirs, max_file_bytes=config.max_file_bytes, sheet=sheet)
     return read_files(paths, options_for=options_for)
 
 
@@ -110,17 +116,26 @@ class Located:
 
 
 def locate(paths: Sequence[str | Path], *, config: Config, client: "Client | None" = None,
-           account: int | None = None, mapping: str | None = None, date_order: str | None = None) -> Located:
-    """Parse the files and find each statement's transaction account (`client` None: offline, unchecked)."""
-    rules_cfg = account_rules(config.accounts, config.path)
-    read = read_statements(paths, config=config, mapping=mapping, date_order=date_order)
+           account: int | None = None, mapping: str | None = None, date_order: str | None = None,
+           offline_accounts: Mapping[int, TransactionAccount] | None = None,
+           allow_currency_mismatch: bool = False, sheet: str | None = None) -> Located:
+    """Parse the files and find each statement's transaction account (`client` None: offline, unchecked).
+
+    Each statement's currency is checked against its account's (`check_currencies`): online the
+    client's accounts say it, offline `offline_accounts` (those an export names) where they can.
+    """
+    rules_cfg = account_rules(config.accounts, config.path, config.mapping_dirs)
+    read = read_statements(paths, config=config, mapping=mapping, date_order=date_order, sheet=sheet)
     statements = read.statements
     files = [{"path": str(f.path), "sha256": f.sha256} for f in read.files]
     known = None if client is None else client.transaction_accounts()
     targets = resolve_targets(statements, account=account, rules=rules_cfg, known=known)
     warnings = [f"{path}: skipped, not a statement psimport recognises" for path in read.skipped]
+    warnings += read.notes
     warnings += [f"{s.file}: mapped to transaction account {t.account_id} by its {t.how}"
                  for s, t in zip(statements, targets) if "auto-matched" in t.how]
+    with_currency = {a.id: a for a in known} if known is not None else dict(offline_accounts or {})
+    warnings += check_currencies(statements, targets, with_currency, allow=allow_currency_mismatch)
     return Located(statements=statements, files=files, targets=list(targets),
                    key=batch_key(files, statements, targets), accounts={a.id: a for a in known or ()},
                    warnings=warnings)

@@ -202,15 +202,19 @@ class Plan:
                        money_out=sum((a for a in creating if a < 0), Decimal("0.00")))
 
     def account_summaries(self) -> list[dict[str, Any]]:
-        """Per transaction account: its name, the files and how they were routed there, rows by action."""
+        """Per transaction account: its name, the files and how they were routed there, rows by action.
+
+        `sources` pairs each file with the format that read it (`csv:NAME` names the CSV mapping),
+        so a file read by the wrong mapping shows before it is imported."""
         by_account: dict[int, dict[str, Any]] = {}
         for statement, target in self.targets:
             entry = by_account.setdefault(target.account_id, {
                 "transaction_account_id": target.account_id,
                 "name": getattr(self.accounts.get(target.account_id), "name", None),
-                "files": [], "how": [], **{a: 0 for a in ACTIONS}})
+                "files": [], "sources": [], "how": [], **{a: 0 for a in ACTIONS}})
             if statement.file not in entry["files"]:
                 entry["files"].append(statement.file)
+                entry["sources"].append({"file": statement.file, "format": statement.format})
             if target.how not in entry["how"]:
                 entry["how"].append(target.how)
         for row in self.rows:

@@ -91,6 +91,7 @@ class Statement:
     end: date | None = None
     closing_balance: Decimal | None = None
     closing_date: date | None = None        # the day `closing_balance` is as of, when the file says
+    notes: list[str] = field(default_factory=list)   # what the parser inferred, to say on stderr and in warnings
 
     def finish(self) -> "Statement":
         """Fill what can be derived: one-line texts, synthetic ids, and the period when the file gave none."""

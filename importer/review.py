@@ -182,11 +182,13 @@ def candidates_for(row: PlanRow, held: Sequence[PsTransaction], settings: "Dedup
 
 def load_review(files: Sequence[str | Path], *, client: "Client", config: "Config", journal: Journal, target: str,
                 account: int | None = None, rules_path: str | Path | None = None, mapping: str | None = None,
-                date_order: str | None = None, every_row: bool = False) -> tuple[Review, Plan]:
+                date_order: str | None = None, every_row: bool = False, sheet: str | None = None,
+                allow_currency_mismatch: bool = False) -> tuple[Review, Plan]:
     """The review of `files`: the plan (with the decisions kept so far) and its rows still for review
     (`every_row`: all rows, those decided before showing their answer)."""
     from importer.pipeline import dedupe_settings, existing_transactions, locate, plan_located
-    located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order)
+    located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order,
+                     sheet=sheet, allow_currency_mismatch=allow_currency_mismatch)
     plan = plan_located(located, config=config, source=client, rules=rules_path, journal=journal, target=target)
     settings = dedupe_settings(config)
     held = existing_transactions(client, located.statements, located.targets, settings)

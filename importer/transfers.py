@@ -6,8 +6,8 @@ transaction PocketSmith already holds in another of the user's accounts; a pair 
 an inflow of the same amount in two different accounts, at most `days` apart, where at least one
 side's text says so: a transfer word ("TRANSFER TO", "PAYMENT RECEIVED", "TFR"...) or the last
 digits of the other account's number. Among the candidates the pairs are chosen one to one and
-optimally, cluster by cluster (a few sides by exhaustive search; more by scipy's
-`linear_sum_assignment`, as dedupe does), the score preferring the other account's digits, then
+optimally, cluster by cluster (a few sides by exhaustive search; more by `importer.assignment`,
+as dedupe does), the score preferring the other account's digits, then
 transfer words, then closer dates.
 
 A pairing that another, different one fits almost as well (one repayment, two accounts it could
@@ -268,7 +268,7 @@ def _choose(edges: dict, chosen: list[Transfer], unsure: dict[int, list[str]]) -
                         "paired (a rule with is_transfer can say)")
 
 
-_SMALL = 6       # a cluster with at most this many sides either way is solved by search, without scipy's import
+_SMALL = 6       # a cluster with at most this many sides either way is solved by search
 
 
 def _solve(pairs: list[tuple[_Side, _Side]], edges: dict) -> list[tuple[_Side, _Side]]:
@@ -305,18 +305,14 @@ def _search(outs: list[_Side], edges: dict) -> list[tuple[_Side, _Side]]:
 
 
 def _assign(pairs: list[tuple[_Side, _Side]], edges: dict) -> list[tuple[_Side, _Side]]:
-    """A larger cluster: scipy's optimal assignment (a zero weight is no pair)."""
-    import numpy as np
-    from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
+    """A larger cluster: the optimal assignment (`importer.assignment`, as dedupe's; a missing weight is no pair)."""
+    from importer.assignment import max_weight_assignment
     outs = list(dict.fromkeys(o for o, _ in pairs))
     ins = list(dict.fromkeys(i for _, i in pairs))
     row_at = {o: k for k, o in enumerate(outs)}
     col_at = {i: k for k, i in enumerate(ins)}
-    weights = np.zeros((len(outs), len(ins)))
-    for out, into in pairs:
-        weights[row_at[out], col_at[into]] = edges[(out, into)]
-    return [(outs[r], ins[c]) for r, c in zip(*linear_sum_assignment(weights, maximize=True))
-            if (outs[r], ins[c]) in edges]
+    weights = {(row_at[out], col_at[into]): edges[(out, into)] for out, into in pairs if edges[(out, into)] > 0}
+    return [(outs[r], ins[c]) for r, c in max_weight_assignment(len(outs), len(ins), weights)]
 
 
 def _rival(out: _Side, into: _Side, pairs: list[tuple[_Side, _Side]], edges: dict,

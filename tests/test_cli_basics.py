@@ -1,5 +1,6 @@
 """The CLI as a whole: help for every command, global options anywhere, a light start-up."""
 
+import os
 import subprocess
 import sys
 
@@ -97,6 +98,18 @@ def test_help_does_not_import_heavy_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     heavy = out.stdout.strip().splitlines()[-1]
     assert heavy == "HEAVY:", f"--help imported {heavy}"
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "1"), ("4", "4")])
+def test_psimport_asks_numpy_for_one_blas_thread_unless_told_otherwise(preset, expected):
+    # OpenBLAS's threads spin as numpy loads; psimport does no linear algebra. A value the user set stays.
+    code = ("import os, sys\nfrom importer.cli import main\nsys.argv = ['psimport', '--help']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('BLAS:' + os.environ['OPENBLAS_NUM_THREADS'])")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip().splitlines()[-1] == f"BLAS:{expected}"
 
 
 @pytest.mark.parametrize("fmt", ["table", "json"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -351,6 +353,44 @@ def test_paging_when_the_server_caps_pages_below_what_was_asked(make_sandbox):
     assert len(got) == 50 and {t.id for t in got} == set(ids)
 
 
+def test_a_refused_page_size_falls_back_to_100_and_goes_on(make_sandbox):
+    # PocketSmith documents no per_page; a server that refuses 1000 (a 400 naming it) is asked for 100.
+    sandbox = make_sandbox(refuse_per_page_over=100)
+    ids = _many(sandbox, 250)
+    client = sandbox.client()
+    assert client.per_page == 1000
+    assert sorted(t.id for t in client.transactions(EVERYDAY)) == sorted(ids)
+    pages = [(r.status, r.query) for r in sandbox.requests if r.path.endswith("/transactions")]
+    assert pages[0][0] == 400 and "per_page=1000" in pages[0][1]
+    assert [status for status, _ in pages[1:]] == [200, 200, 200]
+    assert all("per_page=100" in query for _, query in pages[1:])
+    # Remembered: the next list of this client asks for 100 at once.
+    client.categories()
+    categories = [r for r in sandbox.requests if r.path.endswith("/categories")]
+    assert [(r.status, "per_page=100" in r.query) for r in categories] == [(200, True)]
+
+
+def test_a_400_about_something_else_is_not_retried_with_smaller_pages():
+    calls = []
+
+    def handler(request):
+        calls.append(request.url.params.get("per_page"))
+        return httpx.Response(400, json={"error": "start_date must be on or before end_date"})
+
+    client = PocketSmith("https://api.example.test/v2", "sk-test-key", transport=httpx.MockTransport(handler))
+    with pytest.raises(ApiError, match="start_date must be") as caught:
+        client.transactions(EVERYDAY)
+    assert caught.value.status == 400 and calls == ["1000"]
+
+
+def test_a_page_size_refused_at_100_is_an_error_not_a_loop(make_sandbox):
+    sandbox = make_sandbox(refuse_per_page_over=50)
+    _many(sandbox, 20)
+    with pytest.raises(ApiError, match="per_page must be between 1 and 50"):
+        sandbox.client().transactions(EVERYDAY)
+    assert sum(1 for r in sandbox.requests if r.path.endswith("/transactions")) == 2    # 1000, then 100
+
+
 def test_a_next_link_to_another_host_is_not_followed():
     calls = []
 
@@ -365,6 +405,33 @@ def test_a_next_link_to_another_host_is_not_followed():
     with pytest.raises(ApiError, match="points away"):
         client.categories()
     assert not any("evil" in c for c in calls)
+
+
+# ─── start-up ───────────────────────────────────────────────────────────────────────────────
+
+def test_tls_is_verified_against_the_ca_bundle_for_https_and_trusts_nothing_for_loopback_http():
+    import ssl
+
+    from importer.pocketsmith.client import _tls_for
+    assert _tls_for("https://api.pocketsmith.com/v2") is True       # httpx's default: certifi's bundle
+    context = _tls_for("http://127.0.0.1:8765/v2")
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.get_ca_certs() == []     # any TLS attempted there would be refused
+
+
+def test_a_client_loads_neither_trio_nor_httpxs_command_line_and_leaves_them_importable(sandbox):
+    code = ("import sys, importlib.util\n"
+            "from importer.pocketsmith.client import PocketSmith\n"
+            f"client = PocketSmith({sandbox.url!r}, {sandbox.key!r})\n"
+            "assert client.me()['id']\n"
+            "print(sorted(m for m in ('trio', 'httpx._main', 'pygments') if m in sys.modules))\n"
+            "import httpx._main\n"
+            "if importlib.util.find_spec('trio'):\n"
+            "    import trio\n"
+            "print('importable')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "importable"]
 
 
 # ─── money, filters and the other calls ─────────────────────────────────────────────────────

@@ -15,7 +15,10 @@ from importer.errors import ConfigError, ImporterError, InputError
 from importer.parsers import detect, parse_bytes
 from importer.parsers.base import ParseOptions
 from importer.parsers.csv import CsvParser
-from importer.parsers.csv.text import sniff_delimiter
+from importer.parsers.csv.layout import explicit_layout
+from importer.parsers.csv.mapping import mapping_from_dict
+from importer.parsers.csv.reader import Reader
+from importer.parsers.csv.text import Source, sniff_delimiter
 from importer.parsers.csv.values import AmountReader, DateFormat
 
 SAMPLES = Path(__file__).resolve().parent / "mapping_samples"
@@ -273,12 +276,13 @@ def test_a_headerless_date_column_is_named_as_the_mapping_names_it():
     assert error.value.line == 2 and str(error.value).endswith("(column 'date')")
 
 
-def test_unknown_layout_lists_the_columns_and_says_how_to_write_a_mapping():
-    data = b"When;Who;How much\n2024-01-05;Shop;-1,00\n"
+def test_a_layout_no_mapping_knows_is_inferred_or_refused_with_the_question():
+    (statement,) = parse(b"When;Who;How much\n2024-01-05;Shop;-1,00\n", "odd.csv")
+    assert statement.transactions[0].amount == Decimal("-1.00") and statement.notes
     with pytest.raises(InputError) as error:
-        parse(data, "odd.csv")
+        parse(b"When;Who;Where\n2024-01-05;Shop;Town\n", "odd.csv")
     message = str(error.value)
-    assert "When, Who, How much" in message and "--mapping" in message and "Writing a mapping" in message
+    assert "cannot infer" in message and "columns.amount" in message and "--mapping FILE" in message
 
 
 def test_unknown_mapping_name_is_a_config_error_listing_names():
@@ -413,3 +417,15 @@ def test_arbitrary_bytes_give_statements_or_an_importer_error(data):
 @given(mutated_csv(), st.sampled_from([None, "westpac", "cba", "ing_nl", "nationwide"]))
 def test_mutated_csv_gives_statements_or_an_importer_error(data, mapping):
     assert_only_our_errors(data, mapping=mapping)
+
+
+def test_a_mapping_reading_money_out_only_reads_every_row():
+    # Found by the inference fuzz test: with a decimal comma, the side a mapping does not read was one blank
+    # for the whole file instead of one a row, and the rows after the first were lost.
+    mapping = {"name": "out", "delimiter": ";", "columns": {"date": "Dato", "debit": "Ut", "payee": "Tekst"},
+               "blank_amount": "zero"}
+    data = b"Dato;Tekst;Ut\n02.01.2024;REMA;245,90\n03.01.2024;Kiwi;12,00\n04.01.2024;Vipps;\n"
+    source = Source(data, "out.csv")
+    layout = explicit_layout(source.head(), mapping_from_dict(mapping, name="out"))
+    (statement,) = Reader(source.text(), "out.csv", layout, ParseOptions()).statements()
+    assert [str(t.amount) for t in statement.transactions] == ["-245.90", "-12.00", "0"]

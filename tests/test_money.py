@@ -340,7 +340,7 @@ def test_a_run_of_equal_daily_transfers_pairs_every_day_with_the_next():
     rows = [_row(k, EVERYDAY, day, "-50.00", "TRANSFER TO SAVINGS") for k, day in enumerate(days)]
     rows += [_row(10 + k, SAVER, date.fromordinal(day.toordinal() + 1), "50.00", "TRANSFER FROM EVERYDAY",
                   "saver.csv") for k, day in enumerate(days)]
-    pairs, unsure = pair_transfers(rows, {}, {})         # one cluster of 20 sides: scipy's assignment
+    pairs, unsure = pair_transfers(rows, {}, {})         # one cluster of 20 sides: importer.assignment
     assert sorted((p.out.row.index, p.into.row.index) for p in pairs) == [(k, 10 + k) for k in range(10)]
     assert unsure == {}
 

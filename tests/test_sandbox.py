@@ -202,6 +202,20 @@ def test_state_survives_a_restart(tmp_path):
         assert len(server.store.stored_transactions()) == 1
 
 
+def test_a_burst_of_new_connections_is_served_not_dropped(sandbox):
+    # The writer may open 64 connections at once; socketserver's default listen backlog (5) dropped some.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from importer.write.writer import MAX_CONCURRENCY
+    assert sandbox.server._httpd.request_queue_size >= MAX_CONCURRENCY
+    for _ in range(3):
+        client = sandbox.client(max_tries=1)      # fresh connections, every one opened in the same instant
+        with ThreadPoolExecutor(MAX_CONCURRENCY) as pool:
+            answers = list(pool.map(lambda _: client.transaction_account(510001).id, range(MAX_CONCURRENCY)))
+        client.close()
+        assert answers == [510001] * MAX_CONCURRENCY
+
+
 def test_psimport_sandbox_command_serves_and_prints_url_and_key(tmp_path):
     env = {**os.environ, "PSIMPORT_STATE_DIR": str(tmp_path / "state"), "PSIMPORT_SANDBOX_RATE_429": "0"}
     process = subprocess.Popen([sys.executable, "-c", "from importer.cli import main; main()", "sandbox", "--port", "0", "--db",

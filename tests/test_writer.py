@@ -197,6 +197,31 @@ def test_undo_deletes_what_the_batch_created_but_keeps_what_the_user_changed(san
     assert journal.batch(batch_id).undone_at is not None
 
 
+def test_the_limit_starts_at_its_start_and_grows_by_one_per_run_of_successes_to_the_maximum():
+    limit = AdaptiveLimit(6, start=4)
+    held = [limit.try_acquire() for _ in range(4)]
+    assert None not in held and limit.try_acquire() is None              # 4 in flight, no more yet
+    for _ in range(4):
+        limit.release(True)
+    assert limit.limit == 5                                               # a run of 4 successes: one more
+    for _ in range(5):
+        assert limit.try_acquire() is not None
+        limit.release(True)
+    assert limit.limit == 6
+    for _ in range(30):
+        assert limit.try_acquire() is not None
+        limit.release(True)
+    assert limit.limit == 6                                               # never past the maximum
+    assert AdaptiveLimit(3, start=16).limit == 3 and AdaptiveLimit(5).limit == 5
+
+
+def test_a_writer_starts_at_16_in_flight_and_may_grow_to_its_concurrency(sandbox, journal):
+    from importer.write.writer import START_CONCURRENCY
+    assert Writer(sandbox.client(), journal, concurrency=32).limit.limit == START_CONCURRENCY == 16
+    assert Writer(sandbox.client(), journal, concurrency=8).limit.limit == 8
+    assert Writer(sandbox.client(), journal, concurrency=32).limit.maximum == 32
+
+
 def test_the_limit_halves_once_per_window_pauses_and_grows_back():
     now = [100.0]
     limit = AdaptiveLimit(8, clock=lambda: now[0])
@@ -259,3 +284,46 @@ def test_ctrl_c_after_the_last_create_leaves_a_complete_batch(sandbox, journal):
     assert report.interrupted and report.complete and report.left == 0 and not report.unknown
     assert journal.batch(batch_id).status == "complete"
     assert_exactly_once(sandbox, rows, journal, batch_id)
+
+
+def test_what_other_batches_imported_is_read_once_per_account_not_once_per_row(sandbox, journal, monkeypatch):
+    # The journal query grows with every import ever made; asked per row it made a big batch's start slow.
+    rows = _bodies(40) + _bodies(5, account=VISA)
+    batch_id = _batch(journal, rows)
+    asked = []
+    imported = journal.imported
+    monkeypatch.setattr(journal, "imported", lambda account, target="": asked.append(account) or imported(account,
+                                                                                                          target))
+    Writer(sandbox.client(), journal, concurrency=4, settle_delay=0).run(batch_id)
+    assert sorted(asked) == [EVERYDAY, VISA]
+    assert_exactly_once(sandbox, rows, journal, batch_id)
+
+
+def test_the_look_for_another_writer_runs_beside_the_sends_and_still_stops_the_batch(sandbox, journal, monkeypatch):
+    # Another import creates rows 20-29 of this batch while it runs: a look (now made beside the requests in
+    # flight, not in their way) finds them before this batch has sent them all, and the batch stops.
+    from importer.write import writer as writer_module
+    from importer.write.others import OtherWriter
+    monkeypatch.setattr(writer_module, "OTHER_WRITER_ROWS", 8)
+    rows = [(EVERYDAY, {"payee": f"Shop {i}", "amount": str(Decimal(-100 - i) / 100), "date": "2024-03-01",
+                        "needs_review": False, "is_transfer": False}) for i in range(30)]
+    batch_id = _batch(journal, rows)
+    client, other = sandbox.client(), sandbox.client()
+    sent = []
+    create = client.create_transaction
+
+    def create_and_meanwhile_the_other_import(account_id, body):
+        made = create(account_id, body)
+        sent.append(body["payee"])
+        if len(sent) == 6:
+            for account, later in rows[20:]:
+                other.create_transaction(account, {**later, "amount": Decimal(later["amount"]),
+                                                   "date": date.fromisoformat(later["date"])})
+        return made
+
+    monkeypatch.setattr(client, "create_transaction", create_and_meanwhile_the_other_import)
+    report = Writer(client, journal, concurrency=2, settle_delay=0).run(batch_id)
+    assert isinstance(report.other_writer, OtherWriter) and not report.complete
+    states = {r.row_index: r.state for r in journal.rows(batch_id)}
+    assert all(states[i] == "created" for i in range(6))
+    assert any(states[i] == "planned" for i in range(20, 30))        # stopped before sending them all

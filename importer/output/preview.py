@@ -234,10 +234,10 @@ def plan_table(plan: Plan, out: IO[str], show_all: bool = False, limit: int | No
         by_account[row.account_id][row.action].append(row)
     for account_id, groups in by_account.items():
         info = names.get(account_id, {})
-        files = {PurePath(file or "").name for file in info.get("files", ())}
-        one_file = len(files) == 1
+        sources = {source_label(source) for source in info.get("sources", ())}
+        one_file = len(sources) == 1
         heading = f"Account {account_id}" + (f" · {info['name']}" if info.get("name") else "") + \
-            (f" · {next(iter(files))}" if one_file else "")
+            (f" · {next(iter(sources))}" if one_file else "")
         screen.print(Text(heading, style="bold"), no_wrap=True, overflow="ellipsis")
         for action in ACTION_ORDER:
             rows = groups.get(action)
@@ -263,6 +263,17 @@ def plan_table(plan: Plan, out: IO[str], show_all: bool = False, limit: int | No
     screen.print(_summary_panel(plan, screen))
 
 
+TABULAR_FORMATS = ("csv", "xlsx", "xls", "ods")     # the formats read through a CSV mapping
+
+
+def source_label(source: dict) -> str:
+    """A file as the preview names it: its name, and for a CSV or spreadsheet the mapping that read it
+    ("savings.csv (cba)"), since which layout a file was taken for is what a person checks first."""
+    name = PurePath(source.get("file") or "").name
+    kind, _, mapping = (source.get("format") or "").partition(":")
+    return f"{name} ({mapping})" if mapping and kind in TABULAR_FORMATS else name
+
+
 def print_summary(plan: Plan, out: IO[str], title: str = "Summary") -> None:
     """The plan's counts, money and accounts in a panel: what an import shows before it asks."""
     screen = console(file=out)
@@ -285,7 +296,7 @@ def summary_parts(plan: Plan, screen: Any) -> list:
         counts.append(text, style=("bold " if key == "create" else "") + ACTION_STYLES[key])
     parts: list = [counts, f"To create: money in {s['money_in']}, money out {s['money_out']}"]
     accounts = [{**a, "account": f"{a['transaction_account_id']}" + (f" {a['name']}" if a.get("name") else ""),
-                 "from": ", ".join(PurePath(f).name for f in a["files"])} for a in plan.account_summaries()]
+                 "from": ", ".join(source_label(source) for source in a["sources"])} for a in plan.account_summaries()]
     if accounts:
         parts.append(table(accounts, SUMMARY_COLUMNS, screen=screen, compact=True, width=screen.width - _PANEL_EDGES))
     if plan.balances:

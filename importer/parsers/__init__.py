@@ -1,8 +1,8 @@
 """The parser registry: find the parser for some bytes, and read files into Statements.
 
-Built-in parsers are OFX/QFX/QBO, QIF, CSV, CAMT and MT940. Third parties add a format by exposing
-an object that follows `importer.parsers.base.Parser` under the entry-point group
-`psimport.parsers` (see the README).
+Built-in parsers are OFX/QFX/QBO, QIF, CSV, spreadsheets (XLSX, XLS, ODS), CAMT and MT940. Third
+parties add a format by exposing an object that follows `importer.parsers.base.Parser` under the
+entry-point group `psimport.parsers` (see the README).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ __all__ = ["Parser", "ParseOptions", "registered_parsers", "detect", "parse_byte
            "parse_paths", "read_files", "read_bytes", "FilesRead", "StatementFile", "FORMATS"]
 
 ENTRY_POINT_GROUP = "psimport.parsers"
-FORMATS = "OFX/QFX/QBO, QIF, CSV, CAMT or MT940"
+FORMATS = "OFX/QFX/QBO, QIF, CSV, XLSX/XLS/ODS, CAMT or MT940"
 SNIFF_BYTES = 64 * 1024
 BUILTIN = ("importer.parsers.ofx:OfxParser", "importer.parsers.qif:QifParser",
            "importer.parsers.csv:CsvParser", "importer.parsers.camt:CamtParser",
-           "importer.parsers.mt940:Mt940Parser")
+           "importer.parsers.mt940:Mt940Parser", "importer.parsers.spreadsheet:SpreadsheetParser")
 
 
 def _load(spec: str) -> Parser:
@@ -55,6 +55,11 @@ def detect(head: bytes, filename: str) -> Parser:
                     key=lambda item: (-item[0], item[1]))
     best_score, _, best = scored[0]
     if best_score <= 0:
+        if b"<table" in head[:SNIFF_BYTES].lower() and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            # Some banks' "Excel" download is a web page holding a table, named .xls.
+            raise InputError("this is a web page (an HTML table), not a spreadsheet or CSV, whatever its name; "
+                             "open it in a spreadsheet program and save it as .xlsx or CSV, or download the "
+                             f"statement as one of {FORMATS}", file=filename)
         if b"\x00" in head[:4096].rstrip(b"\x00"):
             raise InputError(f"this is a binary file, not a bank statement ({FORMATS})",
                              file=filename)
@@ -69,16 +74,19 @@ def detect(head: bytes, filename: str) -> Parser:
 def parse_bytes(data: bytes, filename: str, options: ParseOptions = ParseOptions()) -> list[Statement]:
     """Detect the format of `data` and read it."""
     head = data[:SNIFF_BYTES]
-    parser = _parser_for_mapping(options) or detect(head, filename)
+    parser = _parser_for_mapping(options, head, filename) or detect(head, filename)
     statements = parser.parse(data, filename, options)
     return [statement.finish() for statement in statements]
 
 
-def _parser_for_mapping(options: ParseOptions) -> Parser | None:
-    # An explicit CSV mapping means the file is CSV, whatever it looks like.
+def _parser_for_mapping(options: ParseOptions, head: bytes, filename: str) -> Parser | None:
+    # An explicit CSV mapping means the file is CSV, whatever it looks like: or a spreadsheet, which
+    # the same mappings read.
     if options.mapping is None:
         return None
-    return next(p for p in registered_parsers() if p.name == "csv")
+    from importer.parsers.spreadsheet import sheet_kind
+    wanted = "spreadsheet" if sheet_kind(head, filename) else "csv"
+    return next(p for p in registered_parsers() if p.name == wanted)
 
 
 def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_FILE_MB * MB) -> bytes:
@@ -93,7 +101,7 @@ def parse_file(path: str | Path, options: ParseOptions = ParseOptions()) -> list
 
 
 STATEMENT_SUFFIXES = {".ofx", ".qfx", ".qbo", ".qif", ".csv", ".tsv", ".txt", ".dat", ".sgml", ".xml",
-                      ".sta", ".swi", ".940", ".942", ".mt940"}
+                      ".sta", ".swi", ".940", ".942", ".mt940", ".xlsx", ".xlsm", ".xls", ".ods"}
 # A file found in a directory is read only when some parser is at least this sure of it, so a
 # notes.txt or README.xml beside the statements is skipped (and reported), not an error.
 CONFIDENT = 0.5
@@ -116,6 +124,15 @@ class FilesRead:
     @property
     def statements(self) -> list[Statement]:
         return [s for f in self.files for s in f.statements]
+
+    @property
+    def notes(self) -> list[str]:
+        """What the parsers inferred (a CSV layout no mapping knew), once per file: `file: note`."""
+        found: dict[str, None] = {}
+        for statement in self.statements:
+            for note in statement.notes:
+                found.setdefault(f"{statement.file}: {note}")
+        return list(found)
 
 
 def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:

@@ -19,12 +19,14 @@ class ParseOptions:
     `mapping` is a built-in mapping name or a path to a mapping YAML (CSV only);
     `date_order` ("dmy", "mdy" or "ymd") settles day/month ambiguity the data cannot;
     `mapping_dirs` are extra folders of user mappings (the config dir, `--config`'s);
+    `sheet` is the sheet of a spreadsheet to read (XLSX, XLS, ODS; default its first);
     `max_file_bytes` is the largest file read (importer.limits; config `max_file_mb`).
     """
 
     mapping: str | None = None
     date_order: str | None = None
     mapping_dirs: tuple[Path, ...] = ()
+    sheet: str | None = None
     max_file_bytes: int = DEFAULT_MAX_FILE_MB * MB
 
 

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from importer.errors import InputError
-from importer.pocketsmith.models import Category, PsTransaction
+from importer.pocketsmith.models import Category, PsTransaction, TransactionAccount
 
 __all__ = ["Export", "load_export"]
 
@@ -17,17 +17,22 @@ class Export:
     It follows `importer.pocketsmith.protocol.TransactionSource`, so a plan reads it as it reads
     the client. A transaction without its account could belong to any, so it is offered to every
     account. Categories are known by id and title only: an export has no paths or parents.
+    `accounts` are the transaction accounts the export's transactions carry (with their
+    currencies, which the currency check reads), by id.
     """
 
     offline = True
 
-    def __init__(self, transactions: list[PsTransaction], path: str | None = None):
+    def __init__(self, transactions: list[PsTransaction], path: str | None = None,
+                 accounts: dict[int, TransactionAccount] | None = None):
         self.all = transactions
         self.path = path
+        self.accounts = accounts or {}
 
     @classmethod
     def load(cls, path: str | Path) -> "Export":
-        return cls(load_export(path), str(path))
+        accounts: dict[int, TransactionAccount] = {}
+        return cls(load_export(path, accounts), str(path), accounts)
 
     def transactions(self, account_id: int, start_date: date | None = None,
                      end_date: date | None = None) -> list[PsTransaction]:
@@ -45,8 +50,10 @@ class Export:
         return list(seen.values())
 
 
-def load_export(path: str | Path) -> list[PsTransaction]:
+def load_export(path: str | Path, accounts: dict[int, TransactionAccount] | None = None) -> list[PsTransaction]:
     """An `--existing` file: a JSON array of PocketSmith Transaction objects, as the API returns them.
+
+    `accounts`, when given, receives the transaction accounts the transactions name (by id).
 
     Numbers are read straight into Decimal (`loads_exact`), so money never passes through float, and what
     cannot be money (NaN, 1e400, a 100,000-digit number) is refused as it is read.
@@ -78,6 +85,10 @@ def load_export(path: str | Path) -> list[PsTransaction]:
                              file=str(path))
         try:
             out.append(PsTransaction.from_api(item))
+            account = item.get("transaction_account")
+            if accounts is not None and isinstance(account, dict) and account.get("id") is not None \
+                    and int(account["id"]) not in accounts:
+                accounts[int(account["id"])] = TransactionAccount.from_api(account)
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise InputError(f"transaction #{index + 1} is not a PocketSmith transaction ({str(exc)[:200]})",
                              file=str(path)) from None

@@ -35,7 +35,7 @@ def explain_files(files: Sequence[str | Path], rules_path: str | Path | None, co
             warn(warning)
         if not source.offline:
             known = source.transaction_accounts()
-    mapping_rules = account_rules(config.accounts, config.path)
+    mapping_rules = account_rules(config.accounts, config.path, config.mapping_dirs)
     statements = read_statements(files, config=config, mapping=mapping, date_order=date_order).statements
     try:
         targets = resolve_targets(statements, account=account, rules=mapping_rules, known=known)

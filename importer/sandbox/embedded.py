@@ -54,7 +54,7 @@ def embedded_sandbox(state_dir: Path) -> tuple[SandboxServer, str]:
 
 def foreground_sandbox(state_dir: Path, *, db_path: Path | None = None, key: str | None = None, port: int = 0,
                        faults: Faults | None = None, demo: bool = False, max_per_page: int = 1000,
-                       log=None) -> tuple[SandboxServer, Path]:
+                       refuse_per_page_over: int | None = None, log=None) -> tuple[SandboxServer, Path]:
     """A sandbox for `psimport sandbox` to serve, and its SQLite file.
 
     Without `db_path` it shares the embedded sandbox's database and key under the state dir;
@@ -67,7 +67,7 @@ def foreground_sandbox(state_dir: Path, *, db_path: Path | None = None, key: str
     make_private_dir(Path(db_path).parent, "the sandbox's database")
     try:
         server = SandboxServer(db_path, key=key, port=port, faults=faults, seed="demo" if demo else "accounts",
-                               max_per_page=max_per_page, log=log)
+                               max_per_page=max_per_page, refuse_per_page_over=refuse_per_page_over, log=log)
     except OSError as exc:
         raise ConfigError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port") from None
     return server, db_path

@@ -21,12 +21,11 @@ from importer.decisions import accepted_reviews, client_lookup, read_decisions_c
 from importer.enrich import plan_fills, planned_updates, send_updates, undo_updates
 from importer.write.journal import (OPEN_STATES, BatchInfo, Journal, NewRow, StoredDecision, import_lock,
                                     import_running)
-from importer.write.writer import (DEFAULT_CONCURRENCY, IncompleteBatch, Writer, WriteReport, settle_unknown,
-                                   undo_batch)
 
 if TYPE_CHECKING:
     from importer.balances import Command
     from importer.config import Config
+    from importer.write.writer import IncompleteBatch, WriteReport
     from importer.enrich import Updating
     from importer.pipeline import Located
     from importer.pocketsmith.protocol import Client, TransactionSource
@@ -75,7 +74,8 @@ class ImportResult:
 def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Config", source: "TransactionSource",
                  target: str, account: int | None = None, rules_path: str | Path | None = None,
                  mapping: str | None = None, date_order: str | None = None,
-                 decisions_csv: str | Path | None = None, command: "Command | None" = None) -> Plan:
+                 decisions_csv: str | Path | None = None, allow_currency_mismatch: bool = False,
+                 sheet: str | None = None, command: "Command | None" = None) -> Plan:
     """The plan an import of `files` would carry out, with the journal's earlier imports as duplicates and the
     decisions kept there applied; `decisions_csv` (a filled-in preview CSV) adds decisions, not kept.
     `command(*words)` writes the psimport commands its warnings advise (importer.balances)."""
@@ -83,7 +83,9 @@ def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Confi
     try:
         client = None if source.offline else cast("Client", source)     # online, the source is the client
         located = locate(files, config=config, client=client, account=account,
-                         mapping=mapping, date_order=date_order)
+                         mapping=mapping, date_order=date_order,
+                         offline_accounts=getattr(source, "accounts", None) if source.offline else None,
+                         allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
         plan = plan_located(located, config=config, source=source, rules=rules_path, journal=journal,
                             target=target, command=command)
         if decisions_csv is not None:
@@ -121,16 +123,18 @@ def run_import(files: Sequence[str | Path], *, client: "Client", config: "Config
                ui: Ui, again: str, account: int | None = None, rules_path: str | Path | None = None,
                mapping: str | None = None, date_order: str | None = None, accept_review: bool = False,
                concurrency: int | None = None, decisions_csv: str | Path | None = None,
-               enrich: bool = False) -> ImportResult:
+               enrich: bool = False, allow_currency_mismatch: bool = False, sheet: str | None = None) -> ImportResult:
     """Create the plan's new rows exactly once: finish the unfinished batch of these same files, or start one.
 
     `again` is the command line that finishes an interrupted run, for the message that says so.
     `decisions_csv` (a filled-in preview CSV) and `accept_review` are decisions, kept in the journal once the
     import is confirmed; `enrich` also fills the empty fields of the PocketSmith transactions rows duplicate.
     """
+    from importer.write.writer import DEFAULT_CONCURRENCY   # here: a preview never loads the writer
     with import_lock(state_dir), Journal.in_state_dir(state_dir) as journal:
         opened = _open_batch(journal, client, config, target, files, account, rules_path, mapping, date_order,
-                             accept_review, ui, decisions_csv, enrich)
+                             accept_review, ui, decisions_csv, enrich, allow_currency_mismatch=allow_currency_mismatch,
+                             sheet=sheet)
         if isinstance(opened, ImportResult):
             return opened
         return _write_batch(journal, client, opened, concurrency or DEFAULT_CONCURRENCY, ui, again)
@@ -139,9 +143,12 @@ def run_import(files: Sequence[str | Path], *, client: "Client", config: "Config
 def _open_batch(journal: Journal, client: "Client", config: "Config", target: str, files: Sequence[str | Path],
                 account: int | None, rules_path: str | Path | None, mapping: str | None, date_order: str | None,
                 accept_review: bool, ui: Ui, decisions_csv: str | Path | None = None,
-                enrich: bool = False) -> "str | ImportResult":
+                enrich: bool = False, *, allow_currency_mismatch: bool = False,
+                sheet: str | None = None) -> "str | ImportResult":
     """The unfinished batch of these same files, or a new one from a fresh plan; None if nothing to do."""
-    located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order)
+    from importer.write.writer import settle_unknown
+    located = locate(files, config=config, client=client, account=account, mapping=mapping, date_order=date_order,
+                     allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
     key = hashlib.sha256(f"{target}\n{located.key}".encode()).hexdigest()
     unfinished = journal.find_unfinished(key)
     if unfinished is not None:
@@ -206,6 +213,7 @@ def _where(target: str) -> str:
 
 def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency: int, ui: Ui,
                  again: str) -> ImportResult:
+    from importer.write.writer import IncompleteBatch, Writer
     with ui.progress("Creating") as progress:
         writer = Writer(client, journal, concurrency=concurrency, progress=progress)
         report = writer.run(batch_id)
@@ -259,6 +267,7 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
 
 def _other_writer_stop(report: WriteReport, batch: BatchInfo, ui: Ui) -> IncompleteBatch:
     """What to do when another import was found creating this batch's rows."""
+    from importer.write.writer import IncompleteBatch
     undo = ui.command("undo", batch.id, "--yes")
     return IncompleteBatch(
         f"{report.other_writer}.\nBatch {batch.id} created {batch.created} of {report.planned} rows before that. "
@@ -291,6 +300,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
 
     `client_for(sandbox)` gives the client; a batch imported into the sandbox is undone there.
     """
+    from importer.write.writer import IncompleteBatch, undo_batch
     journal = Journal.existing_in(state_dir)
     if journal is None:
         raise InputError(f"no import journal in {state_dir}, so no batch {batch_id!r}; nothing to undo")
@@ -323,7 +333,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
         ui.confirm(f"{question[0].upper()}{question[1:]} in {where}?", "deleting")
         client = client_for(sandbox)
         with import_lock(state_dir), ui.progress("Deleting") as progress:
-            report = undo_batch(client, journal, batch.id, concurrency=DEFAULT_CONCURRENCY, progress=progress)
+            report = undo_batch(client, journal, batch.id, progress=progress)
             restored = undo_updates(cast("Updating", client), journal, batch.id) if to_restore else None
         if to_delete or not to_restore:
             ui.say(f"Batch {batch.id}: deleted {report.deleted}"

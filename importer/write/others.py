@@ -7,8 +7,8 @@ knows the other, but PocketSmith shows it: a transaction that matches a row of t
 date, amount, payee), that PocketSmith did not hold when the batch was planned and that this journal
 did not create, is someone else's, unless an unanswered create of this batch with the same
 fingerprint could have made it. More such transactions than this batch's unanswered creates of that
-fingerprint means another writer. The writer looks before its first window of creates, then every 32
-rows (over the rows sent since the last look and those about to be), after its last window, and
+fingerprint means another writer. The writer looks before its first window of creates, then every
+OTHER_WRITER_ROWS rows (over the rows sent since the last look and those about to be), after its last window, and
 before settling; finding one, it stops.
 
 The limit: if both runs lose a create of the same row at the same moment, one may claim the other's;

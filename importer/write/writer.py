@@ -35,13 +35,18 @@ from importer.pocketsmith.models import PsTransaction
 if TYPE_CHECKING:
     from importer.pocketsmith.protocol import Client
 
-__all__ = ["DEFAULT_CONCURRENCY", "AdaptiveLimit", "Writer", "WriteReport", "UndoReport", "IncompleteBatch",
-           "snapshot", "changed_fields", "undo_batch", "settle_unknown"]
+__all__ = ["DEFAULT_CONCURRENCY", "START_CONCURRENCY", "AdaptiveLimit", "Writer", "WriteReport", "UndoReport",
+           "IncompleteBatch", "snapshot", "changed_fields", "undo_batch", "settle_unknown"]
 
-# Measured (benchmarks/import_speed.py: 2,000 creates, 20 ms a request, 2 cores): 8 in flight is
-# 5.7-6.3x one at a time, 16 is 9.0-9.1x, 32 swung from 5.5x to 13.1x with the machine's load (the
-# client keeps 16 connections alive), and a real server would see twice the burst.
-DEFAULT_CONCURRENCY = 16
+# Requests in flight: a batch starts at START_CONCURRENCY and, while PocketSmith answers without 429s,
+# adds one after each run of successes as long as the current limit, up to DEFAULT_CONCURRENCY (or
+# --concurrency). Measured (benchmarks/import_speed.py, 25 ms a request, 2 busy cores): 32 from the
+# start made 400 rows 15-20% slower than 16 (32 connections to open, and more threads for the cores to
+# serve, in a batch that takes a second), but 2,000 rows 15% faster (10.3-12.9x one at a time against
+# 9.9-10.7x). Starting at 16 and growing gives each its better half: a few hundred rows stay near 16,
+# a big batch runs at 32 after its first 400, and a server that minds sees the burst grow, not start big.
+DEFAULT_CONCURRENCY = 32
+START_CONCURRENCY = 16
 MAX_CONCURRENCY = 64
 # How many rows are sent between two looks for another import creating the same rows (one listing of
 # their dates per account): a window at the default concurrency.
@@ -59,11 +64,14 @@ class IncompleteBatch(ImporterError):
 
 
 class AdaptiveLimit:
-    """How many requests may be in flight: halved on a 429 (once per window), grown back by one per streak."""
+    """How many requests may be in flight: halved on a 429 (once per window), grown by one per streak.
 
-    def __init__(self, maximum: int, *, clock: Callable[[], float] = time.monotonic):
+    It starts at `start` (at most `maximum`; the maximum when not given) and grows by one after each run of
+    successes as long as the current limit, up to `maximum`."""
+
+    def __init__(self, maximum: int, *, start: int | None = None, clock: Callable[[], float] = time.monotonic):
         self.maximum = max(1, int(maximum))
-        self.limit = self.maximum
+        self.limit = self.maximum if start is None else max(1, min(int(start), self.maximum))
         self.in_flight = 0
         self.streak = 0
         self.epoch = 0              # bumped by each cut; a 429 from before the last cut does not cut again
@@ -204,7 +212,7 @@ class Writer:
         self.settle_delay = settle_delay
         self.settle_rounds = settle_rounds
         self.sleep = sleep
-        self.limit = AdaptiveLimit(self.concurrency)
+        self.limit = AdaptiveLimit(self.concurrency, start=START_CONCURRENCY)
         self._stop = threading.Event()
         self._interrupted = False
         self._local = threading.local()
@@ -332,7 +340,9 @@ class Writer:
         imported: dict[int, dict[str, int]] = {}
         for row in rows:
             if row.external_id:
-                known = imported.setdefault(row.account_id, self.journal.imported(row.account_id, target))
+                if row.account_id not in imported:     # one query per account, not one per row
+                    imported[row.account_id] = self.journal.imported(row.account_id, target)
+                known = imported[row.account_id]
                 if row.external_id in known:
                     self.journal.mark_skipped(row.batch_id, row.row_index,
                                               f"created meanwhile as PocketSmith {known[row.external_id]}")
@@ -348,31 +358,51 @@ class Writer:
         in_flight: dict[Future, JournalRow] = {}
         failure_streak = 0
 
+        # The look for another writer runs in a thread of its own, holding back the window it clears, while
+        # the rows already journaled go on being sent: made in the sending loop, each look (a listing, a round
+        # trip) let the requests in flight run out before any more left.
+        look: tuple[Future, list[JournalRow]] | None = None
+
         def top_up() -> None:
             # Rows are journaled `sending` a window at a time, in one commit, ahead of their
             # requests: one fsync per window instead of one in every request's path.
-            if len(ready) >= self.concurrency or not pending:
-                return
-            window = [pending.popleft() for _ in range(min(2 * self.concurrency - len(ready), len(pending)))]
-            # Before the first window and then every OTHER_WRITER_ROWS rows: has another import created
-            # these rows, or the ones sent since the last look?
-            if self._since_check is None or len(self._since_check) + len(window) >= OTHER_WRITER_ROWS:
-                try:
-                    check_no_other_writer(self.client, self.journal, batch, [*(self._since_check or ()), *window])
-                except OtherWriter as exc:
-                    pending.extendleft(reversed(window))
-                    report.other_writer = exc
-                    report.stopped_reason = "another import is creating the same rows"
+            nonlocal look
+            if look is None:
+                if len(ready) >= self.concurrency or not pending:
                     return
-                self._since_check = []
+                window = [pending.popleft() for _ in range(min(2 * self.concurrency - len(ready), len(pending)))]
+                # Before the first window and then every OTHER_WRITER_ROWS rows: has another import created
+                # these rows, or the ones sent since the last look? None of the window is sent before it says.
+                if self._since_check is not None and len(self._since_check) + len(window) < OTHER_WRITER_ROWS:
+                    release(window)
+                    return
+                look = (checker.submit(check_no_other_writer, self.client, self.journal, batch,
+                                       [*(self._since_check or ()), *window]), window)
+            future, window = look
+            if ready and not future.done():
+                return
+            look = None
+            try:
+                future.result()
+            except OtherWriter as exc:
+                pending.extendleft(reversed(window))
+                report.other_writer = exc
+                report.stopped_reason = "another import is creating the same rows"
+                return
+            self._since_check = []
+            release(window)
+
+        def release(window: list[JournalRow]) -> None:
+            assert self._since_check is not None
             self._since_check.extend(window)
             # In `ready` first: if Ctrl-C lands mid-commit, the finally below still puts them back.
             ready.extend(window)
             self.journal.mark_sending_many(window[0].batch_id, [r.row_index for r in window])
 
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="psimport-write") as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="psimport-write") as pool, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="psimport-look") as checker:
             try:
-                while ready or pending or in_flight:
+                while ready or pending or in_flight or look:
                     while not self._stop.is_set() and not report.stopped_reason:
                         top_up()
                         if not ready:
@@ -498,7 +528,7 @@ class UndoReport:
         return not self.failed
 
 
-def undo_batch(client: "Client", journal: Journal, batch_id: str, *, concurrency: int = DEFAULT_CONCURRENCY,
+def undo_batch(client: "Client", journal: Journal, batch_id: str, *, concurrency: int = START_CONCURRENCY,
                progress: Callable[[int, int], None] | None = None) -> UndoReport:
     """Delete what a batch created, keeping (and listing) any transaction changed in PocketSmith since."""
     batch = journal.batch(batch_id)

@@ -1,13 +1,14 @@
 """The CSV parser: sniff the text, pick the bank's layout, and read every row into Transactions.
 
 Detection, in order: the header signature of a known mapping (user mappings first, then the
-shipped ones), the shape of a headerless file, then a generic reading of a header whose columns
-plainly say what they are. Decimal mark and day/month order, where a mapping leaves them open,
+shipped ones), the shape of a headerless file whose values agree with the mapping, then the layout
+inferred from the file itself (`infer`). Decimal mark and day/month order, where a mapping leaves them open,
 are inferred from every row of the file, never from the first one alone.
 
 The package, stage by stage: `text` (bytes to records), `mapping` (the mapping YAML model, its
-loader, and where mappings are found), `layout` (which mapping fits a file), `values` (dates and
-amounts, and their inference), `reader` (one file through one layout into Transactions).
+loader, and where mappings are found), `layout` (which mapping fits a file), `infer` and `headers`
+(a layout no mapping knows, from the rows and the header names), `values` (dates and amounts, and
+their inference), `reader` (one file through one layout into Transactions).
 """
 
 from __future__ import annotations
@@ -16,21 +17,21 @@ import codecs
 import gc
 import re
 from collections import Counter
+from datetime import date
+from decimal import Decimal
 
 from importer.errors import ImporterError, InputError
 from importer.parsers.base import ParseOptions
-from importer.parsers.csv.layout import (
-    detect_layout,
-    explicit_layout,
-    generic_layout,
-    unknown_layout,
-)
-from importer.parsers.csv.mapping import find_mapping
+from importer.parsers.csv.infer import infer_layout
+from importer.parsers.csv.layout import detect_layout, explicit_layout
+from importer.parsers.csv.mapping import Mapping, find_mapping
 from importer.parsers.csv.reader import Reader
-from importer.parsers.csv.text import HEAD_CHARS, Source, looks_utf16le
+from importer.parsers.csv.text import HEAD_CHARS, Records, Source, looks_utf16le
 from importer.record import Statement
 
-__all__ = ["CsvParser", "CSV_SUFFIXES"]
+__all__ = ["CsvParser", "CSV_SUFFIXES", "INFER"]
+
+INFER = "infer"   # `--mapping infer`: every mapping ignored, the layout inferred from the file itself
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".xls")
 
@@ -44,8 +45,8 @@ class CsvParser:
     name = "csv"
 
     def sniff(self, head: bytes, filename: str) -> float:
-        """How sure this is a CSV statement: a known header 0.9, a known headerless shape 0.75, plainly
-        named columns 0.6, any consistent table 0.4; OFX, QIF, XML and binary data 0."""
+        """How sure this is a CSV statement: a known header 0.9, a known headerless shape 0.75, a layout
+        inference can read 0.6, any consistent table 0.4; OFX, QIF, XML and binary data 0."""
         try:
             return self._sniff(head, filename)
         except ImporterError:
@@ -72,35 +73,69 @@ class CsvParser:
         layout = detect_layout(source, ())
         if layout is not None:
             return layout.confidence + suffix_bonus
+        try:
+            infer_layout(source)
+            return 0.6 + suffix_bonus     # its rows say what each column is: read by inference
+        except ImporterError:
+            pass
         head_records = source.head()
-        if generic_layout(head_records) is not None:
-            return 0.6 + suffix_bonus
         records = head_records.records(head_records.delimiter('"'), '"')
         widths = Counter(len(r) for r in records.rows if len(r) > 1)
         if widths and widths.most_common(1)[0][1] >= 2:
             return 0.4 + suffix_bonus
         return 0.1 if suffix_bonus else 0.0
 
+    @staticmethod
+    def explicit_mapping(options: ParseOptions) -> Mapping | None:
+        """The mapping `options` name (`--mapping`), or None when the layout is to be detected."""
+        if not options.mapping or options.mapping == INFER:
+            return None
+        return find_mapping(options.mapping, options.mapping_dirs)
+
     def parse(self, data: bytes, filename: str, options: ParseOptions = ParseOptions()) -> list[Statement]:
         """Every row of the file, through the mapping named in `options` or the one detected."""
-        explicit = find_mapping(options.mapping, options.mapping_dirs) if options.mapping else None
+        explicit = self.explicit_mapping(options)
         source = Source(data, filename)
         if not source.text(explicit.encoding if explicit else None).strip():
             raise InputError("the file is empty; download the statement again", file=filename)
+        return self.read_source(source, filename, options, explicit)
+
+    def read_source(self, source: Source, filename: str, options: ParseOptions, explicit: Mapping | None = None,
+                    *, records: Records | None = None,
+                    cells: dict[tuple[int, int], date | Decimal] | None = None) -> list[Statement]:
+        """A file's text (or a spreadsheet's rows: `records` and their typed `cells`) through the mapping
+        named, else the one detected, else the one inferred: the one path every tabular statement takes."""
+        infer = options.mapping == INFER
+        notes: list[str] = []
         if explicit is not None:
             layout = explicit_layout(source.head(explicit.encoding), explicit)
         else:
-            layout = detect_layout(source, options.mapping_dirs) or generic_layout(source.head())
+            layout = None if infer else detect_layout(source, options.mapping_dirs)
             if layout is None:
-                raise unknown_layout(source.head())
-        reader = Reader(source.text(layout.mapping.encoding), filename, layout, options)
+                inferred = infer_layout(source, options.date_order)
+                layout, notes = inferred.layout, [inferred.summary]
+        if records is None:
+            text = source.text(layout.mapping.encoding)
+        else:
+            # The rows are split already; the text is wanted only for the preamble above the header, where
+            # a mapping's `account: pattern` looks. That pattern was written for the bank's CSV ("IBAN;(...)"),
+            # so the cells are joined with the delimiter it names.
+            mapping = layout.mapping
+            above = records.rows[:layout.header_index if layout.header_index is not None else mapping.skip_lines]
+            pattern = mapping.account_pattern.pattern if mapping.account_pattern is not None else ""
+            delimiter = mapping.delimiter or next((d for d in (";", "\t", "|") if d in pattern), ",")
+            text = "".join(delimiter.join(row) + "\n" for row in above)
+        reader = Reader(text, filename, layout, options, records=records, cells=cells)
         del source  # the reader holds the one text it needs; the rest can go
         # Collecting a million rows trips the cyclic garbage collector over and over, for nothing:
         # rows hold only strings. Pausing it halves the time of a large file.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return reader.statements()
+            statements = reader.statements()
         finally:
             if collecting:
                 gc.enable()
+        for statement in statements:
+            statement.notes.extend(notes)
+        return statements

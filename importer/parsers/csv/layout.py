@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from importer.errors import InputError
 from importer.parsers.csv.mapping import (
-    WRITING_A_MAPPING,
     Mapping,
     available_mappings,
-    mapping_from_dict,
     normalise_cell,
 )
 from importer.parsers.csv.text import Head, Records, Source
+from importer.parsers.csv.values import ORDERED_FORMATS, DateFormat, infer_decimal_mark
 
-__all__ = ["Layout", "detect_layout", "generic_layout", "unknown_layout", "explicit_layout", "HeaderMatch",
-           "match_header", "match_shape", "generic_mapping"]
+__all__ = ["Layout", "detect_layout", "explicit_layout", "HeaderMatch",
+           "match_header", "match_shape", "date_orders", "parse_with_order", "values_agree"]
 
 @dataclass
 class Layout:
@@ -112,6 +113,87 @@ def _kind_fits(kind: str, cell: str) -> bool:
     return False
 
 
+@cache
+def _order_formats(order: str) -> tuple[DateFormat, ...]:
+    return tuple(DateFormat(fmt, allow_time=True) for fmt in ORDERED_FORMATS[order])
+
+
+def _reading(values: Sequence[str], order: str) -> DateFormat | None:
+    """The first of an order's formats that reads every value as a real date."""
+    for candidate in _order_formats(order):
+        if candidate.parse_all(values)[1] is None:
+            return candidate
+    return None
+
+
+def date_orders(values: Sequence[str]) -> set[str]:
+    """The orders (dmy, mdy, ymd) in which every value reads as a real date; two of them when no value
+    settles the order (03/04/2024), none when the values are not all dates."""
+    distinct = list(dict.fromkeys(v for v in values if v.strip()))
+    if not distinct:
+        return set()
+    found = {order: fmt for order in ORDERED_FORMATS if (fmt := _reading(distinct, order)) is not None}
+    if len(found) > 1:
+        # "2024-01-05" reads the same in every order that reads it: one reading, not an ambiguity.
+        readings = {tuple(fmt.parse(v) for v in distinct) for fmt in found.values()}
+        if len(readings) == 1:
+            return {next(iter(found))}
+    return set(found)
+
+
+def parse_with_order(value: str, order: str) -> date | None:
+    """One date read in the given order (for comparing the dates of two columns)."""
+    fmt = _reading([value], order)
+    return fmt.parse(value) if fmt is not None else None
+
+
+def values_agree(mapping: Mapping, records: Sequence[Sequence[str]]) -> bool:
+    """Whether a headerless file's values confirm a mapping its shape fits: the dates read in the mapping's
+    order and some date proves that order (`13/02` for day first), and the amounts use its decimal mark.
+    A shape alone (`date, text, amount`) fits many banks; the values decide which it can be."""
+    width = len(mapping.shape)
+    rows = [list(r) + [""] * (width - len(r)) for r in records if any(c.strip() for c in r)]
+    date_columns = [i for i, kind in enumerate(mapping.shape) if kind == "date"]
+    for index in date_columns:
+        values = [r[index].strip() for r in rows if _DATE_LIKE.fullmatch(r[index])]
+        if not values:
+            return False
+        if mapping.date_format != "auto":
+            fmt = DateFormat(mapping.date_format, allow_time=True)
+            if fmt.parse_all(values)[1] is not None:
+                return False
+            order = _format_order(mapping.date_format)
+        else:
+            order = mapping.date_order
+        orders = date_orders(values)
+        # No real date at all (31/02) is the reader's to report at its line, with the mapping that fits.
+        if order is not None and orders and orders != {order}:
+            return False
+    if mapping.decimal:
+        amounts = [i for i, kind in enumerate(mapping.shape) if kind in ("amount", "signed_amount", "amount_or_blank")]
+        joined = ["\n".join(r[i] for r in rows) for i in amounts]
+        try:
+            mark = infer_decimal_mark(joined, mapping.decimal, "", lambda i: i + 1)
+        except InputError:
+            return False
+        if mark != mapping.decimal:
+            return False
+    return True
+
+
+def _format_order(fmt: str) -> str | None:
+    """dmy, mdy or ymd for a format whose day and month could swap; None when they cannot (a month name)."""
+    if "%b" in fmt or "%B" in fmt:
+        return None
+    positions = {d: fmt.find(f"%{d}") for d in "dmYy"}
+    year = max(positions["Y"], positions["y"])
+    if positions["d"] < 0 or positions["m"] < 0:
+        return None
+    if year < positions["m"]:
+        return "ymd"
+    return "dmy" if positions["d"] < positions["m"] else "mdy"
+
+
 def match_shape(mapping: Mapping, records: Sequence[Sequence[str]]) -> int:
     """How many records in a row fit a headerless mapping's shape (0 if any record does not)."""
     if mapping.header or not mapping.shape:
@@ -137,54 +219,6 @@ def match_shape(mapping: Mapping, records: Sequence[Sequence[str]]) -> int:
     return fitted
 
 
-# ─── the generic fallback ──────────────────────────────────────────────────────────────────────
-
-_GENERIC_ROLES = {  # English first; the common Dutch, German, French and Spanish names too
-    "date": ("date", "transaction date", "posted date", "posting date", "booking date", "trans date",
-             "date posted", "transaction_date", "datum", "buchungstag", "buchungsdatum", "fecha", "date opération"),
-    "amount": ("amount", "transaction amount", "value", "bedrag", "betrag", "montant", "importe"),
-    "debit": ("debit", "debits", "debit amount", "withdrawal", "withdrawals", "money out", "paid out", "outflow",
-              "soll", "débit", "debe", "cargo"),
-    "credit": ("credit", "credits", "credit amount", "deposit", "deposits", "money in", "paid in", "inflow",
-               "haben", "crédit", "haber", "abono"),
-    "payee": ("payee", "description", "details", "narrative", "transaction details", "merchant", "name",
-              "desc", "transaction description", "counterparty", "omschrijving", "naam", "beschreibung",
-              "empfänger", "libellé", "descripción", "concepto"),
-    "memo": ("memo", "notes", "reference", "note", "mededelingen", "verwendungszweck", "referencia"),
-    "balance": ("balance", "running balance", "running bal.", "balance after", "saldo", "kontostand", "solde"),
-}
-
-
-def generic_mapping(header: Sequence[str]) -> Mapping | None:
-    """A mapping for a header whose columns plainly say what they are ("Date, Description, Amount",
-    "Date, Payee, Debit, Credit"); None when any role is missing or claimed by two columns."""
-    normal = _trimmed(header)
-    found: dict[str, str] = {}
-    for role, names in _GENERIC_ROLES.items():
-        hits = [header[i].strip() for i, cell in enumerate(normal) if cell in names]
-        if len(hits) > 1:
-            if role in ("payee", "memo"):
-                hits = hits[:1]  # "Payee" and "Description" both present: the first describes the row
-            else:
-                return None
-        if hits:
-            found[role] = hits[0]
-    has_amount = "amount" in found
-    has_split = "debit" in found and "credit" in found
-    if "date" not in found or "payee" not in found or has_amount == has_split:
-        return None
-    columns: dict[str, Any] = {"date": found["date"], "payee": found["payee"]}
-    if has_amount:
-        columns["amount"] = found["amount"]
-    else:
-        columns["debit"], columns["credit"] = found["debit"], found["credit"]
-    for role in ("memo", "balance"):
-        if role in found:
-            columns[role] = found[role]
-    return mapping_from_dict({"name": "generic", "bank": "generic CSV (columns recognised by name)",
-                              "columns": columns, "date_format": "auto"}, name="generic")
-
-
 # ─── choosing a layout ─────────────────────────────────────────────────────────────────────────
 
 def _skip_lines(records: Records, count: int) -> list[list[str]]:
@@ -206,8 +240,9 @@ def detect_layout(source: Source, mapping_dirs: Sequence[Path]) -> Layout | None
                 scored.append(((2,) + found.score, order,
                                Layout(mapping, delimiter, found.index, records, 0.9)))
         else:
-            fitted = match_shape(mapping, _skip_lines(records, mapping.skip_lines)[:30])
-            if fitted:
+            rows = _skip_lines(records, mapping.skip_lines)
+            fitted = match_shape(mapping, rows[:30])
+            if fitted and values_agree(mapping, rows):
                 constrained = sum(kind not in ("any", "text") for kind in mapping.shape)
                 scored.append(((1, constrained, len(mapping.shape), 0), order,
                                Layout(mapping, delimiter, None, records, 0.75)))
@@ -220,31 +255,6 @@ def detect_layout(source: Source, mapping_dirs: Sequence[Path]) -> Layout | None
         raise InputError(f"this file fits both the '{best.mapping.name}' and '{rivals[0].mapping.name}' "
                          "mappings equally; pass --mapping NAME", file=source.filename)
     return best
-
-
-def generic_layout(head: Head) -> Layout | None:
-    delimiter = head.delimiter('"')
-    records = head.records(delimiter, '"')
-    for index, row in enumerate(records.rows[:20]):
-        if len([c for c in row if c.strip()]) >= 2:
-            mapping = generic_mapping(row)
-            if mapping is not None:
-                return Layout(mapping, delimiter, index, records, 0.6)
-    return None
-
-
-def unknown_layout(head: Head) -> InputError:
-    delimiter = head.delimiter('"')
-    records = head.records(delimiter, '"')
-    rows = [(i, row) for i, row in enumerate(records.rows) if any(c.strip() for c in row)]
-    if not rows:
-        return InputError("the file has no rows of data", file=head.filename)
-    index, first = max(rows[:20], key=lambda item: len(item[1]))
-    cells = ", ".join(c.strip() or "(empty)" for c in first)
-    return InputError(f"no mapping knows this CSV layout (columns seen on line {records.line_of(index)}: "
-                      f"{cells}). Pass --mapping NAME (see `psimport mappings`) or write a mapping for your bank "
-                      f"and pass --mapping FILE ({WRITING_A_MAPPING})", file=head.filename,
-                      line=records.line_of(index))
 
 
 def explicit_layout(head: Head, mapping: Mapping) -> Layout:

@@ -20,8 +20,8 @@ from importer.schema import Bool, Either, Keys, ListOf, OneOf, Regex, Text, Whol
 from importer.yamlfile import excerpt, line_of, read_yaml_file
 
 __all__ = ["Mapping", "TextSpec", "Flag", "DropRule", "Pending", "load_mapping", "mapping_from_dict",
-           "available_mappings", "find_mapping", "mapping_yaml", "normalise_cell", "MAPPING_SCHEMA", "SHAPE_KINDS",
-           "WRITING_A_MAPPING"]
+           "available_mappings", "find_mapping", "where_user_mappings_are", "mapping_yaml", "normalise_cell",
+           "MAPPING_SCHEMA", "SHAPE_KINDS", "WRITING_A_MAPPING"]
 
 WRITING_A_MAPPING = "README section 'Writing a mapping for your bank'"
 
@@ -428,9 +428,24 @@ def find_mapping(name_or_path: str, extra_dirs: Iterable[Path] = ()) -> Mapping:
     for mapping in mappings:
         if mapping.name.casefold() == name_or_path.casefold():
             return mapping
+    for directory in extra_dirs:
+        # A user mapping's file name works as well as the name inside it (my-bank.yaml, name: mybank).
+        for suffix in (".yaml", ".yml"):
+            path = Path(directory) / f"{name_or_path}{suffix}"
+            if path.is_file():
+                return load_mapping(path)
     names = ", ".join(sorted(m.name for m in mappings))
     raise ConfigError(f"unknown mapping '{name_or_path}'; known mappings: {names}. "
-                      f"Or pass a mapping YAML file (see the {WRITING_A_MAPPING})")
+                      f"{where_user_mappings_are(extra_dirs)}; or pass the path of a mapping YAML file "
+                      f"(see the {WRITING_A_MAPPING})")
+
+
+def where_user_mappings_are(extra_dirs: Iterable[Path]) -> str:
+    """The folders psimport reads user mappings from, for messages that send a user there."""
+    folders = [str(d) for d in extra_dirs]
+    if not folders:
+        return "No folder of user mappings is configured (the config's mappings_dir: names one)"
+    return "psimport reads your mappings (NAME.yaml) from " + ", ".join(folders)
 
 
 def mapping_yaml(name_or_path: str, extra_dirs: Iterable[Path] = ()) -> str:

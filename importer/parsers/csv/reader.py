@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from itertools import compress, repeat
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from importer.errors import InputError
 from importer.parsers.base import ParseOptions
@@ -32,14 +32,23 @@ from importer.record import Account, Foreign, Statement, Transaction
 __all__ = ["Reader"]
 
 class Reader:
-    """One file through one mapping: rows, then columns, then Transactions."""
+    """One file through one mapping: rows, then columns, then Transactions.
 
-    def __init__(self, text: str, filename: str, layout: Layout, options: ParseOptions):
+    A spreadsheet comes as `records` already split (its rows, each on the line of its row number)
+    and `cells`, the values its cells hold as dates and Decimals by (row number, column index):
+    those are taken as they are, and only cells holding text are read as text.
+    """
+
+    def __init__(self, text: str, filename: str, layout: Layout, options: ParseOptions,
+                 records: Records | None = None, cells: Mapping[tuple[int, int], date | Decimal] | None = None):
         self.text = text
         self.file = filename
         self.layout = layout
         self.mapping = layout.mapping
         self.options = options
+        self.records = records
+        self.cells = cells or {}
+        self._number_cells: dict[int, dict[int, Decimal]] = {}
         self._columns: dict[int, list[str]] = {}
         self._joined_columns: dict[int, str] = {}
         self._roles: dict[int, str] = {}      # column index -> the mapping's name for it, for messages
@@ -53,14 +62,17 @@ class Reader:
         self.header_line = header_line
         indices = self._resolve_columns(header)
         self._roles = {index: role.split(".")[0] for role, index in reversed(indices.items())}
-        count = self._uniform_columns(indices)
+        count = self._uniform_columns(indices) if self.records is None else None
         if count is not None:
             self.lines = range(header_line + 1, header_line + 1 + count)
             preamble = self._preamble()
             self.text = ""
             return self._convert(count, indices, set(), {}, preamble)
-        records = read_records(self.text, self.layout.delimiter, mapping.quote, self.file)
-        self._check_quoting(records)
+        if self.records is not None:
+            records = self.records
+        else:
+            records = read_records(self.text, self.layout.delimiter, mapping.quote, self.file)
+            self._check_quoting(records)
         first = self._first_data_index(records, header_line)
         rows, lines, pending, continued = self._data_rows(records, first, indices)
         self.lines = lines
@@ -248,12 +260,27 @@ class Reader:
             return self.header[index].strip()
         return self._roles.get(index) or f"column {index + 1}"
 
+    def _typed(self, index: int, kind: type) -> dict[int, Any]:
+        """The rows whose cell in this column holds a value of `kind` (a spreadsheet's date or number cell)."""
+        if not self.cells:
+            return {}
+        cells, lines = self.cells, self.lines
+        found = {}
+        for position in range(len(lines)):
+            value = cells.get((lines[position], index))
+            if isinstance(value, kind):
+                found[position] = value
+        return found
+
     def _dates(self, index: int, pending: set[int]) -> list[date]:
         values = self._column(index)
+        typed = self._typed(index, date)
+        if typed and len(typed) == len(values) and not pending:
+            return [typed[i] for i in range(len(values))]
         positions: Sequence[int] = range(len(values))
         usable = values
-        if pending:
-            positions = [i for i in positions if i not in pending]
+        if pending or typed:
+            positions = [i for i in positions if i not in pending and i not in typed]
             usable = [values[i] for i in positions]
         lines = self.lines
 
@@ -261,7 +288,9 @@ class Reader:
             return lines[positions[k]]
 
         mapping = self.mapping
-        if mapping.date_format == "auto":
+        if typed and not usable:
+            fmt = DateFormat("%Y-%m-%d")        # every date is a date cell: nothing is read as text
+        elif mapping.date_format == "auto":
             fmt = infer_date_format(usable, self.options.date_order or mapping.date_order, self.file, line_of,
                                     self._column_name(index))
         else:
@@ -269,19 +298,41 @@ class Reader:
         parsed, bad, why = fmt.parse_all(usable)
         if bad is not None:
             raise InputError(f"{why} (column '{self._column_name(index)}')", file=self.file, line=line_of(bad))
-        if not pending:
+        if not pending and not typed:
             return list(map(parsed.__getitem__, values))
-        newest = max(parsed.values(), default=None)
+        newest = max([*parsed.values(), *typed.values()], default=None)
         if newest is None:
             raise self._fail(0, "every row is pending, so none has a date to go by")
-        return [newest if i in pending else parsed[v] for i, v in enumerate(values)]
+        return [typed[i] if i in typed else newest if i in pending else parsed[v] for i, v in enumerate(values)]
 
     def _amounts(self, reader: AmountReader, index: int) -> list[Decimal | None]:
         values = self._column(index)
+        typed = self._number_cells.get(index)
         result, bad, why = reader.parse_column(values, self._joined(index))
         if bad is not None:
             raise self._fail(bad, f"cannot read the amount in '{self._column_name(index)}': {why}")
+        if typed:
+            result = [typed.get(i, amount) for i, amount in enumerate(result)]
         return result
+
+    def _take_numbers(self, indices: list[int]) -> dict[int, dict[int, Decimal]]:
+        """The number cells of a spreadsheet's money columns, by column and row, each to the most decimal
+        places any of them has and at least cents (12.5 beside 23.45 is 12.50; a cell holds a number, not
+        how it is shown), or whole when every one is (yen). Their text is blanked, so the text reading
+        (and the decimal-mark inference) sees only the cells that hold text."""
+        found = {index: self._typed(index, Decimal) for index in indices}
+        exponents = [int(d.as_tuple().exponent) for typed in found.values() for d in typed.values()]
+        if not exponents:
+            return {}
+        finest = min(exponents)
+        places = Decimal(1).scaleb(min(finest, -2) if finest < 0 else 0)
+        for index, typed in found.items():
+            column = self._columns[index]
+            for position in typed:
+                column[position] = ""
+            self._joined_columns.pop(index, None)
+        return {index: {position: value.quantize(places) for position, value in typed.items()}
+                for index, typed in found.items() if typed}
 
     def _texts(self, spec) -> list[str]:
         if spec is None:
@@ -308,6 +359,7 @@ class Reader:
         dates = self._dates(indices["date"], pending)
 
         amount_columns = [indices[r] for r in ("amount", "debit", "credit", "fee", "balance") if r in indices]
+        self._number_cells = self._take_numbers(amount_columns) if self.cells else {}
         decimal_mark = mapping.decimal or infer_decimal_mark(
             [self._joined(i) for i in amount_columns], None, self.file, lambda i: self.lines[i])
         reader = AmountReader(decimal_mark)
@@ -407,11 +459,13 @@ class Reader:
         blank = [""] * count
         debit_raw = self._column(indices["debit"]) if "debit" in indices else blank
         credit_raw = self._column(indices["credit"]) if "credit" in indices else blank
-        debit_text = self._joined(indices["debit"]) if "debit" in indices else ""
-        credit_text = self._joined(indices["credit"]) if "credit" in indices else ""
+        # A side the mapping does not read is a blank on every row, one line each, like the side it does read.
+        no_side = "\n".join(blank)
+        debit_text = self._joined(indices["debit"]) if "debit" in indices else no_side
+        credit_text = self._joined(indices["credit"]) if "credit" in indices else no_side
         debit_plain = reader.plain_values(debit_raw, debit_text)
         credit_plain = reader.plain_values(credit_raw, credit_text)
-        if debit_plain is not None and credit_plain is not None \
+        if not self.cells and debit_plain is not None and credit_plain is not None \
                 and debit_plain.count("") + credit_plain.count("") == count and "-" not in credit_text:
             # Fast path: exactly one of the two is filled on every row, plain numbers only.
             try:

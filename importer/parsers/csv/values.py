@@ -10,7 +10,16 @@ from typing import Callable, Sequence
 from importer.errors import InputError
 from importer.parsers.csv.mapping import WRITING_A_MAPPING
 
-__all__ = ["DateFormat", "infer_date_format", "AmountReader", "infer_decimal_mark", "MONTHS"]
+__all__ = ["AmbiguousDates", "DateFormat", "infer_date_format", "ORDERED_FORMATS", "AmountReader", "infer_decimal_mark", "MONTHS"]
+
+class AmbiguousDates(InputError):
+    """Every date reads in more than one day/month order: the one question `--date-order` answers."""
+
+    def __init__(self, message: str, *, file: str, line: int, orders: tuple[str, ...], example: str):
+        self.orders = orders
+        self.example = example
+        super().__init__(message, file=file, line=line)
+
 
 # ─── dates ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -97,7 +106,7 @@ class DateFormat:
         return parsed, None, None
 
 
-_ORDERED_FORMATS: dict[str, tuple[str, ...]] = {
+ORDERED_FORMATS: dict[str, tuple[str, ...]] = {
     "ymd": ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y.%m.%d.", "%Y%m%d", "%Y:%m:%d"),
     "dmy": ("%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y", "%d-%m-%Y", "%d-%m-%y", "%d %b %Y", "%d %b %y",
             "%d-%b-%Y", "%d-%b-%y", "%d %B %Y", "%d. %B %Y", "%d/%b/%Y"),
@@ -108,8 +117,8 @@ _ORDERED_FORMATS: dict[str, tuple[str, ...]] = {
 
 def _not_a_real_date(value: str, preferred_order: str | None) -> str | None:
     """Why a value written like a date (31/02/2026) is not one; None if no known format has its shape."""
-    for order in sorted(_ORDERED_FORMATS, key=lambda order: order != preferred_order):
-        for fmt in _ORDERED_FORMATS[order]:
+    for order in sorted(ORDERED_FORMATS, key=lambda order: order != preferred_order):
+        for fmt in ORDERED_FORMATS[order]:
             candidate = DateFormat(fmt, allow_time=True)
             if candidate.regex.fullmatch(value):
                 try:
@@ -128,7 +137,7 @@ def infer_date_format(values: Sequence[str], preferred_order: str | None, filena
         raise InputError(f"the '{column}' column is empty on every row", file=filename)
     fitting: list[tuple[str, DateFormat, dict[str, date]]] = []
     best_failure: tuple[int, int, str] | None = None  # (values read, index, message)
-    for order, formats in _ORDERED_FORMATS.items():
+    for order, formats in ORDERED_FORMATS.items():
         for fmt in formats:
             candidate = DateFormat(fmt, allow_time=True)
             parsed, bad, why = candidate.parse_all(distinct)
@@ -160,9 +169,10 @@ def infer_date_format(values: Sequence[str], preferred_order: str | None, filena
                 return candidate
     example = next(v for v in distinct if len({parsed[v] for _, _, parsed in fitting}) > 1)
     orders = " or ".join(order for order, _, _ in fitting)
-    raise InputError(f"the dates are ambiguous: every one (such as '{example.strip()}') reads as {orders}; "
-                     "pass --date-order dmy|mdy|ymd, or set date_format in a mapping", file=filename,
-                     line=line_of(values.index(example)))
+    raise AmbiguousDates(f"the dates are ambiguous: every one (such as '{example.strip()}') reads as {orders}; "
+                         "pass --date-order dmy|mdy|ymd, or set date_format in a mapping", file=filename,
+                         line=line_of(values.index(example)), orders=tuple(order for order, _, _ in fitting),
+                         example=example.strip())
 
 
 # ─── amounts ───────────────────────────────────────────────────────────────────────────────────

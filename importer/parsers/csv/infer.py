@@ -1,0 +1,1026 @@
+"""Layout inference: a CSV no mapping knows, read from the file itself, or refused with the one question that settles it.
+
+What it works out, in order: the encoding (from the bytes, charset-normalizer for anything not
+Unicode), the delimiter, where the data starts (preamble lines, a header row or none) and ends (footer
+lines), then each column's role from the content of the rows: the dates, the amounts, a running
+balance that each row's amount must carry forward (balance[i-1] + amount[i] = balance[i], in either
+row order), which settles the sign of a single amount and which of an in/out pair is money out; a
+direction flag, a currency column, a status column with pending rows, and the payee, memo and type
+by how their texts vary. Header names (`headers.py`, 15 languages) break ties the content cannot.
+
+The result is an ordinary mapping (the same data a mapping YAML holds), so the reader reads it like
+any other, with the day/month order and decimal mark taken from every row; `psimport mappings new`
+(`newmapping.py`) writes it out. Whatever cannot be told is an InputError naming the mapping key that
+answers it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any, Sequence
+
+from importer.errors import InputError
+from importer.parsers.csv.headers import PENDING_WORDS, header_role, is_exact_name
+from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
+from importer.parsers.csv.mapping import mapping_from_dict
+from importer.parsers.csv.text import (
+    HEAD_RECORDS,
+    Records,
+    Source,
+    looks_utf16le,
+    read_records,
+)
+from importer.parsers.csv.values import (
+    ORDERED_FORMATS,
+    AmountReader,
+    DateFormat,
+    infer_decimal_mark,
+)
+from importer.record import TOO_BIG
+
+__all__ = ["INFERRED", "Inferred", "LayoutQuestion", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT"]
+
+# Inference could not settle it, so `mappings new` could not either: a mapping written by hand answers it.
+NEW_MAPPING_HINT = "write a mapping that says so (docs/mappings.md) and pass --mapping FILE, or --mapping NAME"
+
+# The code pages bank exports come in when they are not Unicode, for the detector to choose among.
+# Cyrillic code pages are left out: a stray byte in a UTF-8 file reads as plausible Cyrillic, never as
+# plausible Western text, so they would win ties they should lose.
+_CODE_PAGES = ["cp1252", "latin_1", "cp1250", "cp852", "cp1257", "iso8859_2", "iso8859_15", "shift_jis",
+               "cp932", "gb18030", "big5", "euc_jp", "cp850"]
+# Characters a code page decodes to that its own languages rarely write: symbols, and letters of other scripts.
+_SYMBOLS = "¤¦¨´¸¹²³¼½¾×÷¯¿¬¶§°±µ·˘˛˝˙"
+_RARE_LETTERS = {
+    "cp1252": frozenset(_SYMBOLS + "ìòùøåæðþÌÒÙØÅÆÐÞœŒŸ"),
+    "latin_1": frozenset(_SYMBOLS + "ìòùøåæðþÌÒÙØÅÆÐÞ"),
+    "cp1250": frozenset(_SYMBOLS + "ĺľŕăţşĹĽŔĂŢŞ"),
+    "cp1257": frozenset(_SYMBOLS + "ęįųĘĮŲõÕ"),
+}
+_DETECTOR_BYTES = 16 * 1024
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_TAIL_CHARS = 8 * 1024
+# An in/out pair with no balance or names is settled by how many entries each has only over this many rows:
+# purchases outnumber payments in by far on any account people spend from.
+_MANY_ROWS = 20
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+_DATE_CELL = re.compile(
+    r"\s*(?:\d{1,4}[-/.:]\d{1,2}[-/.:]\d{1,4}\.?|\d{8}|\d{1,2}[- ][^\W\d_]{3,9}\.?[- ]\d{2,4}"
+    r"|[^\W\d_]{3,9}\.? \d{1,2},? \d{4}|\d{1,2}\. ?[^\W\d_]{3,9}\.? \d{4}|\d{4}年\d{1,2}月\d{1,2}日)"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\S*(?: ?[+-]\d{2}:?\d{2})?)?\s*")
+_AMOUNT_CELL = re.compile(r"\s*\(?\s*[-+\u2212]?\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+\u2212]?\s*"
+                          r"(?:\d[\d.,' \u00a0\u202f]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*")
+_GROUPED = re.compile(r"[-+]?\d{1,3}(?:[,. '\u00a0]\d{3})+")
+_TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?")
+_CENTS = re.compile(r"\d[.,]\d{1,2}\D{0,4}$")
+_PLAIN_NUMBER = re.compile(r"[-+(]?\s*[$£€]?\s*[\d.,' ]*\d[\d.,' ]*\)?-?")
+_SUMMARY_TEXT = re.compile(
+    r"(?i)^(opening balance|closing balance|balance brought forward|balance carried forward|brought forward|"
+    r"carried forward|turnover|total|totals|anfangssaldo|endsaldo|alter kontostand|neuer kontostand|"
+    r"beginsaldo|eindsaldo|solde initial|solde final|solde précédent|nouveau solde|saldo inicial|saldo final|"
+    r"saldo anterior|saldo iniziale|saldo finale|ingående saldo|utgående saldo|inngående saldo|utgående saldo|"
+    r"primo saldo|ultimo saldo|alkusaldo|loppusaldo|saldo początkowe|saldo końcowe|počáteční zůstatek|"
+    r"konečný zůstatek|likutis pradžiai|likutis pabaigai|apyvarta|繰越|前月繰越|期初余额|期末余额)$")
+_CURRENCIES = frozenset((
+    "AUD NZD GBP EUR USD CAD CHF JPY CNY HKD SGD SEK NOK DKK PLN CZK HUF RON BGN HRK ISK TRY RUB UAH ZAR INR "
+    "IDR MYR THB PHP VND KRW TWD BRL MXN ARS CLP COP PEN ILS AED SAR QAR KWD EGP MAD NGN KES LKR PKR BDT").split())
+# A direction column's values: (money out, money in), case-folded.
+_FLAG_OUT = frozenset(("d", "dr", "debit", "debet", "db", "dt", "s", "soll", "af", "out", "outflow", "-", "débit",
+                       "débito", "debito", "debe", "cargo", "出金", "支出", "借"))
+_FLAG_IN = frozenset(("c", "cr", "credit", "ct", "k", "kr", "h", "haben", "bij", "in", "inflow", "+", "crédit",
+                      "crédito", "credito", "haber", "abono", "入金", "收入", "贷"))
+
+
+class LayoutQuestion(InputError):
+    """What inference cannot settle, as a question a person can answer: the mapping key, and each answer
+    with what it means (`mappings new` asks it on a terminal; elsewhere it is the error)."""
+
+    def __init__(self, message: str, *, file: str, key: str, answers: dict[str, str], line: int | None = None):
+        self.key = key
+        self.answers = answers
+        super().__init__(message, file=file, line=line)
+
+
+INFERRED = "layout inferred from the file: "   # how the note that says what was inferred starts
+
+
+@dataclass
+class Inferred:
+    """What inference decided: the layout to read with, its mapping as YAML data, and what to tell the user."""
+
+    layout: Layout
+    data: dict[str, Any]
+    notes: list[str] = field(default_factory=list)   # what was decided, a part a phrase
+    header: list[str] | None = None
+    first_line: int = 1   # the first line of data
+    width: int = 0        # how many columns a row of data has
+
+    @property
+    def summary(self) -> str:
+        """What was inferred, in one line (said on stderr, and in preview's warnings)."""
+        return INFERRED + "; ".join(self.notes)
+
+
+# ─── encoding ─────────────────────────────────────────────────────────────────────────────────
+
+def detect_encoding(data: bytes) -> str | None:
+    """The file's encoding when it is not Unicode (None when it is: UTF-8, UTF-16, a BOM)."""
+    if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    sample = data.rstrip(b"\x00")
+    try:
+        sample.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    if looks_utf16le(data):
+        return None
+    import charset_normalizer  # only for files that are not Unicode: it costs 50 ms to import
+    # The detector needs every non-ASCII byte it can get, and they are few: give it the lines
+    # that hold them rather than the first kilobytes alone.
+    # Distinct lines only, and a few kilobytes of them: the detector's time grows with what it is given
+    # (256 KB took it 4.5 s), and a statement repeats its payees.
+    excerpt = _non_ascii_lines(sample, _DETECTOR_BYTES)
+    encoding = _likeliest(charset_normalizer.from_bytes(excerpt, cp_isolation=_CODE_PAGES), excerpt)
+    try:
+        data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        encoding = "cp1252"
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            encoding = "latin-1"
+    return codecs.lookup(encoding).name
+
+
+def _non_ascii_lines(data: bytes, limit: int) -> bytes:
+    """The distinct lines holding a byte above 0x7F, up to `limit` bytes of them, found without reading the rest."""
+    found: dict[bytes, None] = {}
+    size = position = 0
+    while size < limit:
+        match = _HIGH_BYTE.search(data, position)
+        if match is None:
+            break
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.end())
+        end = len(data) if end < 0 else end
+        line = data[start:end]
+        if line not in found:
+            found[line] = None
+            size += len(line) + 1
+        position = end + 1
+    return b"\n".join(found)[:limit]
+
+
+def _likeliest(matches, excerpt: bytes) -> str:
+    """Of the code pages that read the bytes with the least mess, the one whose reading holds fewest letters
+    its own languages rarely use. On a few accented words the detector cannot tell cp1250 from cp1252
+    (0xE8 is č or è), but Czech read as cp1252 is full of ì, ø and ù, and French read as cp1250 is not
+    full of ĺ, ŕ and ă; a tie goes to the commonest, cp1252."""
+    if not matches:
+        return "cp1252"
+    least = min(match.chaos for match in matches)
+    candidates = dict.fromkeys(name for match in matches if match.chaos <= least + 0.01
+                               for name in [match.encoding, *match.could_be_from_charset])
+
+    def rank(name: str) -> tuple[int, int]:
+        text = excerpt.decode(name, errors="replace")
+        rare = _RARE_LETTERS.get(name, frozenset())
+        return sum(ch in rare for ch in text), _CODE_PAGES.index(name) if name in _CODE_PAGES else len(_CODE_PAGES)
+    return min(candidates, key=rank)
+
+
+# ─── columns ──────────────────────────────────────────────────────────────────────────────────
+
+@dataclass
+class Column:
+    """One column of the sample rows: its cells, name, and what its content looks like."""
+
+    index: int
+    name: str
+    cells: list[str]
+    roles: tuple[str, ...]          # what the header name suggests, most likely first
+    kind: str = "text"              # date, amount, text, empty
+    values: list[Decimal | None] = field(default_factory=list)
+
+    @property
+    def role(self) -> str | None:
+        return self.roles[0] if self.roles else None
+
+    @property
+    def exact(self) -> bool:
+        return bool(self.name) and is_exact_name(self.name)
+
+    @property
+    def label(self) -> str:
+        return f"'{self.name}'" if self.name else f"column {self.index + 1}"
+
+    @property
+    def nonblank(self) -> list[str]:
+        return [c for c in self.cells if c]
+
+    def distinct(self) -> int:
+        return len(set(self.nonblank))
+
+
+def _is_date_column(cells: Sequence[str], named_date: bool) -> bool:
+    """Dates in the first row and nearly every other (a footer or a note may sit among them)."""
+    nonblank = [c for c in cells if c and c.casefold() not in PENDING_WORDS]
+    dates = [c for c in nonblank if _DATE_CELL.fullmatch(c)]
+    if not dates or _DATE_CELL.fullmatch(nonblank[0]) is None or len(dates) < 0.7 * len(nonblank):
+        return False
+    # Most of them real dates, or named a date and shaped like one on every row: a 31/02 is the reader's
+    # to report, at its line; 20241399 in an unnamed column is a reference number.
+    real = sum(bool(date_orders([c])) for c in dates)
+    return real * 2 >= len(dates) or (named_date and len(dates) == len(nonblank))
+
+
+def _is_amount_cell(cell: str) -> bool:
+    return bool(_AMOUNT_CELL.fullmatch(cell)) and any(ch.isdigit() for ch in cell)
+
+
+def _named_money(column: Column) -> bool:
+    return column.exact and column.role in ("amount", "debit", "credit", "balance")
+
+
+def _looks_like_money(column: Column) -> bool:
+    """Amount-shaped cells that are not an id, a code or a count. A column named for money may hold a bad
+    value or two: the reader names its line."""
+    cells = column.nonblank
+    shaped = [c for c in cells if _is_amount_cell(c)]
+    if not shaped or (len(shaped) < len(cells) and not _named_money(column)):
+        return False
+    cells = shaped
+    if any(_DATE_CELL.fullmatch(c) for c in cells):
+        return False
+    digits = [re.sub(r"\D", "", c) for c in cells]
+    has_fraction = any(_CENTS.search(c) for c in cells)
+    if not has_fraction and all(len(d) >= 6 and not _GROUPED.fullmatch(c) for d, c in zip(digits, cells)):
+        return False        # account numbers, references: long, and not in thousands groups
+    if not has_fraction and {"id", "type", "flag"} & set(column.roles[:1]):
+        return False
+    return True
+
+
+def _amounts(column: Column, reader: AmountReader) -> list[Decimal | None] | None:
+    """Each cell as an amount (None when blank); None when one is not, unless the column is named for money
+    (then that cell counts as blank here, and the reader reports it at its line)."""
+    values: list[Decimal | None] = []
+    for cell in column.cells:
+        try:
+            values.append(reader.parse(cell))
+        except (ValueError, InvalidOperation):
+            if not _named_money(column):
+                return None
+            values.append(None)
+    return values
+
+
+# ─── the running balance ──────────────────────────────────────────────────────────────────────
+
+def _carries(balance: Sequence[Decimal | None], amount: Sequence[Decimal], direction: str,
+             before: bool = False) -> bool:
+    """Whether each row's amount carries the balance on to the next row, on every pair of neighbouring rows
+    that have a balance: balance[i] + amount[i+1] = balance[i+1] with rows oldest first, balance[i+1] +
+    amount[i] = balance[i] newest first (`before`: a balance printed before its row's amount, as ASN does,
+    so the amount is the row's own). `direction` is how the dates run ("up", "down", or "" when they do not
+    say): a file newest first can only carry its balance backwards. False when no pair can be checked, or
+    the balance never changes (then it is no balance)."""
+    pairs = [(i, i + 1) for i in range(len(balance) - 1) if balance[i] is not None and balance[i + 1] is not None]
+    if not pairs or all(balance[i] == balance[j] for i, j in pairs):
+        return False
+    def carried(start: int, end: int, row: int) -> bool:
+        return balance[start] + amount[row] == balance[end]  # type: ignore[operator]
+
+    if before:
+        forward = all(carried(i, j, i) for i, j in pairs)
+        backward = all(carried(j, i, j) for i, j in pairs)
+    else:
+        forward = all(carried(i, j, j) for i, j in pairs)
+        backward = all(carried(j, i, i) for i, j in pairs)
+    return (forward and direction != "down") or (backward and direction != "up")
+
+
+# ─── the inference ────────────────────────────────────────────────────────────────────────────
+
+class _Inference:
+    def __init__(self, source: Source, date_order: str | None, sign: str | None = None):
+        self.source = source
+        self.filename = source.filename
+        self.date_order = date_order
+        self.sign = sign          # "normal" or "charges_positive" when the user has said
+        self.notes: list[str] = []
+
+    def fail(self, message: str, line: int | None = None) -> InputError:
+        return InputError(f"cannot infer this CSV's layout: {message}; {NEW_MAPPING_HINT}", file=self.filename,
+                          line=line)
+
+    def run(self) -> Inferred:
+        encoding = detect_encoding(self.source.data)
+        text = self.source.text(encoding)
+        head = self.source.head(encoding)
+        delimiter, records, width, first = self._table(head, text)
+        header_index = self._header_row(records, first, width)
+        header = records.rows[header_index] if header_index is not None else None
+        kept = [(records.line_of(first + k), row) for k, row in enumerate(records.rows[first:]) if any(c.strip() for c in row)]
+        rows = [self._padded(row, width) for _, row in kept]
+        self.sample_lines = [line for line, _ in kept]
+        last = max((i for i, row in enumerate(rows) if any(_DATE_CELL.fullmatch(c) for c in row)), default=-1)
+        if last < 0:
+            raise self.fail("no row holds a date (only placeholders such as 'Pending'); set columns.date in a mapping",
+                            records.line_of(first))
+        sample = rows[:last + 1]     # the summary lines below the last transaction are the footer's
+        tail_rows = self._tail(text, delimiter) if len(text) > len(head.text) else None
+        columns = self._columns(sample, header, width)
+        data: dict[str, Any] = {"name": "inferred", "bank": "inferred from the file itself"}
+        if encoding:
+            data["encoding"] = encoding
+        data["delimiter"] = delimiter
+        if header is None:
+            data["header"] = False
+            data["skip_lines"] = records.line_of(first) - 1
+        date_col = self._date_column(columns)
+        summary = self._summary_rows(columns, data)
+        sample_rows = [i for i, cell in enumerate(date_col.cells) if _DATE_CELL.fullmatch(cell) and i not in summary]
+        if not sample_rows:
+            raise self.fail(f"no row has a date in {date_col.label}", records.line_of(first))
+        roles_data, explained = self._roles(columns, date_col, sample_rows)
+        data.update(roles_data)
+        self._continuation(sample, date_col.index, data)
+        footer = self._footer(rows, tail_rows, date_col.index, delimiter)
+        if footer:
+            data.setdefault("drop", []).extend(footer)
+        self._dates(date_col, sample_rows, data)
+        refs = self._refs(header, data)
+        data["columns"] = refs
+        if header is not None:
+            data["signature"] = [c.strip() for c in header if c.strip()]
+        mapping = mapping_from_dict(_mapping_data(data), name="inferred")
+        layout = Layout(mapping, delimiter, header_index, records, 0.5)
+        where = (f"header on line {records.line_of(header_index)}" if header_index is not None
+                 else f"no header, data from line {records.line_of(first)}")
+        described = [_DELIMITER_NAMES.get(delimiter, repr(delimiter)) + "-separated", encoding or "Unicode text",
+                     where]
+        notes = [", ".join(described)] + explained + self.notes
+        return Inferred(layout, data, notes, header, records.line_of(first), width)
+
+    # ── where the data is ──
+
+    def _table(self, head, text: str) -> tuple[str, Records, int, int]:
+        """The delimiter (the sniffed one first) that splits the rows into columns holding dates and amounts."""
+        sniffed = head.delimiter('"')
+        problem: InputError | None = None
+        for delimiter in dict.fromkeys((sniffed, ";", ",", "\t", "|")):
+            records = head.records(delimiter, '"')
+            if sum(1 for row in records.rows if any(row)) < 2 and len(text) > len(head.text):
+                # Rows longer than the head's 64 KB (a 100,000-character payee): the first records whole.
+                records = read_records(text, delimiter, '"', self.filename, limit=HEAD_RECORDS, lenient=True)
+            width = self._width(records)
+            try:
+                return delimiter, records, width, self._first_data_row(records, width)
+            except InputError as exc:
+                problem = problem or exc
+        # A broken quote cuts the head records short: that is the file's problem to name, at its line.
+        read_records(head.text, sniffed, '"', self.filename)
+        assert problem is not None
+        raise problem
+
+    @staticmethod
+    def _width(records: Records) -> int:
+        counts = Counter(len(row) for row in records.rows if sum(1 for c in row if c.strip()) >= 2)
+        if not counts:
+            return 0
+        return max(counts.items(), key=lambda item: (item[1], item[0]))[0]
+
+    @staticmethod
+    def _padded(row: list[str], width: int) -> list[str]:
+        cells = [c.strip() for c in row]
+        return cells + [""] * (width - len(cells)) if len(cells) < width else cells
+
+    def _first_data_row(self, records: Records, width: int) -> int:
+        if width < 2:
+            raise self.fail("the rows do not split into columns with a comma, semicolon, tab or pipe; set "
+                            "delimiter in a mapping")
+        for index, row in enumerate(records.rows[:60]):
+            if abs(len(row) - width) > 1:
+                continue
+            cells = [c.strip() for c in row]
+            dated = [i for i, c in enumerate(cells) if _DATE_CELL.fullmatch(c) or c.casefold() in PENDING_WORDS]
+            if dated and any(_is_amount_cell(c) for i, c in enumerate(cells) if i not in dated):
+                return index
+        raise self.fail("no row in the first 60 holds both a date and an amount; set columns.date and "
+                        "columns.amount in a mapping")
+
+    @staticmethod
+    def _header_row(records: Records, first: int, width: int) -> int | None:
+        for index in range(first - 1, -1, -1):
+            row = records.rows[index]
+            cells = [c.strip() for c in row]
+            if not any(cells):
+                continue   # a blank line between header and data (ASB)
+            named = [c for c in cells if c]
+            if len(row) < width - 1 or len(named) < 2:
+                return None
+            if any(_DATE_CELL.fullmatch(c) or _PLAIN_NUMBER.fullmatch(c) for c in named):
+                return None
+            return index
+        return None
+
+    def _tail(self, text: str, delimiter: str) -> list[list[str]]:
+        start = text.find("\n", len(text) - _TAIL_CHARS) + 1
+        rows = read_records(text[start:], delimiter, '"', self.filename, lenient=True).rows
+        return [[c.strip() for c in row] for row in rows if any(c.strip() for c in row)]
+
+    def _footer(self, sample: list[list[str]], tail: list[list[str]] | None, date_index: int,
+                delimiter: str) -> list[dict[str, str]]:
+        """Drop rules for the summary lines after the last transaction ("Closing balance", "Total")."""
+        rows = tail if tail is not None else sample
+        footer: list[list[str]] = []
+        for row in reversed(rows):
+            cell = row[date_index] if date_index < len(row) else ""
+            if _DATE_CELL.fullmatch(cell):
+                break
+            footer.append(row)
+        rules = []
+        for row in reversed(footer):
+            lead = next((c for c in row if c), "")
+            if lead and not any(ch.isdigit() for ch in lead[:3]):
+                rules.append({"line_matches": "^" + "".join(re.escape(c) + re.escape(delimiter)
+                                                           for c in row[:row.index(lead)]) + re.escape(lead)})
+        if rules:
+            self.notes.append("left out the lines after the last transaction that start with " +
+                              ", ".join(repr(next(c for c in row if c)) for row in reversed(footer)
+                                        if next((c for c in row if c), "")))
+        return rules
+
+    def _summary_rows(self, columns: list[Column], data: dict[str, Any]) -> set[int]:
+        """Rows that sum up rather than record ("Opening balance", "Turnover"), and the rule that drops them."""
+        rows: set[int] = set()
+        for column in columns:
+            found = {i: c for i, c in enumerate(column.cells) if _SUMMARY_TEXT.match(c)}
+            if found and len(found) < len(column.cells):
+                words = "|".join(sorted({re.escape(c) for c in found.values()}))
+                data.setdefault("drop", []).append({"column": column.index, "matches": f"(?i)^({words})$"})
+                self.notes.append(f"left out the rows that sum up ({', '.join(sorted(set(found.values())))} in "
+                                  f"{column.label})")
+                rows |= set(found)
+        return rows
+
+    def _continuation(self, sample: list[list[str]], date_index: int, data: dict[str, Any]) -> None:
+        """Rows with text but no date and no amount, between transactions: the row above, continued (OCBC)."""
+        columns = data["columns"]
+        money = [columns[r] for r in ("amount", "debit", "credit") if r in columns]
+        last = max((i for i, row in enumerate(sample) if _DATE_CELL.fullmatch(row[date_index])), default=-1)
+        unpaid = [row for row in sample[:last] if any(row) and not any(row[i] for i in money if i < len(row))
+                  and not _DATE_CELL.fullmatch(row[date_index])]
+        continued = [row for row in unpaid if not row[date_index]]
+        remarks = [row for row in unpaid if row[date_index] and row[date_index].casefold() not in PENDING_WORDS]
+        if remarks:
+            # Text where the date belongs and no amount: a remark among the transactions, not one of them.
+            data.setdefault("drop", []).extend({"line_matches": "^" + re.escape(row[date_index])} for row in remarks)
+            self.notes.append("left out the rows with text where the date belongs and no amount: " +
+                              ", ".join(repr(row[date_index][:40]) for row in remarks))
+        if continued:
+            data["continuation"] = "memo" if "memo" in columns else "payee"
+            self.notes.append(f"rows without a date or amount continue the {data['continuation']} of the row above")
+
+    # ── columns ──
+
+    def _columns(self, sample: list[list[str]], header: list[str] | None, width: int) -> list[Column]:
+        names = [c.strip() for c in header] if header is not None else []
+        columns = []
+        for index in range(width):
+            name = names[index] if index < len(names) else ""
+            cells = [row[index] if index < len(row) else "" for row in sample]
+            columns.append(Column(index, name, cells, header_role(name) if name else ()))
+        return columns
+
+    def _date_column(self, columns: list[Column]) -> Column:
+        dates = [c for c in columns if _is_date_column(c.cells, c.role in ("date", "value_date"))]
+        for column in dates:
+            column.kind = "date"
+        if not dates:
+            raise self.fail("no column holds a date on every row; set columns.date in a mapping")
+        if len(dates) == 1:
+            return dates[0]
+        named = [c for c in dates if c.role == "date"]
+        if len(named) == 1:
+            others = ", ".join(c.label for c in dates if c is not named[0])
+            self.notes.append(f"date from {named[0].label} (not {others}), as its name says")
+            return named[0]
+        candidates = named or dates
+        if all(c.cells == candidates[0].cells for c in candidates):
+            return candidates[0]
+        earliest = self._earliest(candidates)
+        if earliest is not None:
+            others = ", ".join(c.label for c in dates if c is not earliest)
+            self.notes.append(f"date from {earliest.label}, the earliest date of every row (the transaction's; "
+                              f"{others} is when it was booked or valued)")
+            return earliest
+        ordered = [c for c in candidates if self._direction(c)]
+        if len(ordered) == 1:
+            self.notes.append(f"date from {ordered[0].label}, the date the rows are sorted by (the booking date)")
+            return ordered[0]
+        labels = " and ".join(c.label for c in candidates)
+        raise self.fail(f"{labels} all hold dates, and nothing says which is the booking date; "
+                        "set columns.date in a mapping")
+
+    def _read_dates(self, cells: Sequence[str]) -> list:
+        """Each cell as a date (None where it is none), in the order the cells allow, `--date-order` first."""
+        orders = date_orders([c for c in cells if _DATE_CELL.fullmatch(c)])
+        if not orders:
+            return [None] * len(cells)
+        order = self.date_order if self.date_order in orders else min(orders)
+        return [parse_with_order(c, order) if _DATE_CELL.fullmatch(c) else None for c in cells]
+
+    def _earliest(self, dates: list[Column]) -> Column | None:
+        """The date column on or before every other one on every row, a few days apart at most: the
+        transaction's own date, where the others say when it was booked or valued (the leftmost of equals)."""
+        read = [self._read_dates(column.cells) for column in dates]
+        for n, mine in enumerate(read):
+            fits = True
+            for m, theirs in enumerate(read):
+                if m == n:
+                    continue
+                pairs = [(a, b) for a, b in zip(mine, theirs) if a is not None and b is not None]
+                if not pairs or any(a > b or (b - a).days > 10 for a, b in pairs):
+                    fits = False
+                    break
+            if fits:
+                return dates[n]
+        return None
+
+    def _roles(self, table: list[Column], all_dates: Column, rows: list[int]) -> tuple[dict[str, Any], list[str]]:
+        """Every other column's role, decided on the dated rows: (mapping data, what was decided, in words)."""
+        dated = [Column(c.index, c.name, [c.cells[i] for i in rows], c.roles, c.kind) for c in table]
+        self.dated_lines = [self.sample_lines[i] for i in rows]
+        date_col = dated[all_dates.index]
+        self.direction = self._direction(date_col)
+        others = [c for c in dated if c.kind != "date"]
+        money = [c for c in others if _looks_like_money(c)]
+        reader = self._amount_reader(money)
+        for column in money:
+            parsed = _amounts(column, reader)
+            if parsed is not None:
+                column.kind, column.values = "amount", parsed
+        money = [c for c in money if c.kind == "amount"]
+        self._refuse_impossible(money)
+        # A column the same on every row of several (a fee of 0.00, the account's number) says nothing.
+        if len(rows) >= 3:
+            money = [c for c in money if c.distinct() > 1 or c.role in ("amount", "debit", "credit")]
+        # Whole numbers beside amounts with cents are codes or counts (Swedbank's row type 20), unless named.
+        if any(_has_cents(c) for c in money):
+            money = [c for c in money if _has_cents(c) or c.role in ("amount", "debit", "credit", "balance")]
+        # An in/out column with nothing in it on these rows (no deposits this month) is still half of its pair.
+        for column in others:
+            if not column.nonblank and column.role in ("debit", "credit") and column.exact:
+                column.kind, column.values = "amount", [None] * len(rows)
+                money.append(column)
+        money.sort(key=lambda c: c.index)
+        # A fee is taken from the amount, unless the file also has a gross amount: then the net one has it.
+        fees = [c for c in money if c.role == "fee" and c.exact] if not any(c.role == "gross" for c in money) else []
+        if not money:
+            raise self.fail(f"no column holds an amount on the dated rows (columns: "
+                            f"{', '.join(c.label for c in others)}); set columns.amount in a mapping")
+        full = {c.index: c for c in table}
+        texts = [c for c in others if c.kind == "text" and c.nonblank]
+        flag = self._flag_column(texts)
+        columns: dict[str, Any] = {"date": date_col.index}
+        data: dict[str, Any] = {}
+        said = [f"date {date_col.label}"]
+        said += self._money([c for c in money if c not in fees], flag, columns, data, len(rows))
+        if len(fees) == 1:
+            columns["fee"] = fees[0].index
+            said.append(f"fee {fees[0].label} (taken from the amount)")
+        status = self._status([full[c.index] for c in texts if c is not flag], columns)
+        if status is not None:
+            data.setdefault("drop", []).append(status[0])
+            said.append(status[1])
+        pending = {c for c in all_dates.cells if c.casefold() in PENDING_WORDS}
+        if pending and "drop" not in data:
+            words = "|".join(sorted(re.escape(p) for p in pending))
+            data["pending"] = {"matches": f"(?i)^({words})$", "keep": True}
+            said.append("rows dated " + "/".join(sorted(pending)) + " are kept, dated as the newest booked row")
+        used = _indices(columns) | ({status[2]} if status is not None else set())
+        account = self._account([c for c in others if c.index not in used])
+        if account is not None:
+            columns["account"] = account.index
+            said.append(f"account {account.label}")
+            used.add(account.index)
+        rest = [c for c in texts if c.index not in used]
+        said += self._texts(rest, columns, len(rows))
+        if "payee" not in columns and "memo" not in columns:
+            raise self.fail("no column holds the text of the transactions; set columns.payee in a mapping")
+        unused = [c.label for c in dated if c.index not in _indices(columns) | used and c.nonblank]
+        if unused:
+            said.append("not read: " + ", ".join(unused))
+        data["columns"] = columns
+        return data, said
+
+    def _refuse_impossible(self, money: list[Column]) -> None:
+        """An amount no account moves is a damaged file: said at its line before any question is asked."""
+        for column in money:
+            for i, value in enumerate(column.values):
+                if value is not None and not -TOO_BIG < value < TOO_BIG:
+                    text = str(value)
+                    raise InputError(f"the amount {text[:20]}{'…' if len(text) > 20 else ''} is too big to be money; "
+                                     "the file is damaged or not from a bank", file=self.filename,
+                                     line=self.dated_lines[i])
+
+    def _direction(self, column: Column) -> str:
+        """"up" when the dates run oldest first, "down" newest first, "" when they do not say."""
+        values = [d for d in self._read_dates(column.cells) if d is not None]
+        if not values or values[0] == values[-1]:
+            return ""
+        if values == sorted(values):       # type: ignore[type-var]
+            return "up"
+        if values == sorted(values, reverse=True):   # type: ignore[type-var]
+            return "down"
+        return ""
+
+    def _amount_reader(self, money: list[Column]) -> AmountReader:
+        """The decimal mark the sampled amounts show (a dot when they do not say; the reader then decides from
+        every row). Amounts that mix marks are the reader's error too, named by their lines."""
+        joined = ["\n".join(c.cells) for c in money]
+        self.mark = infer_decimal_mark(joined, ".", self.filename, lambda i: self.dated_lines[i])
+        return AmountReader(self.mark)
+
+    @staticmethod
+    def _flag_column(texts: list[Column]) -> Column | None:
+        """A column saying which way each amount goes: both of a pair (D/C, Af/Bij), or one beside blanks
+        (CR on refunds only). One value on every row says nothing about direction."""
+        for column in texts:
+            values = {c.casefold() for c in column.nonblank}
+            if not values or len(values) > 2 or not values <= _FLAG_OUT | _FLAG_IN:
+                continue
+            both_sides = bool(values & _FLAG_OUT) and bool(values & _FLAG_IN)
+            if both_sides or (len(values) == 1 and "" in column.cells):
+                return column
+        return None
+
+    def _money(self, money: list[Column], flag: Column | None, columns: dict[str, Any], data: dict[str, Any],
+               rows: int) -> list[str]:
+        """The amount (or the in/out pair, or amount and direction flag) and the running balance."""
+        named_balance = [c for c in money if c.roles[:1] == ("balance",)]
+        candidates = []   # (balance column, hypothesis, balance printed before the amount?) the balance confirms
+        for balance in money:
+            for hypothesis in self._hypotheses([c for c in money if c is not balance], flag):
+                amounts = hypothesis.amounts()
+                if _carries(balance.values, amounts, self.direction):
+                    candidates.append((balance, hypothesis, False))
+                elif _carries(balance.values, amounts, self.direction, before=True):
+                    candidates.append((balance, hypothesis, True))
+        if any(not before for _, _, before in candidates):
+            candidates = [c for c in candidates if not c[2]]   # a balance after each row is the running balance
+        if candidates:
+            distinct = {(b.index, h.key()) for b, h, _ in candidates}
+            if len(distinct) > 1:
+                # The same rows carried by two readings: only a name can tell them apart.
+                named = [(b, h, before) for b, h, before in candidates if b.role == "balance" and h.as_named()]
+                if len({(b.index, h.key()) for b, h, _ in named}) > 1:
+                    # Gross and net the same on every sampled row (no fees yet): the one named the amount.
+                    named = [(b, h, before) for b, h, before in named if h.named_exactly()]
+                if len({(b.index, h.key()) for b, h, _ in named}) == 1:
+                    candidates = named[:1]
+                else:
+                    readings = "; ".join(f"{h.describe()} with {b.label} as the balance" for b, h, _ in candidates[:3])
+                    raise self.fail(f"the running balance fits more than one reading ({readings}); "
+                                    "set columns.amount (or columns.debit and columns.credit) in a mapping")
+            balance, hypothesis, before = candidates[0]
+            hypothesis = self._check_money_in(hypothesis, balance)
+            hypothesis.apply(columns, data)
+            data["decimal"] = self.mark   # the arithmetic works out only with the right decimal mark
+            if before:
+                return [hypothesis.describe(), f"{balance.label} is the balance before each row (every row carries "
+                                               "it on, which confirms the sign; not read as the running balance)"]
+            columns["balance"] = balance.index
+            return [hypothesis.describe(), f"balance {balance.label} (every row carries it forward, "
+                                           "which confirms the sign)"]
+        if named_balance:
+            columns["balance"] = named_balance[0].index
+            money = [c for c in money if c is not named_balance[0]]
+        hypothesis = self._check_money_in(self._without_balance(money, flag, rows), None)
+        hypothesis.apply(columns, data)
+        said = [hypothesis.describe()]
+        if named_balance:
+            said.append(f"balance {named_balance[0].label} (by its name; the rows do not carry it forward, "
+                        "so it is not used to check the sign)")
+        return said
+
+    def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> "_Money":
+        """A signed amount that is mostly positive: an account where most rows are money in, or a card whose
+        charges are printed positive? A balance of what is owed carries them as printed, just as an account's
+        balance would, so nothing in the rows can tell; the sign is the user's to say (`sign:`)."""
+        if hypothesis.amount is None or hypothesis.flag is not None or hypothesis.negate:
+            return hypothesis
+        values = [v for v in hypothesis.amount.values if v]
+        if len(values) < 3 or sum(v > 0 for v in values) * 3 <= len(values) * 2:
+            return hypothesis
+        if self.sign == "normal":
+            return hypothesis
+        if self.sign == "charges_positive":
+            return replace(hypothesis, negate=True)
+        carried = f" (the balance {balance.label} rises with them, as a card's balance owed does)" if balance else ""
+        raise LayoutQuestion(
+            f"cannot infer this CSV's layout: most amounts in {hypothesis.amount.label} are positive{carried}: card "
+            f"charges, or money in? Set sign: charges_positive in a mapping if they are charges, sign: normal if "
+            f"they are money in; {NEW_MAPPING_HINT}", file=self.filename, key="sign",
+            answers={"charges_positive": "card charges: money out", "normal": "money in"})
+
+    def _hypotheses(self, money: list[Column], flag: Column | None) -> list["_Money"]:
+        found: list[_Money] = []
+        for column in money:
+            if any(v is None for v in column.values):
+                continue   # blank on some rows: half of an in/out pair, not the amount
+            found.append(_Money(amount=column))
+            found.append(_Money(amount=column, negate=True))
+            if flag is not None and all(v is None or v >= 0 for v in column.values):
+                found.append(_Money(amount=column, flag=flag, flag_out=_flag_side(flag, True)))
+                found.append(_Money(amount=column, flag=flag, flag_out=_flag_side(flag, False)))
+        for x in money:
+            for y in money:
+                if x is not y and _complementary(x, y):
+                    found.append(_Money(debit=x, credit=y))
+        return found
+
+    def _without_balance(self, money: list[Column], flag: Column | None, rows: int) -> "_Money":
+        named = {role: [c for c in money if c.roles[:1] == (role,)] for role in ("amount", "debit", "credit")}
+        if len(named["debit"]) == 1 and len(named["credit"]) == 1 and named["debit"][0] is not named["credit"][0]:
+            return _Money(debit=named["debit"][0], credit=named["credit"][0], by_name=True)
+        pairs = [(x, y) for x in money for y in money if x.index < y.index and _complementary(x, y)]
+        if len(money) == 2 and pairs:
+            x, y = pairs[0]
+            negative = [c for c in (x, y) if any(v is not None and v < 0 for v in c.values)]
+            if len(negative) == 1:
+                out = negative[0]
+                return _Money(debit=out, credit=y if out is x else x, by_sign=True)
+            counts = {c.index: sum(v is not None for v in c.values) for c in (x, y)}
+            many, few = sorted((x, y), key=lambda c: -counts[c.index])
+            if rows >= _MANY_ROWS and counts[many.index] >= 3 * max(1, counts[few.index]):
+                return _Money(debit=many, credit=few, by_count=(counts[many.index], counts[few.index]))
+            raise self.fail(f"{x.label} and {y.label} look like money out and money in, and no running balance or "
+                            "name says which is which; set columns.debit (money out) and columns.credit in a mapping")
+        if len(money) == 1 and money[0].role in ("debit", "credit"):
+            # One column, named money out (`Belastung`, `Paid out`) or money in: its name gives the direction.
+            side = money[0]
+            return _Money(debit=side, by_name=True) if side.role == "debit" else _Money(credit=side, by_name=True)
+        exact = [c for c in named["amount"] if c.exact]
+        singles = named["amount"] if len(named["amount"]) == 1 else exact if len(exact) == 1 \
+            else money if len(money) == 1 else []
+        if not singles:
+            labels = ", ".join(c.label for c in money)
+            raise self.fail(f"{labels} are equally likely to be the amount; set columns.amount in a mapping")
+        column = singles[0]
+        values = [v for v in column.values if v is not None]
+        if flag is not None and all(v >= 0 for v in values):
+            return _Money(amount=column, flag=flag, flag_out=_flag_side(flag, True))
+        if values and all(v >= 0 for v in values) and (rows >= 2 or column.role != "amount") and self.sign is None:
+            raise LayoutQuestion(
+                f"cannot infer this CSV's layout: every amount in {column.label} is positive, and no running "
+                "balance or direction column says which are money out; if they are card charges set sign: "
+                f"charges_positive in a mapping, if money in set sign: normal; {NEW_MAPPING_HINT}",
+                file=self.filename, key="sign", answers={"charges_positive": "card charges: money out",
+                                                         "normal": "money in"})
+        return _Money(amount=column, negate=self.sign == "charges_positive")
+
+    @staticmethod
+    def _account(columns: list[Column]) -> Column | None:
+        """The statement's own account number: a column named just that (not "partner's account number"),
+        the same on every row. Several values could be the other party's accounts, or one damaged cell."""
+        for column in columns:
+            if column.role == "account" and column.exact and all(column.cells) and column.distinct() == 1:
+                return column
+        return None
+
+    def _status(self, texts: list[Column], columns: dict[str, Any]) -> tuple[dict, str, int] | None:
+        for column in texts:
+            pending = {c for c in column.nonblank if c.casefold() in PENDING_WORDS}
+            if pending and (column.roles[:1] == ("status",) or column.distinct() <= 4):
+                words = "|".join(sorted(re.escape(p.casefold()) for p in pending))
+                return ({"column": column.index, "matches": f"(?i)^({words})$"},
+                        f"rows {column.label} calls {'/'.join(sorted(pending))} are left out (not booked yet)",
+                        column.index)
+        return None
+
+    def _texts(self, texts: list[Column], columns: dict[str, Any], rows: int) -> list[str]:
+        said = []
+        currency = [c for c in texts if all(v in _CURRENCIES for v in c.nonblank)]
+        if currency:
+            columns["currency"] = currency[0].index
+            said.append(f"currency {currency[0].label}")
+        texts = [c for c in texts if c not in currency]
+        # A text the same on every row of several (the account's own name or number) is no description.
+        # Nor is a number (a sequence number, a reference) a description.
+        texts = [c for c in texts if not all(_PLAIN_NUMBER.fullmatch(v) or _TIME.fullmatch(v) for v in c.nonblank)]
+        varied = [c for c in texts if rows < 3 or c.distinct() > 1 or c.role in ("payee", "memo")] or texts
+        # The bank's kind of transaction: a short text from a few values (POS, ATM, Lastschrift), beside a
+        # longer, more varied one that describes the row.
+        kinds = [c for c in varied if rows >= 4 and c.distinct() <= max(2, rows // 3) and c.role not in ("payee", "memo")
+                 and any(_mean_length(other) > _mean_length(c) and other.distinct() > c.distinct()
+                         for other in varied if other is not c)]
+        typed = [c for c in kinds if c.role == "type"] or kinds
+        if typed:
+            columns["type"] = typed[0].index
+            said.append(f"type {typed[0].label} (few distinct values)")
+        rest = [c for c in varied if c not in typed[:1]]
+        payee = [c for c in rest if c.roles[:1] == ("payee",)]
+        memo = [c for c in rest if c.roles[:1] == ("memo",) and c not in payee[:1]]
+        if not payee:
+            # No name says it: the payee is the text that repeats most (a merchant comes back; a reference
+            # does not), the leftmost of equals.
+            ranked = sorted((c for c in rest if c not in memo[:1]),
+                            key=lambda c: (c.distinct() / max(1, len(c.nonblank)), c.index))
+            payee = ranked[:1]
+        if not memo:
+            # A second description: under a header, one named as such; without one, the next text column.
+            named = any(c.name for c in rest)
+            memo = [c for c in rest if c not in payee[:1] and c.role in (("memo", "payee") if named else (None,))][:1]
+        if payee:
+            columns["payee"] = payee[0].index
+            said.append(f"payee {payee[0].label}")
+        if memo and memo[0] is not (payee[0] if payee else None):
+            columns["memo"] = memo[0].index
+            said.append(f"memo {memo[0].label}")
+        return said
+
+    # ── dates ──
+
+    def _dates(self, column: Column, rows: list[int], data: dict[str, Any]) -> None:
+        """The date format, when the sampled rows settle it (a later row that does not fit it is an error at
+        its line); otherwise `auto`, and the reader decides from every row."""
+        values = [column.cells[i] for i in rows]
+        orders = date_orders(values)
+        data["date_format"] = "auto"
+        if len(orders) != 1:
+            return
+        order = next(iter(orders))
+        data["date_order"] = order
+        self.notes.append({"dmy": "dates day first", "mdy": "dates month first", "ymd": "dates year first"}[order])
+        for fmt in ORDERED_FORMATS[order]:
+            if DateFormat(fmt).parse_all(values)[1] is None:
+                data["date_format"] = fmt
+                break
+
+    def _refs(self, header: list[str] | None, data: dict[str, Any]) -> dict[str, Any]:
+        """Columns by header name where the name is unique, else by number."""
+        columns = data["columns"]
+        names = [c.strip() for c in header] if header is not None else []
+        folded = Counter(n.casefold() for n in names)
+
+        def ref(index: int) -> int | str:
+            if index < len(names) and names[index] and folded[names[index].casefold()] == 1:
+                return names[index]
+            return index
+
+        result: dict[str, Any] = {}
+        for role, value in columns.items():
+            if role == "flag":
+                result[role] = dict(value, column=ref(value["column"]))
+            else:
+                result[role] = ref(value)
+        for rule in data.get("drop", []):
+            if "column" in rule:
+                rule["column"] = ref(rule["column"])
+        return result
+
+
+def _mean_length(column: Column) -> float:
+    return sum(map(len, column.nonblank)) / max(1, len(column.nonblank))
+
+
+def _has_cents(column: Column) -> bool:
+    return any(_CENTS.search(c) for c in column.nonblank)
+
+
+def _indices(columns: dict[str, Any]) -> set[int]:
+    return {v["column"] if isinstance(v, dict) else v for v in columns.values()}
+
+
+def _complementary(x: Column, y: Column) -> bool:
+    """An in/out pair: on every row at most one of the two holds a non-zero amount, and each holds some."""
+    both = [(a, b) for a, b in zip(x.values, y.values)]
+    return (any(a for a, _ in both) and any(b for _, b in both)
+            and all(not (a and b) for a, b in both) and all(a is not None or b is not None for a, b in both))
+
+
+def _flag_side(flag: Column, first_is_out: bool) -> tuple[set[str], set[str]]:
+    """The flag's values that mean money out and money in: as their words say, or the other way round."""
+    values = {c.casefold() for c in flag.nonblank}
+    debit, credit = values & _FLAG_OUT, values & _FLAG_IN
+    if not first_is_out:
+        debit, credit = credit, debit
+    return debit, credit
+
+
+@dataclass
+class _Money:
+    """One reading of where each row's money is."""
+
+    amount: Column | None = None
+    negate: bool = False
+    debit: Column | None = None
+    credit: Column | None = None
+    flag: Column | None = None
+    flag_out: tuple[set[str], set[str]] | None = None
+    by_name: bool = False
+    by_sign: bool = False
+    by_count: tuple[int, int] | None = None
+
+    def as_named(self) -> bool:
+        """Whether the header names agree with this reading (or say nothing against it)."""
+        if self.amount is not None:
+            return self.amount.role in (None, "amount") and not self.negate
+        return (self.debit is None or self.debit.role != "credit") and (self.credit is None or self.credit.role != "debit")
+
+    def named_exactly(self) -> bool:
+        """Whether each column this reading takes is named for what it takes it as (`Net` as the amount)."""
+        if self.amount is not None:
+            return self.amount.role == "amount" and self.amount.exact
+        return all(c is None or (c.role == role and c.exact) for c, role in ((self.debit, "debit"),
+                                                                             (self.credit, "credit")))
+
+    def key(self) -> tuple:
+        if self.amount is not None:
+            return ("amount", self.amount.index, self.negate,
+                    tuple(sorted(self.flag_out[0])) if self.flag_out else None)
+        return ("pair", self.debit.index if self.debit else None, self.credit.index if self.credit else None)
+
+    def amounts(self) -> list[Decimal]:
+        if self.amount is not None:
+            values = [v or Decimal(0) for v in self.amount.values]
+            if self.flag is not None and self.flag_out is not None:
+                out, into = self.flag_out
+                blank_is_out = not out    # only money in is marked: an unmarked row is money out
+                values = [-abs(v) if f.casefold() in out or (not f and blank_is_out) else abs(v)
+                          for v, f in zip(values, self.flag.cells)]
+            return [-v for v in values] if self.negate else values
+        debits, credits = self._sides()
+        return [abs(c) if c else -abs(d or Decimal(0)) for d, c in zip(debits, credits)]
+
+    def apply(self, columns: dict[str, Any], data: dict[str, Any]) -> None:
+        if self.amount is not None:
+            columns["amount"] = self.amount.index
+            if self.flag is not None and self.flag_out is not None:
+                debit, credit = self.flag_out
+                flag: dict[str, Any] = {"column": self.flag.index, "debit": sorted(debit), "credit": sorted(credit)}
+                if "" in {c for c in self.flag.cells}:
+                    # Only one side is marked ("CR" beside refunds): an empty flag is the other side.
+                    flag["default"] = "credit" if debit and not credit else "debit"
+                columns["flag"] = flag
+            if self.negate:
+                data["sign"] = "charges_positive"
+        else:
+            for role, column in (("debit", self.debit), ("credit", self.credit)):
+                if column is not None:
+                    columns[role] = column.index
+        cells = self._cells()
+        if any(v is None for v in cells):
+            data["blank_amount"] = "zero"
+
+
+    def _cells(self) -> list[Decimal | None]:
+        if self.amount is not None:
+            return self.amount.values
+        debits, credits = self._sides()
+        return [d if d is not None else c for d, c in zip(debits, credits)]
+
+    def _sides(self) -> tuple[list[Decimal | None], list[Decimal | None]]:
+        rows = len((self.debit or self.credit).values)  # type: ignore[union-attr]
+        blank: list[Decimal | None] = [None] * rows
+        return (self.debit.values if self.debit else blank), (self.credit.values if self.credit else blank)
+
+    def describe(self) -> str:
+        if self.amount is not None:
+            if self.flag is not None and self.flag_out is not None:
+                out, into = self.flag_out
+                if not out:
+                    return (f"amount {self.amount.label}, money in where {self.flag.label} is "
+                            f"{'/'.join(sorted(into))}, money out where it is empty")
+                return (f"amount {self.amount.label}, money out where {self.flag.label} is "
+                        f"{'/'.join(sorted(out))}")
+            return f"amount {self.amount.label}" + (" (charges positive: money out is positive)" if self.negate
+                                                      else "")
+        if self.debit is None or self.credit is None:
+            side = self.debit or self.credit
+            return f"{'money out' if self.debit else 'money in'} {side.label} (as its name says)"  # type: ignore
+        why = " (by their names)" if self.by_name else " (money out is the one printed negative)" if self.by_sign \
+            else (f" (nothing else says which is which: money out is the column with far more entries, "
+                  f"{self.by_count[0]} against {self.by_count[1]}; if that is wrong, set columns.debit and "
+                  "columns.credit in a mapping)") if self.by_count else ""
+        return f"money out {self.debit.label}, money in {self.credit.label}{why}"
+
+
+def _mapping_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The inferred data as a mapping reads it (the signature is for the YAML only: the header row is known)."""
+    return {key: value for key, value in data.items() if key != "signature"}
+
+
+def infer_layout(source: Source, date_order: str | None = None, sign: str | None = None) -> Inferred:
+    """Infer the layout of a CSV from its own rows; an InputError (a LayoutQuestion where a person could answer
+    it) names the one question it cannot settle. `date_order` and `sign` ("normal", "charges_positive") are
+    answers the user has given."""
+    return _Inference(source, date_order, sign).run()

@@ -1,0 +1,178 @@
+"""A statement in another currency than its PocketSmith account's is refused before anything is written.
+
+PocketSmith takes an amount as being in its account's currency: 100 USD sent to an AUD account would
+silently become 100 AUD. Preview and import refuse it (online against the sandbox over real HTTP, and
+offline with an --existing export that names the account), `--allow-currency-mismatch` lets it through
+with a warning, and the hint for an unmapped statement never offers an account in another currency.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from importer.accounts import resolve_targets
+from importer.cli import cli
+from importer.errors import ConfigError
+from importer.pocketsmith.models import TransactionAccount
+from importer.record import Account, Statement
+
+EVERYDAY = 510001           # the demo household's AUD everyday account
+
+
+def _ofx(path: Path, currency: str, account: str = "987654321") -> Path:
+    rows = "".join(f"<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>2026110{day}<TRNAMT>-{day}0.00<FITID>F{day}"
+                   f"<NAME>SHOP {day}</STMTTRN>\n" for day in (1, 2, 3))
+    path.write_text("OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS>"
+                    f"<CURDEF>{currency}<BANKACCTFROM><BANKID>1<ACCTID>{account}<ACCTTYPE>CHECKING</BANKACCTFROM>"
+                    f"<BANKTRANLIST>\n{rows}</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n")
+    return path
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    state = tmp_path / "state"
+
+    def invoke(*args, sandbox=None):
+        if sandbox is not None:
+            monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", sandbox.key)
+            args = (*args, "--api-url", sandbox.url)
+        return CliRunner().invoke(cli, [*map(str, args), "--state-dir", str(state)], catch_exceptions=False)
+    return invoke
+
+
+@pytest.mark.parametrize("sandbox", ["accounts"], indirect=True)
+def test_a_usd_statement_into_an_aud_account_is_refused_by_preview_and_import(sandbox, run, tmp_path):
+    statement = _ofx(tmp_path / "usd.ofx", "USD")
+    before = sandbox.transactions()
+    for command in (["preview"], ["import", "--yes"]):
+        result = run(*command, statement, "--account", EVERYDAY, sandbox=sandbox)
+        assert result.exit_code == 3, result.output
+        assert "currency mismatch, nothing was written" in result.output
+        assert f"usd.ofx: its amounts are in USD, but transaction account {EVERYDAY} (Everyday Account), " \
+               "chosen by --account, is in AUD" in result.output
+        assert "--allow-currency-mismatch" in result.output
+    assert sandbox.transactions() == before
+    methods = {r.method for r in sandbox.requests}
+    assert "GET" in methods and methods <= {"GET"}      # it asked for the accounts, and wrote nothing
+    assert json.loads(run("batches", "--format", "json").output)["batches"] == []   # no batch was opened
+
+
+@pytest.mark.parametrize("sandbox", ["accounts"], indirect=True)
+def test_allow_currency_mismatch_imports_the_amounts_unconverted_and_says_so(sandbox, run, tmp_path):
+    statement = _ofx(tmp_path / "usd.ofx", "USD")
+    preview = run("preview", statement, "--account", EVERYDAY, "--allow-currency-mismatch", "--format", "json",
+                  sandbox=sandbox)
+    assert preview.exit_code == 0, preview.output
+    warnings = json.loads(preview.output)["warnings"]
+    assert any("its amounts are in USD" in w and "imported unconverted" in w for w in warnings), warnings
+    imported = run("import", statement, "--account", EVERYDAY, "--allow-currency-mismatch", "--yes",
+                   sandbox=sandbox)
+    assert imported.exit_code == 0, imported.output
+    assert sorted(str(t["amount"]) for t in sandbox.transactions(EVERYDAY)) == ["-10.00", "-20.00", "-30.00"]
+
+
+def _export(path: Path, account_id: int, currency: str) -> Path:
+    account = {"id": account_id, "name": "Everyday Account", "number": "5678", "currency_code": currency,
+               "type": "bank"}
+    path.write_text(json.dumps([{"id": 1, "date": "2026-10-01", "amount": -5.0, "payee": "X",
+                                 "transaction_account": account}]))
+    return path
+
+
+def test_offline_the_export_says_the_accounts_currency(run, tmp_path):
+    statement = _ofx(tmp_path / "usd.ofx", "USD")
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    refused = run("preview", statement, "--account", EVERYDAY, "--existing", export)
+    assert refused.exit_code == 3 and "its amounts are in USD" in refused.output and "is in AUD" in refused.output
+    same = run("preview", _ofx(tmp_path / "aud.ofx", "AUD"), "--account", EVERYDAY, "--existing", export,
+               "--format", "json")
+    assert same.exit_code == 0, same.output
+    assert not [w for w in json.loads(same.output)["warnings"] if "currency" in w]
+
+
+def test_offline_an_account_the_export_does_not_name_is_said_to_be_unchecked(run, tmp_path):
+    statement = _ofx(tmp_path / "usd.ofx", "USD")
+    export = _export(tmp_path / "export.json", 42, "AUD")
+    result = run("preview", statement, "--account", EVERYDAY, "--existing", export, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert any(f"currency of transaction account {EVERYDAY} is not known here" in w
+               for w in json.loads(result.output)["warnings"])
+
+
+def test_a_csv_currency_column_is_checked_row_by_row(run, tmp_path):
+    mapping = tmp_path / "multi.yaml"
+    mapping.write_text("name: multi\ncolumns: {date: Date, amount: Amount, payee: Payee, currency: Ccy}\n"
+                       "date_format: '%Y-%m-%d'\n")
+    csv = tmp_path / "mixed.csv"
+    csv.write_text("Date,Payee,Amount,Ccy\n2026-11-01,A,-1.00,AUD\n2026-11-02,B,-2.00,EUR\n")
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", csv, "--mapping", mapping, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "mixed.csv: its amounts are in EUR" in result.output
+
+
+def _statement(file: str, account_id: str, currency: str | None) -> Statement:
+    return Statement(file=file, format="ofx", account=Account(id=account_id, currency=currency))
+
+
+def test_the_hint_never_offers_an_account_in_another_currency():
+    known = [TransactionAccount(id=11, name="Everyday", number="062000 5678", currency_code="AUD"),
+             TransactionAccount(id=12, name="Euro Account", number="DE89 0000 9999", currency_code="EUR")]
+    with pytest.raises(ConfigError) as caught:
+        resolve_targets([_statement("eur.ofx", "NL00 1111 5678", "EUR")], known=known)
+    message = str(caught.value)
+    assert "transaction_account_id: ID}   # eur.ofx: ID of an account in EUR; Everyday (number ending 5678) " \
+           "is in AUD" in message
+    with pytest.raises(ConfigError) as caught:
+        resolve_targets([_statement("aud.ofx", "11115678", "AUD")], known=known)
+    assert "transaction_account_id: 11}   # aud.ofx: Everyday (number ending 5678)" in str(caught.value)
+
+
+def test_the_number_match_skips_an_account_in_another_currency():
+    # A multi-currency account: one number, a PocketSmith account per currency.
+    known = [TransactionAccount(id=21, name="Wise AUD", number="12345678", currency_code="AUD"),
+             TransactionAccount(id=22, name="Wise USD", number="12345678", currency_code="USD")]
+    [target] = resolve_targets([_statement("usd.ofx", "12345678", "USD")], known=known)
+    assert target.account_id == 22
+    with pytest.raises(ConfigError, match="no PocketSmith transaction account"):
+        resolve_targets([_statement("gbp.ofx", "12345678", "GBP")], known=known)
+
+
+def test_a_mappings_currency_is_checked_for_a_spreadsheet_too(run, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    from datetime import date
+    book = openpyxl.Workbook()
+    book.active.append(["Date", "Counter Party", "Reference", "Type", "Amount (GBP)", "Balance (GBP)"])
+    book.active.append([date(2026, 10, 1), "Tesco", "T", "CARD", -23.45, 976.55])     # Starling: GBP
+    book.save(tmp_path / "starling.xlsx")
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", tmp_path / "starling.xlsx", "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "starling.xlsx: its amounts are in GBP" in result.output
+
+
+def test_the_library_preview_refuses_it_too_and_takes_the_flag(tmp_path):
+    import importer
+    statement = _ofx(tmp_path / "usd.ofx", "USD")
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    with pytest.raises(ConfigError, match="its amounts are in USD"):
+        importer.preview(statement, existing=export, account=EVERYDAY, rules=False)
+    plan = importer.preview(statement, existing=export, account=EVERYDAY, rules=False,
+                            allow_currency_mismatch=True)
+    assert plan.summary.create == 3 and any("imported unconverted" in w for w in plan.warnings)
+
+
+MT940 = "\n".join([":20:REF1", ":25:NL91ABNA0417164300", ":28C:1/1", ":60F:C261101EUR100,00",
+                   ":61:2611021102D12,50NTRFNONREF", ":86:Koffie", ":62F:C261102EUR87,50", "-"]) + "\n"
+
+
+def test_an_mt940_statements_currency_is_checked(run, tmp_path):
+    statement = tmp_path / "eur.sta"
+    statement.write_text(MT940)
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", statement, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "eur.sta: its amounts are in EUR" in result.output

@@ -1,0 +1,134 @@
+"""`psimport mappings new`, driven in a pseudo-terminal as a person types: infer, show, ask, write, route."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pexpect
+
+from importer.parsers.csv.mapping import load_mapping
+
+
+def test_mappings_new_asks_writes_a_mapping_that_then_reads_the_file(tmp_path):
+    statement = tmp_path / "Kontoauszug_2024.csv"
+    statement.write_text("Datum;Omschrijving;Bedrag;Saldo\n02-01-2024;Albert Heijn;-12,50;987,50\n"
+                         "13-01-2024;Salaris;2.000,00;2.987,50\n15-01-2024;NS;-4,20;2.983,30\n", encoding="utf-8")
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path), COLUMNS="100")
+    child = pexpect.spawn(sys.executable, ["-m", "importer", "mappings", "new", str(statement)], cwd=str(tmp_path),
+                          env=env, encoding="utf-8", timeout=30)
+    child.expect(r"Name for this mapping \[kontoauszug_2024\]: ")
+    child.sendline("mybank")
+    child.expect("balance 'Saldo' \\(every row carries it forward")
+    child.expect("Albert Heijn")
+    child.expect(r"Write this mapping to .*mybank\.yaml\? \[y/N\]: ")
+    child.sendline("y")
+    child.expect("Wrote .*mybank.yaml")
+    child.expect(r"\{mapping: mybank, transaction_account_id: ID\}")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    written = tmp_path / "config" / "psimport" / "mappings" / "mybank.yaml"
+    mapping = load_mapping(written)
+    assert mapping.name == "mybank" and mapping.balance == "Saldo" and mapping.amount == "Bedrag"
+    assert "# the running balance" in written.read_text(encoding="utf-8")
+    parsed = pexpect.run(f"{sys.executable} -m importer parse {statement} --format json", env=env,
+                         cwd=str(tmp_path), encoding="utf-8")
+    assert '"format": "csv:mybank"' in parsed and '"amount": "2000.00"' in parsed
+
+
+def test_mappings_new_answered_no_writes_nothing(tmp_path):
+    statement = tmp_path / "bank.csv"
+    statement.write_text("Date,Description,Amount\n14/01/2024,TESCO,-4.00\n15/01/2024,PAY,100.00\n", encoding="utf-8")
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path))
+    child = pexpect.spawn(sys.executable, ["-m", "importer", "mappings", "new", str(statement), "--name", "uk"],
+                          cwd=str(tmp_path), env=env, encoding="utf-8", timeout=30)
+    child.expect(r"\[y/N\]: ")
+    child.sendline("n")
+    child.expect("No mapping was written.")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1 and not (tmp_path / "config").exists()
+
+
+def run(tmp_path, *args):
+    from click.testing import CliRunner
+
+    from importer.cli import cli
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path)}
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_a_headerless_file_gets_a_shape_its_next_download_is_recognised_by(tmp_path):
+    # Danish banks on Bankernes EDB Central: no header, date;text;amount;balance (bank2ynab.conf).
+    rows = "02-01-2024;Netto;-123,45;4.876,55\n05-01-2024;Løn;21.000,00;25.876,55\n13-01-2024;MobilePay;-200,00;25.676,55\n"
+    (tmp_path / "Posteringer.csv").write_text(rows, encoding="utf-8")
+    made = run(tmp_path, "mappings", "new", str(tmp_path / "Posteringer.csv"), "--yes")
+    assert made.exit_code == 0, made.output
+    written = tmp_path / "config" / "psimport" / "mappings" / "posteringer.yaml"
+    text = written.read_text(encoding="utf-8")
+    assert "header: false" in text and "shape: [date, any, amount_or_blank, amount_or_blank]" in text
+    (tmp_path / "next.csv").write_text("14-02-2024;Føtex;-312,00;25.364,55\n16-02-2024;Overførsel;500,00;25.864,55\n",
+                                       encoding="utf-8")
+    parsed = run(tmp_path, "parse", str(tmp_path / "next.csv"), "--format", "json")
+    assert parsed.exit_code == 0, parsed.output
+    assert '"format": "csv:posteringer"' in parsed.stdout and '"amount": "-312.00"' in parsed.stdout
+    assert "layout inferred" not in parsed.stderr
+
+
+def test_an_existing_mapping_is_never_overwritten(tmp_path):
+    (tmp_path / "bank.csv").write_text("Date,Description,Amount\n14/01/2024,TESCO,-4.00\n", encoding="utf-8")
+    folder = tmp_path / "config" / "psimport" / "mappings"
+    folder.mkdir(parents=True)
+    (folder / "uk.yaml").write_text("name: uk\ncolumns: {date: Date, amount: Amount, payee: Description}\n")
+    result = run(tmp_path, "mappings", "new", str(tmp_path / "bank.csv"), "--name", "uk", "--yes")
+    assert result.exit_code == 3 and "already there" in result.stderr
+    assert (folder / "uk.yaml").read_text().startswith("name: uk\ncolumns")
+
+
+def test_without_a_terminal_and_without_yes_nothing_is_written(tmp_path):
+    (tmp_path / "bank.csv").write_text("Date,Description,Amount\n14/01/2024,TESCO,-4.00\n", encoding="utf-8")
+    result = run(tmp_path, "mappings", "new", str(tmp_path / "bank.csv"), "--name", "uk")
+    assert result.exit_code == 3 and "--yes" in result.stderr and not (tmp_path / "config").exists()
+
+
+def test_a_file_inference_cannot_read_is_the_clear_error(tmp_path):
+    (tmp_path / "odd.csv").write_text("When,Who,Where\n14/01/2024,TESCO,Leeds\n", encoding="utf-8")
+    result = run(tmp_path, "mappings", "new", str(tmp_path / "odd.csv"), "--yes")
+    assert result.exit_code == 2 and "cannot infer" in result.stderr and "columns.amount" in result.stderr
+
+
+def test_mappings_new_asks_the_questions_the_rows_cannot_settle(tmp_path):
+    # A card export: charges positive, nothing to carry them, and every date reads both ways.
+    statement = tmp_path / "card.csv"
+    statement.write_text("Date,Description,Amount\n01/02/2024,AMAZON MKTPLACE,25.00\n03/02/2024,SHELL 1234,60.40\n"
+                         "05/02/2024,NETFLIX.COM,15.99\n", encoding="utf-8")
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path), COLUMNS="100")
+    child = pexpect.spawn(sys.executable, ["-m", "importer", "mappings", "new", str(statement), "--name", "card"],
+                          cwd=str(tmp_path), env=env, encoding="utf-8", timeout=30)
+    child.expect("every amount in 'Amount' is positive")
+    child.expect("charges_positive: card charges: money out")
+    child.expect(r"Your answer for sign \(charges_positive, normal\): ")
+    child.sendline("charges_positive")
+    child.expect("the dates are ambiguous")
+    child.expect("dmy: 01/02/2024 is day first")
+    child.expect(r"Your answer for date_order \(dmy, mdy\): ")
+    child.sendline("mdy")
+    child.expect("NETFLIX.COM")
+    child.expect(r"\[y/N\]: ")
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    mapping = load_mapping(tmp_path / "config" / "psimport" / "mappings" / "card.yaml")
+    assert mapping.charges_positive and mapping.date_order == "mdy"
+    parsed = pexpect.run(f"{sys.executable} -m importer parse {statement} --format json", env=env,
+                         cwd=str(tmp_path), encoding="utf-8")
+    assert '"date": "2024-01-02", "amount": "-25.00"' in parsed and '"format": "csv:card"' in parsed
+
+
+def test_with_yes_a_question_is_the_error(tmp_path):
+    (tmp_path / "card.csv").write_text("Date,Description,Amount\n13/02/2024,AMAZON,25.00\n15/02/2024,SHELL,60.40\n",
+                                       encoding="utf-8")
+    result = run(tmp_path, "mappings", "new", str(tmp_path / "card.csv"), "--yes")
+    assert result.exit_code == 2 and "sign: charges_positive" in result.stderr
