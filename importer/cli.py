@@ -404,6 +404,23 @@ def _follow_up(state: State, *words: str, sandbox: bool | None = None) -> str:
     return shlex.join(parts)
 
 
+def _advised(state: State, *words: str) -> str:
+    """A command the library advises (a warning's `psimport review FILE`, an undo): `_follow_up`'s, and for a
+    review of files, this run's --account, --mapping, --date-order, --sheet and --allow-currency-mismatch too,
+    which say how to read them."""
+    command = list(words)
+    if command[:1] == ["review"]:
+        ctx = click.get_current_context(silent=True)
+        given = ctx.params if ctx is not None else {}
+        for flag, name in (("--account", "account"), ("--mapping", "mapping"), ("--date-order", "date_order"),
+                           ("--sheet", "sheet")):
+            if given.get(name):
+                command += [flag, str(given[name])]
+        if given.get("allow_currency_mismatch"):
+            command.append("--allow-currency-mismatch")
+    return _follow_up(state, *command)
+
+
 def _options_of(words) -> set[str]:
     """The option flags of the psimport command `words` start with (`undo`, `rules test`...)."""
     command: click.Command = cli
@@ -482,7 +499,7 @@ class _TerminalUi:
         _confirm(question, self.yes, action)
 
     def command(self, *words: str) -> str:
-        return _follow_up(self.state, *words)
+        return _advised(self.state, *words)
 
     def progress(self, label: str):
         from importer.output.render import progress_bar
@@ -512,8 +529,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, sheet
     """Show exactly what an import would do, writing nothing (no FILES: the statements in the inbox).
 
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
-    (possibly there already: created only with `import --accept-review`) or `skip` (a rule
-    said to ignore it), with its category, labels and the transaction it matched. The table
+    (possibly there already: `psimport review` decides each) or `skip` (a rule or your
+    decision said to ignore it), with its category, labels and the transaction it matched. The table
     shows one line per row, fitted to the terminal (a wider one shows more columns), the first
     rows of each kind, and counts the duplicates (--all lists every row); JSON, CSV and HTML
     have every row in full.
@@ -539,7 +556,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, sheet
                         source=state.source(existing, sandbox),
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
                         rules_path=rules_path, mapping=mapping, date_order=date_order, decisions_csv=decisions,
-                        allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
+                        allow_currency_mismatch=allow_currency_mismatch, sheet=sheet,
+                        command=functools.partial(_advised, state))
     limit = None if show_all else TABLE_ROWS
     if (fmt != "table" or out is not None) and not state.quiet:
         # The table shows them in its summary; JSON, CSV and HTML readers see them here too.
@@ -576,7 +594,9 @@ def preview(state: State, files, account, rules_path, mapping, date_order, sheet
               help="Requests in flight at most (default 32: it starts at 16 and grows while PocketSmith "
                    "keeps up); fewer when PocketSmith says 429.")
 @click.option("--accept-review", is_flag=True,
-              help="Also create the rows marked for review (flagged needs_review); kept as your decision.")
+              help="Also create every row for review, unseen (flagged needs_review), those PocketSmith holds "
+                   "already too; kept as a decision until this batch is undone. `psimport review` decides each "
+                   "instead.")
 @_decisions_option
 @click.option("--enrich", is_flag=True,
               help="Also fill the empty fields (memo, note, labels, category, cheque number) of the PocketSmith "
@@ -633,7 +653,8 @@ def _run_import(state: State, files, sandbox: bool, *, yes: bool, again: str, su
     result = run_import(_statement_paths(state, files, sandbox), client=state.client(sandbox),
                         config=_run_config(state, sandbox), state_dir=state.state_dir,
                         target=_target_name(state, sandbox), ui=ui, again=again, **options)
-    for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
+    for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or ""),
+                                               ui.command("review", *map(str, files))):
         (ui.say if is_result else ui.note)(line)
 
 
@@ -672,7 +693,8 @@ def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order,
                             mapping=mapping, date_order=date_order, accept_review=accept_review,
                             concurrency=concurrency, enrich=enrich, sheet=sheet,
                             allow_currency_mismatch=allow_currency_mismatch)
-        for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
+        for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or ""),
+                                                   ui.command("review", str(path))):
             (ui.say if is_result else ui.note)(line)
         return result
 
@@ -840,20 +862,22 @@ def decisions_group():
 @decisions_group.command("list")
 @format_option("table", "json", "csv")
 @click.option("--all", "show_all", is_flag=True, help=f"Table: every decision (otherwise the newest {TABLE_ROWS}).")
+@functools.partial(sandbox_option, help="The demo's decisions (those made for --sandbox runs), kept apart from yours.")
 @global_options
 @pass_state
-def decisions_list(state: State, fmt, show_all):
+def decisions_list(state: State, fmt, show_all, sandbox):
     """Show the decisions kept: when, the row (date, amount, payee, file and line), the answer, from where.
 
     \b
     Examples:
       psimport decisions list
+      psimport decisions list --sandbox
       psimport decisions list --format csv > decisions.csv
     """
     from importer.output.decisions import show_decisions
     from importer.write.journal import Journal
     journal = Journal.existing_in(state.state_dir)
-    kept = [] if journal is None else journal.decisions()
+    kept = [] if journal is None else journal.decisions("sandbox" if sandbox else None)
     if journal is not None:
         journal.close()
     show_decisions(kept, fmt, sys.stdout, limit=None if show_all else TABLE_ROWS)
@@ -863,33 +887,36 @@ def decisions_list(state: State, fmt, show_all):
 @click.argument("ids", nargs=-1, type=int, metavar="ID...")
 @click.option("--all", "every_one", is_flag=True, help="Forget every decision.")
 @_yes_option
+@functools.partial(sandbox_option, help="The demo's decisions (those made for --sandbox runs).")
 @global_options
 @pass_state
-def decisions_forget(state: State, ids, every_one, yes):
+def decisions_forget(state: State, ids, every_one, yes, sandbox):
     """Remove decisions (ids from `decisions list`): their rows are decided afresh by the next preview.
 
     \b
     Examples:
       psimport decisions forget 3 4
       psimport decisions forget --all --yes
+      psimport decisions forget --all --sandbox --yes
     """
-    from importer.errors import ConfigError
+    from importer.errors import InputError
     from importer.write.journal import Journal
     if bool(ids) == every_one:
-        raise ConfigError("name the decisions to forget (ids from `psimport decisions list`), or --all")
+        raise InputError("name the decisions to forget (ids from `psimport decisions list`), or --all")
     journal = Journal.existing_in(state.state_dir)
     if journal is None:
         click.echo("No decisions kept yet.")
         return
     with journal:
-        known = {d.id for d in journal.decisions()}
+        known = {d.id for d in journal.decisions("sandbox" if sandbox else None) if d.id is not None}
         unknown = [i for i in ids if i not in known]
         if unknown:
-            raise ConfigError(f"no decision {', '.join(map(str, unknown))}; `psimport decisions list` shows them")
+            raise InputError(f"no decision {', '.join(map(str, unknown))}; "
+                             f"`{_follow_up(state, 'decisions', 'list')}` shows them")
         count = len(known) if every_one else len(ids)
         if count:
             _confirm(f"Forget {plural(count, 'decision')}?", yes, "forgetting decisions")
-        gone = journal.forget_decisions(None if every_one else ids)
+        gone = journal.forget_decisions(sorted(known) if every_one else ids)
     click.echo(f"Forgot {plural(gone, 'decision')}.")
 
 

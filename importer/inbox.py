@@ -107,7 +107,7 @@ def run_inbox(inbox: Path, *, config: "Config", client: "Client", import_file: C
 
     A file's own problem (unreadable, not routed, review rows, an unfinished batch) leaves it in place
     and the run goes on; a problem reaching PocketSmith at all, or Ctrl-C, stops the run. `command(*words)`
-    makes the psimport commands said for a file left, with the run's own options.
+    makes the psimport commands said for a file left (review, init), with the run's own options.
     """
     command = command or (lambda *words: shlex.join(["psimport", *words]))
     from importer.parsers import STATEMENT_SUFFIXES
@@ -166,8 +166,9 @@ def _settle(path: Path, done: "ImportResult", imported: Path, command: Callable[
         outcome = FileOutcome(path, "imported", created=done.created, duplicates=done.duplicates, review=review)
     if review:
         outcome.status = "left"
-        outcome.why = (f"{review} {'row' if review == 1 else 'rows'} for review; `--accept-review` creates "
-                       f"them, `{command('preview', str(path))}` shows why")
+        # Never "--accept-review creates them": it would create the ones PocketSmith holds already too.
+        outcome.why = (f"{review} {'row' if review == 1 else 'rows'} for review, possibly in PocketSmith already; "
+                       f"decide each with: {command('review', str(path))}")
         return outcome
     outcome.moved_to = _move(path, imported)
     return outcome

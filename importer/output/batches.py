@@ -139,22 +139,26 @@ def show_batches(batches: Iterable[Any], fmt: str, out: IO[str], journal_dir: An
             console(file=out).print(left_out(len(rows[:limit]), len(rows), "batches"), style="dim")
 
 
-def import_result_lines(result: Any, undo_command: str) -> list[tuple[str, bool]]:
+def import_result_lines(result: Any, undo_command: str, review_command: str = "psimport review FILE...",
+                        ) -> list[tuple[str, bool]]:
     """What an import says when it is done (an importer.write.batches.ImportResult): (line, is_result).
 
     Result lines are always shown; the others (rows left for review, where the duplicates are
-    listed) are left out by --quiet.
+    listed) are left out by --quiet. Rows for review point to `review_command`, never to --accept-review
+    (which would create those PocketSmith holds already too).
     """
     if result.batch_id is None:
         counts = []
         for action, what in (("duplicate", "already in PocketSmith"), ("skip", "skipped by rules"),
-                             ("review", "for review (--accept-review creates them)")):
+                             ("decided_skip", "skipped by your decision"), ("review", "for review")):
             if result.counts.get(action):
                 counts.append(f"{result.counts[action]} {what}")
-        return [(f"Nothing to import: {', '.join(counts) or 'the files have no rows'}.", True)]
+        # The command last: a line that ends with one is wrapped so that it still pastes whole (fit_text).
+        decide = f"; decide each with: {review_command}" if result.counts.get("review") else "."
+        return [(f"Nothing to import: {', '.join(counts) or 'the files have no rows'}{decide}", True)]
     lines: list[tuple[str, bool]] = []
     if result.review:
-        lines.append(("For review, not created (the same command with --accept-review creates them):", False))
+        lines.append((f"For review, not created; decide each with: {review_command}", False))
         lines += [(line, False) for line in
                   not_created_lines(result.review, "`psimport preview` with the same files lists them")]
     if result.duplicates:
