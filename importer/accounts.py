@@ -15,6 +15,7 @@ currency.
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePath
@@ -181,10 +182,12 @@ def mapping_for_file(path: str | Path, rules: Iterable[AccountRule]) -> str | No
 
 def resolve_targets(statements: Sequence[Statement], *, account: int | None = None,
                     rules: Sequence[AccountRule] = (),
-                    known: Sequence[TransactionAccount] | None = None) -> list[Target]:
+                    known: Sequence[TransactionAccount] | None = None,
+                    config_path: str | Path | None = None) -> list[Target]:
     """One Target per statement, or a ConfigError saying which statements have none and how to map them.
 
     `known` is the user's transaction accounts; None when offline, where ids cannot be checked.
+    `config_path` is the config in use, named where the message says what to add to it.
     """
     known_by_id = {a.id: a for a in known} if known is not None else None
 
@@ -199,7 +202,7 @@ def resolve_targets(statements: Sequence[Statement], *, account: int | None = No
         if len(ids) > 1:
             raise ConfigError(f"--account is for files of one account, but these hold {len(ids)} "
                               f"({', '.join(ids)}); map each in the config's accounts: list instead.\n"
-                              + _how_to_map(statements, known))
+                              + _how_to_map(statements, known, config_path))
         target = checked(account, "--account")
         return [target] * len(statements)
 
@@ -222,7 +225,7 @@ def resolve_targets(statements: Sequence[Statement], *, account: int | None = No
         listing = _account_list(known) if known is not None else \
             "Offline, psimport cannot list your transaction accounts; `psimport accounts` does."
         raise ConfigError(f"no PocketSmith transaction account for {names}.\n{listing}\n"
-                          + _how_to_map(unmapped, known))
+                          + _how_to_map(unmapped, known, config_path))
     return targets
 
 
@@ -297,8 +300,10 @@ def _account_list(known: Sequence[TransactionAccount] | None) -> str:
     return "\n".join(lines)
 
 
-def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAccount] | None = None) -> str:
-    """A config line per statement, its id filled in when one of the user's accounts is plainly it."""
+def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAccount] | None = None,
+                config_path: str | Path | None = None) -> str:
+    """A config line per statement, its id filled in when one of the user's accounts is plainly it: a CSV by a
+    pattern of its name that next month's download matches too (`psimport init FILE` writes such lines)."""
     lines = []
     for statement in statements:
         fmt = (statement.format or "").lower()
@@ -309,7 +314,7 @@ def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAcco
             match = f'qif_account: "{statement.account.id}"'
         else:
             mapping = statement_mapping(statement)
-            match = f'glob: "{name}"' + (f", mapping: {mapping}" if mapping else "")
+            match = f'glob: "{file_pattern(name)}"' + (f", mapping: {mapping}" if mapping else "")
         candidate, why = _candidate(statement, _same_currency(statement, known or ()))
         target = candidate.id if candidate else "ID"
         comment = f"{name}: {candidate.name} ({why})" if candidate else f"{name}: ID from your accounts"
@@ -322,7 +327,17 @@ def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAcco
         line = f"    - {{{match}, transaction_account_id: {target}}}   # {comment}"
         if line not in lines:       # e.g. the daily statements of one MT940 file
             lines.append(line)
-    return "Pass --account ID for a single account, or add to psimport.yaml:\n  accounts:\n" + "\n".join(lines)
+    where = config_path or "psimport.yaml"
+    return f"Pass --account ID for a single account, or add to {where}:\n  accounts:\n" + "\n".join(lines)
+
+
+def file_pattern(name: str) -> str:
+    """A glob for this download's name and next month's: digit runs (dates, numbers) and a copy's " (1)" become
+    `*`, and a `*` before the suffix takes what a bank or browser adds there (savings.csv → savings*.csv)."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    stem = re.sub(r"\s*\(\d+\)$", "", stem)
+    stem = re.sub(r"\d+(?:[-_.]\d+)*", "*", stem)
+    return stem + ("" if stem.endswith("*") else "*") + suffix
 
 
 def _candidate(statement: Statement, known: Sequence[TransactionAccount]) -> tuple[TransactionAccount | None, str]:

@@ -143,6 +143,7 @@ def _closing(statement: "Statement") -> tuple[Decimal, date] | None:
 
 
 Fetch = Callable[[int, date, date], Iterable["PsTransaction"]]     # (account, start, end): what PocketSmith holds
+Command = Callable[..., str]            # (*words) -> the psimport command line for the person to run
 
 
 def pocketsmith_balance(held: Sequence["PsTransaction"], day: date, account: "TransactionAccount | None",
@@ -175,16 +176,23 @@ def pocketsmith_balance(held: Sequence["PsTransaction"], day: date, account: "Tr
     return None, "PocketSmith holds nothing in this account around that day, and no current balance"
 
 
+def _plain_command(*words: str) -> str:
+    import shlex
+    return shlex.join(["psimport", *words])
+
+
 def check_balances(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
                    breaks: Mapping[int, list[Break]] | None = None,
                    uncovered: Mapping[int, list[str]] | None = None,
-                   fetch: Fetch | None = None) -> tuple[list[dict], list[str]]:
+                   fetch: Fetch | None = None, command: Command = _plain_command,
+                   created_by: Mapping[int, tuple[str, str]] | None = None) -> tuple[list[dict], list[str]]:
     """One entry per transaction account of the plan, and a warning for each that differs.
 
     An entry is `{transaction_account_id, date, statement_closing, pocketsmith_after, difference, status,
     reason}`: status `agrees`, `differs` or `unknown`; `reason` says why unknown, or what a difference
     probably is. `breaks` (id of a statement → its running-balance breaks) and `uncovered` (account → periods nothing
-    covers) help tell it.
+    covers) help tell it; `created_by` (PocketSmith id → the batch that created it, and the row's action then)
+    tells rows created twice, and `command(*words)` writes the psimport command a reason advises.
     """
     from importer.plan import Action
     by_account: dict[int, list["Statement"]] = defaultdict(list)
@@ -218,29 +226,26 @@ def check_balances(plan: "Plan", held: Mapping[int, Sequence["PsTransaction"]],
                      status="agrees" if difference == 0 else "differs")
         if difference:
             entry["reason"] = _probably(difference, closing, rows, statement, held.get(account_id, ()),
-                                        (breaks or {}).get(id(statement), []), (uncovered or {}).get(account_id, []))
+                                        (breaks or {}).get(id(statement), []), (uncovered or {}).get(account_id, []),
+                                        command, created_by or {})
             warnings.append(f"{name}: the balance on {day_text(day)} differs by {difference} (statement {closing}, "
                             f"PocketSmith after this import {after}): {entry['reason']}")
     return entries, warnings
 
 
 def _probably(difference: Decimal, closing: Decimal, rows: list["PlanRow"], statement: "Statement",
-              held: Sequence["PsTransaction"],
-              breaks: list[Break], uncovered: list[str]) -> str:
+              held: Sequence["PsTransaction"], breaks: list[Break], uncovered: list[str],
+              command: Command = _plain_command, created_by: Mapping[int, tuple[str, str]] | None = None) -> str:
     """What a difference most likely is, the likeliest first."""
     from importer.plan import Action
     review = [r for r in rows if r.action == Action.REVIEW]
     some = _rows_making(difference, review)
     if some:
-        lines = ", ".join(f"{PurePath(r.record.file or '').name} line {r.record.line}" for r in some[:4])
-        if len(some) == len(review):
-            return (f"the {plural(len(review), 'row')} for review, not created, make up the difference ({lines}; "
-                    "import --accept-review creates them)")
-        alike = {r.record.amount for r in review if r not in some} & {r.record.amount for r in some}
-        verb = "makes" if len(some) == 1 else "make"
-        return (f"{len(some)} of the {len(review)} rows for review, not created, {verb} up the difference ({lines}"
-                f"{', or another of the same amount' if alike else ''}): probably new (import --accept-review "
-                "creates the rows for review)")
+        return _review_rows_making(some, review, command(
+            "review", *dict.fromkeys(r.record.file or statement.file for r in review)))
+    twice = _created_twice(difference, rows, held, created_by or {}, command)
+    if twice:
+        return twice
     skipped = [r.record.amount for r in rows if r.action == Action.SKIP]
     if skipped and sum(skipped, ZERO) == difference:
         return f"the {plural(len(skipped), 'row')} that rules skip make up the difference"
@@ -260,6 +265,68 @@ def _probably(difference: Decimal, closing: Decimal, rows: list["PlanRow"], stat
         return "PocketSmith holds nothing before this statement: maybe an opening balance never set"
     return "a row on one side only (lost by the export, or deleted in PocketSmith), a gap before this statement, " \
            "or an opening balance never set"
+
+
+def _lines(rows: Sequence["PlanRow"]) -> str:
+    """`everyday.ofx line 618`, `everyday.ofx lines 443, 642`: rows of one file or several."""
+    by_file: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        by_file[PurePath(row.record.file or "").name].append(str(row.record.line))
+    return ", ".join(f"{name} line{'s' if len(lines) > 1 else ''} {', '.join(lines)}" for name, lines in by_file.items())
+
+
+def _review_rows_making(some: list["PlanRow"], review: list["PlanRow"], review_command: str) -> str:
+    """Rows for review that make up a difference: which are probably new, which probably duplicates, and the
+    command that decides each (never --accept-review, which would create the duplicates too)."""
+    answer = f"answer each with: {review_command}"
+    if len(some) == len(review):
+        return (f"the {plural(len(review), 'row')} for review, not created, make up the difference "
+                f"({_lines(review)}): probably new; {answer}")
+    rest = [r for r in review if r not in some]
+    alike = [r for r in rest if r.record.amount in {s.record.amount for s in some}]
+    verb = "makes" if len(some) == 1 else "make"
+    new, duplicates = _lines(some), _lines(rest)
+    if alike:       # rows of the same amount: the balance cannot tell which of them is the new one
+        new = f"{new} or {_lines(alike)} (the same amount)"
+        others = [r for r in rest if r not in alike]
+        duplicates = (f"{_lines(others)}, and " if others else "") + "the other of those"
+    return (f"{len(some)} of the {len(review)} rows for review, not created, {verb} up the difference: probably new: "
+            f"{new}; probably duplicates: {duplicates}; {answer}")
+
+
+_TWIN_DAYS = 10     # how far apart a row psimport created and a PocketSmith transaction of its amount may be, twins
+
+
+def _created_twice(difference: Decimal, rows: list["PlanRow"], held: Sequence["PsTransaction"],
+                   created_by: Mapping[int, tuple[str, str]], command: Command = _plain_command) -> str | None:
+    """Rows psimport created though PocketSmith already held them (an earlier --accept-review, a wrong decision):
+    the fewest whose amounts take out as much as the difference, each beside its twin; rows created from review
+    (possibly there already, by definition) are the likelier."""
+    created: dict[int, "PlanRow"] = {r.duplicate_of: r for r in rows if r.duplicate_of is not None and r.reasons
+                                     and r.reasons[0].startswith("imported before by psimport")}
+    matched = {r.duplicate_of for r in rows if r.duplicate_of is not None}     # another row is that one
+    twins: dict[int, "PsTransaction"] = {}
+    for ps_id, row in created.items():
+        twin = min((t for t in held if t.id not in matched and t.amount == row.record.amount and t.date is not None
+                    and abs((t.date - row.record.date).days) <= _TWIN_DAYS),
+                   key=lambda t: (abs((t.date - row.record.date).days), t.id), default=None)
+        if twin is not None:
+            twins[ps_id] = twin
+    from importer.plan import Action
+    id_of = {id(row): ps_id for ps_id, row in created.items()}
+    with_twins = [created[ps_id] for ps_id in twins]
+    accepted = [r for r in with_twins if created_by.get(id_of[id(r)], ("", ""))[1] == Action.REVIEW]
+    some = (_rows_making(-difference, accepted) if accepted else []) or _rows_making(-difference, with_twins)
+    if not some:
+        return None
+    ids = [id_of[id(r)] for r in some]
+    batches = sorted({created_by[ps_id][0] for ps_id in ids if ps_id in created_by})
+    each = "; ".join(f"{_lines([r])} as #{ps_id}, beside #{twins[ps_id].id} ({twins[ps_id].date})"
+                     for r, ps_id in list(zip(some, ids))[:4])
+    by = f" by batch {', '.join(batches)}" if batches else ""
+    undo = f"take the batch back ({command('undo', batches[0])})" if len(batches) == 1 else "undo the batch"
+    return (f"rows created twice{by}, though PocketSmith held them already, make up the difference ({each}): "
+            f"delete the extra copies in PocketSmith, or {undo} and decide those rows with psimport review")
 
 
 _MOST_SUBSET_ROWS = 12      # rows for review tried in every combination (2^12 sums at most)
@@ -439,10 +506,10 @@ _MOST_BREAKS = 3        # per statement: a file that breaks everywhere is one pr
 
 def add_money_checks(plan: "Plan", *, held: Mapping[int, Sequence["PsTransaction"]],
                      settings: BalanceSettings = BalanceSettings(), journal: "Journal | None" = None,
-                     target: str = "", fetch: Fetch | None = None,
+                     target: str = "", fetch: Fetch | None = None, command: Command = _plain_command,
                      ) -> None:
     """Give the plan its `balances` and `coverage`, and warn about running-balance breaks, periods nothing
-    covers and balances that differ."""
+    covers and balances that differ (`command(*words)` writes the psimport commands the warnings advise)."""
     breaks = {id(statement): running_balance_breaks(statement) for statement, _ in plan.targets}
     warnings: list[str] = []
     for statement, _ in plan.targets:
@@ -454,5 +521,6 @@ def add_money_checks(plan: "Plan", *, held: Mapping[int, Sequence["PsTransaction
     accounts = {destination.account_id for _, destination in plan.targets}
     earlier = earlier_imports(journal, accounts, target) if journal is not None else {}
     plan.coverage, gap_warnings, uncovered = check_coverage(plan, held, earlier, settings, fetch)
-    plan.balances, balance_warnings = check_balances(plan, held, breaks, uncovered, fetch)
+    created_by = journal.created_by(accounts, target) if journal is not None else {}
+    plan.balances, balance_warnings = check_balances(plan, held, breaks, uncovered, fetch, command, created_by)
     plan.warnings += warnings + gap_warnings + balance_warnings

@@ -32,7 +32,7 @@ class State:
     state_dir_opt: str | None = None
     verbose: int = 0
     quiet: bool = False
-    demo: bool = False          # --sandbox: the demo's own state dir, unless --state-dir or PSIMPORT_STATE_DIR says
+    demo: bool = False          # --sandbox: the demo's own demo/ folder of the state dir
     max_file_mb: int | None = None
     _config: object = field(default=None, repr=False)
     _clients: dict = field(default_factory=dict, repr=False)   # one per --sandbox value
@@ -47,14 +47,18 @@ class State:
 
     @property
     def state_dir(self) -> Path:
-        """--state-dir, else PSIMPORT_STATE_DIR, else the user data dir; under --sandbox its `demo/` folder, so
-        the demo's journal and sandbox never mix with the user's real imports."""
+        """--state-dir, else PSIMPORT_STATE_DIR, else the user data dir; under --sandbox its `demo/` folder
+        (whichever of the three it is), so the demo's journal and sandbox never mix with the real imports."""
         from importer.config import default_state_dir
-        if self.state_dir_opt:
-            return Path(self.state_dir_opt)
-        if self.demo and not os.environ.get("PSIMPORT_STATE_DIR"):
-            return default_state_dir() / "demo"
-        return default_state_dir()
+        base = Path(self.state_dir_opt) if self.state_dir_opt else default_state_dir()
+        return base / "demo" if self.demo or self._through_demo_server(base / "demo") else base
+
+    def _through_demo_server(self, demo_dir: Path) -> bool:
+        """Whether this run's API URL is that of a `psimport sandbox` serving the demo's data: its journal is
+        then the demo's, as `--sandbox` (the same data) would keep it."""
+        from importer.sandbox.embedded import demo_server_url
+        serving = demo_server_url(demo_dir)
+        return serving is not None and self.resolved_api_url.rstrip("/") == serving.rstrip("/")
 
     def client(self, sandbox: bool = False):
         """The PocketSmith client for this run: the real API, or an embedded sandbox with --sandbox.
@@ -172,6 +176,15 @@ def _echo(text: str, err: bool = False) -> None:
 _DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
+def _with_run_options(message: str, state: State) -> str:
+    """An error's `psimport COMMAND` hints (the library words them bare) with this run's --sandbox, --config,
+    --state-dir and --api-url, where the command takes them: `psimport batches` lists the demo's batches only
+    with --sandbox."""
+    import re
+    return re.sub(r"`psimport ((?:rules |decisions |config )?[a-z]+)`",
+                  lambda found: f"`{_follow_up(state, *found.group(1).split(), sandbox=state.demo)}`", message)
+
+
 class PsimportGroup(click.Group):
     """Turns ImporterError into one clear stderr line and a non-zero exit; bugs keep their traceback."""
 
@@ -179,7 +192,7 @@ class PsimportGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ImporterError as exc:
-            _echo(f"Error: {exc}", err=True)
+            _echo(f"Error: {_with_run_options(str(exc), ctx.ensure_object(State))}", err=True)
             ctx.exit(exc.exit_code)
         except (KeyboardInterrupt, click.exceptions.Abort):
             # Ctrl-C or SIGTERM outside the writer (which stops cleanly on its own, with its own message), or
@@ -300,12 +313,37 @@ def _plan_options(command):
     return command
 
 
-def _run_config(state: State, sandbox: bool):
-    """The user's config; under --sandbox with none of their own, the demo household's."""
+def _run_config(state: State, sandbox: bool, demo_rules: bool = True):
+    """The user's config; under --sandbox with none of their own, the demo household's (with its rules
+    unless `demo_rules` is false)."""
     from importer.config import sandbox_config
-    config = sandbox_config(state.config) if sandbox else state.config
+    config = sandbox_config(state.config, demo_rules=demo_rules) if sandbox else state.config
     config.max_file_mb = state.max_file_mb
     return config
+
+
+def _no_statements(verb: str, config) -> str:
+    """Why a bare `psimport import`/`preview` has nothing to read: no inbox: in the config it found, or no config."""
+    from importer.config import user_config_dir
+    give = "give FILES or --inbox DIR" if verb == "import" else "give FILES"
+    if config.path is not None:
+        return f"no statements to {verb}: {give}, or set inbox: in {config.path}"
+    return (f"no statements to {verb}: {give}; no config was found to read an inbox: from (looked for "
+            f"./psimport.yaml and {user_config_dir() / 'psimport.yaml'}; `psimport init --inbox DIR` writes one)")
+
+
+def _inbox_statements(state: State, sandbox: bool, verb: str) -> tuple[Path, ...]:
+    """The statements waiting in the config's inbox:, for a command given no FILES."""
+    from importer.errors import InputError
+    from importer.inbox import inbox_files
+    from importer.parsers import STATEMENT_SUFFIXES
+    config = _run_config(state, sandbox)
+    if config.inbox is None:
+        raise InputError(_no_statements(verb, config))
+    waiting = [path for path in inbox_files(config.inbox) if path.suffix.lower() in STATEMENT_SUFFIXES]
+    if not waiting:
+        raise InputError(f"no statements to {verb}: the inbox {config.inbox} has none waiting")
+    return tuple(waiting)
 
 
 def _statement_paths(state: State, files, sandbox: bool) -> list:
@@ -324,8 +362,9 @@ def _statement_paths(state: State, files, sandbox: bool) -> list:
             installed = samples_dir().joinpath(*parts[1:])
             if installed.exists():
                 if not state.quiet:
-                    _echo(f"psimport: no {path} here; using the installed sample statements: {installed}",
-                          err=True)
+                    from importer.output.render import fit_text
+                    _echo(fit_text(f"psimport: no {path} here; using the installed sample statements: "
+                                   f"{installed}"), err=True)
                 path = installed
         if not Path(path).exists():
             # Said before any PocketSmith set-up, so a missing key does not hide a mistyped file name.
@@ -339,7 +378,7 @@ def _target_name(state: State, sandbox: bool) -> str:
     return "sandbox" if sandbox else state.resolved_api_url.rstrip("/")
 
 
-def _follow_up(state: State, *words: str) -> str:
+def _follow_up(state: State, *words: str, sandbox: bool | None = None) -> str:
     """A psimport command line for the user to run next, with this run's --api-url, --config and --state-dir,
     and its --sandbox and --rules where the command printed takes them.
 
@@ -349,18 +388,37 @@ def _follow_up(state: State, *words: str) -> str:
     """
     import shlex
     parts = ["psimport", *words]
+    takes = _options_of(words)
     for flag, value in (("--api-url", state.api_url), ("--config", state.config_path),
                         ("--state-dir", state.state_dir_opt)):
-        if value and flag not in words:
+        if value and flag not in words and flag in takes:
             parts.extend([flag, str(value)])
     ctx = click.get_current_context(silent=True)
-    given = ctx.params if ctx is not None else {}
-    takes = _options_of(words)
-    if given.get("sandbox") and "--sandbox" in takes and "--sandbox" not in words:
+    given = dict(ctx.params) if ctx is not None else {}
+    if sandbox is not None:
+        given["sandbox"] = sandbox
+    if given.get("sandbox") and "--sandbox" in takes and not {"--sandbox", "--api-url"} & set(words):
         parts.append("--sandbox")
     if given.get("rules_path") and "--rules" in takes and "--rules" not in words:
         parts.extend(["--rules", str(given["rules_path"])])
     return shlex.join(parts)
+
+
+def _advised(state: State, *words: str) -> str:
+    """A command the library advises (a warning's `psimport review FILE`, an undo): `_follow_up`'s, and for a
+    review of files, this run's --account, --mapping, --date-order, --sheet and --allow-currency-mismatch too,
+    which say how to read them."""
+    command = list(words)
+    if command[:1] == ["review"]:
+        ctx = click.get_current_context(silent=True)
+        given = ctx.params if ctx is not None else {}
+        for flag, name in (("--account", "account"), ("--mapping", "mapping"), ("--date-order", "date_order"),
+                           ("--sheet", "sheet")):
+            if given.get(name):
+                command += [flag, str(given[name])]
+        if given.get("allow_currency_mismatch"):
+            command.append("--allow-currency-mismatch")
+    return _follow_up(state, *command)
 
 
 def _options_of(words) -> set[str]:
@@ -370,7 +428,8 @@ def _options_of(words) -> set[str]:
         if not isinstance(command, click.Group) or word not in command.commands:
             break
         command = command.commands[word]
-    return {flag for param in command.params for flag in param.opts}
+    # A global option the command never reads is hidden there: not worth repeating in a command to run.
+    return {flag for param in command.params if not getattr(param, "hidden", False) for flag in param.opts}
 
 
 def _same_command(state: State, name: str | None = None, leave_out: tuple[str, ...] = ()) -> str:
@@ -440,7 +499,7 @@ class _TerminalUi:
         _confirm(question, self.yes, action)
 
     def command(self, *words: str) -> str:
-        return _follow_up(self.state, *words)
+        return _advised(self.state, *words)
 
     def progress(self, label: str):
         from importer.output.render import progress_bar
@@ -448,7 +507,7 @@ class _TerminalUi:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @_plan_options
 @click.option("--existing", metavar="FILE.json", type=click.Path(path_type=Path),
               help="Compare with this export (a JSON array of PocketSmith transactions) instead of the API: offline.")
@@ -467,11 +526,11 @@ class _TerminalUi:
 @pass_state
 def preview(state: State, files, account, rules_path, mapping, date_order, sheet, allow_currency_mismatch, existing,
             fmt, out, show_all, decisions, enrich, sandbox):
-    """Show exactly what an import would do, writing nothing.
+    """Show exactly what an import would do, writing nothing (no FILES: the statements in the inbox).
 
     Every row is `create`, `duplicate` (already in PocketSmith, or imported before), `review`
-    (possibly there already: created only with `import --accept-review`) or `skip` (a rule
-    said to ignore it), with its category, labels and the transaction it matched. The table
+    (possibly there already: `psimport review` decides each) or `skip` (a rule or your
+    decision said to ignore it), with its category, labels and the transaction it matched. The table
     shows one line per row, fitted to the terminal (a wider one shows more columns), the first
     rows of each kind, and counts the duplicates (--all lists every row); JSON, CSV and HTML
     have every row in full.
@@ -481,8 +540,8 @@ def preview(state: State, files, account, rules_path, mapping, date_order, sheet
       psimport preview sample_statements/ --sandbox
       psimport preview sample_statements/ --sandbox --all
       psimport preview statement.ofx --account 123456 --rules rules.yaml
-      psimport preview statement.ofx --account 123456 --existing export.json --format json
-      psimport preview sample_statements/ --sandbox --format html --out preview.html
+      psimport preview statement.ofx --account 123456 --existing export.json
+      psimport preview sample_statements/ --sandbox --format html --out p.html
       psimport preview sample_statements/ --sandbox --decisions plan.csv --enrich
     """
     from importer.errors import InputError
@@ -490,12 +549,15 @@ def preview(state: State, files, account, rules_path, mapping, date_order, sheet
     from importer.write.batches import preview_plan
     if out is not None and not out.absolute().parent.is_dir():    # said before the plan is worked out, not after
         raise InputError("cannot write the preview there (no such folder)", file=str(out))
+    if not files:
+        files = _inbox_statements(state, sandbox, "preview")
     paths = _statement_paths(state, files, sandbox)
     plan = preview_plan(paths, state_dir=state.state_dir, config=_run_config(state, sandbox),
                         source=state.source(existing, sandbox),
                         target="" if existing is not None else _target_name(state, sandbox), account=account,
                         rules_path=rules_path, mapping=mapping, date_order=date_order, decisions_csv=decisions,
-                        allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
+                        allow_currency_mismatch=allow_currency_mismatch, sheet=sheet,
+                        command=functools.partial(_advised, state))
     limit = None if show_all else TABLE_ROWS
     if (fmt != "table" or out is not None) and not state.quiet:
         # The table shows them in its summary; JSON, CSV and HTML readers see them here too.
@@ -532,7 +594,9 @@ def preview(state: State, files, account, rules_path, mapping, date_order, sheet
               help="Requests in flight at most (default 32: it starts at 16 and grows while PocketSmith "
                    "keeps up); fewer when PocketSmith says 429.")
 @click.option("--accept-review", is_flag=True,
-              help="Also create the rows marked for review (flagged needs_review); kept as your decision.")
+              help="Also create every row for review, unseen (flagged needs_review), those PocketSmith holds "
+                   "already too; kept as a decision until this batch is undone. `psimport review` decides each "
+                   "instead.")
 @_decisions_option
 @click.option("--enrich", is_flag=True,
               help="Also fill the empty fields (memo, note, labels, category, cheque number) of the PocketSmith "
@@ -574,7 +638,7 @@ def import_(state: State, files, inbox, account, rules_path, mapping, date_order
                              concurrency=concurrency, accept_review=accept_review, enrich=enrich, sandbox=sandbox,
                              sheet=sheet, allow_currency_mismatch=allow_currency_mismatch)
     if not files:
-        raise InputError("no statements to import: give FILES, or --inbox DIR (or set inbox: in psimport.yaml)")
+        raise InputError(_no_statements("import", _run_config(state, sandbox)))
     _run_import(state, files, sandbox, yes=yes, again=_same_command(state), account=account, rules_path=rules_path,
                 mapping=mapping, date_order=date_order, accept_review=accept_review, concurrency=concurrency,
                 decisions_csv=decisions, enrich=enrich, sheet=sheet, allow_currency_mismatch=allow_currency_mismatch)
@@ -589,7 +653,8 @@ def _run_import(state: State, files, sandbox: bool, *, yes: bool, again: str, su
     result = run_import(_statement_paths(state, files, sandbox), client=state.client(sandbox),
                         config=_run_config(state, sandbox), state_dir=state.state_dir,
                         target=_target_name(state, sandbox), ui=ui, again=again, **options)
-    for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
+    for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or ""),
+                                               ui.command("review", *map(str, files))):
         (ui.say if is_result else ui.note)(line)
 
 
@@ -613,8 +678,10 @@ class _InboxUi(_TerminalUi):
 def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order, yes, concurrency, accept_review,
                   enrich, sandbox, sheet=None, allow_currency_mismatch=False) -> None:
     from importer.inbox import NEEDS_A_PERSON_EXIT, run_inbox
+    import textwrap
+
     from importer.output.batches import import_result_lines, inbox_lines
-    from importer.output.render import fit_text
+    from importer.output.render import fit_text, screen_width
     from importer.write.batches import run_import
     ui = _InboxUi(state, yes)
     config, client = _run_config(state, sandbox), state.client(sandbox)
@@ -626,16 +693,20 @@ def _import_inbox(state: State, inbox: Path, *, rules_path, mapping, date_order,
                             mapping=mapping, date_order=date_order, accept_review=accept_review,
                             concurrency=concurrency, enrich=enrich, sheet=sheet,
                             allow_currency_mismatch=allow_currency_mismatch)
-        for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or "")):
+        for line, is_result in import_result_lines(result, ui.command("undo", result.batch_id or ""),
+                                                   ui.command("review", str(path))):
             (ui.say if is_result else ui.note)(line)
         return result
 
     def on_file(path: Path) -> None:
         ui.say(f"── {path.name}")
 
-    result = run_inbox(inbox, config=config, client=client, import_file=import_file, on_file=on_file)
-    for line in inbox_lines(result):
-        click.echo(fit_text(line) if ui.attended else line)
+    result = run_inbox(inbox, config=config, client=client, import_file=import_file, on_file=on_file,
+                       command=ui.command)
+    summary, *per_file = inbox_lines(result)
+    click.echo(fit_text(summary) if ui.attended else summary)     # unattended (cron's log): one line a run
+    for line in per_file:       # "  name: why", fitted, its own further lines indented under it
+        click.echo(textwrap.indent(fit_text(line.strip(), max(40, screen_width() - 2)), "  "))
     if result.needs_a_person:
         raise click.exceptions.Exit(NEEDS_A_PERSON_EXIT)
 
@@ -791,20 +862,22 @@ def decisions_group():
 @decisions_group.command("list")
 @format_option("table", "json", "csv")
 @click.option("--all", "show_all", is_flag=True, help=f"Table: every decision (otherwise the newest {TABLE_ROWS}).")
+@functools.partial(sandbox_option, help="The demo's decisions (those made for --sandbox runs), kept apart from yours.")
 @global_options
 @pass_state
-def decisions_list(state: State, fmt, show_all):
+def decisions_list(state: State, fmt, show_all, sandbox):
     """Show the decisions kept: when, the row (date, amount, payee, file and line), the answer, from where.
 
     \b
     Examples:
       psimport decisions list
+      psimport decisions list --sandbox
       psimport decisions list --format csv > decisions.csv
     """
     from importer.output.decisions import show_decisions
     from importer.write.journal import Journal
     journal = Journal.existing_in(state.state_dir)
-    kept = [] if journal is None else journal.decisions()
+    kept = [] if journal is None else journal.decisions("sandbox" if sandbox else None)
     if journal is not None:
         journal.close()
     show_decisions(kept, fmt, sys.stdout, limit=None if show_all else TABLE_ROWS)
@@ -814,33 +887,36 @@ def decisions_list(state: State, fmt, show_all):
 @click.argument("ids", nargs=-1, type=int, metavar="ID...")
 @click.option("--all", "every_one", is_flag=True, help="Forget every decision.")
 @_yes_option
+@functools.partial(sandbox_option, help="The demo's decisions (those made for --sandbox runs).")
 @global_options
 @pass_state
-def decisions_forget(state: State, ids, every_one, yes):
+def decisions_forget(state: State, ids, every_one, yes, sandbox):
     """Remove decisions (ids from `decisions list`): their rows are decided afresh by the next preview.
 
     \b
     Examples:
       psimport decisions forget 3 4
       psimport decisions forget --all --yes
+      psimport decisions forget --all --sandbox --yes
     """
-    from importer.errors import ConfigError
+    from importer.errors import InputError
     from importer.write.journal import Journal
     if bool(ids) == every_one:
-        raise ConfigError("name the decisions to forget (ids from `psimport decisions list`), or --all")
+        raise InputError("name the decisions to forget (ids from `psimport decisions list`), or --all")
     journal = Journal.existing_in(state.state_dir)
     if journal is None:
         click.echo("No decisions kept yet.")
         return
     with journal:
-        known = {d.id for d in journal.decisions()}
+        known = {d.id for d in journal.decisions("sandbox" if sandbox else None) if d.id is not None}
         unknown = [i for i in ids if i not in known]
         if unknown:
-            raise ConfigError(f"no decision {', '.join(map(str, unknown))}; `psimport decisions list` shows them")
+            raise InputError(f"no decision {', '.join(map(str, unknown))}; "
+                             f"`{_follow_up(state, 'decisions', 'list')}` shows them")
         count = len(known) if every_one else len(ids)
         if count:
             _confirm(f"Forget {plural(count, 'decision')}?", yes, "forgetting decisions")
-        gone = journal.forget_decisions(None if every_one else ids)
+        gone = journal.forget_decisions(sorted(known) if every_one else ids)
     click.echo(f"Forgot {plural(gone, 'decision')}.")
 
 
@@ -915,16 +991,19 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
     """Run a local PocketSmith API sandbox in the foreground (Ctrl-C stops it).
 
     It serves the part of the PocketSmith API v2 psimport uses, from a SQLite file that
-    survives restarts, and prints the URL and key to use. Faults (latency, 429s, 500s,
+    survives restarts, and prints the URL and key to use. Without --db it serves --sandbox's
+    data, and runs through its URL keep their journal in STATE_DIR/demo/ as --sandbox does. Faults (latency, 429s, 500s,
     dropped creates) can be injected for testing.
 
     \b
     Examples:
       psimport sandbox --demo
-      psimport sandbox --port 9000 --db /tmp/ps.sqlite3 --key secret --rate-429 0.1 --retry-after 0.2
-      POCKETSMITH_API_URL=http://127.0.0.1:8765/v2 POCKETSMITH_DEVELOPER_KEY=... psimport accounts
+      psimport sandbox --port 9000 --db /tmp/ps.sqlite3 --key secret
+      psimport sandbox --rate-429 0.1 --retry-after 0.2 --latency-ms 50
+      psimport accounts --api-url http://127.0.0.1:8765/v2   # with its key
     """
-    from importer.sandbox.embedded import foreground_sandbox
+    import contextlib
+    from importer.sandbox.embedded import foreground_sandbox, serving_demo
     from importer.sandbox.server import Faults
     state.demo = True       # the same database and key as --sandbox's, under STATE_DIR/demo/
     faults = Faults(latency=latency_ms / 1000, rate_429=rate_429, retry_after=retry_after, rate_500=rate_500,
@@ -933,6 +1012,14 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
                                          demo=demo, max_per_page=max_per_page,
                                          refuse_per_page_over=refuse_per_page_over,
                                          log=(lambda line: _echo(line, err=True)) if state.verbose else None)
+    # Serving the demo's database: runs through this URL keep their journal in the demo's folder too.
+    shares_demo = Path(db_path).resolve() == (state.state_dir / "sandbox" / "sandbox.sqlite3").resolve()
+    with serving_demo(state.state_dir, server.url) if shares_demo else contextlib.nullcontext():
+        _serve(state, server, db_path, demo)
+
+
+def _serve(state: State, server, db_path: Path, demo: bool) -> None:
+    """Print where the sandbox is and how to use it, then serve until Ctrl-C."""
     click.echo(f"PocketSmith sandbox at {server.url} (data: {db_path})")
     click.echo(f"  export POCKETSMITH_API_URL={server.url}")
     click.echo(f"  export POCKETSMITH_DEVELOPER_KEY={server.key}")
@@ -986,11 +1073,11 @@ def rules_group():
 
     \b
     Examples:
-      psimport rules test --sandbox                  # how the rules fit what you already categorised
-      psimport rules suggest --sandbox > more.yaml   # rules proposed from your history
-      psimport rules explain sample_statements/      # which rule set what, row by row
-      psimport rules pull --sandbox                  # PocketSmith's own category rules as rules.yaml
-      psimport rules push --sandbox --dry-run        # and the simple ones back to PocketSmith
+      psimport rules test --sandbox            # how they fit your categories
+      psimport rules suggest --sandbox         # rules from your history
+      psimport rules explain sample_statements/   # which rule set what
+      psimport rules pull --sandbox            # PocketSmith's rules, as YAML
+      psimport rules push --sandbox --dry-run  # the simple ones, back
     """
 
 
@@ -1045,13 +1132,15 @@ def rules_suggest(state: State, existing, since, min_support, min_confidence, ru
     \b
     Examples:
       psimport rules suggest --sandbox
-      psimport rules suggest --existing export.json --min-support 5 > suggested.yaml
+      psimport rules suggest --existing export.json --min-support 5 > new.yaml
       psimport rules suggest --sandbox --format json
     """
     from importer.rules.suggest import suggest_from_history
     from importer.output.rules import show_suggestions
     suggestions, considered = suggest_from_history(
-        rules_path, _run_config(state, sandbox), min_support=min_support, min_confidence=min_confidence,
+        # The demo's worked rules already file its whole history: proposals are made against the rules
+        # file the user names, or none.
+        rules_path, _run_config(state, sandbox, demo_rules=False), min_support=min_support, min_confidence=min_confidence,
         warn=_warner(state), **_history_source(state, existing, since, sandbox))
     show_suggestions(suggestions, fmt, sys.stdout, considered=considered, min_support=min_support,
                      min_confidence=min_confidence)
@@ -1106,7 +1195,7 @@ def rules_pull(state: State, out, fmt, sandbox):
     \b
     Examples:
       psimport rules pull --sandbox
-      psimport rules pull --out rules.yaml         # add the ones rules.yaml does not have yet
+      psimport rules pull --out rules.yaml   # adds those rules.yaml lacks
       psimport rules pull --format json
     """
     from importer.output.rules import show_pulled
@@ -1260,13 +1349,29 @@ class _TerminalAsker:
         click.echo(fit_text(text), err=True)
 
     def secret(self, prompt: str) -> str:
-        return click.prompt(prompt, hide_input=True, err=True)
+        return click.prompt(self._fitted(prompt, ": "), hide_input=True, err=True)
 
     def text(self, prompt: str, default: str = "") -> str:
-        return click.prompt(prompt, default=default, show_default=False, err=True)
+        return click.prompt(self._fitted(prompt, ": "), default=default, show_default=False, err=True)
 
     def confirm(self, prompt: str, default: bool) -> bool:
-        return click.confirm(prompt, default=default, err=True)
+        return click.confirm(self._fitted(prompt, " [Y/n]: "), default=default, err=True)
+
+    @staticmethod
+    def _fitted(prompt: str, suffix: str) -> str:
+        """A question wrapped to the screen, room left on its last line for what click adds and the answer;
+        the proposal in brackets at its end is kept whole."""
+        from importer.output.render import fit_text, screen_width
+        width = screen_width() - len(suffix) - 2
+        head, bracket, proposal = prompt.rpartition(" [") if prompt.endswith("]") else (prompt, "", "")
+        lines = fit_text(head, width).split("\n")
+        if bracket:
+            proposal = "[" + proposal
+            if len(lines[-1]) + 1 + len(proposal) <= width:
+                lines[-1] += " " + proposal
+            else:
+                lines.append("  " + proposal)
+        return "\n".join(lines)
 
 
 def _parse_maps(values) -> dict[str, int]:
@@ -1309,7 +1414,7 @@ def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
       psimport init ~/Downloads/statements/
       psimport init everyday.ofx savings.csv --map savings.csv=510003 --yes
       psimport init --inbox ~/statements/inbox
-      psimport init statements/ --api-url http://127.0.0.1:8765/v2   # a `psimport sandbox`
+      psimport init statements/ --api-url http://127.0.0.1:8765/v2  # a sandbox
     """
     from importer.config import DEFAULT_API_URL, Config, load_config, user_config_dir
     from importer.pipeline import read_statements
@@ -1341,16 +1446,39 @@ def init(state: State, paths, key_stdin, key_in_file, maps, inbox, yes):
                       connect=lambda url, key, bearer: PocketSmith(url, bearer_token=key) if bearer else
                       PocketSmith(url, key))
     if result.added:
-        click.echo(f"Added to {result.config_path}:")
-        for line in result.added:
-            click.echo(f"  {line}")
+        _show_added(result.config_path, result.added)
+    from importer.output.render import fit_text
+    users = user_config_dir() / "psimport.yaml"
+    if result.added and config_path.resolve() != users.resolve():
+        # Only the user config dir's is found from any folder: cron, a script elsewhere, need --config.
+        click.echo(fit_text(f"Note: {config_path} is found from its folder only; elsewhere (cron) give "
+                            f"--config {config_path.absolute()}, or move it to {users}."), err=True)
     if result.paths:
         # The config is found without --config only where psimport looks: here, or the user config dir.
-        found_anyway = config_path.resolve() in {Path("psimport.yaml").resolve(),
-                                                 (user_config_dir() / "psimport.yaml").resolve()}
+        found_anyway = config_path.resolve() in {Path("psimport.yaml").resolve(), users.resolve()}
         extra = [] if state.config_path or found_anyway else ["--config", str(config_path)]
-        click.echo("Next, see what an import would do:")
-        click.echo(f"  {_follow_up(state, 'preview', *map(str, result.paths), *extra)}")
+        click.echo(fit_text("Next, see what an import would do: "
+                            + _follow_up(state, 'preview', *map(str, result.paths), *extra)))
+
+
+def _show_added(config_path: Path, added: list[str]) -> None:
+    """The lines init added, as they sit in the file (entries under `accounts:`, settings at the top level), each
+    fitted to the screen: an entry's comment goes on a line of its own above it when both do not fit."""
+    from importer.output.render import fit_text, screen_width
+    width = screen_width()
+    click.echo(fit_text(f"Added to {config_path}:"))
+    entries = [line for line in added if line.startswith("- ")]
+    if entries:
+        click.echo("  accounts:")
+    for line in entries:
+        entry, _, comment = line.partition("   # ")
+        if len(line) + 4 > width and comment:
+            click.echo(f"    # {comment}")
+            line = entry
+        click.echo(f"    {line}")
+    for line in added:
+        if not line.startswith("- "):
+            click.echo(f"  {line}")
 
 
 @cli.group("config")

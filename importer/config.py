@@ -190,15 +190,24 @@ def load_config(path: str | Path | None = None) -> Config:
             return Config()
     path = Path(path)
     if not path.exists():
-        raise ConfigError("config file not found", file=str(path))
+        raise ConfigError("config file not found; `psimport init --config FILE` creates one (without --config, "
+                          f"psimport reads ./psimport.yaml, else {user_config_dir() / 'psimport.yaml'})",
+                          file=str(path))
     data = read_yaml_file(path, "config")      # which refuses a folder, a device or a pipe
     return Config(path=path, data={} if data is None else data)
 
 
-def sandbox_config(config: Config) -> Config:
-    """The config for a --sandbox run: the user's, or with none of their own, the demo household's."""
+def sandbox_config(config: Config, demo_rules: bool = True) -> Config:
+    """The config for a --sandbox run: the user's, or with none of their own, the demo household's (and,
+    unless `demo_rules` is false, the demo's rules)."""
     if config.path is None:
         demo = samples_dir() / "psimport.yaml"
         if demo.is_file():
-            return load_config(demo)
+            demo_config = load_config(demo)
+            # With the demo's config come the demo's rules (shipped beside it), unless ./rules.yaml says
+            # otherwise: so the demo categorises the same in a clone and anywhere else.
+            shipped = samples_dir() / "rules.yaml"
+            if demo_rules and "rules" not in demo_config.data and shipped.is_file() and not Path("rules.yaml").is_file():
+                demo_config.data["rules"] = str(shipped)
+            return demo_config
     return config

@@ -73,6 +73,39 @@ def find_key(api_url: str) -> FoundKey | None:
     return None
 
 
+def kept_key_urls() -> list[str]:
+    """The API URLs a key is kept for (in the key file, or the keyring as its list says), for messages."""
+    return sorted(set(_file_keys()) | set(_keyring_urls()))
+
+
+def _keyring_urls_file() -> Path:
+    """The list of API URLs with a key in the keyring (a keyring cannot be asked): URLs only, never a key."""
+    return key_file().with_name("keyring-urls")
+
+
+def _keyring_urls() -> list[str]:
+    try:
+        return [line.strip() for line in _keyring_urls_file().read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+    except OSError:
+        return []
+
+
+def _note_keyring_url(api_url: str, kept: bool) -> None:
+    urls = set(_keyring_urls()) - {api_url}
+    if kept:
+        urls.add(api_url)
+    path = _keyring_urls_file()
+    try:
+        if urls:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(f"{url}\n" for url in sorted(urls)), encoding="utf-8")
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass        # only messages read it
+
+
 def store_key(api_url: str, key: str, *, use_keyring: bool = True) -> str:
     """Keep `key` for `api_url` (the keyring if usable and wanted, else the key file); returns where, in words."""
     backend = _keyring() if use_keyring else None
@@ -83,6 +116,7 @@ def store_key(api_url: str, key: str, *, use_keyring: bool = True) -> str:
             backend = None
         else:
             _write_file_keys({u: k for u, k in _file_keys().items() if u != _api_id(api_url)})
+            _note_keyring_url(_api_id(api_url), kept=True)
             return "the system keyring"
     keys = _file_keys()
     keys[_api_id(api_url)] = key
@@ -98,6 +132,7 @@ def forget_key(api_url: str) -> None:
             backend.delete_password(_SERVICE, _api_id(api_url))
         except Exception:
             pass
+        _note_keyring_url(_api_id(api_url), kept=False)
     keys = _file_keys()
     if keys.pop(_api_id(api_url), None) is not None:
         _write_file_keys(keys)

@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable
 
 from importer.errors import ApiError, InputError
 from importer.plan import Action, Plan, PlanRow, row_identity
+from importer.pocketsmith.models import PsTransaction
 from importer.write.journal import StoredDecision
 
-__all__ = ["CHOICES", "decision_for", "read_decisions_csv", "accepted_reviews", "client_lookup", "Lookup"]
+__all__ = ["CHOICES", "decision_for", "read_decisions_csv", "accepted_reviews", "client_lookup", "Lookup", "amounts_fit",
+           "row_place"]
 
 CHOICES = (Action.CREATE, Action.DUPLICATE, Action.SKIP)
 
-# Tells whether a PocketSmith transaction id belongs to an account: (id, account id) -> True, False, or None
-# when it cannot be found at all.
-Lookup = Callable[[int, int], "bool | None"]
+# A PocketSmith transaction by id, read when the plan did not fetch it: the transaction, or None when there is none.
+Lookup = Callable[[int], "PsTransaction | None"]
+
+
+def amounts_fit(amount: Decimal, txn: PsTransaction, pending_tolerance: Decimal) -> bool:
+    """Whether dedupe could ever take a statement row of `amount` for `txn`: the same amount to the cent, or a
+    pending one of the same sign within the tolerance (posted, then, with a tip or a conversion)."""
+    if txn.amount == amount:
+        return True
+    return txn.status == "pending" and (txn.amount < 0) == (amount < 0) \
+        and abs(txn.amount - amount) <= abs(txn.amount) * pending_tolerance
 
 
 def decision_for(row: PlanRow, action: str, duplicate_of: int | None, *, target: str, source: str) -> StoredDecision:
@@ -82,13 +93,23 @@ def _lines(path: Path) -> Iterable[_Line]:
                          line=start) from None
 
 
-def read_decisions_csv(path: str | Path, plan: Plan, *, target: str, lookup: Lookup | None = None) -> list[StoredDecision]:
+def row_place(row: PlanRow) -> str:
+    """Where a plan row is, as messages name it: `everyday.ofx line 618`."""
+    name = Path(row.record.file or "").name
+    return f"{name} line {row.record.line}" if row.record.line is not None else name
+
+
+def read_decisions_csv(path: str | Path, plan: Plan, *, target: str, lookup: Lookup | None = None,
+                       pending_tolerance: Decimal = Decimal("0.20")) -> list[StoredDecision]:
     """The filled-in `decision` cells of a preview CSV, checked against `plan`, before anything is written.
 
     Each row is found by its identity (transaction account and external id), not its place in the file. A
     row that is not in the plan, a value other than create / duplicate / skip, or a `duplicate_of` that is not
-    a transaction of the row's account is an InputError naming the CSV line. An empty `duplicate_of` on a
-    duplicate means the candidate the preview proposed. `lookup` checks an id the plan did not fetch.
+    a transaction of the row's account is an InputError naming the CSV line; so is a `duplicate_of` no
+    statement row of that amount could be (see `amounts_fit`), or one that another row already is (by another
+    line's decision, or as dedupe matched it and no line decides that row otherwise): either would lose one row
+    and double another. An empty `duplicate_of` on a duplicate means the candidate the preview proposed.
+    `lookup` reads a transaction the plan did not fetch.
     """
     path = Path(path)
     rows = {row_identity(r.account_id, r.record): r for r in reversed(plan.rows)}   # the first copy wins
@@ -114,17 +135,44 @@ def read_decisions_csv(path: str | Path, plan: Plan, *, target: str, lookup: Loo
                        "(was this CSV written for other files?)")
         duplicate_of = None
         if value == Action.DUPLICATE:
-            duplicate_of = _duplicate_of(line.get("duplicate_of"), row, plan, lookup, fail)
+            duplicate_of = _duplicate_of(line.get("duplicate_of"), row, plan, lookup, fail, pending_tolerance)
         decision = decision_for(row, value, duplicate_of, target=target, source="csv")
         earlier = chosen.get(key)
         if earlier is not None and (earlier[1].action, earlier[1].duplicate_of) != (decision.action, duplicate_of):
             raise fail(f"this row (external_id {key[1]!r}) is decided differently on line {earlier[0]}")
         chosen.setdefault(key, (line.number, decision))
+    _check_claims(chosen, rows, plan, path)
     return [decision for _, decision in chosen.values()]
 
 
-def _duplicate_of(text: str, row: PlanRow, plan: Plan, lookup: Lookup | None,
-                  fail: Callable[[str], InputError]) -> int:
+def _check_claims(chosen: dict[tuple[int, str], tuple[int, StoredDecision]], rows: dict[tuple[int, str], PlanRow],
+                  plan: Plan, path: Path) -> None:
+    """No PocketSmith transaction is the duplicate of two rows once the decisions apply."""
+    holder: dict[int, str] = {}          # PocketSmith id -> the row that stays its duplicate, in words
+    for row in plan.rows:
+        decided_again = row_identity(row.account_id, row.record) in chosen and not _created_before(row)
+        if row.action == Action.DUPLICATE and row.duplicate_of is not None and not decided_again:
+            how = "psimport created it for" if _created_before(row) else "dedupe matched it to"
+            holder.setdefault(row.duplicate_of, f"{how} {row_place(row)}")
+    for key, (number, decision) in sorted(chosen.items(), key=lambda item: item[1][0]):
+        ps_id = decision.duplicate_of
+        if ps_id is None:
+            continue
+        other = holder.get(ps_id)
+        if other is not None and not other.endswith(f" {row_place(rows[key])}"):
+            raise InputError(f"duplicate_of {ps_id} is another row's already ({other}); two rows cannot be one "
+                             "PocketSmith transaction: decide that row too (in its own line), or choose another",
+                             file=str(path), line=number)
+        holder[ps_id] = f"line {number} of this file decides it for {row_place(rows[key])}"
+
+
+def _created_before(row: PlanRow) -> bool:
+    """A row psimport itself created before (the journal's record wins over any decision on it)."""
+    return bool(row.reasons) and row.reasons[0].startswith("imported before by psimport")
+
+
+def _duplicate_of(text: str, row: PlanRow, plan: Plan, lookup: Lookup | None, fail: Callable[[str], InputError],
+                  pending_tolerance: Decimal) -> int:
     if not text:
         if row.duplicate_of is None:
             raise fail("decision duplicate, but this row has no proposed PocketSmith transaction: "
@@ -134,30 +182,31 @@ def _duplicate_of(text: str, row: PlanRow, plan: Plan, lookup: Lookup | None,
         ps_id = int(text.lstrip("#"))
     except ValueError:
         raise fail(f"duplicate_of {text!r} is not a PocketSmith transaction id") from None
-    if ps_id in plan.existing_ids.get(row.account_id, ()):
-        return ps_id
-    belongs = None
-    if lookup is not None:
+    txn = next((t for t in plan.held.get(row.account_id, ()) if t.id == ps_id), None)
+    if txn is None and lookup is not None:
         try:
-            belongs = lookup(ps_id, row.account_id)
+            txn = lookup(ps_id)
         except ApiError as exc:
             raise fail(f"could not check duplicate_of {ps_id} ({exc})") from None
-    if belongs is None:
+    if txn is None:
         raise fail(f"duplicate_of {ps_id} is not a PocketSmith transaction of account {row.account_id}"
                    + (" near this row's date" if lookup is None else ""))
-    if not belongs:
+    if txn.transaction_account_id not in (None, row.account_id):
         raise fail(f"duplicate_of {ps_id} is a transaction of another account, not of {row.account_id}")
+    if not amounts_fit(row.record.amount, txn, pending_tolerance):
+        raise fail(f"duplicate_of {ps_id} is {txn.amount} ({txn.payee or 'no payee'}, {txn.date}), and this row is "
+                   f"{row.record.amount}: not the same transaction. Check the id; if this row really is #{ps_id} "
+                   "(its amount changed in PocketSmith), decide skip: it is then never imported")
     return ps_id
 
 
 def client_lookup(client) -> Lookup:
-    """A Lookup through the API: read the transaction, compare its account."""
-    def lookup(ps_id: int, account_id: int) -> bool | None:
+    """A Lookup through the API: read the transaction (None when PocketSmith has no such id)."""
+    def lookup(ps_id: int) -> PsTransaction | None:
         try:
-            txn = client.get_transaction(ps_id)
+            return client.get_transaction(ps_id)
         except ApiError as exc:
             if getattr(exc, "status", None) == 404:
                 return None
             raise
-        return txn.transaction_account_id in (None, account_id)
     return lookup

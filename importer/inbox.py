@@ -11,6 +11,7 @@ runs (two cron jobs, or cron and a person) from working on it at once.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -100,12 +101,15 @@ def inbox_lock(inbox: Path) -> Iterator[None]:
 
 
 def run_inbox(inbox: Path, *, config: "Config", client: "Client", import_file: Callable[[Path], "ImportResult"],
-              today: date | None = None, on_file: Callable[[Path], None] | None = None) -> InboxResult:
+              today: date | None = None, on_file: Callable[[Path], None] | None = None,
+              command: Callable[..., str] | None = None) -> InboxResult:
     """Import each routed statement in `inbox` with `import_file(path)` (one batch), and move the finished ones.
 
     A file's own problem (unreadable, not routed, review rows, an unfinished batch) leaves it in place
-    and the run goes on; a problem reaching PocketSmith at all, or Ctrl-C, stops the run.
+    and the run goes on; a problem reaching PocketSmith at all, or Ctrl-C, stops the run. `command(*words)`
+    makes the psimport commands said for a file left (review, init), with the run's own options.
     """
+    command = command or (lambda *words: shlex.join(["psimport", *words]))
     from importer.parsers import STATEMENT_SUFFIXES
     from importer.pipeline import locate
     from importer.write.writer import IncompleteBatch
@@ -126,7 +130,7 @@ def run_inbox(inbox: Path, *, config: "Config", client: "Client", import_file: C
             except (InputError, ConfigError) as exc:
                 routed = "no PocketSmith transaction account" not in exc.message
                 why = _why(exc) if routed else \
-                    "no account for it in psimport.yaml; `psimport init FILE` sets one up"
+                    f"no account for it in {config.path or 'psimport.yaml'}; `{command('init', str(path))}` sets one up"
                 result.outcomes.append(FileOutcome(path, "left", why=why))
                 continue
             if not located.statements:
@@ -142,7 +146,7 @@ def run_inbox(inbox: Path, *, config: "Config", client: "Client", import_file: C
             except (InputError, ConfigError) as exc:
                 result.outcomes.append(FileOutcome(path, "left", why=_why(exc)))
                 continue
-            result.outcomes.append(_settle(path, done, inbox / IMPORTED_DIR / month))
+            result.outcomes.append(_settle(path, done, inbox / IMPORTED_DIR / month, command))
     return result
 
 
@@ -152,7 +156,7 @@ def _why(error: ImporterError) -> str:
     return f"line {error.line}: {first}" if error.line else first
 
 
-def _settle(path: Path, done: "ImportResult", imported: Path) -> FileOutcome:
+def _settle(path: Path, done: "ImportResult", imported: Path, command: Callable[..., str]) -> FileOutcome:
     """Move a file whose rows are all in PocketSmith now; keep one with rows for review where it is."""
     if done.batch_id is None:      # nothing to import: every row a duplicate, skipped, or for review
         review = done.counts.get("review", 0)
@@ -162,8 +166,9 @@ def _settle(path: Path, done: "ImportResult", imported: Path) -> FileOutcome:
         outcome = FileOutcome(path, "imported", created=done.created, duplicates=done.duplicates, review=review)
     if review:
         outcome.status = "left"
-        outcome.why = (f"{review} {'row' if review == 1 else 'rows'} for review; `--accept-review` creates "
-                       "them, `psimport preview FILE` shows why")
+        # Never "--accept-review creates them": it would create the ones PocketSmith holds already too.
+        outcome.why = (f"{review} {'row' if review == 1 else 'rows'} for review, possibly in PocketSmith already; "
+                       f"decide each with: {command('review', str(path))}")
         return outcome
     outcome.moved_to = _move(path, imported)
     return outcome

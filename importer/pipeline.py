@@ -22,6 +22,7 @@ from importer.pocketsmith.models import PsTransaction, TransactionAccount
 from importer.record import Statement, Transaction
 
 if TYPE_CHECKING:
+    from importer.balances import Command
     from importer.dedupe import DedupeSettings
     from importer.plan import Decided
     from importer.pocketsmith.export import Export
@@ -128,7 +129,7 @@ def locate(paths: Sequence[str | Path], *, config: Config, client: "Client | Non
     statements = read.statements
     files = [{"path": str(f.path), "sha256": f.sha256} for f in read.files]
     known = None if client is None else client.transaction_accounts()
-    targets = resolve_targets(statements, account=account, rules=rules_cfg, known=known)
+    targets = resolve_targets(statements, account=account, rules=rules_cfg, known=known, config_path=config.path)
     warnings = [f"{path}: skipped, not a statement psimport recognises" for path in read.skipped]
     warnings += read.notes
     warnings += [f"{s.file}: mapped to transaction account {t.account_id} by its {t.how}"
@@ -168,11 +169,13 @@ def existing_transactions(source: "TransactionSource", statements: Sequence[Stat
 
 def plan_located(located: Located, *, config: Config, source: "TransactionSource",
                  rules: "str | Path | RuleSet | Literal[False] | None" = None, journal: "Journal | None" = None,
-                 target: str = "", decisions: "Mapping[tuple[int, str], Decided] | None" = None) -> Plan:
+                 target: str = "", decisions: "Mapping[tuple[int, str], Decided] | None" = None,
+                 command: "Command | None" = None) -> Plan:
     """Existing transactions, dedupe, rules: the Plan for located statements.
 
     `journal` (with `target`, where the rows go) marks rows imported before as duplicates and applies
     the decisions kept there; `decisions` (by `importer.plan.row_identity`) are applied over those.
+    `command(*words)` writes a psimport command a warning advises, with the options of the run.
     """
     from importer.rules.categories import resolve_with
     settings = dedupe_settings(config)
@@ -191,13 +194,13 @@ def plan_located(located: Located, *, config: Config, source: "TransactionSource
                       decisions=decided)
     plan.warnings[:0] = warnings
     _money_that_adds_up(plan, config=config, source=source, existing=existing, ruleset=ruleset, journal=journal,
-                        target=target)
+                        target=target, command=command)
     return plan
 
 
 def _money_that_adds_up(plan: Plan, *, config: Config, source: "TransactionSource",
                         existing: Mapping[int, Sequence[PsTransaction]], ruleset: "RuleSet | None",
-                        journal: "Journal | None", target: str) -> None:
+                        journal: "Journal | None", target: str, command: "Command | None" = None) -> None:
     """Transfers between the user's accounts paired (importer.transfers); balances, running balances, gaps
     and overlaps checked (importer.balances)."""
     from importer.balances import BalanceSettings, add_money_checks
@@ -211,7 +214,8 @@ def _money_that_adds_up(plan: Plan, *, config: Config, source: "TransactionSourc
         find_transfers(plan, source=source, held=existing, settings=transfers, category=category)
     add_money_checks(plan, held=existing, settings=BalanceSettings.from_config(config.section("balances"),
                                                                                 file=config_file),
-                     journal=journal, target=target, fetch=source.transactions)
+                     journal=journal, target=target, fetch=source.transactions,
+                     **({"command": command} if command is not None else {}))
 
 
 def _ruleset(rules: "str | Path | RuleSet | Literal[False] | None", config: Config) -> "RuleSet | None":

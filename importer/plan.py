@@ -178,6 +178,7 @@ class Plan:
     existing_ids: dict[int, list[int]] = field(default_factory=dict)
     balances: list[dict[str, Any]] = field(default_factory=list)
     coverage: list[dict[str, Any]] = field(default_factory=list)
+    held: dict[int, list[PsTransaction]] = field(default_factory=dict, repr=False)   # what existing_ids are
 
     def count(self, action: Action) -> int:
         """How many rows have this action."""
@@ -313,6 +314,10 @@ def _apply_decision(row: PlanRow, person: Decided, held: Mapping[int, PsTransact
         row.duplicate_of = person.duplicate_of
         row.matched = held.get(person.duplicate_of) if person.duplicate_of is not None else None
         row.reasons = [f"your decision on {day}: same as #{person.duplicate_of}"]
+    elif getattr(person, "source", None) == "accept-review":
+        # Created unseen, as --accept-review creates: flagged for the person to look at in PocketSmith.
+        row.needs_review = True
+        row.reasons = [f"accepted unseen by import --accept-review on {day}: new (flagged needs_review)"]
     else:
         row.reasons = [f"your decision on {day}: {'new' if row.action == Action.CREATE else 'skip'}"]
 
@@ -405,7 +410,8 @@ def build_plan(statements: Sequence[Statement], *, targets: Sequence[int | Targe
     return Plan(rows=rows, accounts=dict(accounts or {}),
                 targets=list(zip(statements, resolved)),
                 existing_ids={a: sorted(t.id for t in existing_by_account.get(a, ()))
-                              for a in rows_by_account})
+                              for a in rows_by_account},
+                held={a: list(existing_by_account.get(a, ())) for a in rows_by_account})
 
 
 def _apply_outcome(row: PlanRow, outcome: Outcome) -> None:
@@ -416,7 +422,7 @@ def _apply_outcome(row: PlanRow, outcome: Outcome) -> None:
     row.labels = list(outcome.labels)
     row.rules = list(outcome.rules)
     row.note = _joined_note(outcome.note, row.record.foreign)
-    row.needs_review = bool(outcome.needs_review)
+    row.needs_review = row.needs_review or bool(outcome.needs_review)
     row.is_transfer = bool(outcome.is_transfer)
     row.set_by_rules = dict(outcome.set_by)
     if outcome.skip and row.action in (Action.CREATE, Action.REVIEW) and not row.decided:

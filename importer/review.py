@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, Sequence
 
-from importer.decisions import decision_for
+from importer.decisions import amounts_fit, decision_for
 from importer.plan import Action, Plan, PlanRow, row_identity
 from importer.pocketsmith.models import PsTransaction
 from importer.write.journal import Journal, StoredDecision
@@ -48,6 +48,12 @@ class Item:
     row: PlanRow
     candidates: list[Candidate]
     answer: StoredDecision | None = None
+    answered_lines: dict[int, StoredDecision] = field(default_factory=dict)   # line -> answer, rows of its file
+
+    @property
+    def all_taken(self) -> bool:
+        """Every candidate is another row's now: nothing is left for this row to be, so it is new."""
+        return bool(self.candidates) and all(c.taken_by for c in self.candidates)
 
     @property
     def where(self) -> str:
@@ -102,6 +108,10 @@ class Review:
             for candidate in item.candidates:
                 holder = holders.get(candidate.txn.id)
                 candidate.taken_by = holder if holder != item.where else None
+            # Why a row was asked ("line 618 fits as well") goes stale once line 618 is answered: the screen says so.
+            item.answered_lines = {i.row.record.line: i.answer for i in self.items
+                                   if i is not item and i.answer is not None and i.row.record.line is not None
+                                   and i.row.record.file == item.row.record.file}
 
     def run(self, screen: Screen) -> bool:
         """Ask about each item in turn; True when the person went to the end, False on `q`."""
@@ -123,7 +133,13 @@ class Review:
             if what in ("new", "skip"):
                 self.answer(item, Action.CREATE if what == "new" else Action.SKIP)
             elif key.isdigit() and 1 <= int(key) <= len(item.candidates):
-                self.answer(item, Action.DUPLICATE, item.candidates[int(key) - 1])
+                candidate = item.candidates[int(key) - 1]
+                if candidate.taken_by is not None:
+                    # Two rows cannot be one PocketSmith transaction: one would be lost, the other doubled.
+                    screen.say(f"Candidate {key} is {candidate.taken_by}'s already: this row cannot be it too. "
+                               "Press n, s, another candidate, or go back (b) and change that answer")
+                    continue
+                self.answer(item, Action.DUPLICATE, candidate)
             else:
                 choices = f"1-{len(item.candidates)}, " if item.candidates else ""
                 screen.say(f"{key!r} is not a key here: n, {choices}s, Enter, b or q")
@@ -139,27 +155,28 @@ class Review:
 def candidates_for(row: PlanRow, held: Sequence[PsTransaction], settings: "DedupeSettings") -> list[Candidate]:
     """The PocketSmith transactions a row may be: the one proposed, then the same amount (or a pending one
     within the tolerance) in dedupe's date window, nearest first; each scored alone against the row."""
-    from importer.dedupe import dedupe
+    from importer.dedupe import Decision, dedupe
     txn = row.record
     low, high = txn.date - timedelta(days=settings.window_before), txn.date + timedelta(days=settings.window_after)
-    tolerance = abs(txn.amount) * settings.pending_tolerance
 
     def fits(e: PsTransaction) -> bool:
-        if not low <= e.date <= high:
-            return False
-        if e.amount == txn.amount:
-            return True
-        return e.status == "pending" and (e.amount < 0) == (txn.amount < 0) and abs(e.amount - txn.amount) <= tolerance
+        return low <= e.date <= high and amounts_fit(txn.amount, e, settings.pending_tolerance)
 
     proposed = row.matched.id if row.matched is not None else None
     found = sorted((e for e in held if fits(e) and e.id != proposed),
                    key=lambda e: (abs((txn.date - e.date).days), e.id))
+    def alone(e: PsTransaction) -> "Decision":
+        return dedupe([txn], [e], settings=settings)[0]
+
+    # Every score beside the same measure: the candidate alone against the row. (The proposed one's score in
+    # the preview weighs the whole statement: a rival row that fits as well brings it down.)
     out = []
     if row.matched is not None:
-        out.append(Candidate(row.matched, (txn.date - row.matched.date).days, row.score, list(row.reasons), True))
+        out.append(Candidate(row.matched, (txn.date - row.matched.date).days, alone(row.matched).score,
+                             list(row.reasons), True))
     for e in found[:MAX_CANDIDATES - len(out)]:
-        alone = dedupe([txn], [e], settings=settings)[0]
-        out.append(Candidate(e, (txn.date - e.date).days, alone.score, list(alone.reasons), False))
+        scored = alone(e)
+        out.append(Candidate(e, (txn.date - e.date).days, scored.score, list(scored.reasons), False))
     return out
 
 

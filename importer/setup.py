@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
-from importer.accounts import account_rules
+from importer.accounts import account_rules, file_pattern, statement_mapping
 from importer.errors import ApiError, ConfigError
 from importer.pocketsmith.models import TransactionAccount
 from importer.record import Statement
@@ -180,13 +181,15 @@ def _choose_accounts(statements: list[Statement], accounts: list[TransactionAcco
                              options.config_path)
     by_id = {a.id: a for a in accounts}
     chosen: list[tuple[dict, str]] = []
-    if asker.can_ask and not options.yes:
-        asker.say("For each statement, type its account's number in the list above, or an account id "
-                  "(Enter takes the one proposed in brackets; - leaves the statement out).")
+    # A CSV layout routes a statement by itself only when no other statement here, nor an entry kept, reads so.
+    layouts = Counter((statement_mapping(s) or "").lower() for s in statements if not s.account.id)
+    layouts.update(Path(rule.mapping).stem.lower() for rule in existing if rule.mapping)
+    hinted = False
     for statement in statements:
         name = Path(statement.file).name
         described = name + (f" (account {statement.account.id})" if statement.account.id else "")
-        entry = account_entry(statement)
+        entry, routes = account_entry(statement,
+                                      layout_shared=layouts[(statement_mapping(statement) or "").lower()] > 1)
         routed = next((rule for rule in existing if rule.matches(statement)), None)
         if routed is not None or any(_same_match(entry, e) for e, _ in chosen):
             if routed is not None:
@@ -198,6 +201,10 @@ def _choose_accounts(statements: list[Statement], accounts: list[TransactionAcco
             raise ConfigError(f"--map {name}={given}: {given} is not one of your transaction accounts")
         account = proposal.account
         if asker.can_ask and not options.yes and given is None:
+            if not hinted:      # said once, before the first statement that is asked about
+                asker.say("For each statement, type its account's number in the list above, or an account "
+                          "id (Enter takes the one proposed in brackets; - leaves the statement out).")
+                hinted = True
             account = _ask_account(described, proposal, accounts, asker)
         elif account is None:
             raise ConfigError(f"{described}: no transaction account plainly fits; say which with "
@@ -206,7 +213,7 @@ def _choose_accounts(statements: list[Statement], accounts: list[TransactionAcco
             asker.say(f"{described}: left out.")
             continue
         how = f", {proposal.why}" if account is proposal.account and proposal.why else ""
-        asker.say(f"{described} -> {account.id} {account.name}{how}")
+        asker.say(f"{described} -> {account.id} {account.name}{how}" + (f"; routes {routes}" if routes else ""))
         entry["transaction_account_id"] = account.id
         chosen.append((entry, f"{name}: {account.name}"))
     return chosen
@@ -276,21 +283,33 @@ def _words(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def account_entry(statement: Statement) -> dict:
-    """The `accounts:` keys that pick this statement out: its account number where the file has one, else its
-    file name (digits, which change month to month, made a wildcard) and the CSV mapping that read it."""
+def account_entry(statement: Statement, layout_shared: bool = True) -> tuple[dict, str]:
+    """The `accounts:` keys that pick this statement out, and next month's downloads too, with how they do.
+
+    Its account number where the file has one. Else, for a CSV read by a known bank layout that no other
+    account's statements share (`layout_shared` false), that layout alone: a bank's CSV download is named
+    anything (CommBank's is CSVData.csv). Else its file name as a pattern (digits, which change month to
+    month, and a browser's "(1)" made wildcards) and the layout that read it.
+    """
     fmt = (statement.format or "").lower()
     if statement.account.id and fmt.startswith(("ofx", "qfx", "qbo")):
-        return {"ofx_account": statement.account.id}
+        return {"ofx_account": statement.account.id}, ""
     if statement.account.id and fmt.startswith("qif"):
-        return {"qif_account": statement.account.id}
+        return {"qif_account": statement.account.id}, ""
     if statement.account.id:
-        return {"account": statement.account.id}
-    name = Path(statement.file).name
-    entry: dict = {"glob": re.sub(r"\d+(?:[-_.]\d+)*", "*", Path(name).stem) + Path(name).suffix}
-    if fmt.startswith("csv:"):
-        entry["mapping"] = fmt.split(":", 1)[1]
-    return entry
+        return {"account": statement.account.id}, ""
+    mapping = statement_mapping(statement)
+    if mapping is not None and mapping not in INFERRED_LAYOUTS and not layout_shared:
+        return {"mapping": mapping}, f"any CSV in the {mapping} layout, whatever its name"
+    entry: dict = {"glob": file_pattern(Path(statement.file).name)}
+    if mapping is not None:
+        entry["mapping"] = mapping
+        return entry, f"files named {entry['glob']} in the {mapping} layout"
+    return entry, f"files named {entry['glob']}"
+
+
+# A layout worked out from the file itself is no bank's: it cannot tell one account's files from another's.
+INFERRED_LAYOUTS = ("inferred", "generic")
 
 
 _ACCOUNTS_KEY = re.compile(r"^accounts:[ \t]*(?P<rest>[^#\n]*?)[ \t]*(?:#.*)?$", re.MULTILINE)

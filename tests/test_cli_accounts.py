@@ -37,7 +37,7 @@ def test_accounts_json_from_the_sandbox(run):
     assert everyday["name"] == "Everyday Account" and everyday["number"] == "06200012345678"
     assert everyday["institution"] == "Commonwealth Bank" and everyday["currency"] == "AUD"
     assert everyday["type"] == "bank" and isinstance(everyday["current_balance"], str)
-    assert (run.state / "sandbox" / "sandbox.sqlite3").is_file()
+    assert (run.state / "demo" / "sandbox" / "sandbox.sqlite3").is_file()
 
 
 def test_accounts_table(run):
@@ -74,7 +74,7 @@ def test_verbose_logs_requests_without_the_key(run, order):
     args = ["-v", "accounts", "--sandbox"] if order == "before" else ["accounts", "--sandbox", "-v"]
     result = run(*args)
     assert result.exit_code == 0
-    key = (run.state / "sandbox" / "key").read_text().strip()
+    key = (run.state / "demo" / "sandbox" / "key").read_text().strip()
     assert "GET /v2/users/4711/transaction_accounts?per_page=1000 → 200" in result.stderr
     assert "GET /v2/me → 200" in result.stderr
     assert key not in result.stderr and key not in result.stdout

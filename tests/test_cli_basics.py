@@ -86,7 +86,7 @@ def test_a_state_dir_that_cannot_be_made_is_one_error_line(tmp_path):
     statement.write_text("!Type:Bank\nD01/31/2024\nT-4.50\nPCoffee\n^\n")
     result = CliRunner().invoke(cli, ["preview", str(statement), "--sandbox", "--state-dir", str(blocker / "state")])
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit)   # not a traceback
-    assert result.output.startswith(f"Error: {blocker / 'state' / 'sandbox'}: cannot create the sandbox's folder")
+    assert result.output.startswith(f"Error: {blocker / 'state' / 'demo' / 'sandbox'}: cannot create the sandbox's folder")
 
 
 def test_help_does_not_import_heavy_libraries():

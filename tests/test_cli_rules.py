@@ -152,15 +152,34 @@ def test_rules_test_and_explain_tables_are_one_line_per_row(tmp_path, monkeypatc
     statement = tmp_path / "card.qif"
     statement.write_text("!Type:Bank\nD13/03/2024\nT-4.50\nPEFTPOS THE DAILY GRIND NEWTOWN SYDNEY NSW AUSTRALIA\n^\n"
                          "D14/03/2024\nT-1234.00\nPSOMEWHERE ELSE ENTIRELY, A LONG WAY FROM ANY RULE\n^\n")
-    for args, rows in ((["test", "--existing", str(export)], 3), (["explain", str(statement)], 2)):
-        result = CliRunner().invoke(cli, ["--state-dir", str(tmp_path / "state"), "rules", *args,
-                                          "--rules", str(rules_path)], env={"COLUMNS": str(columns)})
-        assert result.exit_code == 0, result.output
-        lines = result.stdout.splitlines()
-        assert max(cell_len(line.rstrip()) for line in lines) <= columns
-        first_table = lines[:lines.index(next(line for line in lines if line.startswith("└")))]
-        assert len([line for line in first_table if line.startswith("│")]) == rows, result.stdout
+    result = CliRunner().invoke(cli, ["--state-dir", str(tmp_path / "state"), "rules", "explain", str(statement),
+                                      "--rules", str(rules_path)], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(cell_len(line.rstrip()) for line in lines) <= columns
+    first_table = lines[:lines.index(next(line for line in lines if line.startswith("└")))]
+    assert len([line for line in first_table if line.startswith("│")]) == 2, result.stdout
     assert "2024-03-14" in result.stdout and "-1234.00" in result.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_rules_test_reads_at_80_columns_unboxed_with_every_verdict_whole(export, rules_path, columns):
+    from rich.cells import cell_len
+    result = CliRunner().invoke(cli, ["rules", "test", "--existing", str(export), "--rules", str(rules_path)],
+                                env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(cell_len(line.rstrip()) for line in lines) <= columns
+    assert not any(ch in result.stdout for ch in "│┃┏└"), result.stdout            # no boxes, as docs/rules.md
+    report = json.loads(CliRunner().invoke(cli, ["rules", "test", "--existing", str(export), "--rules",
+                                                 str(rules_path), "--format", "json"]).stdout)
+    words = " ".join(result.stdout.split())
+    assert "…" not in result.stdout.split("Conflicts")[0]                          # nothing of the rules cut
+    for rule in report["rules"]:
+        assert any(line.startswith(rule["name"] + " ") for line in lines), rule["name"]
+    assert "dead: matches no transaction" in words and "disagrees on 1; e.g. 'the daily grind' is in Takeaway" in words
+    header = next(line for line in lines if line.startswith("Rule "))
+    assert ("Line" in header and "Uncat." in header) == (columns >= 100)           # wider shows more
 
 
 # ─── against the embedded sandbox (demo household) ────────────────────────────────────────────

@@ -184,3 +184,17 @@ def test_the_readme_lists_every_key_psimport_yaml_takes():
     assert not missing, f"README's config section does not mention: {', '.join(missing)}"
     for refused in ("unknown key", "given twice", "alias"):
         assert refused in section
+
+
+def test_config_show_fits_80_columns_without_breaking_a_path(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from importer.cli import cli
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "a-long-folder-name-for-the-config-home" / "config"))
+    shown = CliRunner().invoke(cli, ["config", "show"], env={"COLUMNS": "80"}).output
+    lines = shown.splitlines()
+    # A line wider than 80 only where one path, longer than the room beside the names, cannot be broken.
+    assert all(len(line) <= 80 or len(line.split()[-1]) > 60 for line in lines), shown
+    assert str(tmp_path / "a-long-folder-name-for-the-config-home" / "config" / "psimport" / "psimport.yaml") in shown
+    assert "← not in the environment, the keyring or the key file: run" in shown     # wrapped at a space

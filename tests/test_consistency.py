@@ -137,7 +137,22 @@ def test_an_unknown_category_says_did_you_mean_and_where_the_names_are(sandbox, 
                      rules, "--state-dir", tmp_path / "state")
     assert result.exit_code == 3
     assert ("category 'Groceris' does not exist in PocketSmith (did you mean 'Groceries'?); "
-            "`psimport categories` lists yours") in result.output
+            f"`psimport categories --api-url {sandbox.url}") in result.output    # the PocketSmith this run used
+
+
+def test_hints_in_errors_keep_sandbox(tmp_path, monkeypatch):
+    """The library words its hints bare (`psimport batches`); said to a --sandbox run, they carry --sandbox."""
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / "state"
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("rules:\n  - name: x\n    if: {payee: {contains: COLES}}\n    then: {category: Grocerys}\n")
+    result = CliRunner().invoke(cli, ["preview", str(SAMPLES), "--sandbox", "--rules", str(typo),
+                                      "--state-dir", str(state)], env={"COLUMNS": "200"})
+    assert result.exit_code == 3 and f"`psimport categories --state-dir {state} --sandbox` lists yours" in result.output
+    imported = CliRunner().invoke(cli, ["import", str(SAMPLES), "--sandbox", "--yes", "--state-dir", str(state)])
+    assert imported.exit_code == 0, imported.output
+    unknown = CliRunner().invoke(cli, ["undo", "nope", "--sandbox", "--state-dir", str(state)])
+    assert f"`psimport batches --state-dir {state} --sandbox` lists them" in unknown.output
 
 
 def test_follow_up_commands_keep_sandbox_and_rules(tmp_path, monkeypatch):
@@ -165,3 +180,59 @@ def test_the_demo_keeps_its_journal_apart_from_the_users(tmp_path, monkeypatch):
     assert mine.output.startswith("No batches yet")
     demo = CliRunner().invoke(cli, ["batches", "--sandbox", "--format", "json"])
     assert len(json.loads(demo.output)["batches"]) == 1
+
+
+@pytest.mark.parametrize("given", ["--state-dir", "PSIMPORT_STATE_DIR"])
+def test_sandbox_keeps_the_demo_in_the_demo_folder_of_any_state_dir(tmp_path, monkeypatch, given):
+    """--state-dir DIR or PSIMPORT_STATE_DIR=DIR: --sandbox uses DIR/demo/, never DIR's own (real) journal."""
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / "state"
+    monkeypatch.delenv("PSIMPORT_STATE_DIR", raising=False)
+    where = ["--state-dir", str(state)] if given == "--state-dir" else []
+    if given == "PSIMPORT_STATE_DIR":
+        monkeypatch.setenv("PSIMPORT_STATE_DIR", str(state))
+    result = CliRunner().invoke(cli, ["import", str(SAMPLES), "--sandbox", "--yes", *where], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (state / "demo" / "journal.sqlite3").is_file() and (state / "demo" / "sandbox" / "sandbox.sqlite3").is_file()
+    assert not (state / "journal.sqlite3").exists() and not (state / "sandbox").exists()
+    assert CliRunner().invoke(cli, ["batches", *where]).output.startswith("No batches yet")
+    demo = CliRunner().invoke(cli, ["batches", "--sandbox", *where, "--format", "json"])
+    assert len(json.loads(demo.output)["batches"]) == 1
+
+
+def test_imports_through_the_demo_server_share_the_demo_journal_with_sandbox(tmp_path, monkeypatch):
+    """`psimport sandbox --demo` serves --sandbox's data, over real HTTP; what is imported through it is in the
+    demo's journal, so `preview --sandbox` and `batches --sandbox` agree with it, and undo works either way."""
+    import re
+    import subprocess
+    state = tmp_path / "state"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("POCKETSMITH_", "PSIMPORT_"))}
+    env.update(PYTHONPATH=str(REPO), COLUMNS="80")
+    server = subprocess.Popen([sys.executable, "-m", "importer", "sandbox", "--demo", "--port", "0",
+                               "--state-dir", str(state)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True, env=env, cwd=str(tmp_path))
+    try:
+        said = server.stdout.readline() + server.stdout.readline() + server.stdout.readline()
+        url = re.search(r"(http://127\.0\.0\.1:\d+/v2)", said).group(1)
+        key = re.search(r"POCKETSMITH_DEVELOPER_KEY=(\S+)", said).group(1)
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.delenv("PSIMPORT_STATE_DIR", raising=False)
+        monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", key)
+        through_server = ["--api-url", url, "--state-dir", str(state)]
+        config = ["--config", str(SAMPLES / "psimport.yaml")]
+        imported = CliRunner().invoke(cli, ["import", str(SAMPLES), *config, "--yes", *through_server])
+        assert imported.exit_code == 0, imported.output
+        assert (state / "demo" / "journal.sqlite3").is_file() and not (state / "journal.sqlite3").exists()
+        listed = CliRunner().invoke(cli, ["batches", "--sandbox", "--state-dir", str(state), "--format", "json"])
+        [batch] = json.loads(listed.output)["batches"]
+        again = CliRunner().invoke(cli, ["preview", str(SAMPLES), "--sandbox", "--state-dir", str(state),
+                                         "--format", "json"])
+        assert json.loads(again.output)["summary"]["create"] == 0     # the same data, and the journal says why
+        wrong_way = CliRunner().invoke(cli, ["undo", batch["id"], "--sandbox", "--yes", "--state-dir", str(state)])
+        assert wrong_way.output.endswith(f"run: psimport undo {batch['id']} --api-url {url} --state-dir {state}\n")
+        undone = CliRunner().invoke(cli, ["undo", batch["id"], "--yes", *through_server])
+        assert undone.exit_code == 0, undone.output
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert not (state / "demo" / "sandbox" / "serving").exists()      # stopped: the URL is no longer the demo's

@@ -69,3 +69,24 @@ def test_the_readme_names_every_command_and_links_the_reference():
     assert line and "[docs/cli.md](docs/cli.md)" in line.group(1)
     named = set(re.findall(r"`([a-z][a-z-]*)`", line.group(1)))
     assert {path[-1] for path, _ in generator.commands()} == named
+
+
+def test_every_help_fits_80_columns():
+    """Every command's --help (examples included) at COLUMNS=80: no line wider than the terminal."""
+    import click
+    from click.testing import CliRunner
+
+    from importer.cli import cli
+
+    def commands(command, path):
+        yield path
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from commands(sub, [*path, name])
+
+    too_wide = []
+    for path in commands(cli, []):
+        shown = CliRunner().invoke(cli, [*path, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+        assert shown.exit_code == 0, shown.output
+        too_wide += [f"psimport {' '.join(path)}: {line}" for line in shown.output.splitlines() if len(line) > 80]
+    assert not too_wide, "\n".join(too_wide)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -40,6 +41,10 @@ def routine(tmp_path, demo_sandbox):
     return inbox, run
 
 
+def routine_config(inbox: Path) -> Path:
+    return inbox.parent / "psimport.yaml"
+
+
 def _stored(sandbox):
     return Counter((t["transaction_account_id"], t["date"], t["amount"], t["payee"]) for t in sandbox.transactions())
 
@@ -52,12 +57,21 @@ def test_a_month_of_statements_through_the_inbox(routine, demo_sandbox):
 
     first = run()      # no FILES and no --inbox: the config's inbox:
     assert first.returncode == 6, first.stderr
-    summary, *why = first.stdout.splitlines()
+    summary, *lines = first.stdout.splitlines()
     assert summary == f"Inbox {inbox}: 25 created, 127 duplicates; 2 files moved to imported/{MONTH}/; 3 left for you."
-    assert why[0].startswith("  broken.ofx: line ")
-    assert why[1] == ("  everyday.ofx: 3 rows for review; `--accept-review` creates them, `psimport preview FILE` "
-                      "shows why")
-    assert why[2] == "  unknown.qif: no account for it in psimport.yaml; `psimport init FILE` sets one up"
+    # Fitted (a path longer than the screen is never broken); the summary stays one line for the log.
+    # A command too long for a line is broken between its arguments with a shell continuation (" \\").
+    assert all(len(line) <= 80 or " " not in line.strip().removesuffix(" \\") for line in lines), lines
+    lines = [line.removesuffix(" \\") for line in lines]
+    why = " ".join(line.strip() if line.startswith("    ") else "\n" + line.strip() for line in lines).split("\n")[1:]
+    why = [" ".join(line.split()) for line in why]
+    config = routine_config(inbox)
+    assert why[0].startswith("broken.ofx: line ")
+    # The commands to run next carry the run's own options (here --config), and the file's path.
+    assert why[1] == (f"everyday.ofx: 3 rows for review, possibly in PocketSmith already; decide each with: "
+                      f"psimport review {inbox / 'everyday.ofx'} --config {config}")
+    assert why[2] == (f"unknown.qif: no account for it in {config}; `psimport init {inbox / 'unknown.qif'} "
+                      f"--config {config}` sets one up")
     assert len(why) == 3 and first.stderr == ""
     assert sorted(p.name for p in (inbox / "imported" / MONTH).iterdir()) == ["creditcard.qif", "savings.csv"]
     assert sum(_stored(demo_sandbox).values()) == before + 25     # everyday's 20 new rows were created too
@@ -97,3 +111,28 @@ def test_inbox_and_files_together_is_a_usage_error(routine):
     assert both.returncode == 2 and "give statement FILES or --inbox DIR, not both" in both.stderr
     missing = run("--inbox", inbox / "nope")
     assert missing.returncode == 3 and "the inbox folder does not exist" in missing.stderr
+
+
+def test_bare_import_and_preview_read_the_inbox_or_say_which_config_has_none(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from importer.cli import cli
+    from importer.config import user_config_dir
+    monkeypatch.chdir(tmp_path)
+    for verb in ("import", "preview"):
+        said = CliRunner().invoke(cli, [verb, "--state-dir", str(tmp_path / "state")])
+        assert said.exit_code == 2
+        assert f"no config was found to read an inbox: from (looked for ./psimport.yaml and " \
+               f"{user_config_dir() / 'psimport.yaml'}; `psimport init --inbox DIR` writes one)" in said.output
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (tmp_path / "psimport.yaml").write_text("inbox: inbox\n")
+    said = CliRunner().invoke(cli, ["preview", "--sandbox", "--state-dir", str(tmp_path / "state")])
+    assert said.exit_code == 2 and "no statements to preview: the inbox inbox has none waiting" in said.output
+    shutil.copy(SAMPLES / "creditcard.qif", inbox)
+    demo = ["--config", str(SAMPLES / "psimport.yaml")]
+    shown = CliRunner().invoke(cli, ["preview", "--sandbox", *demo, "--format", "json", "--state-dir", str(tmp_path)])
+    assert shown.exit_code == 2 and "set inbox: in" in shown.output      # the demo's config has no inbox:
+    (tmp_path / "psimport.yaml").write_text(f"inbox: inbox\n{(SAMPLES / 'psimport.yaml').read_text()}")
+    shown = CliRunner().invoke(cli, ["preview", "--sandbox", "--format", "json", "--state-dir", str(tmp_path)])
+    assert shown.exit_code == 0, shown.output
+    assert {row["file"] for row in json.loads(shown.output)["transactions"]} == {str(Path("inbox") / "creditcard.qif")}

@@ -72,14 +72,14 @@ def test_init_typed_at_a_terminal(sandbox, home):
     child.expect(r"Enter when done\)")
     child.sendline("")
     # The card is set up already; the OFX is proposed by its number; the CSV has no number, so it is asked.
-    child.expect(r"Account for everyday.ofx \(account 06200012345678\).*\[1: Everyday Account, same number\]")
+    child.expect(r"Account for everyday.ofx \(account 06200012345678\)\s+\[1: Everyday\s+Account, same number\]")
     child.sendline("")
     child.expect("Account for savings.csv")
     child.sendline("7")
     child.expect("is not one of the 3 numbers above nor an account id")
     child.expect("Account for savings.csv")
     child.sendline("510003")
-    child.expect(r"Write 2 accounts: entries and the api_url setting to .*psimport.yaml\? \[Y/n\]")
+    child.expect(r"Write 2 accounts: entries and the api_url setting to[\s\S]*psimport.yaml\? \[Y/n\]")
     child.sendline("y")
     child.expect(pexpect.EOF)
     child.close()
@@ -89,12 +89,17 @@ def test_init_typed_at_a_terminal(sandbox, home):
     assert sandbox.key not in seen and "not-the-key-at-all" not in seen      # typing is hidden
     assert "creditcard.qif (account Visa Credit Card): already goes to 510002" in seen
     assert "Next, see what an import would do:" in seen
+    # What was added, as it sits in the file: entries under accounts:, the setting at the top level.
+    assert "\r\n  accounts:\r\n" in seen and f'\r\n  api_url: "{sandbox.url}"\r\n' in seen
+    too_wide = [line for line in seen.replace("\r", "").split("\n") if len(line) > 80]
+    assert not too_wide, too_wide
 
     written = config.read_text()
     assert written.startswith(EXISTING.split("date_order")[0])              # every old line, in place
     assert "window_days: 4     # my bank posts late" in written and "date_order: dmy" in written
     assert '{ofx_account: "06200012345678", transaction_account_id: 510001}' in written
-    assert '{glob: "savings.csv", mapping: "cba", transaction_account_id: 510003}' in written
+    assert '{mapping: "cba", transaction_account_id: 510003}' in written     # the only CommBank CSV: its layout
+    assert seen.count("For each statement, type") == 1
     assert written.index("510003") < written.index("date_order")           # inside the accounts: list
     assert f'api_url: "{sandbox.url}"' in written
     assert sandbox.key not in written
@@ -123,6 +128,8 @@ def test_init_scripted_with_flags_and_no_terminal(sandbox, home):
     ran = _psimport(env, tmp_path, "init", "statements", "--key-stdin", "--map", "savings.csv=510003", "--yes",
                     "--api-url", sandbox.url, "--config", config, input=sandbox.key + "\n")
     assert ran.returncode == 0, ran.stderr
+    # Not the user config dir's: said to be found from its folder only, and how cron finds it.
+    assert f"is found from its folder only; elsewhere (cron) give --config {config}" in " ".join(ran.stderr.split())
     assert sandbox.key not in ran.stdout + ran.stderr
     text = config.read_text()
     assert text.count("transaction_account_id") == 3 and "# savings.csv: NetBank Saver" in text
@@ -131,6 +138,45 @@ def test_init_scripted_with_flags_and_no_terminal(sandbox, home):
                       "--config", config, input=sandbox.key + "\n")
     assert again.returncode == 0, again.stderr
     assert config.read_text().count("transaction_account_id") == 3
+
+
+def test_init_routes_a_csv_so_next_months_download_goes_there_too(sandbox, home):
+    """CommBank's download is CSVData.csv, or CSVData (1).csv the next month: routed by its layout, not its name."""
+    tmp_path, env = home
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    shutil.copy(SAMPLES / "savings.csv", downloads / "CSVData.csv")
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "psimport" / "psimport.yaml"
+    ran = _psimport(env, tmp_path, "init", "downloads/CSVData.csv", "--key-stdin", "--map", "CSVData.csv=510003",
+                    "--yes", "--api-url", sandbox.url, input=sandbox.key + "\n")
+    assert ran.returncode == 0, ran.stderr
+    said = " ".join(ran.stderr.split())
+    assert "CSVData.csv -> 510003 NetBank Saver, --map; routes any CSV in the cba layout, whatever its name" in said
+    assert "For each statement, type" not in said                           # nothing was asked
+    assert '{mapping: "cba", transaction_account_id: 510003}' in config.read_text()
+    (downloads / "CSVData.csv").rename(downloads / "CSVData (1).csv")      # next month's
+    preview = _psimport(env, tmp_path, "preview", "downloads/", "--format", "json")
+    assert preview.returncode == 0, preview.stderr
+    assert {row["transaction_account_id"] for row in json.loads(preview.stdout)["transactions"]} == {510003}
+
+
+@pytest.mark.parametrize("name, pattern", [
+    ("savings.csv", "savings*.csv"), ("CSVData (1).csv", "CSVData*.csv"),
+    ("Statement_2026-11-30.csv", "Statement_*.csv"), ("export-20261130-1234.csv", "export-*.csv")])
+def test_a_file_name_becomes_a_pattern_next_months_name_matches(name, pattern):
+    from importer.accounts import file_pattern
+    assert file_pattern(name) == pattern
+
+
+def test_two_statements_in_one_layout_are_told_apart_by_name():
+    from importer.record import Account, Statement
+    from importer.setup import account_entry
+    statement = Statement(file="downloads/Saver_2026-11.csv", format="csv:cba", account=Account(id=None),
+                          transactions=[])
+    assert account_entry(statement, layout_shared=True) == (
+        {"glob": "Saver_*.csv", "mapping": "cba"}, "files named Saver_*.csv in the cba layout")
+    inferred = Statement(file="x.csv", format="csv:inferred", account=Account(id=None), transactions=[])
+    assert account_entry(inferred, layout_shared=False)[0] == {"glob": "x*.csv", "mapping": "inferred"}
 
 
 def test_init_without_a_terminal_names_the_flag_for_each_missing_answer(sandbox, home):
@@ -178,7 +224,13 @@ def test_init_with_an_inbox_then_the_monthly_import_needs_no_options(sandbox, ho
     assert set_up.returncode == 0, set_up.stderr
     config = Path(os.environ["XDG_CONFIG_HOME"]) / "psimport" / "psimport.yaml"     # none here: the user's own
     assert f'inbox: "{tmp_path / "inbox"}"' in config.read_text()
-    monthly = _psimport(env, tmp_path / "inbox", "import")      # from anywhere: key, URL, accounts and inbox kept
+    assert "is found from its folder only" not in set_up.stderr
+    # As cron runs it: another folder, an environment with little more than HOME (and XDG_* where set).
+    cron = {name: env[name] for name in ("PATH", "PYTHONPATH", "PSIMPORT_NO_KEYRING", "COLUMNS")}
+    cron.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=os.environ["XDG_CONFIG_HOME"],
+                XDG_DATA_HOME=str(tmp_path / "data"))
+    (tmp_path / "home").mkdir()
+    monthly = _psimport(cron, tmp_path / "home", "import")      # from anywhere: key, URL, accounts and inbox kept
     assert monthly.returncode == 0, monthly.stdout + monthly.stderr
     assert monthly.stdout.startswith(f"Inbox {tmp_path / 'inbox'}: 155 created, 0 duplicates; 3 files moved to ")
     assert len(sandbox.transactions()) == 155
@@ -240,17 +292,42 @@ def test_a_kept_key_can_be_replaced_by_typing_a_new_one(sandbox, home):
     store_key(sandbox.url, "sk-revoked-long-ago")
     child = pexpect.spawn(sys.executable, ["-m", "importer", "init", "--api-url", sandbox.url], env=env,
                           cwd=str(tmp_path), encoding="utf-8", timeout=30, dimensions=(40, 80))
-    child.expect(r"Use the key from the key file .*\? \[Y/n\]")
+    child.expect(r"Use the key from the key file\s+.*\? \[Y/n\]")
     child.sendline("n")
     child.expect("developer key")
     child.sendline(sandbox.key)
     child.expect("Kept the key in")
     child.expect(r"Enter when done\)")
     child.sendline("")
-    child.expect(r"Write the api_url setting to .*\? \[Y/n\]")
+    child.expect(r"Write the api_url setting to[\s\S]*\? \[Y/n\]")
     child.sendline("n")
     child.expect("psimport.yaml was left as it was.")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     assert find_key(sandbox.url).key == sandbox.key and "sk-revoked" not in key_file().read_text()
+
+
+def test_a_wrong_api_url_with_a_kept_key_says_the_url_not_a_missing_key(sandbox, home):
+    """Keys are kept per API URL: a URL without /v2, or on the wrong port, finds none, and says so."""
+    tmp_path, env = home
+    store_key(sandbox.url, sandbox.key, use_keyring=False)
+    for wrong in (sandbox.url.removesuffix("/v2"), "http://127.0.0.1:9/v2"):
+        ran = _psimport(env, tmp_path, "accounts", "--api-url", wrong)
+        said = " ".join(ran.stderr.split())
+        assert ran.returncode == 3, said
+        assert f"no PocketSmith key kept for {wrong}; keys are kept for: {sandbox.url}." in said
+        assert "Is --api-url right (it ends in /v2)?" in said and sandbox.key not in said
+
+
+def test_nothing_answering_at_the_url_says_what_to_check():
+    from importer.errors import ApiError
+    from importer.pocketsmith.client import PocketSmith
+    with pytest.raises(ApiError) as raised:
+        PocketSmith("http://127.0.0.1:9/v2", "sk-some-key-123", max_tries=1).me()
+    message = str(raised.value)
+    assert "cannot reach PocketSmith at http://127.0.0.1:9/v2 " in message      # /v2 kept: the URL as given
+    assert "is the sandbox server running (psimport sandbox), and is --api-url the URL it printed" in message
+    with pytest.raises(ApiError) as raised:
+        PocketSmith("https://api.pocketsmith.invalid/v2", "sk-some-key-123", max_tries=1).me()
+    assert "check the network, and --api-url (PocketSmith's is https://api.pocketsmith.com/v2)" in str(raised.value)

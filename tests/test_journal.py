@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from importer.errors import Busy, ConfigError
+from importer.errors import Busy, InputError
 from importer.write.journal import Journal, NewRow, import_lock
 
 
@@ -108,11 +108,11 @@ def test_accepting_review_rows_later_reopens_the_batch(journal):
 def test_batches_are_found_by_unique_prefix(journal):
     first = _batch(journal, key="a")
     assert journal.batch(first[:10]).id == first
-    with pytest.raises(ConfigError, match="no batch"):
+    with pytest.raises(InputError, match="no batch"):
         journal.batch("nope")
     second = _batch(journal, key="b")
     if first[:15] == second[:15]:
-        with pytest.raises(ConfigError, match="several"):
+        with pytest.raises(InputError, match="several"):
             journal.batch(first[:15])
     assert [b.id for b in journal.batches()][:2] == sorted([first, second], reverse=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -163,6 +164,30 @@ def test_a_difference_that_the_rows_for_review_make_up_says_so(sandbox, run, tmp
     entry = _balance(plan, EVERYDAY)
     assert entry["difference"] == "-4.50"
     assert entry["reason"].startswith("1 of the 2 rows for review, not created, makes up the difference")
+
+
+def test_the_advice_on_rows_for_review_names_the_new_and_the_duplicates_and_never_accept_review(demo_sandbox, run):
+    """The demo: two coffees and a bill for review, one coffee new. --accept-review would create all three."""
+    samples = Path(__file__).resolve().parents[1] / "sample_statements"
+    config = samples / "psimport.yaml"
+    entry = _balance(_preview(run, samples, "--config", config, sandbox=demo_sandbox), EVERYDAY)
+    assert entry["difference"] == "-4.50"
+    reason = entry["reason"]
+    assert "accept-review" not in reason
+    assert "probably new: everyday.ofx line 618 or everyday.ofx line 642 (the same amount)" in reason
+    assert "probably duplicates: everyday.ofx line 443, and the other of those" in reason
+    # The command to run next, with this run's options (the state dir, the config, the sandbox's URL).
+    assert re.search(r"answer each with: psimport review \S*everyday\.ofx --api-url \S+ --config \S+ --state-dir", reason)
+
+    # Created all the same: the difference is now the rows created twice, and it says which and by which batch.
+    imported = run("import", samples, "--config", config, "--accept-review", "--yes", sandbox=demo_sandbox)
+    batch = re.search(r"psimport undo (\S+)", imported.output).group(1)
+    entry = _balance(_preview(run, samples, "--config", config, sandbox=demo_sandbox), EVERYDAY)
+    assert entry["difference"] == "134.42"
+    reason = entry["reason"]
+    assert reason.startswith(f"rows created twice by batch {batch}, though PocketSmith held them already, make up "
+                             "the difference (everyday.ofx line 443 as #")
+    assert "everyday.ofx line 618 as #" in reason and f"psimport undo {batch}" in reason
 
 
 # ── gaps and overlaps ─────────────────────────────────────────────────────────────────────────

@@ -50,7 +50,7 @@ def state_dir(tmp_path_factory):
     state = tmp_path_factory.mktemp("state")
     result = CliRunner().invoke(cli, ["import", str(samples_dir()), "--sandbox", "--yes", "--state-dir", str(state)])
     assert result.exit_code == 0, result.output
-    return state
+    return state / "demo"          # where --sandbox keeps its journal
 
 
 def _parse(out, config):

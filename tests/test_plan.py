@@ -76,7 +76,7 @@ def test_every_unmapped_statement_gets_a_config_line_with_the_account_it_plainly
     assert config == [
         '    - {qif_account: "visa", transaction_account_id: 12}   # card.qif: Visa (same name)',
         '    - {ofx_account: "9999 5678", transaction_account_id: 11}   # old.ofx: Everyday (number ending 5678)',
-        '    - {glob: "savings.csv", mapping: cba, transaction_account_id: ID}   # savings.csv: ID from your accounts',
+        '    - {glob: "savings*.csv", mapping: cba, transaction_account_id: ID}   # savings.csv: ID from your accounts',
         '    - {ofx_account: "555", transaction_account_id: ID}   # other.ofx: ID from your accounts']
 
 

@@ -59,7 +59,8 @@ def _plan(state: Path) -> dict:
 
 
 def _kept(state: Path) -> list[dict]:
-    return json.loads(_psimport(state, "decisions", "list", "--format", "json"))["decisions"]
+    """The decisions --sandbox runs kept: in the demo/ folder of the state dir."""
+    return json.loads(_psimport(state / "demo", "decisions", "list", "--format", "json"))["decisions"]
 
 
 def _lines_fit(text: str, width: int = 80) -> None:
@@ -106,6 +107,11 @@ def test_review_quit_half_way_come_back_finish_and_import(state):
     child.send("1")                                         # the first coffee is the one PocketSmith holds
     last = _screen(child)
     assert "Row 2 of 2" in last and "line 642" in last and "taken" in last   # #N now belongs to line 618
+    # Why it was asked ("line 618 fits as well") is stale now: every candidate is another row's.
+    assert "Asked because: every candidate is another row's now: probably new" in last
+    assert "fits as well" not in last
+    child.send("1")                                         # a taken candidate: refused, never two rows as one
+    child.expect("Candidate 1 is everyday.ofx line 618's already")
     child.send("x")
     child.expect("'x' is not a key here")
     child.send("n")                                         # the second coffee is new
@@ -172,3 +178,21 @@ def test_review_without_a_terminal_says_how_to_decide_in_a_spreadsheet(state):
     done = subprocess.run([sys.executable, "-m", "importer", "review", str(SAMPLES), "--sandbox", "--state-dir",
                            str(state)], env=_env(), capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 3 and "--decisions plan.csv" in done.stderr
+
+
+def test_every_candidate_is_scored_the_same_way_the_proposed_one_too(demo_sandbox, state):
+    from importer.config import load_config
+    from importer.dedupe import dedupe
+    from importer.review import load_review
+    from importer.write.journal import Journal
+    with Journal.in_state_dir(state) as journal:
+        session, _ = load_review([SAMPLES], client=demo_sandbox.client(), config=load_config(DEMO_CONFIG),
+                                 journal=journal, target="sandbox")
+    agl = next(i for i in session.items if i.row.record.line == 443)
+    proposed = agl.candidates[0]
+    assert proposed.proposed and proposed.txn.id == agl.row.duplicate_of
+    # The preview's score weighs the whole statement; beside the others the screen shows it alone, as they are.
+    assert proposed.score == dedupe([agl.row.record], [proposed.txn])[0].score
+    for item in session.items:
+        for candidate in item.candidates:
+            assert candidate.score == dedupe([item.row.record], [candidate.txn])[0].score

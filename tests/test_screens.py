@@ -76,7 +76,7 @@ def test_no_line_of_preview_import_or_batches_is_wider_than_the_terminal(househo
     batch = re.search(r"psimport undo (\S+)", first).group(1)
     run("undo", "undo", batch, "--sandbox", "--yes", "--state-dir", "state")
     run("import after undo", "import", folder, "--sandbox", "--yes", "--accept-review", *options)
-    batches = run("batches", "batches", "--state-dir", "state")
+    batches = run("batches", "batches", "--sandbox", "--state-dir", "state")
     assert "undone" in batches and "complete" in batches
     for name, text in outputs.items():
         assert not _too_wide(text, columns), f"{name} at {columns} columns:\n" + "\n".join(_too_wide(text, columns))
@@ -129,10 +129,10 @@ def test_batches_shows_the_newest_and_says_how_to_see_the_rest(tmp_path, monkeyp
                         "--state-dir", state, columns=80)
         assert imported.exit_code == 0, imported.output
     monkeypatch.setattr(cli_module, "TABLE_ROWS", 2)
-    table = _run("batches", "--state-dir", state, columns=80).output
+    table = _run("batches", "--sandbox", "--state-dir", state, columns=80).output
     assert sum(f"day{day}.qif" in table for day in (1, 2, 3)) == 2
     assert "first 2 of 3 batches; --all, or --format json/csv for everything" in table
-    every = _run("batches", "--state-dir", state, "--all", columns=80).output
+    every = _run("batches", "--sandbox", "--state-dir", state, "--all", columns=80).output
     assert all(f"day{day}.qif" in every for day in (1, 2, 3)) and "of 3 batches" not in every
 
 
@@ -180,3 +180,34 @@ def test_the_why_column_says_each_decision_in_a_few_words(household):
     after = rows()
     created = next(key for key, row in before.items() if row["action"] == "create")
     assert re.fullmatch(r"imported before as #\d+", why(after[created]))
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_batches_with_two_targets_reads_at_80_and_shows_more_wider(tmp_path, monkeypatch, make_sandbox, columns):
+    """Into (two PocketSmiths), long file names and an undone batch: nothing cut mid-word, the Status of each."""
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / "state"
+    first, second = make_sandbox(seed="accounts"), make_sandbox(seed="accounts")
+    statement = tmp_path / "visa-credit-card-transactions-2026-11.qif"
+    statement.write_text("!Type:Bank\nD01/11/2026\nT-4.50\nPNEW SHOP\n^\n")
+    ids = []
+    for server in (first, second):
+        monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", server.key)
+        done = _run("import", statement, "--account", "510002", "--date-order", "dmy", "--yes", "--api-url",
+                    server.url, "--state-dir", state, columns=columns)
+        assert done.exit_code == 0, done.output
+        ids.append(re.search(r"psimport undo (\S+)", done.output).group(1))
+    undone = _run("undo", ids[1], "--yes", "--api-url", second.url, "--state-dir", state, columns=columns)
+    assert undone.exit_code == 0, undone.output
+    table = _run("batches", "--state-dir", state, columns=columns).output
+    assert not _too_wide(table, columns), table
+    header = next(line for line in table.splitlines() if line.startswith("Batch") and "When" in line)
+    assert header.split()[-1] == "Status" and "Into" in header
+    assert all(batch in table for batch in ids)
+    assert re.search(rf"{ids[0]}.*complete", table) and "undone" in table
+    if columns == 80:
+        # Local servers by their port; the file under its batch, cut in the middle, its date and suffix kept.
+        assert f"local:{first.server.port}" in table and f"local:{second.server.port}" in table
+        assert "  visa-c…2026-11.qif" in table
+    else:
+        assert f"127.0.0.1:{first.server.port}" in table and statement.name in table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 from typing import IO, Any, Sequence
 
@@ -58,7 +59,8 @@ def review_screen(item: Any, number: int, total: int, out: IO[str] | None = None
         if value:
             screen.print(Text(f"  {label}: {value}", style="dim"), no_wrap=True, overflow="ellipsis")
     if row.action == "review" and not row.decided:
-        screen.print(Text(f"Asked because: {why(row.as_json())}", style="yellow"), no_wrap=True, overflow="ellipsis")
+        screen.print(Text(f"Asked because: {asked_because(item)}", style="yellow"), no_wrap=True,
+                     overflow="ellipsis")
     if item.answer is not None:
         screen.print(Text(f"Decided: {decision_words(item.answer.action, item.answer.duplicate_of)}"
                           f" ({item.answer.source}, {(item.answer.decided_at or '')[:10]})", style="bold cyan"))
@@ -83,6 +85,20 @@ def review_screen(item: Any, number: int, total: int, out: IO[str] | None = None
     keys = KEY_HELP.replace("[1-{k}] same as candidate", "[1] same as candidate 1" if count == 1 else
                             f"[1-{count}] same as candidate" if count else "").replace("    ", "  ")
     screen.print(Text(keys, style="bold"), no_wrap=True, overflow="ellipsis")
+
+
+def asked_because(item: Any) -> str:
+    """Why a row is asked, as the answers given so far leave it (dedupe's reason was given before them)."""
+    if item.all_taken:
+        return "every candidate is another row's now: probably new"
+    text = why(item.row.as_json())
+
+    def answered(found: re.Match) -> str:
+        answer = item.answered_lines.get(int(found.group(1)))
+        if answer is None:
+            return found.group(0)
+        return f"line {found.group(1)} is answered ({decision_words(answer.action, answer.duplicate_of)})"
+    return re.sub(r"line (\d+) fits as well", answered, text)
 
 
 DECISION_COLUMNS = [

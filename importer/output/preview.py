@@ -125,7 +125,8 @@ def why(data: dict) -> str:
     reasons = data.get("reasons") or []
     if data.get("decided") and reasons:
         # "your decision on 2026-12-04: same as #880000214" in the row's few words; the date is in JSON and CSV.
-        return "decided: " + reasons[0].split(": ", 1)[-1]
+        answer = reasons[0].split(": ", 1)[-1]
+        return f"accepted: {answer}" if reasons[0].startswith("accepted unseen") else f"decided: {answer}"
     if data["action"] == "skip" and reasons:
         return reasons[-1]             # the rule that said so
     if data["action"] == "create":
@@ -199,7 +200,7 @@ TABLE_COLUMNS = {
 ACTION_ORDER = ("create", "review", "skip", "duplicate")    # what needs a look first; duplicates are mostly reruns
 # Each action's table title: "20 to create", then what the action means where it needs saying.
 GROUPS = {"create": ("to create", ""),
-          "review": ("for review", ": possibly there already (import --accept-review creates them)"),
+          "review": ("for review", ": possibly there already (`psimport review` decides each)"),
           "skip": ("skipped by rules", ""),
           "duplicate": ("already in PocketSmith", "")}
 
@@ -244,6 +245,10 @@ def plan_table(plan: Plan, out: IO[str], show_all: bool = False, limit: int | No
                 continue
             style = ACTION_STYLES[action]
             what, meaning = GROUPS[action]
+            if action == "skip" and any(row.decided for row in rows):
+                # A skip the person decided is theirs, not a rule's.
+                yours = sum(1 for row in rows if row.decided)
+                what = "skipped by your decision" if yours == len(rows) else f"skipped ({yours} by your decision)"
             title = f"{len(rows)} {what}{meaning}"
             if action == "duplicate" and not show_all:
                 screen.print(Text(f"{title} (--all lists them)", style=style), no_wrap=True, overflow="ellipsis")

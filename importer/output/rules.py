@@ -46,25 +46,26 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "",
         for key in ("agree", "disagree", "uncategorised"):
             row[key] = "–" if rule[key] is None else rule[key]
         rows.append(row)
-    # One line per rule: counts whole, names and verdicts cut with an ellipsis (--format json has it all).
+    # Unboxed, and the verdict whole: it wraps at its words, as the category does; the rule's file line and
+    # the uncategorised count come at 100 columns (--format json has everything).
     print_table(rows, [Column("name", "Rule", no_wrap=True, ratio=3),
-                       Column("line", "Line", justify="right", style="dim", no_wrap=True),
-                       Column("category", "Category", no_wrap=True, ratio=2),
+                       Column("line", "Line", justify="right", style="dim", no_wrap=True, min_screen=100),
+                       Column("category", "Category", ratio=2),
                        Column("matched", "Matched", justify="right", no_wrap=True),
                        Column("agree", "Agree", justify="right", no_wrap=True),
                        Column("disagree", "Disagree", justify="right", no_wrap=True),
-                       Column("uncategorised", "Uncat.", justify="right", no_wrap=True),
-                       Column("verdict", "Verdict", no_wrap=True, ratio=4)],
+                       Column("uncategorised", "Uncat.", justify="right", no_wrap=True, min_screen=100),
+                       Column("verdict", "Verdict", ratio=4)],
                 title=f"Rules against {report['total']:,} transactions{f' ({source})' if source else ''}",
-                row_style=_verdict_style, screen=screen)
+                row_style=_verdict_style, screen=screen, compact=True)
     if report["conflicts"]:
         conflicts = [{"rules": " + ".join(c["rules"]), "categories": " ≠ ".join(str(x) for x in c["categories"]),
                       "rows": c["rows"], "winner": c["rules"][0]} for c in report["conflicts"]]
-        print_table(conflicts, [Column("rules", "Rules", no_wrap=True, ratio=2),
-                                Column("categories", "Categories", no_wrap=True, ratio=2),
+        print_table(conflicts, [Column("rules", "Rules", ratio=2),
+                                Column("categories", "Categories", ratio=2),
                                 Column("rows", "Rows", justify="right", no_wrap=True),
                                 Column("winner", "Wins (first)", no_wrap=True, ratio=1)],
-                    title="Conflicts: the same transactions, different categories", screen=screen)
+                    title="Conflicts: the same transactions, different categories", screen=screen, compact=True)
     total = report["total"]
     if total:
         screen.print(f"Coverage: [bold]{report['coverage']:.1%}[/bold] of {total:,} transactions get a category "
@@ -84,7 +85,7 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "",
                               Column("precision", "Precision", justify="right", no_wrap=True)],
                     title="Rows you categorised: older, and the newest quarter",
                     caption="Coverage: the share the rules categorise; precision: the share of those filed "
-                            "as you did.", screen=screen)
+                            "as you did.", screen=screen, compact=True)
     if report["uncovered_payees"]:
         uncovered = [dict(p, share="" if p["category_share"] is None else f"{p['category_share']:.0%}")
                      for p in report["uncovered_payees"]]
@@ -92,9 +93,11 @@ def show_report(report: dict, fmt: str, out: IO[str], source: str = "",
                                 Column("count", "Count", justify="right", no_wrap=True),
                                 Column("category", "Usually in", no_wrap=True, ratio=2),
                                 Column("share", "Share", justify="right", no_wrap=True),
-                                Column("example", "Example", style="dim", no_wrap=True, ratio=2)],
-                    title="Most frequent payees no rule categorises",
-                    caption=f"Turn them into rules: {suggest_command}", screen=screen)
+                                Column("example", "Example", style="dim", no_wrap=True, ratio=2, min_screen=100)],
+                    title="Most frequent payees no rule categorises", screen=screen, compact=True)
+        from importer.output.render import fit_text
+        screen.print(fit_text(f"Turn them into rules: {suggest_command}", screen.width), markup=False,
+                     highlight=False, soft_wrap=True)
 
 
 def show_suggestions(suggestions: list[dict], fmt: str, out: IO[str], *, considered: int, min_support: int,

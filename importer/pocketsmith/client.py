@@ -275,6 +275,13 @@ class PocketSmith:
         check_base_url(base_url)  # refuse a bad URL before even looking for the key
         found = find_key(base_url)
         if found is None:
+            from importer.credentials import kept_key_urls
+            kept = [url for url in kept_key_urls() if url != base_url.rstrip("/")]
+            if kept:
+                # Keys are kept per API URL: a key kept for another one most often means this URL is mistyped.
+                raise ConfigError(f"no PocketSmith key kept for {base_url}; keys are kept for: {', '.join(kept)}. "
+                                  "Is --api-url right (it ends in /v2)? Or keep a key for this one with "
+                                  "`psimport init --api-url URL`")
             raise ConfigError("no PocketSmith key: " + KEY_HELP)
         name = found.source.removeprefix("environment ")
         if found.bearer:
@@ -479,9 +486,9 @@ class PocketSmith:
                 # Nothing reached PocketSmith: safe to try again, even for a create.
                 self._note(method, path, f"not sent ({type(exc).__name__})", started)
                 if tries >= self.max_tries:
-                    raise ApiError(f"cannot reach PocketSmith at {self._origin} while {doing} "
-                                   f"({self._redact(str(exc)) or type(exc).__name__}) after {tries} tries",
-                                   method=method, path=path) from None
+                    raise ApiError(f"cannot reach PocketSmith at {self.base_url} while {doing} "
+                                   f"({self._redact(str(exc)) or type(exc).__name__}) after {tries} tries; "
+                                   f"{self._unreachable_hint()}", method=method, path=path) from None
                 self._backoff(tries)
                 continue
             except httpx.TransportError as exc:
@@ -534,6 +541,13 @@ class PocketSmith:
             if len(self._urls) < _URLS_KEPT:        # the few paths every create and listing use, not every id
                 self._urls[path] = url
         return url
+
+    def _unreachable_hint(self) -> str:
+        """What to check when nothing answers at the URL: the URL itself, and for a local one, its server."""
+        if urlsplit(self.base_url).hostname in ("127.0.0.1", "localhost", "::1"):
+            return ("is the sandbox server running (psimport sandbox), and is --api-url the URL it printed "
+                    "(ending in /v2)?")
+        return "check the network, and --api-url (PocketSmith's is https://api.pocketsmith.com/v2)"
 
     def _refusal(self, response, method: str, path: str, doing: str, tries: int) -> ApiError:
         status = response.status_code

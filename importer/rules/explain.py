@@ -38,7 +38,8 @@ def explain_files(files: Sequence[str | Path], rules_path: str | Path | None, co
     mapping_rules = account_rules(config.accounts, config.path, config.mapping_dirs)
     statements = read_statements(files, config=config, mapping=mapping, date_order=date_order).statements
     try:
-        targets = resolve_targets(statements, account=account, rules=mapping_rules, known=known)
+        targets = resolve_targets(statements, account=account, rules=mapping_rules, known=known,
+                                  config_path=config.path)
     except ConfigError:
         targets = [None] * len(statements)   # unmapped files: rules on `account` see the file's number only
     names = {a.id: a.name for a in known or ()}

@@ -12,7 +12,10 @@ from importer.write.journal import state_file_problems
 from importer.errors import ConfigError
 from importer.sandbox.server import Faults, SandboxServer
 
-__all__ = ["sandbox_dir", "sandbox_key", "embedded_sandbox", "foreground_sandbox"]
+__all__ = ["sandbox_dir", "sandbox_key", "embedded_sandbox", "foreground_sandbox", "serving_demo",
+           "demo_server_url"]
+
+SERVING_FILE = "serving"     # the URL `psimport sandbox` serves the demo's database at, while it runs
 
 _lock = threading.Lock()
 _running: dict[Path, SandboxServer] = {}
@@ -50,6 +53,31 @@ def embedded_sandbox(state_dir: Path) -> tuple[SandboxServer, str]:
                 server = SandboxServer(directory / "sandbox.sqlite3", key=key, seed="demo").start()
             _running[directory] = server
         return server, server.key
+
+
+def demo_server_url(demo_dir: Path) -> str | None:
+    """The URL a `psimport sandbox` serving the demo's database (under `demo_dir`) listens on, if one runs."""
+    try:
+        return (sandbox_dir(demo_dir) / SERVING_FILE).read_text(encoding="ascii").strip() or None
+    except OSError:
+        return None
+
+
+class serving_demo:
+    """While `psimport sandbox` serves the demo's database, its URL is kept beside it: a run whose API URL is
+    that one keeps its journal in the demo's folder too, so `--sandbox` (same data) sees the same batches."""
+
+    def __init__(self, demo_dir: Path, url: str):
+        self.path = sandbox_dir(demo_dir) / SERVING_FILE
+        self.url = url
+
+    def __enter__(self):
+        self.path.write_text(self.url + "\n", encoding="ascii")
+        return self
+
+    def __exit__(self, *exc):
+        if demo_server_url(self.path.parent.parent) == self.url:    # not another server's, started since
+            self.path.unlink(missing_ok=True)
 
 
 def foreground_sandbox(state_dir: Path, *, db_path: Path | None = None, key: str | None = None, port: int = 0,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, ContextManager, Protocol, Sequence, cast
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, InputError
 from importer.pipeline import locate, plan_located
 from importer.plan import Action, Plan
 from importer.text import plural
@@ -23,6 +23,7 @@ from importer.write.journal import (OPEN_STATES, BatchInfo, Journal, NewRow, Sto
                                     import_running)
 
 if TYPE_CHECKING:
+    from importer.balances import Command
     from importer.config import Config
     from importer.write.writer import IncompleteBatch, WriteReport
     from importer.enrich import Updating
@@ -74,9 +75,10 @@ def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Confi
                  target: str, account: int | None = None, rules_path: str | Path | None = None,
                  mapping: str | None = None, date_order: str | None = None,
                  decisions_csv: str | Path | None = None, allow_currency_mismatch: bool = False,
-                 sheet: str | None = None) -> Plan:
+                 sheet: str | None = None, command: "Command | None" = None) -> Plan:
     """The plan an import of `files` would carry out, with the journal's earlier imports as duplicates and the
-    decisions kept there applied; `decisions_csv` (a filled-in preview CSV) adds decisions, not kept."""
+    decisions kept there applied; `decisions_csv` (a filled-in preview CSV) adds decisions, not kept.
+    `command(*words)` writes the psimport commands its warnings advise (importer.balances)."""
     journal = Journal.existing_in(state_dir)
     try:
         client = None if source.offline else cast("Client", source)     # online, the source is the client
@@ -85,10 +87,10 @@ def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Confi
                          offline_accounts=getattr(source, "accounts", None) if source.offline else None,
                          allow_currency_mismatch=allow_currency_mismatch, sheet=sheet)
         plan = plan_located(located, config=config, source=source, rules=rules_path, journal=journal,
-                            target=target)
+                            target=target, command=command)
         if decisions_csv is not None:
             plan = _with_csv_decisions(plan, decisions_csv, located, config, source, rules_path, journal, target,
-                                       client)[0]
+                                       client, command)[0]
         return plan_fills(plan)
     finally:
         if journal is not None:
@@ -97,13 +99,16 @@ def preview_plan(files: Sequence[str | Path], *, state_dir: Path, config: "Confi
 
 def _with_csv_decisions(plan: Plan, path: str | Path, located: "Located", config: "Config",
                         source: "TransactionSource", rules_path: str | Path | None, journal: Journal | None,
-                        target: str, client: "Client | None") -> tuple[Plan, list[StoredDecision]]:
+                        target: str, client: "Client | None",
+                        command: "Command | None" = None) -> tuple[Plan, list[StoredDecision]]:
     """The plan again with a preview CSV's decisions (checked against `plan` first, so a bad one writes nothing)."""
-    decided = read_decisions_csv(path, plan, target=target, lookup=client_lookup(client) if client else None)
+    from importer.pipeline import dedupe_settings
+    decided = read_decisions_csv(path, plan, target=target, lookup=client_lookup(client) if client else None,
+                                 pending_tolerance=dedupe_settings(config).pending_tolerance)
     if not decided:
         return plan, []
     plan = plan_located(located, config=config, source=source, rules=rules_path, journal=journal, target=target,
-                        decisions={(d.account_id, d.external_id): _today(d) for d in decided})
+                        decisions={(d.account_id, d.external_id): _today(d) for d in decided}, command=command)
     return plan, decided
 
 
@@ -167,25 +172,29 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
         batch = journal.batch(other)
         settle_unknown(client, journal, journal.rows(other, ["sending"]), batch.existing, target)
 
-    plan = plan_located(located, config=config, source=client, rules=rules_path, journal=journal, target=target)
+    plan = plan_located(located, config=config, source=client, rules=rules_path, journal=journal, target=target,
+                        command=ui.command)
     decided: list[StoredDecision] = []
     if decisions_csv is not None:
         plan, decided = _with_csv_decisions(plan, decisions_csv, located, config, client, rules_path, journal,
-                                            target, client)
+                                            target, client, ui.command)
     if accept_review:
         decided += accepted_reviews(plan, target)
     to_send = plan.to_send(accept_review)
     updates = planned_updates(plan_fills(plan)) if enrich else []
     if not to_send and not updates:
         journal.save_decisions(decided)
-        return ImportResult(None, counts={action: plan.count(action) for action in Action})
+        counts = {str(action): plan.count(action) for action in Action}
+        # A skip the person decided is said as theirs, not a rule's.
+        counts["decided_skip"] = sum(1 for row in plan.rows if row.action == Action.SKIP and row.decided)
+        counts["skip"] -= counts["decided_skip"]
+        return ImportResult(None, counts=counts)
     ui.show_summary(plan, "Plan")
     doing = [f"create {plural(len(to_send), 'transaction')}"] if to_send else []
     if updates:
         doing.append(f"fill in empty fields of {plural(len(updates), 'transaction')}")
     question = " and ".join(doing)
     ui.confirm(f"{question[0].upper()}{question[1:]} in {_where(target)}?", "importing")
-    journal.save_decisions(decided)
     sending = {row.index for row in to_send}
     creatable = (Action.CREATE, Action.REVIEW)
     rows = [NewRow(row_index=row.index, account_id=row.account_id, external_id=row.record.external_id,
@@ -193,7 +202,8 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
                    body=row.body(accepted_review=row.action == Action.REVIEW) if row.action in creatable else None)
             for row in plan.rows]
     return journal.create_batch(key=key, files=located.files, accounts=located.account_ids, plan=plan.to_json(),
-                                rows=rows, existing=plan.existing_ids, target=target, updates=updates)
+                                rows=rows, existing=plan.existing_ids, target=target, updates=updates,
+                                decisions=decided)
 
 
 def _where(target: str) -> str:
@@ -217,11 +227,12 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
     not_created = [r for r in journal.plan_of(batch_id).get("transactions", [])
                    if r["action"] != "create" and states.get(r["index"]) == "skipped"]
     skipped = {a: sum(1 for r in not_created if r["action"] == a) for a in ("duplicate", "review", "skip")}
+    yours = sum(1 for r in not_created if r["action"] == "skip" and r.get("decided"))
     found = f" ({report.settled} found after an unanswered request)" if report.settled else ""
     earlier = f", {report.already_done} of them by an earlier run" if report.already_done else ""
     ui.say(f"Batch {batch_id}: created {batch.created} transactions{found}{earlier}; skipped "
            f"{skipped['duplicate'] + report.skipped_now} duplicates, {skipped['review']} for review, "
-           f"{skipped['skip']} by rules.")
+           f"{skipped['skip'] - yours} by rules" + (f", {yours} by your decision." if yours else "."))
     if filled is not None:
         ui.say(f"Filled in {plural(filled.fields, 'empty field')} of {plural(filled.done, 'transaction')}"
                f" PocketSmith already held.")
@@ -292,7 +303,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
     from importer.write.writer import IncompleteBatch, undo_batch
     journal = Journal.existing_in(state_dir)
     if journal is None:
-        raise ConfigError(f"no import journal in {state_dir}; nothing to undo")
+        raise InputError(f"no import journal in {state_dir}, so no batch {batch_id!r}; nothing to undo")
     with journal:
         batch = journal.batch(batch_id)
         if batch.target == "sandbox":
@@ -310,6 +321,7 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
                     report = undo_batch(client_for(sandbox), journal, batch.id)
                 ui.say(f"Batch {batch.id} created nothing; its {plural(report.abandoned, 'planned row')} "
                        "are dropped, and importing the same files plans them afresh.")
+                _forget_batch_decisions(journal, batch.id, ui)
                 return
             ui.say(f"Batch {batch.id} has nothing left to undo.")
             return
@@ -342,3 +354,20 @@ def run_undo(batch_id: str, *, state_dir: Path, client_for: Callable[[bool], "Cl
         if report.failed:
             raise IncompleteBatch(f"{len(report.failed)} could not be deleted (first: {report.failed[0][1]}); "
                                   f"run the same command again:\n  {again}")
+        _forget_batch_decisions(journal, batch.id, ui)
+
+
+def _forget_batch_decisions(journal: Journal, batch_id: str, ui: Ui) -> None:
+    """An undone batch takes back the decisions its import was given (--accept-review, --decisions), so they do not
+    create its rows again; those made in `review` (or given to another import) stay, and are said."""
+    own, others = journal.decisions_on_batch(batch_id)
+    if own:
+        journal.forget_decisions(d.id for d in own if d.id is not None)
+        sources = sorted({"--accept-review" if d.source == "accept-review" else "--decisions" for d in own})
+        ui.say(f"Forgot the {plural(len(own), 'decision')} this import was given ({' and '.join(sources)}).")
+    if others:
+        ids = [str(d.id) for d in others]
+        where = "in review" if all(d.source == "review" for d in others) else "in review or by another import"
+        ui.say(f"Kept {plural(len(others), 'decision')} made {where} on rows it created: the next import applies "
+               f"{'it' if len(others) == 1 else 'them'} again; to forget {'it' if len(others) == 1 else 'them'}: "
+               f"{ui.command('decisions', 'forget', *ids)}")

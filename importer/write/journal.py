@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from importer.config import make_private_dir, private_file
-from importer.errors import Busy, ConfigError
+from importer.errors import Busy, ConfigError, InputError
 
 __all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
            "import_lock", "import_running", "StoredDecision", "Update", "state_file_problem", "state_file_problems"]
@@ -82,6 +82,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     source       TEXT NOT NULL,         -- review | csv | accept-review
     decided_at   TEXT NOT NULL,
     row          TEXT NOT NULL,         -- JSON {"date", "amount", "payee", "file", "line"}: what it was about
+    batch_id     TEXT,                  -- the import that recorded it (--decisions, --accept-review); NULL: review
     UNIQUE (target, account_id, external_id)
 );
 -- What `import --enrich` fills into a PocketSmith transaction's empty fields: journaled `sending` before its
@@ -163,6 +164,7 @@ class StoredDecision:
     row: dict                        # date, amount, payee, file, line: what the row was, to list it
     decided_at: str | None = None    # set when saved
     id: int | None = None
+    batch_id: str | None = None      # the import that recorded it (so its undo forgets it); None from review
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,8 @@ class Journal:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(batches)")}
         if "target" not in columns:
             self._db.execute("ALTER TABLE batches ADD COLUMN target TEXT NOT NULL DEFAULT ''")
+        if "batch_id" not in {r[1] for r in self._db.execute("PRAGMA table_info(decisions)")}:
+            self._db.execute("ALTER TABLE decisions ADD COLUMN batch_id TEXT")
 
     @classmethod
     def in_state_dir(cls, state_dir: str | Path) -> "Journal":
@@ -361,8 +365,11 @@ class Journal:
 
     def create_batch(self, *, key: str, files: list[dict], accounts: list[int], plan: dict,
                      rows: Iterable[NewRow], existing: Mapping[int, Iterable[int]] | None = None,
-                     target: str = "", updates: Iterable["Update"] = ()) -> str:
-        """Record a batch, all its rows and its updates (import --enrich) in one transaction; returns its id."""
+                     target: str = "", updates: Iterable["Update"] = (),
+                     decisions: Iterable["StoredDecision"] = ()) -> str:
+        """Record a batch, all its rows, its updates (import --enrich) and the decisions its import was given
+        (--decisions, --accept-review: kept as this batch's, so its undo forgets them) in one transaction;
+        returns its id."""
         now = datetime.now(timezone.utc)
         batch_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         stamp = now.isoformat(timespec="seconds")
@@ -382,6 +389,7 @@ class Journal:
                            " VALUES (?, ?, ?, ?, ?, 'planned', ?)",
                            ((batch_id, u.row_index, u.ps_id, _dumps(u.fields), _dumps(u.before), stamp)
                             for u in updates))
+            self._save_decisions(db, decisions, batch_id)
         return batch_id
 
     def _batch_from(self, row: tuple) -> BatchInfo:
@@ -399,7 +407,7 @@ class Journal:
                       " target")
 
     def batch(self, batch_id: str) -> BatchInfo:
-        """A batch by id or unique id prefix; a ConfigError naming the choices otherwise."""
+        """A batch by id or unique id prefix; an InputError (bad input, exit 2) naming the choices otherwise."""
         found = self._query(f"SELECT {self._BATCH_COLUMNS} FROM batches WHERE id = ?", (batch_id,))
         if not found and batch_id:
             found = self._query(f"SELECT {self._BATCH_COLUMNS} FROM batches WHERE id LIKE ? ESCAPE '\\'"
@@ -407,9 +415,9 @@ class Journal:
         if len(found) == 1:
             return self._batch_from(found[0])
         if not found:
-            raise ConfigError(f"no batch '{batch_id}' in the journal ({self.path}); "
+            raise InputError(f"no batch '{batch_id}' in the journal ({self.path}); "
                               "`psimport batches` lists them")
-        raise ConfigError(f"'{batch_id}' matches several batches ({', '.join(r[0] for r in found)}); "
+        raise InputError(f"'{batch_id}' matches several batches ({', '.join(r[0] for r in found)}); "
                           "give more of the id")
 
     def batches(self) -> list[BatchInfo]:
@@ -491,6 +499,15 @@ class Journal:
             "SELECT r.external_id, r.ps_id FROM rows r JOIN batches b ON b.id = r.batch_id"
             " WHERE r.account_id = ? AND b.target = ? AND r.state IN (?, ?) AND r.external_id IS NOT NULL"
             " ORDER BY r.updated_at", (account_id, target, *DONE_STATES))}
+
+    def created_by(self, account_ids: Iterable[int], target: str = "") -> dict[int, tuple[str, str]]:
+        """PocketSmith id → the batch that created it and the row's action in its plan (create, or review when it was
+        accepted), for these accounts of `target` (not undone)."""
+        ids = list(account_ids)
+        return {ps_id: (batch_id, action) for ps_id, batch_id, action in self._query(
+            "SELECT r.ps_id, r.batch_id, r.action FROM rows r JOIN batches b ON b.id = r.batch_id WHERE b.target = ?"
+            f" AND r.account_id IN ({','.join('?' * len(ids))}) AND r.state IN (?, ?) AND r.ps_id IS NOT NULL",
+            (target, *ids, *DONE_STATES))}
 
     def claimed_ids(self, account_id: int, target: str = "") -> set[int]:
         """PocketSmith ids the journal already attributes to a row (created or settled, not undone)."""
@@ -582,18 +599,24 @@ class Journal:
 
     # ─── a person's decisions ──────────────────────────────────────────────────────────────
 
-    _DECISION_COLUMNS = "id, target, account_id, external_id, action, duplicate_of, source, decided_at, row"
+    _DECISION_COLUMNS = ("id, target, account_id, external_id, action, duplicate_of, source, decided_at, row,"
+                         " batch_id")
 
     def save_decisions(self, decisions: Iterable["StoredDecision"]) -> None:
         """Keep decisions (replacing any earlier one on the same row), committed before this returns."""
         with self._transaction() as db:
-            db.executemany(
-                "INSERT INTO decisions (target, account_id, external_id, action, duplicate_of, source, decided_at,"
-                " row) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, account_id, external_id) DO UPDATE"
-                " SET action = excluded.action, duplicate_of = excluded.duplicate_of, source = excluded.source,"
-                " decided_at = excluded.decided_at, row = excluded.row",
-                ((d.target, d.account_id, d.external_id, d.action, d.duplicate_of, d.source,
-                  d.decided_at or _now(), _dumps(d.row)) for d in decisions))
+            self._save_decisions(db, decisions, None)
+
+    @staticmethod
+    def _save_decisions(db: sqlite3.Connection, decisions: Iterable["StoredDecision"], batch_id: str | None) -> None:
+        db.executemany(
+            "INSERT INTO decisions (target, account_id, external_id, action, duplicate_of, source, decided_at,"
+            " row, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, account_id, external_id)"
+            " DO UPDATE SET action = excluded.action, duplicate_of = excluded.duplicate_of,"
+            " source = excluded.source, decided_at = excluded.decided_at, row = excluded.row,"
+            " batch_id = excluded.batch_id",
+            ((d.target, d.account_id, d.external_id, d.action, d.duplicate_of, d.source,
+              d.decided_at or _now(), _dumps(d.row), batch_id) for d in decisions))
 
     def decisions(self, target: str | None = None, account_ids: Iterable[int] | None = None) -> list["StoredDecision"]:
         """Kept decisions, oldest first; only those into `target` and these accounts when given."""
@@ -606,9 +629,23 @@ class Journal:
             ids = list(account_ids)
             sql += f" AND account_id IN ({','.join('?' * len(ids))})"
             args += ids
-        return [StoredDecision(id=r[0], target=r[1], account_id=r[2], external_id=r[3], action=r[4],
-                               duplicate_of=r[5], source=r[6], decided_at=r[7], row=json.loads(r[8]))
-                for r in self._query(sql + " ORDER BY decided_at, id", args)]
+        return [self._decision_from(r) for r in self._query(sql + " ORDER BY decided_at, id", args)]
+
+    @staticmethod
+    def _decision_from(r: tuple) -> "StoredDecision":
+        return StoredDecision(id=r[0], target=r[1], account_id=r[2], external_id=r[3], action=r[4], duplicate_of=r[5],
+                              source=r[6], decided_at=r[7], row=json.loads(r[8]), batch_id=r[9])
+
+    def decisions_on_batch(self, batch_id: str) -> tuple[list["StoredDecision"], list["StoredDecision"]]:
+        """The decisions a batch's import recorded, and the others kept on rows it created (from review, or
+        another import): what its undo forgets, and what it leaves."""
+        found = [self._decision_from(r) for r in self._query(
+                     f"SELECT {', '.join('d.' + c.strip() for c in self._DECISION_COLUMNS.split(','))}"
+                     " FROM decisions d JOIN batches b ON b.id = ? AND d.target = b.target"
+                     " WHERE d.batch_id = b.id OR EXISTS (SELECT 1 FROM rows r WHERE r.batch_id = b.id"
+                     " AND r.account_id = d.account_id AND r.external_id = d.external_id AND r.state != 'skipped')"
+                     " ORDER BY d.decided_at, d.id", (batch_id,))]
+        return [d for d in found if d.batch_id == batch_id], [d for d in found if d.batch_id != batch_id]
 
     def forget_decisions(self, ids: Iterable[int] | None = None) -> int:
         """Remove these decisions (every one when `ids` is None); returns how many went."""

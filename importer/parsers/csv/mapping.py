@@ -23,7 +23,7 @@ __all__ = ["Mapping", "TextSpec", "Flag", "DropRule", "Pending", "load_mapping",
            "available_mappings", "find_mapping", "where_user_mappings_are", "mapping_yaml", "normalise_cell",
            "MAPPING_SCHEMA", "SHAPE_KINDS", "WRITING_A_MAPPING"]
 
-WRITING_A_MAPPING = "README section 'Writing a mapping for your bank'"
+WRITING_A_MAPPING = "docs/mappings.md"   # how to infer or write a mapping for a new bank
 
 ColumnRef = str | int
 
@@ -309,7 +309,7 @@ def mapping_from_dict(data: Any, path: Path | None = None, name: str | None = No
     """A Mapping from YAML data (or data built in code), checked against MAPPING_SCHEMA: every problem at once."""
     where = str(path) if path else f"mapping '{name or '?'}'"
     if not isinstance(data, dict):
-        raise ConfigError(f"a mapping must be a YAML mapping of keys (see the {WRITING_A_MAPPING})", file=where)
+        raise ConfigError(f"a mapping must be a YAML mapping of keys (see {WRITING_A_MAPPING})", file=where)
     return _build(check(MAPPING_SCHEMA, data, file=where), path=path, name=name, builtin=builtin)
 
 
@@ -437,7 +437,7 @@ def find_mapping(name_or_path: str, extra_dirs: Iterable[Path] = ()) -> Mapping:
     names = ", ".join(sorted(m.name for m in mappings))
     raise ConfigError(f"unknown mapping '{name_or_path}'; known mappings: {names}. "
                       f"{where_user_mappings_are(extra_dirs)}; or pass the path of a mapping YAML file "
-                      f"(see the {WRITING_A_MAPPING})")
+                      f"(see {WRITING_A_MAPPING})")
 
 
 def where_user_mappings_are(extra_dirs: Iterable[Path]) -> str:
