@@ -12,10 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from importer.accounts import resolve_targets
-from importer.cli import cli
 from importer.errors import ConfigError
 from importer.pocketsmith.models import TransactionAccount
 from importer.record import Account, Statement
@@ -32,18 +30,6 @@ def _ofx(path: Path, currency: str, account: str = "987654321") -> Path:
     return path
 
 
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "200")
-    state = tmp_path / "state"
-
-    def invoke(*args, sandbox=None):
-        if sandbox is not None:
-            monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", sandbox.key)
-            args = (*args, "--api-url", sandbox.url)
-        return CliRunner().invoke(cli, [*map(str, args), "--state-dir", str(state)], catch_exceptions=False)
-    return invoke
 
 
 @pytest.mark.parametrize("sandbox", ["accounts"], indirect=True)
