@@ -433,3 +433,53 @@ def test_inference_raises_only_psimports_own_error(data):
             parse_bytes(data, "fuzz.csv", ParseOptions(mapping=mapping))
         except InputError:
             pass
+
+
+# ─── a new user's second trial: files that were read silently wrong ─────────────────────────────
+
+UK_ONE_SALARY = lines('Date,Type,Description,Paid out,Paid in,Balance',
+                      '05 Mar 2024,DEB,TESCO STORES,45.67,,"1,004.33"',
+                      '04 Mar 2024,BGC,SALARY ACME,,"3,250.00","1,050.00"',
+                      '01 Mar 2024,DD,RENT,"1,200.00",,"-2,200.00"')
+
+
+@pytest.mark.parametrize("name", ["Paid in", "Money in", "Paid in £", "Paid In"])
+def test_in_names_are_not_taken_for_a_currency_suffix(name):
+    assert header_role(name) == ("credit",)
+
+
+def test_a_money_in_column_filled_once_is_read():
+    (statement,) = infer(UK_ONE_SALARY)
+    assert amounts([statement]) == ["-45.67", "3250.00", "-1200.00"]
+    assert "money in 'Paid in'" in statement.notes[0] and "blank_amount" not in statement.notes[0]
+
+
+def test_yen_amounts_without_cents_filled_once_are_read():
+    data = ('日付,摘要,摘要内容,支払い金額,預かり金額,差引残高,メモ\n2024/3/1,振込,ヤチン,120000,,380000,\n'
+            '2024/3/4,給与,カブシキガイシヤ,,325000,705000,\n2024/3/5,カード,セブンイレブン,4567,,700433,\n')
+    assert amounts(infer(data.encode("shift_jis"))) == ["-120000", "325000", "-4567"]
+
+
+def test_an_in_out_row_with_neither_is_an_error_at_its_line_not_zero():
+    data = lines('Date,Description,Paid out,Paid in', '15/03/2024,TESCO,45.67,', '16/03/2024,NOTHING,,',
+                 '17/03/2024,SALARY,,3250.00', '18/03/2024,RENT,1200.00,')
+    with pytest.raises(InputError) as caught:
+        infer(data)
+    assert caught.value.line == 3 and "no amount" in str(caught.value)
+
+
+def test_mappings_new_writes_the_credit_column_filled_once():
+    from importer.parsers.csv.newmapping import new_mapping
+    made = new_mapping(UK_ONE_SALARY, "uk.csv", "uk")
+    assert "credit: Paid in" in made.text and "blank_amount" not in made.text
+    assert [str(t.amount) for t in made.statements[0].transactions] == ["-45.67", "3250.00", "-1200.00"]
+
+
+def test_a_late_amount_in_a_money_column_inference_did_not_read_is_named():
+    rows = [f"2024-03-{1 + i % 28:02d},SHOP {i},-1.{i % 100:02d}," for i in range(210)]
+    data = lines("Date,Description,Amount,Credit", *rows, "2024-03-29,REFUND,,25.00")
+    with pytest.raises(InputError) as caught:
+        infer(data)
+    assert caught.value.line == 212
+    assert "'Credit'" in str(caught.value) and "columns.credit" in str(caught.value)
+    assert "no_amount" not in str(caught.value)

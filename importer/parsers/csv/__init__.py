@@ -107,6 +107,7 @@ class CsvParser:
         named, else the one detected, else the one inferred: the one path every tabular statement takes."""
         infer = options.mapping == INFER
         notes: list[str] = []
+        inferred = None
         if explicit is not None:
             layout = explicit_layout(source.head(explicit.encoding), explicit)
         else:
@@ -133,6 +134,12 @@ class CsvParser:
         gc.disable()
         try:
             statements = reader.statements()
+        except InputError as exc:
+            # A row the sample did not foresee: an amount in a money column inference left unread says why.
+            late = inferred.late_money(text, filename) if inferred is not None and records is None else None
+            if late is not None and (exc.line is None or late.line is None or late.line <= exc.line):
+                raise late from None
+            raise
         finally:
             if collecting:
                 gc.enable()

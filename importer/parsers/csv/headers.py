@@ -189,7 +189,9 @@ def strip_decoration(cell: str) -> str:
     text = _CURRENCY_CODE.sub(" ", text)
     text = _SYMBOLS.sub(" ", text)
     text = " ".join(text.split()).casefold().strip(" :.*#-_")
-    text = _IN_CURRENCY.sub("", text).strip()
+    if text not in _LOOKUP:
+        # "Betrag in EUR" less its code is "betrag in"; "Paid in" and "Money in" are names whole.
+        text = _IN_CURRENCY.sub("", text).strip()
     return text
 
 

@@ -118,6 +118,27 @@ class Inferred:
     header: list[str] | None = None
     first_line: int = 1   # the first line of data
     width: int = 0        # how many columns a row of data has
+    unread_money: dict[int, str] = field(default_factory=dict)   # columns named for money not read: index → name
+
+    def late_money(self, text: str, filename: str) -> InputError | None:
+        """The first row below the sample with a value in a column named for money that inference did not
+        read (a refund in `Paid in` after 200 debits), as the error that says how to read it; None when none."""
+        if not self.unread_money:
+            return None
+        records = read_records(text, self.layout.delimiter, '"', filename, lenient=True)
+        for index, row in enumerate(records.rows):
+            line = records.line_of(index)
+            if line < self.first_line:
+                continue
+            for column, name in self.unread_money.items():
+                if column < len(row) and _is_amount_cell(row[column].strip()):
+                    role = header_role(name)[0]
+                    key = "columns.amount" if role == "amount" else f"columns.{role}"
+                    return InputError(
+                        f"'{name}' holds an amount on this row, and the rows inference sampled had none there, so "
+                        f"it was not read; write a mapping that reads it ({key}: {name}; `psimport mappings new` "
+                        "writes one to start from) and pass --mapping FILE", file=filename, line=line)
+        return None
 
     @property
     def summary(self) -> str:
@@ -259,8 +280,9 @@ def _looks_like_money(column: Column) -> bool:
         return False
     digits = [re.sub(r"\D", "", c) for c in cells]
     has_fraction = any(_CENTS.search(c) for c in cells)
-    if not has_fraction and all(len(d) >= 6 and not _GROUPED.fullmatch(c) for d, c in zip(digits, cells)):
-        return False        # account numbers, references: long, and not in thousands groups
+    if not has_fraction and not _named_money(column) and \
+            all(len(d) >= 6 and not _GROUPED.fullmatch(c) for d, c in zip(digits, cells)):
+        return False        # account numbers, references: long, and not in thousands groups (yen are named)
     if not has_fraction and {"id", "type", "flag"} & set(column.roles[:1]):
         return False
     return True
@@ -366,7 +388,7 @@ class _Inference:
         described = [_DELIMITER_NAMES.get(delimiter, repr(delimiter)) + "-separated", encoding or "Unicode text",
                      where]
         notes = [", ".join(described)] + explained + self.notes
-        return Inferred(layout, data, notes, header, records.line_of(first), width)
+        return Inferred(layout, data, notes, header, records.line_of(first), width, self.unread_money)
 
     # ── where the data is ──
 
@@ -615,7 +637,10 @@ class _Inference:
         said += self._texts(rest, columns, len(rows))
         if "payee" not in columns and "memo" not in columns:
             raise self.fail("no column holds the text of the transactions; set columns.payee in a mapping")
-        unused = [c.label for c in dated if c.index not in _indices(columns) | used and c.nonblank]
+        read = _indices(columns) | used
+        self.unread_money = {c.index: c.name for c in dated if c.index not in read and c.exact
+                             and c.role in ("amount", "debit", "credit")}
+        unused = [c.label for c in dated if c.index not in read and c.nonblank]
         if unused:
             said.append("not read: " + ", ".join(unused))
         data["columns"] = columns
@@ -693,6 +718,7 @@ class _Inference:
             balance, hypothesis, before = candidates[0]
             hypothesis = self._check_money_in(hypothesis, balance)
             hypothesis.apply(columns, data)
+            self._blank_amounts(hypothesis, data)
             data["decimal"] = self.mark   # the arithmetic works out only with the right decimal mark
             if before:
                 return [hypothesis.describe(), f"{balance.label} is the balance before each row (every row carries "
@@ -705,11 +731,24 @@ class _Inference:
             money = [c for c in money if c is not named_balance[0]]
         hypothesis = self._check_money_in(self._without_balance(money, flag, rows), None)
         hypothesis.apply(columns, data)
+        self._blank_amounts(hypothesis, data)
         said = [hypothesis.describe()]
         if named_balance:
             said.append(f"balance {named_balance[0].label} (by its name; the rows do not carry it forward, "
                         "so it is not used to check the sign)")
         return said
+
+    def _blank_amounts(self, hypothesis: "_Money", data: dict[str, Any]) -> None:
+        """Rows with no amount: a note beside a single amount column (a points entry) reads as 0, said on
+        stderr with its lines; an in/out pair blank on both sides is the reader's error at its line (a
+        column inference did not read may hold its money)."""
+        blank = hypothesis.blank_rows()
+        if not blank or hypothesis.amount is None:
+            return
+        data["blank_amount"] = "zero"
+        lines = ", ".join(str(self.dated_lines[i]) for i in blank[:5]) + (", …" if len(blank) > 5 else "")
+        self.notes.append(f"rows with no amount in {hypothesis.amount.label} (line {lines}) read as 0 "
+                          "(blank_amount: zero; if they are notes, drop: [{no_amount: true}] leaves them out)")
 
     def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> "_Money":
         """A signed amount that is mostly positive: an account where most rows are money in, or a card whose
@@ -977,10 +1016,10 @@ class _Money:
             for role, column in (("debit", self.debit), ("credit", self.credit)):
                 if column is not None:
                     columns[role] = column.index
-        cells = self._cells()
-        if any(v is None for v in cells):
-            data["blank_amount"] = "zero"
 
+    def blank_rows(self) -> list[int]:
+        """The sampled rows with no amount in any money column this reading takes."""
+        return [i for i, value in enumerate(self._cells()) if value is None]
 
     def _cells(self) -> list[Decimal | None]:
         if self.amount is not None:
