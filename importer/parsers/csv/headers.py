@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["ROLE_NAMES", "header_role", "is_exact_name", "strip_decoration", "PENDING_WORDS"]
+__all__ = ["ROLE_NAMES", "currency_in_name", "header_role", "is_exact_name", "strip_decoration", "PENDING_WORDS"]
 
 # role -> names, each already in the form strip_decoration gives (case-folded, undecorated).
 ROLE_NAMES: dict[str, tuple[str, ...]] = {
@@ -233,3 +233,18 @@ def header_role(cell: str) -> tuple[str, ...]:
                  if not known.isascii() and len(known) >= 2 and known in name]
     found.sort(reverse=True)
     return tuple(dict.fromkeys(r for _, r in found))
+
+
+_NAME_SYMBOLS = {"£": "GBP", "€": "EUR", "₹": "INR", "₩": "KRW", "₽": "RUB", "₺": "TRY", "₪": "ILS", "฿": "THB",
+                 "円": "JPY", "元": "CNY", "zł": "PLN", "kč": "CZK"}
+_CODES = frozenset(("USD AUD NZD CAD CHF JPY CNY HKD SGD SEK NOK DKK PLN CZK HUF RON BGN ISK MXN BRL ZAR EUR GBP "
+                    "INR KRW RUB TRY ILS THB").split())
+
+
+def currency_in_name(cell: str) -> str | None:
+    """The currency a header name is decorated with: `Amount (GBP)` → GBP, `Paid out £` → GBP, `Kwota [PLN]`
+    → PLN; None when it names none (`$` is several countries', so it names none)."""
+    text = cell.replace("\ufeff", "").strip()
+    codes = {code for code in _CURRENCY_CODE.findall(text) if code in _CODES}
+    codes |= {code for symbol, code in _NAME_SYMBOLS.items() if symbol in text.casefold()}
+    return codes.pop() if len(codes) == 1 else None

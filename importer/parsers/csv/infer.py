@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
 from importer.errors import InputError
-from importer.parsers.csv.headers import PENDING_WORDS, header_role, is_exact_name
+from importer.parsers.csv.headers import PENDING_WORDS, currency_in_name, header_role, is_exact_name
 from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
 from importer.parsers.csv.mapping import mapping_from_dict
 from importer.parsers.csv.text import (
@@ -372,6 +372,7 @@ class _Inference:
             raise self.fail(f"no row has a date in {date_col.label}", records.line_of(first))
         roles_data, explained = self._roles(columns, date_col, sample_rows)
         data.update(roles_data)
+        self._header_currency(header, data)
         self._continuation(sample, date_col.index, data)
         footer = self._footer(rows, tail_rows, date_col.index, delimiter)
         if footer:
@@ -645,6 +646,28 @@ class _Inference:
             said.append("not read: " + ", ".join(unused))
         data["columns"] = columns
         return data, said
+
+    def _header_currency(self, header: list[str] | None, data: dict[str, Any]) -> None:
+        """The currency the money columns' names are written in (`Amount (GBP)`, `Kwota [PLN]`, `Paid out £`):
+        the statement's, so an account in another currency refuses it. Two currencies named is an error."""
+        if header is None:
+            return
+        columns = data["columns"]
+        named: dict[str, str] = {}
+        for role in ("amount", "debit", "credit", "balance"):
+            index = columns.get(role)
+            if isinstance(index, int) and index < len(header):
+                code = currency_in_name(header[index])
+                if code:
+                    named.setdefault(code, header[index].strip())
+        if len(named) > 1:
+            raise InputError("the money columns name different currencies (" + ", ".join(
+                f"'{name}'" for name in named.values()) + "); one statement holds one account's currency; "
+                "set columns.amount in a mapping", file=self.filename, line=1)
+        if named:
+            ((code, name),) = named.items()
+            data["currency"] = code
+            self.notes.append(f"currency {code} (as '{name}' says)")
 
     def _refuse_impossible(self, money: list[Column]) -> None:
         """An amount no account moves is a damaged file: said at its line before any question is asked."""
