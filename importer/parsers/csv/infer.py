@@ -347,6 +347,12 @@ class _Inference:
         head = self.source.head(encoding)
         delimiter, records, width, first = self._table(head, text)
         header_index = self._header_row(records, first, width)
+        if header_index is None:
+            # The first rows' amounts may be unreadable (NaN, 1e400, blank): a header found by its names
+            # above them still starts the data, and the reader names the bad cell's line.
+            named = self._named_header(records, first, width)
+            if named is not None:
+                header_index, first = named, named + 1
         header = records.rows[header_index] if header_index is not None else None
         kept = [(records.line_of(first + k), row) for k, row in enumerate(records.rows[first:]) if any(c.strip() for c in row)]
         rows = [self._padded(row, width) for _, row in kept]
@@ -451,6 +457,25 @@ class _Inference:
             if any(_DATE_CELL.fullmatch(c) or _PLAIN_NUMBER.fullmatch(c) for c in named):
                 return None
             return index
+        return None
+
+    @staticmethod
+    def _named_header(records: Records, first: int, width: int) -> int | None:
+        """A row above the first readable one that names a date column and a money column, with dated rows
+        between it and that one: the header, whatever those rows' amounts hold."""
+        for index in range(first - 1, -1, -1):
+            cells = [c.strip() for c in records.rows[index]]
+            if abs(len(cells) - width) > 1:
+                return None
+            roles = {role for c in cells if c and is_exact_name(c) for role in header_role(c)[:1]}
+            if "date" in roles and roles & {"amount", "debit", "credit"}:
+                between = records.rows[index + 1:first]
+                if between and all(any(_DATE_CELL.fullmatch(c.strip()) for c in row) or not any(row)
+                                   for row in between):
+                    return index
+                return None
+            if not any(_DATE_CELL.fullmatch(c) for c in cells):
+                return None   # neither data nor a header: the preamble
         return None
 
     def _tail(self, text: str, delimiter: str) -> list[list[str]]:
@@ -741,7 +766,6 @@ class _Inference:
             balance, hypothesis, before = candidates[0]
             hypothesis = self._check_money_in(hypothesis, balance)
             hypothesis.apply(columns, data)
-            self._blank_amounts(hypothesis, data)
             data["decimal"] = self.mark   # the arithmetic works out only with the right decimal mark
             if before:
                 return [hypothesis.describe(), f"{balance.label} is the balance before each row (every row carries "
@@ -754,24 +778,11 @@ class _Inference:
             money = [c for c in money if c is not named_balance[0]]
         hypothesis = self._check_money_in(self._without_balance(money, flag, rows), None)
         hypothesis.apply(columns, data)
-        self._blank_amounts(hypothesis, data)
         said = [hypothesis.describe()]
         if named_balance:
             said.append(f"balance {named_balance[0].label} (by its name; the rows do not carry it forward, "
                         "so it is not used to check the sign)")
         return said
-
-    def _blank_amounts(self, hypothesis: "_Money", data: dict[str, Any]) -> None:
-        """Rows with no amount: a note beside a single amount column (a points entry) reads as 0, said on
-        stderr with its lines; an in/out pair blank on both sides is the reader's error at its line (a
-        column inference did not read may hold its money)."""
-        blank = hypothesis.blank_rows()
-        if not blank or hypothesis.amount is None:
-            return
-        data["blank_amount"] = "zero"
-        lines = ", ".join(str(self.dated_lines[i]) for i in blank[:5]) + (", …" if len(blank) > 5 else "")
-        self.notes.append(f"rows with no amount in {hypothesis.amount.label} (line {lines}) read as 0 "
-                          "(blank_amount: zero; if they are notes, drop: [{no_amount: true}] leaves them out)")
 
     def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> "_Money":
         """A signed amount that is mostly positive: an account where most rows are money in, or a card whose
@@ -1039,16 +1050,9 @@ class _Money:
             for role, column in (("debit", self.debit), ("credit", self.credit)):
                 if column is not None:
                     columns[role] = column.index
-
-    def blank_rows(self) -> list[int]:
-        """The sampled rows with no amount in any money column this reading takes."""
-        return [i for i, value in enumerate(self._cells()) if value is None]
-
-    def _cells(self) -> list[Decimal | None]:
-        if self.amount is not None:
-            return self.amount.values
-        debits, credits = self._sides()
-        return [d if d is not None else c for d, c in zip(debits, credits)]
+        # A row with no amount in any money column is never read as 0 by inference (`blank_amount: zero` is
+        # the user's to say): the reader names its line, which may be a transaction whose money a column
+        # inference did not read holds.
 
     def _sides(self) -> tuple[list[Decimal | None], list[Decimal | None]]:
         rows = len((self.debit or self.credit).values)  # type: ignore[union-attr]
