@@ -1332,6 +1332,12 @@ def _new_mapping(state: State, path: Path, name: str | None, date_order: str | N
     make_dir(folder, "the mappings folder")
     target.write_text(made.text, encoding="utf-8")
     _echo(f"Wrote {target}")
+    if not made.claims:
+        # A header any bank writes (or a card's flipped sign on one): claiming other files would misread them.
+        click.echo(f"Its header is one any bank may write, so it reads a file only when named: --mapping {name}, "
+                   "or route files to it in psimport.yaml (`psimport accounts` lists the ids):")
+        click.echo(f"accounts:\n  - {{glob: '{path.stem}*{path.suffix}', mapping: {name}, transaction_account_id: ID}}")
+        return
     click.echo("Files like this one are now read with it. To send them to a PocketSmith account, add to "
                "psimport.yaml (`psimport accounts` lists the ids):")
     click.echo(f"accounts:\n  - {{mapping: {name}, transaction_account_id: ID}}")

@@ -493,3 +493,30 @@ def test_an_unreadable_first_amount_is_an_error_at_its_line_not_a_preamble(cell)
     with pytest.raises(InputError) as caught:
         infer(data)
     assert caught.value.line == 2, caught.value
+
+
+GENERIC_CARD = ("name: card\nsignature: [Date, Description, Amount]\ncolumns: {date: Date, payee: Description, "
+                "amount: Amount}\nsign: charges_positive\ndate_format: '%Y-%m-%d'\n")
+
+
+@pytest.mark.parametrize("mapping_text", [GENERIC_CARD, GENERIC_CARD.replace("sign: charges_positive\n", "")])
+def test_a_user_mapping_of_a_generic_header_claims_no_file_by_it(tmp_path, mapping_text):
+    (tmp_path / "card.yaml").write_text(mapping_text)
+    account = lines("Date,Description,Amount", "2024-03-02,SHOP,-12.50", "2024-03-13,SALARY,2000.00",
+                    "2024-03-14,RENT,-800.00")
+    (statement,) = parse_bytes(account, "everyday.csv", ParseOptions(mapping_dirs=(tmp_path,)))
+    assert statement.format == "csv:inferred"
+    assert amounts([statement]) == ["-12.50", "2000.00", "-800.00"]
+    assert any("your mapping 'card' fits this header" in note and "--mapping card" in note
+               for note in statement.notes)
+    (named,) = parse_bytes(account, "card.csv", ParseOptions(mapping="card", mapping_dirs=(tmp_path,)))
+    assert named.format == "csv:card"
+
+
+def test_a_user_mapping_of_a_bank_header_still_claims_its_files(tmp_path):
+    (tmp_path / "mybank.yaml").write_text("name: mybank\nsignature: [Datum, Omschrijving, Bedrag, Saldo]\n"
+                                          "columns: {date: Datum, payee: Omschrijving, amount: Bedrag}\n"
+                                          "delimiter: ';'\ndate_format: '%d-%m-%Y'\n")
+    data = lines("Datum;Omschrijving;Bedrag;Saldo", "02-01-2024;Albert Heijn;-12,50;987,50")
+    (statement,) = parse_bytes(data, "bank.csv", ParseOptions(mapping_dirs=(tmp_path,)))
+    assert statement.format == "csv:mybank"

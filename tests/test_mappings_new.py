@@ -117,12 +117,15 @@ def test_mappings_new_asks_the_questions_the_rows_cannot_settle(tmp_path):
     child.expect("NETFLIX.COM")
     child.expect(r"\[y/N\]: ")
     child.sendline("y")
+    # A card's flipped sign on a header any bank writes: it must not claim another bank's file by it.
+    child.expect("it reads a file only when named: --mapping card")
+    child.expect(r"glob: 'card\*\.csv', mapping: card")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     mapping = load_mapping(tmp_path / "config" / "psimport" / "mappings" / "card.yaml")
     assert mapping.charges_positive and mapping.date_order == "mdy"
-    parsed = pexpect.run(f"{sys.executable} -m importer parse {statement} --format json", env=env,
+    parsed = pexpect.run(f"{sys.executable} -m importer parse {statement} --mapping card --format json", env=env,
                          cwd=str(tmp_path), encoding="utf-8")
     assert '"date": "2024-01-02", "amount": "-25.00"' in parsed and '"format": "csv:card"' in parsed
 

@@ -111,10 +111,15 @@ class CsvParser:
         if explicit is not None:
             layout = explicit_layout(source.head(explicit.encoding), explicit)
         else:
-            layout = None if infer else detect_layout(source, options.mapping_dirs)
+            passed: list[str] = []
+            layout = None if infer else detect_layout(source, options.mapping_dirs, passed)
             if layout is None:
                 inferred = infer_layout(source, options.date_order)
                 layout, notes = inferred.layout, [inferred.summary]
+                notes += [f"your mapping '{name}' fits this header, but a header this generic (or a card's "
+                          f"sign: charges_positive) is any bank's, so it reads a file only when named: "
+                          f"--mapping {name}, or an accounts: entry with glob: and mapping: {name}"
+                          for name in passed]
         if records is None:
             text = source.text(layout.mapping.encoding)
         else:
