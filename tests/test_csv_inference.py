@@ -520,3 +520,35 @@ def test_a_user_mapping_of_a_bank_header_still_claims_its_files(tmp_path):
     data = lines("Datum;Omschrijving;Bedrag;Saldo", "02-01-2024;Albert Heijn;-12,50;987,50")
     (statement,) = parse_bytes(data, "bank.csv", ParseOptions(mapping_dirs=(tmp_path,)))
     assert statement.format == "csv:mybank"
+
+
+SPARKASSE = ('"Auftragskonto";"Buchungstag";"Valutadatum";"Buchungstext";"Verwendungszweck";'
+             '"Beguenstigter/Zahlungspflichtiger";"Kontonummer/IBAN";"BIC (SWIFT-Code)";"Betrag";"Waehrung";"Info"\n'
+             '"DE12";"05.03.24";"05.03.24";"KARTENZAHLUNG";"REWE SAGT DANKE";"REWE Markt GmbH";"DE02";"PBNKDEFF";'
+             '"-45,67";"EUR";"Umsatz gebucht"\n'
+             '"DE12";"04.03.24";"04.03.24";"GUTSCHR. UEBERWEISUNG";"Gehalt Maerz";"Arbeitgeber AG";"DE02";"PBNKDEFF";'
+             '"3.250,00";"EUR";"Umsatz gebucht"\n'
+             '"DE12";"13.03.24";"13.03.24";"KARTENZAHLUNG";"Baeckerei";"Baecker";"DE02";"PBNKDEFF";"-3,10";"EUR";'
+             '"Umsatz vorgemerkt"\n').encode("cp1252")
+
+
+def test_pending_rows_of_a_status_column_are_left_out_by_inference_and_counted():
+    (statement,) = infer(SPARKASSE)
+    assert amounts([statement]) == ["-45.67", "3250.00"]
+    assert any("left out 1 pending row" in note for note in statement.notes)
+
+
+def test_the_shipped_sparkasse_mapping_leaves_pending_rows_out():
+    from pathlib import Path
+    shipped = Path(__file__).parent.parent / "mappings" / "sparkasse.yaml"
+    (statement,) = parse_bytes(SPARKASSE, "umsatz.csv", ParseOptions(mapping=str(shipped)))
+    assert amounts([statement]) == ["-45.67", "3250.00"]
+    assert any("left out 1 pending row" in note for note in statement.notes)
+
+
+def test_a_chinese_status_column_saying_waiting_for_payment_leaves_the_row_out():
+    data = lines("交易时间,交易对方,金额,交易状态", "2024-03-01 10:00:00,美团,-25.00,交易成功",
+                 "2024-03-02 11:00:00,淘宝,-99.00,等待付款", "2024-03-13 12:00:00,工资,5000.00,交易成功",
+                 "2024-03-14 12:00:00,京东,-10.00,交易成功")
+    (statement,) = infer(data)
+    assert amounts([statement]) == ["-25.00", "5000.00", "-10.00"]

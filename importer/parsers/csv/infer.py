@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
 from importer.errors import InputError
-from importer.parsers.csv.headers import PENDING_WORDS, currency_in_name, header_role, is_exact_name
+from importer.parsers.csv.headers import PENDING_WORDS, currency_in_name, header_role, is_exact_name, is_pending
 from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
 from importer.parsers.csv.mapping import mapping_from_dict
 from importer.parsers.csv.text import (
@@ -871,7 +871,7 @@ class _Inference:
 
     def _status(self, texts: list[Column], columns: dict[str, Any]) -> tuple[dict, str, int] | None:
         for column in texts:
-            pending = {c for c in column.nonblank if c.casefold() in PENDING_WORDS}
+            pending = {c for c in column.nonblank if is_pending(c)}
             if pending and (column.roles[:1] == ("status",) or column.distinct() <= 4):
                 words = "|".join(sorted(re.escape(p.casefold()) for p in pending))
                 return ({"column": column.index, "matches": f"(?i)^({words})$"},

@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from importer.errors import InputError
 from importer.parsers.base import ParseOptions
+from importer.parsers.csv.headers import is_pending
 from importer.parsers.csv.layout import Layout
 from importer.parsers.csv.mapping import normalise_cell
 from importer.parsers.csv.text import Records, read_records
@@ -61,6 +62,7 @@ class Reader:
         self._columns: dict[int, list[str]] = {}
         self._joined_columns: dict[int, str] = {}
         self._roles: dict[int, str] = {}      # column index -> the mapping's name for it, for messages
+        self.left_out_pending = 0             # rows a drop rule left out because their status says pending
 
     # ── rows ──
 
@@ -226,6 +228,8 @@ class Reader:
                 if dropped:
                     break
             if dropped:
+                if rule.kind == "matches" and is_pending(row[drop_columns[n]]):
+                    self.left_out_pending += 1
                 continue
             if pending_rule is not None and pending_rule.pattern.search(row[pending_i]):
                 if not pending_rule.keep:
@@ -576,6 +580,10 @@ class Reader:
                 file=self.file, format=f"csv:{mapping.name}",
                 account=Account(id=account_id, type=mapping.account_type, currency=currency),
                 transactions=rows, closing_balance=closing[0], closing_date=closing[1]))
+        if self.left_out_pending and statements:
+            count = self.left_out_pending
+            statements[0].notes.append(f"left out {count} pending row{'s' if count != 1 else ''} (not booked yet; "
+                                       "they come in a later statement, once booked)")
         return statements
 
 
