@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from importer.errors import ImporterError
+from importer.errors import ConfigError, ImporterError, looked_up
 from importer.text import plural
 
 # How many rows a table shows unless --all: a screenful or two to read, and few enough that the table
@@ -51,6 +51,7 @@ class State:
         (whichever of the three it is), so the demo's journal and sandbox never mix with the real imports."""
         from importer.config import default_state_dir
         base = Path(self.state_dir_opt) if self.state_dir_opt else default_state_dir()
+        looked_up(base.exists, base, ConfigError)   # a name over 255 characters: said, not a traceback
         return base / "demo" if self.demo or self._through_demo_server(base / "demo") else base
 
     def _through_demo_server(self, demo_dir: Path) -> bool:
@@ -358,7 +359,8 @@ def _statement_paths(state: State, files, sandbox: bool) -> list:
     resolved = []
     for path in files:
         parts = Path(path).parts
-        if sandbox and parts and parts[0] == "sample_statements" and not Path(path).exists():
+        exists = looked_up(Path(path).exists, path)
+        if sandbox and parts and parts[0] == "sample_statements" and not exists:
             installed = samples_dir().joinpath(*parts[1:])
             if installed.exists():
                 if not state.quiet:
@@ -366,7 +368,8 @@ def _statement_paths(state: State, files, sandbox: bool) -> list:
                     _echo(fit_text(f"psimport: no {path} here; using the installed sample statements: "
                                    f"{installed}"), err=True)
                 path = installed
-        if not Path(path).exists():
+                exists = True
+        if not exists:
             # Said before any PocketSmith set-up, so a missing key does not hide a mistyped file name.
             raise InputError("no such file", file=str(path))
         resolved.append(path)

@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from importer.errors import InputError
+from importer.errors import InputError, looked_up
 from importer.limits import DEFAULT_MAX_FILE_MB, MB, read_bounded
 from importer.parsers.base import ParseOptions, Parser
 from importer.record import Statement
@@ -139,7 +139,7 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:
     """(file, named by the user?) for each path; a directory means its files with a statement suffix."""
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if looked_up(path.is_dir, path):
             for child in sorted(path.iterdir()):
                 if child.is_file() and not child.name.startswith(".") \
                         and child.suffix.lower() in STATEMENT_SUFFIXES:
