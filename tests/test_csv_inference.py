@@ -552,3 +552,23 @@ def test_a_chinese_status_column_saying_waiting_for_payment_leaves_the_row_out()
                  "2024-03-14 12:00:00,京东,-10.00,交易成功")
     (statement,) = infer(data)
     assert amounts([statement]) == ["-25.00", "5000.00", "-10.00"]
+
+
+@pytest.mark.parametrize("out, into", [("Paid out", "Paid in"), ("Money out", "Money in"), ("Paid out £", "Paid in £")])
+def test_an_in_out_pair_without_a_balance_is_read_by_its_names(out, into):
+    data = lines(f"Date,Description,{out},{into}", "13/03/2024,TESCO,45.67,", "14/03/2024,SALARY,,3250.00",
+                 "15/03/2024,RENT,1200.00,", "16/03/2024,REFUND,,10.00")
+    assert amounts(infer(data)) == ["-45.67", "3250.00", "-1200.00", "10.00"]
+
+
+def test_sheet_on_a_csv_is_an_error():
+    with pytest.raises(InputError, match="--sheet"):
+        parse_bytes(UK_ONE_SALARY, "uk.csv", ParseOptions(sheet="Transactions"))
+
+
+def test_a_shipped_mapping_missing_a_column_suggests_mapping_infer(tmp_path):
+    (tmp_path / "rabo.yaml").write_text("name: rabo\nsignature: [IBAN/BBAN, Munt, Datum]\ncolumns: {date: Datum, "
+                                        "amount: Bedrag, payee: Omschrijving-2}\n")
+    data = lines("IBAN/BBAN,Munt,Datum,Bedrag,Omschrijving-1", "NL11,EUR,2024-03-01,-1200.00,Huur")
+    with pytest.raises(InputError, match="--mapping infer"):
+        parse_bytes(data, "rabo.csv", ParseOptions(mapping_dirs=(tmp_path,)))

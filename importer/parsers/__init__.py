@@ -75,6 +75,9 @@ def parse_bytes(data: bytes, filename: str, options: ParseOptions = ParseOptions
     """Detect the format of `data` and read it."""
     head = data[:SNIFF_BYTES]
     parser = _parser_for_mapping(options, head, filename) or detect(head, filename)
+    if options.sheet is not None and parser.name != "spreadsheet":
+        raise InputError(f"--sheet names a sheet of a spreadsheet, and this is a {parser.name.upper()} file; "
+                         "leave --sheet out for it", file=filename)
     statements = parser.parse(data, filename, options)
     return [statement.finish() for statement in statements]
 

@@ -145,6 +145,12 @@ class Inferred:
         """What was inferred, in one line (said on stderr, and in preview's warnings)."""
         return INFERRED + "; ".join(self.notes)
 
+    @property
+    def sheet_summary(self) -> str:
+        """The summary for a spreadsheet's rows: no delimiter or encoding (a sheet has cells, not text)."""
+        where = self.notes[0].split(", ")[-1]
+        return INFERRED + "; ".join([where, *self.notes[1:]])
+
 
 # ─── encoding ─────────────────────────────────────────────────────────────────────────────────
 

@@ -177,7 +177,9 @@ class Reader:
             if key not in names:
                 seen = ", ".join(c.strip() for c in header or [] if c.strip())
                 raise InputError(f"the '{self.mapping.name}' mapping reads a column '{ref}', which this header "
-                                 f"lacks (columns: {seen})", file=self.file, line=self.header_line)
+                                 f"lacks (columns: {seen}); --mapping infer reads the file from its own "
+                                 "columns (`psimport mappings new FILE` writes that reading as a mapping)",
+                                 file=self.file, line=self.header_line)
             indices[role] = names.index(key)
         return indices
 
