@@ -572,3 +572,19 @@ def test_a_shipped_mapping_missing_a_column_suggests_mapping_infer(tmp_path):
     data = lines("IBAN/BBAN,Munt,Datum,Bedrag,Omschrijving-1", "NL11,EUR,2024-03-01,-1200.00,Huur")
     with pytest.raises(InputError, match="--mapping infer"):
         parse_bytes(data, "rabo.csv", ParseOptions(mapping_dirs=(tmp_path,)))
+
+
+def test_dr_and_cr_suffixes_are_the_sign():
+    data = lines("Date,Description,Amount", "15/03/2024,RENT,1200.00 DR", "16/03/2024,TESCO,45.67 DR",
+                 "17/03/2024,SALARY,3250.00 CR")
+    assert amounts(infer(data)) == ["-1200.00", "-45.67", "3250.00"]
+
+
+def test_a_long_preamble_of_two_cell_lines_does_not_hide_a_short_statement():
+    preamble = ["Umsatzanzeige;Datei erstellt am: 06.03.2024 10:00", ";Letztes Update: aktuell", "",
+                "IBAN;DE10 1234 5678 9012 3456 78", "Kontoname;Girokonto", "Bank;ING", "Kunde;Max Mustermann",
+                "Zeitraum;01.02.2024 - 05.03.2024", "Saldo;2.345,67;EUR", "", "Sortierung;Datum absteigend", ""]
+    data = lines(*preamble, "Buchung;Valuta;Auftraggeber/Empfänger;Buchungstext;Verwendungszweck;Saldo;Währung;"
+                 "Betrag;Währung", "05.03.2024;05.03.2024;REWE;Lastschrift;REWE;2.345,67;EUR;-45,67;EUR",
+                 "04.03.2024;04.03.2024;Arbeitgeber AG;Gutschrift;Gehalt;2.391,34;EUR;3.250,00;EUR")
+    assert amounts(infer(data)) == ["-45.67", "3250.00"]

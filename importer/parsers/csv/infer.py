@@ -73,7 +73,8 @@ _DATE_CELL = re.compile(
     r"|[^\W\d_]{3,9}\.? \d{1,2},? \d{4}|\d{1,2}\. ?[^\W\d_]{3,9}\.? \d{4}|\d{4}年\d{1,2}月\d{1,2}日)"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\S*(?: ?[+-]\d{2}:?\d{2})?)?\s*")
 _AMOUNT_CELL = re.compile(r"\s*\(?\s*[-+\u2212]?\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+\u2212]?\s*"
-                          r"(?:\d[\d.,' \u00a0\u202f]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*")
+                          r"(?:\d[\d.,' \u00a0\u202f]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*"
+                          r"(?:(?:DR|CR|Dr|Cr)\.?)?\s*")
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:[,. '\u00a0]\d{3})+")
 _TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?")
 _CENTS = re.compile(r"\d[.,]\d{1,2}\D{0,4}$")
@@ -105,7 +106,8 @@ class LayoutQuestion(InputError):
         super().__init__(message, file=file, line=line)
 
 
-INFERRED = "layout inferred from the file: "   # how the note that says what was inferred starts
+INFERRED = "layout inferred from the file: "
+_FIRST_ROW_LINES = 60   # the first transaction is looked for in this many lines (the preamble above it included)   # how the note that says what was inferred starts
 
 
 @dataclass
@@ -426,6 +428,13 @@ class _Inference:
 
     @staticmethod
     def _width(records: Records) -> int:
+        # The rows holding a date and an amount say how wide the table is: a long preamble of two-cell
+        # lines (ING's "IBAN;DE10...") outnumbers a short statement's rows.
+        transactions = Counter(len(row) for row in records.rows
+                               if any(_DATE_CELL.fullmatch(c.strip()) for c in row)
+                               and sum(_is_amount_cell(c.strip()) for c in row) >= 1 and len(row) >= 3)
+        if transactions:
+            return max(transactions.items(), key=lambda item: (item[1], item[0]))[0]
         counts = Counter(len(row) for row in records.rows if sum(1 for c in row if c.strip()) >= 2)
         if not counts:
             return 0
@@ -440,15 +449,16 @@ class _Inference:
         if width < 2:
             raise self.fail("the rows do not split into columns with a comma, semicolon, tab or pipe; set "
                             "delimiter in a mapping")
-        for index, row in enumerate(records.rows[:60]):
+        for index, row in enumerate(records.rows[:_FIRST_ROW_LINES]):
             if abs(len(row) - width) > 1:
                 continue
             cells = [c.strip() for c in row]
             dated = [i for i, c in enumerate(cells) if _DATE_CELL.fullmatch(c) or c.casefold() in PENDING_WORDS]
             if dated and any(_is_amount_cell(c) for i, c in enumerate(cells) if i not in dated):
                 return index
-        raise self.fail("no row in the first 60 holds both a date and an amount; set columns.date and "
-                        "columns.amount in a mapping")
+        raise self.fail(f"none of the first {_FIRST_ROW_LINES} lines holds both a date and an amount (inference looks "
+                        "for the first transaction there, below any preamble); set columns.date and columns.amount "
+                        "in a mapping")
 
     @staticmethod
     def _header_row(records: Records, first: int, width: int) -> int | None:
