@@ -1298,8 +1298,20 @@ def _answered(attempt, answers: dict, yes: bool):
         try:
             return attempt(answers)
         except LayoutQuestion as question:
-            if yes or not _can_ask() or answers.get(question.key):
+            if answers.get(question.key):
                 raise
+            if yes or not _can_ask():
+                # `mappings new` is where the question is answered: say how, not "write a mapping".
+                from importer.errors import InputError
+                from importer.parsers.csv.infer import NEW_MAPPING_HINT
+                how = ("run it without --yes to answer on a terminal" if yes
+                       else "run it on a terminal to answer")
+                flag = " (or pass --date-order " + "|".join(question.answers) + ")" \
+                    if question.key == "date_order" else ""
+                message = question.message.replace("; " + NEW_MAPPING_HINT, "").replace(NEW_MAPPING_HINT, "")
+                raise InputError(f"{message}; `mappings new` asks this question ({question.key}: "
+                                 f"{', '.join(question.answers)}): {how}{flag}", file=question.file,
+                                 line=question.line) from None
             _echo(f"psimport: {question}", err=True)
             for answer, meaning in question.answers.items():
                 _echo(f"  {answer}: {meaning}", err=True)

@@ -167,7 +167,9 @@ def values_agree(mapping: Mapping, records: Sequence[Sequence[str]]) -> bool:
             order = mapping.date_order
         orders = date_orders(values)
         # No real date at all (31/02) is the reader's to report at its line, with the mapping that fits.
-        if order is not None and orders and orders != {order}:
+        # A shipped mapping needs a date that proves its order; the user's own (`mappings new` wrote the
+        # answer to "which order?" into it) needs only dates that read in it.
+        if order is not None and orders and (order not in orders if not mapping.builtin else orders != {order}):
             return False
     if mapping.decimal:
         amounts = [i for i, kind in enumerate(mapping.shape) if kind in ("amount", "signed_amount", "amount_or_blank")]
