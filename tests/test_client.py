@@ -420,6 +420,44 @@ def test_tls_is_verified_against_the_ca_bundle_for_https_and_trusts_nothing_for_
     assert context.get_ca_certs() == []     # any TLS attempted there would be refused
 
 
+def test_each_thread_sends_on_a_connection_of_its_own_and_a_finished_threads_is_reused(sandbox):
+    # One shared pool made every request scan every connection (most of a create's CPU at 32 in flight).
+    client = PocketSmith(sandbox.url, sandbox.key)
+    transport = client._http._transport
+
+    def wave(threads: int) -> None:
+        together = threading.Barrier(threads)
+
+        def call() -> None:
+            together.wait()                 # all in flight at once, none reusing another's connection
+            assert client.me()["id"]
+
+        workers = [threading.Thread(target=call) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    wave(4)
+    pools = [pool for _, pool in transport._owners]
+    assert len(pools) == 4 and all(len(pool._pool.connections) == 1 for pool in pools)
+    wave(4)                                 # new threads take the ended ones' pools, connections and all
+    assert [pool for _, pool in transport._owners] == pools
+    assert all(len(pool._pool.connections) == 1 for pool in pools)
+    client.close()
+    assert transport._owners == [] and all(len(pool._pool.connections) == 0 for pool in pools)
+
+
+def test_an_https_client_verifies_with_certifis_bundle_loaded_once():
+    import ssl
+    client = PocketSmith("https://api.example.test/v2", "k")
+    transport = client._http._transport
+    context = transport._make()._pool._ssl_context
+    assert context is transport._make()._pool._ssl_context
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 10
+
+
 def test_a_client_loads_neither_trio_nor_httpxs_command_line_and_leaves_them_importable(sandbox):
     code = ("import sys, importlib.util\n"
             "from importer.pocketsmith.client import PocketSmith\n"

@@ -48,6 +48,7 @@ TRANSACTION_FIELDS: dict[str, tuple[type, ...]] = {
 # asks for more (fewer round trips wherever it is served) and falls back to this when it is refused.
 FALLBACK_PER_PAGE = 100
 
+_URLS_KEPT = 256                         # parsed request URLs kept for reuse (see PocketSmith._url)
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 _SAFE_STATUS_RETRY = {503}               # refused before anything happened: resend anything
 _UNSAFE_STATUS_RETRY = {500, 502, 504}   # may have happened: resend only what is safe to repeat
@@ -106,6 +107,7 @@ def _sync_httpx():
     for name in absent:
         sys.modules[name] = None     # type: ignore[assignment]  # `import name` raises ImportError
     try:
+        import httpcore  # noqa: F401  # httpx imports it only as a transport is made: here, inside the guard
         import httpx
         yield httpx
     finally:
@@ -123,6 +125,59 @@ def _tls_for(base_url: str):
         return True
     import ssl
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)     # verifies certificates and host names, trusts nothing
+
+
+class _PerThreadTransport:
+    """An httpx transport that gives each thread a connection pool of its own, its connection kept alive.
+
+    The writer has up to 64 requests in flight from as many threads. In one shared httpcore pool every
+    request scans every connection, under the pool's lock, as it is queued, assigned and released (and
+    polls each idle socket for expiry): at 32 in flight that was most of the client's CPU per create
+    (benchmarks/import_speed.py). A thread sends one request at a time, so a pool of its own holds one
+    connection and each request costs the same whatever the concurrency. A pool whose thread has ended
+    (a batch's worker pool shut down) is handed to the next new thread, connection and all, so the
+    pools number at most the threads alive at once."""
+
+    def __init__(self, httpx, verify):
+        if verify is True:
+            # Loaded once, not once a thread: certifi's bundle, as httpx would load it.
+            verify = httpx.create_ssl_context(verify=True, trust_env=False)
+        self._make = lambda: httpx.HTTPTransport(verify=verify, trust_env=False,
+                                                 limits=httpx.Limits(max_keepalive_connections=1))
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._owners: list[tuple[threading.Thread, "httpx.HTTPTransport"]] = []
+
+    def _transport(self):
+        transport = getattr(self._local, "transport", None)
+        if transport is None:
+            me = threading.current_thread()
+            with self._lock:
+                for i, (owner, spare) in enumerate(self._owners):
+                    if not owner.is_alive():
+                        self._owners[i] = (me, spare)
+                        transport = spare
+                        break
+                else:
+                    transport = self._make()
+                    self._owners.append((me, transport))
+            self._local.transport = transport
+        return transport
+
+    def handle_request(self, request):
+        return self._transport().handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            owners, self._owners = self._owners, []
+        for _, transport in owners:
+            transport.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class _Secret:
@@ -197,16 +252,16 @@ class PocketSmith:
         self._lock = threading.Lock()
         self._user_id: int | None = None
         self._origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base_url))
+        self._urls: dict[str, "httpx.URL"] = {}
 
         with _sync_httpx() as httpx:
             self._httpx = httpx
+            if transport is None:
+                transport = _PerThreadTransport(httpx, _tls_for(self.base_url))
             self._http = httpx.Client(
                 base_url=self.base_url + "/", transport=transport, timeout=httpx.Timeout(timeout),
                 headers={"Accept": "application/json", "User-Agent": "psimport (pocketsmith-importer)"},
-                follow_redirects=False, trust_env=False, verify=_tls_for(self.base_url),
-                # As many connections kept open as the writer may have requests in flight (64 at most):
-                # a connection closed after each request is opened again for the next one.
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+                follow_redirects=False, trust_env=False)
 
     @classmethod
     def from_env(cls, base_url: str, log=None, **options) -> "PocketSmith":
@@ -422,7 +477,8 @@ class PocketSmith:
         while True:
             tries += 1
             started = time.perf_counter()
-            request = self._http.build_request(method, url, params=params, content=content, headers=headers)
+            request = self._http.build_request(method, self._url(url) if params is None else url, params=params,
+                                               content=content, headers=headers)
             path = request.url.raw_path.decode("ascii", "replace")
             try:
                 response = self._http.send(request)
@@ -475,6 +531,16 @@ class PocketSmith:
                 self._backoff(tries, _retry_after(retry_after) if retry_after else None)
                 continue
             raise self._refusal(response, method, path, doing, tries)
+
+    def _url(self, path: str) -> "httpx.URL":
+        """The absolute URL of a path (or of an absolute link) without a query, parsed once: httpx parses a
+        relative one twice a request (as given, then joined to the base URL), a fifth of a create's CPU."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._httpx.URL(path if "://" in path else f"{self.base_url}/{path}")
+            if len(self._urls) < _URLS_KEPT:        # the few paths every create and listing use, not every id
+                self._urls[path] = url
+        return url
 
     def _unreachable_hint(self) -> str:
         """What to check when nothing answers at the URL: the URL itself, and for a local one, its server."""
