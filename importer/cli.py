@@ -1023,8 +1023,7 @@ def sandbox_command(state: State, port, db_path, demo, key, latency_ms, rate_429
 
 def _serve(state: State, server, db_path: Path, demo: bool) -> None:
     """Print where the sandbox is and how to use it, then serve until Ctrl-C."""
-    from importer.output.render import fit_text
-    _echo(fit_text(f"PocketSmith sandbox at {server.url} (data: {db_path})"))
+    click.echo(f"PocketSmith sandbox at {server.url} (data: {db_path})")
     click.echo(f"  export POCKETSMITH_API_URL={server.url}")
     click.echo(f"  export POCKETSMITH_DEVELOPER_KEY={server.key}")
     if demo:

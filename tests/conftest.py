@@ -303,3 +303,23 @@ def _no_stored_keys(tmp_path_factory, monkeypatch):
     this machine, or the user's own psimport.yaml there, never leaks into a test."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
     monkeypatch.setenv("PSIMPORT_NO_KEYRING", "1")
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """`run(*args, sandbox=None)`: psimport's CLI in-process, in an empty folder, with its own state dir
+    (`run.state`) at 200 columns; given a sandbox, against it over HTTP with its key."""
+    from click.testing import CliRunner
+
+    from importer.cli import cli
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    state = tmp_path / "state"
+
+    def invoke(*args, sandbox=None):
+        if sandbox is not None:
+            monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", sandbox.key)
+            args = (*args, "--api-url", sandbox.url)
+        return CliRunner().invoke(cli, [*map(str, args), "--state-dir", str(state)], catch_exceptions=False)
+    invoke.state = state
+    return invoke

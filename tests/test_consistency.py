@@ -224,10 +224,10 @@ def test_imports_through_the_demo_server_share_the_demo_journal_with_sandbox(tmp
         assert imported.exit_code == 0, imported.output
         assert (state / "demo" / "journal.sqlite3").is_file() and not (state / "journal.sqlite3").exists()
         listed = CliRunner().invoke(cli, ["batches", "--sandbox", "--state-dir", str(state), "--format", "json"])
-        [batch] = json.loads(listed.output)["batches"]
+        [batch] = json.loads(listed.stdout)["batches"]
         again = CliRunner().invoke(cli, ["preview", str(SAMPLES), "--sandbox", "--state-dir", str(state),
                                          "--format", "json"])
-        assert json.loads(again.output)["summary"]["create"] == 0     # the same data, and the journal says why
+        assert json.loads(again.stdout)["summary"]["create"] == 0, again.stderr     # the same data, and the journal says why
         wrong_way = CliRunner().invoke(cli, ["undo", batch["id"], "--sandbox", "--yes", "--state-dir", str(state)])
         assert wrong_way.output.endswith(f"run: psimport undo {batch['id']} --api-url {url} --state-dir {state}\n")
         undone = CliRunner().invoke(cli, ["undo", batch["id"], "--yes", *through_server])

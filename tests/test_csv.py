@@ -327,8 +327,8 @@ def test_cli_parse_summary_shows_no_money_in_as_0_00(tmp_path, monkeypatch):
     (summary,) = account_summary(parse(spent.read_bytes(), "spent.csv"))
     assert (str(summary["money_in"]), str(summary["money_out"])) == ("0.00", "-3.75")
     monkeypatch.chdir(tmp_path)
-    table = CliRunner().invoke(cli, ["parse", "spent.csv"], env={"COLUMNS": "120"}).output
-    assert table.splitlines()[-1].split()[-2:] == ["0.00", "-3.75"]
+    parsed = CliRunner().invoke(cli, ["parse", "spent.csv"], env={"COLUMNS": "120"})
+    assert parsed.stdout.splitlines()[-1].split()[-2:] == ["0.00", "-3.75"], (parsed.stdout, parsed.stderr)
 
 
 def test_cli_parse_json_of_a_mapping_sample(tmp_path):

@@ -25,19 +25,6 @@ EVERYDAY, VISA = 510001, 510002
 TODAY = datetime.now(timezone.utc).date().isoformat()
 
 
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "200")
-    state = tmp_path / "state"
-
-    def invoke(*args, sandbox=None):
-        if sandbox is not None:
-            monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", sandbox.key)
-            args = (*args, "--api-url", sandbox.url)
-        return CliRunner().invoke(cli, [*map(str, args), "--state-dir", str(state)], catch_exceptions=False)
-    invoke.state = state
-    return invoke
 
 
 def _preview_json(run, sandbox, *extra, files=(SAMPLES,)):
