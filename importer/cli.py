@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from importer.errors import ImporterError
+from importer.errors import ConfigError, ImporterError, looked_up
 from importer.text import plural
 
 # How many rows a table shows unless --all: a screenful or two to read, and few enough that the table
@@ -51,6 +51,7 @@ class State:
         (whichever of the three it is), so the demo's journal and sandbox never mix with the real imports."""
         from importer.config import default_state_dir
         base = Path(self.state_dir_opt) if self.state_dir_opt else default_state_dir()
+        looked_up(base.exists, base, ConfigError)   # a name over 255 characters: said, not a traceback
         return base / "demo" if self.demo or self._through_demo_server(base / "demo") else base
 
     def _through_demo_server(self, demo_dir: Path) -> bool:
@@ -358,7 +359,8 @@ def _statement_paths(state: State, files, sandbox: bool) -> list:
     resolved = []
     for path in files:
         parts = Path(path).parts
-        if sandbox and parts and parts[0] == "sample_statements" and not Path(path).exists():
+        exists = looked_up(Path(path).exists, path)
+        if sandbox and parts and parts[0] == "sample_statements" and not exists:
             installed = samples_dir().joinpath(*parts[1:])
             if installed.exists():
                 if not state.quiet:
@@ -366,7 +368,8 @@ def _statement_paths(state: State, files, sandbox: bool) -> list:
                     _echo(fit_text(f"psimport: no {path} here; using the installed sample statements: "
                                    f"{installed}"), err=True)
                 path = installed
-        if not Path(path).exists():
+                exists = True
+        if not exists:
             # Said before any PocketSmith set-up, so a missing key does not hide a mistyped file name.
             raise InputError("no such file", file=str(path))
         resolved.append(path)
@@ -1294,8 +1297,20 @@ def _answered(attempt, answers: dict, yes: bool):
         try:
             return attempt(answers)
         except LayoutQuestion as question:
-            if yes or not _can_ask() or answers.get(question.key):
+            if answers.get(question.key):
                 raise
+            if yes or not _can_ask():
+                # `mappings new` is where the question is answered: say how, not "write a mapping".
+                from importer.errors import InputError
+                from importer.parsers.csv.infer import NEW_MAPPING_HINT
+                how = ("run it without --yes to answer on a terminal" if yes
+                       else "run it on a terminal to answer")
+                flag = " (or pass --date-order " + "|".join(question.answers) + ")" \
+                    if question.key == "date_order" else ""
+                message = question.message.replace("; " + NEW_MAPPING_HINT, "").replace(NEW_MAPPING_HINT, "")
+                raise InputError(f"{message}; `mappings new` asks this question ({question.key}: "
+                                 f"{', '.join(question.answers)}): {how}{flag}", file=question.file,
+                                 line=question.line) from None
             _echo(f"psimport: {question}", err=True)
             for answer, meaning in question.answers.items():
                 _echo(f"  {answer}: {meaning}", err=True)
@@ -1331,6 +1346,12 @@ def _new_mapping(state: State, path: Path, name: str | None, date_order: str | N
     make_dir(folder, "the mappings folder")
     target.write_text(made.text, encoding="utf-8")
     _echo(f"Wrote {target}")
+    if not made.claims:
+        # A header any bank writes (or a card's flipped sign on one): claiming other files would misread them.
+        click.echo(f"Its header is one any bank may write, so it reads a file only when named: --mapping {name}, "
+                   "or route files to it in psimport.yaml (`psimport accounts` lists the ids):")
+        click.echo(f"accounts:\n  - {{glob: '{path.stem}*{path.suffix}', mapping: {name}, transaction_account_id: ID}}")
+        return
     click.echo("Files like this one are now read with it. To send them to a PocketSmith account, add to "
                "psimport.yaml (`psimport accounts` lists the ids):")
     click.echo(f"accounts:\n  - {{mapping: {name}, transaction_account_id: ID}}")

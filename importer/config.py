@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, looked_up
 from importer.schema import Keys, OneOf, Text, Whole, check
 from importer.yamlfile import read_yaml_file
 
@@ -47,8 +47,8 @@ def make_private_dir(path: str | Path, what: str) -> Path:
     """make_dir for a folder of private state (the journal, the sandbox, locks, keys): a folder it creates is
     0700, readable by this user alone. One that exists keeps its mode: it may be shared on purpose."""
     path = Path(path)
-    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
     try:
+        missing = [folder for folder in (path, *path.parents) if not folder.exists()]
         for folder in reversed(missing):       # each folder it creates, the state dir above the sandbox's too
             folder.mkdir(mode=0o700, exist_ok=True)
         if not path.is_dir():
@@ -189,7 +189,7 @@ def load_config(path: str | Path | None = None) -> Config:
         else:
             return Config()
     path = Path(path)
-    if not path.exists():
+    if not looked_up(path.exists, path, ConfigError):
         raise ConfigError("config file not found; `psimport init --config FILE` creates one (without --config, "
                           f"psimport reads ./psimport.yaml, else {user_config_dir() / 'psimport.yaml'})",
                           file=str(path))

@@ -13,7 +13,7 @@ else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["ImporterError", "InputError", "ConfigError", "Busy", "ApiError", "AmbiguousWrite", "did_you_mean", "every_problem"]
+__all__ = ["ImporterError", "InputError", "ConfigError", "Busy", "ApiError", "AmbiguousWrite", "did_you_mean", "every_problem", "looked_up"]
 
 
 class ImporterError(Exception):
@@ -82,3 +82,15 @@ def every_problem(errors: list[ConfigError], path: str | None) -> ConfigError:
         return errors[0]
     listed = "\n".join(f"  {error}" for error in errors)
     return ConfigError(f"{len(errors)} problems:\n{listed}", file=path)
+
+
+def looked_up(check, path, error: type[ImporterError] = InputError):
+    """`check()` (a path's exists(), is_dir(), is_file()), or `error` naming the path when the system cannot
+    even look at it: a name over 255 characters, a path too long, a folder it may not enter."""
+    import errno
+    try:
+        return check()
+    except OSError as exc:
+        why = ("a name in it is longer than the system allows (255 characters); use a shorter name"
+               if exc.errno == errno.ENAMETOOLONG else f"the system cannot look at it ({exc.strerror})")
+        raise error(f"cannot use this path: {why}", file=str(path)) from None

@@ -58,4 +58,7 @@ def _check_regular(info: os.stat_result, path: Path, limit: int, what: str, how_
 
 
 def _size(count: int) -> str:
-    return f"{count / MB:,.0f} MB" if count >= MB else f"{count:,} bytes"
+    # One decimal, so a 1.46 MB file is not "1 MB, over the 1 MB limit"; a whole number of MB as it is.
+    if count < MB:
+        return f"{count:,} bytes"
+    return f"{count // MB:,} MB" if count % MB == 0 else f"{count / MB:,.1f} MB"

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, looked_up
 
 __all__ = ["read_yaml", "read_yaml_file", "LineMap", "LineList", "LineText", "WrittenInt", "line_of", "excerpt",
            "comment_text"]
@@ -101,7 +101,7 @@ def read_yaml_file(path: str | Path, kind: str) -> Any:
     """A YAML file's data; `kind` ("config", "rules", "mapping") names the file in errors."""
     from importer.limits import MAX_YAML_BYTES, read_bounded
     path = Path(path)
-    if not path.exists():
+    if not looked_up(path.exists, path, ConfigError):
         raise ConfigError(f"{kind} file not found", file=str(path))
     data = read_bounded(path, MAX_YAML_BYTES, f"a {kind} file", error=ConfigError)
     try:

@@ -121,3 +121,22 @@ def test_a_reader_that_goes_away_ends_psimport_quietly_with_0(tmp_path, fmt):
     process.stdout.close()
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == 0 and stderr == ""
+
+
+LONG_NAME = "b" * 300    # over the 255 characters a file name may have
+
+
+@pytest.mark.parametrize("args, code", [
+    (["parse", f"{LONG_NAME}.csv"], 2), (["preview", f"{LONG_NAME}.csv"], 2),
+    (["parse", "STATEMENT", "--config", f"{LONG_NAME}.yaml"], 3),
+    (["preview", "STATEMENT", "--rules", f"{LONG_NAME}.yaml", "--account", "1", "--existing", "EXPORT"], 3),
+    (["preview", "STATEMENT", "--state-dir", LONG_NAME, "--account", "1", "--existing", "EXPORT"], 3)])
+def test_a_path_with_a_name_too_long_is_one_message_not_a_traceback(tmp_path, monkeypatch, args, code):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("POCKETSMITH_DEVELOPER_KEY", "not-used-offline")
+    (tmp_path / "s.csv").write_text("Date,Description,Amount\n2024-03-13,SHOP,-1.00\n2024-03-14,PAY,2.00\n")
+    (tmp_path / "export.json").write_text("[]")
+    args = [{"STATEMENT": "s.csv", "EXPORT": "export.json"}.get(a, a) for a in args]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == code, result.output
+    assert "longer than the system allows" in result.output and LONG_NAME in result.output

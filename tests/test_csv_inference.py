@@ -261,12 +261,14 @@ KNOWN_MISSES = {
     "bank2ynab__statement_1.csv": "Barclaycard, one headerless row with a positive amount: a charge or a refund",
     "oca-bank-statement-import__meta_data_separated_credit_debit.csv": "every date (01/04/20, 02/04/20) reads both ways",
     "ofxstatement-dutch__ing_ok_Mutatiesoort.csv": "a 0,00 row is kept (nothing lost), which ING's plugin drops",
+    "ofxstatement__lbbamazon.csv": "a row with no amount (a points note) is refused at its line: inference never "
+                                   "reads a missing amount as 0 (`blank_amount: zero` is the user's to say)",
 }
 
 
 def test_corpus_csv_files_are_read_right_by_inference_alone(corpus):
     """`--mapping infer` on every corpus CSV with an expected count: the count, and the same dates and amounts
-    as the shipped mapping reads, in at least 90% of the files; the misses listed with the reason."""
+    as the shipped mapping reads, in at least 85% of the files (35 of 40); the misses listed with the reason."""
     files = [f for f in corpus.files("csv") if f.expected is not None]
     right, misses = [], []
     for file in files:
@@ -285,7 +287,7 @@ def test_corpus_csv_files_are_read_right_by_inference_alone(corpus):
     print(f"\ninference alone read {len(right)} of {len(files)} corpus CSV files right ({share:.0%}); misses:")
     for name, why in misses:
         print(f"  {name}: {KNOWN_MISSES.get(name, why)}")
-    assert share >= 0.9, misses
+    assert share >= 0.85, misses
     assert {name for name, _ in misses} <= set(KNOWN_MISSES), misses
 
 
@@ -433,3 +435,156 @@ def test_inference_raises_only_psimports_own_error(data):
             parse_bytes(data, "fuzz.csv", ParseOptions(mapping=mapping))
         except InputError:
             pass
+
+
+# ─── a new user's second trial: files that were read silently wrong ─────────────────────────────
+
+UK_ONE_SALARY = lines('Date,Type,Description,Paid out,Paid in,Balance',
+                      '05 Mar 2024,DEB,TESCO STORES,45.67,,"1,004.33"',
+                      '04 Mar 2024,BGC,SALARY ACME,,"3,250.00","1,050.00"',
+                      '01 Mar 2024,DD,RENT,"1,200.00",,"-2,200.00"')
+
+
+@pytest.mark.parametrize("name", ["Paid in", "Money in", "Paid in £", "Paid In"])
+def test_in_names_are_not_taken_for_a_currency_suffix(name):
+    assert header_role(name) == ("credit",)
+
+
+def test_a_money_in_column_filled_once_is_read():
+    (statement,) = infer(UK_ONE_SALARY)
+    assert amounts([statement]) == ["-45.67", "3250.00", "-1200.00"]
+    assert "money in 'Paid in'" in statement.notes[0]
+
+
+def test_yen_amounts_without_cents_filled_once_are_read():
+    data = ('日付,摘要,摘要内容,支払い金額,預かり金額,差引残高,メモ\n2024/3/1,振込,ヤチン,120000,,380000,\n'
+            '2024/3/4,給与,カブシキガイシヤ,,325000,705000,\n2024/3/5,カード,セブンイレブン,4567,,700433,\n')
+    assert amounts(infer(data.encode("shift_jis"))) == ["-120000", "325000", "-4567"]
+
+
+def test_an_in_out_row_with_neither_is_an_error_at_its_line_not_zero():
+    data = lines('Date,Description,Paid out,Paid in', '15/03/2024,TESCO,45.67,', '16/03/2024,NOTHING,,',
+                 '17/03/2024,SALARY,,3250.00', '18/03/2024,RENT,1200.00,')
+    with pytest.raises(InputError) as caught:
+        infer(data)
+    assert caught.value.line == 3 and "no amount" in str(caught.value)
+
+
+def test_mappings_new_writes_the_credit_column_filled_once():
+    from importer.parsers.csv.newmapping import new_mapping
+    made = new_mapping(UK_ONE_SALARY, "uk.csv", "uk")
+    assert "credit: Paid in" in made.text and "blank_amount" not in made.text
+    assert [str(t.amount) for t in made.statements[0].transactions] == ["-45.67", "3250.00", "-1200.00"]
+
+
+def test_a_late_amount_in_a_money_column_inference_did_not_read_is_named():
+    rows = [f"2024-03-{1 + i % 28:02d},SHOP {i},-1.{i % 100:02d}," for i in range(210)]
+    data = lines("Date,Description,Amount,Credit", *rows, "2024-03-29,REFUND,,25.00")
+    with pytest.raises(InputError) as caught:
+        infer(data)
+    assert caught.value.line == 212
+    assert "'Credit'" in str(caught.value) and "columns.credit" in str(caught.value)
+    assert "no_amount" not in str(caught.value)
+
+
+@pytest.mark.parametrize("cell", ["NaN", "1e400", "-Infinity", "1E+3", ""])
+def test_an_unreadable_first_amount_is_an_error_at_its_line_not_a_preamble(cell):
+    data = lines("Date,Description,Amount", f"2024-03-01,A,{cell}", "2024-03-02,B,-2.00", "2024-03-13,C,-3.00")
+    with pytest.raises(InputError) as caught:
+        infer(data)
+    assert caught.value.line == 2, caught.value
+
+
+GENERIC_CARD = ("name: card\nsignature: [Date, Description, Amount]\ncolumns: {date: Date, payee: Description, "
+                "amount: Amount}\nsign: charges_positive\ndate_format: '%Y-%m-%d'\n")
+
+
+@pytest.mark.parametrize("mapping_text", [GENERIC_CARD, GENERIC_CARD.replace("sign: charges_positive\n", "")])
+def test_a_user_mapping_of_a_generic_header_claims_no_file_by_it(tmp_path, mapping_text):
+    (tmp_path / "card.yaml").write_text(mapping_text)
+    account = lines("Date,Description,Amount", "2024-03-02,SHOP,-12.50", "2024-03-13,SALARY,2000.00",
+                    "2024-03-14,RENT,-800.00")
+    (statement,) = parse_bytes(account, "everyday.csv", ParseOptions(mapping_dirs=(tmp_path,)))
+    assert statement.format == "csv:inferred"
+    assert amounts([statement]) == ["-12.50", "2000.00", "-800.00"]
+    assert any("your mapping 'card' fits this header" in note and "--mapping card" in note
+               for note in statement.notes)
+    (named,) = parse_bytes(account, "card.csv", ParseOptions(mapping="card", mapping_dirs=(tmp_path,)))
+    assert named.format == "csv:card"
+
+
+def test_a_user_mapping_of_a_bank_header_still_claims_its_files(tmp_path):
+    (tmp_path / "mybank.yaml").write_text("name: mybank\nsignature: [Datum, Omschrijving, Bedrag, Saldo]\n"
+                                          "columns: {date: Datum, payee: Omschrijving, amount: Bedrag}\n"
+                                          "delimiter: ';'\ndate_format: '%d-%m-%Y'\n")
+    data = lines("Datum;Omschrijving;Bedrag;Saldo", "02-01-2024;Albert Heijn;-12,50;987,50")
+    (statement,) = parse_bytes(data, "bank.csv", ParseOptions(mapping_dirs=(tmp_path,)))
+    assert statement.format == "csv:mybank"
+
+
+SPARKASSE = ('"Auftragskonto";"Buchungstag";"Valutadatum";"Buchungstext";"Verwendungszweck";'
+             '"Beguenstigter/Zahlungspflichtiger";"Kontonummer/IBAN";"BIC (SWIFT-Code)";"Betrag";"Waehrung";"Info"\n'
+             '"DE12";"05.03.24";"05.03.24";"KARTENZAHLUNG";"REWE SAGT DANKE";"REWE Markt GmbH";"DE02";"PBNKDEFF";'
+             '"-45,67";"EUR";"Umsatz gebucht"\n'
+             '"DE12";"04.03.24";"04.03.24";"GUTSCHR. UEBERWEISUNG";"Gehalt Maerz";"Arbeitgeber AG";"DE02";"PBNKDEFF";'
+             '"3.250,00";"EUR";"Umsatz gebucht"\n'
+             '"DE12";"13.03.24";"13.03.24";"KARTENZAHLUNG";"Baeckerei";"Baecker";"DE02";"PBNKDEFF";"-3,10";"EUR";'
+             '"Umsatz vorgemerkt"\n').encode("cp1252")
+
+
+def test_pending_rows_of_a_status_column_are_left_out_by_inference_and_counted():
+    (statement,) = infer(SPARKASSE)
+    assert amounts([statement]) == ["-45.67", "3250.00"]
+    assert any("left out 1 pending row" in note for note in statement.notes)
+
+
+def test_the_shipped_sparkasse_mapping_leaves_pending_rows_out():
+    from pathlib import Path
+    shipped = Path(__file__).parent.parent / "mappings" / "sparkasse.yaml"
+    (statement,) = parse_bytes(SPARKASSE, "umsatz.csv", ParseOptions(mapping=str(shipped)))
+    assert amounts([statement]) == ["-45.67", "3250.00"]
+    assert any("left out 1 pending row" in note for note in statement.notes)
+
+
+def test_a_chinese_status_column_saying_waiting_for_payment_leaves_the_row_out():
+    data = lines("交易时间,交易对方,金额,交易状态", "2024-03-01 10:00:00,美团,-25.00,交易成功",
+                 "2024-03-02 11:00:00,淘宝,-99.00,等待付款", "2024-03-13 12:00:00,工资,5000.00,交易成功",
+                 "2024-03-14 12:00:00,京东,-10.00,交易成功")
+    (statement,) = infer(data)
+    assert amounts([statement]) == ["-25.00", "5000.00", "-10.00"]
+
+
+@pytest.mark.parametrize("out, into", [("Paid out", "Paid in"), ("Money out", "Money in"), ("Paid out £", "Paid in £")])
+def test_an_in_out_pair_without_a_balance_is_read_by_its_names(out, into):
+    data = lines(f"Date,Description,{out},{into}", "13/03/2024,TESCO,45.67,", "14/03/2024,SALARY,,3250.00",
+                 "15/03/2024,RENT,1200.00,", "16/03/2024,REFUND,,10.00")
+    assert amounts(infer(data)) == ["-45.67", "3250.00", "-1200.00", "10.00"]
+
+
+def test_sheet_on_a_csv_is_an_error():
+    with pytest.raises(InputError, match="--sheet"):
+        parse_bytes(UK_ONE_SALARY, "uk.csv", ParseOptions(sheet="Transactions"))
+
+
+def test_a_shipped_mapping_missing_a_column_suggests_mapping_infer(tmp_path):
+    (tmp_path / "rabo.yaml").write_text("name: rabo\nsignature: [IBAN/BBAN, Munt, Datum]\ncolumns: {date: Datum, "
+                                        "amount: Bedrag, payee: Omschrijving-2}\n")
+    data = lines("IBAN/BBAN,Munt,Datum,Bedrag,Omschrijving-1", "NL11,EUR,2024-03-01,-1200.00,Huur")
+    with pytest.raises(InputError, match="--mapping infer"):
+        parse_bytes(data, "rabo.csv", ParseOptions(mapping_dirs=(tmp_path,)))
+
+
+def test_dr_and_cr_suffixes_are_the_sign():
+    data = lines("Date,Description,Amount", "15/03/2024,RENT,1200.00 DR", "16/03/2024,TESCO,45.67 DR",
+                 "17/03/2024,SALARY,3250.00 CR")
+    assert amounts(infer(data)) == ["-1200.00", "-45.67", "3250.00"]
+
+
+def test_a_long_preamble_of_two_cell_lines_does_not_hide_a_short_statement():
+    preamble = ["Umsatzanzeige;Datei erstellt am: 06.03.2024 10:00", ";Letztes Update: aktuell", "",
+                "IBAN;DE10 1234 5678 9012 3456 78", "Kontoname;Girokonto", "Bank;ING", "Kunde;Max Mustermann",
+                "Zeitraum;01.02.2024 - 05.03.2024", "Saldo;2.345,67;EUR", "", "Sortierung;Datum absteigend", ""]
+    data = lines(*preamble, "Buchung;Valuta;Auftraggeber/Empfänger;Buchungstext;Verwendungszweck;Saldo;Währung;"
+                 "Betrag;Währung", "05.03.2024;05.03.2024;REWE;Lastschrift;REWE;2.345,67;EUR;-45,67;EUR",
+                 "04.03.2024;04.03.2024;Arbeitgeber AG;Gutschrift;Gehalt;2.391,34;EUR;3.250,00;EUR")
+    assert amounts(infer(data)) == ["-45.67", "3250.00"]

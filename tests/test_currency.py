@@ -162,3 +162,23 @@ def test_an_mt940_statements_currency_is_checked(run, tmp_path):
     export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
     result = run("preview", statement, "--account", EVERYDAY, "--existing", export)
     assert result.exit_code == 3 and "eur.sta: its amounts are in EUR" in result.output
+
+
+@pytest.mark.parametrize("header, cells", [
+    ("Amount (GBP)", ("-4.50", "100.00")), ("Kwota [PLN]", ("-4,50", "100,00")), ("Amount", ("-4.50 GBP", "100.00 GBP")),
+    ("Amount", ("£-4.50", "£100.00")), ("Amount", ("-45,67 PLN", "3 250,00 PLN")), ("Paid out £", ("4.50", "1.00"))])
+def test_a_currency_in_the_header_or_the_cells_is_checked_against_the_account(run, tmp_path, header, cells):
+    csv = tmp_path / "abroad.csv"
+    csv.write_text(f'Date,Payee,"{header}"\n2026-11-01,A,"{cells[0]}"\n2026-11-02,B,"{cells[1]}"\n'
+                   f'2026-11-13,C,"{cells[1]}"\n', encoding="utf-8")
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "abroad.csv: its amounts are in" in result.output, result.output
+
+
+def test_two_currencies_in_one_amount_column_are_an_error_at_the_line(run, tmp_path):
+    csv = tmp_path / "mixed.csv"
+    csv.write_text("Date,Payee,Amount\n2026-11-01,A,€-4.50\n2026-11-02,B,$100.00\n2026-11-13,C,€-1.00\n",
+                   encoding="utf-8")
+    result = run("parse", csv)
+    assert result.exit_code == 2 and "mixed.csv, line 3" in result.output and "$" in result.output

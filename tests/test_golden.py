@@ -62,7 +62,9 @@ def parse_output(sample: Path, monkeypatch, home: Path) -> str:
         monkeypatch.setenv(variable, str(home))
     result = CliRunner().invoke(cli, ["parse", sample.name, "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert result.stderr == "", result.stderr
+    # A shipped mapping infers nothing; it says only how many pending rows it left out.
+    assert all(line.startswith(f"psimport: {sample.name}: left out ") and "pending row" in line
+               for line in result.stderr.splitlines()), result.stderr
     document = json.loads(result.stdout, parse_float=_refuse_float, object_pairs_hook=_unique_keys)
     return laid_out(document) + "\n"
 

@@ -251,7 +251,7 @@ def test_a_statement_over_the_bound_is_refused_with_how_to_allow_it(tmp_path):
     statement = tmp_path / "big.csv"
     statement.write_bytes(b"Date,Description,Amount\n" + b"2024-05-01,COFFEE,-4.50\n" * 50_000)   # 1.2 MB
     refused = run("parse", str(statement), "--max-file-mb", "1")
-    assert refused.exit_code == 2 and "is 1 MB, over the 1 MB psimport reads as a statement" in refused.output
+    assert refused.exit_code == 2 and "is 1.1 MB, over the 1 MB psimport reads as a statement" in refused.output
     assert "max_file_mb" in refused.output and "--max-file-mb" in refused.output
     config = tmp_path / "psimport.yaml"
     config.write_text("max_file_mb: 1\n")

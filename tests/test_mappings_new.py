@@ -117,12 +117,15 @@ def test_mappings_new_asks_the_questions_the_rows_cannot_settle(tmp_path):
     child.expect("NETFLIX.COM")
     child.expect(r"\[y/N\]: ")
     child.sendline("y")
+    # A card's flipped sign on a header any bank writes: it must not claim another bank's file by it.
+    child.expect("it reads a file only when named: --mapping card")
+    child.expect(r"glob: 'card\*\.csv', mapping: card")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     mapping = load_mapping(tmp_path / "config" / "psimport" / "mappings" / "card.yaml")
     assert mapping.charges_positive and mapping.date_order == "mdy"
-    parsed = pexpect.run(f"{sys.executable} -m importer parse {statement} --format json", env=env,
+    parsed = pexpect.run(f"{sys.executable} -m importer parse {statement} --mapping card --format json", env=env,
                          cwd=str(tmp_path), encoding="utf-8")
     assert '"date": "2024-01-02", "amount": "-25.00"' in parsed and '"format": "csv:card"' in parsed
 
@@ -132,3 +135,15 @@ def test_with_yes_a_question_is_the_error(tmp_path):
                                        encoding="utf-8")
     result = run(tmp_path, "mappings", "new", str(tmp_path / "card.csv"), "--yes")
     assert result.exit_code == 2 and "sign: charges_positive" in result.stderr
+    assert "run it without --yes to answer" in result.stderr and "pass --mapping FILE" not in result.stderr
+
+
+def test_the_answered_date_order_of_a_headerless_file_applies_to_it_next_time(tmp_path):
+    statement = tmp_path / "headerless.csv"
+    statement.write_text('05/03/2024,"-45.67","WOOLWORTHS"\n04/03/2024,"3250.00","SALARY"\n'
+                         '01/03/2024,"-1200.00","RENT"\n', encoding="utf-8")
+    made = run(tmp_path, "mappings", "new", str(statement), "--name", "hl", "--yes", "--date-order", "dmy")
+    assert made.exit_code == 0, made.output
+    parsed = run(tmp_path, "parse", str(statement), "--format", "json")
+    assert parsed.exit_code == 0, parsed.output
+    assert '"format": "csv:hl"' in parsed.stdout and '"date": "2024-03-05"' in parsed.stdout

@@ -267,6 +267,7 @@ def test_a_sheet_no_mapping_knows_is_inferred_from_its_cells(tmp_path):
     result = CliRunner().invoke(cli, ["parse", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert "layout inferred from the file" in result.stderr
+    assert "separated" not in result.stderr and "Unicode text" not in result.stderr   # a sheet has cells, not text
     [statement] = json.loads(result.stdout)["statements"]
     assert statement["format"] == "xlsx:inferred"
     assert _rows(statement) == [("2026-10-01", "-23.45", "REWE", "976.55", 2),

@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from importer.errors import InputError
+from importer.errors import InputError, looked_up
 from importer.limits import DEFAULT_MAX_FILE_MB, MB, read_bounded
 from importer.parsers.base import ParseOptions, Parser
 from importer.record import Statement
@@ -75,6 +75,9 @@ def parse_bytes(data: bytes, filename: str, options: ParseOptions = ParseOptions
     """Detect the format of `data` and read it."""
     head = data[:SNIFF_BYTES]
     parser = _parser_for_mapping(options, head, filename) or detect(head, filename)
+    if options.sheet is not None and parser.name != "spreadsheet":
+        raise InputError(f"--sheet names a sheet of a spreadsheet, and this is a {parser.name.upper()} file; "
+                         "leave --sheet out for it", file=filename)
     statements = parser.parse(data, filename, options)
     return [statement.finish() for statement in statements]
 
@@ -139,7 +142,7 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[tuple[Path, bool]]:
     """(file, named by the user?) for each path; a directory means its files with a statement suffix."""
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if looked_up(path.is_dir, path):
             for child in sorted(path.iterdir()):
                 if child.is_file() and not child.name.startswith(".") \
                         and child.suffix.lower() in STATEMENT_SUFFIXES:

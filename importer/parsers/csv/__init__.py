@@ -107,13 +107,20 @@ class CsvParser:
         named, else the one detected, else the one inferred: the one path every tabular statement takes."""
         infer = options.mapping == INFER
         notes: list[str] = []
+        inferred = None
         if explicit is not None:
             layout = explicit_layout(source.head(explicit.encoding), explicit)
         else:
-            layout = None if infer else detect_layout(source, options.mapping_dirs)
+            passed: list[str] = []
+            layout = None if infer else detect_layout(source, options.mapping_dirs, passed)
             if layout is None:
                 inferred = infer_layout(source, options.date_order)
-                layout, notes = inferred.layout, [inferred.summary]
+                layout = inferred.layout
+                notes = [inferred.summary if records is None else inferred.sheet_summary]
+                notes += [f"your mapping '{name}' fits this header, but a header this generic (or a card's "
+                          f"sign: charges_positive) is any bank's, so it reads a file only when named: "
+                          f"--mapping {name}, or an accounts: entry with glob: and mapping: {name}"
+                          for name in passed]
         if records is None:
             text = source.text(layout.mapping.encoding)
         else:
@@ -133,6 +140,12 @@ class CsvParser:
         gc.disable()
         try:
             statements = reader.statements()
+        except InputError as exc:
+            # A row the sample did not foresee: an amount in a money column inference left unread says why.
+            late = inferred.late_money(text, filename) if inferred is not None and records is None else None
+            if late is not None and (exc.line is None or late.line is None or late.line <= exc.line):
+                raise late from None
+            raise
         finally:
             if collecting:
                 gc.enable()

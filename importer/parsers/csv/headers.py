@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["ROLE_NAMES", "header_role", "is_exact_name", "strip_decoration", "PENDING_WORDS"]
+__all__ = ["ROLE_NAMES", "currency_in_name", "header_role", "is_exact_name", "is_pending", "strip_decoration", "PENDING_WORDS"]
 
 # role -> names, each already in the form strip_decoration gives (case-folded, undecorated).
 ROLE_NAMES: dict[str, tuple[str, ...]] = {
@@ -171,8 +171,21 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
 PENDING_WORDS = frozenset((
     "pending", "authorised", "authorized", "vorgemerkt", "in behandeling", "en attente", "pendiente", "pendente",
     "in sospeso", "väntande", "venter", "afventer", "odottaa", "oczekująca", "čekající", "保留", "待处理",
-    "未確定", "处理中",
+    "未確定", "处理中", "等待付款", "待付款", "未入账", "umsatz vorgemerkt", "vorgemerkter umsatz", "in attesa",
 ))
+_WORD = re.compile(r"\w+")
+
+
+def is_pending(cell: str) -> bool:
+    """Whether a status cell says its row is not booked yet: `Pending`, `Umsatz vorgemerkt`, `等待付款`."""
+    text = cell.strip().casefold()
+    if not text:
+        return False
+    if text in PENDING_WORDS:
+        return True
+    if text.isascii() or any(ch.isascii() and ch.isalpha() for ch in text):
+        return any(word in PENDING_WORDS for word in _WORD.findall(text))
+    return any(word in text for word in PENDING_WORDS if not word.isascii())
 
 _CURRENCY_CODE = re.compile(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])")
 # Brackets holding a unit: a currency code or symbol, "in EUR", "円"; "(Fremdwährung)" is part of the name.
@@ -189,7 +202,9 @@ def strip_decoration(cell: str) -> str:
     text = _CURRENCY_CODE.sub(" ", text)
     text = _SYMBOLS.sub(" ", text)
     text = " ".join(text.split()).casefold().strip(" :.*#-_")
-    text = _IN_CURRENCY.sub("", text).strip()
+    if text not in _LOOKUP:
+        # "Betrag in EUR" less its code is "betrag in"; "Paid in" and "Money in" are names whole.
+        text = _IN_CURRENCY.sub("", text).strip()
     return text
 
 
@@ -231,3 +246,18 @@ def header_role(cell: str) -> tuple[str, ...]:
                  if not known.isascii() and len(known) >= 2 and known in name]
     found.sort(reverse=True)
     return tuple(dict.fromkeys(r for _, r in found))
+
+
+_NAME_SYMBOLS = {"£": "GBP", "€": "EUR", "₹": "INR", "₩": "KRW", "₽": "RUB", "₺": "TRY", "₪": "ILS", "฿": "THB",
+                 "円": "JPY", "元": "CNY", "zł": "PLN", "kč": "CZK"}
+_CODES = frozenset(("USD AUD NZD CAD CHF JPY CNY HKD SGD SEK NOK DKK PLN CZK HUF RON BGN ISK MXN BRL ZAR EUR GBP "
+                    "INR KRW RUB TRY ILS THB").split())
+
+
+def currency_in_name(cell: str) -> str | None:
+    """The currency a header name is decorated with: `Amount (GBP)` → GBP, `Paid out £` → GBP, `Kwota [PLN]`
+    → PLN; None when it names none (`$` is several countries', so it names none)."""
+    text = cell.replace("\ufeff", "").strip()
+    codes = {code for code in _CURRENCY_CODE.findall(text) if code in _CODES}
+    codes |= {code for symbol, code in _NAME_SYMBOLS.items() if symbol in text.casefold()}
+    return codes.pop() if len(codes) == 1 else None

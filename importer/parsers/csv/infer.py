@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
 from importer.errors import InputError
-from importer.parsers.csv.headers import PENDING_WORDS, header_role, is_exact_name
+from importer.parsers.csv.headers import PENDING_WORDS, currency_in_name, header_role, is_exact_name, is_pending
 from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
 from importer.parsers.csv.mapping import mapping_from_dict
 from importer.parsers.csv.text import (
@@ -73,7 +73,8 @@ _DATE_CELL = re.compile(
     r"|[^\W\d_]{3,9}\.? \d{1,2},? \d{4}|\d{1,2}\. ?[^\W\d_]{3,9}\.? \d{4}|\d{4}年\d{1,2}月\d{1,2}日)"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\S*(?: ?[+-]\d{2}:?\d{2})?)?\s*")
 _AMOUNT_CELL = re.compile(r"\s*\(?\s*[-+\u2212]?\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+\u2212]?\s*"
-                          r"(?:\d[\d.,' \u00a0\u202f]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*")
+                          r"(?:\d[\d.,' \u00a0\u202f]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*"
+                          r"(?:(?:DR|CR|Dr|Cr)\.?)?\s*")
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:[,. '\u00a0]\d{3})+")
 _TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?")
 _CENTS = re.compile(r"\d[.,]\d{1,2}\D{0,4}$")
@@ -105,7 +106,8 @@ class LayoutQuestion(InputError):
         super().__init__(message, file=file, line=line)
 
 
-INFERRED = "layout inferred from the file: "   # how the note that says what was inferred starts
+INFERRED = "layout inferred from the file: "
+_FIRST_ROW_LINES = 60   # the first transaction is looked for in this many lines (the preamble above it included)   # how the note that says what was inferred starts
 
 
 @dataclass
@@ -118,11 +120,38 @@ class Inferred:
     header: list[str] | None = None
     first_line: int = 1   # the first line of data
     width: int = 0        # how many columns a row of data has
+    unread_money: dict[int, str] = field(default_factory=dict)   # columns named for money not read: index → name
+
+    def late_money(self, text: str, filename: str) -> InputError | None:
+        """The first row below the sample with a value in a column named for money that inference did not
+        read (a refund in `Paid in` after 200 debits), as the error that says how to read it; None when none."""
+        if not self.unread_money:
+            return None
+        records = read_records(text, self.layout.delimiter, '"', filename, lenient=True)
+        for index, row in enumerate(records.rows):
+            line = records.line_of(index)
+            if line < self.first_line:
+                continue
+            for column, name in self.unread_money.items():
+                if column < len(row) and _is_amount_cell(row[column].strip()):
+                    role = header_role(name)[0]
+                    key = "columns.amount" if role == "amount" else f"columns.{role}"
+                    return InputError(
+                        f"'{name}' holds an amount on this row, and the rows inference sampled had none there, so "
+                        f"it was not read; write a mapping that reads it ({key}: {name}; `psimport mappings new` "
+                        "writes one to start from) and pass --mapping FILE", file=filename, line=line)
+        return None
 
     @property
     def summary(self) -> str:
         """What was inferred, in one line (said on stderr, and in preview's warnings)."""
         return INFERRED + "; ".join(self.notes)
+
+    @property
+    def sheet_summary(self) -> str:
+        """The summary for a spreadsheet's rows: no delimiter or encoding (a sheet has cells, not text)."""
+        where = self.notes[0].split(", ")[-1]
+        return INFERRED + "; ".join([where, *self.notes[1:]])
 
 
 # ─── encoding ─────────────────────────────────────────────────────────────────────────────────
@@ -259,8 +288,9 @@ def _looks_like_money(column: Column) -> bool:
         return False
     digits = [re.sub(r"\D", "", c) for c in cells]
     has_fraction = any(_CENTS.search(c) for c in cells)
-    if not has_fraction and all(len(d) >= 6 and not _GROUPED.fullmatch(c) for d, c in zip(digits, cells)):
-        return False        # account numbers, references: long, and not in thousands groups
+    if not has_fraction and not _named_money(column) and \
+            all(len(d) >= 6 and not _GROUPED.fullmatch(c) for d, c in zip(digits, cells)):
+        return False        # account numbers, references: long, and not in thousands groups (yen are named)
     if not has_fraction and {"id", "type", "flag"} & set(column.roles[:1]):
         return False
     return True
@@ -325,6 +355,12 @@ class _Inference:
         head = self.source.head(encoding)
         delimiter, records, width, first = self._table(head, text)
         header_index = self._header_row(records, first, width)
+        if header_index is None:
+            # The first rows' amounts may be unreadable (NaN, 1e400, blank): a header found by its names
+            # above them still starts the data, and the reader names the bad cell's line.
+            named = self._named_header(records, first, width)
+            if named is not None:
+                header_index, first = named, named + 1
         header = records.rows[header_index] if header_index is not None else None
         kept = [(records.line_of(first + k), row) for k, row in enumerate(records.rows[first:]) if any(c.strip() for c in row)]
         rows = [self._padded(row, width) for _, row in kept]
@@ -350,6 +386,7 @@ class _Inference:
             raise self.fail(f"no row has a date in {date_col.label}", records.line_of(first))
         roles_data, explained = self._roles(columns, date_col, sample_rows)
         data.update(roles_data)
+        self._header_currency(header, data)
         self._continuation(sample, date_col.index, data)
         footer = self._footer(rows, tail_rows, date_col.index, delimiter)
         if footer:
@@ -366,7 +403,7 @@ class _Inference:
         described = [_DELIMITER_NAMES.get(delimiter, repr(delimiter)) + "-separated", encoding or "Unicode text",
                      where]
         notes = [", ".join(described)] + explained + self.notes
-        return Inferred(layout, data, notes, header, records.line_of(first), width)
+        return Inferred(layout, data, notes, header, records.line_of(first), width, self.unread_money)
 
     # ── where the data is ──
 
@@ -391,6 +428,13 @@ class _Inference:
 
     @staticmethod
     def _width(records: Records) -> int:
+        # The rows holding a date and an amount say how wide the table is: a long preamble of two-cell
+        # lines (ING's "IBAN;DE10...") outnumbers a short statement's rows.
+        transactions = Counter(len(row) for row in records.rows
+                               if any(_DATE_CELL.fullmatch(c.strip()) for c in row)
+                               and sum(_is_amount_cell(c.strip()) for c in row) >= 1 and len(row) >= 3)
+        if transactions:
+            return max(transactions.items(), key=lambda item: (item[1], item[0]))[0]
         counts = Counter(len(row) for row in records.rows if sum(1 for c in row if c.strip()) >= 2)
         if not counts:
             return 0
@@ -405,15 +449,16 @@ class _Inference:
         if width < 2:
             raise self.fail("the rows do not split into columns with a comma, semicolon, tab or pipe; set "
                             "delimiter in a mapping")
-        for index, row in enumerate(records.rows[:60]):
+        for index, row in enumerate(records.rows[:_FIRST_ROW_LINES]):
             if abs(len(row) - width) > 1:
                 continue
             cells = [c.strip() for c in row]
             dated = [i for i, c in enumerate(cells) if _DATE_CELL.fullmatch(c) or c.casefold() in PENDING_WORDS]
             if dated and any(_is_amount_cell(c) for i, c in enumerate(cells) if i not in dated):
                 return index
-        raise self.fail("no row in the first 60 holds both a date and an amount; set columns.date and "
-                        "columns.amount in a mapping")
+        raise self.fail(f"none of the first {_FIRST_ROW_LINES} lines holds both a date and an amount (inference looks "
+                        "for the first transaction there, below any preamble); set columns.date and columns.amount "
+                        "in a mapping")
 
     @staticmethod
     def _header_row(records: Records, first: int, width: int) -> int | None:
@@ -428,6 +473,25 @@ class _Inference:
             if any(_DATE_CELL.fullmatch(c) or _PLAIN_NUMBER.fullmatch(c) for c in named):
                 return None
             return index
+        return None
+
+    @staticmethod
+    def _named_header(records: Records, first: int, width: int) -> int | None:
+        """A row above the first readable one that names a date column and a money column, with dated rows
+        between it and that one: the header, whatever those rows' amounts hold."""
+        for index in range(first - 1, -1, -1):
+            cells = [c.strip() for c in records.rows[index]]
+            if abs(len(cells) - width) > 1:
+                return None
+            roles = {role for c in cells if c and is_exact_name(c) for role in header_role(c)[:1]}
+            if "date" in roles and roles & {"amount", "debit", "credit"}:
+                between = records.rows[index + 1:first]
+                if between and all(any(_DATE_CELL.fullmatch(c.strip()) for c in row) or not any(row)
+                                   for row in between):
+                    return index
+                return None
+            if not any(_DATE_CELL.fullmatch(c) for c in cells):
+                return None   # neither data nor a header: the preamble
         return None
 
     def _tail(self, text: str, delimiter: str) -> list[list[str]]:
@@ -615,11 +679,36 @@ class _Inference:
         said += self._texts(rest, columns, len(rows))
         if "payee" not in columns and "memo" not in columns:
             raise self.fail("no column holds the text of the transactions; set columns.payee in a mapping")
-        unused = [c.label for c in dated if c.index not in _indices(columns) | used and c.nonblank]
+        read = _indices(columns) | used
+        self.unread_money = {c.index: c.name for c in dated if c.index not in read and c.exact
+                             and c.role in ("amount", "debit", "credit")}
+        unused = [c.label for c in dated if c.index not in read and c.nonblank]
         if unused:
             said.append("not read: " + ", ".join(unused))
         data["columns"] = columns
         return data, said
+
+    def _header_currency(self, header: list[str] | None, data: dict[str, Any]) -> None:
+        """The currency the money columns' names are written in (`Amount (GBP)`, `Kwota [PLN]`, `Paid out £`):
+        the statement's, so an account in another currency refuses it. Two currencies named is an error."""
+        if header is None:
+            return
+        columns = data["columns"]
+        named: dict[str, str] = {}
+        for role in ("amount", "debit", "credit", "balance"):
+            index = columns.get(role)
+            if isinstance(index, int) and index < len(header):
+                code = currency_in_name(header[index])
+                if code:
+                    named.setdefault(code, header[index].strip())
+        if len(named) > 1:
+            raise InputError("the money columns name different currencies (" + ", ".join(
+                f"'{name}'" for name in named.values()) + "); one statement holds one account's currency; "
+                "set columns.amount in a mapping", file=self.filename, line=1)
+        if named:
+            ((code, name),) = named.items()
+            data["currency"] = code
+            self.notes.append(f"currency {code} (as '{name}' says)")
 
     def _refuse_impossible(self, money: list[Column]) -> None:
         """An amount no account moves is a damaged file: said at its line before any question is asked."""
@@ -798,7 +887,7 @@ class _Inference:
 
     def _status(self, texts: list[Column], columns: dict[str, Any]) -> tuple[dict, str, int] | None:
         for column in texts:
-            pending = {c for c in column.nonblank if c.casefold() in PENDING_WORDS}
+            pending = {c for c in column.nonblank if is_pending(c)}
             if pending and (column.roles[:1] == ("status",) or column.distinct() <= 4):
                 words = "|".join(sorted(re.escape(p.casefold()) for p in pending))
                 return ({"column": column.index, "matches": f"(?i)^({words})$"},
@@ -977,16 +1066,9 @@ class _Money:
             for role, column in (("debit", self.debit), ("credit", self.credit)):
                 if column is not None:
                     columns[role] = column.index
-        cells = self._cells()
-        if any(v is None for v in cells):
-            data["blank_amount"] = "zero"
-
-
-    def _cells(self) -> list[Decimal | None]:
-        if self.amount is not None:
-            return self.amount.values
-        debits, credits = self._sides()
-        return [d if d is not None else c for d, c in zip(debits, credits)]
+        # A row with no amount in any money column is never read as 0 by inference (`blank_amount: zero` is
+        # the user's to say): the reader names its line, which may be a transaction whose money a column
+        # inference did not read holds.
 
     def _sides(self) -> tuple[list[Decimal | None], list[Decimal | None]]:
         rows = len((self.debit or self.credit).values)  # type: ignore[union-attr]

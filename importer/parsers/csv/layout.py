@@ -18,7 +18,7 @@ from importer.parsers.csv.mapping import (
 from importer.parsers.csv.text import Head, Records, Source
 from importer.parsers.csv.values import ORDERED_FORMATS, DateFormat, infer_decimal_mark
 
-__all__ = ["Layout", "detect_layout", "explicit_layout", "HeaderMatch",
+__all__ = ["Layout", "claims_by_header", "detect_layout", "explicit_layout", "HeaderMatch",
            "match_header", "match_shape", "date_orders", "parse_with_order", "values_agree"]
 
 @dataclass
@@ -167,7 +167,9 @@ def values_agree(mapping: Mapping, records: Sequence[Sequence[str]]) -> bool:
             order = mapping.date_order
         orders = date_orders(values)
         # No real date at all (31/02) is the reader's to report at its line, with the mapping that fits.
-        if order is not None and orders and orders != {order}:
+        # A shipped mapping needs a date that proves its order; the user's own (`mappings new` wrote the
+        # answer to "which order?" into it) needs only dates that read in it.
+        if order is not None and orders and (order not in orders if not mapping.builtin else orders != {order}):
             return False
     if mapping.decimal:
         amounts = [i for i, kind in enumerate(mapping.shape) if kind in ("amount", "signed_amount", "amount_or_blank")]
@@ -225,10 +227,36 @@ def _skip_lines(records: Records, count: int) -> list[list[str]]:
     return [row for i, row in enumerate(records.rows) if records.line_of(i) > count]
 
 
-def detect_layout(source: Source, mapping_dirs: Sequence[Path]) -> Layout | None:
+# Header names many banks and tools write: a header made of these alone says nothing about whose file it is.
+GENERIC_NAMES = frozenset((
+    "date", "transaction date", "posted date", "posting date", "value date", "description", "details", "payee",
+    "name", "memo", "notes", "note", "reference", "narrative", "amount", "debit", "credit", "balance", "type",
+    "category", "currency", "status", "id", "transaction id", "money in", "money out", "paid in", "paid out",
+    "withdrawals", "deposits", "account", "merchant", "time",
+))
+
+
+def claims_by_header(mapping: Mapping) -> bool:
+    """Whether the mapping may claim a file by its header alone. A user's mapping whose header is generic
+    (`Date,Description,Amount`: any bank's), or that flips the sign (`sign: charges_positive`, a card's)
+    with a header of names any bank uses, reads a file only when named (`--mapping`, or an `accounts:` entry
+    with `glob:` and `mapping:`): claiming another bank's file would read it silently wrong."""
+    if mapping.builtin or not mapping.signatures:
+        return True
+    from importer.parsers.csv.headers import is_exact_name
+    for signature in mapping.signatures:
+        if all(cell in GENERIC_NAMES for cell in signature):
+            return False
+        if mapping.charges_positive and all(is_exact_name(cell) for cell in signature):
+            return False
+    return True
+
+
+def detect_layout(source: Source, mapping_dirs: Sequence[Path], passed: list[str] | None = None) -> Layout | None:
     """The best-fitting mapping for these head records: a header signature beats a headerless
     shape, an exact header beats a partial one, more signature cells beat fewer. Two built-in
-    mappings fitting equally well is an error (name one with --mapping)."""
+    mappings fitting equally well is an error (name one with --mapping). The names of user mappings
+    whose header fits but may not claim a file by it (`claims_by_header`) go into `passed`."""
     scored: list[tuple[tuple, int, Layout]] = []
     for order, mapping in enumerate(available_mappings(mapping_dirs)):
         head = source.head(mapping.encoding)
@@ -236,6 +264,10 @@ def detect_layout(source: Source, mapping_dirs: Sequence[Path]) -> Layout | None
         records = head.records(delimiter, mapping.quote)
         if mapping.header:
             found = match_header(mapping, records.rows)
+            if found is not None and not claims_by_header(mapping):
+                if passed is not None:
+                    passed.append(mapping.name)
+                continue
             if found is not None:
                 scored.append(((2,) + found.score, order,
                                Layout(mapping, delimiter, found.index, records, 0.9)))

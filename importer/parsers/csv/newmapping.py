@@ -7,7 +7,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from importer.parsers.csv.infer import Inferred, LayoutQuestion, infer_layout
-from importer.parsers.csv.layout import Layout
+from importer.parsers.csv.layout import Layout, claims_by_header
 from importer.parsers.csv.mapping import mapping_from_dict
 from importer.parsers.csv.text import Source
 
@@ -31,6 +31,7 @@ class NewMapping:
     text: str
     statements: list["Statement"]
     summary: str
+    claims: bool = True   # whether it claims files by their header (not when the header is any bank's)
 
 
 def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = None,
@@ -59,7 +60,7 @@ def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = 
         meaning = {"dmy": "day first", "mdy": "month first", "ymd": "year first"}
         raise LayoutQuestion(str(exc.message), file=filename, line=exc.line, key="date_order",
                              answers={order: f"{exc.example} is {meaning[order]}" for order in exc.orders}) from None
-    return NewMapping(name, text, [s.finish() for s in statements], inferred.summary)
+    return NewMapping(name, text, [s.finish() for s in statements], inferred.summary, claims_by_header(mapping))
 
 
 def mapping_text(inferred: Inferred, name: str, filename: str) -> str:

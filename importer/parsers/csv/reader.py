@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from importer.errors import InputError
 from importer.parsers.base import ParseOptions
+from importer.parsers.csv.headers import is_pending
 from importer.parsers.csv.layout import Layout
 from importer.parsers.csv.mapping import normalise_cell
 from importer.parsers.csv.text import Records, read_records
@@ -30,6 +31,15 @@ from importer.parsers.csv.values import (
 from importer.record import Account, Foreign, Statement, Transaction
 
 __all__ = ["Reader"]
+
+
+# A currency written in an amount cell: a three-letter code at either end, or a symbol.
+_CELL_CURRENCY = re.compile(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])|[£€$¥₹₩₽₺₪₫฿₴₦₱円元]")
+# Symbols one currency owns; `$` and `¥` are several countries', so they name none (only a mix with another).
+_SYMBOL_CURRENCY = {"£": "GBP", "€": "EUR", "₹": "INR", "₩": "KRW", "₽": "RUB", "₺": "TRY", "₪": "ILS",
+                    "₫": "VND", "฿": "THB", "₴": "UAH", "₦": "NGN", "₱": "PHP", "円": "JPY", "元": "CNY"}
+_KNOWN_CODES = frozenset(_SYMBOL_CURRENCY.values()) | frozenset((
+    "USD AUD NZD CAD CHF JPY CNY HKD SGD SEK NOK DKK PLN CZK HUF RON BGN ISK MXN BRL ZAR EUR GBP").split())
 
 class Reader:
     """One file through one mapping: rows, then columns, then Transactions.
@@ -52,6 +62,7 @@ class Reader:
         self._columns: dict[int, list[str]] = {}
         self._joined_columns: dict[int, str] = {}
         self._roles: dict[int, str] = {}      # column index -> the mapping's name for it, for messages
+        self.left_out_pending = 0             # rows a drop rule left out because their status says pending
 
     # ── rows ──
 
@@ -166,7 +177,9 @@ class Reader:
             if key not in names:
                 seen = ", ".join(c.strip() for c in header or [] if c.strip())
                 raise InputError(f"the '{self.mapping.name}' mapping reads a column '{ref}', which this header "
-                                 f"lacks (columns: {seen})", file=self.file, line=self.header_line)
+                                 f"lacks (columns: {seen}); --mapping infer reads the file from its own "
+                                 "columns (`psimport mappings new FILE` writes that reading as a mapping)",
+                                 file=self.file, line=self.header_line)
             indices[role] = names.index(key)
         return indices
 
@@ -217,6 +230,8 @@ class Reader:
                 if dropped:
                     break
             if dropped:
+                if rule.kind == "matches" and is_pending(row[drop_columns[n]]):
+                    self.left_out_pending += 1
                 continue
             if pending_rule is not None and pending_rule.pattern.search(row[pending_i]):
                 if not pending_rule.keep:
@@ -363,6 +378,7 @@ class Reader:
         decimal_mark = mapping.decimal or infer_decimal_mark(
             [self._joined(i) for i in amount_columns], None, self.file, lambda i: self.lines[i])
         reader = AmountReader(decimal_mark)
+        cell_currencies = self._cell_currencies(indices)
         amounts = self._money(reader, indices)
         if "fee" in indices:
             fees = self._amounts(reader, indices["fee"])
@@ -393,6 +409,8 @@ class Reader:
         if pending:
             types = ["pending" if i in pending else t for i, t in enumerate(types)]
         currencies = self._optional_texts(indices.get("currency"), count)
+        if cell_currencies is not None:
+            currencies = [c or cell for c, cell in zip(currencies, cell_currencies)]
         if mapping.currency:
             currencies = [c or mapping.currency for c in currencies]
 
@@ -451,6 +469,32 @@ class Reader:
             raise self._fail(blank, "the row has no amount; if such rows are notes, add "
                                     "`drop: [{no_amount: true}]` to the mapping")
         return amounts
+
+    def _cell_currencies(self, indices: dict[str, int]) -> list[str | None] | None:
+        """The currency each row's amount cell is written in (`-45,67 PLN`, `£-4.50`), so the statement has a
+        currency the account's can be checked against; None when no cell names one. A file whose cells name
+        two currencies is an error at the first row that differs (its amounts are not one account's)."""
+        roles = [r for r in ("amount", "debit", "credit") if r in indices]
+        joined = "\n".join(self._joined(indices[r]) for r in roles)
+        if not _CELL_CURRENCY.search(joined):
+            return None
+        found: list[str | None] = [None] * self.count
+        first: tuple[str, str] | None = None   # (currency, as written)
+        for role in roles:
+            for row, cell in enumerate(self._column(indices[role])):
+                match = _CELL_CURRENCY.search(cell)
+                if match is None or not any(ch.isdigit() for ch in cell):
+                    continue
+                written = match.group(0)
+                code = _SYMBOL_CURRENCY.get(written, written)
+                if first is None:
+                    first = (code, written)
+                elif code != first[0]:
+                    raise self._fail(row, f"the amount '{cell.strip()}' is in {written}, and earlier rows in "
+                                          f"{first[1]}: one statement holds one account's currency; export each "
+                                          "currency's statement separately")
+                found[row] = code if code in _KNOWN_CODES else None
+        return found
 
     def _split_amounts(self, reader: AmountReader, indices: dict[str, int]) -> list[Decimal | None]:
         """Debit and credit columns to one signed amount: money out negative, in positive, whatever
@@ -538,6 +582,10 @@ class Reader:
                 file=self.file, format=f"csv:{mapping.name}",
                 account=Account(id=account_id, type=mapping.account_type, currency=currency),
                 transactions=rows, closing_balance=closing[0], closing_date=closing[1]))
+        if self.left_out_pending and statements:
+            count = self.left_out_pending
+            statements[0].notes.append(f"left out {count} pending row{'s' if count != 1 else ''} (not booked yet; "
+                                       "they come in a later statement, once booked)")
         return statements
 
 

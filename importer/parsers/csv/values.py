@@ -185,7 +185,8 @@ _NUMBER = {
     ".": re.compile(r"(?P<int>\d{1,3}(?:(?P<sep>[,' \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*|\d*)(?:\.(?P<frac>\d+))?"),
     ",": re.compile(r"(?P<int>\d{1,3}(?:(?P<sep>[.' \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*|\d*)(?:,(?P<frac>\d+))?"),
 }
-_SIGNS = frozenset("-+\u2212")  # a set, not a string: "" in "-+" would be true
+_SIGNS = frozenset("-+\u2212")
+_DEBIT_CREDIT_SUFFIX = re.compile(r"(?<=[\d\s])(DR|CR|Dr|Cr)\.?$")  # a set, not a string: "" in "-+" would be true
 _CURRENCY_EDGE = re.compile(r"^(?:[A-Z]{3}\b|[^\w\s.,()'\-+\u2212]{1,3})\s*|\s*(?:\b[A-Z]{3}|[^\w\s.,()'\-+\u2212]{1,3})$")
 
 
@@ -216,6 +217,10 @@ class AmountReader:
             return None
         negative = False
         signs = 0
+        suffix = _DEBIT_CREDIT_SUFFIX.search(value)
+        if suffix is not None:
+            # `1200.00 DR` is money out, `3250.00 CR` money in (Australian and Indian banks): the suffix is the sign.
+            negative, signs, value = suffix.group(1).upper() == "DR", 1, value[:suffix.start()].rstrip()
         if value.startswith("(") and value.endswith(")"):
             negative, signs, value = True, 1, value[1:-1].strip()
         for _ in range(3):  # a sign and a currency in either order, at either end
