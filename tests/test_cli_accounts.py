@@ -46,15 +46,20 @@ def test_accounts_table(run):
     assert "510002" in result.stdout and "Visa" in result.stdout
 
 
-@pytest.mark.parametrize("columns", ["80", "100"])
-def test_accounts_table_is_one_line_per_account_with_balances_and_dates_whole(run, columns):
+@pytest.mark.parametrize("columns", ["80", "100", "130"])
+def test_accounts_table_shows_what_picks_an_account_whole_at_80_columns_and_more_when_wider(run, columns):
+    """Id, name, number and balance are what a person picks an account id by: never cut; wider screens
+    add the balance's date, then the institution."""
     from rich.cells import cell_len
     lines = run("accounts", "--sandbox", env={"COLUMNS": columns}).stdout.splitlines()
     assert max(cell_len(line.rstrip()) for line in lines) <= int(columns)
-    rows = [line for line in lines if line.startswith("│")]
+    rows = [line for line in lines if line.split() and line.split()[0].isdigit()]
     assert len(rows) == len(DEMO_ACCOUNTS)     # no row spills onto a second line
+    assert "…" not in "\n".join(lines)
     saver = next(line for line in rows if "510003" in line)
-    assert "17445.70 AUD" in saver and "2026-11-09" in saver
+    assert "NetBank Saver" in saver and "06200087654321" in saver and "17445.70 AUD" in saver
+    assert ("2026-11-09" in saver) == (int(columns) >= 95)
+    assert ("Commonwealth Bank" in saver) == (int(columns) >= 110)
 
 
 def test_categories_tree_and_json(run):

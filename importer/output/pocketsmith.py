@@ -9,14 +9,14 @@ from importer.output.render import Column, console, print_table, write_json
 
 __all__ = ["account_rows", "category_rows", "show_accounts", "show_categories"]
 
-ACCOUNT_COLUMNS = [  # one line per account: ids, money and dates whole, long names cut with an ellipsis
+ACCOUNT_COLUMNS = [  # one line per account: id, name, number and balance whole at 80 columns; more when wider
     Column("id", "Id", justify="right", no_wrap=True),
     Column("name", "Name", no_wrap=True, ratio=4),
     Column("number", "Number", style="dim", no_wrap=True, ratio=2),
-    Column("institution", "Institution", no_wrap=True, ratio=2),
+    Column("institution", "Institution", no_wrap=True, ratio=2, min_screen=110),
     Column("type", "Type", no_wrap=True),
     Column("balance_shown", "Balance", justify="right", no_wrap=True),
-    Column("current_balance_date", "As of", style="dim", no_wrap=True),
+    Column("current_balance_date", "As of", style="dim", no_wrap=True, min_screen=95),
 ]
 
 
@@ -39,7 +39,7 @@ def show_accounts(accounts: list[TransactionAccount], fmt: str, out: IO[str]) ->
     else:
         for row in rows:
             row["balance_shown"] = " ".join(str(v) for v in (row["current_balance"], row["currency"]) if v is not None)
-        print_table(rows, ACCOUNT_COLUMNS, title="Transaction accounts", screen=console(file=out))
+        print_table(rows, ACCOUNT_COLUMNS, title="Transaction accounts", screen=console(file=out), compact=True)
 
 
 def show_categories(categories: list[Category], fmt: str, out: IO[str]) -> None:

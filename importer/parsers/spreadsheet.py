@@ -217,7 +217,7 @@ class SpreadsheetParser:
             where = f"{filename}, sheet '{sheet.name}'" + (f", row {exc.line}" if exc.line else "")
             message = _LINE.sub(r"row \1", exc.message)
             if options.sheet is None and sheet.others:
-                message += (f"; that is the first sheet: pass --sheet NAME to read another ("
+                message += ("; that is the first sheet: pass --sheet NAME to read another ("
                             + ", ".join(f"'{n}'" for n in sheet.others) + ")")
             raise InputError(message, file=where) from None
         for statement in statements:
