@@ -237,12 +237,17 @@ def _probably(difference: Decimal, closing: Decimal, rows: list["PlanRow"], stat
               held: Sequence["PsTransaction"], breaks: list[Break], uncovered: list[str],
               command: Command = _plain_command, created_by: Mapping[int, tuple[str, str]] | None = None) -> str:
     """What a difference most likely is, the likeliest first."""
-    from importer.plan import Action
+    from importer.plan import Action, accepted_unseen
     review = [r for r in rows if r.action == Action.REVIEW]
     some = _rows_making(difference, review)
     if some:
         return _review_rows_making(some, review, command(
             "review", *dict.fromkeys(r.record.file or statement.file for r in review)))
+    accepted = [r for r in rows if accepted_unseen(r)]
+    extra = _rows_making(-difference, accepted)
+    if extra:
+        return _accepted_rows_making(extra, accepted, command(
+            "review", *dict.fromkeys(r.record.file or statement.file for r in accepted)))
     twice = _created_twice(difference, rows, held, created_by or {}, command)
     if twice:
         return twice
@@ -292,6 +297,21 @@ def _review_rows_making(some: list["PlanRow"], review: list["PlanRow"], review_c
         duplicates = (f"{_lines(others)}, and " if others else "") + "the other of those"
     return (f"{len(some)} of the {len(review)} rows for review, not created, {verb} up the difference: probably new: "
             f"{new}; probably duplicates: {duplicates}; {answer}")
+
+
+def _accepted_rows_making(extra: list["PlanRow"], accepted: list["PlanRow"], review_command: str) -> str:
+    """Rows for review that --accept-review creates though the balance says PocketSmith holds them: probable
+    duplicates, named before the person confirms, with the command that decides each instead."""
+    rest = [r for r in accepted if r not in extra]
+    alike = [r for r in rest if r.record.amount in {e.record.amount for e in extra}]
+    # A row of the same amount as another the import keeps: the balance cannot tell which of them is the copy.
+    unsure = [e for e in extra if e.record.amount in {r.record.amount for r in alike}]
+    sure = [e for e in extra if e not in unsure]
+    duplicates = ", and ".join(([_lines(sure)] if sure else [])
+                               + ([f"{_lines(unsure)} or {_lines(alike)} (the same amount)"] if unsure else []))
+    return (f"the {plural(len(accepted), 'row')} for review that --accept-review creates include probable "
+            f"duplicates, which would be created twice: {duplicates}; to decide each instead, run the import "
+            f"without --accept-review and answer with: {review_command}")
 
 
 _TWIN_DAYS = 10     # how far apart a row psimport created and a PocketSmith transaction of its amount may be, twins

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     # dedupe(records, existing, *, imported, settings): one decision per record, a Decision or its fields as a dict.
     Dedupe = Callable[..., Sequence[Decision | Mapping[str, Any]]]
 
-__all__ = ["Action", "ACTIONS", "PlanRow", "Plan", "Summary", "build_plan", "fingerprint", "row_identity", "Decided"]
+__all__ = ["Action", "ACTIONS", "PlanRow", "Plan", "Summary", "build_plan", "fingerprint", "row_identity", "Decided",
+           "accepted_unseen"]
 
 
 class Action(StrEnum):
@@ -37,6 +38,14 @@ class Action(StrEnum):
 
 
 ACTIONS = tuple(Action)
+
+# How a row --accept-review decided begins its reasons (the balance check names such rows).
+ACCEPTED_UNSEEN = "accepted unseen by import --accept-review"
+
+
+def accepted_unseen(row: "PlanRow") -> bool:
+    """A row for review that --accept-review (now or kept from an earlier import) decided to create."""
+    return row.action == Action.CREATE and bool(row.reasons) and row.reasons[0].startswith(ACCEPTED_UNSEEN)
 
 
 def fingerprint(account_id: int, date: str, amount: Decimal, payee: str) -> str:
@@ -317,7 +326,7 @@ def _apply_decision(row: PlanRow, person: Decided, held: Mapping[int, PsTransact
     elif getattr(person, "source", None) == "accept-review":
         # Created unseen, as --accept-review creates: flagged for the person to look at in PocketSmith.
         row.needs_review = True
-        row.reasons = [f"accepted unseen by import --accept-review on {day}: new (flagged needs_review)"]
+        row.reasons = [f"{ACCEPTED_UNSEEN} on {day}: new (flagged needs_review)"]
     else:
         row.reasons = [f"your decision on {day}: {'new' if row.action == Action.CREATE else 'skip'}"]
 

@@ -197,6 +197,19 @@ def test_the_import_question_names_where_and_no_ends_cleanly(sandbox, run, tmp_p
     assert kept.exit_code == 1 and "Nothing was deleted." in kept.stderr and len(sandbox.transactions(EVERYDAY)) == 1
 
 
+def test_the_accept_review_question_stands_under_the_plan_it_carries_out(demo_sandbox, run, monkeypatch):
+    """The plan above the question counts the rows for review as to create, as many as the question asks."""
+    import importer.cli
+    monkeypatch.setattr(importer.cli, "_can_ask", lambda: True)
+    held = len(demo_sandbox.transactions(510001))
+    declined = run("import", SAMPLES, "--config", DEMO_CONFIG, "--accept-review", sandbox=demo_sandbox, input="n\n")
+    assert declined.exit_code == 1, declined.output
+    assert "155 rows: 28 to create, 127 duplicates, 0 for review, 0 skipped" in declined.stdout
+    assert f"Create 28 transactions in PocketSmith ({demo_sandbox.url})? [y/N]" in declined.stderr
+    assert len(demo_sandbox.transactions(510001)) == held
+    assert "no decisions" in run("decisions", "list", sandbox=demo_sandbox).output.lower()
+
+
 def test_import_without_a_terminal_or_yes_refuses_and_creates_nothing(sandbox, run, tmp_path):
     statement = _qif(tmp_path / "s.qif", [("03/14/2024", "-4.50", "Coffee")])
     result = run("import", statement, "--account", EVERYDAY, sandbox=sandbox)

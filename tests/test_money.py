@@ -190,6 +190,25 @@ def test_the_advice_on_rows_for_review_names_the_new_and_the_duplicates_and_neve
     assert "everyday.ofx line 618 as #" in reason and f"psimport undo {batch}" in reason
 
 
+def test_the_plan_accept_review_shows_is_the_one_it_creates_and_names_the_probable_duplicates(demo_sandbox, run):
+    """The plan shown before confirming counts the rows for review as created, its balance after import adds
+    them, and it names the ones the balance says PocketSmith holds already; the import then does just that."""
+    samples = Path(__file__).resolve().parents[1] / "sample_statements"
+    config = samples / "psimport.yaml"
+    imported = run("import", samples, "--config", config, "--accept-review", "--yes", sandbox=demo_sandbox)
+    assert imported.exit_code == 0, imported.output
+    text = " ".join(re.sub(r"[│╭╮╰╯─]", " ", imported.output).split())
+    assert "155 rows: 28 to create, 127 duplicates, 0 for review, 0 skipped" in text
+    assert re.search(r"Everyday Account 2026-11-20 7351\.22 7216\.80 differs by 134\.42", text)
+    assert ("the 3 rows for review that --accept-review creates include probable duplicates, which would be "
+            "created twice: everyday.ofx line 443, and everyday.ofx line 618 or everyday.ofx line 642 "
+            "(the same amount)") in text
+    assert re.search(r"created 28 transactions; skipped 127 duplicates, 0 for review", text)
+    # What the plan said PocketSmith would hold after the import is what it holds.
+    entry = _balance(_preview(run, samples, "--config", config, sandbox=demo_sandbox), EVERYDAY)
+    assert (entry["pocketsmith_after"], entry["difference"]) == ("7216.80", "134.42")
+
+
 # ── gaps and overlaps ─────────────────────────────────────────────────────────────────────────
 
 def test_a_feed_gap_that_the_statement_fills(sandbox, run, tmp_path):

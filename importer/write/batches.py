@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, ContextManager, Protocol, Sequence, 
 
 from importer.errors import ConfigError, InputError
 from importer.pipeline import locate, plan_located
-from importer.plan import Action, Plan
+from importer.plan import Action, Plan, accepted_unseen
 from importer.text import plural
 from importer.decisions import accepted_reviews, client_lookup, read_decisions_csv
 from importer.enrich import plan_fills, planned_updates, send_updates, undo_updates
@@ -179,7 +179,14 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
         plan, decided = _with_csv_decisions(plan, decisions_csv, located, config, client, rules_path, journal,
                                             target, client, ui.command)
     if accept_review:
-        decided += accepted_reviews(plan, target)
+        accepted = accepted_reviews(plan, target)
+        if accepted:
+            # Planned again with the rows for review decided as created, so the plan shown and confirmed (its
+            # counts, the balance after import, the warnings) is the one that is then done.
+            decided += accepted
+            plan = plan_located(located, config=config, source=client, rules=rules_path, journal=journal,
+                                target=target, decisions={(d.account_id, d.external_id): _today(d) for d in decided},
+                                command=ui.command)
     to_send = plan.to_send(accept_review)
     updates = planned_updates(plan_fills(plan)) if enrich else []
     if not to_send and not updates:
@@ -197,8 +204,11 @@ def _open_batch(journal: Journal, client: "Client", config: "Config", target: st
     ui.confirm(f"{question[0].upper()}{question[1:]} in {_where(target)}?", "importing")
     sending = {row.index for row in to_send}
     creatable = (Action.CREATE, Action.REVIEW)
+    # A row --accept-review decided is journaled as the row for review it was (the balance check later
+    # suspects those first when rows were created twice).
     rows = [NewRow(row_index=row.index, account_id=row.account_id, external_id=row.record.external_id,
-                   fingerprint=row.fingerprint, action=row.action, send=row.index in sending,
+                   fingerprint=row.fingerprint, action=Action.REVIEW if accepted_unseen(row) else row.action,
+                   send=row.index in sending,
                    body=row.body(accepted_review=row.action == Action.REVIEW) if row.action in creatable else None)
             for row in plan.rows]
     return journal.create_batch(key=key, files=located.files, accounts=located.account_ids, plan=plan.to_json(),
