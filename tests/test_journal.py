@@ -41,6 +41,24 @@ def test_a_batch_records_its_rows_planned_and_its_plan(journal):
     assert journal.rows(batch_id)[0].body["amount"] == "-1.10"
 
 
+def test_batches_begun_in_one_second_that_draw_the_same_suffix_get_ids_of_their_own(journal, monkeypatch):
+    import secrets
+    from datetime import datetime, timezone
+
+    import importer.write.journal as journal_module
+
+    class OneSecond(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 12, 4, 21, 0, 0, tzinfo=timezone.utc)
+    monkeypatch.setattr(journal_module, "datetime", OneSecond)
+    draws = iter(["beef", "beef", "f00d"])
+    monkeypatch.setattr(secrets, "token_hex", lambda n: next(draws))
+    first, second = _batch(journal, key="a"), _batch(journal, key="b")
+    assert first.endswith("-beef") and second.endswith("-f00d")
+    assert journal.batch(second).counts == {"planned": 3}
+
+
 def test_rows_not_to_send_are_kept_as_skipped(journal):
     batch_id = journal.create_batch(key="k", files=[], accounts=[7], plan={},
                                     rows=_rows(2) + [NewRow(5, 7, "FITX", "fp", "duplicate", False, None)])

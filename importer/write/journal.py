@@ -371,10 +371,15 @@ class Journal:
         (--decisions, --accept-review: kept as this batch's, so its undo forgets them) in one transaction;
         returns its id."""
         now = datetime.now(timezone.utc)
-        batch_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         stamp = now.isoformat(timespec="seconds")
         existing_json = {str(k): sorted(set(v)) for k, v in (existing or {}).items()}
         with self._transaction() as db:
+            # An id is the second and a random suffix: two batches begun in one second (an inbox's files) may
+            # draw the same suffix, so a taken id is drawn again rather than refused.
+            while True:
+                batch_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+                if db.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)).fetchone() is None:
+                    break
             db.execute("INSERT INTO batches (id, created_at, key, files, accounts, plan, existing, status, target)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)",
                        (batch_id, stamp, key, _dumps(files), _dumps(sorted(set(accounts))), _dumps(plan),
