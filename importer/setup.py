@@ -269,9 +269,9 @@ def propose_account(statement: Statement, accounts: Sequence[TransactionAccount]
         if same:
             return same
     if currency:
-        same = [a for a in accounts if (a.currency_code or "").upper() == currency]
-        if len(same) == 1:
-            return Proposal(same[0], f"your only {currency} account")
+        in_currency = [a for a in accounts if (a.currency_code or "").upper() == currency]
+        if len(in_currency) == 1:
+            return Proposal(in_currency[0], f"your only {currency} account")
     return Proposal(None)
 
 
