@@ -592,7 +592,7 @@ class _Inference:
         if len(ordered) == 1:
             self.notes.append(f"date from {ordered[0].label}, the date the rows are sorted by (the booking date)")
             return ordered[0]
-        answered = [c for c in candidates if _answer(c) == self.date_column]
+        answered = [c for c in candidates if _answer(c, candidates) == self.date_column]
         if answered:
             self.notes.append(f"date from {answered[0].label}, as you answered")
             return answered[0]
@@ -600,8 +600,8 @@ class _Inference:
         raise LayoutQuestion(f"cannot infer this CSV's layout: {labels} all hold dates, and nothing says which is "
                              f"the booking date; set columns.date in a mapping; {NEW_MAPPING_HINT}",
                              file=self.filename, key="columns.date",
-                             answers={_answer(c): f"the booking date is {c.label} (such as {c.nonblank[0]})"
-                                      for c in candidates})
+                             answers={_answer(c, candidates): f"the booking date is {c.label} "
+                                                                  f"(such as {c.nonblank[0]})" for c in candidates})
 
     def _read_dates(self, cells: Sequence[str]) -> list:
         """Each cell as a date (None where it is none), in the order the cells allow, `--date-order` first."""
@@ -861,7 +861,7 @@ class _Inference:
             many, few = sorted((x, y), key=lambda c: -counts[c.index])
             if rows >= _MANY_ROWS and counts[many.index] >= 3 * max(1, counts[few.index]):
                 return _Money(debit=many, credit=few, by_count=(counts[many.index], counts[few.index]))
-            answered = [c for c in (x, y) if _answer(c) == self.debit_column]
+            answered = [c for c in (x, y) if _answer(c, (x, y)) == self.debit_column]
             if answered:
                 out = answered[0]
                 return _Money(debit=out, credit=y if out is x else x, by_answer=True)
@@ -869,7 +869,7 @@ class _Inference:
                 f"cannot infer this CSV's layout: {x.label} and {y.label} look like money out and money in, and no "
                 "running balance or name says which is which; set columns.debit (money out) and columns.credit in "
                 f"a mapping; {NEW_MAPPING_HINT}", file=self.filename, key="columns.debit",
-                answers={_answer(out): f"money out is {out.label}, money in {into.label}"
+                answers={_answer(out, (x, y)): f"money out is {out.label}, money in {into.label}"
                          for out, into in ((x, y), (y, x))})
         if len(money) == 1 and money[0].role in ("debit", "credit"):
             # One column, named money out (`Belastung`, `Paid out`) or money in: its name gives the direction.
@@ -995,9 +995,12 @@ class _Inference:
         return result
 
 
-def _answer(column: Column) -> str:
-    """How a person names a column when answering which one it is: its header name, else its number."""
-    return column.name.strip() or str(column.index + 1)
+def _answer(column: Column, among: Sequence[Column]) -> str:
+    """How a person names a column when answering which of `among` it is: its header name, else (no name,
+    or one another of them shares) its number from 1."""
+    name = column.name.strip()
+    shared = sum(c.name.strip().casefold() == name.casefold() for c in among) > 1
+    return name if name and not shared else str(column.index + 1)
 
 
 def _mean_length(column: Column) -> float:
@@ -1113,7 +1116,8 @@ class _Money:
         if self.debit is None or self.credit is None:
             side = self.debit or self.credit
             return f"{'money out' if self.debit else 'money in'} {side.label} (as its name says)"  # type: ignore
-        why = " (by their names)" if self.by_name else " (as you answered)" if self.by_answer else " (money out is the one printed negative)" if self.by_sign \
+        why = " (by their names)" if self.by_name else " (as you answered)" if self.by_answer \
+            else " (money out is the one printed negative)" if self.by_sign \
             else (f" (nothing else says which is which: money out is the column with far more entries, "
                   f"{self.by_count[0]} against {self.by_count[1]}; if that is wrong, set columns.debit and "
                   "columns.credit in a mapping)") if self.by_count else ""
