@@ -147,3 +147,61 @@ def test_the_answered_date_order_of_a_headerless_file_applies_to_it_next_time(tm
     parsed = run(tmp_path, "parse", str(statement), "--format", "json")
     assert parsed.exit_code == 0, parsed.output
     assert '"format": "csv:hl"' in parsed.stdout and '"date": "2024-03-05"' in parsed.stdout
+
+
+def _ask_and_write(tmp_path, statement, name, *dialogue):
+    """`mappings new` in a pseudo-terminal: each (expected, typed) pair of the dialogue, then yes to writing."""
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path), COLUMNS="100")
+    child = pexpect.spawn(sys.executable, ["-m", "importer", "mappings", "new", str(statement), "--name", name],
+                          cwd=str(tmp_path), env=env, encoding="utf-8", timeout=30)
+    for expected, typed in dialogue:
+        child.expect(expected)
+        if typed is not None:
+            child.sendline(typed)
+    child.expect(r"Write this mapping to .*\[y/N\]: ")
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    parsed = pexpect.run(f"{sys.executable} -m importer parse {statement} --mapping {name} --format json", env=env,
+                         cwd=str(tmp_path), encoding="utf-8")
+    return load_mapping(tmp_path / "config" / "psimport" / "mappings" / f"{name}.yaml"), parsed
+
+
+def test_mappings_new_asks_which_of_two_date_columns_is_the_booking_date(tmp_path):
+    # Neither is named the date, neither is on or before the other on every row, neither is sorted.
+    statement = tmp_path / "two_dates.csv"
+    statement.write_text("Posted,Effective,Description,Amount,Balance\n05/01/2024,03/01/2024,TESCO,-4.00,96.00\n"
+                         "02/01/2024,13/01/2024,PAY,100.00,196.00\n15/01/2024,07/01/2024,SHELL,-20.00,176.00\n",
+                         encoding="utf-8")
+    mapping, parsed = _ask_and_write(
+        tmp_path, statement, "twodates",
+        ("'Posted' and 'Effective' all hold dates, and nothing says which is the booking date", None),
+        (r"Effective: the booking date is 'Effective' \(such as 03/01/2024\)", None),
+        (r"Your answer for columns.date \(Posted, Effective\): ", "Effective"),
+        ("date from 'Effective', as you answered", None))
+    assert mapping.date == "Effective"
+    assert '"date": "2024-01-03", "amount": "-4.00"' in parsed and '"date": "2024-01-13", "amount": "100.00"' in parsed
+
+
+def test_mappings_new_asks_which_of_an_in_out_pair_is_money_out(tmp_path):
+    # No balance to carry, no name for either side, no sign: only the person knows which is money out.
+    statement = tmp_path / "pair.csv"
+    statement.write_text("Date,Description,Sum A,Sum B\n14/01/2024,TESCO,4.00,\n15/01/2024,PAY,,100.00\n"
+                         "16/01/2024,SHELL,20.00,\n", encoding="utf-8")
+    mapping, parsed = _ask_and_write(
+        tmp_path, statement, "pair",
+        ("'Sum A' and 'Sum B' look like money out and money in", None),
+        ("Sum B: money out is 'Sum B', money in 'Sum A'", None),
+        (r"Your answer for columns.debit \(Sum A, Sum B\): ", "Sum A"),
+        (r"money out 'Sum A', money in 'Sum B' \(as you answered\)", None))
+    assert mapping.debit == "Sum A" and mapping.credit == "Sum B"
+    assert '"date": "2024-01-14", "amount": "-4.00"' in parsed and '"date": "2024-01-15", "amount": "100.00"' in parsed
+
+
+def test_with_yes_a_column_question_names_its_key(tmp_path):
+    (tmp_path / "pair.csv").write_text("Date,Description,Sum A,Sum B\n14/01/2024,TESCO,4.00,\n"
+                                       "15/01/2024,PAY,,100.00\n", encoding="utf-8")
+    result = run(tmp_path, "mappings", "new", str(tmp_path / "pair.csv"), "--yes")
+    assert result.exit_code == 2 and "(columns.debit: Sum A, Sum B)" in result.stderr
+    assert "run it without --yes to answer" in result.stderr and "pass --mapping FILE" not in result.stderr

@@ -338,11 +338,14 @@ def _carries(balance: Sequence[Decimal | None], amount: Sequence[Decimal], direc
 # ─── the inference ────────────────────────────────────────────────────────────────────────────
 
 class _Inference:
-    def __init__(self, source: Source, date_order: str | None, sign: str | None = None):
+    def __init__(self, source: Source, date_order: str | None, sign: str | None = None,
+                 date_column: str | None = None, debit_column: str | None = None):
         self.source = source
         self.filename = source.filename
         self.date_order = date_order
         self.sign = sign          # "normal" or "charges_positive" when the user has said
+        self.date_column = date_column     # the booking date's column, when the user has said (an _answer)
+        self.debit_column = debit_column   # which of an in/out pair is money out, when the user has said
         self.notes: list[str] = []
 
     def fail(self, message: str, line: int | None = None) -> InputError:
@@ -589,9 +592,16 @@ class _Inference:
         if len(ordered) == 1:
             self.notes.append(f"date from {ordered[0].label}, the date the rows are sorted by (the booking date)")
             return ordered[0]
+        answered = [c for c in candidates if _answer(c, candidates) == self.date_column]
+        if answered:
+            self.notes.append(f"date from {answered[0].label}, as you answered")
+            return answered[0]
         labels = " and ".join(c.label for c in candidates)
-        raise self.fail(f"{labels} all hold dates, and nothing says which is the booking date; "
-                        "set columns.date in a mapping")
+        raise LayoutQuestion(f"cannot infer this CSV's layout: {labels} all hold dates, and nothing says which is "
+                             f"the booking date; set columns.date in a mapping; {NEW_MAPPING_HINT}",
+                             file=self.filename, key="columns.date",
+                             answers={_answer(c, candidates): f"the booking date is {c.label} "
+                                                                  f"(such as {c.nonblank[0]})" for c in candidates})
 
     def _read_dates(self, cells: Sequence[str]) -> list:
         """Each cell as a date (None where it is none), in the order the cells allow, `--date-order` first."""
@@ -851,8 +861,16 @@ class _Inference:
             many, few = sorted((x, y), key=lambda c: -counts[c.index])
             if rows >= _MANY_ROWS and counts[many.index] >= 3 * max(1, counts[few.index]):
                 return _Money(debit=many, credit=few, by_count=(counts[many.index], counts[few.index]))
-            raise self.fail(f"{x.label} and {y.label} look like money out and money in, and no running balance or "
-                            "name says which is which; set columns.debit (money out) and columns.credit in a mapping")
+            answered = [c for c in (x, y) if _answer(c, (x, y)) == self.debit_column]
+            if answered:
+                out = answered[0]
+                return _Money(debit=out, credit=y if out is x else x, by_answer=True)
+            raise LayoutQuestion(
+                f"cannot infer this CSV's layout: {x.label} and {y.label} look like money out and money in, and no "
+                "running balance or name says which is which; set columns.debit (money out) and columns.credit in "
+                f"a mapping; {NEW_MAPPING_HINT}", file=self.filename, key="columns.debit",
+                answers={_answer(out, (x, y)): f"money out is {out.label}, money in {into.label}"
+                         for out, into in ((x, y), (y, x))})
         if len(money) == 1 and money[0].role in ("debit", "credit"):
             # One column, named money out (`Belastung`, `Paid out`) or money in: its name gives the direction.
             side = money[0]
@@ -977,6 +995,14 @@ class _Inference:
         return result
 
 
+def _answer(column: Column, among: Sequence[Column]) -> str:
+    """How a person names a column when answering which of `among` it is: its header name, else (no name,
+    or one another of them shares) its number from 1."""
+    name = column.name.strip()
+    shared = sum(c.name.strip().casefold() == name.casefold() for c in among) > 1
+    return name if name and not shared else str(column.index + 1)
+
+
 def _mean_length(column: Column) -> float:
     return sum(map(len, column.nonblank)) / max(1, len(column.nonblank))
 
@@ -1018,6 +1044,7 @@ class _Money:
     by_name: bool = False
     by_sign: bool = False
     by_count: tuple[int, int] | None = None
+    by_answer: bool = False
 
     def as_named(self) -> bool:
         """Whether the header names agree with this reading (or say nothing against it)."""
@@ -1089,7 +1116,8 @@ class _Money:
         if self.debit is None or self.credit is None:
             side = self.debit or self.credit
             return f"{'money out' if self.debit else 'money in'} {side.label} (as its name says)"  # type: ignore
-        why = " (by their names)" if self.by_name else " (money out is the one printed negative)" if self.by_sign \
+        why = " (by their names)" if self.by_name else " (as you answered)" if self.by_answer \
+            else " (money out is the one printed negative)" if self.by_sign \
             else (f" (nothing else says which is which: money out is the column with far more entries, "
                   f"{self.by_count[0]} against {self.by_count[1]}; if that is wrong, set columns.debit and "
                   "columns.credit in a mapping)") if self.by_count else ""
@@ -1101,8 +1129,10 @@ def _mapping_data(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key != "signature"}
 
 
-def infer_layout(source: Source, date_order: str | None = None, sign: str | None = None) -> Inferred:
+def infer_layout(source: Source, date_order: str | None = None, sign: str | None = None,
+                 date_column: str | None = None, debit_column: str | None = None) -> Inferred:
     """Infer the layout of a CSV from its own rows; an InputError (a LayoutQuestion where a person could answer
-    it) names the one question it cannot settle. `date_order` and `sign` ("normal", "charges_positive") are
+    it) names the one question it cannot settle. `date_order`, `sign` ("normal", "charges_positive"), and
+    `date_column` and `debit_column` (a column's header name, or its number from 1 when it has none) are
     answers the user has given."""
-    return _Inference(source, date_order, sign).run()
+    return _Inference(source, date_order, sign, date_column, debit_column).run()

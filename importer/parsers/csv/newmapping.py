@@ -35,16 +35,17 @@ class NewMapping:
 
 
 def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = None,
-                sign: str | None = None) -> NewMapping:
+                sign: str | None = None, date_column: str | None = None,
+                debit_column: str | None = None) -> NewMapping:
     """Infer a file's layout and write it as a commented mapping named `name`, checked by reading the
-    file through it. What it cannot settle is a LayoutQuestion (`date_order`, `sign`): ask it, and call
-    again with the answer."""
+    file through it. What it cannot settle is a LayoutQuestion (`date_order`, `sign`, `columns.date`,
+    `columns.debit`): ask it, and call again with the answer."""
     from importer.parsers.base import ParseOptions
     from importer.parsers.csv.reader import Reader
     from importer.parsers.csv.values import AmbiguousDates
     from importer.yamlfile import read_yaml
     source = Source(data, filename)
-    inferred = infer_layout(source, date_order, sign)
+    inferred = infer_layout(source, date_order, sign, date_column, debit_column)
     if date_order:
         inferred.data.setdefault("date_order", date_order)
     if sign == "normal" and "sign" not in inferred.data:
