@@ -112,7 +112,7 @@ def show_suggestions(suggestions: list[dict], fmt: str, out: IO[str], *, conside
 
 
 def show_explanations(rows: list[dict], fmt: str, out: IO[str]) -> None:
-    """`psimport rules explain`: a table per file, one line per row (long text cut; --format json has it all)."""
+    """`psimport rules explain`: a table per file, a row each (payees cut, what was set whole; --format json has it all)."""
     if fmt == "json":
         write_json({"transactions": rows}, out)
         return
@@ -128,13 +128,14 @@ def show_explanations(rows: list[dict], fmt: str, out: IO[str]) -> None:
             {"line": row["line"], "date": row["date"], "amount": row["amount"], "payee": row["payee"],
              "rules": ", ".join(row["rules"]) or "–", "decided": "; ".join(decided)})
     for file, table in by_file.items():
-        print_table(table, [Column("line", "Line", justify="right", style="dim", no_wrap=True),
+        # What the rules matched and set is the point: it wraps at its words, never cut; the payee is cut.
+        print_table(table, [Column("line", "Line", justify="right", style="dim", no_wrap=True, min_screen=100),
                             Column("date", "Date", no_wrap=True),
                             Column("amount", "Amount", justify="right", no_wrap=True),
-                            Column("payee", "Payee", no_wrap=True, ratio=3),
-                            Column("rules", "Rules", no_wrap=True, ratio=2),
-                            Column("decided", "Sets", no_wrap=True, ratio=4)],
-                    title=f"{Path(file).name}: which rules match each row", screen=screen,
+                            Column("payee", "Payee", no_wrap=True, ratio=2),
+                            Column("rules", "Rules", ratio=2),
+                            Column("decided", "Sets", ratio=3)],
+                    title=f"{Path(file).name}: which rules match each row", screen=screen, compact=True,
                     row_style=lambda r: "dim" if r["rules"] == "–" else None)
     matched = sum(1 for row in rows if row["rules"])
     screen.print(f"{matched} of {len(rows)} rows matched a rule")
