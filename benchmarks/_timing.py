@@ -1,7 +1,8 @@
-"""Shared timing helpers for the benchmarks: medians of fresh-process runs, peak memory."""
+"""Shared timing helpers for the benchmarks: medians of fresh-process runs, peak memory, a sandbox to run against."""
 
 from __future__ import annotations
 
+import re
 import resource
 import statistics
 import subprocess
@@ -27,6 +28,18 @@ def child_peak_rss_mb() -> float:
 
 def python() -> str:
     return sys.executable
+
+
+def start_sandbox(*options: str, **popen) -> tuple[subprocess.Popen, str]:
+    """`psimport sandbox --port 0 OPTIONS` running in its own process, and the API URL its first line names."""
+    process = subprocess.Popen([python(), "-m", "importer", "sandbox", "--port", "0", *options],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+    line = process.stdout.readline()
+    found = re.search(r"(http://127\.0\.0\.1:\d+/v2)", line)
+    if not found:
+        process.kill()
+        raise SystemExit(f"the sandbox did not start: {line}")
+    return process, found.group(1)
 
 
 def report_targets(targets: Sequence[tuple[str, bool]]) -> int:

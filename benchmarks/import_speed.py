@@ -53,6 +53,8 @@ sys.path.insert(0, str(ROOT))
 
 from importer.write.writer import DEFAULT_CONCURRENCY, START_CONCURRENCY  # noqa: E402
 
+from _timing import start_sandbox  # noqa: E402  # beside this script
+
 ACCOUNT = 510001
 KEY = "sk-bench-import-0123456789"
 LATENCY_MS = 25
@@ -100,16 +102,8 @@ class Sandbox:
     def __init__(self, directory: Path, env: dict, *options: str):
         self.db = directory / "sandbox.sqlite3"
         self.held = seed_held(self.db)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "importer", "sandbox", "--port", "0", "--db", str(self.db), "--key", KEY,
-             "--latency-ms", str(LATENCY_MS), *options],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=directory)
-        line = self.process.stdout.readline()
-        found = re.search(r"(http://127\.0\.0\.1:\d+/v2)", line)
-        if not found:
-            self.process.kill()
-            raise SystemExit(f"the sandbox did not start: {line}")
-        self.url = found.group(1)
+        self.process, self.url = start_sandbox("--db", str(self.db), "--key", KEY, "--latency-ms", str(LATENCY_MS),
+                                               *options, env=env, cwd=directory)
 
     def stored(self) -> Counter:
         """What the import added: the account's transactions less the ones seeded."""

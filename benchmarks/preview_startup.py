@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import re
 import resource
 import statistics
 import subprocess
@@ -45,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _monthly import ACCOUNT, feed_copies, seed_sandbox, statement_rows, write_ofx  # noqa: E402
-from _timing import python, report_targets  # noqa: E402
+from _timing import python, report_targets, start_sandbox  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-bench-startup-0123456789"
@@ -69,15 +68,7 @@ class SandboxProcess:
     """`psimport sandbox` on a free port, serving `db`."""
 
     def __init__(self, db: Path, env: dict, cwd: Path):
-        self.process = subprocess.Popen([python(), "-m", "importer", "sandbox", "--port", "0", "--db", str(db),
-                                         "--key", KEY], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
-        line = self.process.stdout.readline()
-        found = re.search(r"(http://127\.0\.0\.1:\d+/v2)", line)
-        if not found:
-            self.process.kill()
-            raise SystemExit(f"the sandbox did not start: {line}")
-        self.url = found.group(1)
+        self.process, self.url = start_sandbox("--db", str(db), "--key", KEY, env=env, cwd=cwd)
 
     def close(self) -> None:
         self.process.terminate()

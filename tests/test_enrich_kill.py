@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from processes import start_sandbox
 
 from importer.pocketsmith.client import PocketSmith
 from importer.write.journal import Journal
@@ -38,17 +39,12 @@ def sandbox_process(tmp_path_factory):
     """`psimport sandbox -v` as a subprocess: its URL, its database, and the requests it has logged so far."""
     directory = tmp_path_factory.mktemp("enrich-kill-sandbox")
     db = directory / "sandbox.sqlite3"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "importer", "sandbox", "--port", "0", "--db", str(db), "--key", KEY,
-         "--latency-ms", "25", "--state-dir", str(directory), "-v"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, url = start_sandbox("--db", str(db), "--key", KEY, "--latency-ms", "25", "--state-dir", str(directory),
+                                 "-v")
     logged: list[str] = []
     try:
-        line = process.stdout.readline()
-        found = re.search(r"(http://127\.0\.0\.1:\d+/v2)", line)
-        assert found, f"sandbox did not start: {line!r}"
         threading.Thread(target=lambda: logged.extend(iter(process.stdout.readline, "")), daemon=True).start()
-        yield found.group(1), db, logged
+        yield url, db, logged
     finally:
         process.terminate()
         process.wait(timeout=10)

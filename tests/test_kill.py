@@ -9,7 +9,6 @@ soon as its first row is journaled `sending`), and is then run again to completi
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sqlite3
 import subprocess
@@ -20,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from processes import start_sandbox
 
 from importer.write.journal import Journal
 
@@ -49,15 +49,9 @@ def sandbox_process(tmp_path_factory):
     """`psimport sandbox` as a subprocess on a free port, 25 ms per request."""
     directory = tmp_path_factory.mktemp("kill-sandbox")
     db = directory / "sandbox.sqlite3"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "importer", "sandbox", "--port", "0", "--db", str(db), "--key", KEY,
-         "--latency-ms", "25", "--state-dir", str(directory)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, url = start_sandbox("--db", str(db), "--key", KEY, "--latency-ms", "25", "--state-dir", str(directory))
     try:
-        line = process.stdout.readline()
-        found = re.search(r"(http://127\.0\.0\.1:\d+/v2)", line)
-        assert found, f"sandbox did not start: {line!r}"
-        yield found.group(1), db
+        yield url, db
     finally:
         process.terminate()
         process.wait(timeout=10)
