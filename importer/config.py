@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -75,6 +77,36 @@ def private_file(path: str | Path) -> Path:
     except OSError as exc:
         raise ConfigError(f"cannot create this state file ({exc.strerror})", file=str(path)) from None
     return path
+
+
+@contextmanager
+def pid_lock(path: Path, busy: Callable[[str], Exception]) -> Iterator[None]:
+    """Hold an exclusive lock on the 0600 file `path`, with this process's id in it, until the block ends.
+
+    The OS drops the lock when its holder dies, even by SIGKILL. Already held: `busy(holder's pid)` is
+    raised. Windows has no advisory locks: there one run at a time is on the user.
+    """
+    with open(private_file(path), "a+", encoding="ascii") as handle:
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise busy(handle.read().strip() or "another process") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _data_package_dir(name: str) -> Path:

@@ -10,7 +10,6 @@ runs (two cron jobs, or cron and a person) from working on it at once.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 from contextlib import contextmanager
@@ -79,24 +78,10 @@ def inbox_files(inbox: Path) -> list[Path]:
 @contextmanager
 def inbox_lock(inbox: Path) -> Iterator[None]:
     """One run on an inbox at a time; the OS drops the lock if the holder dies, even by SIGKILL."""
-    try:
-        import fcntl
-    except ImportError:      # Windows: no advisory locks; one run at a time is on the user
-        yield
-        return
-    from importer.config import private_file
-    with open(private_file(inbox / LOCK_FILE), "a+", encoding="ascii") as handle:      # 0600, as every lock
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise Busy(f"another psimport run is importing this inbox (pid {holder}); this one did nothing. "
-                       "It will be picked up by the next run", file=str(inbox)) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+    from importer.config import pid_lock
+    with pid_lock(inbox / LOCK_FILE, lambda holder: Busy(
+            f"another psimport run is importing this inbox (pid {holder}); this one did nothing. "
+            "It will be picked up by the next run", file=str(inbox))):
         yield
 
 

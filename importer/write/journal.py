@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import secrets
 import sqlite3
 import threading
@@ -25,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from importer.config import make_private_dir, private_file
+from importer.config import make_private_dir, pid_lock, private_file
 from importer.errors import Busy, ConfigError, InputError
 
 __all__ = ["Journal", "BatchInfo", "JournalRow", "NewRow", "JOURNAL_FILE", "DONE_STATES", "OPEN_STATES",
@@ -707,32 +706,9 @@ def import_lock(state_dir: str | Path) -> Iterator[None]:
     sending that row; the OS drops the lock when its holder dies, even by SIGKILL.
     """
     path = make_private_dir(state_dir, "the state dir")
-    handle = open(private_file(path / LOCK_FILE), "a+")
-    try:
-        try:
-            import fcntl
-        except ImportError:      # Windows: no advisory locks; one process at a time is on the user
-            yield
-            return
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise Busy(f"another psimport import or undo is running (pid {holder}) with the state dir "
-                              f"{path}; wait for it to finish") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    finally:
-        handle.close()
+    with pid_lock(path / LOCK_FILE, lambda holder: Busy(f"another psimport import or undo is running (pid {holder}) "
+                                                        f"with the state dir {path}; wait for it to finish")):
+        yield
 
 
 def import_running(state_dir: str | Path) -> bool:
