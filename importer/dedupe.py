@@ -1065,7 +1065,7 @@ class _Matcher:
         for index in open_rows:
             pair = assigned.get(index)
             if index in typed_odds:
-                decisions[index] = self._typed_run_decision(index, *typed_odds[index])
+                decisions[index] = self._typed_run_decision(*typed_odds[index])
             elif index in self.ambiguous:
                 decisions[index] = self._ambiguous_decision(index, pair)
             elif pair is not None:
@@ -1075,20 +1075,22 @@ class _Matcher:
             else:
                 decisions[index] = self._create(index, best.get(index))
 
-    # -- a counted run against entries typed by hand ---------------------------------------------------------
+    # -- a run against entries typed by hand -------------------------------------------------------------------
     def _typed_run_odds(self, pairs: list[_Pair], assigned: dict[int, _Pair],
                         open_rows: list[int]) -> dict[int, tuple[float, _Pair]]:
-        """Row -> (the probability that PocketSmith holds it, the typed pair to show) for the rows of a counted
-        run (the daily coffee) that entries typed by hand could be.
+        """Row -> (the probability that PocketSmith holds it, the typed pair to show) for the rows of a run
+        (the daily coffee: `_RUN_MIN_ROWS` feed pairs or more) that entries typed by hand could be, unless
+        something else in PocketSmith holds them.
 
         Which statement coffee a typed "Coffee" is can often not be told: the person typed some of them and
         forgot the rest, each on the day they remember. One best assignment then loses a row and doubles
         another a few days apart, whichever it picks. Instead, every way the typed entries can be the run's
         rows is weighed (`_typed_total`, a small dynamic programme over the entries in date order), with odds
         learned from this statement and PocketSmith alone: how often this person types a purchase at all
-        (`_typing_rate`), how their typed dates sit against the statement's (`_typed_lag_odds`, from typed
-        entries matched outside runs), centred on the run's counted lag. A row's probability of being held is
-        then the share of that weight in which some typed entry is it."""
+        (`_typing_rate`), how many days off their typed dates are (`_typed_slips`, from typed entries matched
+        outside runs), and on which days the run's rows were bought (the run's own feed pairs: its posting
+        lags, late batches included, and the weekdays it is bought on). A row's probability of being held is
+        the share of that weight in which some typed entry is it."""
         if not self.run_lags:
             return {}
         typed = [p for p in pairs if p.exact and not p.pending and self._source(p.pos) == "typed"
@@ -1115,7 +1117,8 @@ class _Matcher:
             options: dict[int, list[tuple[int, float]]] = {}
             best: dict[int, tuple[float, _Pair]] = {}
             for pair in group:
-                fit = self._typed_fit(self.records[pair.row].date, self.pool[pair.pos].date, posting, weekdays, slips)
+                fit = self._typed_fit(self.records[pair.row].date, self.pool[pair.pos].date, posting, weekdays,
+                                      slips)
                 if fit <= 0:
                     continue
                 options.setdefault(pair.pos, []).append((pair.row, rate / (1 - rate) * fit))
@@ -1132,8 +1135,8 @@ class _Matcher:
         return odds
 
     def _run_feed_items(self, cents: int) -> list[int]:
-        return [pos for pos in range(len(self.pool)) if int(self.pool_cents[pos]) == cents
-                and self._source(pos) == "feed" and not self.pool_pending[pos]]
+        same = self.np.nonzero((self.pool_cents == cents) & ~self.pool_pending)[0].tolist()
+        return [pos for pos in same if self._source(pos) == "feed"]
 
     @staticmethod
     def _weekday_shares(days: Sequence[date]) -> list[float]:
@@ -1144,7 +1147,8 @@ class _Matcher:
         weekend = counts[4] + counts[5] + counts[6]
         return [1.0] * 4 + ([counts[d] / weekend for d in (4, 5, 6)] if weekend else [1.0, 0.0, 0.0])
 
-    def _purchase_days(self, posted: date, posting: Mapping[int, float], weekdays: Sequence[float]) -> dict[date, float]:
+    def _purchase_days(self, posted: date, posting: Mapping[int, float],
+                       weekdays: Sequence[float]) -> dict[date, float]:
         """The calendar days a row posted on `posted` was bought on, with their odds: its business day minus
         each posting lag, spread over that business day's calendar days by `weekdays`."""
         days: dict[date, float] = {}
@@ -1196,12 +1200,13 @@ class _Matcher:
             centre = medians.get(self._row_texts(pair.row)[0], overall)
             posting = {centre + d: n / spread_total for d, n in spread.items()}
             typed_day = self.pool[pair.pos].date
-            candidates.append({(typed_day - day).days: p
-                               for day, p in self._purchase_days(self.records[pair.row].date, posting, weekdays).items()
+            bought = self._purchase_days(self.records[pair.row].date, posting, weekdays)
+            candidates.append({(typed_day - day).days: p for day, p in bought.items()
                                if abs((typed_day - day).days) <= _TYPED_MAX_SLIP})
         slips = _slip_odds(0.5, 0.5)
         for _ in range(_TYPED_EM_ROUNDS):
-            right, off, far = _TYPED_PSEUDO, _TYPED_PSEUDO, _TYPED_PSEUDO   # pseudo-counts: on the day, a day off, further
+            # Expected counts of entries on the day and off it, and of the days beyond the first off.
+            right, off, far = _TYPED_PSEUDO, _TYPED_PSEUDO, _TYPED_PSEUDO
             for options in candidates:
                 weights = {slip: p * slips[slip] for slip, p in options.items()}
                 total = sum(weights.values())
@@ -1263,7 +1268,7 @@ class _Matcher:
                 chosen[pick.row] = pick
         return chosen
 
-    def _typed_run_decision(self, index: int, held: float, pair: _Pair) -> Decision:
+    def _typed_run_decision(self, held: float, pair: _Pair) -> Decision:
         e = self.pool[pair.pos]
         reasons = self._pair_reasons(pair) + [
             f"typed by hand, and which of this run's rows were typed is unclear: PocketSmith holds this row "
