@@ -847,6 +847,7 @@ class _Matcher:
                 chosen.extend(block)
             else:
                 solved = self._solve_shifted(block, floor)
+                self._note_run(block, solved)
                 chosen.extend(solved)
                 self._find_ambiguity(block, solved, floor)
         return chosen
@@ -870,9 +871,7 @@ class _Matcher:
                 if not lag <= pair.business_lag <= lag + _RUN_LATE_DAYS:
                     # A bank posts a run's purchases at its lag or a little later (a batch run late), never sooner.
                     pair.logit = min(pair.logit, floor - 1.0)
-            solved = self._solve_block(block, floor)
-            self._note_run(block, solved)
-            return solved
+            return self._solve_block(block, floor)
         best_total, best_shift, best_solved = sum(p.logit - floor for p in solved), 0, solved
         for shift in (-1, 1):
             for pair in block:
@@ -883,14 +882,15 @@ class _Matcher:
                 best_total, best_shift, best_solved = total, shift, trial
         for pair in block:
             self._score(pair, best_shift)
-        self._note_run(block, best_solved)
         return best_solved
 
     def _note_run(self, block: list[_Pair], solved: list[_Pair]) -> None:
-        """Keep a run's posting lags (its feed pairs' business lags, as solved) for its typed entries, when it
-        is a run: `_RUN_MIN_ROWS` feed pairs or more, as for counting."""
+        """Keep the posting lags (its feed pairs' business lags, as solved) of a recurring amount for its typed
+        entries: a run (`_RUN_MIN_ROWS` feed pairs or more, as for counting), or an amount that only one shop
+        in the statement charges (a weekly direct debit) with a few feed pairs to learn its lag from."""
         lags = [p.business_lag for p in solved if p.exact and not p.pending and self._source(p.pos) == "feed"]
-        if len(lags) >= _RUN_MIN_ROWS:
+        one_shop = len({self._row_texts(p.row)[0] for p in block}) == 1
+        if len(lags) >= _RUN_MIN_ROWS or (one_shop and len(lags) >= _MIN_LAG_SAMPLES):
             self.run_lags[_cents(self.records[block[0].row].amount)] = lags
 
     def _counted_lag(self, block: list[_Pair]) -> tuple[int, list[_Pair]] | None:
@@ -908,9 +908,12 @@ class _Matcher:
             return None
         statement = Counter(self._business_day(self.records[row].date) for row in rows)
         fed = Counter(self._business_day(self.pool[pos].date) for pos in items)
+        # From the feed's first pending item of this amount on, its posted items are not all in yet.
+        pending = [self._business_day(self.pool[p.pos].date) for p in block if p.exact and p.pending]
+        last_fed = min(max(fed), min(pending) - 1) if pending else max(fed)
         rates = []
         for lag in range(_RUN_MAX_LAG + 1):
-            low, high = max(min(statement), min(fed) + lag), min(max(statement), max(fed) + lag)
+            low, high = max(min(statement), min(fed) + lag), min(max(statement), last_fed + lag)
             if high - low + 1 < _SHIFT_MIN_ROWS:
                 continue
             rates.append((_alignment_cost(statement, fed, lag, low, high) / (high - low + 1), lag))
@@ -1271,8 +1274,8 @@ class _Matcher:
     def _typed_run_decision(self, held: float, pair: _Pair) -> Decision:
         e = self.pool[pair.pos]
         reasons = self._pair_reasons(pair) + [
-            f"typed by hand, and which of this run's rows were typed is unclear: PocketSmith holds this row "
-            f"with probability {held:.2f}"]
+            f"{e.amount} typed by hand more than once nearby: weighing every way the typed entries can be these "
+            f"rows, PocketSmith holds this one with probability {held:.2f}"]
         if held >= 1 - _TYPED_UNSURE:
             return Decision(DUPLICATE, e.id, round(held, 4), reasons, matched=e)
         if held > _TYPED_UNSURE:
