@@ -29,6 +29,11 @@ How a run is decided, for one target transaction account:
    `_RUN_LATE_DAYS` later (a batch run late), never sooner, so a row the feed dropped stays new on its own day
    rather than shifting a stretch of the run by a day. Without a clear count, it tries its merchant posting a
    business day sooner or later than the account's usual.
+   Where such a recurring amount (a run, or a weekly debit only one shop charges) meets entries typed by hand,
+   one best assignment guesses which row each typed entry is (some were forgotten, dates are rough): there
+   every way the typed entries can be the rows is weighed instead, with the typing rate, the person's date
+   slips and the amount's posting lags learned from the statement and PocketSmith, and each row is duplicate,
+   review or create by the probability that PocketSmith holds it (`_TYPED_UNSURE`).
 5. Bands: score >= duplicate_threshold is `duplicate`, >= review_threshold is `review`, else `create`. Two rows
    that could swap (one duplicate, one new) at almost no loss of likelihood are both `review`: which of them
    PocketSmith holds cannot be told (in a counted run, whose lag is known, the swap must cost less). A PocketSmith
@@ -108,7 +113,10 @@ _LATE_COST = 1.5               # a run's item posted a business day later than i
 _UNPAIRED_COST = 3.0           # a row the feed lacks, or a feed item the statement lacks
 _RUN_LATE_DAYS = 3             # a batch run late posts at most this many business days after the run's lag
 # A run's rows against entries typed by hand (see _Matcher._typed_run_odds).
-_TYPED_UNSURE = 0.24         # held with a probability within this of 0 or 1 is decided, else reviewed (both ways alike)
+# Held with a probability within this of 1 (or of 0) is a duplicate (or new), else review: one band both ways, as
+# losing a row and doubling one are alike. Chosen on benchmarks/dedupe_quality.py's seeds 1001-1050; seeds
+# 1051-1100, not used to choose it, do as well (see docs/speed.md).
+_TYPED_UNSURE = 0.24
 _TYPED_ELSEWHERE = 0.01      # weight of a typed entry being none of the run's open rows (a statement lists them all)
 _TYPED_MAX_SLIP = 3          # days a typed date may be off the purchase's
 _TYPED_PSEUDO = 0.5          # pseudo-counts of the slip odds' two numbers: a few entries must not make them 0 or 1
@@ -482,7 +490,7 @@ class _Matcher:
         self._row_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._business_days: dict[date, int] = {}
         self.counted_rows: set[int] = set()      # rows of runs whose lag was found by counting
-        self.run_lags: dict[int, list[int]] = {}  # amount in cents -> a counted run's feed pairs' business lags
+        self.run_lags: dict[int, list[int]] = {}  # recurring amount in cents -> its feed pairs' business lags
 
     # -- exact evidence ---------------------------------------------------------------------------------
     def apply_journal(self, imported: Mapping[str, int], decisions: list[Decision | None]) -> None:
@@ -1081,9 +1089,9 @@ class _Matcher:
     # -- a run against entries typed by hand -------------------------------------------------------------------
     def _typed_run_odds(self, pairs: list[_Pair], assigned: dict[int, _Pair],
                         open_rows: list[int]) -> dict[int, tuple[float, _Pair]]:
-        """Row -> (the probability that PocketSmith holds it, the typed pair to show) for the rows of a run
-        (the daily coffee: `_RUN_MIN_ROWS` feed pairs or more) that entries typed by hand could be, unless
-        something else in PocketSmith holds them.
+        """Row -> (the probability that PocketSmith holds it, the typed pair to show) for the rows of a
+        recurring amount (a run like the daily coffee, or a weekly direct debit only one shop charges: see
+        `_note_run`) that entries typed by hand could be, unless something else in PocketSmith holds them.
 
         Which statement coffee a typed "Coffee" is can often not be told: the person typed some of them and
         forgot the rest, each on the day they remember. One best assignment then loses a row and doubles
@@ -1274,8 +1282,8 @@ class _Matcher:
     def _typed_run_decision(self, held: float, pair: _Pair) -> Decision:
         e = self.pool[pair.pos]
         reasons = self._pair_reasons(pair) + [
-            f"{e.amount} typed by hand more than once nearby: weighing every way the typed entries can be these "
-            f"rows, PocketSmith holds this one with probability {held:.2f}"]
+            f"typed by hand: weighing every way the typed {e.amount} entries can be the statement's rows, "
+            f"PocketSmith holds this one with probability {held:.2f}"]
         if held >= 1 - _TYPED_UNSURE:
             return Decision(DUPLICATE, e.id, round(held, 4), reasons, matched=e)
         if held > _TYPED_UNSURE:
