@@ -358,7 +358,7 @@ def test_a_runs_rows_against_typed_entries_are_decided_by_their_odds_of_being_he
     for seed in (1002, 1003):
         rows, existing, journal, truth, _ = quality.build_run(seed, runs=True)
         decisions = dedupe(rows, existing, imported=journal, account_id=quality.ACCOUNT)
-        typed = [(i, d) for i, d in enumerate(decisions) if "weighing every way the typed entries" in d.reasons[-1]
+        typed = [(i, d) for i, d in enumerate(decisions) if "weighing every way the typed" in d.reasons[-1]
                  and rows[i].amount == Decimal("-4.50")]
         assert len(typed) >= 5
         coffees = {e.id for e in existing if e.upload_source == "manual" and e.amount == Decimal("-4.50")}
