@@ -1281,9 +1281,9 @@ class _Matcher:
 
     def _typed_run_decision(self, held: float, pair: _Pair) -> Decision:
         e = self.pool[pair.pos]
-        reasons = self._pair_reasons(pair) + [
-            f"typed by hand: weighing every way the typed {e.amount} entries can be the statement's rows, "
-            f"PocketSmith holds this one with probability {held:.2f}"]
+        weighed = (f"typed by hand: weighing every way the typed {e.amount} entries can be the statement's rows, "
+                   f"PocketSmith holds this one with probability {held:.2f}")
+        reasons = [*self._pair_reasons(pair), weighed]
         if held >= 1 - _TYPED_UNSURE:
             return Decision(DUPLICATE, e.id, round(held, 4), reasons, matched=e)
         if held > _TYPED_UNSURE:
