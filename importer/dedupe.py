@@ -1109,7 +1109,7 @@ class _Matcher:
         if not typed:
             return {}
         slips = self._typed_slips(assigned)
-        rate = self._typing_rate(assigned, open_rows)
+        rate = self._typing_rate(pairs, assigned, open_rows)
         if slips is None or rate is None:
             return {}
         odds: dict[int, tuple[float, _Pair]] = {}
@@ -1232,12 +1232,12 @@ class _Matcher:
             slips = _slip_odds(right / (right + off), far / (far + off))
         return slips
 
-    def _typing_rate(self, assigned: dict[int, _Pair], open_rows: list[int]) -> float | None:
-        """The share of purchases this person typed by hand: typed entries (of any amount) against the
-        statement's rows in the days they cover that nothing else in PocketSmith holds. A habit of the person,
-        not of one shop, so all amounts count and the estimate rests on a few dozen rows, not a handful."""
-        typed = [pos for pos in range(len(self.pool)) if self.usable[pos] and not self.pool_pending[pos]
-                 and self._source(pos) == "typed"]
+    def _typing_rate(self, pairs: list[_Pair], assigned: dict[int, _Pair], open_rows: list[int]) -> float | None:
+        """The share of purchases this person typed by hand: typed entries (of any amount some row of the
+        statement has) against the statement's rows in the days they cover that nothing else in PocketSmith
+        holds. A habit of the person, not of one shop, so all amounts count and the estimate rests on a few
+        dozen rows, not a handful."""
+        typed = sorted({p.pos for p in pairs if not p.pending and self._source(p.pos) == "typed"})
         if not typed:
             return None
         centre = self.lag_models.get("feed", self.lag_default).usual or 0
