@@ -76,6 +76,7 @@ _AMOUNT_CELL = re.compile(r"\s*\(?\s*[-+\u2212]?\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3
                           r"(?:\d[\d.,' \u00a0\u202f]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*"
                           r"(?:(?:DR|CR|Dr|Cr)\.?)?\s*")
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:[,. '\u00a0]\d{3})+")
+_IDENTIFIER = re.compile(r"\d[\d -]*\d")
 _TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?")
 _CENTS = re.compile(r"\d[.,]\d{1,2}\D{0,4}$")
 _PLAIN_NUMBER = re.compile(r"[-+(]?\s*[$£€]?\s*[\d.,' ]*\d[\d.,' ]*\)?-?")
@@ -121,6 +122,7 @@ class Inferred:
     first_line: int = 1   # the first line of data
     width: int = 0        # how many columns a row of data has
     unread_money: dict[int, str] = field(default_factory=dict)   # columns named for money not read: index → name
+    warnings: list[str] = field(default_factory=list)   # what the user should check (rows read as 0.00)
 
     def late_money(self, text: str, filename: str) -> InputError | None:
         """The first row below the sample with a value in a column named for money that inference did not
@@ -347,6 +349,7 @@ class _Inference:
         self.date_column = date_column     # the booking date's column, when the user has said (an _answer)
         self.debit_column = debit_column   # which of an in/out pair is money out, when the user has said
         self.notes: list[str] = []
+        self.warnings: list[str] = []   # what the user should check, each said on a line of its own
 
     def fail(self, message: str, line: int | None = None) -> InputError:
         return InputError(f"cannot infer this CSV's layout: {message}; {NEW_MAPPING_HINT}", file=self.filename,
@@ -373,7 +376,9 @@ class _Inference:
             raise self.fail("no row holds a date (only placeholders such as 'Pending'); set columns.date in a mapping",
                             records.line_of(first))
         sample = rows[:last + 1]     # the summary lines below the last transaction are the footer's
-        tail_rows = self._tail(text, delimiter) if len(text) > len(head.text) else None
+        # Whether every row of the file is in the sample: the text fits the head, and its records the limit.
+        self.whole_file = len(text) <= len(head.text) and len(records.rows) < HEAD_RECORDS
+        tail_rows = None if self.whole_file else self._tail(text, delimiter)
         columns = self._columns(sample, header, width)
         data: dict[str, Any] = {"name": "inferred", "bank": "inferred from the file itself"}
         if encoding:
@@ -406,7 +411,8 @@ class _Inference:
         described = [_DELIMITER_NAMES.get(delimiter, repr(delimiter)) + "-separated", encoding or "Unicode text",
                      where]
         notes = [", ".join(described)] + explained + self.notes
-        return Inferred(layout, data, notes, header, records.line_of(first), width, self.unread_money)
+        return Inferred(layout, data, notes, header, records.line_of(first), width, self.unread_money,
+                        self.warnings)
 
     # ── where the data is ──
 
@@ -695,8 +701,58 @@ class _Inference:
         unused = [c.label for c in dated if c.index not in read and c.nonblank]
         if unused:
             said.append("not read: " + ", ".join(unused))
+        self._blank_amounts(dated, columns, data)
         data["columns"] = columns
         return data, said
+
+    def _blank_amounts(self, dated: list[Column], columns: dict[str, Any], data: dict[str, Any]) -> None:
+        """Rows whose one amount column is blank (Landesbank Berlin's `+ 15.0 AMAZON.DE PUNKTE`, a points
+        note) read as a stated 0.00, said with their lines, only when nothing could be hiding money:
+
+        - the reading is a single amount column: an in/out pair's own convention is that every row fills
+          one side, so a row filling neither contradicts the reading inference made, and is refused;
+        - inference sampled the whole file, so it saw every blank row and could check each one (in a longer
+          file a blank row is refused: here when sampled, else by the reader at its line);
+        - no other cell of the row holds what could be an amount (a column inference did not read, a
+          balance, a fee): a date, a text read as payee, memo or type, and an identifier filled on every
+          row (a card number) are not. Where one does, the row is refused here, naming that cell: a new
+          user's month with one salary in an unread `Paid in` was once read as 0 this way.
+
+        Otherwise nothing is set, and the reader refuses the row at its line (`blank_amount: zero` and
+        `drop: [{no_amount: true}]` are then the user's to say in a mapping)."""
+        if "amount" not in columns:
+            return
+        amount = dated[columns["amount"]]
+        blank = [i for i, cell in enumerate(amount.cells) if not cell]
+        if not blank:
+            return
+        if not self.whole_file:
+            raise InputError(
+                f"the row has no amount in {amount.label}; inference reads a missing amount as 0 only in a file "
+                f"whose every row it has seen (this one is longer than the first {HEAD_RECORDS} rows it looks at), "
+                "so it cannot rule out money in a column it did not read; if such rows are notes, set "
+                "`blank_amount: zero` (read as 0) or `drop: [{no_amount: true}]` (left out) in a mapping; "
+                f"{NEW_MAPPING_HINT}", file=self.filename, line=self.dated_lines[blank[0]])
+        texts = {columns[role] for role in ("payee", "memo", "type", "currency", "account") if role in columns}
+        if "flag" in columns:
+            texts.add(columns["flag"]["column"])
+        others = [c for c in dated if c is not amount and c.kind != "date" and c.index not in texts
+                  and not _identifier(c)]
+        for row in blank:
+            for column in others:
+                cell = column.cells[row]
+                if _is_amount_cell(cell) and not _DATE_CELL.fullmatch(cell) and not _TIME.fullmatch(cell):
+                    raise InputError(
+                        f"the row has no amount in {amount.label}, and {column.label} holds {cell} on it, which "
+                        "inference did not read as this row's money, so whether money moved cannot be told; set "
+                        f"columns.amount (or columns.debit and columns.credit) in a mapping; {NEW_MAPPING_HINT}",
+                        file=self.filename, line=self.dated_lines[row])
+        data["blank_amount"] = "zero"
+        lines = ", ".join(str(self.dated_lines[i]) for i in blank[:5]) + (", …" if len(blank) > 5 else "")
+        self.warnings.append(
+            f"line{'s' if len(blank) > 1 else ''} {lines}: no amount in {amount.label} and no other number on the "
+            "row, read as 0.00 (a note, such as a points entry); if such rows are not transactions, "
+            "`drop: [{no_amount: true}]` in a mapping leaves them out")
 
     def _header_currency(self, header: list[str] | None, data: dict[str, Any]) -> None:
         """The currency the money columns' names are written in (`Amount (GBP)`, `Kwota [PLN]`, `Paid out £`):
@@ -1003,6 +1059,14 @@ def _answer(column: Column, among: Sequence[Column]) -> str:
     return name if name and not shared else str(column.index + 1)
 
 
+def _identifier(column: Column) -> bool:
+    """A card or account number: a long run of digits (no cents, no thousands groups) on every row, not
+    named for money. An amount column is blank on some rows; this one is filled on the blank row too."""
+    return bool(column.cells) and not _named_money(column) and all(
+        _IDENTIFIER.fullmatch(cell) and len(re.sub(r"\D", "", cell)) >= 6 and not _GROUPED.fullmatch(cell)
+        for cell in column.cells)
+
+
 def _mean_length(column: Column) -> float:
     return sum(map(len, column.nonblank)) / max(1, len(column.nonblank))
 
@@ -1093,9 +1157,7 @@ class _Money:
             for role, column in (("debit", self.debit), ("credit", self.credit)):
                 if column is not None:
                     columns[role] = column.index
-        # A row with no amount in any money column is never read as 0 by inference (`blank_amount: zero` is
-        # the user's to say): the reader names its line, which may be a transaction whose money a column
-        # inference did not read holds.
+        # A row with no amount: see _Inference._blank_amounts for when it reads as 0.00 and when it is refused.
 
     def _sides(self) -> tuple[list[Decimal | None], list[Decimal | None]]:
         rows = len((self.debit or self.credit).values)  # type: ignore[union-attr]
