@@ -381,8 +381,35 @@ def test_mostly_positive_amounts_ask_which_sign_money_out_has(balance):
 
 def test_two_columns_equally_likely_to_be_the_amount_are_the_clear_error():
     data = lines("13/01/2024,Shop,-25.00,-27.10", "19/01/2024,Pay,100.00,108.40")
-    with pytest.raises(InputError, match="equally likely to be the amount; set columns.amount"):
+    with pytest.raises(InputError, match="equally likely to be the amount; set columns.amount") as caught:
         infer(data)
+    assert "(`columns.amount: 2` or `columns.amount: 3` (a mapping counts columns from 0))" in str(caught.value)
+
+
+@pytest.mark.parametrize("header, choices", [
+    ("", "`columns.amount: 2` or `columns.amount: 3` (a mapping counts columns from 0)"),
+    ("Date,Description,EUR,Euro,Balance", "`columns.amount: EUR` or `columns.amount: Euro`"),
+])
+def test_two_amounts_the_balance_carries_alike_name_the_key_and_its_values(header, choices):
+    rows = ["13/02/2024,SHOP,-10.00,-10.00,90.00", "14/02/2024,CAFE,-5.50,-5.50,84.50",
+            "15/02/2024,PAY,100.00,100.00,184.50"]
+    data = lines(*([header] if header else []), *rows)
+    with pytest.raises(InputError) as caught:
+        infer(data)
+    message = str(caught.value)
+    assert "each carry the running balance" in message and "which one is the amount cannot be told" in message
+    assert f"set {choices} in a mapping" in message and "more than one reading" not in message
+    if header:   # the answer the message gives reads the file
+        mapping = {"name": "mine", "columns": {"date": "Date", "payee": "Description", "amount": "Euro",
+                                                "balance": "Balance"}, "date_format": "%d/%m/%Y"}
+        from importer.parsers.csv.layout import Layout
+        from importer.parsers.csv.mapping import mapping_from_dict
+        from importer.parsers.csv.reader import Reader
+        from importer.parsers.csv.text import Source
+        source = Source(data, "x.csv")
+        layout = Layout(mapping_from_dict(mapping, name="mine"), ",", 0, source.head().records(",", '"'), 1.0)
+        (statement,) = Reader(source.text(), "x.csv", layout, ParseOptions()).statements()
+        assert amounts([statement]) == ["-10.00", "-5.50", "100.00"]
 
 
 def test_the_value_date_is_not_taken_for_the_booking_date():

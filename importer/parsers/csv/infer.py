@@ -368,6 +368,7 @@ class _Inference:
             if named is not None:
                 header_index, first = named, named + 1
         header = records.rows[header_index] if header_index is not None else None
+        self.header_names = [c.strip() for c in header] if header is not None else []
         kept = [(records.line_of(first + k), row) for k, row in enumerate(records.rows[first:]) if any(c.strip() for c in row)]
         rows = [self._padded(row, width) for _, row in kept]
         self.sample_lines = [line for line, _ in kept]
@@ -842,9 +843,7 @@ class _Inference:
                 if len({(b.index, h.key()) for b, h, _ in named}) == 1:
                     candidates = named[:1]
                 else:
-                    readings = "; ".join(f"{h.describe()} with {b.label} as the balance" for b, h, _ in candidates[:3])
-                    raise self.fail(f"the running balance fits more than one reading ({readings}); "
-                                    "set columns.amount (or columns.debit and columns.credit) in a mapping")
+                    raise self._balance_question(candidates)
             balance, hypothesis, before = candidates[0]
             hypothesis = self._check_money_in(hypothesis, balance)
             hypothesis.apply(columns, data)
@@ -865,6 +864,36 @@ class _Inference:
             said.append(f"balance {named_balance[0].label} (by its name; the rows do not carry it forward, "
                         "so it is not used to check the sign)")
         return said
+
+    def _balance_question(self, candidates: list[tuple[Column, "_Money", bool]]) -> InputError:
+        """More than one reading of the money columns makes every row's balance add up (two columns holding
+        the same amounts, gross and net with no fee yet): the error says which columns, and the key that
+        settles it, with the values a mapping would take."""
+        balances = list(dict.fromkeys(b.index for b, _, _ in candidates))
+        singles = [h.amount for _, h, _ in candidates if h.amount is not None and h.flag is None]
+        if len(balances) == 1 and len(singles) == len(candidates) and len({c.index for c in singles}) > 1:
+            amounts = list({c.index: c for c in singles}.values())
+            balance = candidates[0][0]
+            labels = " and ".join(c.label for c in amounts)
+            return self.fail(f"{labels} each carry the running balance {balance.label} on from row to row, so "
+                             f"which one is the amount cannot be told; set {self._choices('amount', amounts)} in a "
+                             "mapping")
+        readings = "; ".join(f"{h.describe()} with {b.label} as the balance" for b, h, _ in candidates[:3])
+        return self.fail(f"every row's balance adds up under more than one reading of the money columns "
+                         f"({readings}), so which is right cannot be told; set columns.amount (or columns.debit "
+                         "and columns.credit) and columns.balance in a mapping")
+
+    def _choices(self, role: str, columns: Sequence[Column]) -> str:
+        """The mapping lines that would answer which column is `role`: `columns.amount: Betrag` or ..., each
+        column by its header name when no other has it, else by its number (a mapping counts from 0)."""
+        def ref(column: Column) -> str:
+            name = column.name.strip()
+            if name and sum(n.casefold() == name.casefold() for n in self.header_names) == 1:
+                return name
+            return str(column.index)
+        refs = [ref(c) for c in columns]
+        numbered = " (a mapping counts columns from 0)" if any(r.isdigit() for r in refs) else ""
+        return " or ".join(f"`columns.{role}: {r}`" for r in refs) + numbered
 
     def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> "_Money":
         """A signed amount that is mostly positive: an account where most rows are money in, or a card whose
@@ -936,7 +965,8 @@ class _Inference:
             else money if len(money) == 1 else []
         if not singles:
             labels = ", ".join(c.label for c in money)
-            raise self.fail(f"{labels} are equally likely to be the amount; set columns.amount in a mapping")
+            raise self.fail(f"{labels} are equally likely to be the amount; set columns.amount in a mapping to the "
+                            f"one that is ({self._choices('amount', money)})")
         column = singles[0]
         values = [v for v in column.values if v is not None]
         if flag is not None and all(v >= 0 for v in values):
