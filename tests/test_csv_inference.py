@@ -669,3 +669,11 @@ def test_the_footer_of_a_small_file_longer_than_the_sample_is_found():
     (statement,) = infer(lines("Date,Description,Amount", *rows, "Closing balance,,-500.00"))
     assert len(statement.transactions) == 250
     assert "left out the lines after the last transaction that start with 'Closing balance'" in statement.notes[0]
+
+
+def test_mappings_new_writes_blank_amount_zero_with_the_lines_it_was_seen_on():
+    from importer.parsers.csv.newmapping import new_mapping
+    made = new_mapping(LBB_NOTE, "lbb.csv", "lbb")
+    assert "blank_amount: zero   # a row without an amount reads as 0" in made.text
+    assert "#   line 3: no amount in column 7" in made.text
+    assert amounts(made.statements) == ["-30.00", "0", "-1.49"]

@@ -122,7 +122,7 @@ class Inferred:
     first_line: int = 1   # the first line of data
     width: int = 0        # how many columns a row of data has
     unread_money: dict[int, str] = field(default_factory=dict)   # columns named for money not read: index → name
-    warnings: list[str] = field(default_factory=list)   # what the user should check (rows read as 0.00)
+    warnings: list[str] = field(default_factory=list)   # what the user should check (rows read as 0)
 
     def late_money(self, text: str, filename: str) -> InputError | None:
         """The first row below the sample with a value in a column named for money that inference did not
@@ -708,7 +708,7 @@ class _Inference:
 
     def _blank_amounts(self, dated: list[Column], columns: dict[str, Any], data: dict[str, Any]) -> None:
         """Rows whose one amount column is blank (Landesbank Berlin's `+ 15.0 AMAZON.DE PUNKTE`, a points
-        note) read as a stated 0.00, said with their lines, only when nothing could be hiding money:
+        note) read as 0 (a stated nothing), said with their lines, only when nothing could be hiding money:
 
         - the reading is a single amount column: an in/out pair's own convention is that every row fills
           one side, so a row filling neither contradicts the reading inference made, and is refused;
@@ -752,7 +752,7 @@ class _Inference:
         lines = ", ".join(str(self.dated_lines[i]) for i in blank[:5]) + (", …" if len(blank) > 5 else "")
         self.warnings.append(
             f"line{'s' if len(blank) > 1 else ''} {lines}: no amount in {amount.label} and no other number on the "
-            "row, read as 0.00 (a note, such as a points entry); if such rows are not transactions, "
+            "row, read as 0 (a note, such as a points entry); if such rows are not transactions, "
             "`drop: [{no_amount: true}]` in a mapping leaves them out")
 
     def _header_currency(self, header: list[str] | None, data: dict[str, Any]) -> None:
@@ -1187,7 +1187,7 @@ class _Money:
             for role, column in (("debit", self.debit), ("credit", self.credit)):
                 if column is not None:
                     columns[role] = column.index
-        # A row with no amount: see _Inference._blank_amounts for when it reads as 0.00 and when it is refused.
+        # A row with no amount: see _Inference._blank_amounts for when it reads as 0 and when it is refused.
 
     def _sides(self) -> tuple[list[Decimal | None], list[Decimal | None]]:
         rows = len((self.debit or self.credit).values)  # type: ignore[union-attr]
