@@ -677,3 +677,12 @@ def test_mappings_new_writes_blank_amount_zero_with_the_lines_it_was_seen_on():
     assert "blank_amount: zero   # a row without an amount reads as 0" in made.text
     assert "#   line 3: no amount in column 7" in made.text
     assert amounts(made.statements) == ["-30.00", "0", "-1.49"]
+
+
+def test_a_file_refused_for_a_row_without_an_amount_is_still_known_for_a_csv_in_a_folder(tmp_path):
+    from importer.parsers import read_files
+    (tmp_path / "salary.csv").write_bytes(lines("Date,Description,Amount,Extra", "2024-03-01,SHOP,-12.50,",
+                                                "2024-03-02,SALARY,,3250.00", "2024-03-03,CAFE,-4.50,"))
+    with pytest.raises(InputError) as caught:   # read and refused at its line, not skipped as unknown
+        read_files([tmp_path])
+    assert caught.value.line == 3 and "'Extra' holds 3250.00" in str(caught.value)

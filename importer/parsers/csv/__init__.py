@@ -115,6 +115,8 @@ class CsvParser:
             layout = None if infer else detect_layout(source, options.mapping_dirs, passed)
             if layout is None:
                 inferred = infer_layout(source, options.date_order)
+                if inferred.refusal is not None:
+                    raise inferred.refusal
                 layout = inferred.layout
                 notes = [inferred.summary if records is None else inferred.sheet_summary, *inferred.warnings]
                 notes += [f"your mapping '{name}' fits this header, but a header this generic (or a card's "

@@ -123,6 +123,7 @@ class Inferred:
     width: int = 0        # how many columns a row of data has
     unread_money: dict[int, str] = field(default_factory=dict)   # columns named for money not read: index → name
     warnings: list[str] = field(default_factory=list)   # what the user should check (rows read as 0)
+    refusal: InputError | None = None   # a row this layout would read wrong: raised before reading the file
 
     def late_money(self, text: str, filename: str) -> InputError | None:
         """The first row below the sample with a value in a column named for money that inference did not
@@ -350,6 +351,7 @@ class _Inference:
         self.debit_column = debit_column   # which of an in/out pair is money out, when the user has said
         self.notes: list[str] = []
         self.warnings: list[str] = []   # what the user should check, each said on a line of its own
+        self.refusal: InputError | None = None   # a row the layout cannot read right (see _blank_amounts)
 
     def fail(self, message: str, line: int | None = None) -> InputError:
         return InputError(f"cannot infer this CSV's layout: {message}; {NEW_MAPPING_HINT}", file=self.filename,
@@ -413,7 +415,7 @@ class _Inference:
                      where]
         notes = [", ".join(described)] + explained + self.notes
         return Inferred(layout, data, notes, header, records.line_of(first), width, self.unread_money,
-                        self.warnings)
+                        self.warnings, self.refusal)
 
     # ── where the data is ──
 
@@ -719,8 +721,9 @@ class _Inference:
           row (a card number) are not. Where one does, the row is refused here, naming that cell: a new
           user's month with one salary in an unread `Paid in` was once read as 0 this way.
 
-        Otherwise nothing is set, and the reader refuses the row at its line (`blank_amount: zero` and
-        `drop: [{no_amount: true}]` are then the user's to say in a mapping)."""
+        Otherwise `refusal` says why, at its line (`blank_amount: zero` and `drop: [{no_amount: true}]` are
+        then the user's to say in a mapping): raised when the file is read, not here, so sniffing still
+        knows the file for a CSV psimport reads the layout of."""
         if "amount" not in columns:
             return
         amount = dated[columns["amount"]]
@@ -728,12 +731,13 @@ class _Inference:
         if not blank:
             return
         if not self.whole_file:
-            raise InputError(
+            self.refusal = InputError(
                 f"the row has no amount in {amount.label}; inference reads a missing amount as 0 only in a file "
                 f"whose every row it has seen (this one is longer than the first {HEAD_RECORDS} rows it looks at), "
                 "so it cannot rule out money in a column it did not read; if such rows are notes, set "
                 "`blank_amount: zero` (read as 0) or `drop: [{no_amount: true}]` (left out) in a mapping; "
                 f"{NEW_MAPPING_HINT}", file=self.filename, line=self.dated_lines[blank[0]])
+            return
         texts = {columns[role] for role in ("payee", "memo", "type", "currency", "account") if role in columns}
         if "flag" in columns:
             texts.add(columns["flag"]["column"])
@@ -743,11 +747,12 @@ class _Inference:
             for column in others:
                 cell = column.cells[row]
                 if _is_amount_cell(cell) and not _DATE_CELL.fullmatch(cell) and not _TIME.fullmatch(cell):
-                    raise InputError(
+                    self.refusal = InputError(
                         f"the row has no amount in {amount.label}, and {column.label} holds {cell} on it, which "
                         "inference did not read as this row's money, so whether money moved cannot be told; set "
                         f"columns.amount (or columns.debit and columns.credit) in a mapping; {NEW_MAPPING_HINT}",
                         file=self.filename, line=self.dated_lines[row])
+                    return
         data["blank_amount"] = "zero"
         lines = ", ".join(str(self.dated_lines[i]) for i in blank[:5]) + (", …" if len(blank) > 5 else "")
         self.warnings.append(

@@ -46,6 +46,8 @@ def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = 
     from importer.yamlfile import read_yaml
     source = Source(data, filename)
     inferred = infer_layout(source, date_order, sign, date_column, debit_column)
+    if inferred.refusal is not None:
+        raise inferred.refusal
     if date_order:
         inferred.data.setdefault("date_order", date_order)
     if sign == "normal" and "sign" not in inferred.data:
