@@ -223,3 +223,53 @@ def test_trailing_zeros_past_the_cents_are_cents():
     from importer.record import Transaction, sub_cent_rows
     rows = [Transaction(date(2026, 11, 1), Decimal("-12.340"), "A", "A")]
     assert sub_cent_rows(Statement(file="x", format="ofx", transactions=rows)) == []
+
+
+# ─── currencies the file names in other ways (trial 3, finding 7) ────────────────────────────────
+
+@pytest.mark.parametrize("header, code", [
+    ("Amount (R$)", "BRL"), ("valor (R$)", "BRL"), ("Amount (US$)", "USD"), ("Amount (NZ$)", "NZD"),
+    ("Amount (HK$)", "HKD"), ("Betrag (A$)", "AUD"), ("Amount (C$)", "CAD"), ("출금액(원)", "KRW")])
+def test_a_prefixed_dollar_or_a_won_in_the_header_names_the_currency(header, code):
+    from importer.parsers.csv.headers import currency_in_name
+    assert currency_in_name(header) == code
+
+
+def test_a_bare_dollar_names_no_currency():
+    from importer.parsers.csv.headers import currency_code, currency_in_name
+    assert currency_in_name("Amount ($)") is None and currency_code("$") is None and currency_code("kr") is None
+
+
+@pytest.mark.parametrize("header", ["Amount (R$)", "Amount (US$)", "Amount (NZ$)"])
+def test_a_dollar_header_in_another_currency_is_refused_for_an_aud_account(run, tmp_path, header):
+    csv = tmp_path / "abroad.csv"
+    csv.write_text(f"Date,Description,{header}\n2024-01-15,Coffee,-4.50\n2024-01-20,Salary,2000.00\n"
+                   "2024-01-22,Rent,-800.00\n", encoding="utf-8")
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "abroad.csv: its amounts are in" in result.output, result.output
+
+
+@pytest.mark.parametrize("written", ["€", "eur", "Euro"])
+def test_a_currency_column_of_symbols_or_names_is_read_as_its_code(run, tmp_path, written):
+    csv = tmp_path / "ccy.csv"
+    csv.write_text("Date,Description,Amount,Currency\n" + "".join(
+        f"2024-01-{d},Shop {d},-{d}.50,{written}\n" for d in (15, 20, 22)), encoding="utf-8")
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "ccy.csv: its amounts are in EUR" in result.output, result.output
+
+
+@pytest.mark.parametrize("line", ["Currency: USD", "Währung;USD", "Devise : USD"])
+def test_a_currency_named_above_the_header_is_the_statements(run, tmp_path, line):
+    csv = tmp_path / "preamble.csv"
+    delimiter = ";" if ";" in line else ","
+    rows = ["Date,Description,Amount,Balance", "2024-01-15,Coffee,-4.50,995.50", "2024-01-20,Salary,2000.00,2995.50",
+            "2024-01-25,Rent,-800.00,2195.50"]
+    csv.write_text("\n".join(["Account: 12345678", line] + [r.replace(",", delimiter) for r in rows]) + "\n",
+                   encoding="utf-8")
+    parsed = run("parse", csv)
+    assert "currency USD (as " in parsed.output, parsed.output
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "preamble.csv: its amounts are in USD" in result.output, result.output

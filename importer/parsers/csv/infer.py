@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
 from importer.errors import InputError
-from importer.parsers.csv.headers import PENDING_WORDS, currency_in_name, header_role, is_exact_name, is_pending
+from importer.parsers.csv.headers import PENDING_WORDS, currency_code, currency_in_name, header_role, is_exact_name, is_pending
 from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
 from importer.parsers.csv.mapping import mapping_from_dict
 from importer.parsers.csv.text import (
@@ -398,6 +398,7 @@ class _Inference:
         roles_data, explained = self._roles(columns, date_col, sample_rows)
         data.update(roles_data)
         self._header_currency(header, data)
+        self._preamble_currency(records.rows[:header_index if header_index is not None else first], data)
         self._continuation(sample, date_col.index, data)
         footer = self._footer(rows, tail_rows, date_col.index, delimiter)
         if footer:
@@ -782,6 +783,27 @@ class _Inference:
             data["currency"] = code
             self.notes.append(f"currency {code} (as '{name}' says)")
 
+    def _preamble_currency(self, above: list[list[str]], data: dict[str, Any]) -> None:
+        """The currency the lines above the header name (`Currency: USD`, `Währung;EUR`, `Devise : EUR`): the
+        statement's, checked against the account's like a header's. One naming another than the header is an
+        error."""
+        for row in above:
+            cells = [c.strip() for c in row if c.strip()]
+            if len(cells) == 1 and ":" in cells[0]:
+                cells = [part.strip() for part in cells[0].split(":", 1)]
+            for name, value in zip(cells, cells[1:]):
+                code = currency_code(value.strip(" :")) if header_role(name.strip(" :"))[:1] == ("currency",) else None
+                if code is None:
+                    continue
+                if data.get("currency", code) != code:
+                    raise InputError(f"the lines above the header say the currency is {code} ('{name}: {value}'), but "
+                                     f"the money columns' names say {data['currency']}; one statement holds one "
+                                     "account's currency: set currency: in a mapping", file=self.filename)
+                if "currency" not in data:
+                    data["currency"] = code
+                    self.notes.append(f"currency {code} (as '{name}: {value}' above the header says)")
+                return
+
     def _refuse_impossible(self, money: list[Column]) -> None:
         """An amount no account moves is a damaged file: said at its line before any question is asked."""
         for column in money:
@@ -1006,7 +1028,7 @@ class _Inference:
 
     def _texts(self, texts: list[Column], columns: dict[str, Any], rows: int) -> list[str]:
         said = []
-        currency = [c for c in texts if all(v in _CURRENCIES for v in c.nonblank)]
+        currency = [c for c in texts if all(v in _CURRENCIES or currency_code(v) for v in c.nonblank)]
         if currency:
             columns["currency"] = currency[0].index
             said.append(f"currency {currency[0].label}")
