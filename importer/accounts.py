@@ -266,6 +266,7 @@ def check_currencies(statements: Sequence[Statement], targets: Sequence[Target],
     """
     problems: list[str] = []
     unchecked: list[str] = []
+    guessed = False     # a currency a mapping stated, not the file: the mapping may be another bank's
     for statement, target in zip(statements, targets):
         currencies = statement_currencies(statement)
         if not currencies:
@@ -279,14 +280,20 @@ def check_currencies(statements: Sequence[Statement], targets: Sequence[Target],
         other = sorted(currencies - {code})
         if other:
             name = f" ({account.name})" if account.name else ""
+            source = (f" ({'/'.join(other)} is what {statement.currency_source} says, not the file)"
+                      if statement.currency_source else "")
             problems.append(f"{statement.file}: its amounts are in {'/'.join(other)}, but transaction account "
-                            f"{target.account_id}{name}, chosen by {target.how}, is in {code}")
+                            f"{target.account_id}{name}, chosen by {target.how}, is in {code}{source}")
+            guessed = guessed or bool(statement.currency_source)
     if problems and not allow:
         listed = "\n".join(f"  {p}" for p in problems)
-        raise ConfigError(f"currency mismatch, nothing was written:\n{listed}\nSend the statement to an account "
-                          "in its currency (--account ID, or the config's accounts: list; `psimport accounts` "
-                          "lists each account's currency), or pass --allow-currency-mismatch to import the "
-                          "amounts unconverted, as amounts in the account's currency")
+        wrong_mapping = ("If the mapping is not this bank's, read the file with --mapping infer (its layout "
+                         "inferred from the file itself) or a mapping of your own (psimport mappings new FILE). "
+                         if guessed else "")
+        raise ConfigError(f"currency mismatch, nothing was written:\n{listed}\n{wrong_mapping}Send the statement "
+                          "to an account in its currency (--account ID, or the config's accounts: list; `psimport "
+                          "accounts` lists each account's currency), or pass --allow-currency-mismatch to import "
+                          "the amounts unconverted, as amounts in the account's currency")
     return [f"{p}; imported unconverted (--allow-currency-mismatch)" for p in problems] + unchecked
 
 

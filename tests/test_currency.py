@@ -273,3 +273,48 @@ def test_a_currency_named_above_the_header_is_the_statements(run, tmp_path, line
     export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
     result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
     assert result.exit_code == 3 and "preamble.csv: its amounts are in USD" in result.output, result.output
+
+
+# ─── a shipped mapping chosen by a generic header or a shape (trial 3, finding 12) ──────────────
+
+GENERIC = "Date,Description,Credit,Debit,Balance\n15/01/2024,TESCO,,-23.45,976.55\n20/01/2024,SALARY,2000.00,,2976.55\n"
+HEADERLESS = "15/01/2024,-23.45,TESCO STORES\n20/01/2024,2000.00,SALARY\n22/01/2024,-800.00,RENT\n"
+
+
+@pytest.mark.parametrize("text, why", [(GENERIC, "chosen by its header (Date, Description, Credit, Debit, "
+                                                 "Balance), which any bank may write"),
+                                       (HEADERLESS, "chosen by the shape of the file's values")])
+def test_a_shipped_mapping_chosen_by_a_generic_header_or_a_shape_is_said(run, tmp_path, text, why):
+    csv = tmp_path / "uk.csv"
+    csv.write_text(text)
+    parsed = run("parse", csv)
+    assert parsed.exit_code == 0, parsed.output
+    assert "read with the shipped mapping '" in parsed.output and why in parsed.output, parsed.output
+    assert "--mapping infer" in parsed.output
+
+
+def test_a_distinctive_header_chooses_its_mapping_without_a_word(run, tmp_path):
+    csv = tmp_path / "ing.csv"
+    csv.write_text("Date,Description,Credit,Debit,Balance,Giraffe\n15/01/2024,TESCO,,-23.45,976.55,x\n")
+    assert "read with the shipped mapping" not in run("parse", csv).output
+
+
+@pytest.mark.parametrize("text", [GENERIC, HEADERLESS])
+def test_a_mismatch_from_a_mappings_currency_names_the_mapping_and_suggests_infer(run, tmp_path, text):
+    csv = tmp_path / "uk.csv"
+    csv.write_text(text)
+    export = _export(tmp_path / "export.json", EVERYDAY, "GBP")
+    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3, result.output
+    assert "AUD is what the shipped mapping '" in result.output and "not the file" in result.output, result.output
+    assert "--mapping infer" in result.output and "--allow-currency-mismatch" in result.output
+    inferred = run("preview", csv, "--account", EVERYDAY, "--existing", export, "--mapping", "infer",
+                   "--date-order", "dmy")
+    assert "currency mismatch" not in inferred.output, inferred.output
+
+
+def test_a_mismatch_the_file_itself_states_suggests_no_other_mapping(run, tmp_path):
+    csv = tmp_path / "abroad.csv"
+    csv.write_text("Date,Description,Amount (GBP)\n2024-01-15,Coffee,-4.50\n2024-01-20,Salary,2000.00\n")
+    result = run("preview", csv, "--account", EVERYDAY, "--existing", _export(tmp_path / "e.json", EVERYDAY, "AUD"))
+    assert result.exit_code == 3 and "--mapping infer" not in result.output, result.output
