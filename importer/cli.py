@@ -1363,9 +1363,9 @@ def _new_mapping(state: State, path: Path, name: str | None, date_order: str | N
         raise ConfigError("a mapping is already there; choose another --name, or remove it first", file=str(target))
     made = _answered(lambda answers: new_mapping(read_bytes(path), str(path), name, answers["date_order"],
                                                  answers["sign"], answers["columns.date"],
-                                                 answers["columns.debit"]),
+                                                 answers["columns.debit"], answers["encoding"]),
                      {"date_order": date_order or state.config.date_order, "sign": None, "columns.date": None,
-                      "columns.debit": None}, yes)
+                      "columns.debit": None, "encoding": None}, yes)
     _echo(f"psimport: {made.summary}", err=True)
     click.echo("The first rows as this mapping reads them:", err=True)
     views.show_statements(made.statements, "table", sys.stderr, limit=5,

@@ -36,10 +36,10 @@ class NewMapping:
 
 def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = None,
                 sign: str | None = None, date_column: str | None = None,
-                debit_column: str | None = None) -> NewMapping:
+                debit_column: str | None = None, encoding: str | None = None) -> NewMapping:
     """Infer a file's layout and write it as a commented mapping named `name`, checked by reading the
     file through it. What it cannot settle is a LayoutQuestion (`date_order`, `sign`, `columns.date`,
-    `columns.debit`): ask it, and call again with the answer."""
+    `columns.debit`, `encoding`): ask it, and call again with the answer."""
     from importer.parsers.base import ParseOptions
     from importer.parsers.csv.reader import Reader
     from importer.parsers.csv.values import AmbiguousDates
@@ -51,7 +51,7 @@ def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = 
         # A spreadsheet's first sheet, its cells as they hold them: inferred and read as `parse` reads it.
         sheet = read_sheet(data, filename)
         source = SheetSource(sheet, filename)
-    inferred = infer_layout(source, date_order, sign, date_column, debit_column)
+    inferred = infer_layout(source, date_order, sign, date_column, debit_column, encoding)
     if inferred.refusal is not None:
         raise inferred.refusal
     if date_order:
