@@ -258,8 +258,9 @@ def _refuse_uncertain(ranked: list[tuple[str, tuple[int, int, int]]], excerpt: b
     for name, words in list(rivals.items())[:3]:
         answers.setdefault(codecs.lookup(name).name, f"reads '{words}'")
     why = ("its letters mix scripts" if mixed else "other code pages read it as well")
+    others = "".join(f", as {codecs.lookup(name).name} '{words}'" for name, words in list(rivals.items())[:3])
     raise LayoutQuestion(f"the file is not Unicode and its code page is not sure ({why}): read as {best} it says "
-                         f"'{text}'; say which reads the file right with `encoding:` in a mapping "
+                         f"'{text}'{others}; say which reads the file right with `encoding:` in a mapping "
                          f"(`psimport mappings new FILE` asks), or save the file again as UTF-8",
                          file=filename, key="encoding", answers=answers)
 
