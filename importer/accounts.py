@@ -290,8 +290,8 @@ def check_currencies(statements: Sequence[Statement], targets: Sequence[Target],
         other = sorted(currencies - {code})
         if other:
             name = f" ({account.name})" if account.name else ""
-            source = (f" ({'/'.join(other)} is what {statement.currency_source} says, not the file)"
-                      if statement.currency_source else "")
+            source = (f"; {'/'.join(other)} is not written in the file: it is the currency of "
+                      f"{statement.currency_source}" if statement.currency_source else "")
             problems.append(f"{statement.file}: its amounts are in {'/'.join(other)}, but transaction account "
                             f"{target.account_id}{name}, chosen by {target.how}, is in {code}{source}")
             guessed = guessed or bool(statement.currency_source)

@@ -281,8 +281,8 @@ GENERIC = "Date,Description,Credit,Debit,Balance\n15/01/2024,TESCO,,-23.45,976.5
 HEADERLESS = "15/01/2024,-23.45,TESCO STORES\n20/01/2024,2000.00,SALARY\n22/01/2024,-800.00,RENT\n"
 
 
-@pytest.mark.parametrize("text, why", [(GENERIC, "chosen by its header (Date, Description, Credit, Debit, "
-                                                 "Balance), which any bank may write"),
+@pytest.mark.parametrize("text, why", [(GENERIC, "chosen by the file's header Date, Description, Credit, Debit, "
+                                                 "Balance, which any bank may write"),
                                        (HEADERLESS, "chosen by the shape of the file's values")])
 def test_a_shipped_mapping_chosen_by_a_generic_header_or_a_shape_is_said(run, tmp_path, text, why):
     csv = tmp_path / "uk.csv"
@@ -306,7 +306,8 @@ def test_a_mismatch_from_a_mappings_currency_names_the_mapping_and_suggests_infe
     export = _export(tmp_path / "export.json", EVERYDAY, "GBP")
     result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
     assert result.exit_code == 3, result.output
-    assert "AUD is what the shipped mapping '" in result.output and "not the file" in result.output, result.output
+    assert "AUD is not written in the file: it is the currency of the shipped mapping '" in result.output, \
+        result.output
     assert "--mapping infer" in result.output and "--allow-currency-mismatch" in result.output
     inferred = run("preview", csv, "--account", EVERYDAY, "--existing", export, "--mapping", "infer",
                    "--date-order", "dmy")

@@ -175,8 +175,8 @@ def _how_detected(layout: Layout) -> tuple[str, bool]:
     bank's mapping (whose currency, sign and date order are then wrong for it)."""
     mapping = layout.mapping
     if layout.header_index is None:
-        return "chosen by the shape of the file's values (it has no header)", mapping.builtin
+        return "chosen by the shape of the file's values, the file having no header", mapping.builtin
     header = [c.strip() for c in layout.head.rows[layout.header_index] if c.strip()]
     if all(normalise_cell(cell) in GENERIC_NAMES for cell in header):
-        return f"chosen by its header ({', '.join(header)}), which any bank may write", mapping.builtin
+        return f"chosen by the file's header {', '.join(header)}, which any bank may write", mapping.builtin
     return "chosen by the file's header", False
