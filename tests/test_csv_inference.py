@@ -686,3 +686,56 @@ def test_a_file_refused_for_a_row_without_an_amount_is_still_known_for_a_csv_in_
     with pytest.raises(InputError) as caught:   # read and refused at its line, not skipped as unknown
         read_files([tmp_path])
     assert caught.value.line == 3 and "'Extra' holds 3250.00" in str(caught.value)
+
+
+# ─── balance lines: summaries left out when their numbers agree, refused when not ─────────────────
+
+BALANCE_LINES = [
+    # CaixaBank: the closing balance as a last row, dated, its amount the balance above, its balance blank.
+    ("Saldo a 31/01/2024", lines("Concepto;Fecha;Importe;Saldo", "COMPRA MERCADONA;15/01/2024;-45,20;954,80",
+                                 "NOMINA ACME SL;25/01/2024;1.800,00;2.754,80",
+                                 "RECIBO IBERDROLA;28/01/2024;-62,10;2.692,70",
+                                 "Saldo a 31/01/2024;31/01/2024;2.692,70;"), ["-45.20", "1800.00", "-62.10"]),
+    # Banco do Brasil: no balance column; `S A L D O` is the opening balance plus every amount since.
+    ("S A L D O", lines('"Data","Lançamento","Valor"', '"29/12/2023","Saldo Anterior","1000,00"',
+                        '"02/01/2024","Pix - Enviado","-150,00"', '"15/01/2024","Pix - Recebido","3.500,00"',
+                        '"31/01/2024","S A L D O","4.350,00"'), ["-150.00", "3500.00"]),
+    ("BALANCE B/F", lines("Date,Description,Amount,Balance", "31/12/2023,BALANCE B/F,1000.00,",
+                          "15/01/2024,Coffee,-4.50,995.50", "20/01/2024,Salary,2000.00,2995.50",
+                          "22/01/2024,Rent,-800.00,2195.50"), ["-4.50", "2000.00", "-800.00"]),
+    ("BALANCE C/F", lines("Date,Description,Amount,Balance", "15/01/2024,Coffee,-4.50,995.50",
+                          "20/01/2024,Salary,2000.00,2995.50", "31/01/2024,BALANCE C/F,2995.50,2995.50"),
+     ["-4.50", "2000.00"]),
+    ("Summe", lines("Buchungstag;Text;Betrag", "15.01.2024;Kaffee;-4,50", "20.01.2024;Gehalt;2000,00",
+                    "22.01.2024;Miete;-800,00", "31.01.2024;Summe;1195,50"), ["-4.50", "2000.00", "-800.00"]),
+    ("Solde au 31/01/2024", lines("Date;Libellé;Montant;Solde", "15/01/2024;Café;-4,50;995,50",
+                                  "20/01/2024;Salaire;2000,00;2995,50", "31/01/2024;Solde au 31/01/2024;2995,50;"),
+     ["-4.50", "2000.00"]),
+    ("Kontostand am 31.01.2024", lines("Buchungstag;Text;Betrag;Saldo", "15.01.2024;Kaffee;-4,50;995,50",
+                                       "20.01.2024;Gehalt;2000,00;2995,50",
+                                       "31.01.2024;Kontostand am 31.01.2024;2995,50;"), ["-4.50", "2000.00"]),
+]
+
+
+@pytest.mark.parametrize("text, data, expected", BALANCE_LINES, ids=[row[0] for row in BALANCE_LINES])
+def test_a_dated_balance_line_whose_numbers_agree_is_left_out_and_said(text, data, expected):
+    statements = infer(data)
+    assert amounts(statements) == expected
+    notes = " ".join(statements[0].notes)
+    assert "left out the balance line" in notes and f"'{text}'" in notes, notes
+
+
+def test_a_balance_line_whose_numbers_do_not_agree_is_refused_at_its_line_with_the_drop_rule():
+    data = lines("Buchungstag;Text;Betrag", "15.01.2024;Kaffee;-4,50", "20.01.2024;Gehalt;2000,00",
+                 "31.01.2024;Kontostand am 31.01.2024;99,00")
+    with pytest.raises(InputError) as error:
+        infer(data)
+    assert error.value.line == 4
+    assert "drop: [{column: Text, matches: '^Kontostand am 31\\.01\\.2024$'}]" in str(error.value)
+
+
+def test_a_payee_that_starts_like_a_balance_line_is_a_transaction():
+    statements = infer(lines("Date,Description,Amount,Balance", "15/01/2024,Coffee,-4.50,995.50",
+                             "20/01/2024,BALANCE TRANSFER,2000.00,2995.50", "22/01/2024,Rent,-800.00,2195.50"))
+    assert amounts(statements) == ["-4.50", "2000.00", "-800.00"]
+    assert [t.payee for s in statements for t in s.transactions][1] == "BALANCE TRANSFER"

@@ -24,7 +24,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
 from importer.errors import InputError
-from importer.parsers.csv.headers import PENDING_WORDS, currency_in_name, header_role, is_exact_name, is_pending
+from importer.parsers.csv.headers import (
+    PENDING_WORDS,
+    currency_in_name,
+    header_role,
+    is_balance_text,
+    is_exact_name,
+    is_pending,
+    is_summary_text,
+)
 from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
 from importer.parsers.csv.mapping import mapping_from_dict
 from importer.parsers.csv.text import (
@@ -80,13 +88,6 @@ _IDENTIFIER = re.compile(r"\d[\d -]*\d")
 _TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?")
 _CENTS = re.compile(r"\d[.,]\d{1,2}\D{0,4}$")
 _PLAIN_NUMBER = re.compile(r"[-+(]?\s*[$£€]?\s*[\d.,' ]*\d[\d.,' ]*\)?-?")
-_SUMMARY_TEXT = re.compile(
-    r"(?i)^(opening balance|closing balance|balance brought forward|balance carried forward|brought forward|"
-    r"carried forward|turnover|total|totals|anfangssaldo|endsaldo|alter kontostand|neuer kontostand|"
-    r"beginsaldo|eindsaldo|solde initial|solde final|solde précédent|nouveau solde|saldo inicial|saldo final|"
-    r"saldo anterior|saldo iniziale|saldo finale|ingående saldo|utgående saldo|inngående saldo|utgående saldo|"
-    r"primo saldo|ultimo saldo|alkusaldo|loppusaldo|saldo początkowe|saldo końcowe|počáteční zůstatek|"
-    r"konečný zůstatek|likutis pradžiai|likutis pabaigai|apyvarta|繰越|前月繰越|期初余额|期末余额)$")
 _CURRENCIES = frozenset((
     "AUD NZD GBP EUR USD CAD CHF JPY CNY HKD SGD SEK NOK DKK PLN CZK HUF RON BGN HRK ISK TRY RUB UAH ZAR INR "
     "IDR MYR THB PHP VND KRW TWD BRL MXN ARS CLP COP PEN ILS AED SAR QAR KWD EGP MAD NGN KES LKR PKR BDT").split())
@@ -397,6 +398,7 @@ class _Inference:
             raise self.fail(f"no row has a date in {date_col.label}", records.line_of(first))
         roles_data, explained = self._roles(columns, date_col, sample_rows)
         data.update(roles_data)
+        self._balance_lines(columns, sample_rows, data)
         self._header_currency(header, data)
         self._continuation(sample, date_col.index, data)
         footer = self._footer(rows, tail_rows, date_col.index, delimiter)
@@ -534,17 +536,125 @@ class _Inference:
         return rules
 
     def _summary_rows(self, columns: list[Column], data: dict[str, Any]) -> set[int]:
-        """Rows that sum up rather than record ("Opening balance", "Turnover"), and the rule that drops them."""
+        """Rows that sum up rather than record ("Opening balance", "Turnover"), and the rule that drops them.
+        Rows that may (`Saldo a 31/01/2024`, `BALANCE C/F`: see _balance_lines) are kept out of the sample too,
+        in `self.balance_rows`, until their numbers are checked."""
         rows: set[int] = set()
+        self.balance_rows: dict[int, Column] = {}
         for column in columns:
-            found = {i: c for i, c in enumerate(column.cells) if _SUMMARY_TEXT.match(c)}
+            if column.kind == "date":
+                continue
+            for i, cell in enumerate(column.cells):
+                if i not in self.balance_rows and is_balance_text(cell) and not is_summary_text(cell):
+                    self.balance_rows[i] = column
+        for column in columns:
+            found = {i: c for i, c in enumerate(column.cells) if is_summary_text(c)}
             if found and len(found) < len(column.cells):
                 words = "|".join(sorted({re.escape(c) for c in found.values()}))
                 data.setdefault("drop", []).append({"column": column.index, "matches": f"(?i)^({words})$"})
                 self.notes.append(f"left out the rows that sum up ({', '.join(sorted(set(found.values())))} in "
                                   f"{column.label})")
                 rows |= set(found)
-        return rows
+        self.summary_rows = set(rows)
+        for i in rows:
+            self.balance_rows.pop(i, None)
+        if len(self.balance_rows) >= len(columns[0].cells):
+            self.balance_rows = {}    # every row "Saldo": a column of that text, not summaries
+        return rows | set(self.balance_rows)
+
+    def _balance_lines(self, table: list[Column], transactions: list[int], data: dict[str, Any]) -> None:
+        """The rows whose text names a balance or a sum (`Saldo a 31/01/2024`, `S A L D O`, `BALANCE C/F`, kept
+        out of the sample by _summary_rows): summaries, left out with a note naming their lines, when their
+        numbers say so too: the row's number is the balance of the transaction beside it (or that balance
+        before its amount), or the last balance given plus the amounts since, or its balance cell is blank
+        where every transaction's is filled. Otherwise refused at the line, with the rule that leaves it out:
+        a payee that only looks like a balance line is never dropped on its words alone."""
+        if not self.balance_rows:
+            return
+        columns = data["columns"]
+        reader = AmountReader(self.mark)
+        texts = {columns[r] for r in ("payee", "memo", "type", "currency", "account") if r in columns}
+
+        def number(index: int | None, row: int) -> Decimal | None:
+            if index is None:
+                return None
+            try:
+                return reader.parse(table[index].cells[row])
+            except (ValueError, InvalidOperation):
+                return None
+
+        def amount(row: int) -> Decimal | None:
+            if "amount" in columns:
+                return number(columns["amount"], row)
+            debit, credit = number(columns.get("debit"), row), number(columns.get("credit"), row)
+            if debit is None and credit is None:
+                return None
+            return abs(credit or 0) - abs(debit or 0)
+
+        balance = columns.get("balance")
+
+        def value(row: int) -> Decimal | None:
+            """The row's one number: its amount, else its balance, else the one number in a column not read."""
+            found = amount(row)
+            if found is None:
+                found = number(balance, row)
+            if found is None:
+                cells = [number(c.index, row) for c in table if c.kind != "date" and c.index not in texts]
+                cells = [n for n in cells if n is not None]
+                found = cells[0] if len(cells) == 1 else None
+            return found
+
+        anchors = sorted(self.summary_rows | set(self.balance_rows))
+
+        def total_between(start: int, end: int) -> Decimal:
+            return sum((amount(r) or Decimal(0) for r in transactions if start < r < end), Decimal(0))
+
+        def agrees(row: int) -> bool:
+            mine = value(row)
+            if mine is None:
+                return not any(_is_amount_cell(c.cells[row]) for c in table if c.kind != "date")
+            before = [r for r in transactions if r < row]
+            after = [r for r in transactions if r > row]
+            if balance is not None:
+                if not table[balance].cells[row] and amount(row) is not None and len(transactions) >= 2 \
+                        and all(table[balance].cells[r] for r in transactions):
+                    return True
+                for near in before[-1:] + after[:1]:
+                    their, moved = number(balance, near), amount(near) or Decimal(0)
+                    if their is not None and abs(mine) in (abs(their), abs(their - moved)):
+                        return True
+            for other in anchors:
+                theirs = value(other) if other != row else None
+                if theirs is None:
+                    continue
+                moved = total_between(min(row, other), max(row, other))
+                if abs(mine) in (abs(theirs + moved), abs(theirs - moved)):
+                    return True
+            # A total with nothing to start from: the sum of every amount above it.
+            return not after and len(before) >= 2 and abs(mine) == abs(total_between(-1, row))
+
+        left_out: dict[int, str] = {}
+        for row, column in sorted(self.balance_rows.items()):
+            text = column.cells[row]
+            line = self.sample_lines[row]
+            if not agrees(row):
+                if self.refusal is None:
+                    pattern = "^" + re.escape(text).replace("\\ ", " ") + "$"
+                    self.refusal = InputError(
+                        f"'{text}' reads as a balance line, not a transaction, but its numbers are neither the "
+                        "balance beside it nor the last balance plus the amounts since, so whether it is one "
+                        f"cannot be told; if it is a summary, leave it out with `drop: [{{column: "
+                        f"{_answer(column, table)}, matches: '{pattern}'}}]` in a mapping (a mapping reads it "
+                        f"as a transaction otherwise); {NEW_MAPPING_HINT}", file=self.filename, line=line)
+                return
+            left_out[row] = text
+        for index in sorted({self.balance_rows[row].index for row in left_out}):
+            words = sorted({text for row, text in left_out.items() if self.balance_rows[row].index == index})
+            data.setdefault("drop", []).append(
+                {"column": index, "matches": "^(" + "|".join(re.escape(w).replace("\\ ", " ") for w in words) + ")$"})
+        shown = ", ".join(f"{self.sample_lines[row]} '{text}'" for row, text in list(left_out.items())[:5])
+        self.notes.append(f"left out the balance line{'s' if len(left_out) > 1 else ''} {shown}"
+                          f"{', …' if len(left_out) > 5 else ''} (summaries: their numbers are the balance, not money moved)")
 
     def _continuation(self, sample: list[list[str]], date_index: int, data: dict[str, Any]) -> None:
         """Rows with text but no date and no amount, between transactions: the row above, continued (OCBC)."""
