@@ -739,3 +739,21 @@ def test_a_payee_that_starts_like_a_balance_line_is_a_transaction():
                              "20/01/2024,BALANCE TRANSFER,2000.00,2995.50", "22/01/2024,Rent,-800.00,2195.50"))
     assert amounts(statements) == ["-4.50", "2000.00", "-800.00"]
     assert [t.payee for s in statements for t in s.transactions][1] == "BALANCE TRANSFER"
+
+
+# Itaú (Brazil), "Extrato" export: `data;lançamento;ag./origem;valor (R$);saldos (R$)`, cp1252; each day's
+# balance on a row of its own (`SALDO DO DIA`), holding only the balance, between rows holding only an amount.
+ITAU_DAILY = ("data;lançamento;ag./origem;valor (R$);saldos (R$)\n02/01/2024;SALDO ANTERIOR;;;1.000,00\n"
+              "03/01/2024;PIX TRANSF JOÃO SILVA;;-150,00;\n03/01/2024;SALDO DO DIA;;;850,00\n"
+              "15/01/2024;PAGTO SALARIO;;3.500,00;\n15/01/2024;SALDO DO DIA;;;4.350,00\n"
+              "20/01/2024;BOLETO LUZ;;-80,00;\n20/01/2024;SALDO DO DIA;;;4.270,00\n")
+
+
+@pytest.mark.parametrize("words", [True, False], ids=["SALDO DO DIA", "no text on the balance rows"])
+def test_daily_balance_rows_are_not_taken_for_money_in_and_are_left_out(words):
+    text = ITAU_DAILY if words else ITAU_DAILY.replace("SALDO DO DIA", "").replace("SALDO ANTERIOR", "")
+    statements = infer(text.encode("cp1252"))
+    assert amounts(statements) == ["-150.00", "3500.00", "-80.00"]
+    notes = " ".join(statements[0].notes)
+    assert "money in" not in notes.replace("not money in", "")
+    assert ("4 'SALDO DO DIA'" if words else "left out the lines holding only it, 2, 4, 6, 8") in notes, notes

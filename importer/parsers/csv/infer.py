@@ -762,6 +762,10 @@ class _Inference:
                 column.kind, column.values = "amount", parsed
         money = [c for c in money if c.kind == "amount"]
         self._refuse_impossible(money)
+        for balance in money:
+            amount = next((c for c in money if c is not balance and _runs_as_balance_of(balance, c)), None)
+            if amount is not None:
+                return self._without_balance_only_rows(table, all_dates, rows, balance, amount)
         # A column the same on every row of several (a fee of 0.00, the account's number) says nothing.
         if len(rows) >= 3:
             money = [c for c in money if c.distinct() > 1 or c.role in ("amount", "debit", "credit")]
@@ -816,6 +820,28 @@ class _Inference:
             said.append("not read: " + ", ".join(unused))
         self._blank_amounts(dated, columns, data)
         data["columns"] = columns
+        return data, said
+
+    def _without_balance_only_rows(self, table: list[Column], all_dates: Column, rows: list[int], balance: Column,
+                                   amount: Column) -> tuple[dict[str, Any], list[str]]:
+        """Itaú's daily balance: rows holding only a balance, between rows holding only an amount. The balance
+        column is filled exactly where the amount is blank, so it could pass for the other half of an in/out
+        pair; but each of its values is the one before plus the amounts since, so it is a balance, and its
+        rows are no transactions: the roles are decided without them, and they are left out (`no_amount`)."""
+        only = [rows[k] for k, value in enumerate(balance.values) if value is not None]
+        shown = [self.sample_lines[r] for r in only]
+        data, said = self._roles(table, all_dates, [r for r in rows if r not in only])
+        if not self.whole_file and self.refusal is None:
+            self.refusal = InputError(
+                f"the rows with only a balance in {balance.label} (the one before plus the amounts since) are no "
+                f"transactions, but inference has not seen every row of this file (it looks at the first "
+                f"{HEAD_RECORDS}), so it cannot rule out a row without an amount that is one; if every row without "
+                f"an amount in {amount.label} is a balance, add `drop: [{{no_amount: true}}]` to a mapping; "
+                f"{NEW_MAPPING_HINT}", file=self.filename, line=shown[0])
+        data.setdefault("drop", []).append({"no_amount": True})
+        said.append(f"{balance.label} is a daily balance (each value the one before plus the amounts since), not "
+                    f"money in: left out the line{'s' if len(shown) > 1 else ''} holding only it, "
+                    + ", ".join(map(str, shown[:5])) + (", …" if len(shown) > 5 else ""))
         return data, said
 
     def _blank_amounts(self, dated: list[Column], columns: dict[str, Any], data: dict[str, Any]) -> None:
@@ -1222,6 +1248,20 @@ def _has_cents(column: Column) -> bool:
 
 def _indices(columns: dict[str, Any]) -> set[int]:
     return {v["column"] if isinstance(v, dict) else v for v in columns.values()}
+
+
+def _runs_as_balance_of(balance: Column, amount: Column) -> bool:
+    """Whether `balance` is filled exactly where `amount` is blank, and each of its values is the one before
+    plus the amounts since (in either row order), on two or more values that are not all the same."""
+    values, moved = balance.values, amount.values
+    if len(values) < 3 or any((b is None) == (a is None) for b, a in zip(values, moved)):
+        return False
+    filled = [i for i, v in enumerate(values) if v is not None]
+    if len(filled) < 2 or len({values[i] for i in filled}) < 2:
+        return False
+    steps = [(values[i], values[j], sum((a for a in moved[i + 1:j] if a is not None), Decimal(0)))
+             for i, j in zip(filled, filled[1:])]
+    return all(b + m == c for b, c, m in steps) or all(c + m == b for b, c, m in steps)
 
 
 def _complementary(x: Column, y: Column) -> bool:
