@@ -757,3 +757,23 @@ def test_daily_balance_rows_are_not_taken_for_money_in_and_are_left_out(words):
     notes = " ".join(statements[0].notes)
     assert "money in" not in notes.replace("not money in", "")
     assert ("4 'SALDO DO DIA'" if words else "left out the lines holding only it, 2, 4, 6, 8") in notes, notes
+
+
+def test_an_account_column_holding_two_accounts_is_refused_naming_them_and_the_key():
+    # A joint export of two accounts (as Westpac and Bankwest write with an `Account` column), each with its own
+    # balance: merged into one account it would be silently wrong.
+    data = lines("Account,Date,Description,Amount,Balance", "DE11 1111,15/01/2024,Coffee,-4.50,995.50",
+                 "DE22 2222,16/01/2024,Fee,-1.20,4998.80", "DE11 1111,20/01/2024,Salary,2000.00,2995.50",
+                 "DE22 2222,25/01/2024,Transfer out,-500.00,4498.80", "DE11 1111,26/01/2024,Rent,-800.00,2195.50")
+    with pytest.raises(InputError) as error:
+        infer(data)
+    message = str(error.value)
+    assert error.value.line == 3
+    assert "DE11 1111 on lines 2, 4, 6; DE22 2222 on lines 3, 5" in message
+    assert "`columns.account: Account`" in message and "not_matches: '^DE11 1111$'" in message
+
+
+def test_an_account_column_of_the_other_party_beside_a_carried_balance_is_not_refused():
+    statements = infer(lines("Date,Description,Account,Amount,Balance", "15/01/2024,Coffee,11111111,-4.50,995.50",
+                             "16/01/2024,Fee,22222222,-1.20,994.30", "20/01/2024,Salary,33333333,-2.00,992.30"))
+    assert amounts(statements) == ["-4.50", "-1.20", "-2.00"]

@@ -353,6 +353,7 @@ class _Inference:
         self.notes: list[str] = []
         self.warnings: list[str] = []   # what the user should check, each said on a line of its own
         self.refusal: InputError | None = None   # a row the layout cannot read right (see _blank_amounts)
+        self.uncarried: set[str] = set()   # "balance" when the balance column was taken by its name alone
 
     def fail(self, message: str, line: int | None = None) -> InputError:
         return InputError(f"cannot infer this CSV's layout: {message}; {NEW_MAPPING_HINT}", file=self.filename,
@@ -808,6 +809,9 @@ class _Inference:
             columns["account"] = account.index
             said.append(f"account {account.label}")
             used.add(account.index)
+        else:
+            self._several_accounts([c for c in others if c.index not in used], "balance" in columns and
+                                   "balance" not in self.uncarried)
         rest = [c for c in texts if c.index not in used]
         said += self._texts(rest, columns, len(rows))
         if "payee" not in columns and "memo" not in columns:
@@ -997,6 +1001,7 @@ class _Inference:
                                            "which confirms the sign)"]
         if named_balance:
             columns["balance"] = named_balance[0].index
+            self.uncarried.add("balance")
             money = [c for c in money if c is not named_balance[0]]
         hypothesis = self._check_money_in(self._without_balance(money, flag, rows), None)
         hypothesis.apply(columns, data)
@@ -1129,6 +1134,35 @@ class _Inference:
             if column.role == "account" and column.exact and all(column.cells) and column.distinct() == 1:
                 return column
         return None
+
+    def _several_accounts(self, columns: list[Column], carried: bool) -> None:
+        """A column named for the statement's own account (`Account`, `IBAN`, `Kontonummer`) holding more than
+        one number on every row: several accounts in one file, which inference must not merge into one (a
+        balance carried across every row says they are one account's, and the column the other party's)."""
+        if carried:
+            return
+        for column in columns:
+            if column.role == "account" and column.exact and all(column.cells) and column.distinct() > 1:
+                where: dict[str, list[int]] = {}
+                seen: dict[str, str] = {}    # the same number spaced or quoted otherwise is one account
+                for cell, line in zip(column.cells, self.dated_lines):
+                    where.setdefault(seen.setdefault(re.sub(r"[\W_]", "", cell).casefold(), cell), []).append(line)
+                if len(where) < 2:
+                    continue
+                listed = "; ".join(f"{value} on line{'s' if len(at) > 1 else ''} "
+                                   + ", ".join(map(str, at[:4])) + (", …" if len(at) > 4 else "")
+                                   for value, at in list(where.items())[:4])
+                first = next(iter(where))
+                name = _answer(column, columns)
+                if self.refusal is None:
+                    self.refusal = InputError(
+                        f"{column.label} holds {len(where)} accounts ({listed}), and one statement is one account's, "
+                        f"so inference will not read them as one; read each as a statement of its own with "
+                        f"`columns.account: {name}` in a mapping (psimport.yaml routes each account), keep one with "
+                        f"`drop: [{{column: {name}, not_matches: '^{re.escape(first).replace(chr(92) + ' ', ' ')}$'}}]`"
+                        f", or export each account on its own; {NEW_MAPPING_HINT}", file=self.filename,
+                        line=where[list(where)[1]][0])
+                return
 
     def _status(self, texts: list[Column], columns: dict[str, Any]) -> tuple[dict, str, int] | None:
         for column in texts:
