@@ -777,3 +777,29 @@ def test_an_account_column_of_the_other_party_beside_a_carried_balance_is_not_re
     statements = infer(lines("Date,Description,Account,Amount,Balance", "15/01/2024,Coffee,11111111,-4.50,995.50",
                              "16/01/2024,Fee,22222222,-1.20,994.30", "20/01/2024,Salary,33333333,-2.00,992.30"))
     assert amounts(statements) == ["-4.50", "-1.20", "-2.00"]
+
+
+# HDFC Bank (India), NetBanking "Download statement" as delimited text: amounts in lakh groups (`1,25,000.00`).
+HDFC = ("HDFC BANK Ltd.,,,,,,", "MR JOHN DOE,,,,,,Account Branch :MUMBAI", ",,,,,,",
+        "Date,Narration,Chq./Ref.No.,Value Dt,Withdrawal Amt.,Deposit Amt.,Closing Balance",
+        '15/01/24,UPI-SWIGGY-SWIGGY@ICICI,0000401234567890,15/01/24,450.00,,"1,49,550.00"',
+        '18/01/24,NEFT CR-ACME PVT LTD-SALARY,N008240123456,19/01/24,,"1,25,000.00","2,74,550.00"',
+        '20/01/24,ATW-512345XXXXXX1234-S1ANMU12,0000000000001234,20/01/24,"10,000.00",,"2,64,550.00"')
+
+
+def test_indian_lakh_groups_are_read_beside_a_dot():
+    statements = infer(lines("Date,Description,Amount,Balance", '15/01/2024,Salary,"1,25,000.00","2,74,550.00"',
+                             '18/01/2024,ATM,"-10,000.00","2,64,550.00"', '20/01/2024,Swiggy,-450.00,"2,64,100.00"'))
+    assert amounts(statements) == ["125000.00", "-10000.00", "-450.00"]
+    assert amounts(infer(lines(*HDFC))) == ["-450.00", "125000.00", "-10000.00"]
+
+
+def test_a_row_without_an_amount_whose_other_cell_holds_money_names_it_not_the_drop_hint(tmp_path):
+    (tmp_path / "hdfc_half.yaml").write_text(
+        "name: hdfc_half\nsignature: [Date, Narration, Chq./Ref.No.]\nskip_lines: 3\ndate_format: '%d/%m/%y'\n"
+        "columns: {date: Date, payee: Narration, debit: Withdrawal Amt., balance: Closing Balance}\n")
+    with pytest.raises(InputError) as error:
+        parse_bytes(lines(*HDFC), "hdfc.csv", ParseOptions(mapping="hdfc_half", mapping_dirs=(tmp_path,)))
+    assert error.value.line == 6
+    assert "'Deposit Amt.' holds 1,25,000.00" in str(error.value)
+    assert "no_amount" not in str(error.value)

@@ -50,7 +50,8 @@ from importer.parsers.csv.values import (
 )
 from importer.record import TOO_BIG
 
-__all__ = ["INFERRED", "Inferred", "LayoutQuestion", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT"]
+__all__ = ["INFERRED", "Inferred", "LayoutQuestion", "could_be_money", "infer_layout", "detect_encoding",
+           "NEW_MAPPING_HINT"]
 
 # Inference could not settle it, so `mappings new` could not either: a mapping written by hand answers it.
 NEW_MAPPING_HINT = "write a mapping that says so (docs/mappings.md) and pass --mapping FILE, or --mapping NAME"
@@ -274,6 +275,15 @@ def _is_date_column(cells: Sequence[str], named_date: bool) -> bool:
 
 def _is_amount_cell(cell: str) -> bool:
     return bool(_AMOUNT_CELL.fullmatch(cell)) and any(ch.isdigit() for ch in cell)
+
+
+def could_be_money(cell: str) -> bool:
+    """Whether a cell is shaped like an amount (`1,25,000.00`, `-4.50 €`), not a date, a time or a long
+    reference number: what a row refused for having no amount names as where its money may be."""
+    if not _is_amount_cell(cell) or _DATE_CELL.fullmatch(cell) or _TIME.fullmatch(cell):
+        return False
+    digits = re.sub(r"\D", "", cell)
+    return bool(_CENTS.search(cell) or _GROUPED.fullmatch(cell.strip()) or len(digits) < 6)
 
 
 def _named_money(column: Column) -> bool:
