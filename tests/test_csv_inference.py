@@ -803,3 +803,22 @@ def test_a_row_without_an_amount_whose_other_cell_holds_money_names_it_not_the_d
     assert error.value.line == 6
     assert "'Deposit Amt.' holds 1,25,000.00" in str(error.value)
     assert "no_amount" not in str(error.value)
+
+
+def test_a_rule_of_stars_below_the_header_is_decoration_not_the_header():
+    # HDFC prints a row of `********` below its header and above its statement summary.
+    stars = ",".join(["********"] * 7)
+    data = lines(*HDFC[:4], stars, *HDFC[4:], stars, "STATEMENT SUMMARY :-,,,,,,",
+                 "Opening Balance,Dr Count,Cr Count,Debits,Credits,Closing Bal,",
+                 '"1,50,000.00",2,1,"10,450.00","1,25,000.00","2,64,550.00",')
+    statements = infer(data)
+    assert amounts(statements) == ["-450.00", "125000.00", "-10000.00"]
+    assert [t.payee for s in statements for t in s.transactions][0] == "UPI-SWIGGY-SWIGGY@ICICI"
+    notes = " ".join(statements[0].notes)
+    assert "header on line 4" in notes and "left out the rows of ******** that draw a line" in notes, notes
+
+
+def test_what_inference_cannot_settle_about_the_columns_is_said_at_the_header_line():
+    with pytest.raises(InputError) as error:
+        infer(lines("Date,Amount", "-----,-----", "15/01/2024,-4.50", "20/01/2024,2000.00"))
+    assert error.value.line == 1 and "no column holds the text" in str(error.value)

@@ -273,6 +273,13 @@ def _is_date_column(cells: Sequence[str], named_date: bool) -> bool:
     return real * 2 >= len(dates) or (named_date and len(dates) == len(nonblank))
 
 
+def _decoration(cells: Sequence[str]) -> bool:
+    """A row that draws a line: every filled cell one punctuation mark repeated (`********`, `-----`)."""
+    filled = [c.strip() for c in cells if c.strip()]
+    return bool(filled) and len({c[0] for c in filled}) == 1 and all(
+        len(c) >= 3 and len(set(c)) == 1 and not c[0].isalnum() and not c[0].isspace() for c in filled)
+
+
 def _is_amount_cell(cell: str) -> bool:
     return bool(_AMOUNT_CELL.fullmatch(cell)) and any(ch.isdigit() for ch in cell)
 
@@ -363,11 +370,14 @@ class _Inference:
         self.notes: list[str] = []
         self.warnings: list[str] = []   # what the user should check, each said on a line of its own
         self.refusal: InputError | None = None   # a row the layout cannot read right (see _blank_amounts)
+        self.columns_line: int | None = None   # where the columns are named (the header), or the data starts
         self.uncarried: set[str] = set()   # "balance" when the balance column was taken by its name alone
 
     def fail(self, message: str, line: int | None = None) -> InputError:
+        """The error saying what inference could not settle, at `line`, else at the header that names the columns
+        it is about (else the first row of data)."""
         return InputError(f"cannot infer this CSV's layout: {message}; {NEW_MAPPING_HINT}", file=self.filename,
-                          line=line)
+                          line=line if line is not None else self.columns_line)
 
     def run(self) -> Inferred:
         encoding = detect_encoding(self.source.data)
@@ -382,6 +392,7 @@ class _Inference:
             if named is not None:
                 header_index, first = named, named + 1
         header = records.rows[header_index] if header_index is not None else None
+        self.columns_line = records.line_of(header_index if header_index is not None else first)
         self.header_names = [c.strip() for c in header] if header is not None else []
         kept = [(records.line_of(first + k), row) for k, row in enumerate(records.rows[first:]) if any(c.strip() for c in row)]
         rows = [self._padded(row, width) for _, row in kept]
@@ -415,6 +426,7 @@ class _Inference:
         footer = self._footer(rows, tail_rows, date_col.index, delimiter)
         if footer:
             data.setdefault("drop", []).extend(footer)
+        self._decorations(rows + (tail_rows or []), delimiter, data)
         self._dates(date_col, sample_rows, data)
         refs = self._refs(header, data)
         data["columns"] = refs
@@ -490,8 +502,8 @@ class _Inference:
         for index in range(first - 1, -1, -1):
             row = records.rows[index]
             cells = [c.strip() for c in row]
-            if not any(cells):
-                continue   # a blank line between header and data (ASB)
+            if not any(cells) or _decoration(cells):
+                continue   # a blank line between header and data (ASB), or a rule of `********` (HDFC)
             named = [c for c in cells if c]
             if len(row) < width - 1 or len(named) < 2:
                 return None
@@ -506,6 +518,8 @@ class _Inference:
         between it and that one: the header, whatever those rows' amounts hold."""
         for index in range(first - 1, -1, -1):
             cells = [c.strip() for c in records.rows[index]]
+            if _decoration(cells):
+                continue
             if abs(len(cells) - width) > 1:
                 return None
             roles = {role for c in cells if c and is_exact_name(c) for role in header_role(c)[:1]}
@@ -535,16 +549,32 @@ class _Inference:
                 break
             footer.append(row)
         rules = []
+        footer = [row for row in footer if not _decoration(row)]   # _decorations leaves those out
+        below_heading = False
         for row in reversed(footer):
             lead = next((c for c in row if c), "")
             if lead and not any(ch.isdigit() for ch in lead[:3]):
+                below_heading = True
                 rules.append({"line_matches": "^" + "".join(re.escape(c) + re.escape(delimiter)
                                                            for c in row[:row.index(lead)]) + re.escape(lead)})
+            elif lead and below_heading:
+                # The figures under a summary's heading (HDFC's `Opening Balance,Dr Count,...` then
+                # `1,50,000.00,2,1,...`): that whole line, which no transaction is.
+                rules.append({"line_matches": "^" + re.escape(delimiter.join(row).rstrip(delimiter))})
         if rules:
             self.notes.append("left out the lines after the last transaction that start with " +
                               ", ".join(repr(next(c for c in row if c)) for row in reversed(footer)
                                         if next((c for c in row if c), "")))
         return rules
+
+    def _decorations(self, rows: list[list[str]], delimiter: str, data: dict[str, Any]) -> None:
+        """Rows that only draw a line (`********` in every cell, as HDFC prints below its header and above its
+        summary): left out by a rule that matches nothing else, and said."""
+        marks = sorted({next(c for c in row if c)[0] for row in rows if _decoration(row)})
+        for mark in marks:
+            char, sep = re.escape(mark), re.escape(delimiter)
+            data.setdefault("drop", []).append({"line_matches": f"^[\\s{sep}]*(?:{char}{{3,}}[\\s{sep}]*)+$"})
+            self.notes.append(f"left out the rows of {mark * 8} that draw a line")
 
     def _summary_rows(self, columns: list[Column], data: dict[str, Any]) -> set[int]:
         """Rows that sum up rather than record ("Opening balance", "Turnover"), and the rule that drops them.
