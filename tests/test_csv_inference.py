@@ -686,3 +686,48 @@ def test_a_file_refused_for_a_row_without_an_amount_is_still_known_for_a_csv_in_
     with pytest.raises(InputError) as caught:   # read and refused at its line, not skipped as unknown
         read_files([tmp_path])
     assert caught.value.line == 3 and "'Extra' holds 3250.00" in str(caught.value)
+
+
+# ─── the sign of one signed amount column (new-user trial 3, findings 1 and 6) ───────────────
+
+def test_a_card_balance_owed_carried_like_a_bank_balance_asks_the_sign():
+    # Charges positive, the balance owed rising with them: prev + amount = next, exactly as a bank balance
+    # with money in would be. Two thirds of the amounts are positive, which the old rule (over 2/3) let through.
+    data = lines("Date,Description,Amount,Balance", "10/01/2024,WOOLWORTHS,84.12,584.12",
+                 "11/01/2024,SHELL,41.07,625.19", "12/01/2024,PAYMENT THANK YOU,-500.00,125.19",
+                 "13/01/2024,AMAZON,19.99,145.18", "14/01/2024,REFUND AMAZON,-19.99,125.19",
+                 "15/01/2024,NETFLIX,15.99,141.18", "16/01/2024,UBER,23.40,164.58",
+                 "17/01/2024,PAYMENT THANK YOU,-100.00,64.58", "18/01/2024,COLES,62.30,126.88")
+    with pytest.raises(InputError, match="sign: charges_positive.*sign: normal") as caught:
+        infer(data)
+    assert "cannot say" in str(caught.value)
+
+
+@pytest.mark.parametrize("rows", [
+    ["2024-01-05,Padaria Real,23.50", "2024-01-07,iFood,45.90", "2024-01-10,Pagamento recebido,-500.00"],
+    [f"2024-01-0{i + 1},Loja {i},{20.5 + i:.2f}" for i in range(6)]
+    + ["2024-01-20,Pagamento,-300.00", "2024-01-21,Pagamento,-301.00", "2024-01-22,Pagamento,-302.00"],
+])
+def test_a_positive_majority_of_amounts_asks_the_sign(rows):
+    # Nubank's card export (date,title,amount: charges positive) with 2 of 3 and 6 of 9 positive.
+    with pytest.raises(InputError, match="most amounts in 'amount' are positive.*sign: charges_positive"):
+        infer(lines("date,title,amount", *rows))
+
+
+def test_a_bank_statement_mostly_spending_is_read_without_a_question_and_says_what_the_balance_shows():
+    data = lines("Date,Description,Amount,Balance", "13/01/2024,TESCO,-23.45,976.55", "14/01/2024,SHELL,-40.00,936.55",
+                 "15/01/2024,ACME SALARY,2100.00,3036.55", "16/01/2024,PRET,-4.10,3032.45",
+                 "19/01/2024,BOOTS,-7.50,3024.95")
+    (statement,) = infer(data)
+    assert amounts([statement]) == ["-23.45", "-40.00", "2100.00", "-4.10", "-7.50"]
+    assert "confirms the sign" not in statement.notes[0]
+    assert "shows 'Amount' is the amount but not its sign" in statement.notes[0]
+
+
+def test_a_balance_owed_falling_with_negative_charges_is_read_as_printed():
+    # Charges printed negative beside a balance owed printed positive: amounts and balance move apart. That
+    # once read as "charges positive" and turned every purchase into money in.
+    data = lines("Date,Description,Amount,Balance", "13/01/2024,WOOLWORTHS,-84.12,584.12",
+                 "14/01/2024,SHELL,-41.07,625.19", "15/01/2024,PAYMENT THANK YOU,500.00,125.19",
+                 "16/01/2024,AMAZON,-19.99,145.18")
+    assert amounts(infer(data)) == ["-84.12", "-41.07", "500.00", "-19.99"]

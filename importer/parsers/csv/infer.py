@@ -850,15 +850,14 @@ class _Inference:
                 else:
                     raise self._balance_question(candidates)
             balance, hypothesis, before = candidates[0]
-            hypothesis = self._check_money_in(hypothesis, balance)
+            hypothesis, why = self._sign_by_balance(hypothesis, balance)
             hypothesis.apply(columns, data)
             data["decimal"] = self.mark   # the arithmetic works out only with the right decimal mark
             if before:
                 return [hypothesis.describe(), f"{balance.label} is the balance before each row (every row carries "
-                                               "it on, which confirms the sign; not read as the running balance)"]
+                                               f"it on, {why}; not read as the running balance)"]
             columns["balance"] = balance.index
-            return [hypothesis.describe(), f"balance {balance.label} (every row carries it forward, "
-                                           "which confirms the sign)"]
+            return [hypothesis.describe(), f"balance {balance.label} (every row carries it forward, {why})"]
         if named_balance:
             columns["balance"] = named_balance[0].index
             money = [c for c in money if c is not named_balance[0]]
@@ -900,20 +899,42 @@ class _Inference:
         numbered = " (a mapping counts columns from 0)" if any(r.isdigit() for r in refs) else ""
         return " or ".join(f"`columns.{role}: {r}`" for r in refs) + numbered
 
+    def _sign_by_balance(self, hypothesis: "_Money", balance: Column) -> tuple["_Money", str]:
+        """The reading a carried balance leaves, and what the balance showed, in words. For an in/out pair or a
+        direction flag the arithmetic settles which side is money out. For one signed amount column it shows
+        only that the column is the amount and whether amounts and balance move together: a bank balance and
+        a card's balance owed (printed positive) both satisfy balance + amount = next balance, one with the
+        charges negative, the other with them positive. Only a balance below zero on every row is surely the
+        account's own (overdrawn, or a card's debt printed negative), so only then does it settle the sign;
+        otherwise the sign is as printed unless most amounts are positive, which asks (`sign:`)."""
+        if hypothesis.amount is None or hypothesis.flag is not None:
+            return hypothesis, "which confirms the sign"
+        balances = [v for v in balance.values if v]
+        if balances and all(v < 0 for v in balances):
+            return hypothesis, ("below zero on every row, so the account's own balance, overdrawn or owed, which "
+                                "settles the sign")
+        hypothesis = self._check_money_in(replace(hypothesis, negate=False), balance)
+        why = (f"which shows {hypothesis.amount.label} is the amount but not its sign, as a balance owed would "
+               "carry it too; ")
+        if self.sign is not None:
+            return hypothesis, why + "the sign as you answered"
+        return hypothesis, why + "read as printed (half or fewer of the amounts are positive)"
+
     def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> "_Money":
         """A signed amount that is mostly positive: an account where most rows are money in, or a card whose
         charges are printed positive? A balance of what is owed carries them as printed, just as an account's
-        balance would, so nothing in the rows can tell; the sign is the user's to say (`sign:`)."""
-        if hypothesis.amount is None or hypothesis.flag is not None or hypothesis.negate:
+        balance would, so nothing in the rows can tell; the sign is the user's to say (`sign:`). More than
+        half of the amounts positive asks: on an account people spend from, payments out outnumber those in."""
+        if hypothesis.amount is None or hypothesis.flag is not None:
             return hypothesis
+        if self.sign is not None:
+            return replace(hypothesis, negate=self.sign == "charges_positive")
         values = [v for v in hypothesis.amount.values if v]
-        if len(values) < 3 or sum(v > 0 for v in values) * 3 <= len(values) * 2:
+        # One row is no majority: a lone amount under a header named for it is read as printed (see _without_balance).
+        if hypothesis.negate or len(values) < 2 or sum(v > 0 for v in values) * 2 <= len(values):
             return hypothesis
-        if self.sign == "normal":
-            return hypothesis
-        if self.sign == "charges_positive":
-            return replace(hypothesis, negate=True)
-        carried = f" (the balance {balance.label} rises with them, as a card's balance owed does)" if balance else ""
+        carried = (f" (the running balance {balance.label} cannot say: a card's balance owed carries charges printed "
+                   "positive just as a bank balance carries money in)") if balance else ""
         raise LayoutQuestion(
             f"cannot infer this CSV's layout: most amounts in {hypothesis.amount.label} are positive{carried}: card "
             f"charges, or money in? Set sign: charges_positive in a mapping if they are charges, sign: normal if "
