@@ -731,3 +731,42 @@ def test_a_balance_owed_falling_with_negative_charges_is_read_as_printed():
                  "14/01/2024,SHELL,-41.07,625.19", "15/01/2024,PAYMENT THANK YOU,500.00,125.19",
                  "16/01/2024,AMAZON,-19.99,145.18")
     assert amounts(infer(data)) == ["-84.12", "-41.07", "500.00", "-19.99"]
+
+
+# ─── two-digit years (new-user trial 3, finding 2) ──────────────────────────────────────────
+
+YEAR_FIRST = lines("Date,Description,Amount,Balance", "24/01/05,Coffee,-4.50,995.50", "24/01/10,Salary,2000.00,2995.50",
+                   "24/01/12,Rent,-800.00,2195.50")
+
+
+def test_two_digit_years_first_are_read_year_first_when_day_first_would_spread_them_over_years():
+    # Day first, 24/01/05, 24/01/10 and 24/01/12 were 2005, 2010 and 2012: seven years for a week's rows.
+    (statement,) = infer(YEAR_FIRST)
+    assert [t.date for t in statement.transactions] == [date(2024, 1, 5), date(2024, 1, 10), date(2024, 1, 12)]
+    assert "dates year first (read dmy they would spread over 7 years" in statement.notes[0]
+    # Day first the other way round: 05/01/24, 10/01/24, 25/01/24 are January 2024, not 2005 to 2025.
+    day_first = lines("Date,Description,Amount", "05/01/24,Coffee,-4.50", "10/01/24,Salary,2000.00",
+                      "25/01/24,Rent,-800.00")
+    assert [t.date for t in infer(day_first)[0].transactions][-1] == date(2024, 1, 25)
+
+
+def test_korean_dotted_two_digit_years_are_read_year_first_by_their_spans():
+    # KB Kookmin's export: 거래일자 as yy.mm.dd beside an in/out pair and a balance.
+    data = lines("거래일자,적요,출금,입금,잔액", "24.01.05,GS25,3500,0,96500", "24.01.10,급여,0,3000000,3096500",
+                 "24.01.12,월세,500000,0,2596500")
+    (statement,) = infer(data)
+    assert [t.date for t in statement.transactions][0] == date(2024, 1, 5)
+    assert amounts([statement]) == ["-3500", "3000000", "-500000"]
+
+
+def test_two_digit_years_the_spans_cannot_place_ask_the_date_order_and_it_is_honoured():
+    one_row = lines("Date,Description,Amount", "24/01/05,Coffee,-4.50")
+    with pytest.raises(InputError, match=r"ambiguous.*reads as dmy or ymd.*--date-order"):
+        infer(one_row)
+    assert infer(one_row, date_order="ymd")[0].transactions[0].date == date(2024, 1, 5)
+    assert infer(one_row, date_order="dmy")[0].transactions[0].date == date(2005, 1, 24)
+    # The spans settle YEAR_FIRST, but an order given is the user's answer: honoured, or an error at its line.
+    assert infer(YEAR_FIRST, date_order="dmy")[0].transactions[0].date == date(2005, 1, 24)
+    with pytest.raises(InputError, match=r"do not read in the order mdy.*dmy or ymd") as caught:
+        infer(YEAR_FIRST, date_order="mdy")
+    assert caught.value.line == 2

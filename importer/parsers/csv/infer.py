@@ -39,6 +39,7 @@ from importer.parsers.csv.values import (
     AmountReader,
     DateFormat,
     infer_decimal_mark,
+    two_digit_years,
 )
 from importer.record import TOO_BIG
 
@@ -1072,17 +1073,43 @@ class _Inference:
         """The date format, when the sampled rows settle it (a later row that does not fit it is an error at
         its line); otherwise `auto`, and the reader decides from every row."""
         values = [column.cells[i] for i in rows]
+        every = date_orders(values, settle=False)
         orders = date_orders(values)
         data["date_format"] = "auto"
+        words = {"dmy": "dates day first", "mdy": "dates month first", "ymd": "dates year first"}
+        if self.date_order and len(every) > 1 or (self.date_order not in (None, *every) and two_digit_years(values)):
+            # The order the user gave (`--date-order`) answers an ambiguity, and two-digit years are one even
+            # when their spans settle it; an order that does not read them is an error, never another reading.
+            if self.date_order not in every:
+                line = next((self.sample_lines[i] for i in rows
+                             if parse_with_order(column.cells[i], self.date_order) is None), self.sample_lines[rows[0]])
+                raise InputError(
+                    f"the dates in {column.label} do not read in the order {self.date_order} (--date-order): they "
+                    f"read as {' or '.join(sorted(every))}; pass --date-order {'|'.join(sorted(every))}, or set "
+                    "date_format in a mapping", file=self.filename, line=line)
+            orders, reason = {self.date_order}, " (as --date-order says)"
+        elif len(every) > len(orders) == 1:
+            (kept,) = orders
+            dropped = sorted(every - orders)
+            spread = [self._span(values, o) for o in dropped]
+            reason = (f" (read {'/'.join(dropped)} they would spread over {max(spread) // 365} years, read "
+                      f"{kept} over {self._span(values, kept)} days: a statement's dates, not those)")
+        else:
+            reason = ""
         if len(orders) != 1:
             return
         order = next(iter(orders))
         data["date_order"] = order
-        self.notes.append({"dmy": "dates day first", "mdy": "dates month first", "ymd": "dates year first"}[order])
+        self.notes.append(words[order] + reason)
         for fmt in ORDERED_FORMATS[order]:
             if DateFormat(fmt).parse_all(values)[1] is None:
                 data["date_format"] = fmt
                 break
+
+    @staticmethod
+    def _span(values: Sequence[str], order: str) -> int:
+        dates = [d for d in (parse_with_order(v, order) for v in values) if d is not None]
+        return (max(dates) - min(dates)).days if dates else 0
 
     def _refs(self, header: list[str] | None, data: dict[str, Any]) -> dict[str, Any]:
         """Columns by header name where the name is unique, else by number."""
