@@ -770,3 +770,30 @@ def test_two_digit_years_the_spans_cannot_place_ask_the_date_order_and_it_is_hon
     with pytest.raises(InputError, match=r"do not read in the order mdy.*dmy or ymd") as caught:
         infer(YEAR_FIRST, date_order="mdy")
     assert caught.value.line == 2
+
+
+# ─── rows called pending (new-user trial 3, finding 10) ─────────────────────────────────────
+
+def test_a_row_called_pending_that_the_balance_carries_is_booked_and_kept():
+    data = lines("Date,Type,Description,Amount,Balance", "10/01/2024,Card,TESCO STORES 3021,-23.45,976.55",
+                 "11/01/2024,Card,SHELL GARAGE,-40.00,936.55", "12/01/2024,Pending refund,AMAZON MARKETPLACE,12.99,949.54",
+                 "13/01/2024,Direct debit,NETFLIX.COM,-9.99,939.55", "14/01/2024,Card,PRET A MANGER,-4.10,935.45",
+                 "15/01/2024,Card,TFL TRAVEL,-2.80,932.65", "16/01/2024,Card,SAINSBURYS,-31.20,901.45",
+                 "19/01/2024,Transfer,ACME LTD SALARY,2100.00,3001.45")
+    (statement,) = infer(data)
+    assert "12.99" in amounts([statement]) and len(statement.transactions) == 8
+    assert "calls Pending refund are kept: the running balance carries them on, so they are booked" in statement.notes[0]
+
+
+def test_a_row_called_pending_with_no_balance_to_prove_it_booked_is_left_out():
+    data = lines("Date,Status,Description,Amount", "13/01/2024,Booked,TESCO,-23.45", "14/01/2024,Booked,SHELL,-40.00",
+                 "15/01/2024,Pending,AMAZON,-12.99")
+    assert amounts(infer(data)) == ["-23.45", "-40.00"]
+
+
+def test_a_description_that_says_pending_is_not_a_status_column():
+    data = lines("Date,Type,Description,Amount", "2024-01-15,Card,Coffee,-4.50", "2024-01-16,Transfer,Rent pending approval,-800.00",
+                 "2024-01-20,Transfer,Salary,2000.00", "2024-01-21,Card,Tea,-3.00")
+    (statement,) = infer(data)
+    assert amounts([statement]) == ["-4.50", "-800.00", "2000.00", "-3.00"]
+    assert statement.transactions[1].payee == "Rent pending approval"

@@ -353,6 +353,7 @@ class _Inference:
         self.notes: list[str] = []
         self.warnings: list[str] = []   # what the user should check, each said on a line of its own
         self.refusal: InputError | None = None   # a row the layout cannot read right (see _blank_amounts)
+        self.carried_balance: Column | None = None   # the running balance every row carries on, when there is one
 
     def fail(self, message: str, line: int | None = None) -> InputError:
         return InputError(f"cannot infer this CSV's layout: {message}; {NEW_MAPPING_HINT}", file=self.filename,
@@ -680,7 +681,7 @@ class _Inference:
         if len(fees) == 1:
             columns["fee"] = fees[0].index
             said.append(f"fee {fees[0].label} (taken from the amount)")
-        status = self._status([full[c.index] for c in texts if c is not flag], columns)
+        status = self._status([c for c in texts if c is not flag], full, columns)
         if status is not None:
             data.setdefault("drop", []).append(status[0])
             said.append(status[1])
@@ -858,6 +859,7 @@ class _Inference:
                 return [hypothesis.describe(), f"{balance.label} is the balance before each row (every row carries "
                                                f"it on, {why}; not read as the running balance)"]
             columns["balance"] = balance.index
+            self.carried_balance = balance
             return [hypothesis.describe(), f"balance {balance.label} (every row carries it forward, {why})"]
         if named_balance:
             columns["balance"] = named_balance[0].index
@@ -1016,15 +1018,42 @@ class _Inference:
                 return column
         return None
 
-    def _status(self, texts: list[Column], columns: dict[str, Any]) -> tuple[dict, str, int] | None:
-        for column in texts:
+    def _status(self, texts: list[Column], full: dict[int, Column],
+                columns: dict[str, Any]) -> tuple[dict, str, int] | None:
+        """The column saying which rows are not booked yet, and the rule that leaves them out. A status column
+        is named so, or holds few values that repeat (Booked, Pending): a description that happens to say
+        `Rent pending approval` is text, not a status. A row called pending that the running balance carries
+        on (its balance is the one before it plus its amount) is booked, whatever its type says: kept."""
+        for dated in texts:
+            column = full[dated.index]
             pending = {c for c in column.nonblank if is_pending(c)}
-            if pending and (column.roles[:1] == ("status",) or column.distinct() <= 4):
-                words = "|".join(sorted(re.escape(p.casefold()) for p in pending))
-                return ({"column": column.index, "matches": f"(?i)^({words})$"},
-                        f"rows {column.label} calls {'/'.join(sorted(pending))} are left out (not booked yet)",
-                        column.index)
+            few = column.distinct() <= min(4, max(2, len(column.nonblank) // 2))
+            if not pending or not (column.roles[:1] == ("status",) or few):
+                continue
+            rows = [i for i, cell in enumerate(dated.cells) if is_pending(cell)]
+            carried = [i for i in rows if self._carried_row(i)]
+            names = "/".join(sorted(pending))
+            if rows and len(carried) == len(rows):
+                self.notes.append(f"rows {column.label} calls {names} are kept: the running balance carries them "
+                                  "on, so they are booked")
+                return None
+            if carried:
+                raise self.fail(f"{column.label} calls this row {dated.cells[carried[0]]}, yet the running balance "
+                                "carries it on (booked), while other rows it calls so are not carried; set "
+                                "drop: [{column: ..., matches: ...}] in a mapping for the rows to leave out",
+                                self.dated_lines[carried[0]])
+            words = "|".join(sorted(re.escape(p.casefold()) for p in pending))
+            return ({"column": column.index, "matches": f"(?i)^({words})$"},
+                    f"rows {column.label} calls {names} are left out (not booked yet)", column.index)
         return None
+
+    def _carried_row(self, row: int) -> bool:
+        """Whether the running balance proves the row booked: it has a balance, and so does a neighbour, and
+        (as `_money` checked on every such pair) each carries the other on by the row's amount."""
+        balance = self.carried_balance
+        if balance is None or balance.values[row] is None:
+            return False
+        return any(0 <= n < len(balance.values) and balance.values[n] is not None for n in (row - 1, row + 1))
 
     def _texts(self, texts: list[Column], columns: dict[str, Any], rows: int) -> list[str]:
         said = []
