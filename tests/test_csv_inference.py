@@ -797,3 +797,14 @@ def test_a_description_that_says_pending_is_not_a_status_column():
     (statement,) = infer(data)
     assert amounts([statement]) == ["-4.50", "-800.00", "2000.00", "-3.00"]
     assert statement.transactions[1].payee == "Rent pending approval"
+
+
+def test_the_payee_is_the_column_named_for_the_other_party_not_a_repeated_branch():
+    # KB Kookmin's 거래내역조회 export: 보낸분/받는분 (sender/recipient) is the other party; 거래점 is the branch,
+    # the same on most rows, which the rule "the text that repeats most" once took for the payee.
+    data = lines("거래일시,적요,보낸분/받는분,출금액(원),입금액(원),잔액(원),송금메모,거래점",
+                 "2024.01.05 13:22:11,체크카드,GS25,3500,0,96500,,영업부",
+                 "2024.01.10 09:01:00,급여,(주)에이스,0,3000000,3096500,,영업부",
+                 "2024.01.12 18:40:33,타행이체,김철수,500000,0,2596500,월세,인터넷")
+    (statement,) = infer(data)
+    assert [t.payee for t in statement.transactions] == ["GS25", "(주)에이스", "김철수"]
