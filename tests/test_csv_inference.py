@@ -721,7 +721,7 @@ def test_a_bank_statement_mostly_spending_is_read_without_a_question_and_says_wh
     (statement,) = infer(data)
     assert amounts([statement]) == ["-23.45", "-40.00", "2100.00", "-4.10", "-7.50"]
     assert "confirms the sign" not in statement.notes[0]
-    assert "shows 'Amount' is the amount but not its sign" in statement.notes[0]
+    assert "so 'Amount' is the amount; a card's balance owed is carried the same way" in statement.notes[0]
 
 
 def test_a_balance_owed_falling_with_negative_charges_is_read_as_printed():
@@ -743,7 +743,7 @@ def test_two_digit_years_first_are_read_year_first_when_day_first_would_spread_t
     # Day first, 24/01/05, 24/01/10 and 24/01/12 were 2005, 2010 and 2012: seven years for a week's rows.
     (statement,) = infer(YEAR_FIRST)
     assert [t.date for t in statement.transactions] == [date(2024, 1, 5), date(2024, 1, 10), date(2024, 1, 12)]
-    assert "dates year first (read dmy they would spread over 7 years" in statement.notes[0]
+    assert "dates year first (day first they would spread over 7 years, year first over 7 days)" in statement.notes[0]
     # Day first the other way round: 05/01/24, 10/01/24, 25/01/24 are January 2024, not 2005 to 2025.
     day_first = lines("Date,Description,Amount", "05/01/24,Coffee,-4.50", "10/01/24,Salary,2000.00",
                       "25/01/24,Rent,-800.00")

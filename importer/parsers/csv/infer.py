@@ -67,6 +67,7 @@ _TAIL_CHARS = 8 * 1024
 # An in/out pair with no balance or names is settled by how many entries each has only over this many rows:
 # purchases outnumber payments in by far on any account people spend from.
 _MANY_ROWS = 20
+_ORDER_WORDS = {"dmy": "day first", "mdy": "month first", "ymd": "year first"}
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 _DATE_CELL = re.compile(
@@ -916,12 +917,13 @@ class _Inference:
         if balances and all(v < 0 for v in balances):
             return hypothesis, ("below zero on every row, so the account's own balance, overdrawn or owed, which "
                                 "settles the sign")
+        amount = hypothesis.amount
         hypothesis = self._check_money_in(replace(hypothesis, negate=False), balance)
-        why = (f"which shows {hypothesis.amount.label} is the amount but not its sign, as a balance owed would "
-               "carry it too; ")
+        why = (f"so {amount.label} is the amount; a card's balance owed is carried the same way, so the "
+               "sign is ")
         if self.sign is not None:
-            return hypothesis, why + "the sign as you answered"
-        return hypothesis, why + "read as printed (half or fewer of the amounts are positive)"
+            return hypothesis, why + "as you answered"
+        return hypothesis, why + "as printed, half or fewer of the amounts being positive"
 
     def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> "_Money":
         """A signed amount that is mostly positive: an account where most rows are money in, or a card whose
@@ -1105,31 +1107,32 @@ class _Inference:
         every = date_orders(values, settle=False)
         orders = date_orders(values)
         data["date_format"] = "auto"
-        words = {"dmy": "dates day first", "mdy": "dates month first", "ymd": "dates year first"}
         if self.date_order and len(every) > 1 or (self.date_order not in (None, *every) and two_digit_years(values)):
             # The order the user gave (`--date-order`) answers an ambiguity, and two-digit years are one even
             # when their spans settle it; an order that does not read them is an error, never another reading.
-            if self.date_order not in every:
+            given = str(self.date_order)
+            if given not in every:
                 line = next((self.sample_lines[i] for i in rows
-                             if parse_with_order(column.cells[i], self.date_order) is None), self.sample_lines[rows[0]])
+                             if parse_with_order(column.cells[i], given) is None), self.sample_lines[rows[0]])
                 raise InputError(
-                    f"the dates in {column.label} do not read in the order {self.date_order} (--date-order): they "
+                    f"the dates in {column.label} do not read in the order {given} (--date-order): they "
                     f"read as {' or '.join(sorted(every))}; pass --date-order {'|'.join(sorted(every))}, or set "
                     "date_format in a mapping", file=self.filename, line=line)
-            orders, reason = {self.date_order}, " (as --date-order says)"
+            orders, reason = {given}, " (as --date-order says)"
         elif len(every) > len(orders) == 1:
             (kept,) = orders
             dropped = sorted(every - orders)
-            spread = [self._span(values, o) for o in dropped]
-            reason = (f" (read {'/'.join(dropped)} they would spread over {max(spread) // 365} years, read "
-                      f"{kept} over {self._span(values, kept)} days: a statement's dates, not those)")
+            spread, span = max(self._span(values, o) for o in dropped), self._span(values, kept)
+            reason = (f" ({' or '.join(_ORDER_WORDS[o] for o in dropped)} they would spread over {spread // 365} "
+                      f"years, {_ORDER_WORDS[kept]} over {span} days)") if spread > 365 else \
+                " (two-digit years written with dots are day first, as European banks write them)"
         else:
             reason = ""
         if len(orders) != 1:
             return
         order = next(iter(orders))
         data["date_order"] = order
-        self.notes.append(words[order] + reason)
+        self.notes.append(f"dates {_ORDER_WORDS[order]}{reason}")
         for fmt in ORDERED_FORMATS[order]:
             if DateFormat(fmt).parse_all(values)[1] is None:
                 data["date_format"] = fmt

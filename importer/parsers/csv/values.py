@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from importer.errors import InputError
 from importer.parsers.csv.mapping import WRITING_A_MAPPING
@@ -122,7 +122,7 @@ ORDERED_FORMATS: dict[str, tuple[str, ...]] = {
 _SPAN_RATIO = 10
 
 
-def settle_year_position(readings: dict[str, Sequence[date]], formats: dict[str, str]) -> set[str]:
+def settle_year_position(readings: Mapping[str, Sequence[date]], formats: Mapping[str, str]) -> set[str]:
     """The orders left of `readings` (order → the dates it reads) once two-digit years are looked at. `24/01/05`
     reads year first (2024-01-05) and day first (2005-01-24) alike; on every row it does when every day of
     month is 31 or less. The wrong reading puts the day of month where the year goes, so a statement of a
