@@ -53,6 +53,21 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_network():
     assert "localhost, 127.0.0.1 or ::1" in str(caught.value)
 
 
+def test_a_cookie_pocketsmith_sets_is_never_sent_back():
+    # The key is the whole authentication: the client keeps no cookie jar (httpx's cost a tenth of a create's CPU).
+    sent = []
+
+    def answer(request):
+        sent.append(request)
+        return httpx.Response(200, json={"id": 4711}, headers={"Set-Cookie": "session=abc123; Path=/"})
+
+    client = PocketSmith("https://api.example.test/v2", "sk-test-key", transport=httpx.MockTransport(answer))
+    client.me()
+    client.me()
+    assert len(sent) == 2 and "cookie" not in sent[1].headers
+    assert not client._http.cookies
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8765/v2", "http://localhost:1/v2", "http://[::1]:9/v2",
                                  "https://api.pocketsmith.com/v2/"])
 def test_loopback_http_and_any_https_are_accepted(url):
