@@ -210,14 +210,14 @@ class _PerThreadTransport:
 
 
 class _Secret:
-    """Holds the key; its repr and str never show it."""
+    """Holds the key (or headers carrying it); its repr and str never show it."""
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str):
+    def __init__(self, value: Any):
         self._value = value
 
-    def reveal(self) -> str:
+    def reveal(self) -> Any:
         return self._value
 
     def __repr__(self) -> str:
@@ -291,6 +291,15 @@ class PocketSmith:
                 base_url=self.base_url + "/", transport=transport, timeout=httpx.Timeout(timeout),
                 headers={"Accept": "application/json", "User-Agent": "psimport (pocketsmith-importer)"},
                 follow_redirects=False, trust_env=False)
+        # Every request's headers, merged once: the client's own (Accept, User-Agent, httpx's Accept-Encoding...),
+        # the key's, and for a body its type. httpx's build_request merges and validates them anew each request.
+        name, secret = self._auth_header
+        plain = httpx.Headers(self._http.headers)
+        plain[name] = secret.reveal()
+        with_body = httpx.Headers(plain)
+        with_body["Content-Type"] = "application/json"
+        self._headers = (_Secret(plain), _Secret(with_body))
+        self._timeouts = self._http.timeout.as_dict()
 
     @classmethod
     def from_env(cls, base_url: str, log=None, **options) -> "PocketSmith":
@@ -497,17 +506,17 @@ class PocketSmith:
         """One logical request, with the retry policy in the module docstring."""
         httpx = self._httpx
         content = dumps_exact(body).encode("utf-8") if body is not None else None
-        headers = {"Content-Type": "application/json"} if content is not None else {}
-        name, secret = self._auth_header
-        headers[name] = secret.reveal()
+        headers = self._headers[content is not None].reveal()
         tries = 0
         throttled = 0
         uncertain = False   # an earlier attempt of this request may have reached the server
         while True:
             tries += 1
             started = time.perf_counter()
-            request = self._http.build_request(method, self._url(url) if params is None else url, params=params,
-                                               content=content, headers=headers)
+            # What httpx's build_request makes, from what is merged already: the absolute URL, every header, the
+            # client's timeouts.
+            request = httpx.Request(method, self._url(url), params=params, content=content, headers=headers,
+                                    extensions={"timeout": self._timeouts})
             path = request.url.raw_path.decode("ascii", "replace")
             try:
                 response = self._http.send(request)
