@@ -529,7 +529,8 @@ def test_answers_chunked_closing_or_informational_are_read_whole():
 
 
 def test_an_answer_that_is_not_http_is_a_protocol_error_and_a_create_is_then_unknown():
-    url, _ = _serve_raw([b"SSH-2.0-OpenSSH_9.6\r\n<close>", b"HTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\n{}<close>"])
+    url, _ = _serve_raw([b"SSH-2.0-OpenSSH_9.6\r\n<close>",
+                         b"HTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\n{}<close>"])
     client = PocketSmith(url, "sk-test-key", max_tries=1)
     with pytest.raises(ApiError, match="connection dropped"):
         client.me()

@@ -154,15 +154,15 @@ def _session_class(httpx) -> "type[httpx.Client]":
 
 
 class _PerThreadTransport:
-    """An httpx transport that gives each thread a connection pool of its own, its connection kept alive.
+    """An httpx transport that gives each thread a kept-alive connection of its own (`_Connection`).
 
     The writer has up to 64 requests in flight from as many threads. In one shared httpcore pool every
-    request scans every connection, under the pool's lock, as it is queued, assigned and released (and
-    polls each idle socket for expiry): at 32 in flight that was most of the client's CPU per create
-    (benchmarks/import_speed.py). A thread sends one request at a time, so a pool of its own holds one
-    connection and each request costs the same whatever the concurrency. A pool whose thread has ended
-    (a batch's worker pool shut down) is handed to the next new thread, connection and all, so the
-    pools number at most the threads alive at once."""
+    request scanned every connection, under the pool's lock, as it was queued, assigned and released (and
+    polled each idle socket for expiry): at 32 in flight that was most of the client's CPU per create
+    (benchmarks/import_speed.py). A thread sends one request at a time, so one connection of its own serves
+    it and each request costs the same whatever the concurrency. A connection whose thread has ended (a
+    batch's worker pool shut down) is handed to the next new thread, still open, so the connections number
+    at most the threads alive at once."""
 
     def __init__(self, httpx, verify):
         if verify is True:
@@ -172,7 +172,7 @@ class _PerThreadTransport:
         self._make = lambda: _Connection(httpx, verify)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._owners: list[tuple[threading.Thread, "httpx.HTTPTransport"]] = []
+        self._owners: list[tuple[threading.Thread, _Connection]] = []
 
     def _transport(self):
         transport = getattr(self._local, "transport", None)

@@ -750,7 +750,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class RequestHeaders:
-    """A request's header fields: `get(name)` is the first field of that name (any case), as email's message gives it."""
+    """A request's header fields: `get(name)` is the first field of that name (any case), as email's message has it."""
 
     __slots__ = ("_fields",)
 
