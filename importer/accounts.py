@@ -27,7 +27,7 @@ from importer.record import Statement
 from importer.schema import Keys, ListOf, Text, Whole, check
 
 __all__ = ["Target", "AccountRule", "ACCOUNT_LIST", "account_rules", "resolve_targets", "mapping_for_file",
-           "statement_mapping", "statement_currencies", "check_currencies"]
+           "statement_mapping", "statement_currencies", "check_currencies", "check_decimal_places"]
 
 _MATCH_KEYS = ("ofx_account", "qif_account", "account", "mapping", "glob")
 
@@ -288,6 +288,36 @@ def check_currencies(statements: Sequence[Statement], targets: Sequence[Target],
                           "lists each account's currency), or pass --allow-currency-mismatch to import the "
                           "amounts unconverted, as amounts in the account's currency")
     return [f"{p}; imported unconverted (--allow-currency-mismatch)" for p in problems] + unchecked
+
+
+def check_decimal_places(statements: Sequence[Statement], targets: Sequence[Target],
+                         accounts: Mapping[int, TransactionAccount]) -> list[str]:
+    """Refuse amounts with a digit past the cents (12.345) for an account whose currency has two decimal
+    places: PocketSmith would round them, so the ledger would no longer add up to the bank's, and the
+    row may not be money at all (a thousands separator read as the decimal mark, a price). An InputError
+    at the first such row; an account whose currency is not known here is a warning, unchecked."""
+    from importer.errors import InputError
+    from importer.record import THREE_DECIMAL_CURRENCIES, sub_cent_rows
+    unchecked = []
+    for statement, target in zip(statements, targets):
+        rows = sub_cent_rows(statement)
+        if not rows:
+            continue
+        account = accounts.get(target.account_id)
+        code = (account.currency_code or "").strip().upper() if account is not None else ""
+        if not code:
+            unchecked.append(f"{statement.file}: amounts with more than two decimal places, and the currency of "
+                             f"transaction account {target.account_id} is not known here, so whether it holds "
+                             "them is not checked")
+        elif code not in THREE_DECIMAL_CURRENCIES:
+            name = f" ({account.name})" if account is not None and account.name else ""
+            raise InputError(
+                f"the amount {rows[0].amount} has more than two decimal places, and transaction account "
+                f"{target.account_id}{name} is in {code}, which has two: PocketSmith would round it, so nothing "
+                f"was written ({len(rows)} such row{'s' if len(rows) > 1 else ''}); if the file's decimal mark "
+                "separates thousands here, set `decimal:` in a mapping, else round the amounts in the file or "
+                "send it to an account in its currency", file=statement.file, line=rows[0].line)
+    return unchecked
 
 
 def _account_list(known: Sequence[TransactionAccount] | None) -> str:

@@ -464,6 +464,20 @@ def _can_ask() -> bool:
     return sys.stdin.isatty()
 
 
+def _yes_or_no(question: str, default: bool) -> bool:
+    """A y/N question on the terminal (stderr). click.confirm answers anything but y or n with a bare
+    "Error: invalid input"; this says what to type, and asks again."""
+    def answer(text: str) -> bool:
+        folded = text.strip().casefold()
+        if folded in ("y", "yes"):
+            return True
+        if folded in ("n", "no"):
+            return False
+        raise click.BadParameter(f"'{text.strip()}' is neither yes nor no: type y (yes) or n (no), then Enter")
+    return click.prompt(question, default="y" if default else "n", show_default=False, value_proc=answer,
+                        prompt_suffix=" [Y/n]: " if default else " [y/N]: ", err=True)
+
+
 def _confirm(question: str, yes: bool, action: str) -> None:
     """Go ahead on --yes or a "y"; a "n" says nothing changed and exits 1 (not click's "Aborted!")."""
     from importer.errors import ConfigError
@@ -472,7 +486,7 @@ def _confirm(question: str, yes: bool, action: str) -> None:
     if not _can_ask():
         raise ConfigError(f"not {action} without confirmation, and there is no terminal to ask on; "
                           "pass --yes to go ahead")
-    if not click.confirm(question, default=False, err=True):
+    if not _yes_or_no(question, default=False):
         click.echo(_DECLINED.get(action, "Nothing was changed."), err=True)
         raise click.exceptions.Exit(1)
 
@@ -843,7 +857,7 @@ def review(state: State, files, account, rules_path, mapping, date_order, sheet,
         click.echo("An import would create nothing.")
         return
     import_again = _same_command(state, "import", leave_out=("every_row",))
-    if click.confirm(f"Import now ({plural(len(to_send), 'transaction')} to create)?", default=False, err=True):
+    if _yes_or_no(f"Import now ({plural(len(to_send), 'transaction')} to create)?", default=False):
         _run_import(state, files, sandbox, yes=True, again=import_again, summary=False, **options)
     else:
         click.echo(fit_text(f"Nothing was imported. When you are ready, run: {import_again}"))
@@ -1379,7 +1393,7 @@ class _TerminalAsker:
         return click.prompt(self._fitted(prompt, ": "), default=default, show_default=False, err=True)
 
     def confirm(self, prompt: str, default: bool) -> bool:
-        return click.confirm(self._fitted(prompt, " [Y/n]: "), default=default, err=True)
+        return _yes_or_no(self._fitted(prompt, " [Y/n]: "), default)
 
     @staticmethod
     def _fitted(prompt: str, suffix: str) -> str:

@@ -29,6 +29,11 @@ How a run is decided, for one target transaction account:
    `_RUN_LATE_DAYS` later (a batch run late), never sooner, so a row the feed dropped stays new on its own day
    rather than shifting a stretch of the run by a day. Without a clear count, it tries its merchant posting a
    business day sooner or later than the account's usual.
+   Where such a recurring amount (a run, or a weekly debit only one shop charges) meets entries typed by hand,
+   one best assignment guesses which row each typed entry is (some were forgotten, dates are rough): there
+   every way the typed entries can be the rows is weighed instead, with the typing rate, the person's date
+   slips and the amount's posting lags learned from the statement and PocketSmith, and each row is duplicate,
+   review or create by the probability that PocketSmith holds it (`_TYPED_UNSURE`).
 5. Bands: score >= duplicate_threshold is `duplicate`, >= review_threshold is `review`, else `create`. Two rows
    that could swap (one duplicate, one new) at almost no loss of likelihood are both `review`: which of them
    PocketSmith holds cannot be told (in a counted run, whose lag is known, the swap must cost less). A PocketSmith
@@ -107,6 +112,16 @@ _RUN_CLEAR = 0.05              # alignment cost per day by which the best lag mu
 _LATE_COST = 1.5               # a run's item posted a business day later than its lag: a batch run late
 _UNPAIRED_COST = 3.0           # a row the feed lacks, or a feed item the statement lacks
 _RUN_LATE_DAYS = 3             # a batch run late posts at most this many business days after the run's lag
+# A run's rows against entries typed by hand (see _Matcher._typed_run_odds).
+# Held with a probability within this of 1 (or of 0) is a duplicate (or new), else review: one band both ways, as
+# losing a row and doubling one are alike. Chosen on benchmarks/dedupe_quality.py's seeds 1001-1050; seeds
+# 1051-1100, not used to choose it, do as well (see docs/speed.md).
+_TYPED_UNSURE = 0.24
+_TYPED_ELSEWHERE = 0.01      # weight of a typed entry being none of the run's open rows (a statement lists them all)
+_TYPED_MAX_SLIP = 3          # days a typed date may be off the purchase's
+_TYPED_PSEUDO = 0.5          # pseudo-counts of the slip odds' two numbers: a few entries must not make them 0 or 1
+_TYPED_EM_ROUNDS = 8
+_TYPED_MAX_RATE = 0.95       # a person never surely typed every purchase: some rows stay possibly forgotten
 _SHIFT_GAIN = 2.0              # log-odds a shifted lag must add to a block before it is believed
 _BLOCK_ROWS = 200              # rows solved at once in a very long block (a daily coffee over years)
 _BLOCK_MARGIN = 40             # rows re-solved with the next chunk, so chunk edges do not decide
@@ -338,6 +353,41 @@ def _alignment_cost(statement: Counter, fed: Counter, lag: int, low: int, high: 
     return cost
 
 
+def _slip_odds(right: float, fade: float) -> dict[int, float]:
+    """Odds of a typed date being each number of days off the purchase's: `right` on the day itself, the rest
+    split evenly between earlier and later, each day further off `fade` times as likely (up to
+    `_TYPED_MAX_SLIP`). Two numbers, not one per day: a dozen typed entries can pin two down, not seven."""
+    steps = [fade ** (k - 1) for k in range(1, _TYPED_MAX_SLIP + 1)]
+    odds = {0: right}
+    for k, step in enumerate(steps, 1):
+        odds[k] = odds[-k] = (1 - right) / 2 * step / sum(steps)
+    return odds
+
+
+def _typed_total(entries: list[int], options: Mapping[int, list[tuple[int, float]]], without: int | None) -> float:
+    """The summed weight of every way the typed `entries` (in date order) can be distinct rows: each entry is
+    one of its `options` (row, weight) or, at `_TYPED_ELSEWHERE`, none of them; with `without`, that row is
+    no entry. A dynamic programme over the entries whose state is the set of rows taken that a later entry
+    could still take, so it stays small: a typed date is never far from its row's."""
+    later: list[set[int]] = [set() for _ in entries]
+    reach: set[int] = set()
+    for k in range(len(entries) - 1, -1, -1):
+        later[k] = set(reach)
+        reach |= {row for row, _ in options[entries[k]]}
+    states: dict[frozenset[int], float] = {frozenset(): 1.0}
+    for k, pos in enumerate(entries):
+        following: dict[frozenset[int], float] = {}
+        for taken, weight in states.items():
+            kept = taken & later[k]
+            following[kept] = following.get(kept, 0.0) + weight * _TYPED_ELSEWHERE
+            for row, fit in options[pos]:
+                if row != without and row not in taken:
+                    key = (taken | {row}) & later[k]
+                    following[key] = following.get(key, 0.0) + weight * fit
+        states = following
+    return sum(states.values())
+
+
 def _cents(amount: Decimal) -> int:
     return round(amount * 100)
 
@@ -440,6 +490,7 @@ class _Matcher:
         self._row_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._business_days: dict[date, int] = {}
         self.counted_rows: set[int] = set()      # rows of runs whose lag was found by counting
+        self.run_lags: dict[int, list[int]] = {}  # recurring amount in cents -> its feed pairs' business lags
 
     # -- exact evidence ---------------------------------------------------------------------------------
     def apply_journal(self, imported: Mapping[str, int], decisions: list[Decision | None]) -> None:
@@ -804,6 +855,7 @@ class _Matcher:
                 chosen.extend(block)
             else:
                 solved = self._solve_shifted(block, floor)
+                self._note_run(block, solved)
                 chosen.extend(solved)
                 self._find_ambiguity(block, solved, floor)
         return chosen
@@ -840,6 +892,15 @@ class _Matcher:
             self._score(pair, best_shift)
         return best_solved
 
+    def _note_run(self, block: list[_Pair], solved: list[_Pair]) -> None:
+        """Keep the posting lags (its feed pairs' business lags, as solved) of a recurring amount for its typed
+        entries: a run (`_RUN_MIN_ROWS` feed pairs or more, as for counting), or an amount that only one shop
+        in the statement charges (a weekly direct debit) with a few feed pairs to learn its lag from."""
+        lags = [p.business_lag for p in solved if p.exact and not p.pending and self._source(p.pos) == "feed"]
+        one_shop = len({self._row_texts(p.row)[0] for p in block}) == 1
+        if len(lags) >= _RUN_MIN_ROWS or (one_shop and len(lags) >= _MIN_LAG_SAMPLES):
+            self.run_lags[_cents(self.records[block[0].row].amount)] = lags
+
     def _counted_lag(self, block: list[_Pair]) -> tuple[int, list[_Pair]] | None:
         """The business days by which a run of one amount posts after the feed's dates, found by counting:
         the statement's rows and the feed's items, day by day, line up at the run's true lag; and the run's
@@ -855,9 +916,12 @@ class _Matcher:
             return None
         statement = Counter(self._business_day(self.records[row].date) for row in rows)
         fed = Counter(self._business_day(self.pool[pos].date) for pos in items)
+        # From the feed's first pending item of this amount on, its posted items are not all in yet.
+        pending = [self._business_day(self.pool[p.pos].date) for p in block if p.exact and p.pending]
+        last_fed = min(max(fed), min(pending) - 1) if pending else max(fed)
         rates = []
         for lag in range(_RUN_MAX_LAG + 1):
-            low, high = max(min(statement), min(fed) + lag), min(max(statement), max(fed) + lag)
+            low, high = max(min(statement), min(fed) + lag), min(max(statement), last_fed + lag)
             if high - low + 1 < _SHIFT_MIN_ROWS:
                 continue
             rates.append((_alignment_cost(statement, fed, lag, low, high) / (high - low + 1), lag))
@@ -1005,10 +1069,15 @@ class _Matcher:
         for pair in pairs + inexact:
             if pair.row not in best or pair.logit > best[pair.row].logit:
                 best[pair.row] = pair
-        orphans = self._orphans(pairs, assigned, open_rows)
+        typed_odds = self._typed_run_odds(pairs, assigned, open_rows)
+        for index in typed_odds:
+            self.ambiguous.pop(index, None)
+        orphans = self._orphans(pairs, assigned, [i for i in open_rows if i not in typed_odds])
         for index in open_rows:
             pair = assigned.get(index)
-            if index in self.ambiguous:
+            if index in typed_odds:
+                decisions[index] = self._typed_run_decision(*typed_odds[index])
+            elif index in self.ambiguous:
                 decisions[index] = self._ambiguous_decision(index, pair)
             elif pair is not None:
                 decisions[index] = self._matched(pair)
@@ -1016,6 +1085,174 @@ class _Matcher:
                 decisions[index] = self._orphan_decision(orphans[index])
             else:
                 decisions[index] = self._create(index, best.get(index))
+
+    # -- a run against entries typed by hand -------------------------------------------------------------------
+    def _typed_run_odds(self, pairs: list[_Pair], assigned: dict[int, _Pair],
+                        open_rows: list[int]) -> dict[int, tuple[float, _Pair]]:
+        """Row -> (the probability that PocketSmith holds it, the typed pair to show) for the rows of a
+        recurring amount (a run like the daily coffee, or a weekly direct debit only one shop charges: see
+        `_note_run`) that entries typed by hand could be, unless something else in PocketSmith holds them.
+
+        Which statement coffee a typed "Coffee" is can often not be told: the person typed some of them and
+        forgot the rest, each on the day they remember. One best assignment then loses a row and doubles
+        another a few days apart, whichever it picks. Instead, every way the typed entries can be the run's
+        rows is weighed (`_typed_total`, a small dynamic programme over the entries in date order), with odds
+        learned from this statement and PocketSmith alone: how often this person types a purchase at all
+        (`_typing_rate`), how many days off their typed dates are (`_typed_slips`, from typed entries matched
+        outside runs), and on which days the run's rows were bought (the run's own feed pairs: its posting
+        lags, late batches included, and the weekdays it is bought on). A row's probability of being held is
+        the share of that weight in which some typed entry is it."""
+        if not self.run_lags:
+            return {}
+        typed = [p for p in pairs if p.exact and not p.pending and self._source(p.pos) == "typed"
+                 and _cents(self.records[p.row].amount) in self.run_lags]
+        if not typed:
+            return {}
+        slips = self._typed_slips(assigned)
+        rate = self._typing_rate(pairs, assigned, open_rows)
+        if slips is None or rate is None:
+            return {}
+        odds: dict[int, tuple[float, _Pair]] = {}
+        free = set(open_rows)
+        by_amount: dict[int, list[_Pair]] = {}
+        for pair in typed:
+            held = assigned.get(pair.row)
+            if pair.row in free and (held is None or self._source(held.pos) == "typed"):
+                by_amount.setdefault(_cents(self.records[pair.row].amount), []).append(pair)
+        for cents, group in by_amount.items():
+            lags = self.run_lags[cents]
+            if not lags:
+                continue
+            posting = {lag: n / len(lags) for lag, n in Counter(lags).items()}
+            weekdays = self._weekday_shares([self.pool[q].date for q in self._run_feed_items(cents)])
+            options: dict[int, list[tuple[int, float]]] = {}
+            best: dict[int, tuple[float, _Pair]] = {}
+            for pair in group:
+                fit = self._typed_fit(self.records[pair.row].date, self.pool[pair.pos].date, posting, weekdays,
+                                      slips)
+                if fit <= 0:
+                    continue
+                options.setdefault(pair.pos, []).append((pair.row, rate / (1 - rate) * fit))
+                if pair.row not in best or fit > best[pair.row][0]:
+                    best[pair.row] = (fit, pair)
+            entries = sorted(options, key=lambda q: (self.pool[q].date, self.pool[q].id))
+            total = _typed_total(entries, options, None)
+            if total <= 0:
+                continue
+            for row, (_, pair) in best.items():
+                shown = assigned.get(row)
+                odds[row] = (1.0 - _typed_total(entries, options, row) / total,
+                             shown if shown is not None and self._source(shown.pos) == "typed" else pair)
+        return odds
+
+    def _run_feed_items(self, cents: int) -> list[int]:
+        same = self.np.nonzero((self.pool_cents == cents) & ~self.pool_pending)[0].tolist()
+        return [pos for pos in same if self._source(pos) == "feed"]
+
+    @staticmethod
+    def _weekday_shares(days: Sequence[date]) -> list[float]:
+        """How a purchase's day falls on the days of its business day (Friday, Saturday and Sunday share one):
+        the share of each weekday among `days` within its business day, so a weekday habit is bought on the
+        Friday and a shop open at weekends on any of the three."""
+        counts = Counter(day.weekday() for day in days)
+        weekend = counts[4] + counts[5] + counts[6]
+        return [1.0] * 4 + ([counts[d] / weekend for d in (4, 5, 6)] if weekend else [1.0, 0.0, 0.0])
+
+    def _purchase_days(self, posted: date, posting: Mapping[int, float],
+                       weekdays: Sequence[float]) -> dict[date, float]:
+        """The calendar days a row posted on `posted` was bought on, with their odds: its business day minus
+        each posting lag, spread over that business day's calendar days by `weekdays`."""
+        days: dict[date, float] = {}
+        index = self._business_day(posted)
+        for back in range(7 * (max(posting) + 2) // 5 + 3):
+            day = posted - timedelta(days=back)
+            share = posting.get(index - self._business_day(day), 0.0) * weekdays[day.weekday()]
+            if share > 0:
+                days[day] = days.get(day, 0.0) + share
+        return days
+
+    def _typed_fit(self, posted: date, typed: date, posting: Mapping[int, float], weekdays: Sequence[float],
+                   slips: Mapping[int, float]) -> float:
+        """The odds that an entry typed on `typed` is the purchase a row posted on `posted` stands for."""
+        return sum(p * slips.get((typed - day).days, 0.0)
+                   for day, p in self._purchase_days(posted, posting, weekdays).items())
+
+    def _typed_slips(self, assigned: dict[int, _Pair]) -> dict[int, float] | None:
+        """How many calendar days off this person's typed dates are, learned from the typed entries matched
+        with confidence outside runs (a one-off shop, a rare amount). Each such entry's purchase day is its
+        row's posting day less its shop's posting lag: the median lag of the shop's bank-feed matches (the
+        feed carries the purchase date), or of all feed matches for a shop without any, give or take the
+        bank's late batches (how the feed's lags spread around each shop's median). Which of those it was is
+        not known, so the slips are estimated by expectation-maximisation: each entry's possible purchase days
+        weighed by the current estimate, a few rounds. A small pseudo-count keeps slips of up to
+        `_TYPED_MAX_SLIP` days possible."""
+        threshold = _logit(self.settings.duplicate_threshold)
+        confident = [p for p in assigned.values() if p.exact and p.row not in self.counted_rows
+                     and p.logit >= threshold]
+        typed = [p for p in confident if self._source(p.pos) == "typed"]
+        if len(typed) < _MIN_LAG_SAMPLES:
+            return None
+        shop_lags: dict[tuple[str, ...], list[int]] = {}
+        feed_days = []
+        for pair in confident:
+            if self._source(pair.pos) == "feed":
+                shop_lags.setdefault(self._row_texts(pair.row)[0], []).append(pair.business_lag)
+                feed_days.append(self.pool[pair.pos].date)
+        if not shop_lags:
+            return None
+        medians = {shop: sorted(lags)[len(lags) // 2] for shop, lags in shop_lags.items()}
+        spread = Counter(lag - medians[shop] for shop, lags in shop_lags.items() for lag in lags)
+        spread_total = sum(spread.values())
+        everyone = sorted(lag for lags in shop_lags.values() for lag in lags)
+        overall = everyone[len(everyone) // 2]
+        weekdays = self._weekday_shares(feed_days)
+        candidates = []
+        for pair in typed:
+            centre = medians.get(self._row_texts(pair.row)[0], overall)
+            posting = {centre + d: n / spread_total for d, n in spread.items()}
+            typed_day = self.pool[pair.pos].date
+            bought = self._purchase_days(self.records[pair.row].date, posting, weekdays)
+            candidates.append({(typed_day - day).days: p for day, p in bought.items()
+                               if abs((typed_day - day).days) <= _TYPED_MAX_SLIP})
+        slips = _slip_odds(0.5, 0.5)
+        for _ in range(_TYPED_EM_ROUNDS):
+            # Expected counts of entries on the day and off it, and of the days beyond the first off.
+            right, off, far = _TYPED_PSEUDO, _TYPED_PSEUDO, _TYPED_PSEUDO
+            for options in candidates:
+                weights = {slip: p * slips[slip] for slip, p in options.items()}
+                total = sum(weights.values())
+                if not total:
+                    continue
+                for slip, w in weights.items():
+                    if slip == 0:
+                        right += w / total
+                    else:
+                        off += w / total
+                        far += w / total * (abs(slip) - 1)
+            slips = _slip_odds(right / (right + off), far / (far + off))
+        return slips
+
+    def _typing_rate(self, pairs: list[_Pair], assigned: dict[int, _Pair], open_rows: list[int]) -> float | None:
+        """The share of purchases this person typed by hand: typed entries (of any amount some row of the
+        statement has) against the statement's rows in the days they cover that nothing else in PocketSmith
+        holds. A habit of the person, not of one shop, so all amounts count and the estimate rests on a few
+        dozen rows, not a handful."""
+        typed = sorted({p.pos for p in pairs if not p.pending and self._source(p.pos) == "typed"})
+        if not typed:
+            return None
+        centre = self.lag_models.get("feed", self.lag_default).usual or 0
+        days = [self._business_day(self.pool[pos].date) for pos in typed]
+        first, last = min(days), max(days)
+        rows = 0
+        for index in open_rows:
+            held = assigned.get(index)
+            if held is not None and self._source(held.pos) != "typed":
+                continue
+            if first <= self._business_day(self.records[index].date) - centre <= last:
+                rows += 1
+        if not rows:
+            return None
+        return min(_TYPED_MAX_RATE, len(typed) / max(rows, len(typed)))
 
     def _orphans(self, pairs: list[_Pair], assigned: dict[int, _Pair], open_rows: list[int]) -> dict[int, _Pair]:
         """Rows to review because a PocketSmith transaction of the same amount, well inside the statement's
@@ -1041,6 +1278,17 @@ class _Matcher:
                 pick = max(group, key=lambda p: (p.logit, -p.row))
                 chosen[pick.row] = pick
         return chosen
+
+    def _typed_run_decision(self, held: float, pair: _Pair) -> Decision:
+        e = self.pool[pair.pos]
+        weighed = (f"typed by hand: weighing every way the typed {e.amount} entries can be the statement's rows, "
+                   f"PocketSmith holds this one with probability {held:.2f}")
+        reasons = [*self._pair_reasons(pair), weighed]
+        if held >= 1 - _TYPED_UNSURE:
+            return Decision(DUPLICATE, e.id, round(held, 4), reasons, matched=e)
+        if held > _TYPED_UNSURE:
+            return Decision(REVIEW, e.id, round(held, 4), reasons, matched=e)
+        return Decision(CREATE, None, round(held, 4), reasons)
 
     def _orphan_decision(self, pair: _Pair) -> Decision:
         e = self.pool[pair.pos]

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Literal, Mapping, Sequence
 
-from importer.accounts import Target, account_rules, check_currencies, mapping_for_file, resolve_targets
+from importer.accounts import (
+    Target,
+    account_rules,
+    check_currencies,
+    check_decimal_places,
+    mapping_for_file,
+    resolve_targets,
+)
 from importer.config import Config, load_config
 from importer.parsers import FilesRead, ParseOptions, read_files
 from importer.plan import Plan, build_plan
@@ -136,6 +143,7 @@ def locate(paths: Sequence[str | Path], *, config: Config, client: "Client | Non
                  for s, t in zip(statements, targets) if "auto-matched" in t.how]
     with_currency = {a.id: a for a in known} if known is not None else dict(offline_accounts or {})
     warnings += check_currencies(statements, targets, with_currency, allow=allow_currency_mismatch)
+    warnings += check_decimal_places(statements, targets, with_currency)
     return Located(statements=statements, files=files, targets=list(targets),
                    key=batch_key(files, statements, targets), accounts={a.id: a for a in known or ()},
                    warnings=warnings)

@@ -273,7 +273,7 @@ def test_a_headerless_date_column_is_named_as_the_mapping_names_it():
     data[1] = b'"31/02/2024"' + data[1][data[1].index(b","):]
     with pytest.raises(InputError) as error:
         parse(b"\n".join(data), "cba.csv", mapping="cba")
-    assert error.value.line == 2 and str(error.value).endswith("(column 'date')")
+    assert error.value.line == 2 and str(error.value).endswith("(column 'date'); read with the shipped mapping 'cba'")
 
 
 def test_a_layout_no_mapping_knows_is_inferred_or_refused_with_the_question():

@@ -182,3 +182,44 @@ def test_two_currencies_in_one_amount_column_are_an_error_at_the_line(run, tmp_p
                    encoding="utf-8")
     result = run("parse", csv)
     assert result.exit_code == 2 and "mixed.csv, line 3" in result.output and "$" in result.output
+
+
+# ─── amounts with three decimal places ────────────────────────────────────────────────────────
+
+THREE_PLACES = "Date,Description,Amount\n2026-11-01,FUEL 41.2L,-61.845\n2026-11-02,SHOP,-5.00\n2026-11-03,PAY,100.00\n"
+
+
+def test_amounts_with_three_decimal_places_are_read_as_written_and_said(run, tmp_path):
+    csv = tmp_path / "fuel.csv"
+    csv.write_text(THREE_PLACES)
+    result = run("parse", csv, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert '"amount": "-61.845"' in result.stdout
+    assert "1 amount with more than two decimal places (line 2: -61.845): read as written" in result.stderr
+    assert "preview and import refuse them there" in result.stderr
+
+
+def test_three_decimal_places_for_an_account_whose_currency_has_two_are_refused_with_nothing_written(run, tmp_path):
+    csv = tmp_path / "fuel.csv"
+    csv.write_text(THREE_PLACES)
+    refused = run("preview", csv, "--account", EVERYDAY, "--existing", _export(tmp_path / "e.json", EVERYDAY, "AUD"))
+    assert refused.exit_code == 2, refused.output
+    assert "fuel.csv, line 2: the amount -61.845 has more than two decimal places, and transaction account " \
+           f"{EVERYDAY} (Everyday Account) is in AUD, which has two: PocketSmith would round it" in refused.output
+    kwd = run("preview", csv, "--account", EVERYDAY, "--existing", _export(tmp_path / "k.json", EVERYDAY, "KWD"),
+              "--format", "json")
+    assert kwd.exit_code == 0, kwd.output
+    unknown = run("preview", csv, "--account", EVERYDAY, "--existing", _export(tmp_path / "u.json", 42, "AUD"),
+                  "--format", "json")
+    assert unknown.exit_code == 0, unknown.output
+    assert any("more than two decimal places, and the currency of transaction account" in w
+               for w in json.loads(unknown.stdout)["warnings"])
+
+
+def test_trailing_zeros_past_the_cents_are_cents():
+    from datetime import date
+    from decimal import Decimal
+
+    from importer.record import Transaction, sub_cent_rows
+    rows = [Transaction(date(2026, 11, 1), Decimal("-12.340"), "A", "A")]
+    assert sub_cent_rows(Statement(file="x", format="ofx", transactions=rows)) == []

@@ -321,3 +321,51 @@ def test_aligning_a_run_costs_least_at_its_lag():
     assert min(costs, key=costs.get) == 2
     # There: the dropped purchase is one row left over, the late one a day's lateness.
     assert costs[2] == 3.0 + 1.5
+
+
+def test_the_typed_entries_weight_sums_every_way_they_can_be_distinct_rows():
+    from itertools import product
+
+    from importer.dedupe import _TYPED_ELSEWHERE, _typed_total
+    # Three typed entries (in date order), each one of a few rows or none of them: the dynamic programme must
+    # give the sum over every assignment to distinct rows, with and without a row that no entry may be.
+    options = {7: [(1, 0.5), (2, 0.25)], 8: [(2, 0.4), (3, 0.3), (1, 0.05)], 9: [(3, 0.6), (4, 0.2)]}
+    entries = [7, 8, 9]
+    for without in (None, 1, 2, 3, 4):
+        expected = 0.0
+        for choice in product(*[[None] + [r for r, _ in options[e] if r != without] for e in entries]):
+            taken = [r for r in choice if r is not None]
+            if len(taken) != len(set(taken)):
+                continue
+            weight = 1.0
+            for entry, r in zip(entries, choice):
+                weight *= _TYPED_ELSEWHERE if r is None else dict(options[entry])[r]
+            expected += weight
+        assert _typed_total(entries, options, without) == pytest.approx(expected)
+
+
+def test_a_runs_rows_against_typed_entries_are_decided_by_their_odds_of_being_held():
+    # In the benchmark's households a person typed ten days of purchases by hand, the daily coffee among
+    # them, some forgotten and some dated a day or two off. Each coffee row such an entry could be gets the
+    # probability that PocketSmith holds it; those probabilities add up to the typed coffees they cover,
+    # and a row is a duplicate only when likely held, created only when likely new.
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import dedupe_quality as quality
+
+    for seed in (1002, 1003):
+        rows, existing, journal, truth, _ = quality.build_run(seed, runs=True)
+        decisions = dedupe(rows, existing, imported=journal, account_id=quality.ACCOUNT)
+        typed = [(i, d) for i, d in enumerate(decisions) if "weighing every way the typed" in d.reasons[-1]
+                 and rows[i].amount == Decimal("-4.50")]
+        assert len(typed) >= 5
+        coffees = {e.id for e in existing if e.upload_source == "manual" and e.amount == Decimal("-4.50")}
+        assert all(d.matched.id in coffees for _, d in typed if d.action != "create")
+        held = sum(d.score for _, d in typed)
+        assert len(coffees) - 1.5 <= held <= len(coffees) + 1e-6
+        for index, d in typed:
+            assert d.action == ("duplicate" if d.score >= 0.76 else "create" if d.score <= 0.24 else "review")
+        right = sum((d.action == "duplicate") == truth[i] for i, d in typed if d.action != "review")
+        assert right >= 0.75 * sum(d.action != "review" for _, d in typed)

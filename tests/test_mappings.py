@@ -292,3 +292,45 @@ def test_typos_in_config_and_mappings_get_a_suggestion(tmp_path):
         load_mapping(mapping)
     with pytest.raises(ConfigError, match=r"'accounts\[0\].ofx_acount' \(did you mean 'ofx_account'\?\)"):
         account_rules([{"ofx_acount": "1", "transaction_account_id": 5}], tmp_path / "psimport.yaml")
+
+
+# ─── what a date error under a mapping says ───────────────────────────────────────────────────
+
+MYBANK = ("name: mybank\nsignature: [{names}]\ncolumns: {{date: Date, payee: Description, amount: Amount}}\n"
+          "date_format: '%d/%m/%Y'\n")
+
+
+@pytest.mark.parametrize("header, rows, footer, rule", [
+    ("Date,Description,Amount", ["13/01/2024,TESCO,-23.45", "14/01/2024,BOOTS,-5.00"],
+     ["Closing balance,,100.00", "Total,,-28.45"], "{line_matches: '^(Closing balance|Total)'}"),
+    ("Description,Date,Amount", ["TESCO,13/01/2024,-23.45", "BOOTS,14/01/2024,-5.00"],
+     [",Total,-28.45"], "{column: 'Date', matches: '^Total$'}"),
+])
+def test_a_user_mapping_meeting_a_footer_says_the_drop_rule_that_leaves_it_out(tmp_path, header, rows, footer,
+                                                                                 rule):
+    mapping = tmp_path / "mybank.yaml"
+    mapping.write_text(MYBANK.format(names=", ".join(header.split(","))))
+    statement = tmp_path / "statement.csv"
+    statement.write_text("\n".join([header, *rows, *footer]) + "\n")
+    with pytest.raises(InputError) as caught:
+        CsvParser().parse(statement.read_bytes(), "statement.csv", ParseOptions(mapping=str(mapping)))
+    assert caught.value.line == 4
+    assert f"add `drop: [{rule}]` to the mapping to leave them out" in str(caught.value)
+    # The rule as the message writes it, added to the mapping, reads the file.
+    mapping.write_text(mapping.read_text() + f"drop: [{rule}]\n")
+    (read,) = CsvParser().parse(statement.read_bytes(), "statement.csv", ParseOptions(mapping=str(mapping)))
+    assert [str(t.amount) for t in read.transactions] == ["-23.45", "-5.00"]
+
+
+def test_a_date_that_does_not_parse_names_the_mapping_that_read_it(tmp_path):
+    mapping = tmp_path / "mybank.yaml"
+    mapping.write_text(MYBANK.format(names="Date, Description, Amount"))
+    data = b"Date,Description,Amount\n13/01/2024,TESCO,-23.45\n2024-01-14,BOOTS,-5.00\n"
+    with pytest.raises(InputError) as caught:
+        CsvParser().parse(data, "statement.csv", ParseOptions(mapping=str(mapping)))
+    message = str(caught.value)
+    assert caught.value.line == 3 and f"read with mapping 'mybank' ({mapping})" in message
+    assert "footer" not in message     # a date with digits is a bad date, not a summary line
+    with pytest.raises(InputError, match="read with the shipped mapping 'hsbc_uk'"):
+        CsvParser().parse(b"13/01/2024,TESCO,-23.45\n14-01-2024,BOOTS,-5.00\n", "s.csv",
+                          ParseOptions(mapping="hsbc_uk"))

@@ -44,6 +44,9 @@ def test_mappings_new_answered_no_writes_nothing(tmp_path):
     child = pexpect.spawn(sys.executable, ["-m", "importer", "mappings", "new", str(statement), "--name", "uk"],
                           cwd=str(tmp_path), env=env, encoding="utf-8", timeout=30)
     child.expect(r"\[y/N\]: ")
+    child.sendline("maybe")   # not y or n: what to type, and the question again (not click's "invalid input")
+    child.expect(r"Error: 'maybe' is neither yes nor no: type y \(yes\) or n \(no\), then Enter")
+    child.expect(r"\[y/N\]: ")
     child.sendline("n")
     child.expect("No mapping was written.")
     child.expect(pexpect.EOF)

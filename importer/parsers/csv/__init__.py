@@ -115,8 +115,10 @@ class CsvParser:
             layout = None if infer else detect_layout(source, options.mapping_dirs, passed)
             if layout is None:
                 inferred = infer_layout(source, options.date_order)
+                if inferred.refusal is not None:
+                    raise inferred.refusal
                 layout = inferred.layout
-                notes = [inferred.summary if records is None else inferred.sheet_summary]
+                notes = [inferred.summary if records is None else inferred.sheet_summary, *inferred.warnings]
                 notes += [f"your mapping '{name}' fits this header, but a header this generic (or a card's "
                           f"sign: charges_positive) is any bank's, so it reads a file only when named: "
                           f"--mapping {name}, or an accounts: entry with glob: and mapping: {name}"

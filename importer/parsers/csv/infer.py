@@ -76,6 +76,7 @@ _AMOUNT_CELL = re.compile(r"\s*\(?\s*[-+\u2212]?\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3
                           r"(?:\d[\d.,' \u00a0\u202f]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*"
                           r"(?:(?:DR|CR|Dr|Cr)\.?)?\s*")
 _GROUPED = re.compile(r"[-+]?\d{1,3}(?:[,. '\u00a0]\d{3})+")
+_IDENTIFIER = re.compile(r"\d[\d -]*\d")
 _TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?")
 _CENTS = re.compile(r"\d[.,]\d{1,2}\D{0,4}$")
 _PLAIN_NUMBER = re.compile(r"[-+(]?\s*[$£€]?\s*[\d.,' ]*\d[\d.,' ]*\)?-?")
@@ -121,6 +122,8 @@ class Inferred:
     first_line: int = 1   # the first line of data
     width: int = 0        # how many columns a row of data has
     unread_money: dict[int, str] = field(default_factory=dict)   # columns named for money not read: index → name
+    warnings: list[str] = field(default_factory=list)   # what the user should check (rows read as 0)
+    refusal: InputError | None = None   # a row this layout would read wrong: raised before reading the file
 
     def late_money(self, text: str, filename: str) -> InputError | None:
         """The first row below the sample with a value in a column named for money that inference did not
@@ -347,6 +350,8 @@ class _Inference:
         self.date_column = date_column     # the booking date's column, when the user has said (an _answer)
         self.debit_column = debit_column   # which of an in/out pair is money out, when the user has said
         self.notes: list[str] = []
+        self.warnings: list[str] = []   # what the user should check, each said on a line of its own
+        self.refusal: InputError | None = None   # a row the layout cannot read right (see _blank_amounts)
 
     def fail(self, message: str, line: int | None = None) -> InputError:
         return InputError(f"cannot infer this CSV's layout: {message}; {NEW_MAPPING_HINT}", file=self.filename,
@@ -365,6 +370,7 @@ class _Inference:
             if named is not None:
                 header_index, first = named, named + 1
         header = records.rows[header_index] if header_index is not None else None
+        self.header_names = [c.strip() for c in header] if header is not None else []
         kept = [(records.line_of(first + k), row) for k, row in enumerate(records.rows[first:]) if any(c.strip() for c in row)]
         rows = [self._padded(row, width) for _, row in kept]
         self.sample_lines = [line for line, _ in kept]
@@ -373,7 +379,9 @@ class _Inference:
             raise self.fail("no row holds a date (only placeholders such as 'Pending'); set columns.date in a mapping",
                             records.line_of(first))
         sample = rows[:last + 1]     # the summary lines below the last transaction are the footer's
-        tail_rows = self._tail(text, delimiter) if len(text) > len(head.text) else None
+        # Whether every row of the file is in the sample: the text fits the head, and its records the limit.
+        self.whole_file = len(text) <= len(head.text) and len(records.rows) < HEAD_RECORDS
+        tail_rows = None if self.whole_file else self._tail(text, delimiter)
         columns = self._columns(sample, header, width)
         data: dict[str, Any] = {"name": "inferred", "bank": "inferred from the file itself"}
         if encoding:
@@ -406,7 +414,8 @@ class _Inference:
         described = [_DELIMITER_NAMES.get(delimiter, repr(delimiter)) + "-separated", encoding or "Unicode text",
                      where]
         notes = [", ".join(described)] + explained + self.notes
-        return Inferred(layout, data, notes, header, records.line_of(first), width, self.unread_money)
+        return Inferred(layout, data, notes, header, records.line_of(first), width, self.unread_money,
+                        self.warnings, self.refusal)
 
     # ── where the data is ──
 
@@ -695,8 +704,61 @@ class _Inference:
         unused = [c.label for c in dated if c.index not in read and c.nonblank]
         if unused:
             said.append("not read: " + ", ".join(unused))
+        self._blank_amounts(dated, columns, data)
         data["columns"] = columns
         return data, said
+
+    def _blank_amounts(self, dated: list[Column], columns: dict[str, Any], data: dict[str, Any]) -> None:
+        """Rows whose one amount column is blank (Landesbank Berlin's `+ 15.0 AMAZON.DE PUNKTE`, a points
+        note) read as 0 (a stated nothing), said with their lines, only when nothing could be hiding money:
+
+        - the reading is a single amount column: an in/out pair's own convention is that every row fills
+          one side, so a row filling neither contradicts the reading inference made, and is refused;
+        - inference sampled the whole file, so it saw every blank row and could check each one (in a longer
+          file a blank row is refused: here when sampled, else by the reader at its line);
+        - no other cell of the row holds what could be an amount (a column inference did not read, a
+          balance, a fee): a date, a text read as payee, memo or type, and an identifier filled on every
+          row (a card number) are not. Where one does, the row is refused here, naming that cell: a new
+          user's month with one salary in an unread `Paid in` was once read as 0 this way.
+
+        Otherwise `refusal` says why, at its line (`blank_amount: zero` and `drop: [{no_amount: true}]` are
+        then the user's to say in a mapping): raised when the file is read, not here, so sniffing still
+        knows the file for a CSV psimport reads the layout of."""
+        if "amount" not in columns:
+            return
+        amount = dated[columns["amount"]]
+        blank = [i for i, cell in enumerate(amount.cells) if not cell]
+        if not blank:
+            return
+        if not self.whole_file:
+            self.refusal = InputError(
+                f"the row has no amount in {amount.label}; inference reads a missing amount as 0 only in a file "
+                f"whose every row it has seen (this one is longer than the first {HEAD_RECORDS} rows it looks at), "
+                "so it cannot rule out money in a column it did not read; if such rows are notes, set "
+                "`blank_amount: zero` (read as 0) or `drop: [{no_amount: true}]` (left out) in a mapping; "
+                f"{NEW_MAPPING_HINT}", file=self.filename, line=self.dated_lines[blank[0]])
+            return
+        texts = {columns[role] for role in ("payee", "memo", "type", "currency", "account") if role in columns}
+        if "flag" in columns:
+            texts.add(columns["flag"]["column"])
+        others = [c for c in dated if c is not amount and c.kind != "date" and c.index not in texts
+                  and not _identifier(c)]
+        for row in blank:
+            for column in others:
+                cell = column.cells[row]
+                if _is_amount_cell(cell) and not _DATE_CELL.fullmatch(cell) and not _TIME.fullmatch(cell):
+                    self.refusal = InputError(
+                        f"the row has no amount in {amount.label}, and {column.label} holds {cell} on it, which "
+                        "inference did not read as this row's money, so whether money moved cannot be told; set "
+                        f"columns.amount (or columns.debit and columns.credit) in a mapping; {NEW_MAPPING_HINT}",
+                        file=self.filename, line=self.dated_lines[row])
+                    return
+        data["blank_amount"] = "zero"
+        lines = ", ".join(str(self.dated_lines[i]) for i in blank[:5]) + (", …" if len(blank) > 5 else "")
+        self.warnings.append(
+            f"line{'s' if len(blank) > 1 else ''} {lines}: no amount in {amount.label} and no other number on the "
+            "row, read as 0 (a note, such as a points entry); if such rows are not transactions, "
+            "`drop: [{no_amount: true}]` in a mapping leaves them out")
 
     def _header_currency(self, header: list[str] | None, data: dict[str, Any]) -> None:
         """The currency the money columns' names are written in (`Amount (GBP)`, `Kwota [PLN]`, `Paid out £`):
@@ -786,9 +848,7 @@ class _Inference:
                 if len({(b.index, h.key()) for b, h, _ in named}) == 1:
                     candidates = named[:1]
                 else:
-                    readings = "; ".join(f"{h.describe()} with {b.label} as the balance" for b, h, _ in candidates[:3])
-                    raise self.fail(f"the running balance fits more than one reading ({readings}); "
-                                    "set columns.amount (or columns.debit and columns.credit) in a mapping")
+                    raise self._balance_question(candidates)
             balance, hypothesis, before = candidates[0]
             hypothesis = self._check_money_in(hypothesis, balance)
             hypothesis.apply(columns, data)
@@ -809,6 +869,36 @@ class _Inference:
             said.append(f"balance {named_balance[0].label} (by its name; the rows do not carry it forward, "
                         "so it is not used to check the sign)")
         return said
+
+    def _balance_question(self, candidates: list[tuple[Column, "_Money", bool]]) -> InputError:
+        """More than one reading of the money columns makes every row's balance add up (two columns holding
+        the same amounts, gross and net with no fee yet): the error says which columns, and the key that
+        settles it, with the values a mapping would take."""
+        balances = list(dict.fromkeys(b.index for b, _, _ in candidates))
+        singles = [h.amount for _, h, _ in candidates if h.amount is not None and h.flag is None]
+        if len(balances) == 1 and len(singles) == len(candidates) and len({c.index for c in singles}) > 1:
+            amounts = list({c.index: c for c in singles}.values())
+            balance = candidates[0][0]
+            labels = " and ".join(c.label for c in amounts)
+            return self.fail(f"{labels} each carry the running balance {balance.label} on from row to row, so "
+                             f"which one is the amount cannot be told; set {self._choices('amount', amounts)} in a "
+                             "mapping")
+        readings = "; ".join(f"{h.describe()} with {b.label} as the balance" for b, h, _ in candidates[:3])
+        return self.fail(f"every row's balance adds up under more than one reading of the money columns "
+                         f"({readings}), so which is right cannot be told; set columns.amount (or columns.debit "
+                         "and columns.credit) and columns.balance in a mapping")
+
+    def _choices(self, role: str, columns: Sequence[Column]) -> str:
+        """The mapping lines that would answer which column is `role`: `columns.amount: Betrag` or ..., each
+        column by its header name when no other has it, else by its number (a mapping counts from 0)."""
+        def ref(column: Column) -> str:
+            name = column.name.strip()
+            if name and sum(n.casefold() == name.casefold() for n in self.header_names) == 1:
+                return name
+            return str(column.index)
+        refs = [ref(c) for c in columns]
+        numbered = " (a mapping counts columns from 0)" if any(r.isdigit() for r in refs) else ""
+        return " or ".join(f"`columns.{role}: {r}`" for r in refs) + numbered
 
     def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> "_Money":
         """A signed amount that is mostly positive: an account where most rows are money in, or a card whose
@@ -880,7 +970,8 @@ class _Inference:
             else money if len(money) == 1 else []
         if not singles:
             labels = ", ".join(c.label for c in money)
-            raise self.fail(f"{labels} are equally likely to be the amount; set columns.amount in a mapping")
+            raise self.fail(f"{labels} are equally likely to be the amount; set columns.amount in a mapping to the "
+                            f"one that is ({self._choices('amount', money)})")
         column = singles[0]
         values = [v for v in column.values if v is not None]
         if flag is not None and all(v >= 0 for v in values):
@@ -1003,6 +1094,14 @@ def _answer(column: Column, among: Sequence[Column]) -> str:
     return name if name and not shared else str(column.index + 1)
 
 
+def _identifier(column: Column) -> bool:
+    """A card or account number: a long run of digits (no cents, no thousands groups) on every row, not
+    named for money. An amount column is blank on some rows; this one is filled on the blank row too."""
+    return bool(column.cells) and not _named_money(column) and all(
+        _IDENTIFIER.fullmatch(cell) and len(re.sub(r"\D", "", cell)) >= 6 and not _GROUPED.fullmatch(cell)
+        for cell in column.cells)
+
+
 def _mean_length(column: Column) -> float:
     return sum(map(len, column.nonblank)) / max(1, len(column.nonblank))
 
@@ -1093,9 +1192,7 @@ class _Money:
             for role, column in (("debit", self.debit), ("credit", self.credit)):
                 if column is not None:
                     columns[role] = column.index
-        # A row with no amount in any money column is never read as 0 by inference (`blank_amount: zero` is
-        # the user's to say): the reader names its line, which may be a transaction whose money a column
-        # inference did not read holds.
+        # A row with no amount: see _Inference._blank_amounts for when it reads as 0 and when it is refused.
 
     def _sides(self) -> tuple[list[Decimal | None], list[Decimal | None]]:
         rows = len((self.debit or self.credit).values)  # type: ignore[union-attr]

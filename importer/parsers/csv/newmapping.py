@@ -46,6 +46,8 @@ def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = 
     from importer.yamlfile import read_yaml
     source = Source(data, filename)
     inferred = infer_layout(source, date_order, sign, date_column, debit_column)
+    if inferred.refusal is not None:
+        raise inferred.refusal
     if date_order:
         inferred.data.setdefault("date_order", date_order)
     if sign == "normal" and "sign" not in inferred.data:
@@ -79,7 +81,7 @@ def mapping_text(inferred: Inferred, name: str, filename: str) -> str:
     lines = [f"# psimport mapping for files like {PurePath(filename).name}, inferred by `psimport mappings new`.",
              "# Check each column against your file; docs/mappings.md explains every key.",
              "# What psimport inferred:"]
-    lines += [f"#   {note}" for note in inferred.notes]
+    lines += [f"#   {note}" for note in [*inferred.notes, *inferred.warnings]]
     lines.append(dump({"name": name}))
     lines.append(dump({"bank": name}) + "   # the bank's name, for you")
     if "signature" in data:
@@ -99,7 +101,8 @@ def mapping_text(inferred: Inferred, name: str, filename: str) -> str:
     for key, why in (("sign", "money out is positive in this file"),
                      ("drop", "rows left out"), ("pending", "rows not booked yet"),
                      ("continuation", "rows with no date or amount continue the row above"),
-                     ("blank_amount", "a row without an amount reads as 0"),
+                     ("blank_amount", "a row without an amount reads as 0 (this file's were notes, with no "
+                                      "other number on the row; leave this out if another file's may not be)"),
                      ("date_format", "how dates are written (auto: worked out from every row)"),
                      ("date_order", "day/month order the rows showed")):
         if key in data:

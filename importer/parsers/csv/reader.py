@@ -23,6 +23,7 @@ from importer.parsers.csv.layout import Layout
 from importer.parsers.csv.mapping import normalise_cell
 from importer.parsers.csv.text import Records, read_records
 from importer.parsers.csv.values import (
+    AmbiguousDates,
     AmountReader,
     DateFormat,
     infer_date_format,
@@ -303,22 +304,57 @@ class Reader:
             return lines[positions[k]]
 
         mapping = self.mapping
-        if typed and not usable:
-            fmt = DateFormat("%Y-%m-%d")        # every date is a date cell: nothing is read as text
-        elif mapping.date_format == "auto":
-            fmt = infer_date_format(usable, self.options.date_order or mapping.date_order, self.file, line_of,
-                                    self._column_name(index))
-        else:
-            fmt = DateFormat(mapping.date_format)
-        parsed, bad, why = fmt.parse_all(usable)
-        if bad is not None:
-            raise InputError(f"{why} (column '{self._column_name(index)}')", file=self.file, line=line_of(bad))
+        try:
+            if typed and not usable:
+                fmt = DateFormat("%Y-%m-%d")        # every date is a date cell: nothing is read as text
+            elif mapping.date_format == "auto":
+                fmt = infer_date_format(usable, self.options.date_order or mapping.date_order, self.file, line_of,
+                                        self._column_name(index))
+            else:
+                fmt = DateFormat(mapping.date_format)
+            parsed, bad, why = fmt.parse_all(usable)
+            if bad is not None:
+                raise InputError(f"{why} (column '{self._column_name(index)}')", file=self.file,
+                                 line=line_of(bad))
+        except AmbiguousDates:
+            raise     # a question, not a bad date: `mappings new` asks it
+        except InputError as exc:
+            if exc.line is None or exc.line not in lines:
+                raise
+            raise InputError(exc.message + self._date_error_advice(index, lines.index(exc.line)),
+                             file=self.file, line=exc.line) from None
         if not pending and not typed:
             return list(map(parsed.__getitem__, values))
         newest = max([*parsed.values(), *typed.values()], default=None)
         if newest is None:
             raise self._fail(0, "every row is pending, so none has a date to go by")
         return [typed[i] if i in typed else newest if i in pending else parsed[v] for i, v in enumerate(values)]
+
+    def _date_error_advice(self, index: int, row: int) -> str:
+        """What a date error adds: which mapping read the file (a user with several wants to know), and,
+        when this row and every one below it hold text with no digit where the date belongs (`Closing
+        balance`, `Total`), the drop rule that leaves such a footer out."""
+        mapping = self.mapping
+        if mapping.path is None and mapping.name == "inferred":
+            return "; read with the layout inferred from the file"
+        where = f"{'the shipped ' if mapping.builtin else ''}mapping '{mapping.name}'"
+        if mapping.path is not None and not mapping.builtin:
+            where += f" ({mapping.path})"
+        advice = f"; read with {where}"
+        below = [cell.strip() for cell in self._column(index)[row:]]
+        if not all(cell and not any(ch.isdigit() for ch in cell) for cell in below):
+            return advice
+        # As a person writes the pattern: spaces unescaped, and a group only for more than one text.
+        texts = list(dict.fromkeys(re.escape(cell).replace("\\ ", " ") for cell in below))
+        leads = (texts[0] if len(texts) == 1 else "(" + "|".join(texts) + ")").replace("'", "''")
+        lines = {1: "it", 2: "it and the line below"}.get(len(below), f"it and the {len(below) - 1} lines below")
+        if index == 0:
+            rule = f"{{line_matches: '^{leads}'}}"
+        else:
+            name = self._column_name(index).replace("'", "''")
+            rule = f"{{column: '{name}', matches: '^{leads}$'}}"
+        return (f"{advice}; {lines} look{'s' if len(below) == 1 else ''} like a footer (summary lines after the "
+                f"last transaction): add `drop: [{rule}]` to the mapping to leave them out")
 
     def _amounts(self, reader: AmountReader, index: int) -> list[Decimal | None]:
         values = self._column(index)
