@@ -220,7 +220,7 @@ class _Connection:
 
     A thread sends one request at a time and waits for its answer, so it needs no pool, no connection states and
     no events: the request leaves in one write, the answer is read in full, and the connection is kept when the
-    server keeps it. httpcore and h11 cost about a third of the client's CPU a create for that generality (the
+    server keeps it. httpcore and h11 cost about half of the client's CPU a create for that generality (the
     pool's locks and events, h11's event objects and header validation, in pure Python). What they guarantee and
     the retry policy relies on is kept: an idle connection the server has closed is noticed before a request
     is sent on it, and each failure is the httpx exception httpcore raises (ConnectError and ConnectTimeout
