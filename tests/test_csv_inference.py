@@ -714,6 +714,17 @@ def test_a_positive_majority_of_amounts_asks_the_sign(rows):
         infer(lines("date,title,amount", *rows))
 
 
+def test_one_positive_row_is_read_as_printed_and_says_it_could_not_be_compared():
+    # Actual's one-row export (Date,Payee,Amount: signed amounts): one row is no majority, so nothing in the
+    # file says whether a positive amount is money in; read as printed, and the note says so with the key.
+    (statement,) = infer(lines("Date,Payee,Amount", "2025.12.04,Café Rémy,100.25"))
+    assert amounts([statement]) == ["100.25"]
+    assert "one row, positive, and nothing to compare it with" in statement.notes[0]
+    assert "sign: charges_positive" in statement.notes[0]
+    (spent,) = infer(lines("Date,Payee,Amount", "2025.12.04,Café Rémy,-100.25"))
+    assert "nothing to compare" not in spent.notes[0]
+
+
 def test_a_bank_statement_mostly_spending_is_read_without_a_question_and_says_what_the_balance_shows():
     data = lines("Date,Description,Amount,Balance", "13/01/2024,TESCO,-23.45,976.55", "14/01/2024,SHELL,-40.00,936.55",
                  "15/01/2024,ACME SALARY,2100.00,3036.55", "16/01/2024,PRET,-4.10,3032.45",

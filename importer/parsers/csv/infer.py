@@ -1009,7 +1009,8 @@ class _Inference:
                 f"charges_positive in a mapping, if money in set sign: normal; {NEW_MAPPING_HINT}",
                 file=self.filename, key="sign", answers={"charges_positive": "card charges: money out",
                                                          "normal": "money in"})
-        return _Money(amount=column, negate=self.sign == "charges_positive")
+        lone = len(values) == 1 and values[0] > 0 and self.sign is None
+        return _Money(amount=column, negate=self.sign == "charges_positive", lone_positive=lone)
 
     @staticmethod
     def _account(columns: list[Column]) -> Column | None:
@@ -1224,6 +1225,7 @@ class _Money:
     by_sign: bool = False
     by_count: tuple[int, int] | None = None
     by_answer: bool = False
+    lone_positive: bool = False     # one row, positive, nothing to compare it with: read as printed, and said
 
     def as_named(self) -> bool:
         """Whether the header names agree with this reading (or say nothing against it)."""
@@ -1288,6 +1290,9 @@ class _Money:
                             f"{'/'.join(sorted(into))}, money out where it is empty")
                 return (f"amount {self.amount.label}, money out where {self.flag.label} is "
                         f"{'/'.join(sorted(out))}")
+            if self.lone_positive:
+                return (f"amount {self.amount.label} (one row, positive, and nothing to compare it with: read as "
+                        "printed, money in; if it is a card charge, set sign: charges_positive in a mapping)")
             return f"amount {self.amount.label}" + (" (charges positive: money out is positive)" if self.negate
                                                       else "")
         if self.debit is None or self.credit is None:
