@@ -7,7 +7,7 @@ compared after their decoration is removed: `Amount (GBP)`, `Kwota [PLN]`, `Paid
 
 Languages: English, German, Dutch, French, Spanish, Portuguese, Italian, Swedish, Norwegian, Danish,
 Finnish, Polish, Czech, Japanese and Chinese (with a few Hungarian, Lithuanian and Slovak names that
-the corpus of real exports holds).
+the corpus of real exports holds, and Korean names for the other party and the memo).
 """
 
 from __future__ import annotations
@@ -120,6 +120,8 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
         "popis", "protistrana", "název protiúčtu", "příjemce", "název", "partner neve", "gavėjas",
         "摘要", "お取引内容", "内容", "利用店名", "ご利用店名", "取引内容", "支払先", "お取引先",
         "交易对方", "对方户名", "商户名称", "对方名称", "交易说明", "说明", "对方账户名称",
+        # ko: the other party (KB Kookmin's 보낸분/받는분, "sender/recipient"), not 거래점 (the branch)
+        "보낸분/받는분", "받는분/보낸분", "받는분", "보낸분", "거래처",
     ),
     "memo": (
         "memo", "notes", "note", "reference", "message", "purpose", "remittance information", "additional info",
@@ -130,6 +132,7 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
         "meddelelse", "notat", "viesti", "viite", "tytuł", "tytułem", "tytuł operacji", "szczegóły",
         "zpráva", "poznámka", "zpráva pro příjemce", "közlemény", "paskirtis",
         "メモ", "備考", "备注", "附言", "用途", "交易附言",
+        "송금메모", "메모", "비고",
     ),
     "type": (
         "type", "transaction type", "code", "category", "kind",

@@ -47,6 +47,7 @@ from importer.parsers.csv.values import (
     AmountReader,
     DateFormat,
     infer_decimal_mark,
+    two_digit_years,
 )
 from importer.record import TOO_BIG
 
@@ -75,6 +76,7 @@ _TAIL_CHARS = 8 * 1024
 # An in/out pair with no balance or names is settled by how many entries each has only over this many rows:
 # purchases outnumber payments in by far on any account people spend from.
 _MANY_ROWS = 20
+_ORDER_WORDS = {"dmy": "day first", "mdy": "month first", "ymd": "year first"}
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 _DATE_CELL = re.compile(
@@ -371,7 +373,7 @@ class _Inference:
         self.warnings: list[str] = []   # what the user should check, each said on a line of its own
         self.refusal: InputError | None = None   # a row the layout cannot read right (see _blank_amounts)
         self.columns_line: int | None = None   # where the columns are named (the header), or the data starts
-        self.uncarried: set[str] = set()   # "balance" when the balance column was taken by its name alone
+        self.carried_balance: Column | None = None   # the running balance every row carries on, when there is one
 
     def fail(self, message: str, line: int | None = None) -> InputError:
         """The error saying what inference could not settle, at `line`, else at the header that names the columns
@@ -834,7 +836,7 @@ class _Inference:
         if len(fees) == 1:
             columns["fee"] = fees[0].index
             said.append(f"fee {fees[0].label} (taken from the amount)")
-        status = self._status([full[c.index] for c in texts if c is not flag], columns)
+        status = self._status([c for c in texts if c is not flag], full, columns)
         if status is not None:
             data.setdefault("drop", []).append(status[0])
             said.append(status[1])
@@ -850,8 +852,7 @@ class _Inference:
             said.append(f"account {account.label}")
             used.add(account.index)
         else:
-            self._several_accounts([c for c in others if c.index not in used], "balance" in columns and
-                                   "balance" not in self.uncarried)
+            self._several_accounts([c for c in others if c.index not in used], self.carried_balance is not None)
         rest = [c for c in texts if c.index not in used]
         said += self._texts(rest, columns, len(rows))
         if "payee" not in columns and "memo" not in columns:
@@ -1030,18 +1031,17 @@ class _Inference:
                 else:
                     raise self._balance_question(candidates)
             balance, hypothesis, before = candidates[0]
-            hypothesis = self._check_money_in(hypothesis, balance)
+            hypothesis, why = self._sign_by_balance(hypothesis, balance)
             hypothesis.apply(columns, data)
             data["decimal"] = self.mark   # the arithmetic works out only with the right decimal mark
             if before:
                 return [hypothesis.describe(), f"{balance.label} is the balance before each row (every row carries "
-                                               "it on, which confirms the sign; not read as the running balance)"]
+                                               f"it on, {why}; not read as the running balance)"]
             columns["balance"] = balance.index
-            return [hypothesis.describe(), f"balance {balance.label} (every row carries it forward, "
-                                           "which confirms the sign)"]
+            self.carried_balance = balance
+            return [hypothesis.describe(), f"balance {balance.label} (every row carries it forward, {why})"]
         if named_balance:
             columns["balance"] = named_balance[0].index
-            self.uncarried.add("balance")
             money = [c for c in money if c is not named_balance[0]]
         hypothesis = self._check_money_in(self._without_balance(money, flag, rows), None)
         hypothesis.apply(columns, data)
@@ -1081,20 +1081,43 @@ class _Inference:
         numbered = " (a mapping counts columns from 0)" if any(r.isdigit() for r in refs) else ""
         return " or ".join(f"`columns.{role}: {r}`" for r in refs) + numbered
 
+    def _sign_by_balance(self, hypothesis: "_Money", balance: Column) -> tuple["_Money", str]:
+        """The reading a carried balance leaves, and what the balance showed, in words. For an in/out pair or a
+        direction flag the arithmetic settles which side is money out. For one signed amount column it shows
+        only that the column is the amount and whether amounts and balance move together: a bank balance and
+        a card's balance owed (printed positive) both satisfy balance + amount = next balance, one with the
+        charges negative, the other with them positive. Only a balance below zero on every row is surely the
+        account's own (overdrawn, or a card's debt printed negative), so only then does it settle the sign;
+        otherwise the sign is as printed unless most amounts are positive, which asks (`sign:`)."""
+        if hypothesis.amount is None or hypothesis.flag is not None:
+            return hypothesis, "which confirms the sign"
+        balances = [v for v in balance.values if v]
+        if balances and all(v < 0 for v in balances):
+            return hypothesis, ("below zero on every row, so the account's own balance, overdrawn or owed, which "
+                                "settles the sign")
+        amount = hypothesis.amount
+        hypothesis = self._check_money_in(replace(hypothesis, negate=False), balance)
+        why = (f"so {amount.label} is the amount; a card's balance owed is carried the same way, so the "
+               "sign is ")
+        if self.sign is not None:
+            return hypothesis, why + "as you answered"
+        return hypothesis, why + "as printed, half or fewer of the amounts being positive"
+
     def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> "_Money":
         """A signed amount that is mostly positive: an account where most rows are money in, or a card whose
         charges are printed positive? A balance of what is owed carries them as printed, just as an account's
-        balance would, so nothing in the rows can tell; the sign is the user's to say (`sign:`)."""
-        if hypothesis.amount is None or hypothesis.flag is not None or hypothesis.negate:
+        balance would, so nothing in the rows can tell; the sign is the user's to say (`sign:`). More than
+        half of the amounts positive asks: on an account people spend from, payments out outnumber those in."""
+        if hypothesis.amount is None or hypothesis.flag is not None:
             return hypothesis
+        if self.sign is not None:
+            return replace(hypothesis, negate=self.sign == "charges_positive")
         values = [v for v in hypothesis.amount.values if v]
-        if len(values) < 3 or sum(v > 0 for v in values) * 3 <= len(values) * 2:
+        # One row is no majority: a lone amount under a header named for it is read as printed (see _without_balance).
+        if hypothesis.negate or len(values) < 2 or sum(v > 0 for v in values) * 2 <= len(values):
             return hypothesis
-        if self.sign == "normal":
-            return hypothesis
-        if self.sign == "charges_positive":
-            return replace(hypothesis, negate=True)
-        carried = f" (the balance {balance.label} rises with them, as a card's balance owed does)" if balance else ""
+        carried = (f" (the running balance {balance.label} cannot say: a card's balance owed carries charges printed "
+                   "positive just as a bank balance carries money in)") if balance else ""
         raise LayoutQuestion(
             f"cannot infer this CSV's layout: most amounts in {hypothesis.amount.label} are positive{carried}: card "
             f"charges, or money in? Set sign: charges_positive in a mapping if they are charges, sign: normal if "
@@ -1164,7 +1187,8 @@ class _Inference:
                 f"charges_positive in a mapping, if money in set sign: normal; {NEW_MAPPING_HINT}",
                 file=self.filename, key="sign", answers={"charges_positive": "card charges: money out",
                                                          "normal": "money in"})
-        return _Money(amount=column, negate=self.sign == "charges_positive")
+        lone = len(values) == 1 and values[0] > 0 and self.sign is None
+        return _Money(amount=column, negate=self.sign == "charges_positive", lone_positive=lone)
 
     @staticmethod
     def _account(columns: list[Column]) -> Column | None:
@@ -1204,15 +1228,42 @@ class _Inference:
                         line=where[list(where)[1]][0])
                 return
 
-    def _status(self, texts: list[Column], columns: dict[str, Any]) -> tuple[dict, str, int] | None:
-        for column in texts:
+    def _status(self, texts: list[Column], full: dict[int, Column],
+                columns: dict[str, Any]) -> tuple[dict, str, int] | None:
+        """The column saying which rows are not booked yet, and the rule that leaves them out. A status column
+        is named so, or holds few values that repeat (Booked, Pending): a description that happens to say
+        `Rent pending approval` is text, not a status. A row called pending that the running balance carries
+        on (its balance is the one before it plus its amount) is booked, whatever its type says: kept."""
+        for dated in texts:
+            column = full[dated.index]
             pending = {c for c in column.nonblank if is_pending(c)}
-            if pending and (column.roles[:1] == ("status",) or column.distinct() <= 4):
-                words = "|".join(sorted(re.escape(p.casefold()) for p in pending))
-                return ({"column": column.index, "matches": f"(?i)^({words})$"},
-                        f"rows {column.label} calls {'/'.join(sorted(pending))} are left out (not booked yet)",
-                        column.index)
+            few = column.distinct() <= min(4, max(2, len(column.nonblank) // 2))
+            if not pending or not (column.roles[:1] == ("status",) or few):
+                continue
+            rows = [i for i, cell in enumerate(dated.cells) if is_pending(cell)]
+            carried = [i for i in rows if self._carried_row(i)]
+            names = "/".join(sorted(pending))
+            if rows and len(carried) == len(rows):
+                self.notes.append(f"rows {column.label} calls {names} are kept: the running balance carries them "
+                                  "on, so they are booked")
+                return None
+            if carried:
+                raise self.fail(f"{column.label} calls this row {dated.cells[carried[0]]}, yet the running balance "
+                                "carries it on (booked), while other rows it calls so are not carried; set "
+                                "drop: [{column: ..., matches: ...}] in a mapping for the rows to leave out",
+                                self.dated_lines[carried[0]])
+            words = "|".join(sorted(re.escape(p.casefold()) for p in pending))
+            return ({"column": column.index, "matches": f"(?i)^({words})$"},
+                    f"rows {column.label} calls {names} are left out (not booked yet)", column.index)
         return None
+
+    def _carried_row(self, row: int) -> bool:
+        """Whether the running balance proves the row booked: it has a balance, and so does a neighbour, and
+        (as `_money` checked on every such pair) each carries the other on by the row's amount."""
+        balance = self.carried_balance
+        if balance is None or balance.values[row] is None:
+            return False
+        return any(0 <= n < len(balance.values) and balance.values[n] is not None for n in (row - 1, row + 1))
 
     def _texts(self, texts: list[Column], columns: dict[str, Any], rows: int) -> list[str]:
         said = []
@@ -1261,17 +1312,44 @@ class _Inference:
         """The date format, when the sampled rows settle it (a later row that does not fit it is an error at
         its line); otherwise `auto`, and the reader decides from every row."""
         values = [column.cells[i] for i in rows]
+        every = date_orders(values, settle=False)
         orders = date_orders(values)
         data["date_format"] = "auto"
+        if self.date_order and len(every) > 1 or (self.date_order not in (None, *every) and two_digit_years(values)):
+            # The order the user gave (`--date-order`) answers an ambiguity, and two-digit years are one even
+            # when their spans settle it; an order that does not read them is an error, never another reading.
+            given = str(self.date_order)
+            if given not in every:
+                line = next((self.sample_lines[i] for i in rows
+                             if parse_with_order(column.cells[i], given) is None), self.sample_lines[rows[0]])
+                raise InputError(
+                    f"the dates in {column.label} do not read in the order {given} (--date-order): they "
+                    f"read as {' or '.join(sorted(every))}; pass --date-order {'|'.join(sorted(every))}, or set "
+                    "date_format in a mapping", file=self.filename, line=line)
+            orders, reason = {given}, " (as --date-order says)"
+        elif len(every) > len(orders) == 1:
+            (kept,) = orders
+            dropped = sorted(every - orders)
+            spread, span = max(self._span(values, o) for o in dropped), self._span(values, kept)
+            reason = (f" ({' or '.join(_ORDER_WORDS[o] for o in dropped)} they would spread over {spread // 365} "
+                      f"years, {_ORDER_WORDS[kept]} over {span} days)") if spread > 365 else \
+                " (two-digit years written with dots are day first, as European banks write them)"
+        else:
+            reason = ""
         if len(orders) != 1:
             return
         order = next(iter(orders))
         data["date_order"] = order
-        self.notes.append({"dmy": "dates day first", "mdy": "dates month first", "ymd": "dates year first"}[order])
+        self.notes.append(f"dates {_ORDER_WORDS[order]}{reason}")
         for fmt in ORDERED_FORMATS[order]:
             if DateFormat(fmt).parse_all(values)[1] is None:
                 data["date_format"] = fmt
                 break
+
+    @staticmethod
+    def _span(values: Sequence[str], order: str) -> int:
+        dates = [d for d in (parse_with_order(v, order) for v in values) if d is not None]
+        return (max(dates) - min(dates)).days if dates else 0
 
     def _refs(self, header: list[str] | None, data: dict[str, Any]) -> dict[str, Any]:
         """Columns by header name where the name is unique, else by number."""
@@ -1368,6 +1446,7 @@ class _Money:
     by_sign: bool = False
     by_count: tuple[int, int] | None = None
     by_answer: bool = False
+    lone_positive: bool = False     # one row, positive, nothing to compare it with: read as printed, and said
 
     def as_named(self) -> bool:
         """Whether the header names agree with this reading (or say nothing against it)."""
@@ -1432,6 +1511,9 @@ class _Money:
                             f"{'/'.join(sorted(into))}, money out where it is empty")
                 return (f"amount {self.amount.label}, money out where {self.flag.label} is "
                         f"{'/'.join(sorted(out))}")
+            if self.lone_positive:
+                return (f"amount {self.amount.label} (one row, positive, and nothing to compare it with: read as "
+                        "printed, money in; if it is a card charge, set sign: charges_positive in a mapping)")
             return f"amount {self.amount.label}" + (" (charges positive: money out is positive)" if self.negate
                                                       else "")
         if self.debit is None or self.credit is None:
