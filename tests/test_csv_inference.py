@@ -738,7 +738,7 @@ def test_a_payee_that_starts_like_a_balance_line_is_a_transaction():
     statements = infer(lines("Date,Description,Amount,Balance", "15/01/2024,Coffee,-4.50,995.50",
                              "20/01/2024,BALANCE TRANSFER,2000.00,2995.50", "22/01/2024,Rent,-800.00,2195.50"))
     assert amounts(statements) == ["-4.50", "2000.00", "-800.00"]
-    assert [t.payee for s in statements for t in s.transactions][1] == "BALANCE TRANSFER"
+    assert statements[0].transactions[1].payee == "BALANCE TRANSFER"
 
 
 # Itaú (Brazil), "Extrato" export: `data;lançamento;ag./origem;valor (R$);saldos (R$)`, cp1252; each day's
@@ -813,7 +813,7 @@ def test_a_rule_of_stars_below_the_header_is_decoration_not_the_header():
                  '"1,50,000.00",2,1,"10,450.00","1,25,000.00","2,64,550.00",')
     statements = infer(data)
     assert amounts(statements) == ["-450.00", "125000.00", "-10000.00"]
-    assert [t.payee for s in statements for t in s.transactions][0] == "UPI-SWIGGY-SWIGGY@ICICI"
+    assert statements[0].transactions[0].payee == "UPI-SWIGGY-SWIGGY@ICICI"
     notes = " ".join(statements[0].notes)
     assert "header on line 4" in notes and "left out the rows of ******** that draw a line" in notes, notes
 

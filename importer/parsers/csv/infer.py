@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Any, Sequence
 
 from importer.errors import InputError
@@ -632,7 +633,7 @@ class _Inference:
             debit, credit = number(columns.get("debit"), row), number(columns.get("credit"), row)
             if debit is None and credit is None:
                 return None
-            return abs(credit or 0) - abs(debit or 0)
+            return abs(credit or Decimal(0)) - abs(debit or Decimal(0))
 
         balance = columns.get("balance")
 
@@ -1411,8 +1412,8 @@ def _runs_as_balance_of(balance: Column, amount: Column) -> bool:
     filled = [i for i, v in enumerate(values) if v is not None]
     if len(filled) < 2 or len({values[i] for i in filled}) < 2:
         return False
-    steps = [(values[i], values[j], sum((a for a in moved[i + 1:j] if a is not None), Decimal(0)))
-             for i, j in zip(filled, filled[1:])]
+    steps = [(values[i] or Decimal(0), values[j] or Decimal(0),
+              sum((a for a in moved[i + 1:j] if a is not None), Decimal(0))) for i, j in pairwise(filled)]
     return all(b + m == c for b, c, m in steps) or all(c + m == b for b, c, m in steps)
 
 

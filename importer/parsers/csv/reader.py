@@ -510,7 +510,8 @@ class Reader:
         """Why a row without an amount is refused, and what to do: a cell of a column the mapping does not read
         that could be the row's money is named (leaving such a row out would lose, say, a salary); only a
         row holding no such cell is offered `drop: [{no_amount: true}]`."""
-        from importer.parsers.csv.infer import could_be_money   # the cell shapes inference reads money by
+        # The cell shapes inference reads money by (imported here: inference is not needed to read a file).
+        from importer.parsers.csv.infer import could_be_money
 
         line = self.lines[row]
         cells: list[str] = []
