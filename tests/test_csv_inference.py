@@ -688,6 +688,140 @@ def test_a_file_refused_for_a_row_without_an_amount_is_still_known_for_a_csv_in_
     assert caught.value.line == 3 and "'Extra' holds 3250.00" in str(caught.value)
 
 
+# ─── balance lines: summaries left out when their numbers agree, refused when not ─────────────────
+
+BALANCE_LINES = [
+    # CaixaBank: the closing balance as a last row, dated, its amount the balance above, its balance blank.
+    ("Saldo a 31/01/2024", lines("Concepto;Fecha;Importe;Saldo", "COMPRA MERCADONA;15/01/2024;-45,20;954,80",
+                                 "NOMINA ACME SL;25/01/2024;1.800,00;2.754,80",
+                                 "RECIBO IBERDROLA;28/01/2024;-62,10;2.692,70",
+                                 "Saldo a 31/01/2024;31/01/2024;2.692,70;"), ["-45.20", "1800.00", "-62.10"]),
+    # Banco do Brasil: no balance column; `S A L D O` is the opening balance plus every amount since.
+    ("S A L D O", lines('"Data","Lançamento","Valor"', '"29/12/2023","Saldo Anterior","1000,00"',
+                        '"02/01/2024","Pix - Enviado","-150,00"', '"15/01/2024","Pix - Recebido","3.500,00"',
+                        '"31/01/2024","S A L D O","4.350,00"'), ["-150.00", "3500.00"]),
+    ("BALANCE B/F", lines("Date,Description,Amount,Balance", "31/12/2023,BALANCE B/F,1000.00,",
+                          "15/01/2024,Coffee,-4.50,995.50", "20/01/2024,Salary,2000.00,2995.50",
+                          "22/01/2024,Rent,-800.00,2195.50"), ["-4.50", "2000.00", "-800.00"]),
+    ("BALANCE C/F", lines("Date,Description,Amount,Balance", "15/01/2024,Coffee,-4.50,995.50",
+                          "20/01/2024,Salary,2000.00,2995.50", "31/01/2024,BALANCE C/F,2995.50,2995.50"),
+     ["-4.50", "2000.00"]),
+    ("Summe", lines("Buchungstag;Text;Betrag", "15.01.2024;Kaffee;-4,50", "20.01.2024;Gehalt;2000,00",
+                    "22.01.2024;Miete;-800,00", "31.01.2024;Summe;1195,50"), ["-4.50", "2000.00", "-800.00"]),
+    ("Solde au 31/01/2024", lines("Date;Libellé;Montant;Solde", "15/01/2024;Café;-4,50;995,50",
+                                  "20/01/2024;Salaire;2000,00;2995,50", "31/01/2024;Solde au 31/01/2024;2995,50;"),
+     ["-4.50", "2000.00"]),
+    ("Kontostand am 31.01.2024", lines("Buchungstag;Text;Betrag;Saldo", "15.01.2024;Kaffee;-4,50;995,50",
+                                       "20.01.2024;Gehalt;2000,00;2995,50",
+                                       "31.01.2024;Kontostand am 31.01.2024;2995,50;"), ["-4.50", "2000.00"]),
+]
+
+
+@pytest.mark.parametrize("text, data, expected", BALANCE_LINES, ids=[row[0] for row in BALANCE_LINES])
+def test_a_dated_balance_line_whose_numbers_agree_is_left_out_and_said(text, data, expected):
+    statements = infer(data)
+    assert amounts(statements) == expected
+    notes = " ".join(statements[0].notes)
+    assert "left out the balance line" in notes and f"'{text}'" in notes, notes
+
+
+def test_a_balance_line_whose_numbers_do_not_agree_is_refused_at_its_line_with_the_drop_rule():
+    data = lines("Buchungstag;Text;Betrag", "15.01.2024;Kaffee;-4,50", "20.01.2024;Gehalt;2000,00",
+                 "31.01.2024;Kontostand am 31.01.2024;99,00")
+    with pytest.raises(InputError) as error:
+        infer(data)
+    assert error.value.line == 4
+    assert "drop: [{column: Text, matches: '^Kontostand am 31\\.01\\.2024$'}]" in str(error.value)
+
+
+def test_a_payee_that_starts_like_a_balance_line_is_a_transaction():
+    statements = infer(lines("Date,Description,Amount,Balance", "15/01/2024,Coffee,-4.50,995.50",
+                             "20/01/2024,BALANCE TRANSFER,2000.00,2995.50", "22/01/2024,Rent,-800.00,2195.50"))
+    assert amounts(statements) == ["-4.50", "2000.00", "-800.00"]
+    assert statements[0].transactions[1].payee == "BALANCE TRANSFER"
+
+
+# Itaú (Brazil), "Extrato" export: `data;lançamento;ag./origem;valor (R$);saldos (R$)`, cp1252; each day's
+# balance on a row of its own (`SALDO DO DIA`), holding only the balance, between rows holding only an amount.
+ITAU_DAILY = ("data;lançamento;ag./origem;valor (R$);saldos (R$)\n02/01/2024;SALDO ANTERIOR;;;1.000,00\n"
+              "03/01/2024;PIX TRANSF JOÃO SILVA;;-150,00;\n03/01/2024;SALDO DO DIA;;;850,00\n"
+              "15/01/2024;PAGTO SALARIO;;3.500,00;\n15/01/2024;SALDO DO DIA;;;4.350,00\n"
+              "20/01/2024;BOLETO LUZ;;-80,00;\n20/01/2024;SALDO DO DIA;;;4.270,00\n")
+
+
+@pytest.mark.parametrize("words", [True, False], ids=["SALDO DO DIA", "no text on the balance rows"])
+def test_daily_balance_rows_are_not_taken_for_money_in_and_are_left_out(words):
+    text = ITAU_DAILY if words else ITAU_DAILY.replace("SALDO DO DIA", "").replace("SALDO ANTERIOR", "")
+    statements = infer(text.encode("cp1252"))
+    assert amounts(statements) == ["-150.00", "3500.00", "-80.00"]
+    notes = " ".join(statements[0].notes)
+    assert "money in" not in notes.replace("not money in", "")
+    assert ("4 'SALDO DO DIA'" if words else "left out the lines holding only it, 2, 4, 6, 8") in notes, notes
+
+
+def test_an_account_column_holding_two_accounts_is_refused_naming_them_and_the_key():
+    # A joint export of two accounts (as Westpac and Bankwest write with an `Account` column), each with its own
+    # balance: merged into one account it would be silently wrong.
+    data = lines("Account,Date,Description,Amount,Balance", "DE11 1111,15/01/2024,Coffee,-4.50,995.50",
+                 "DE22 2222,16/01/2024,Fee,-1.20,4998.80", "DE11 1111,20/01/2024,Salary,2000.00,2995.50",
+                 "DE22 2222,25/01/2024,Transfer out,-500.00,4498.80", "DE11 1111,26/01/2024,Rent,-800.00,2195.50")
+    with pytest.raises(InputError) as error:
+        infer(data)
+    message = str(error.value)
+    assert error.value.line == 3
+    assert "DE11 1111 on lines 2, 4, 6; DE22 2222 on lines 3, 5" in message
+    assert "`columns.account: Account`" in message and "not_matches: '^DE11 1111$'" in message
+
+
+def test_an_account_column_of_the_other_party_beside_a_carried_balance_is_not_refused():
+    statements = infer(lines("Date,Description,Account,Amount,Balance", "15/01/2024,Coffee,11111111,-4.50,995.50",
+                             "16/01/2024,Fee,22222222,-1.20,994.30", "20/01/2024,Salary,33333333,-2.00,992.30"))
+    assert amounts(statements) == ["-4.50", "-1.20", "-2.00"]
+
+
+# HDFC Bank (India), NetBanking "Download statement" as delimited text: amounts in lakh groups (`1,25,000.00`).
+HDFC = ("HDFC BANK Ltd.,,,,,,", "MR JOHN DOE,,,,,,Account Branch :MUMBAI", ",,,,,,",
+        "Date,Narration,Chq./Ref.No.,Value Dt,Withdrawal Amt.,Deposit Amt.,Closing Balance",
+        '15/01/24,UPI-SWIGGY-SWIGGY@ICICI,0000401234567890,15/01/24,450.00,,"1,49,550.00"',
+        '18/01/24,NEFT CR-ACME PVT LTD-SALARY,N008240123456,19/01/24,,"1,25,000.00","2,74,550.00"',
+        '20/01/24,ATW-512345XXXXXX1234-S1ANMU12,0000000000001234,20/01/24,"10,000.00",,"2,64,550.00"')
+
+
+def test_indian_lakh_groups_are_read_beside_a_dot():
+    statements = infer(lines("Date,Description,Amount,Balance", '15/01/2024,Salary,"1,25,000.00","2,74,550.00"',
+                             '18/01/2024,ATM,"-10,000.00","2,64,550.00"', '20/01/2024,Swiggy,-450.00,"2,64,100.00"'))
+    assert amounts(statements) == ["125000.00", "-10000.00", "-450.00"]
+    assert amounts(infer(lines(*HDFC))) == ["-450.00", "125000.00", "-10000.00"]
+
+
+def test_a_row_without_an_amount_whose_other_cell_holds_money_names_it_not_the_drop_hint(tmp_path):
+    (tmp_path / "hdfc_half.yaml").write_text(
+        "name: hdfc_half\nsignature: [Date, Narration, Chq./Ref.No.]\nskip_lines: 3\ndate_format: '%d/%m/%y'\n"
+        "columns: {date: Date, payee: Narration, debit: Withdrawal Amt., balance: Closing Balance}\n")
+    with pytest.raises(InputError) as error:
+        parse_bytes(lines(*HDFC), "hdfc.csv", ParseOptions(mapping="hdfc_half", mapping_dirs=(tmp_path,)))
+    assert error.value.line == 6
+    assert "'Deposit Amt.' holds 1,25,000.00" in str(error.value)
+    assert "no_amount" not in str(error.value)
+
+
+def test_a_rule_of_stars_below_the_header_is_decoration_not_the_header():
+    # HDFC prints a row of `********` below its header and above its statement summary.
+    stars = ",".join(["********"] * 7)
+    data = lines(*HDFC[:4], stars, *HDFC[4:], stars, "STATEMENT SUMMARY :-,,,,,,",
+                 "Opening Balance,Dr Count,Cr Count,Debits,Credits,Closing Bal,",
+                 '"1,50,000.00",2,1,"10,450.00","1,25,000.00","2,64,550.00",')
+    statements = infer(data)
+    assert amounts(statements) == ["-450.00", "125000.00", "-10000.00"]
+    assert statements[0].transactions[0].payee == "UPI-SWIGGY-SWIGGY@ICICI"
+    notes = " ".join(statements[0].notes)
+    assert "header on line 4" in notes and "left out the rows of ******** that draw a line" in notes, notes
+
+
+def test_what_inference_cannot_settle_about_the_columns_is_said_at_the_header_line():
+    with pytest.raises(InputError) as error:
+        infer(lines("Date,Amount", "-----,-----", "15/01/2024,-4.50", "20/01/2024,2000.00"))
+    assert error.value.line == 1 and "no column holds the text" in str(error.value)
 # ─── the sign of one signed amount column (new-user trial 3, findings 1 and 6) ───────────────
 
 def test_a_card_balance_owed_carried_like_a_bank_balance_asks_the_sign():

@@ -253,7 +253,9 @@ _PLAIN_COMMA = re.compile(r"[-+]?\d+(?:,\d+)?")
 # Anything but digits, marks, signs and line breaks sends a column to the careful reader.
 _UNUSUAL_IN_NUMBERS = re.compile(r"[^\d.,\n+-]")
 _NUMBER = {
-    ".": re.compile(r"(?P<int>\d{1,3}(?:(?P<sep>[,' \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*|\d*)(?:\.(?P<frac>\d+))?"),
+    # and Indian lakh and crore groups beside a dot (`1,25,000.00` is 125000.00: no other reading has it)
+    ".": re.compile(r"(?P<int>\d{1,3}(?:(?P<sep>[,' \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*|\d{1,2}(?:,\d{2})+,\d{3}|\d*)"
+                    r"(?:\.(?P<frac>\d+))?"),
     ",": re.compile(r"(?P<int>\d{1,3}(?:(?P<sep>[.' \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*|\d*)(?:,(?P<frac>\d+))?"),
 }
 _SIGNS = frozenset("-+\u2212")
@@ -270,7 +272,8 @@ def _decimals(plain: list[str]) -> list[Decimal | None]:
 
 class AmountReader:
     """Reads bank amounts to Decimal: `-1,234.56`, `1.234,56`, `£1,183.23`, `+ £1,100.00`, `(42.17)`,
-    `42.17-`, `11'373.94`, `-.46`, `1 234,56 €`. Thousands groups must be whole (`12,50` is not
+    `42.17-`, `11'373.94`, `-.46`, `1 234,56 €`, `1,25,000.00` (Indian lakh groups, with a dot only). Thousands
+    groups must be whole (`12,50` is not
     twelve hundred and fifty when the decimal mark is a dot): a misread is an error, never a guess."""
 
     def __init__(self, decimal_mark: str):
