@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
@@ -51,6 +52,21 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_network():
     assert "sk-secret-123" not in str(caught.value)
     # The message names every host plain http is accepted for (the test below checks each is).
     assert "localhost, 127.0.0.1 or ::1" in str(caught.value)
+
+
+def test_a_cookie_pocketsmith_sets_is_never_sent_back():
+    # The key is the whole authentication: the client keeps no cookie jar (httpx's cost a tenth of a create's CPU).
+    sent = []
+
+    def answer(request):
+        sent.append(request)
+        return httpx.Response(200, json={"id": 4711}, headers={"Set-Cookie": "session=abc123; Path=/"})
+
+    client = PocketSmith("https://api.example.test/v2", "sk-test-key", transport=httpx.MockTransport(answer))
+    client.me()
+    client.me()
+    assert len(sent) == 2 and "cookie" not in sent[1].headers
+    assert not client._http.cookies
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8765/v2", "http://localhost:1/v2", "http://[::1]:9/v2",
@@ -439,21 +455,96 @@ def test_each_thread_sends_on_a_connection_of_its_own_and_a_finished_threads_is_
             worker.join()
 
     wave(4)
-    pools = [pool for _, pool in transport._owners]
-    assert len(pools) == 4 and all(len(pool._pool.connections) == 1 for pool in pools)
-    wave(4)                                 # new threads take the ended ones' pools, connections and all
-    assert [pool for _, pool in transport._owners] == pools
-    assert all(len(pool._pool.connections) == 1 for pool in pools)
+    connections = [connection for _, connection in transport._owners]
+    sockets = [connection._socket for connection in connections]
+    assert len(connections) == 4 and None not in sockets
+    wave(4)                                 # new threads take the ended ones' connections, kept alive
+    assert [connection for _, connection in transport._owners] == connections
+    assert [connection._socket for connection in connections] == sockets
+    assert len(sandbox.server.requests) == 8
     client.close()
-    assert transport._owners == [] and all(len(pool._pool.connections) == 0 for pool in pools)
+    assert transport._owners == [] and all(connection._socket is None for connection in connections)
+
+
+def test_a_kept_connection_the_server_closed_is_not_used_again(make_sandbox):
+    # The sandbox closes a connection idle for idle_seconds, as servers do: the next request must go on a new
+    # one, not be written into the closed one (which would make a create's outcome unknown).
+    sandbox = make_sandbox(idle_seconds=0.2)
+    client = PocketSmith(sandbox.url, sandbox.key, max_tries=1)
+    assert client.me()["id"]
+    connection = client._http._transport._owners[0][1]
+    first = connection._socket
+    deadline = time.monotonic() + 10
+    while not connection._closed_by_server() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert connection._closed_by_server()
+    created = client.create_transaction(510001, {"payee": "Kmart", "amount": Decimal("-9.50"),
+                                                 "date": date(2026, 10, 10)})
+    assert created.amount == Decimal("-9.50") and connection._socket is not first
+    client.close()
+
+
+def _serve_raw(answers: list[bytes]):
+    """A server on 127.0.0.1 that answers each request it reads (up to its empty line) with the next of
+    `answers`, on one connection at a time; closes the connection after an answer ending in b"<close>"."""
+    import socket
+    listener = socket.create_server(("127.0.0.1", 0))
+    requests: list[bytes] = []
+
+    def serve() -> None:
+        while answers:
+            connection, _ = listener.accept()
+            with connection, connection.makefile("rb") as reader:
+                while answers:
+                    request = b"".join(iter(lambda: reader.readline(), b"\r\n"))
+                    if not request:
+                        break
+                    requests.append(request)
+                    answer = answers.pop(0)
+                    connection.sendall(answer.removesuffix(b"<close>"))
+                    if answer.endswith(b"<close>"):
+                        break
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/v2", requests
+
+
+def test_answers_chunked_closing_or_informational_are_read_whole():
+    body = b'{"id": 4711, "login": "chunked"}'
+    chunked = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(part), part) for part in (body[:10], body[10:]))
+    url, requests = _serve_raw([
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked +
+        b"0\r\nX-Trailer: yes\r\n\r\n",
+        b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n{"id": 12}<close>',
+        b'HTTP/1.0 200 OK\r\nX-Folded: one\r\n two\r\n\r\n{"id": 13}<close>',
+    ])
+    client = PocketSmith(url, "sk-test-key", max_tries=1)
+    assert client.me() == {"id": 4711, "login": "chunked"}     # the same connection: kept after chunks
+    assert client.me() == {"id": 12}                            # then closed by the server's word
+    assert client.me() == {"id": 13}                            # a new one, its body ending with it
+    assert [r.split(b"\r\n", 1)[0] for r in requests] == [b"GET /v2/me HTTP/1.1"] * 3
+    assert all(b"X-Developer-Key: sk-test-key" in r and b"Host: 127.0.0.1:" in r for r in requests)
+    client.close()
+
+
+def test_an_answer_that_is_not_http_is_a_protocol_error_and_a_create_is_then_unknown():
+    url, _ = _serve_raw([b"SSH-2.0-OpenSSH_9.6\r\n<close>",
+                         b"HTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\n{}<close>"])
+    client = PocketSmith(url, "sk-test-key", max_tries=1)
+    with pytest.raises(ApiError, match="connection dropped"):
+        client.me()
+    with pytest.raises(AmbiguousWrite):                         # body cut short: it may have been created
+        client.create_transaction(510001, {"payee": "Kmart", "amount": Decimal("-9.50"), "date": date(2026, 10, 10)})
+    client.close()
 
 
 def test_an_https_client_verifies_with_certifis_bundle_loaded_once():
     import ssl
     client = PocketSmith("https://api.example.test/v2", "k")
     transport = client._http._transport
-    context = transport._make()._pool._ssl_context
-    assert context is transport._make()._pool._ssl_context
+    context = transport._make()._ssl_context
+    assert context is transport._make()._ssl_context
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.cert_store_stats()["x509_ca"] > 10
 

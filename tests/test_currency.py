@@ -170,7 +170,7 @@ def test_an_mt940_statements_currency_is_checked(run, tmp_path):
 def test_a_currency_in_the_header_or_the_cells_is_checked_against_the_account(run, tmp_path, header, cells):
     csv = tmp_path / "abroad.csv"
     csv.write_text(f'Date,Payee,"{header}"\n2026-11-01,A,"{cells[0]}"\n2026-11-02,B,"{cells[1]}"\n'
-                   f'2026-11-13,C,"{cells[1]}"\n', encoding="utf-8")
+                   f'2026-11-13,C,"{cells[0]}"\n', encoding="utf-8")   # mostly money out: no sign question
     export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
     result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
     assert result.exit_code == 3 and "abroad.csv: its amounts are in" in result.output, result.output

@@ -188,6 +188,40 @@ def test_drop_after_commit_closes_without_an_answer(sandbox, http):
     assert sandbox.requests[-1].status is None
 
 
+def _raw_exchange(sandbox, head: bytes) -> bytes:
+    """Send `head` (a request line and header lines) on a fresh socket and return what comes back."""
+    import socket
+    from urllib.parse import urlsplit
+    port = urlsplit(sandbox.url).port
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(head)
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_request_headers_are_read_as_http_says(sandbox):
+    # The sandbox reads header blocks itself (not with email's parser): names in any case, values trimmed, an
+    # obsolete folded line joined to the field before it; the first field of a name counts.
+    key = sandbox.key.encode()
+    ok = _raw_exchange(sandbox, b"GET /v2/me HTTP/1.1\r\nhost: 127.0.0.1\r\nx-developer-KEY:   " + key +
+                       b"  \r\nX-Developer-Key: wrong\r\nConnection: close\r\n\r\n")
+    assert ok.startswith(b"HTTP/1.1 200 ") and b'"id":' in ok
+    folded = _raw_exchange(sandbox, b"GET /v2/me HTTP/1.1\r\nAuthorization: Bearer\r\n " + key +
+                           b"\r\nConnection: close\r\n\r\n")
+    assert folded.startswith(b"HTTP/1.1 200 ")
+    assert _raw_exchange(sandbox, b"GET /v2/me HTTP/1.1\r\nnot a header\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    too_many = b"".join(b"X-Filler-%d: x\r\n" % i for i in range(101))
+    assert _raw_exchange(sandbox, b"GET /v2/me HTTP/1.1\r\n" + too_many + b"\r\n").startswith(b"HTTP/1.1 431 ")
+    long_line = b"X-Long: " + b"x" * 70_000 + b"\r\n"
+    assert _raw_exchange(sandbox, b"GET /v2/me HTTP/1.1\r\n" + long_line + b"\r\n").startswith(b"HTTP/1.1 431 ")
+    # A version it cannot read is answered as HTTP/0.9 is, without a status line, as http.server does.
+    assert b"Error code: 505" in _raw_exchange(sandbox, b"GET /v2/me HTTP/2.0\r\n\r\n")
+    assert b"Error code: 400" in _raw_exchange(sandbox, b"GET /v2/me HTTP/1.x\r\n\r\n")
+
+
 # ─── persistence, the CLI server, the embedded sandbox ──────────────────────────────────────
 
 def test_state_survives_a_restart(tmp_path):

@@ -92,22 +92,19 @@ def _is_loopback(host: str) -> bool:
 
 @contextmanager
 def _sync_httpx():
-    """httpx, and the httpcore under it, loaded for a sync client: without what only async code and
-    httpx's own command line use.
+    """httpx loaded for a sync client, without its command line: httpx imports its command-line tool
+    (pygments, rich), and while it loads `import httpx._main` fails as if those were absent, which httpx
+    expects and handles; afterwards it imports normally. Only when this process has not loaded httpx yet: a
+    program that already uses it keeps what it has.
 
-    httpcore imports trio for its async locks whenever trio is installed (about 130 ms on the 2-core
-    CI machine, more than the rest of a `psimport parse`), and httpx imports its command-line tool
-    (pygments, rich). While they load, `import trio` and `import httpx._main` fail as if the packages
-    were absent, which both expect and handle; afterwards they import normally. Only when this process
-    has not loaded httpcore yet: a program that already uses them keeps what it has. (What stays: in
-    this process, httpcore's async classes will not run under trio.)"""
+    httpcore and h11 are not loaded at all (their import took about 115 ms, trio's 130 ms more where trio is
+    installed): the client sends on connections of its own (`_Connection`); a transport handed to it, such
+    as httpx.HTTPTransport, loads what it needs itself."""
     import sys
-    fresh = "httpcore" not in sys.modules
-    absent = [name for name in ("trio", "httpx._main") if fresh and name not in sys.modules]
+    absent = [name for name in ("httpx._main",) if "httpx" not in sys.modules and name not in sys.modules]
     for name in absent:
         sys.modules[name] = None     # type: ignore[assignment]  # `import name` raises ImportError
     try:
-        import httpcore  # noqa: F401  # httpx imports it only as a transport is made: here, inside the guard
         import httpx
         yield httpx
     finally:
@@ -127,26 +124,55 @@ def _tls_for(base_url: str):
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)     # verifies certificates and host names, trusts nothing
 
 
+_SESSION_CLASS: "type[httpx.Client] | None" = None
+
+
+def _session_class(httpx) -> "type[httpx.Client]":
+    """httpx.Client without a cookie jar: PocketSmith's API is authenticated by the key alone and sets no
+    cookies worth sending back, and httpx reads every response's headers into urllib's cookie machinery
+    (a compatibility request and response built for each), about a tenth of the client's CPU a create.
+    A Set-Cookie in an answer is simply not kept."""
+    global _SESSION_CLASS
+    if _SESSION_CLASS is None:
+        class _NoCookies(httpx.Cookies):
+            def extract_cookies(self, response) -> None:
+                pass
+
+        no_cookies = _NoCookies()
+
+        class _Session(httpx.Client):
+            @property
+            def cookies(self):
+                return no_cookies
+
+            @cookies.setter
+            def cookies(self, value) -> None:
+                pass
+
+        _SESSION_CLASS = _Session
+    return _SESSION_CLASS
+
+
 class _PerThreadTransport:
-    """An httpx transport that gives each thread a connection pool of its own, its connection kept alive.
+    """An httpx transport that gives each thread a kept-alive connection of its own (`_Connection`).
 
     The writer has up to 64 requests in flight from as many threads. In one shared httpcore pool every
-    request scans every connection, under the pool's lock, as it is queued, assigned and released (and
-    polls each idle socket for expiry): at 32 in flight that was most of the client's CPU per create
-    (benchmarks/import_speed.py). A thread sends one request at a time, so a pool of its own holds one
-    connection and each request costs the same whatever the concurrency. A pool whose thread has ended
-    (a batch's worker pool shut down) is handed to the next new thread, connection and all, so the
-    pools number at most the threads alive at once."""
+    request scanned every connection, under the pool's lock, as it was queued, assigned and released (and
+    polled each idle socket for expiry): at 32 in flight that was most of the client's CPU per create
+    (benchmarks/import_speed.py). A thread sends one request at a time, so one connection of its own serves
+    it and each request costs the same whatever the concurrency. A connection whose thread has ended (a
+    batch's worker pool shut down) is handed to the next new thread, still open, so the connections number
+    at most the threads alive at once."""
 
     def __init__(self, httpx, verify):
         if verify is True:
             # Loaded once, not once a thread: certifi's bundle, as httpx would load it.
             verify = httpx.create_ssl_context(verify=True, trust_env=False)
-        self._make = lambda: httpx.HTTPTransport(verify=verify, trust_env=False,
-                                                 limits=httpx.Limits(max_keepalive_connections=1))
+        verify.set_alpn_protocols(["http/1.1"])
+        self._make = lambda: _Connection(httpx, verify)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._owners: list[tuple[threading.Thread, "httpx.HTTPTransport"]] = []
+        self._owners: list[tuple[threading.Thread, _Connection]] = []
 
     def _transport(self):
         transport = getattr(self._local, "transport", None)
@@ -180,15 +206,210 @@ class _PerThreadTransport:
         self.close()
 
 
+_MAX_LINE = 65536          # a status or header line longer than this is not HTTP worth reading
+_MAX_HEADERS = 100
+
+
+class _NotHttp(Exception):
+    """The server's answer is not HTTP/1.1 the connection can go on with."""
+
+
+class _Connection:
+    """One HTTP/1.1 connection, kept alive from request to request: the transport a thread's requests go through
+    (see _PerThreadTransport), in place of httpx's own (httpcore's pool and h11's state machine).
+
+    A thread sends one request at a time and waits for its answer, so it needs no pool, no connection states and
+    no events: the request leaves in one write, the answer is read in full, and the connection is kept when the
+    server keeps it. httpcore and h11 cost about half of the client's CPU a create for that generality (the
+    pool's locks and events, h11's event objects and header validation, in pure Python). What they guarantee and
+    the retry policy relies on is kept: an idle connection the server has closed is noticed before a request
+    is sent on it, and each failure is the httpx exception httpcore raises (ConnectError and ConnectTimeout
+    while connecting, nothing sent; WriteError, WriteTimeout, ReadError, ReadTimeout and RemoteProtocolError
+    after that). Only what httpx hands a transport is read: the request's method, URL, headers (Host and
+    Content-Length among them) and content; the answer's body leaves decoded of chunking and as sent otherwise
+    (httpx's Response undoes a Content-Encoding)."""
+
+    def __init__(self, httpx, ssl_context):
+        self._httpx = httpx
+        self._ssl_context = ssl_context
+        self._socket: Any = None
+        self._reader: Any = None
+        self._origin: tuple[bytes, str, int] | None = None
+
+    def handle_request(self, request):
+        import socket
+        httpx = self._httpx
+        timeouts = request.extensions.get("timeout", {})
+        url = request.url
+        origin = (url.raw_scheme, url.host, url.port or (443 if url.raw_scheme == b"https" else 80))
+        if self._socket is not None and (origin != self._origin or self._closed_by_server()):
+            self.close()
+        if self._socket is None:
+            self._connect(origin, timeouts.get("connect"), request)
+        assert self._socket is not None
+        head = [request.method.encode("ascii"), b" ", url.raw_path, b" HTTP/1.1\r\n"]
+        for name, value in request.headers.raw:
+            head += [name, b": ", value, b"\r\n"]
+        head.append(b"\r\n")
+        try:
+            self._socket.settimeout(timeouts.get("write"))
+            self._socket.sendall(b"".join(head) + request.content)
+        except socket.timeout:
+            self.close()
+            raise httpx.WriteTimeout("timed out sending the request", request=request) from None
+        except OSError as exc:
+            self.close()
+            raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from None
+        try:
+            self._socket.settimeout(timeouts.get("read"))
+            status, reason, headers, body, keep = self._read_answer(request.method)
+        except socket.timeout:
+            self.close()
+            raise httpx.ReadTimeout("timed out waiting for the answer", request=request) from None
+        except _NotHttp as exc:
+            self.close()
+            raise httpx.RemoteProtocolError(str(exc), request=request) from None
+        except OSError as exc:
+            self.close()
+            raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from None
+        if not keep:
+            self.close()
+        return httpx.Response(status, headers=headers, content=body,
+                              extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason})
+
+    def _connect(self, origin: tuple[bytes, str, int], timeout: float | None, request) -> None:
+        import socket
+        httpx = self._httpx
+        scheme, host, port = origin
+        try:
+            connection = socket.create_connection((host, port), timeout)
+        except socket.timeout:
+            raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}", request=request) from None
+        except OSError as exc:
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
+        try:
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if scheme == b"https":
+                connection.settimeout(timeout)
+                connection = self._ssl_context.wrap_socket(connection, server_hostname=host)
+        except socket.timeout:
+            connection.close()
+            raise httpx.ConnectTimeout(f"timed out in the TLS handshake with {host}", request=request) from None
+        except OSError as exc:          # ssl.SSLError among them: a certificate refused
+            connection.close()
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
+        self._socket, self._origin = connection, origin
+        self._reader = connection.makefile("rb")
+
+    def _closed_by_server(self) -> bool:
+        """Whether the idle connection has something to read: the server's close (or bytes nobody asked for),
+        so no request may be sent on it; as httpcore checks a kept-alive connection before reusing it."""
+        import select
+        assert self._socket is not None
+        if getattr(self._socket, "pending", None) and self._socket.pending():     # TLS bytes already decrypted
+            return True
+        try:
+            if hasattr(select, "poll"):                  # any descriptor number, unlike select()
+                poller = select.poll()
+                poller.register(self._socket, select.POLLIN)
+                return bool(poller.poll(0))
+            return bool(select.select([self._socket], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
+
+    def _line(self) -> bytes:
+        line = self._reader.readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE:
+            raise _NotHttp("the server sent a line too long to be HTTP")
+        return line
+
+    def _read_answer(self, method: str) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes, bool]:
+        while True:
+            line = self._line()
+            if not line:
+                raise _NotHttp("Server disconnected without sending a response.")
+            version, _, rest = line.rstrip(b"\r\n").partition(b" ")
+            code, _, reason = rest.partition(b" ")
+            if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
+                raise _NotHttp(f"the server's answer does not start with an HTTP status line: {line[:60]!r}")
+            status = int(code)
+            headers = self._headers()
+            if not 100 <= status < 200:
+                break            # 1xx (100 Continue, 103 Early Hints) are followed by the answer itself
+        fields = {name.lower(): value for name, value in reversed(headers)}
+        connection = fields.get(b"connection", b"").lower()
+        keep = connection != b"close" if version == b"HTTP/1.1" else connection == b"keep-alive"
+        if method == "HEAD" or status in (204, 304):
+            return status, reason, headers, b"", keep
+        if b"chunked" in fields.get(b"transfer-encoding", b"").lower():
+            return status, reason, headers, self._chunked(), keep
+        length = fields.get(b"content-length")
+        if length is None:
+            return status, reason, headers, self._reader.read(), False      # the body ends with the connection
+        if not length.strip().isdigit():
+            raise _NotHttp(f"the server sent a Content-Length that is not a number: {length[:40]!r}")
+        return status, reason, headers, self._exactly(int(length)), keep
+
+    def _headers(self) -> list[tuple[bytes, bytes]]:
+        headers: list[tuple[bytes, bytes]] = []
+        while True:
+            line = self._line()
+            if line in (b"\r\n", b"\n"):
+                return headers
+            if not line:
+                raise _NotHttp("Server disconnected in the middle of the answer's headers.")
+            if len(headers) >= _MAX_HEADERS:
+                raise _NotHttp(f"the server sent more than {_MAX_HEADERS} header fields")
+            if line[:1] in (b" ", b"\t") and headers:        # an obsolete folded line continues the field
+                name, value = headers[-1]
+                headers[-1] = (name, value + b" " + line.strip())
+                continue
+            name, colon, value = line.partition(b":")
+            if not colon or not name or name != name.strip():
+                raise _NotHttp(f"the server sent a header line that is not a field: {line[:60]!r}")
+            headers.append((name, value.strip(b" \t\r\n")))
+
+    def _exactly(self, size: int) -> bytes:
+        body = self._reader.read(size)
+        if len(body) != size:
+            raise _NotHttp("Server disconnected in the middle of the answer's body.")
+        return body
+
+    def _chunked(self) -> bytes:
+        parts = []
+        while True:
+            size_text = self._line().split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise _NotHttp(f"the server sent a chunk size that is not a number: {size_text[:20]!r}") from None
+            if size == 0:
+                self._headers()              # the trailer, up to its empty line
+                return b"".join(parts)
+            parts.append(self._exactly(size))
+            if self._line() not in (b"\r\n", b"\n"):
+                raise _NotHttp("the server's chunk is not followed by a line end")
+
+    def close(self) -> None:
+        if self._socket is not None:
+            reader, connection = self._reader, self._socket
+            self._socket = self._reader = self._origin = None
+            try:
+                reader.close()
+                connection.close()
+            except OSError:
+                pass
+
+
 class _Secret:
-    """Holds the key; its repr and str never show it."""
+    """Holds the key (or headers carrying it); its repr and str never show it."""
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str):
+    def __init__(self, value: Any):
         self._value = value
 
-    def reveal(self) -> str:
+    def reveal(self) -> Any:
         return self._value
 
     def __repr__(self) -> str:
@@ -258,10 +479,19 @@ class PocketSmith:
             self._httpx = httpx
             if transport is None:
                 transport = _PerThreadTransport(httpx, _tls_for(self.base_url))
-            self._http = httpx.Client(
+            self._http = _session_class(httpx)(
                 base_url=self.base_url + "/", transport=transport, timeout=httpx.Timeout(timeout),
                 headers={"Accept": "application/json", "User-Agent": "psimport (pocketsmith-importer)"},
                 follow_redirects=False, trust_env=False)
+        # Every request's headers, merged once: the client's own (Accept, User-Agent, httpx's Accept-Encoding...),
+        # the key's, and for a body its type. httpx's build_request merges and validates them anew each request.
+        name, secret = self._auth_header
+        plain = httpx.Headers(self._http.headers)
+        plain[name] = secret.reveal()
+        with_body = httpx.Headers(plain)
+        with_body["Content-Type"] = "application/json"
+        self._headers = (_Secret(plain), _Secret(with_body))
+        self._timeouts = self._http.timeout.as_dict()
 
     @classmethod
     def from_env(cls, base_url: str, log=None, **options) -> "PocketSmith":
@@ -468,17 +698,17 @@ class PocketSmith:
         """One logical request, with the retry policy in the module docstring."""
         httpx = self._httpx
         content = dumps_exact(body).encode("utf-8") if body is not None else None
-        headers = {"Content-Type": "application/json"} if content is not None else {}
-        name, secret = self._auth_header
-        headers[name] = secret.reveal()
+        headers = self._headers[content is not None].reveal()
         tries = 0
         throttled = 0
         uncertain = False   # an earlier attempt of this request may have reached the server
         while True:
             tries += 1
             started = time.perf_counter()
-            request = self._http.build_request(method, self._url(url) if params is None else url, params=params,
-                                               content=content, headers=headers)
+            # What httpx's build_request makes, from what is merged already: the absolute URL, every header, the
+            # client's timeouts.
+            request = httpx.Request(method, self._url(url), params=params, content=content, headers=headers,
+                                    extensions={"timeout": self._timeouts})
             path = request.url.raw_path.decode("ascii", "replace")
             try:
                 response = self._http.send(request)

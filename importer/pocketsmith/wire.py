@@ -24,12 +24,32 @@ def dumps_exact(value: Any) -> str:
 
 
 def _write(value: Any, emit) -> None:
-    if value is None:
+    # The exact types first, by identity (the sandbox writes a page of transactions, 43 values each, through
+    # here); anything else (a str or int subclass, a tuple, a date) by the checks below them.
+    kind = type(value)
+    if kind is str:
+        emit(_encode_string(value))
+    elif kind is dict:
+        separator = "{"
+        for key, item in value.items():
+            emit(separator)
+            emit(_encode_string(key if type(key) is str else str(key)))
+            emit(":")
+            _write(item, emit)
+            separator = ","
+        emit("{}" if separator == "{" else "}")
+    elif value is None:
         emit("null")
     elif value is True:
         emit("true")
     elif value is False:
         emit("false")
+    elif kind is Decimal:
+        emit(_decimal_text(value))
+    elif kind is int:
+        emit(int.__repr__(value))
+    elif kind is list:
+        _write_items(value, emit)
     elif isinstance(value, str):
         emit(_encode_string(value))
     elif isinstance(value, Decimal):
@@ -39,25 +59,22 @@ def _write(value: Any, emit) -> None:
     elif isinstance(value, float):
         raise TypeError("money must be Decimal, not float: refusing to write a float into a request body")
     elif isinstance(value, dict):
-        emit("{")
-        for index, (key, item) in enumerate(value.items()):
-            if index:
-                emit(",")
-            emit(_encode_string(str(key)))
-            emit(":")
-            _write(item, emit)
-        emit("}")
+        _write(dict(value), emit)
     elif isinstance(value, (list, tuple)):
-        emit("[")
-        for index, item in enumerate(value):
-            if index:
-                emit(",")
-            _write(item, emit)
-        emit("]")
+        _write_items(value, emit)
     elif isinstance(value, (date, datetime)):
         emit(_encode_string(value.isoformat()))
     else:
         raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _write_items(items, emit) -> None:
+    separator = "["
+    for item in items:
+        emit(separator)
+        _write(item, emit)
+        separator = ","
+    emit("[]" if separator == "[" else "]")
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -88,6 +105,11 @@ def loads_exact(data: bytes | str) -> Any:
 
 
 def _number(text: str) -> Decimal:
+    if len(text) <= 16 and "e" not in text and "E" not in text:
+        # JSON's number without an exponent has a point and a digit after it: 16 characters hold at most 14
+        # digits before the point, so none of the checks below can refuse it. Most amounts; the checks were
+        # nearly half of reading a page of transactions.
+        return Decimal(text)
     value = Decimal(text) if len(text) <= MAX_NUMBER_CHARS else None
     if value is None or not value.is_finite() or value.adjusted() >= MAX_MONEY_DIGITS \
             or int(value.as_tuple().exponent) < -MAX_NUMBER_CHARS:

@@ -13,6 +13,7 @@ Served under `/v2`: `GET /me`, `/users/{id}`, `/users/{id}/transaction_accounts`
 
 from __future__ import annotations
 
+import http.client
 import random
 import re
 import socket
@@ -594,6 +595,67 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         pass
 
+    def parse_request(self) -> bool:
+        """http.server's parse_request, with the header block read into a plain `RequestHeaders`: the stdlib hands
+        each block of header lines to email's message parser, which cost more than the rest of reading a request
+        (26 us of a create's 225 us). The request line, the limits, the errors and the Connection and Expect
+        handling are the stdlib's (Python 3.11), only shorter."""
+        self.command = None
+        self.request_version = version = self.default_request_version
+        self.close_connection = True
+        self.requestline = requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()
+        if not words:
+            return False
+        if len(words) >= 3:
+            version = words[-1]
+            try:
+                if not version.startswith("HTTP/"):
+                    raise ValueError
+                numbers = version.split("/", 1)[1].split(".")
+                if len(numbers) != 2 or not all(n.isdigit() and len(n) <= 10 for n in numbers):
+                    raise ValueError
+                version_number = int(numbers[0]), int(numbers[1])
+            except (ValueError, IndexError):
+                self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request version ({version!r})")
+                return False
+            if version_number >= (1, 1) and self.protocol_version >= "HTTP/1.1":
+                self.close_connection = False
+            if version_number >= (2, 0):
+                self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, f"Invalid HTTP version ({version[5:]})")
+                return False
+            self.request_version = version
+        if not 2 <= len(words) <= 3:
+            self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request syntax ({requestline!r})")
+            return False
+        command, path = words[:2]
+        if len(words) == 2:
+            self.close_connection = True
+            if command != "GET":
+                self.send_error(HTTPStatus.BAD_REQUEST, f"Bad HTTP/0.9 request type ({command!r})")
+                return False
+        self.command, self.path = command, ("/" + path.lstrip("/") if path.startswith("//") else path)
+        try:
+            self.headers = RequestHeaders.read(self.rfile)      # type: ignore[assignment]
+        except http.client.LineTooLong as err:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long", str(err))
+            return False
+        except http.client.HTTPException as err:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers", str(err))
+            return False
+        except ValueError as err:
+            self.send_error(HTTPStatus.BAD_REQUEST, "Bad header line", str(err))
+            return False
+        connection = (self.headers.get("Connection") or "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive" and self.protocol_version >= "HTTP/1.1":
+            self.close_connection = False
+        expect = (self.headers.get("Expect") or "").lower()
+        if expect == "100-continue" and self.protocol_version >= "HTTP/1.1" and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
+
     def setup(self) -> None:
         # A socket timeout: a client that sends nothing (or less body than it promised) is dropped after
         # idle_seconds instead of holding a thread forever.
@@ -685,6 +747,53 @@ class _Handler(BaseHTTPRequestHandler):
             elapsed = (time.perf_counter() - started) * 1000
             sandbox.log(f"{method} {parts.path}{'?' + parts.query if parts.query else ''} → {reply.status} "
                         f"({elapsed:.0f} ms){' [fault ' + str(fault) + ']' if fault else ''}")
+
+
+class RequestHeaders:
+    """A request's header fields: `get(name)` is the first field of that name (any case), as email's message has it."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: list[tuple[str, str]]):
+        self._fields = fields
+
+    @classmethod
+    def read(cls, stream) -> "RequestHeaders":
+        """The header block from `stream`, up to and including its empty line; http.client's limits on a line's length
+        and the number of lines. A line that is not `name: value` (nor a folded continuation) is a ValueError."""
+        fields: list[tuple[str, str]] = []
+        lines = 0
+        while True:
+            line = stream.readline(http.client._MAXLINE + 1)
+            if len(line) > http.client._MAXLINE:
+                raise http.client.LineTooLong("header line")
+            lines += 1
+            if lines > http.client._MAXHEADERS:
+                raise http.client.HTTPException(f"got more than {http.client._MAXHEADERS} headers")
+            if line in (b"\r\n", b"\n", b""):
+                return cls(fields)
+            text = line.decode("iso-8859-1").rstrip("\r\n")
+            if text[0] in " \t" and fields:      # an obsolete folded line continues the field before it
+                name, value = fields[-1]
+                fields[-1] = (name, f"{value} {text.strip()}")
+                continue
+            name, colon, value = text.partition(":")
+            if not colon or not name or name != name.strip():
+                raise ValueError(f"not a header field: {text[:80]!r}")
+            fields.append((name.lower(), value.strip(" \t")))
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        name = name.lower()
+        for field_name, value in self._fields:
+            if field_name == name:
+                return value
+        return default
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
 
 
 def _content_length(header: str | None) -> int | None:

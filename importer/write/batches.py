@@ -233,7 +233,7 @@ def _write_batch(journal: Journal, client: "Client", batch_id: str, concurrency:
             filled = send_updates(cast("Updating", client), journal, batch_id, progress=progress)
         journal.finish_batch(batch_id)
     batch = journal.batch(batch_id)
-    states = {r.row_index: r.state for r in journal.rows(batch_id)}
+    states = {index: state for index, state, _, _ in journal.row_states(batch_id)}
     not_created = [r for r in journal.plan_of(batch_id).get("transactions", [])
                    if r["action"] != "create" and states.get(r["index"]) == "skipped"]
     skipped = {a: sum(1 for r in not_created if r["action"] == a) for a in ("duplicate", "review", "skip")}

@@ -493,6 +493,13 @@ class Journal:
             args += states
         return [self._row_from(r) for r in self._query(sql + " ORDER BY row_index", args)]
 
+    def row_states(self, batch_id: str) -> list[tuple[int, str, str | None, bool]]:
+        """Each row's index, state, error and whether it carries a create body, in plan order: what counting a
+        batch needs, without decoding every row's body and snapshot."""
+        return [(index, state, error, bool(has_body)) for index, state, error, has_body in self._query(
+            "SELECT row_index, state, error, body IS NOT NULL FROM rows WHERE batch_id = ? ORDER BY row_index",
+            (batch_id,))]
+
     def row(self, batch_id: str, row_index: int) -> JournalRow:
         return self._row_from(self._query(f"SELECT {self._ROW_COLUMNS} FROM rows WHERE batch_id = ? AND"
                                           " row_index = ?", (batch_id, row_index))[0])

@@ -7,7 +7,7 @@ compared after their decoration is removed: `Amount (GBP)`, `Kwota [PLN]`, `Paid
 
 Languages: English, German, Dutch, French, Spanish, Portuguese, Italian, Swedish, Norwegian, Danish,
 Finnish, Polish, Czech, Japanese and Chinese (with a few Hungarian, Lithuanian and Slovak names that
-the corpus of real exports holds).
+the corpus of real exports holds, and Korean names for the other party and the memo).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["ROLE_NAMES", "CURRENCY_SYMBOLS", "currency_code", "currency_in_name", "header_role", "is_exact_name", "is_pending", "strip_decoration", "PENDING_WORDS"]
+__all__ = ["ROLE_NAMES", "CURRENCY_SYMBOLS", "currency_code", "currency_in_name", "header_role", "is_balance_text",
+           "is_exact_name", "is_pending", "is_summary_text", "strip_decoration", "PENDING_WORDS"]
 
 # role -> names, each already in the form strip_decoration gives (case-folded, undecorated).
 ROLE_NAMES: dict[str, tuple[str, ...]] = {
@@ -119,6 +120,8 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
         "popis", "protistrana", "název protiúčtu", "příjemce", "název", "partner neve", "gavėjas",
         "摘要", "お取引内容", "内容", "利用店名", "ご利用店名", "取引内容", "支払先", "お取引先",
         "交易对方", "对方户名", "商户名称", "对方名称", "交易说明", "说明", "对方账户名称",
+        # ko: the other party (KB Kookmin's 보낸분/받는분, "sender/recipient"), not 거래점 (the branch)
+        "보낸분/받는분", "받는분/보낸분", "받는분", "보낸분", "거래처",
     ),
     "memo": (
         "memo", "notes", "note", "reference", "message", "purpose", "remittance information", "additional info",
@@ -129,6 +132,7 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
         "meddelelse", "notat", "viesti", "viite", "tytuł", "tytułem", "tytuł operacji", "szczegóły",
         "zpráva", "poznámka", "zpráva pro příjemce", "közlemény", "paskirtis",
         "メモ", "備考", "备注", "附言", "用途", "交易附言",
+        "송금메모", "메모", "비고",
     ),
     "type": (
         "type", "transaction type", "code", "category", "kind",
@@ -186,6 +190,50 @@ def is_pending(cell: str) -> bool:
     if text.isascii() or any(ch.isascii() and ch.isalpha() for ch in text):
         return any(word in PENDING_WORDS for word in _WORD.findall(text))
     return any(word in text for word in PENDING_WORDS if not word.isascii())
+
+# Texts that say a row sums up rather than records, whole: such a row is left out wherever it is.
+_SUMMARY_TEXT = re.compile(
+    r"(?i)^(opening balance|closing balance|balance brought forward|balance carried forward|brought forward|"
+    r"carried forward|turnover|total|totals|anfangssaldo|endsaldo|alter kontostand|neuer kontostand|"
+    r"beginsaldo|eindsaldo|solde initial|solde final|solde précédent|nouveau solde|saldo inicial|saldo final|"
+    r"saldo anterior|saldo iniziale|saldo finale|ingående saldo|utgående saldo|inngående saldo|utgående saldo|"
+    r"primo saldo|ultimo saldo|alkusaldo|loppusaldo|saldo początkowe|saldo końcowe|počáteční zůstatek|"
+    r"konečný zůstatek|likutis pradžiai|likutis pabaigai|apyvarta|繰越|前月繰越|期初余额|期末余额)$")
+# Texts that name a balance or a sum, with a date or "carried forward" beside it (`Saldo a 31/01/2024`,
+# `Kontostand am 31.01.2024`, `BALANCE C/F`, `SALDO DO DIA`, `Summe`): a summary only when its numbers
+# agree (infer.py checks them), for a real payee may start so ("Balance Transfer" does not match: the
+# whole text must be one of these).
+_BALANCE_WORD = (
+    r"balance|bal|running balance|saldo|saldi|solde|kontostand|stand|summe|sum|summa|suma|somme|soma|som|"
+    r"totaal|totale|subtotal|zwischensumme|sous-total|yhteensä|razem|celkem|zůstatek|egyenleg|balans|"
+    r"behållning|beholdning|restsaldo|tagessaldo|saldo diario|saldo do dia|saldo del día|saldo del giorno|"
+    r"saldo dzienny|dagsaldo|päiväsaldo|solde du jour|saldo disponível|saldo disponible|saldo contabile|"
+    r"残高|差引残高|合計|小計|余额|合计|小计|本日余额|当日余额")
+_BALANCE_TAIL = (r"c/f|b/f|c/fwd|b/fwd|cf|bf|fwd|forward|brought forward|carried forward|do dia|del día|del dia|"
+                 r"du jour|des tages|del giorno|dnia|dne|dag|päivä|dia|día|giorno|jour|tag|diario|final|actual|"
+                 r"atual|attuale|aktuell|actuel|as at|as of|at|on|a|à|au|am|al|zum|zu|per|op|på|pr\.?|na dzień|"
+                 r"ke dni|k|ke|del|du|de|em|en|le|il|den|der|des|om|vom|von|für|for|in|nach|bis|den|ze|z|na|"
+                 r"w|dd\.?|i|v|van|di|da|do|el|la|:|-|=")
+_BALANCE_TEXT = re.compile(
+    rf"(?i)^(?:{_BALANCE_WORD})(?:\s*(?:{_BALANCE_TAIL}))*"
+    r"(?:\s*\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?\.?|\s*\d{4}年\d{1,2}月\d{1,2}日)?\s*[:.]?$")
+_SPACED_LETTERS = re.compile(r"(?:\w ){2,}\w")
+
+
+def is_summary_text(cell: str) -> bool:
+    """Whether a cell says its row sums up, whole: `Opening balance`, `Saldo final`, `Total`, `期末余额`."""
+    return bool(_SUMMARY_TEXT.match(cell.strip()))
+
+
+def is_balance_text(cell: str) -> bool:
+    """Whether a cell names a balance or a sum and nothing else (`Saldo a 31/01/2024`, `S A L D O`,
+    `SALDO DO DIA`, `Summe`, `Solde au 31/01/2024`, `BALANCE C/F`): the row may be a summary; its numbers
+    must say so. `Balance transfer` is a transaction's text, not one of these."""
+    text = " ".join(cell.split())
+    if _SPACED_LETTERS.fullmatch(text):
+        text = text.replace(" ", "")   # `S A L D O`, spaced out as some banks print it
+    return bool(text) and bool(_BALANCE_TEXT.match(text))
+
 
 _CURRENCY_CODE = re.compile(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])")
 # Brackets holding a unit: a currency code or symbol, "in EUR", "円"; "(Fremdwährung)" is part of the name.

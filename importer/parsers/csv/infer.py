@@ -21,10 +21,20 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Any, Sequence
 
 from importer.errors import InputError
-from importer.parsers.csv.headers import PENDING_WORDS, currency_code, currency_in_name, header_role, is_exact_name, is_pending
+from importer.parsers.csv.headers import (
+    PENDING_WORDS,
+    currency_code,
+    currency_in_name,
+    header_role,
+    is_balance_text,
+    is_exact_name,
+    is_pending,
+    is_summary_text,
+)
 from importer.parsers.csv.layout import Layout, date_orders, parse_with_order
 from importer.parsers.csv.mapping import mapping_from_dict
 from importer.parsers.csv.text import (
@@ -39,10 +49,12 @@ from importer.parsers.csv.values import (
     AmountReader,
     DateFormat,
     infer_decimal_mark,
+    two_digit_years,
 )
 from importer.record import TOO_BIG
 
-__all__ = ["INFERRED", "Inferred", "LayoutQuestion", "infer_layout", "detect_encoding", "NEW_MAPPING_HINT"]
+__all__ = ["INFERRED", "Inferred", "LayoutQuestion", "could_be_money", "infer_layout", "detect_encoding",
+           "NEW_MAPPING_HINT"]
 
 # Inference could not settle it, so `mappings new` could not either: a mapping written by hand answers it.
 NEW_MAPPING_HINT = "write a mapping that says so (docs/mappings.md) and pass --mapping FILE, or --mapping NAME"
@@ -90,6 +102,7 @@ _TAIL_CHARS = 8 * 1024
 # An in/out pair with no balance or names is settled by how many entries each has only over this many rows:
 # purchases outnumber payments in by far on any account people spend from.
 _MANY_ROWS = 20
+_ORDER_WORDS = {"dmy": "day first", "mdy": "month first", "ymd": "year first"}
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 _DATE_CELL = re.compile(
@@ -104,13 +117,6 @@ _IDENTIFIER = re.compile(r"\d[\d -]*\d")
 _TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?")
 _CENTS = re.compile(r"\d[.,]\d{1,2}\D{0,4}$")
 _PLAIN_NUMBER = re.compile(r"[-+(]?\s*[$£€]?\s*[\d.,' ]*\d[\d.,' ]*\)?-?")
-_SUMMARY_TEXT = re.compile(
-    r"(?i)^(opening balance|closing balance|balance brought forward|balance carried forward|brought forward|"
-    r"carried forward|turnover|total|totals|anfangssaldo|endsaldo|alter kontostand|neuer kontostand|"
-    r"beginsaldo|eindsaldo|solde initial|solde final|solde précédent|nouveau solde|saldo inicial|saldo final|"
-    r"saldo anterior|saldo iniziale|saldo finale|ingående saldo|utgående saldo|inngående saldo|utgående saldo|"
-    r"primo saldo|ultimo saldo|alkusaldo|loppusaldo|saldo początkowe|saldo końcowe|počáteční zůstatek|"
-    r"konečný zůstatek|likutis pradžiai|likutis pabaigai|apyvarta|繰越|前月繰越|期初余额|期末余额)$")
 _CURRENCIES = frozenset((
     "AUD NZD GBP EUR USD CAD CHF JPY CNY HKD SGD SEK NOK DKK PLN CZK HUF RON BGN HRK ISK TRY RUB UAH ZAR INR "
     "IDR MYR THB PHP VND KRW TWD BRL MXN ARS CLP COP PEN ILS AED SAR QAR KWD EGP MAD NGN KES LKR PKR BDT").split())
@@ -393,8 +399,24 @@ def _is_date_column(cells: Sequence[str], named_date: bool) -> bool:
     return real * 2 >= len(dates) or (named_date and len(dates) == len(nonblank))
 
 
+def _decoration(cells: Sequence[str]) -> bool:
+    """A row that draws a line: every filled cell one punctuation mark repeated (`********`, `-----`)."""
+    filled = [c.strip() for c in cells if c.strip()]
+    return bool(filled) and len({c[0] for c in filled}) == 1 and all(
+        len(c) >= 3 and len(set(c)) == 1 and not c[0].isalnum() and not c[0].isspace() for c in filled)
+
+
 def _is_amount_cell(cell: str) -> bool:
     return bool(_AMOUNT_CELL.fullmatch(cell)) and any(ch.isdigit() for ch in cell)
+
+
+def could_be_money(cell: str) -> bool:
+    """Whether a cell is shaped like an amount (`1,25,000.00`, `-4.50 €`), not a date, a time or a long
+    reference number: what a row refused for having no amount names as where its money may be."""
+    if not _is_amount_cell(cell) or _DATE_CELL.fullmatch(cell) or _TIME.fullmatch(cell):
+        return False
+    digits = re.sub(r"\D", "", cell)
+    return bool(_CENTS.search(cell) or _GROUPED.fullmatch(cell.strip()) or len(digits) < 6)
 
 
 def _named_money(column: Column) -> bool:
@@ -475,10 +497,14 @@ class _Inference:
         self.notes: list[str] = []
         self.warnings: list[str] = []   # what the user should check, each said on a line of its own
         self.refusal: InputError | None = None   # a row the layout cannot read right (see _blank_amounts)
+        self.columns_line: int | None = None   # where the columns are named (the header), or the data starts
+        self.carried_balance: Column | None = None   # the running balance every row carries on, when there is one
 
     def fail(self, message: str, line: int | None = None) -> InputError:
+        """The error saying what inference could not settle, at `line`, else at the header that names the columns
+        it is about (else the first row of data)."""
         return InputError(f"cannot infer this CSV's layout: {message}; {NEW_MAPPING_HINT}", file=self.filename,
-                          line=line)
+                          line=line if line is not None else self.columns_line)
 
     def run(self) -> Inferred:
         encoding = self.encoding or detect_encoding(self.source.data, self.filename)
@@ -493,6 +519,7 @@ class _Inference:
             if named is not None:
                 header_index, first = named, named + 1
         header = records.rows[header_index] if header_index is not None else None
+        self.columns_line = records.line_of(header_index if header_index is not None else first)
         self.header_names = [c.strip() for c in header] if header is not None else []
         kept = [(records.line_of(first + k), row) for k, row in enumerate(records.rows[first:]) if any(c.strip() for c in row)]
         rows = [self._padded(row, width) for _, row in kept]
@@ -520,12 +547,14 @@ class _Inference:
             raise self.fail(f"no row has a date in {date_col.label}", records.line_of(first))
         roles_data, explained = self._roles(columns, date_col, sample_rows)
         data.update(roles_data)
+        self._balance_lines(columns, sample_rows, data)
         self._header_currency(header, data)
         self._preamble_currency(records.rows[:header_index if header_index is not None else first], data)
         self._continuation(sample, date_col.index, data)
         footer = self._footer(rows, tail_rows, date_col.index, delimiter)
         if footer:
             data.setdefault("drop", []).extend(footer)
+        self._decorations(rows + (tail_rows or []), delimiter, data)
         self._dates(date_col, sample_rows, data)
         refs = self._refs(header, data)
         data["columns"] = refs
@@ -601,8 +630,8 @@ class _Inference:
         for index in range(first - 1, -1, -1):
             row = records.rows[index]
             cells = [c.strip() for c in row]
-            if not any(cells):
-                continue   # a blank line between header and data (ASB)
+            if not any(cells) or _decoration(cells):
+                continue   # a blank line between header and data (ASB), or a rule of `********` (HDFC)
             named = [c for c in cells if c]
             if len(row) < width - 1 or len(named) < 2:
                 return None
@@ -617,6 +646,8 @@ class _Inference:
         between it and that one: the header, whatever those rows' amounts hold."""
         for index in range(first - 1, -1, -1):
             cells = [c.strip() for c in records.rows[index]]
+            if _decoration(cells):
+                continue
             if abs(len(cells) - width) > 1:
                 return None
             roles = {role for c in cells if c and is_exact_name(c) for role in header_role(c)[:1]}
@@ -646,29 +677,153 @@ class _Inference:
                 break
             footer.append(row)
         rules = []
+        footer = [row for row in footer if not _decoration(row)]   # _decorations leaves those out
+        below_heading = False
         for row in reversed(footer):
             lead = next((c for c in row if c), "")
             if lead and not any(ch.isdigit() for ch in lead[:3]):
+                below_heading = True
                 rules.append({"line_matches": "^" + "".join(re.escape(c) + re.escape(delimiter)
                                                            for c in row[:row.index(lead)]) + re.escape(lead)})
+            elif lead and below_heading:
+                # The figures under a summary's heading (HDFC's `Opening Balance,Dr Count,...` then
+                # `1,50,000.00,2,1,...`): that whole line, which no transaction is.
+                rules.append({"line_matches": "^" + re.escape(delimiter.join(row).rstrip(delimiter))})
         if rules:
             self.notes.append("left out the lines after the last transaction that start with " +
                               ", ".join(repr(next(c for c in row if c)) for row in reversed(footer)
                                         if next((c for c in row if c), "")))
         return rules
 
+    def _decorations(self, rows: list[list[str]], delimiter: str, data: dict[str, Any]) -> None:
+        """Rows that only draw a line (`********` in every cell, as HDFC prints below its header and above its
+        summary): left out by a rule that matches nothing else, and said."""
+        marks = sorted({next(c for c in row if c)[0] for row in rows if _decoration(row)})
+        for mark in marks:
+            char, sep = re.escape(mark), re.escape(delimiter)
+            data.setdefault("drop", []).append({"line_matches": f"^[\\s{sep}]*(?:{char}{{3,}}[\\s{sep}]*)+$"})
+            self.notes.append(f"left out the rows of {mark * 8} that draw a line")
+
     def _summary_rows(self, columns: list[Column], data: dict[str, Any]) -> set[int]:
-        """Rows that sum up rather than record ("Opening balance", "Turnover"), and the rule that drops them."""
+        """Rows that sum up rather than record ("Opening balance", "Turnover"), and the rule that drops them.
+        Rows that may (`Saldo a 31/01/2024`, `BALANCE C/F`: see _balance_lines) are kept out of the sample too,
+        in `self.balance_rows`, until their numbers are checked."""
         rows: set[int] = set()
+        self.balance_rows: dict[int, Column] = {}
         for column in columns:
-            found = {i: c for i, c in enumerate(column.cells) if _SUMMARY_TEXT.match(c)}
+            if column.kind == "date":
+                continue
+            for i, cell in enumerate(column.cells):
+                if i not in self.balance_rows and is_balance_text(cell) and not is_summary_text(cell):
+                    self.balance_rows[i] = column
+        for column in columns:
+            found = {i: c for i, c in enumerate(column.cells) if is_summary_text(c)}
             if found and len(found) < len(column.cells):
                 words = "|".join(sorted({re.escape(c) for c in found.values()}))
                 data.setdefault("drop", []).append({"column": column.index, "matches": f"(?i)^({words})$"})
                 self.notes.append(f"left out the rows that sum up ({', '.join(sorted(set(found.values())))} in "
                                   f"{column.label})")
                 rows |= set(found)
-        return rows
+        self.summary_rows = set(rows)
+        for i in rows:
+            self.balance_rows.pop(i, None)
+        if len(self.balance_rows) >= len(columns[0].cells):
+            self.balance_rows = {}    # every row "Saldo": a column of that text, not summaries
+        return rows | set(self.balance_rows)
+
+    def _balance_lines(self, table: list[Column], transactions: list[int], data: dict[str, Any]) -> None:
+        """The rows whose text names a balance or a sum (`Saldo a 31/01/2024`, `S A L D O`, `BALANCE C/F`, kept
+        out of the sample by _summary_rows): summaries, left out with a note naming their lines, when their
+        numbers say so too: the row's number is the balance of the transaction beside it (or that balance
+        before its amount), or the last balance given plus the amounts since, or its balance cell is blank
+        where every transaction's is filled. Otherwise refused at the line, with the rule that leaves it out:
+        a payee that only looks like a balance line is never dropped on its words alone."""
+        if not self.balance_rows:
+            return
+        columns = data["columns"]
+        reader = AmountReader(self.mark)
+        texts = {columns[r] for r in ("payee", "memo", "type", "currency", "account") if r in columns}
+
+        def number(index: int | None, row: int) -> Decimal | None:
+            if index is None:
+                return None
+            try:
+                return reader.parse(table[index].cells[row])
+            except (ValueError, InvalidOperation):
+                return None
+
+        def amount(row: int) -> Decimal | None:
+            if "amount" in columns:
+                return number(columns["amount"], row)
+            debit, credit = number(columns.get("debit"), row), number(columns.get("credit"), row)
+            if debit is None and credit is None:
+                return None
+            return abs(credit or Decimal(0)) - abs(debit or Decimal(0))
+
+        balance = columns.get("balance")
+
+        def value(row: int) -> Decimal | None:
+            """The row's one number: its amount, else its balance, else the one number in a column not read."""
+            found = amount(row)
+            if found is None:
+                found = number(balance, row)
+            if found is None:
+                cells = [number(c.index, row) for c in table if c.kind != "date" and c.index not in texts]
+                cells = [n for n in cells if n is not None]
+                found = cells[0] if len(cells) == 1 else None
+            return found
+
+        anchors = sorted(self.summary_rows | set(self.balance_rows))
+
+        def total_between(start: int, end: int) -> Decimal:
+            return sum((amount(r) or Decimal(0) for r in transactions if start < r < end), Decimal(0))
+
+        def agrees(row: int) -> bool:
+            mine = value(row)
+            if mine is None:
+                return not any(_is_amount_cell(c.cells[row]) for c in table if c.kind != "date")
+            before = [r for r in transactions if r < row]
+            after = [r for r in transactions if r > row]
+            if balance is not None:
+                if not table[balance].cells[row] and amount(row) is not None and len(transactions) >= 2 \
+                        and all(table[balance].cells[r] for r in transactions):
+                    return True
+                for near in before[-1:] + after[:1]:
+                    their, moved = number(balance, near), amount(near) or Decimal(0)
+                    if their is not None and abs(mine) in (abs(their), abs(their - moved)):
+                        return True
+            for other in anchors:
+                theirs = value(other) if other != row else None
+                if theirs is None:
+                    continue
+                moved = total_between(min(row, other), max(row, other))
+                if abs(mine) in (abs(theirs + moved), abs(theirs - moved)):
+                    return True
+            # A total with nothing to start from: the sum of every amount above it.
+            return not after and len(before) >= 2 and abs(mine) == abs(total_between(-1, row))
+
+        left_out: dict[int, str] = {}
+        for row, column in sorted(self.balance_rows.items()):
+            text = column.cells[row]
+            line = self.sample_lines[row]
+            if not agrees(row):
+                if self.refusal is None:
+                    pattern = "^" + re.escape(text).replace("\\ ", " ") + "$"
+                    self.refusal = InputError(
+                        f"'{text}' reads as a balance line, not a transaction, but its numbers are neither the "
+                        "balance beside it nor the last balance plus the amounts since, so whether it is one "
+                        f"cannot be told; if it is a summary, leave it out with `drop: [{{column: "
+                        f"{_answer(column, table)}, matches: '{pattern}'}}]` in a mapping (a mapping reads it "
+                        f"as a transaction otherwise); {NEW_MAPPING_HINT}", file=self.filename, line=line)
+                return
+            left_out[row] = text
+        for index in sorted({self.balance_rows[row].index for row in left_out}):
+            words = sorted({text for row, text in left_out.items() if self.balance_rows[row].index == index})
+            data.setdefault("drop", []).append(
+                {"column": index, "matches": "^(" + "|".join(re.escape(w).replace("\\ ", " ") for w in words) + ")$"})
+        shown = ", ".join(f"{self.sample_lines[row]} '{text}'" for row, text in list(left_out.items())[:5])
+        self.notes.append(f"left out the balance line{'s' if len(left_out) > 1 else ''} {shown}"
+                          f"{', …' if len(left_out) > 5 else ''} (summaries: their numbers are the balance, not money moved)")
 
     def _continuation(self, sample: list[list[str]], date_index: int, data: dict[str, Any]) -> None:
         """Rows with text but no date and no amount, between transactions: the row above, continued (OCBC)."""
@@ -776,6 +931,10 @@ class _Inference:
                 column.kind, column.values = "amount", parsed
         money = [c for c in money if c.kind == "amount"]
         self._refuse_impossible(money)
+        for balance in money:
+            amount = next((c for c in money if c is not balance and _runs_as_balance_of(balance, c)), None)
+            if amount is not None:
+                return self._without_balance_only_rows(table, all_dates, rows, balance, amount)
         # A column the same on every row of several (a fee of 0.00, the account's number) says nothing.
         if len(rows) >= 3:
             money = [c for c in money if c.distinct() > 1 or c.role in ("amount", "debit", "credit")]
@@ -803,7 +962,7 @@ class _Inference:
         if len(fees) == 1:
             columns["fee"] = fees[0].index
             said.append(f"fee {fees[0].label} (taken from the amount)")
-        status = self._status([full[c.index] for c in texts if c is not flag], columns)
+        status = self._status([c for c in texts if c is not flag], full, columns)
         if status is not None:
             data.setdefault("drop", []).append(status[0])
             said.append(status[1])
@@ -818,6 +977,8 @@ class _Inference:
             columns["account"] = account.index
             said.append(f"account {account.label}")
             used.add(account.index)
+        else:
+            self._several_accounts([c for c in others if c.index not in used], self.carried_balance is not None)
         rest = [c for c in texts if c.index not in used]
         said += self._texts(rest, columns, len(rows))
         if "payee" not in columns and "memo" not in columns:
@@ -830,6 +991,28 @@ class _Inference:
             said.append("not read: " + ", ".join(unused))
         self._blank_amounts(dated, columns, data)
         data["columns"] = columns
+        return data, said
+
+    def _without_balance_only_rows(self, table: list[Column], all_dates: Column, rows: list[int], balance: Column,
+                                   amount: Column) -> tuple[dict[str, Any], list[str]]:
+        """Itaú's daily balance: rows holding only a balance, between rows holding only an amount. The balance
+        column is filled exactly where the amount is blank, so it could pass for the other half of an in/out
+        pair; but each of its values is the one before plus the amounts since, so it is a balance, and its
+        rows are no transactions: the roles are decided without them, and they are left out (`no_amount`)."""
+        only = [rows[k] for k, value in enumerate(balance.values) if value is not None]
+        shown = [self.sample_lines[r] for r in only]
+        data, said = self._roles(table, all_dates, [r for r in rows if r not in only])
+        if not self.whole_file and self.refusal is None:
+            self.refusal = InputError(
+                f"the rows with only a balance in {balance.label} (the one before plus the amounts since) are no "
+                f"transactions, but inference has not seen every row of this file (it looks at the first "
+                f"{HEAD_RECORDS}), so it cannot rule out a row without an amount that is one; if every row without "
+                f"an amount in {amount.label} is a balance, add `drop: [{{no_amount: true}}]` to a mapping; "
+                f"{NEW_MAPPING_HINT}", file=self.filename, line=shown[0])
+        data.setdefault("drop", []).append({"no_amount": True})
+        said.append(f"{balance.label} is a daily balance (each value the one before plus the amounts since), not "
+                    f"money in: left out the line{'s' if len(shown) > 1 else ''} holding only it, "
+                    + ", ".join(map(str, shown[:5])) + (", …" if len(shown) > 5 else ""))
         return data, said
 
     def _blank_amounts(self, dated: list[Column], columns: dict[str, Any], data: dict[str, Any]) -> None:
@@ -995,15 +1178,15 @@ class _Inference:
                 else:
                     raise self._balance_question(candidates)
             balance, hypothesis, before = candidates[0]
-            hypothesis = self._check_money_in(hypothesis, balance)
+            hypothesis, why = self._sign_by_balance(hypothesis, balance)
             hypothesis.apply(columns, data)
             data["decimal"] = self.mark   # the arithmetic works out only with the right decimal mark
             if before:
                 return [hypothesis.describe(), f"{balance.label} is the balance before each row (every row carries "
-                                               "it on, which confirms the sign; not read as the running balance)"]
+                                               f"it on, {why}; not read as the running balance)"]
             columns["balance"] = balance.index
-            return [hypothesis.describe(), f"balance {balance.label} (every row carries it forward, "
-                                           "which confirms the sign)"]
+            self.carried_balance = balance
+            return [hypothesis.describe(), f"balance {balance.label} (every row carries it forward, {why})"]
         if named_balance:
             columns["balance"] = named_balance[0].index
             money = [c for c in money if c is not named_balance[0]]
@@ -1045,20 +1228,43 @@ class _Inference:
         numbered = " (a mapping counts columns from 0)" if any(r.isdigit() for r in refs) else ""
         return " or ".join(f"`columns.{role}: {r}`" for r in refs) + numbered
 
+    def _sign_by_balance(self, hypothesis: "_Money", balance: Column) -> tuple["_Money", str]:
+        """The reading a carried balance leaves, and what the balance showed, in words. For an in/out pair or a
+        direction flag the arithmetic settles which side is money out. For one signed amount column it shows
+        only that the column is the amount and whether amounts and balance move together: a bank balance and
+        a card's balance owed (printed positive) both satisfy balance + amount = next balance, one with the
+        charges negative, the other with them positive. Only a balance below zero on every row is surely the
+        account's own (overdrawn, or a card's debt printed negative), so only then does it settle the sign;
+        otherwise the sign is as printed unless most amounts are positive, which asks (`sign:`)."""
+        if hypothesis.amount is None or hypothesis.flag is not None:
+            return hypothesis, "which confirms the sign"
+        balances = [v for v in balance.values if v]
+        if balances and all(v < 0 for v in balances):
+            return hypothesis, ("below zero on every row, so the account's own balance, overdrawn or owed, which "
+                                "settles the sign")
+        amount = hypothesis.amount
+        hypothesis = self._check_money_in(replace(hypothesis, negate=False), balance)
+        why = (f"so {amount.label} is the amount; a card's balance owed is carried the same way, so the "
+               "sign is ")
+        if self.sign is not None:
+            return hypothesis, why + "as you answered"
+        return hypothesis, why + "as printed, half or fewer of the amounts being positive"
+
     def _check_money_in(self, hypothesis: "_Money", balance: Column | None) -> "_Money":
         """A signed amount that is mostly positive: an account where most rows are money in, or a card whose
         charges are printed positive? A balance of what is owed carries them as printed, just as an account's
-        balance would, so nothing in the rows can tell; the sign is the user's to say (`sign:`)."""
-        if hypothesis.amount is None or hypothesis.flag is not None or hypothesis.negate:
+        balance would, so nothing in the rows can tell; the sign is the user's to say (`sign:`). More than
+        half of the amounts positive asks: on an account people spend from, payments out outnumber those in."""
+        if hypothesis.amount is None or hypothesis.flag is not None:
             return hypothesis
+        if self.sign is not None:
+            return replace(hypothesis, negate=self.sign == "charges_positive")
         values = [v for v in hypothesis.amount.values if v]
-        if len(values) < 3 or sum(v > 0 for v in values) * 3 <= len(values) * 2:
+        # One row is no majority: a lone amount under a header named for it is read as printed (see _without_balance).
+        if hypothesis.negate or len(values) < 2 or sum(v > 0 for v in values) * 2 <= len(values):
             return hypothesis
-        if self.sign == "normal":
-            return hypothesis
-        if self.sign == "charges_positive":
-            return replace(hypothesis, negate=True)
-        carried = f" (the balance {balance.label} rises with them, as a card's balance owed does)" if balance else ""
+        carried = (f" (the running balance {balance.label} cannot say: a card's balance owed carries charges printed "
+                   "positive just as a bank balance carries money in)") if balance else ""
         raise LayoutQuestion(
             f"cannot infer this CSV's layout: most amounts in {hypothesis.amount.label} are positive{carried}: card "
             f"charges, or money in? Set sign: charges_positive in a mapping if they are charges, sign: normal if "
@@ -1128,7 +1334,8 @@ class _Inference:
                 f"charges_positive in a mapping, if money in set sign: normal; {NEW_MAPPING_HINT}",
                 file=self.filename, key="sign", answers={"charges_positive": "card charges: money out",
                                                          "normal": "money in"})
-        return _Money(amount=column, negate=self.sign == "charges_positive")
+        lone = len(values) == 1 and values[0] > 0 and self.sign is None
+        return _Money(amount=column, negate=self.sign == "charges_positive", lone_positive=lone)
 
     @staticmethod
     def _account(columns: list[Column]) -> Column | None:
@@ -1139,15 +1346,71 @@ class _Inference:
                 return column
         return None
 
-    def _status(self, texts: list[Column], columns: dict[str, Any]) -> tuple[dict, str, int] | None:
-        for column in texts:
+    def _several_accounts(self, columns: list[Column], carried: bool) -> None:
+        """A column named for the statement's own account (`Account`, `IBAN`, `Kontonummer`) holding more than
+        one number on every row: several accounts in one file, which inference must not merge into one (a
+        balance carried across every row says they are one account's, and the column the other party's)."""
+        if carried:
+            return
+        for column in columns:
+            if column.role == "account" and column.exact and all(column.cells) and column.distinct() > 1:
+                where: dict[str, list[int]] = {}
+                seen: dict[str, str] = {}    # the same number spaced or quoted otherwise is one account
+                for cell, line in zip(column.cells, self.dated_lines):
+                    where.setdefault(seen.setdefault(re.sub(r"[\W_]", "", cell).casefold(), cell), []).append(line)
+                if len(where) < 2:
+                    continue
+                listed = "; ".join(f"{value} on line{'s' if len(at) > 1 else ''} "
+                                   + ", ".join(map(str, at[:4])) + (", …" if len(at) > 4 else "")
+                                   for value, at in list(where.items())[:4])
+                first = next(iter(where))
+                name = _answer(column, columns)
+                if self.refusal is None:
+                    self.refusal = InputError(
+                        f"{column.label} holds {len(where)} accounts ({listed}), and one statement is one account's, "
+                        f"so inference will not read them as one; read each as a statement of its own with "
+                        f"`columns.account: {name}` in a mapping (psimport.yaml routes each account), keep one with "
+                        f"`drop: [{{column: {name}, not_matches: '^{re.escape(first).replace(chr(92) + ' ', ' ')}$'}}]`"
+                        f", or export each account on its own; {NEW_MAPPING_HINT}", file=self.filename,
+                        line=where[list(where)[1]][0])
+                return
+
+    def _status(self, texts: list[Column], full: dict[int, Column],
+                columns: dict[str, Any]) -> tuple[dict, str, int] | None:
+        """The column saying which rows are not booked yet, and the rule that leaves them out. A status column
+        is named so, or holds few values that repeat (Booked, Pending): a description that happens to say
+        `Rent pending approval` is text, not a status. A row called pending that the running balance carries
+        on (its balance is the one before it plus its amount) is booked, whatever its type says: kept."""
+        for dated in texts:
+            column = full[dated.index]
             pending = {c for c in column.nonblank if is_pending(c)}
-            if pending and (column.roles[:1] == ("status",) or column.distinct() <= 4):
-                words = "|".join(sorted(re.escape(p.casefold()) for p in pending))
-                return ({"column": column.index, "matches": f"(?i)^({words})$"},
-                        f"rows {column.label} calls {'/'.join(sorted(pending))} are left out (not booked yet)",
-                        column.index)
+            few = column.distinct() <= min(4, max(2, len(column.nonblank) // 2))
+            if not pending or not (column.roles[:1] == ("status",) or few):
+                continue
+            rows = [i for i, cell in enumerate(dated.cells) if is_pending(cell)]
+            carried = [i for i in rows if self._carried_row(i)]
+            names = "/".join(sorted(pending))
+            if rows and len(carried) == len(rows):
+                self.notes.append(f"rows {column.label} calls {names} are kept: the running balance carries them "
+                                  "on, so they are booked")
+                return None
+            if carried:
+                raise self.fail(f"{column.label} calls this row {dated.cells[carried[0]]}, yet the running balance "
+                                "carries it on (booked), while other rows it calls so are not carried; set "
+                                "drop: [{column: ..., matches: ...}] in a mapping for the rows to leave out",
+                                self.dated_lines[carried[0]])
+            words = "|".join(sorted(re.escape(p.casefold()) for p in pending))
+            return ({"column": column.index, "matches": f"(?i)^({words})$"},
+                    f"rows {column.label} calls {names} are left out (not booked yet)", column.index)
         return None
+
+    def _carried_row(self, row: int) -> bool:
+        """Whether the running balance proves the row booked: it has a balance, and so does a neighbour, and
+        (as `_money` checked on every such pair) each carries the other on by the row's amount."""
+        balance = self.carried_balance
+        if balance is None or balance.values[row] is None:
+            return False
+        return any(0 <= n < len(balance.values) and balance.values[n] is not None for n in (row - 1, row + 1))
 
     def _texts(self, texts: list[Column], columns: dict[str, Any], rows: int) -> list[str]:
         said = []
@@ -1196,17 +1459,44 @@ class _Inference:
         """The date format, when the sampled rows settle it (a later row that does not fit it is an error at
         its line); otherwise `auto`, and the reader decides from every row."""
         values = [column.cells[i] for i in rows]
+        every = date_orders(values, settle=False)
         orders = date_orders(values)
         data["date_format"] = "auto"
+        if self.date_order and len(every) > 1 or (self.date_order not in (None, *every) and two_digit_years(values)):
+            # The order the user gave (`--date-order`) answers an ambiguity, and two-digit years are one even
+            # when their spans settle it; an order that does not read them is an error, never another reading.
+            given = str(self.date_order)
+            if given not in every:
+                line = next((self.sample_lines[i] for i in rows
+                             if parse_with_order(column.cells[i], given) is None), self.sample_lines[rows[0]])
+                raise InputError(
+                    f"the dates in {column.label} do not read in the order {given} (--date-order): they "
+                    f"read as {' or '.join(sorted(every))}; pass --date-order {'|'.join(sorted(every))}, or set "
+                    "date_format in a mapping", file=self.filename, line=line)
+            orders, reason = {given}, " (as --date-order says)"
+        elif len(every) > len(orders) == 1:
+            (kept,) = orders
+            dropped = sorted(every - orders)
+            spread, span = max(self._span(values, o) for o in dropped), self._span(values, kept)
+            reason = (f" ({' or '.join(_ORDER_WORDS[o] for o in dropped)} they would spread over {spread // 365} "
+                      f"years, {_ORDER_WORDS[kept]} over {span} days)") if spread > 365 else \
+                " (two-digit years written with dots are day first, as European banks write them)"
+        else:
+            reason = ""
         if len(orders) != 1:
             return
         order = next(iter(orders))
         data["date_order"] = order
-        self.notes.append({"dmy": "dates day first", "mdy": "dates month first", "ymd": "dates year first"}[order])
+        self.notes.append(f"dates {_ORDER_WORDS[order]}{reason}")
         for fmt in ORDERED_FORMATS[order]:
             if DateFormat(fmt).parse_all(values)[1] is None:
                 data["date_format"] = fmt
                 break
+
+    @staticmethod
+    def _span(values: Sequence[str], order: str) -> int:
+        dates = [d for d in (parse_with_order(v, order) for v in values) if d is not None]
+        return (max(dates) - min(dates)).days if dates else 0
 
     def _refs(self, header: list[str] | None, data: dict[str, Any]) -> dict[str, Any]:
         """Columns by header name where the name is unique, else by number."""
@@ -1259,6 +1549,20 @@ def _indices(columns: dict[str, Any]) -> set[int]:
     return {v["column"] if isinstance(v, dict) else v for v in columns.values()}
 
 
+def _runs_as_balance_of(balance: Column, amount: Column) -> bool:
+    """Whether `balance` is filled exactly where `amount` is blank, and each of its values is the one before
+    plus the amounts since (in either row order), on two or more values that are not all the same."""
+    values, moved = balance.values, amount.values
+    if len(values) < 3 or any((b is None) == (a is None) for b, a in zip(values, moved)):
+        return False
+    filled = [i for i, v in enumerate(values) if v is not None]
+    if len(filled) < 2 or len({values[i] for i in filled}) < 2:
+        return False
+    steps = [(values[i] or Decimal(0), values[j] or Decimal(0),
+              sum((a for a in moved[i + 1:j] if a is not None), Decimal(0))) for i, j in pairwise(filled)]
+    return all(b + m == c for b, c, m in steps) or all(c + m == b for b, c, m in steps)
+
+
 def _complementary(x: Column, y: Column) -> bool:
     """An in/out pair: on every row at most one of the two holds a non-zero amount, and each holds some."""
     both = [(a, b) for a, b in zip(x.values, y.values)]
@@ -1289,6 +1593,7 @@ class _Money:
     by_sign: bool = False
     by_count: tuple[int, int] | None = None
     by_answer: bool = False
+    lone_positive: bool = False     # one row, positive, nothing to compare it with: read as printed, and said
 
     def as_named(self) -> bool:
         """Whether the header names agree with this reading (or say nothing against it)."""
@@ -1353,6 +1658,9 @@ class _Money:
                             f"{'/'.join(sorted(into))}, money out where it is empty")
                 return (f"amount {self.amount.label}, money out where {self.flag.label} is "
                         f"{'/'.join(sorted(out))}")
+            if self.lone_positive:
+                return (f"amount {self.amount.label} (one row, positive, and nothing to compare it with: read as "
+                        "printed, money in; if it is a card charge, set sign: charges_positive in a mapping)")
             return f"amount {self.amount.label}" + (" (charges positive: money out is positive)" if self.negate
                                                       else "")
         if self.debit is None or self.credit is None:

@@ -16,7 +16,7 @@ from importer.parsers.csv.mapping import (
     normalise_cell,
 )
 from importer.parsers.csv.text import Head, Records, Source
-from importer.parsers.csv.values import ORDERED_FORMATS, DateFormat, infer_decimal_mark
+from importer.parsers.csv.values import ORDERED_FORMATS, DateFormat, infer_decimal_mark, settle_year_position
 
 __all__ = ["Layout", "claims_by_header", "detect_layout", "explicit_layout", "HeaderMatch",
            "match_header", "match_shape", "date_orders", "parse_with_order", "values_agree"]
@@ -126,18 +126,21 @@ def _reading(values: Sequence[str], order: str) -> DateFormat | None:
     return None
 
 
-def date_orders(values: Sequence[str]) -> set[str]:
+def date_orders(values: Sequence[str], settle: bool = True) -> set[str]:
     """The orders (dmy, mdy, ymd) in which every value reads as a real date; two of them when no value
-    settles the order (03/04/2024), none when the values are not all dates."""
+    settles the order (03/04/2024), none when the values are not all dates. `settle`: two-digit years
+    read year first and day first are settled by the span of dates each reading gives, where it can."""
     distinct = list(dict.fromkeys(v for v in values if v.strip()))
     if not distinct:
         return set()
     found = {order: fmt for order in ORDERED_FORMATS if (fmt := _reading(distinct, order)) is not None}
     if len(found) > 1:
         # "2024-01-05" reads the same in every order that reads it: one reading, not an ambiguity.
-        readings = {tuple(fmt.parse(v) for v in distinct) for fmt in found.values()}
-        if len(readings) == 1:
+        dates = {order: [fmt.parse(v) for v in distinct] for order, fmt in found.items()}
+        if len({tuple(d) for d in dates.values()}) == 1:
             return {next(iter(found))}
+        if settle:
+            return settle_year_position(dates, {order: fmt.fmt for order, fmt in found.items()})
     return set(found)
 
 

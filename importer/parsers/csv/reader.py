@@ -53,6 +53,7 @@ class Reader:
     def __init__(self, text: str, filename: str, layout: Layout, options: ParseOptions,
                  records: Records | None = None, cells: Mapping[tuple[int, int], date | Decimal] | None = None):
         self.text = text
+        self._source = text    # kept (the caller holds it anyway) to show a refused row's other cells
         self.file = filename
         self.layout = layout
         self.mapping = layout.mapping
@@ -504,9 +505,36 @@ class Reader:
         if blank is not None:
             if mapping.blank_amount_is_zero:
                 return [Decimal(0) if a is None else a for a in amounts]
-            raise self._fail(blank, "the row has no amount; if such rows are notes, add "
-                                    "`drop: [{no_amount: true}]` to the mapping")
+            raise self._fail(blank, self._no_amount_advice(blank, indices))
         return amounts
+
+    def _no_amount_advice(self, row: int, indices: dict[str, int]) -> str:
+        """Why a row without an amount is refused, and what to do: a cell of a column the mapping does not read
+        that could be the row's money is named (leaving such a row out would lose, say, a salary); only a
+        row holding no such cell is offered `drop: [{no_amount: true}]`."""
+        # The cell shapes inference reads money by (imported here: inference is not needed to read a file).
+        from importer.parsers.csv.infer import could_be_money
+
+        line = self.lines[row]
+        cells: list[str] = []
+        if self.records is not None:
+            index = next((i for i in range(len(self.records.rows)) if self.records.line_of(i) == line), None)
+            cells = self.records.rows[index] if index is not None else []
+        elif self._source:
+            start = 0
+            for _ in range(line - 1):
+                start = self._source.find("\n", start) + 1
+            end = self._source.find("\n", start)
+            found = read_records(self._source[start:end if end >= 0 else None], self.layout.delimiter,
+                                 self.mapping.quote, self.file, lenient=True).rows
+            cells = found[0] if found else []
+        read = {index for role, index in indices.items() if not role.startswith("drop.")}   # balance among them
+        for index, cell in enumerate(cells):
+            if index not in read and could_be_money(cell.strip()):
+                return (f"the row has no amount, and '{self._column_name(index)}' holds {cell.strip()} on it, which "
+                        "the mapping does not read as money; if that is this row's money, read that column "
+                        "(columns.amount, or columns.debit and columns.credit) in the mapping")
+        return "the row has no amount; if such rows are notes, add `drop: [{no_amount: true}]` to the mapping"
 
     def _cell_currencies(self, indices: dict[str, int]) -> list[str | None] | None:
         """The currency each row's amount cell is written in (`-45,67 PLN`, `£-4.50`), so the statement has a

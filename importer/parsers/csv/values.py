@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from importer.errors import InputError
 from importer.parsers.csv.mapping import WRITING_A_MAPPING
 
-__all__ = ["AmbiguousDates", "DateFormat", "infer_date_format", "ORDERED_FORMATS", "AmountReader", "infer_decimal_mark", "MONTHS"]
+__all__ = ["AmbiguousDates", "settle_year_position", "two_digit_years", "DateFormat", "infer_date_format", "ORDERED_FORMATS", "AmountReader", "infer_decimal_mark", "MONTHS"]
 
 class AmbiguousDates(InputError):
     """Every date reads in more than one day/month order: the one question `--date-order` answers."""
@@ -107,12 +107,52 @@ class DateFormat:
 
 
 ORDERED_FORMATS: dict[str, tuple[str, ...]] = {
-    "ymd": ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y.%m.%d.", "%Y%m%d", "%Y:%m:%d"),
+    # Two-digit years first too (`24/01/05`, Korea's `24.01.05`): they read day first as well, which is the
+    # question `settle_year_position` settles when it can and `--date-order` answers when it cannot.
+    "ymd": ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y.%m.%d.", "%Y%m%d", "%Y:%m:%d", "%y/%m/%d", "%y.%m.%d",
+            "%y-%m-%d"),
     "dmy": ("%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y", "%d-%m-%Y", "%d-%m-%y", "%d %b %Y", "%d %b %y",
             "%d-%b-%Y", "%d-%b-%y", "%d %B %Y", "%d. %B %Y", "%d/%b/%Y"),
     # Dotted dates are day-first wherever they are written, so no "%m.%d.%Y" here.
     "mdy": ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y"),
 }
+
+
+# How much shorter the span of dates one reading gives must be than another's for it to settle the order.
+_SPAN_RATIO = 10
+
+
+def settle_year_position(readings: Mapping[str, Sequence[date]], formats: Mapping[str, str]) -> set[str]:
+    """The orders left of `readings` (order → the dates it reads) once two-digit years are looked at. `24/01/05`
+    reads year first (2024-01-05) and day first (2005-01-24) alike; on every row it does when every day of
+    month is 31 or less. The wrong reading puts the day of month where the year goes, so a statement of a
+    few weeks is spread over as many years as its days of month differ by (05, 10, 12: seven years). A
+    reading whose dates span less than a tenth of what every other reading's does is that statement's; when
+    the spans are alike (one date, or the same day of month on every row) both stay, and it is asked
+    (dotted dates excepted: see below).
+    Only the year's position is settled so: day first against month first is left to the data."""
+    if "ymd" not in readings or len(readings) < 2 or not any("%y" in fmt for fmt in formats.values()):
+        return set(readings)
+    spans = {order: (max(dates) - min(dates)).days for order, dates in readings.items()}
+    others = [order for order in readings if order != "ymd"]
+    if all(spans["ymd"] * _SPAN_RATIO < spans[order] for order in others):
+        return {"ymd"}
+    if all(spans[order] * _SPAN_RATIO < spans["ymd"] for order in others):
+        return set(others)
+    if "." in formats["ymd"]:
+        # Dotted two-digit years the spans cannot place (one date: Sparkasse's `22.02.18`) are day first, as
+        # Germany, Austria, Switzerland and the Nordic banks write them; Korea's year-first `24.01.05` is read
+        # so only when its spans show it.
+        return set(others)
+    return set(readings)
+
+
+def two_digit_years(values: Sequence[str]) -> bool:
+    """Whether dates such as `24/01/05` or `05.01.24` are among the values (no part of them four digits)."""
+    return any(_TWO_DIGIT_YEARS.fullmatch(v.strip()) for v in values)
+
+
+_TWO_DIGIT_YEARS = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2}")
 
 
 def _not_a_real_date(value: str, preferred_order: str | None) -> str | None:
@@ -162,17 +202,48 @@ def infer_date_format(values: Sequence[str], preferred_order: str | None, filena
                          line=line_of(index))
     readings = {tuple(parsed[v] for v in distinct) for _, _, parsed in fitting}
     if len(readings) == 1:
+        if preferred_order and preferred_order not in {order for order, _, _ in fitting} and \
+                two_digit_years(distinct):
+            raise _order_cannot_read(preferred_order, distinct, values, fitting, filename, line_of)
         return fitting[0][1]
     if preferred_order:
         for order, candidate, _ in fitting:
             if order == preferred_order:
                 return candidate
+        if two_digit_years(distinct):
+            raise _order_cannot_read(preferred_order, distinct, values, fitting, filename, line_of)
+    left = settle_year_position({order: list(parsed.values()) for order, _, parsed in fitting},
+                                {order: candidate.fmt for order, candidate, _ in fitting})
+    fitting = [f for f in fitting if f[0] in left]
+    if len(fitting) == 1:
+        return fitting[0][1]
     example = next(v for v in distinct if len({parsed[v] for _, _, parsed in fitting}) > 1)
+    fitting.sort(key=lambda f: f[0])
     orders = " or ".join(order for order, _, _ in fitting)
     raise AmbiguousDates(f"the dates are ambiguous: every one (such as '{example.strip()}') reads as {orders}; "
                          "pass --date-order dmy|mdy|ymd, or set date_format in a mapping", file=filename,
                          line=line_of(values.index(example)), orders=tuple(order for order, _, _ in fitting),
                          example=example.strip())
+
+
+def _order_cannot_read(order: str, distinct: list[str], values: Sequence[str], fitting: list, filename: str,
+                       line_of: Callable[[int], int]) -> InputError:
+    """`--date-order` (or a mapping's `date_order:`) names an order two-digit-year dates do not read in: an
+    error at the first date it cannot read, never a reading in another order."""
+    formats = [DateFormat(fmt, allow_time=True) for fmt in ORDERED_FORMATS[order]]
+    bad = next((v for v in distinct if not any(_reads(f, v) for f in formats)), distinct[0])
+    orders = " or ".join(o for o, _, _ in fitting)
+    return InputError(f"'{bad.strip()}' does not read as a date in the order {order} (--date-order or date_order:); "
+                      f"the dates read as {orders}: pass --date-order {'|'.join(o for o, _, _ in fitting)}, or set "
+                      "date_format in a mapping", file=filename, line=line_of(values.index(bad)))
+
+
+def _reads(fmt: DateFormat, value: str) -> bool:
+    try:
+        fmt.parse(value)
+        return True
+    except ValueError:
+        return False
 
 
 # ─── amounts ───────────────────────────────────────────────────────────────────────────────────
@@ -182,7 +253,9 @@ _PLAIN_COMMA = re.compile(r"[-+]?\d+(?:,\d+)?")
 # Anything but digits, marks, signs and line breaks sends a column to the careful reader.
 _UNUSUAL_IN_NUMBERS = re.compile(r"[^\d.,\n+-]")
 _NUMBER = {
-    ".": re.compile(r"(?P<int>\d{1,3}(?:(?P<sep>[,' \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*|\d*)(?:\.(?P<frac>\d+))?"),
+    # and Indian lakh and crore groups beside a dot (`1,25,000.00` is 125000.00: no other reading has it)
+    ".": re.compile(r"(?P<int>\d{1,3}(?:(?P<sep>[,' \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*|\d{1,2}(?:,\d{2})+,\d{3}|\d*)"
+                    r"(?:\.(?P<frac>\d+))?"),
     ",": re.compile(r"(?P<int>\d{1,3}(?:(?P<sep>[.' \u00a0\u202f])\d{3})(?:(?P=sep)\d{3})*|\d*)(?:,(?P<frac>\d+))?"),
 }
 _SIGNS = frozenset("-+\u2212")
@@ -199,7 +272,8 @@ def _decimals(plain: list[str]) -> list[Decimal | None]:
 
 class AmountReader:
     """Reads bank amounts to Decimal: `-1,234.56`, `1.234,56`, `£1,183.23`, `+ £1,100.00`, `(42.17)`,
-    `42.17-`, `11'373.94`, `-.46`, `1 234,56 €`. Thousands groups must be whole (`12,50` is not
+    `42.17-`, `11'373.94`, `-.46`, `1 234,56 €`, `1,25,000.00` (Indian lakh groups, with a dot only). Thousands
+    groups must be whole (`12,50` is not
     twelve hundred and fifty when the decimal mark is a dot): a misread is an error, never a guess."""
 
     def __init__(self, decimal_mark: str):
