@@ -25,6 +25,7 @@ from importer.errors import ConfigError
 from importer.pocketsmith.models import TransactionAccount
 from importer.record import Statement
 from importer.schema import Keys, ListOf, Text, Whole, check
+from importer.yamlfile import line_of
 
 __all__ = ["Target", "AccountRule", "ACCOUNT_LIST", "account_rules", "resolve_targets", "mapping_for_file",
            "statement_mapping", "statement_currencies", "check_currencies", "check_decimal_places"]
@@ -53,6 +54,7 @@ class AccountRule:
     position: int = 0
     mapping_dirs: tuple[Path, ...] = ()      # where a `mapping:` name is looked up
     config_path: str | None = None
+    line: int | None = None                  # the line of its `mapping:` in the config, for errors
 
     def matches(self, statement: Statement) -> bool:
         account_id = _norm(statement.account.id)
@@ -78,12 +80,18 @@ class AccountRule:
         """What a statement's mapping may be called to match `mapping:`: the name or file given, and the
         name inside that mapping's YAML (a file my-bank.yaml may say `name: mybank`)."""
         from importer.parsers.csv.mapping import find_mapping
+        from importer.parsers.csv import INFER
         assert self.mapping is not None
+        if self.mapping.casefold() == INFER:
+            return frozenset((INFER, "inferred"))     # a statement read so is csv:inferred
         given = {self.mapping.casefold(), Path(self.mapping).stem.casefold()}
         try:
             found = find_mapping(self.mapping, self.mapping_dirs)
         except ConfigError as exc:
-            raise ConfigError(f"accounts[{self.position}].mapping: {exc}", file=self.config_path) from None
+            hint = (f"; `mapping: {INFER}` reads the layout from the file itself"
+                    if self.mapping.casefold() == "inferred" else "")
+            raise ConfigError(f"accounts[{self.position}].mapping: {exc.message}{hint}", file=self.config_path,
+                              line=self.line) from None
         return frozenset(given | {found.name.casefold()})
 
     def describe(self) -> str:
@@ -159,7 +167,8 @@ def account_rules(entries: Sequence[Any] | None, config_path: str | Path | None 
         if fields["mapping"] is not None:
             fields["mapping"] = _beside_config(str(fields["mapping"]), config_path)
         rules.append(AccountRule(position=position, mapping_dirs=tuple(mapping_dirs),
-                                 config_path=None if config_path is None else str(config_path), **fields))
+                                 config_path=None if config_path is None else str(config_path),
+                                 line=line_of(entry, "mapping", line_of(entries, position)), **fields))
     return rules
 
 
@@ -176,6 +185,7 @@ def mapping_for_file(path: str | Path, rules: Iterable[AccountRule]) -> str | No
     """The CSV mapping a config entry with a `glob` names for this file, so the file parses with it."""
     for rule in rules:
         if rule.glob is not None and rule.mapping is not None and glob_matches(rule.glob, str(path)):
+            rule.mapping_names      # a mapping the config names that does not exist: its error, at its line
             return rule.mapping
     return None
 
@@ -266,6 +276,7 @@ def check_currencies(statements: Sequence[Statement], targets: Sequence[Target],
     """
     problems: list[str] = []
     unchecked: list[str] = []
+    guessed = False     # a currency a mapping stated, not the file: the mapping may be another bank's
     for statement, target in zip(statements, targets):
         currencies = statement_currencies(statement)
         if not currencies:
@@ -279,14 +290,20 @@ def check_currencies(statements: Sequence[Statement], targets: Sequence[Target],
         other = sorted(currencies - {code})
         if other:
             name = f" ({account.name})" if account.name else ""
+            source = (f"; {'/'.join(other)} is not written in the file: it is the currency of "
+                      f"{statement.currency_source}" if statement.currency_source else "")
             problems.append(f"{statement.file}: its amounts are in {'/'.join(other)}, but transaction account "
-                            f"{target.account_id}{name}, chosen by {target.how}, is in {code}")
+                            f"{target.account_id}{name}, chosen by {target.how}, is in {code}{source}")
+            guessed = guessed or bool(statement.currency_source)
     if problems and not allow:
         listed = "\n".join(f"  {p}" for p in problems)
-        raise ConfigError(f"currency mismatch, nothing was written:\n{listed}\nSend the statement to an account "
-                          "in its currency (--account ID, or the config's accounts: list; `psimport accounts` "
-                          "lists each account's currency), or pass --allow-currency-mismatch to import the "
-                          "amounts unconverted, as amounts in the account's currency")
+        wrong_mapping = ("If the mapping is not this bank's, read the file with --mapping infer (its layout "
+                         "inferred from the file itself) or a mapping of your own (psimport mappings new FILE). "
+                         if guessed else "")
+        raise ConfigError(f"currency mismatch, nothing was written:\n{listed}\n{wrong_mapping}Send the statement "
+                          "to an account in its currency (--account ID, or the config's accounts: list; `psimport "
+                          "accounts` lists each account's currency), or pass --allow-currency-mismatch to import "
+                          "the amounts unconverted, as amounts in the account's currency")
     return [f"{p}; imported unconverted (--allow-currency-mismatch)" for p in problems] + unchecked
 
 
@@ -344,6 +361,9 @@ def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAcco
             match = f'qif_account: "{statement.account.id}"'
         else:
             mapping = statement_mapping(statement)
+            if mapping == "inferred":
+                from importer.parsers.csv import INFER
+                mapping = INFER         # the config's word for "its layout inferred from the file itself"
             match = f'glob: "{file_pattern(name)}"' + (f", mapping: {mapping}" if mapping else "")
         candidate, why = _candidate(statement, _same_currency(statement, known or ()))
         target = candidate.id if candidate else "ID"
@@ -357,8 +377,23 @@ def _how_to_map(statements: Sequence[Statement], known: Sequence[TransactionAcco
         line = f"    - {{{match}, transaction_account_id: {target}}}   # {comment}"
         if line not in lines:       # e.g. the daily statements of one MT940 file
             lines.append(line)
-    where = config_path or "psimport.yaml"
+    where = config_path if config_path and not _is_demo_config(config_path) else _user_config_path()
     return f"Pass --account ID for a single account, or add to {where}:\n  accounts:\n" + "\n".join(lines)
+
+
+def _is_demo_config(path: str | Path) -> bool:
+    """Whether `path` is the demo household's config shipped with psimport (what --sandbox reads when the user
+    has none): not a file to edit, since an upgrade replaces it."""
+    from importer.config import samples_dir
+    try:
+        return Path(path).resolve().parent == samples_dir().resolve()
+    except OSError:
+        return False
+
+
+def _user_config_path() -> str:
+    from importer.config import user_config_dir
+    return f"psimport.yaml (here, or {user_config_dir() / 'psimport.yaml'})"
 
 
 def file_pattern(name: str) -> str:

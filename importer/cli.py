@@ -1297,6 +1297,9 @@ def mappings_command(state: State, words, new_name, date_order, yes, fmt):
         _new_mapping(state, Path(words[1]), new_name, date_order, yes)
     elif len(words) > 1:
         raise click.UsageError("give one mapping name, or: psimport mappings new FILE")
+    elif words == ("list",) and not any(m.name == "list" for m in available_mappings(state.config.mapping_dirs)):
+        raise click.UsageError("`psimport mappings` with no word lists the mappings; "
+                               "`psimport mappings NAME` prints one, `psimport mappings new FILE` writes one")
     elif words:
         sys.stdout.write(mapping_yaml(words[0], state.config.mapping_dirs))
     else:
@@ -1346,6 +1349,13 @@ def _new_mapping(state: State, path: Path, name: str | None, date_order: str | N
             else suggested
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise ConfigError(f"'{name}' cannot name a mapping file: use letters, digits, '_', '-' or '.'")
+    from importer.parsers.csv.mapping import available_mappings
+    shipped = {m.name.casefold(): m for m in available_mappings(()) if m.builtin}
+    if name.casefold() in shipped:
+        # A mapping of yours by a shipped one's name replaces it: that bank's files would be read with yours.
+        raise ConfigError(f"'{name}' is the name of the shipped mapping for {shipped[name.casefold()].bank or name}; "
+                          f"yours would replace it for that bank's files: choose another name with --name "
+                          f"(such as --name {name}_2; `psimport mappings` lists the names taken)")
     configured = state.config.data.get("mappings_dir")
     folder = Path(configured).expanduser() if configured else user_config_dir() / "mappings"
     target = folder / f"{name}.yaml"
@@ -1353,12 +1363,13 @@ def _new_mapping(state: State, path: Path, name: str | None, date_order: str | N
         raise ConfigError("a mapping is already there; choose another --name, or remove it first", file=str(target))
     made = _answered(lambda answers: new_mapping(read_bytes(path), str(path), name, answers["date_order"],
                                                  answers["sign"], answers["columns.date"],
-                                                 answers["columns.debit"]),
+                                                 answers["columns.debit"], answers["encoding"]),
                      {"date_order": date_order or state.config.date_order, "sign": None, "columns.date": None,
-                      "columns.debit": None}, yes)
+                      "columns.debit": None, "encoding": None}, yes)
     _echo(f"psimport: {made.summary}", err=True)
     click.echo("The first rows as this mapping reads them:", err=True)
-    views.show_statements(made.statements, "table", sys.stderr, limit=5)
+    views.show_statements(made.statements, "table", sys.stderr, limit=5,
+                          see_all=f"`psimport parse {path}` shows every row once the mapping is written")
     _confirm(f"Write this mapping to {target}?", yes, "writing a mapping")
     make_dir(folder, "the mappings folder")
     target.write_text(made.text, encoding="utf-8")

@@ -92,6 +92,9 @@ class Statement:
     closing_balance: Decimal | None = None
     closing_date: date | None = None        # the day `closing_balance` is as of, when the file says
     notes: list[str] = field(default_factory=list)   # what the parser inferred, to say on stderr and in warnings
+    # Where `account.currency` came from when a mapping said it rather than the file ("the shipped mapping
+    # 'anz', chosen by the file's shape"), so a currency mismatch can say the mapping may be the wrong one.
+    currency_source: str | None = None
 
     def finish(self) -> "Statement":
         """Fill what can be derived: one-line texts, synthetic ids, and the period when the file gave none."""

@@ -128,3 +128,56 @@ def test_help_has_examples(run):
     for command in ("accounts", "categories", "sandbox"):
         result = run(command, "--help")
         assert result.exit_code == 0 and "Examples:" in result.stdout, command
+
+
+# ─── the hint for an unmapped CSV, and `mapping:` names (trial 3, finding 16) ─────────────────
+
+def _inferred_statement(file: str = "socgen.csv"):
+    from importer.record import Account, Statement
+    return Statement(file=file, format="csv:inferred", account=Account())
+
+
+def test_the_hint_for_an_inferred_csv_proposes_a_line_psimport_accepts(tmp_path):
+    import pytest as _pytest
+
+    from importer.accounts import account_rules, mapping_for_file, resolve_targets
+    from importer.errors import ConfigError
+    from importer.yamlfile import read_yaml
+    with _pytest.raises(ConfigError) as caught:
+        resolve_targets([_inferred_statement()], known=[], config_path=tmp_path / "psimport.yaml")
+    line = next(l for l in str(caught.value).splitlines() if "glob:" in l)
+    assert 'mapping: infer,' in line and "inferred" not in line.split("#")[0]
+    # The line as proposed, its ID filled in, routes the file.
+    entry = line.split("- ", 1)[1].split("   #")[0].replace("ID", "7")
+    rules = account_rules([read_yaml(entry + "\n", "psimport.yaml")], tmp_path / "psimport.yaml")
+    assert mapping_for_file("socgen-2024.csv", rules) == "infer"
+    [target] = resolve_targets([_inferred_statement()], rules=rules)
+    assert target.account_id == 7
+
+
+def test_the_hint_never_proposes_editing_the_shipped_demo_config():
+    import pytest as _pytest
+
+    from importer.accounts import resolve_targets
+    from importer.config import samples_dir, user_config_dir
+    from importer.errors import ConfigError
+    with _pytest.raises(ConfigError) as caught:
+        resolve_targets([_inferred_statement()], known=[], config_path=samples_dir() / "psimport.yaml")
+    assert str(samples_dir()) not in str(caught.value)
+    assert str(user_config_dir() / "psimport.yaml") in str(caught.value)
+
+
+def test_an_unknown_mapping_in_the_config_names_its_file_and_line(tmp_path):
+    import pytest as _pytest
+
+    from importer.accounts import account_rules, mapping_for_file
+    from importer.errors import ConfigError
+    from importer.yamlfile import read_yaml
+    config = tmp_path / "psimport.yaml"
+    data = read_yaml("accounts:\n  - {ofx_account: '1', transaction_account_id: 1}\n"
+                     "  - {glob: 'socgen*.csv', mapping: inferred, transaction_account_id: 2}\n", str(config))
+    rules = account_rules(data["accounts"], config)
+    with _pytest.raises(ConfigError) as caught:
+        mapping_for_file("socgen.csv", rules)
+    assert caught.value.file == str(config) and caught.value.line == 3
+    assert "unknown mapping 'inferred'" in str(caught.value) and "`mapping: infer`" in str(caught.value)

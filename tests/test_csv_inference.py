@@ -344,11 +344,42 @@ ACCENTED = ("Datum;Omschrijving;Bedrag\n02.01.2024;{payee};-12,50\n15.01.2024;Sa
     ("cp1252", "Café Crème Brûlée"), ("latin-1", "Müller & Söhne Straße"), ("cp1250", "Příjem Zaměstnavatel Česká"),
     ("cp852", "Příjem Zaměstnavatel Česká"), ("shift_jis", "セブンイレブン 渋谷店"), ("cp932", "ファミリーマート ①号店"),
     ("gb18030", "美团外卖 北京"),
+    # Trial 3: short files in code pages detection used not to consider, or read in a look-alike page.
+    ("cp1251", "Пятёрочка Москва"), ("cp866", "Пятёрочка Москва"), ("cp1253", "Σκλαβενίτης Αθήνα"),
+    ("cp1254", "Migros Şişli Açıklama"), ("cp949", "스타벅스 강남점"), ("cp1252", "Compra com Cartão N° 12"),
+    ("cp1252", "Compra en Peñíscola Ñandú"), ("cp1257", "Maxima Šiauliai Kavinė"),
 ])
 def test_the_encoding_is_read_from_the_bytes(encoding, payee):
     (statement,) = infer(ACCENTED.format(payee=payee).encode(encoding))
     assert statement.transactions[0].payee == payee
     assert amounts([statement]) == ["-12.50", "2000.00"]
+
+
+def test_a_code_page_the_bytes_cannot_settle_is_the_question_naming_the_encoding_key():
+    from importer.parsers.csv.infer import LayoutQuestion
+    # Turkish Ş and ş are Estonian Ž and ž in cp1257, and "Şişli Maaş ödemesi" reads as well either way.
+    with pytest.raises(LayoutQuestion) as caught:
+        infer(ACCENTED.format(payee="Migros Şişli Maaş ödemesi").encode("cp1254"))
+    assert caught.value.key == "encoding" and "`encoding:`" in caught.value.message
+    assert {"cp1254", "cp1257"} <= set(caught.value.answers) and "Şişli" in caught.value.answers["cp1254"]
+
+
+def test_a_reading_that_mixes_scripts_is_the_question():
+    from importer.parsers.csv.infer import LayoutQuestion
+    # Greek and accented Latin in one cp1253 file: no bank writes "Αθήνα" beside "Café" in one code page's bytes.
+    data = ACCENTED.format(payee="Σκλαβενίτης").encode("cp1253") + "17.01.2024;Café Crème;-3,00\n".encode("cp1252")
+    with pytest.raises(LayoutQuestion, match="mix scripts"):
+        infer(data)
+
+
+def test_the_encoding_answered_reads_the_file_in_it():
+    from importer.parsers.csv.infer import infer_layout
+    from importer.parsers.csv.newmapping import new_mapping
+    from importer.parsers.csv.text import Source
+    data = ACCENTED.format(payee="Migros Şişli Maaş ödemesi").encode("cp1254")
+    assert infer_layout(Source(data, "tr.csv"), encoding="cp1254").data["encoding"] == "cp1254"
+    made = new_mapping(data, "tr.csv", "tr", encoding="cp1254")
+    assert "encoding: cp1254" in made.text and made.statements[0].transactions[0].payee == "Migros Şişli Maaş ödemesi"
 
 
 def test_newest_first_rows_carry_the_balance_backwards():

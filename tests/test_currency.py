@@ -223,3 +223,99 @@ def test_trailing_zeros_past_the_cents_are_cents():
     from importer.record import Transaction, sub_cent_rows
     rows = [Transaction(date(2026, 11, 1), Decimal("-12.340"), "A", "A")]
     assert sub_cent_rows(Statement(file="x", format="ofx", transactions=rows)) == []
+
+
+# ─── currencies the file names in other ways (trial 3, finding 7) ────────────────────────────────
+
+@pytest.mark.parametrize("header, code", [
+    ("Amount (R$)", "BRL"), ("valor (R$)", "BRL"), ("Amount (US$)", "USD"), ("Amount (NZ$)", "NZD"),
+    ("Amount (HK$)", "HKD"), ("Betrag (A$)", "AUD"), ("Amount (C$)", "CAD"), ("출금액(원)", "KRW")])
+def test_a_prefixed_dollar_or_a_won_in_the_header_names_the_currency(header, code):
+    from importer.parsers.csv.headers import currency_in_name
+    assert currency_in_name(header) == code
+
+
+def test_a_bare_dollar_names_no_currency():
+    from importer.parsers.csv.headers import currency_code, currency_in_name
+    assert currency_in_name("Amount ($)") is None and currency_code("$") is None and currency_code("kr") is None
+
+
+@pytest.mark.parametrize("header", ["Amount (R$)", "Amount (US$)", "Amount (NZ$)"])
+def test_a_dollar_header_in_another_currency_is_refused_for_an_aud_account(run, tmp_path, header):
+    csv = tmp_path / "abroad.csv"
+    csv.write_text(f"Date,Description,{header}\n2024-01-15,Coffee,-4.50\n2024-01-20,Salary,2000.00\n"
+                   "2024-01-22,Rent,-800.00\n", encoding="utf-8")
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "abroad.csv: its amounts are in" in result.output, result.output
+
+
+@pytest.mark.parametrize("written", ["€", "eur", "Euro"])
+def test_a_currency_column_of_symbols_or_names_is_read_as_its_code(run, tmp_path, written):
+    csv = tmp_path / "ccy.csv"
+    csv.write_text("Date,Description,Amount,Currency\n" + "".join(
+        f"2024-01-{d},Shop {d},-{d}.50,{written}\n" for d in (15, 20, 22)), encoding="utf-8")
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "ccy.csv: its amounts are in EUR" in result.output, result.output
+
+
+@pytest.mark.parametrize("line", ["Currency: USD", "Währung;USD", "Devise : USD"])
+def test_a_currency_named_above_the_header_is_the_statements(run, tmp_path, line):
+    csv = tmp_path / "preamble.csv"
+    delimiter = ";" if ";" in line else ","
+    rows = ["Date,Description,Amount,Balance", "2024-01-15,Coffee,-4.50,995.50", "2024-01-20,Salary,2000.00,2995.50",
+            "2024-01-25,Rent,-800.00,2195.50"]
+    csv.write_text("\n".join(["Account: 12345678", line] + [r.replace(",", delimiter) for r in rows]) + "\n",
+                   encoding="utf-8")
+    parsed = run("parse", csv)
+    assert "currency USD (as " in parsed.output, parsed.output
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3 and "preamble.csv: its amounts are in USD" in result.output, result.output
+
+
+# ─── a shipped mapping chosen by a generic header or a shape (trial 3, finding 12) ──────────────
+
+GENERIC = "Date,Description,Credit,Debit,Balance\n15/01/2024,TESCO,,-23.45,976.55\n20/01/2024,SALARY,2000.00,,2976.55\n"
+HEADERLESS = "15/01/2024,-23.45,TESCO STORES\n20/01/2024,2000.00,SALARY\n22/01/2024,-800.00,RENT\n"
+
+
+@pytest.mark.parametrize("text, why", [(GENERIC, "chosen by the file's header Date, Description, Credit, Debit, "
+                                                 "Balance, which any bank may write"),
+                                       (HEADERLESS, "chosen by the shape of the file's values")])
+def test_a_shipped_mapping_chosen_by_a_generic_header_or_a_shape_is_said(run, tmp_path, text, why):
+    csv = tmp_path / "uk.csv"
+    csv.write_text(text)
+    parsed = run("parse", csv)
+    assert parsed.exit_code == 0, parsed.output
+    assert "read with the shipped mapping '" in parsed.output and why in parsed.output, parsed.output
+    assert "--mapping infer" in parsed.output
+
+
+def test_a_distinctive_header_chooses_its_mapping_without_a_word(run, tmp_path):
+    csv = tmp_path / "ing.csv"
+    csv.write_text("Date,Description,Credit,Debit,Balance,Giraffe\n15/01/2024,TESCO,,-23.45,976.55,x\n")
+    assert "read with the shipped mapping" not in run("parse", csv).output
+
+
+@pytest.mark.parametrize("text", [GENERIC, HEADERLESS])
+def test_a_mismatch_from_a_mappings_currency_names_the_mapping_and_suggests_infer(run, tmp_path, text):
+    csv = tmp_path / "uk.csv"
+    csv.write_text(text)
+    export = _export(tmp_path / "export.json", EVERYDAY, "GBP")
+    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    assert result.exit_code == 3, result.output
+    assert "AUD is not written in the file: it is the currency of the shipped mapping '" in result.output, \
+        result.output
+    assert "--mapping infer" in result.output and "--allow-currency-mismatch" in result.output
+    inferred = run("preview", csv, "--account", EVERYDAY, "--existing", export, "--mapping", "infer",
+                   "--date-order", "dmy")
+    assert "currency mismatch" not in inferred.output, inferred.output
+
+
+def test_a_mismatch_the_file_itself_states_suggests_no_other_mapping(run, tmp_path):
+    csv = tmp_path / "abroad.csv"
+    csv.write_text("Date,Description,Amount (GBP)\n2024-01-15,Coffee,-4.50\n2024-01-20,Salary,2000.00\n")
+    result = run("preview", csv, "--account", EVERYDAY, "--existing", _export(tmp_path / "e.json", EVERYDAY, "AUD"))
+    assert result.exit_code == 3 and "--mapping infer" not in result.output, result.output

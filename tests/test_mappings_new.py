@@ -208,3 +208,52 @@ def test_with_yes_a_column_question_names_its_key(tmp_path):
     result = run(tmp_path, "mappings", "new", str(tmp_path / "pair.csv"), "--yes")
     assert result.exit_code == 2 and "(columns.debit: Sum A, Sum B)" in result.stderr
     assert "run it without --yes to answer" in result.stderr and "pass --mapping FILE" not in result.stderr
+
+
+# ─── trial 3: findings 13, 17 and the messages of 21 ─────────────────────────────────────────────
+
+def test_a_shipped_mappings_name_is_refused(tmp_path):
+    (tmp_path / "smbc.csv").write_text("Date,Description,Amount\n14/01/2024,TESCO,-4.00\n", encoding="utf-8")
+    result = run(tmp_path, "mappings", "new", str(tmp_path / "smbc.csv"), "--name", "cba", "--yes")
+    assert result.exit_code == 3 and "'cba' is the name of the shipped mapping" in result.stderr, result.output
+    assert "--name cba_2" in result.stderr and not (tmp_path / "config").exists()
+
+
+def test_mappings_new_reads_a_spreadsheet_as_parse_does(tmp_path):
+    openpyxl = __import__("pytest").importorskip("openpyxl")
+    from datetime import date
+    book = openpyxl.Workbook()
+    book.active.append(["Umsätze Girokonto"])
+    book.active.append([])
+    book.active.append(["Buchungsdatum", "Partnername", "Betrag", "Saldo"])
+    for day, payee, amount, balance in ((5, "BILLA", -23.4, 976.6), (10, "ACME GMBH", 2500, 3476.6),
+                                        (12, "WIENER LINIEN", -365.3, 3111.3)):
+        book.active.append([date(2024, 1, day), payee, amount, balance])
+    book.save(tmp_path / "erste.xlsx")
+    made = run(tmp_path, "mappings", "new", str(tmp_path / "erste.xlsx"), "--name", "erste_mine", "--yes")
+    assert made.exit_code == 0, made.output
+    assert "NUL bytes" not in made.output and "WIENER LINIEN" in made.output
+    parsed = run(tmp_path, "parse", str(tmp_path / "erste.xlsx"), "--format", "json")
+    assert '"format": "xlsx:erste_mine"' in parsed.stdout and '"amount": "2500.00"' in parsed.stdout, parsed.output
+
+
+def test_mappings_new_says_how_to_see_every_row_with_what_it_has(tmp_path):
+    rows = "".join(f"{day:02d}/01/2024,SHOP {day},-{day}.00\n" for day in range(10, 20))
+    (tmp_path / "bank.csv").write_text("Date,Description,Amount\n" + rows, encoding="utf-8")
+    made = run(tmp_path, "mappings", "new", str(tmp_path / "bank.csv"), "--name", "bank", "--yes")
+    assert made.exit_code == 0, made.output
+    assert "first 5 of 10 rows; `psimport parse" in made.output and "--all" not in made.output
+
+
+def test_a_card_mappings_amount_comment_agrees_with_its_sign():
+    from importer.parsers.csv.newmapping import new_mapping
+    data = b"Date,Description,Amount\n2024-01-05,PADARIA,23.50\n2024-01-06,IFOOD,45.90\n2024-01-09,PAYMENT,-500.00\n"
+    made = new_mapping(data, "card.csv", "card", sign="charges_positive")
+    amount = next(line for line in made.text.splitlines() if line.startswith("  amount:"))
+    assert "negative is money out" not in amount and "positive is a charge" in amount
+    assert "sign: charges_positive" in made.text
+
+
+def test_mappings_list_points_to_the_command_that_lists(tmp_path):
+    result = run(tmp_path, "mappings", "list")
+    assert result.exit_code == 2 and "`psimport mappings` with no word lists the mappings" in result.output

@@ -27,7 +27,7 @@ def test_parse_preview_and_import_name_the_mapping(demo_sandbox, monkeypatch, tm
     run = lambda *args: _run(*args, sandbox=demo_sandbox, monkeypatch=monkeypatch, tmp_path=tmp_path)  # noqa: E731
 
     parsed = _run("parse", SAMPLES / "savings.csv", "--format", "json", tmp_path=tmp_path)
-    assert [s["format"] for s in json.loads(parsed.output)["statements"]] == ["csv:cba"]
+    assert [s["format"] for s in json.loads(parsed.stdout)["statements"]] == ["csv:cba"]
     assert "csv:cba" in _run("parse", SAMPLES / "savings.csv", tmp_path=tmp_path).output
 
     preview = run("preview", SAMPLES, "--config", CONFIG, "--format", "json")

@@ -63,7 +63,7 @@ def test_a_mapping_path_in_the_config_is_relative_to_the_config_file(home):
 def test_an_unknown_mapping_names_the_folders_user_mappings_are_read_from(home):
     result = _preview(home, "accounts:\n  - {mapping: nosuch, transaction_account_id: 5}\n")
     assert result.exit_code == 3
-    assert "psimport.yaml: accounts[0].mapping: unknown mapping 'nosuch'" in result.output
+    assert "psimport.yaml, line 2: accounts[0].mapping: unknown mapping 'nosuch'" in result.output
     assert f"psimport reads your mappings (NAME.yaml) from {home / 'conf' / 'mappings'}, " \
            f"{home / 'xdg' / 'psimport' / 'mappings'}" in result.output
     by_option = CliRunner().invoke(cli, ["parse", "s.csv", "--mapping", "nosuch"])

@@ -19,8 +19,10 @@ TRANSACTION_COLUMNS = [  # the ids are in --format json/csv; a terminal row has 
 ]
 
 
-def show_statements(statements: list[Statement], fmt: str, out: IO[str], limit: int | None = None) -> None:
-    """`psimport parse` output; a table shows the first `limit` rows of each statement, and says how many it left out."""
+def show_statements(statements: list[Statement], fmt: str, out: IO[str], limit: int | None = None,
+                    see_all: str | None = None) -> None:
+    """`psimport parse` output; a table shows the first `limit` rows of each statement, and says how many it left out
+    and (`see_all`, else parse's options) how to see the rest."""
     if fmt == "json":
         out.write('{"statements": [')
         for i, statement in enumerate(statements):
@@ -35,7 +37,7 @@ def show_statements(statements: list[Statement], fmt: str, out: IO[str], limit: 
             "currency", "balance", "type")]
         write_csv(_flat_records(statements), columns, out)
     else:
-        _statement_tables(statements, out, limit)
+        _statement_tables(statements, out, limit, see_all)
 
 
 def _flat_records(statements: list[Statement]):
@@ -90,7 +92,7 @@ def _write_records_jsonl(statements: list[Statement], out: IO[str]) -> None:
             write("\n".join(lines))
 
 
-def _statement_tables(statements: list[Statement], out: IO[str], limit: int | None) -> None:
+def _statement_tables(statements: list[Statement], out: IO[str], limit: int | None, see_all: str | None) -> None:
     screen = console(file=out)
     for statement in statements:
         if not statement.transactions:
@@ -105,7 +107,9 @@ def _statement_tables(statements: list[Statement], out: IO[str], limit: int | No
         print_table(rows, TRANSACTION_COLUMNS, title=title, screen=screen,
                     row_style=lambda r: "red" if r["amount"].startswith("-") else "green")
         if len(rows) < len(statement.transactions):
-            screen.print(left_out(len(rows), len(statement.transactions), formats="json/jsonl/csv"), style="dim")
+            shown, total = len(rows), len(statement.transactions)
+            screen.print(f"first {shown:,} of {total:,} rows; {see_all}" if see_all
+                         else left_out(shown, total, formats="json/jsonl/csv"), style="dim")
     summary = account_summary(statements)
     print_table(summary, [Column("file", ratio=2, no_wrap=True), Column("account", ratio=1, no_wrap=True),
                           Column("count", justify="right", no_wrap=True),

@@ -23,8 +23,8 @@ from decimal import Decimal
 from importer.errors import ImporterError, InputError
 from importer.parsers.base import ParseOptions
 from importer.parsers.csv.infer import infer_layout
-from importer.parsers.csv.layout import detect_layout, explicit_layout
-from importer.parsers.csv.mapping import Mapping, find_mapping
+from importer.parsers.csv.layout import GENERIC_NAMES, Layout, detect_layout, explicit_layout
+from importer.parsers.csv.mapping import Mapping, find_mapping, normalise_cell
 from importer.parsers.csv.reader import Reader
 from importer.parsers.csv.text import HEAD_CHARS, Records, Source, looks_utf16le
 from importer.record import Statement
@@ -108,12 +108,21 @@ class CsvParser:
         infer = options.mapping == INFER
         notes: list[str] = []
         inferred = None
+        chosen = ""     # how the mapping came to read this file, for a currency it states
         if explicit is not None:
             layout = explicit_layout(source.head(explicit.encoding), explicit)
+            chosen = f"named by --mapping {explicit.name}"
         else:
             passed: list[str] = []
             layout = None if infer else detect_layout(source, options.mapping_dirs, passed)
-            if layout is None:
+            if layout is not None:
+                chosen, guessed = _how_detected(layout)
+                if guessed:
+                    notes.append(f"read with the shipped mapping '{layout.mapping.name}' ("
+                                 + ", ".join(x for x in (layout.mapping.bank, layout.mapping.currency) if x)
+                                 + f"), {chosen}: if this is not that bank's file, pass --mapping infer to read "
+                                   "its layout from the file itself, or --mapping NAME")
+            else:
                 inferred = infer_layout(source, options.date_order)
                 if inferred.refusal is not None:
                     raise inferred.refusal
@@ -151,6 +160,23 @@ class CsvParser:
         finally:
             if collecting:
                 gc.enable()
+        currency = layout.mapping.currency if inferred is None else None
         for statement in statements:
             statement.notes.extend(notes)
+            if currency and statement.account.currency == currency:
+                where = "shipped mapping" if layout.mapping.builtin else "mapping"
+                statement.currency_source = f"the {where} '{layout.mapping.name}', {chosen}"
         return statements
+
+
+def _how_detected(layout: Layout) -> tuple[str, bool]:
+    """How detection chose this mapping, and whether that was a guess: a shipped mapping claiming a file
+    by a header of names any bank writes, or a headerless file by the shape of its values, may be another
+    bank's mapping (whose currency, sign and date order are then wrong for it)."""
+    mapping = layout.mapping
+    if layout.header_index is None:
+        return "chosen by the shape of the file's values, the file having no header", mapping.builtin
+    header = [c.strip() for c in layout.head.rows[layout.header_index] if c.strip()]
+    if all(normalise_cell(cell) in GENERIC_NAMES for cell in header):
+        return f"chosen by the file's header {', '.join(header)}, which any bank may write", mapping.builtin
+    return "chosen by the file's header", False

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["ROLE_NAMES", "currency_in_name", "header_role", "is_balance_text", "is_exact_name", "is_pending",
-           "is_summary_text", "strip_decoration", "PENDING_WORDS"]
+__all__ = ["ROLE_NAMES", "CURRENCY_SYMBOLS", "currency_code", "currency_in_name", "header_role", "is_balance_text",
+           "is_exact_name", "is_pending", "is_summary_text", "strip_decoration", "PENDING_WORDS"]
 
 # role -> names, each already in the form strip_decoration gives (case-folded, undecorated).
 ROLE_NAMES: dict[str, tuple[str, ...]] = {
@@ -237,7 +237,8 @@ def is_balance_text(cell: str) -> bool:
 
 _CURRENCY_CODE = re.compile(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])")
 # Brackets holding a unit: a currency code or symbol, "in EUR", "円"; "(Fremdwährung)" is part of the name.
-_BRACKETS = re.compile(r"[(\[（【{]\s*(?:in\s+|en\s+|w\s+)?(?:[A-Z]{3}|[^\w\s]{1,3}|円|元|€|£|\$)?\s*[)\]）】}]")
+_BRACKETS = re.compile(r"[(\[（【{]\s*(?:in\s+|en\s+|w\s+)?(?:[A-Z]{3}|[A-Za-z]{1,3}\$|[^\w\s]{1,3}|円|元|원|€|£|\$)?"
+                       r"\s*[)\]）】}]")
 _SYMBOLS = re.compile(r"[£$€¥₩₹₽₺₪₫฿₴₦₱¢円元]")
 _IN_CURRENCY = re.compile(r"\s+(?:in|en|em|w|v|i)\s*$")
 
@@ -296,16 +297,46 @@ def header_role(cell: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(r for _, r in found))
 
 
-_NAME_SYMBOLS = {"£": "GBP", "€": "EUR", "₹": "INR", "₩": "KRW", "₽": "RUB", "₺": "TRY", "₪": "ILS", "฿": "THB",
-                 "円": "JPY", "元": "CNY", "zł": "PLN", "kč": "CZK"}
+# Symbols and names that say one currency, case-folded. A bare `$` (a dozen countries' dollars), `¥` (yen or
+# yuan) and `kr` (Swedish, Norwegian, Danish, Icelandic) name none: the account's currency is not known from them.
+CURRENCY_SYMBOLS: dict[str, str] = {
+    "£": "GBP", "€": "EUR", "₹": "INR", "₩": "KRW", "원": "KRW", "₽": "RUB", "₺": "TRY", "₪": "ILS", "฿": "THB",
+    "₫": "VND", "₴": "UAH", "₦": "NGN", "₱": "PHP", "円": "JPY", "元": "CNY", "zł": "PLN", "kč": "CZK", "ft": "HUF",
+    "r$": "BRL", "us$": "USD", "u$s": "USD", "a$": "AUD", "au$": "AUD", "nz$": "NZD", "c$": "CAD", "ca$": "CAD",
+    "hk$": "HKD", "s$": "SGD", "nt$": "TWD", "mx$": "MXN", "rm": "MYR", "rp": "IDR", "лв": "BGN", "руб": "RUB",
+    "euro": "EUR", "euros": "EUR", "us dollar": "USD", "australian dollar": "AUD",
+    "new zealand dollar": "NZD", "canadian dollar": "CAD", "pound": "GBP", "pound sterling": "GBP",
+    "sterling": "GBP", "yen": "JPY", "franken": "CHF", "swiss franc": "CHF", "real": "BRL", "reais": "BRL",
+    "złoty": "PLN", "zloty": "PLN", "forint": "HUF", "rupee": "INR", "won": "KRW", "yuan": "CNY", "rmb": "CNY",
+}
+# In a header name only a symbol counts (`Amount (R$)`): a word such as "real" or "rm" there is no currency.
+_NAME_SYMBOLS = {symbol: code for symbol, code in CURRENCY_SYMBOLS.items()
+                 if not symbol.isalpha() or symbol in ("원", "円", "元", "zł", "kč")}
+_DOLLARS = re.compile(r"(?i)(?<![a-z])([a-z]{1,2}\$|u\$s)")
 _CODES = frozenset(("USD AUD NZD CAD CHF JPY CNY HKD SGD SEK NOK DKK PLN CZK HUF RON BGN ISK MXN BRL ZAR EUR GBP "
-                    "INR KRW RUB TRY ILS THB").split())
+                    "INR KRW RUB TRY ILS THB TWD MYR IDR VND UAH NGN PHP").split())
+
+
+@lru_cache(maxsize=512)
+def currency_code(value: str) -> str | None:
+    """The ISO code a currency cell means: `EUR`, `eur`, `€`, `Euro`, `US$` → its code; None when it names no
+    one currency (`$`, `kr`, blank)."""
+    text = value.strip().casefold()
+    if text.upper() in _CODES:
+        return text.upper()
+    return CURRENCY_SYMBOLS.get(text)
 
 
 def currency_in_name(cell: str) -> str | None:
     """The currency a header name is decorated with: `Amount (GBP)` → GBP, `Paid out £` → GBP, `Kwota [PLN]`
-    → PLN; None when it names none (`$` is several countries', so it names none)."""
+    → PLN, `valor (R$)` → BRL, `출금액(원)` → KRW; None when it names none (a bare `$` is several countries')."""
     text = cell.replace("\ufeff", "").strip()
     codes = {code for code in _CURRENCY_CODE.findall(text) if code in _CODES}
-    codes |= {code for symbol, code in _NAME_SYMBOLS.items() if symbol in text.casefold()}
+    for prefixed in _DOLLARS.findall(text):
+        code = CURRENCY_SYMBOLS.get(prefixed.casefold())
+        if code:
+            codes.add(code)
+    folded = _DOLLARS.sub(" ", text).casefold()
+    codes |= {code for symbol, code in _NAME_SYMBOLS.items()
+              if (symbol in folded if not symbol.isascii() else re.search(rf"(?<![a-z]){re.escape(symbol)}", folded))}
     return codes.pop() if len(codes) == 1 else None

@@ -27,6 +27,7 @@ from typing import Any, Sequence
 from importer.errors import InputError
 from importer.parsers.csv.headers import (
     PENDING_WORDS,
+    currency_code,
     currency_in_name,
     header_role,
     is_balance_text,
@@ -61,16 +62,40 @@ NEW_MAPPING_HINT = "write a mapping that says so (docs/mappings.md) and pass --m
 # The code pages bank exports come in when they are not Unicode, for the detector to choose among.
 # Cyrillic code pages are left out: a stray byte in a UTF-8 file reads as plausible Cyrillic, never as
 # plausible Western text, so they would win ties they should lose.
-_CODE_PAGES = ["cp1252", "latin_1", "cp1250", "cp852", "cp1257", "iso8859_2", "iso8859_15", "shift_jis",
-               "cp932", "gb18030", "big5", "euc_jp", "cp850"]
+_CODE_PAGES = ["cp1252", "latin_1", "cp1250", "cp852", "cp1254", "cp1257", "iso8859_2", "iso8859_15", "shift_jis",
+               "cp932", "gb18030", "big5", "euc_jp", "cp850", "cp1251", "cp1253", "cp866", "koi8_r", "cp949"]
+_MULTIBYTE = frozenset(("shift_jis", "cp932", "gb18030", "big5", "euc_jp", "cp949"))
+# How common each single-byte page is in bank exports: cp1252 by far, then Windows' regional pages; ISO, DOS and
+# KOI8 pages are rarer. A reading ties with a rival only at the same commonness or above (a French file that
+# cp852 also reads as Polish is French).
+_TIER = {"cp1252": 0, "cp1250": 1, "cp1251": 1, "cp1253": 1, "cp1254": 1, "cp1257": 1}
 # Characters a code page decodes to that its own languages rarely write: symbols, and letters of other scripts.
-_SYMBOLS = "¤¦¨´¸¹²³¼½¾×÷¯¿¬¶§°±µ·˘˛˝˙"
+# (Not °: "N° documento" is everyday French, Portuguese and Spanish.)
+_SYMBOLS = "¤¦¨´¸¹²³¼½¾×÷¯¿¬¶§±µ·˘˛˝˙"
 _RARE_LETTERS = {
-    "cp1252": frozenset(_SYMBOLS + "ìòùøåæðþÌÒÙØÅÆÐÞœŒŸ"),
-    "latin_1": frozenset(_SYMBOLS + "ìòùøåæðþÌÒÙØÅÆÐÞ"),
-    "cp1250": frozenset(_SYMBOLS + "ĺľŕăţşĹĽŔĂŢŞ"),
-    "cp1257": frozenset(_SYMBOLS + "ęįųĘĮŲõÕ"),
+    "cp1252": frozenset(_SYMBOLS + "ìòùøåæðþýÌÒÙØÅÆÐÞÝœŒŸ"),
+    "latin_1": frozenset(_SYMBOLS + "ìòùøåæðþýÌÒÙØÅÆÐÞÝ"),
+    "iso8859_15": frozenset(_SYMBOLS + "ìòùøåæðþýÌÒÙØÅÆÐÞÝœŒŸ"),
+    "cp1250": frozenset(_SYMBOLS + "ĺľŕăţşđĹĽŔĂŢŞĐ"),
+    "iso8859_2": frozenset(_SYMBOLS + "ĺľŕăţşđĹĽŔĂŢŞĐ"),
+    "cp1257": frozenset(_SYMBOLS + "ęįųĘĮŲõÕżźńćłśŻŹŃĆŁŚ"),
+    "cp1254": frozenset(_SYMBOLS + "ìòùøåæÌÒÙØÅÆœŒŸ"),
 }
+# The letters of each language a code page is for (case-folded, beside ASCII): a reading whose letters fit no one
+# of them (Polish ń beside Czech í, Lithuanian ė beside Latvian ē, Turkish ğ beside ë) is bytes read in the wrong
+# page. Pages not listed (cp1252: Western Europe's many languages) are not checked so.
+_CENTRAL = ("ąćęłńóśźż", "áčďéěíňóřšťúůýž", "áäčďéíĺľňóôŕšťúýž", "áéíóöőúüű", "čćđšž", "ăâîșşțţ", "äöüßé", "ëç")
+_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "cp1250": _CENTRAL, "iso8859_2": _CENTRAL, "cp852": _CENTRAL,
+    "cp1257": ("ąčęėįšųūž", "āčēģīķļņšūž", "äöõüšž", "ąćęłńóśźż", "äöüß"),
+    "cp1254": ("âçğıîöşûüi̇",),
+}
+_TURKISH_ONLY = frozenset("ğış")
+# Which script a letter is of, for a decoding whose letters mix scripts (Cyrillic beside accented Latin):
+# bytes read in the wrong code page.
+_SCRIPTS = (("latin", 0x00C0, 0x024F), ("greek", 0x0370, 0x03FF), ("cyrillic", 0x0400, 0x04FF),
+            ("hangul", 0xAC00, 0xD7AF), ("hangul", 0x1100, 0x11FF), ("hangul", 0x3130, 0x318F),
+            ("kana", 0x3040, 0x30FF), ("han", 0x4E00, 0x9FFF))
 _DETECTOR_BYTES = 16 * 1024
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 _TAIL_CHARS = 8 * 1024
@@ -164,8 +189,10 @@ class Inferred:
 
 # ─── encoding ─────────────────────────────────────────────────────────────────────────────────
 
-def detect_encoding(data: bytes) -> str | None:
-    """The file's encoding when it is not Unicode (None when it is: UTF-8, UTF-16, a BOM)."""
+def detect_encoding(data: bytes, filename: str = "") -> str | None:
+    """The file's encoding when it is not Unicode (None when it is: UTF-8, UTF-16, a BOM). A LayoutQuestion
+    (key `encoding`) when the bytes read as well in two code pages that give different text, or the likeliest
+    reading mixes letters of two scripts: guessing would turn the payees into mojibake without a word."""
     if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return None
     sample = data.rstrip(b"\x00")
@@ -182,7 +209,8 @@ def detect_encoding(data: bytes) -> str | None:
     # Distinct lines only, and a few kilobytes of them: the detector's time grows with what it is given
     # (256 KB took it 4.5 s), and a statement repeats its payees.
     excerpt = _non_ascii_lines(sample, _DETECTOR_BYTES)
-    encoding = _likeliest(charset_normalizer.from_bytes(excerpt, cp_isolation=_CODE_PAGES), excerpt)
+    ranked = _ranked(charset_normalizer.from_bytes(excerpt, cp_isolation=_CODE_PAGES), excerpt)
+    encoding = ranked[0][0] if ranked else "cp1252"
     try:
         data.decode(encoding)
     except (UnicodeDecodeError, LookupError):
@@ -191,7 +219,85 @@ def detect_encoding(data: bytes) -> str | None:
             data.decode(encoding)
         except UnicodeDecodeError:
             encoding = "latin-1"
+    else:
+        if ranked:
+            _refuse_uncertain(ranked, excerpt, filename)
     return codecs.lookup(encoding).name
+
+
+def _cjk_misfit(encoding: str, text: str) -> int:
+    # The double-byte pages overlap: Korean read as GB18030 is valid Chinese characters, Chinese read as cp949
+    # hangul beside hanja, Japanese read as cp949 hangul syllables Korean never writes. Korean is in the 2,350
+    # syllables of KS X 1001 (what EUC-KR holds); kana are only Japanese.
+    scripts = _scripts(text)
+    if encoding == "cp949":
+        letters = [ch for ch in text if ord(ch) >= 0xC0 and ch.isalpha()]
+        common = all(_encodes(ch, "euc_kr") for ch in letters)
+        return -1 if scripts == {"hangul"} and common else 1
+    if encoding in ("shift_jis", "cp932", "euc_jp"):
+        return -1 if "kana" in scripts else 1 if "hangul" in scripts else 0
+    return 1 if scripts & {"kana", "hangul"} else 0
+
+
+def _encodes(ch: str, encoding: str) -> bool:
+    try:
+        ch.encode(encoding)
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _refuse_uncertain(ranked: list[tuple[str, tuple[int, int, int]]], excerpt: bytes, filename: str) -> None:
+    """A LayoutQuestion when the likeliest reading is not sure: a rival as clean gives other text, or its
+    letters mix scripts."""
+    best, rank = ranked[0]
+    text = _differing_words(excerpt, best)
+    # Double-byte pages are not weighed so: on a few words GB18030, Big5 and EUC-JP all read kanji, and the
+    # detector's own order (then the commonest) decides.
+    tier = _TIER.get(best, 2)
+    rivals = {name: words for name, theirs in ranked[1:] if theirs[:2] <= rank[:2] and _TIER.get(name, 2) <= tier
+              and 0 < tier and best not in _MULTIBYTE for words in [_differing_words(excerpt, name)] if words != text}
+    mixed = _mixes_scripts(excerpt.decode(best, errors="replace"))
+    if not rivals and not mixed:
+        return
+    answers = {codecs.lookup(best).name: f"reads '{text}'"}
+    for name, words in list(rivals.items())[:3]:
+        answers.setdefault(codecs.lookup(name).name, f"reads '{words}'")
+    why = ("its letters mix scripts" if mixed else "other code pages read it as well")
+    others = "".join(f", as {codecs.lookup(name).name} '{words}'" for name, words in list(rivals.items())[:3])
+    raise LayoutQuestion(f"the file is not Unicode and its code page is not sure ({why}): read as {best} it says "
+                         f"'{text}'{others}; say which reads the file right with `encoding:` in a mapping "
+                         f"(`psimport mappings new FILE` asks), or save the file again as UTF-8",
+                         file=filename, key="encoding", answers=answers)
+
+
+def _differing_words(excerpt: bytes, encoding: str) -> str:
+    """The first few words holding a non-ASCII character, as `encoding` reads them (what a person checks)."""
+    words = [w for w in re.split(r"[\s,;\t|\"]+", excerpt.decode(encoding, errors="replace")) if not w.isascii()]
+    return " ".join(dict.fromkeys(words[:4]))
+
+
+def _scripts(text: str) -> set[str]:
+    found = set()
+    for ch in text:
+        if ord(ch) >= 0xC0 and ch.isalpha():
+            code = ord(ch)
+            found.update(name for name, low, high in _SCRIPTS if low <= code <= high)
+    return found
+
+
+def _mixes_scripts(text: str) -> bool:
+    """Whether a word mixes letters of two scripts (`Cafι`, `Mьller`): bytes read in another script's page.
+    Words of different scripts side by side (`Yandex Такси`) are everyday text."""
+    for word in set(re.findall(r"[^\W\d_]+", text)):
+        if word.isascii():
+            continue
+        scripts = _scripts(word) | ({"latin"} if any(ch.isascii() for ch in word) else set())
+        if scripts & {"kana", "hangul"}:
+            scripts.discard("han")      # Japanese writes kanji beside kana, Korean may write hanja beside hangul
+        if len(scripts) > 1:
+            return True
+    return False
 
 
 def _non_ascii_lines(data: bytes, limit: int) -> bytes:
@@ -213,22 +319,39 @@ def _non_ascii_lines(data: bytes, limit: int) -> bytes:
     return b"\n".join(found)[:limit]
 
 
-def _likeliest(matches, excerpt: bytes) -> str:
-    """Of the code pages that read the bytes with the least mess, the one whose reading holds fewest letters
-    its own languages rarely use. On a few accented words the detector cannot tell cp1250 from cp1252
-    (0xE8 is č or è), but Czech read as cp1252 is full of ì, ø and ù, and French read as cp1250 is not
-    full of ĺ, ŕ and ă; a tie goes to the commonest, cp1252."""
+def _ranked(matches, excerpt: bytes) -> list[tuple[str, tuple[int, int, int]]]:
+    """The code pages that read the bytes with the least mess, likeliest first: fewest letters its own
+    languages rarely use, then the commonest. On a few accented words the detector cannot tell cp1250 from
+    cp1252 (0xE8 is č or è), but Czech read as cp1252 is full of ì, ø and ù, and French read as cp1250 is
+    not full of ĺ, ŕ and ă."""
     if not matches:
-        return "cp1252"
+        return []
     least = min(match.chaos for match in matches)
     candidates = dict.fromkeys(name for match in matches if match.chaos <= least + 0.01
                                for name in [match.encoding, *match.could_be_from_charset])
 
-    def rank(name: str) -> tuple[int, int]:
+    def rank(name: str) -> tuple[int, int, int]:
         text = excerpt.decode(name, errors="replace")
-        rare = _RARE_LETTERS.get(name, frozenset())
-        return sum(ch in rare for ch in text), _CODE_PAGES.index(name) if name in _CODE_PAGES else len(_CODE_PAGES)
-    return min(candidates, key=rank)
+        rare = _RARE_LETTERS.get(name, frozenset(_SYMBOLS))
+        # A control character (a C1 code, which ISO pages give for cp125x letters) or an undecodable byte is
+        # never a statement's text.
+        return (sum(ch in rare or "\x80" <= ch <= "\x9f" or ch == "\ufffd" for ch in text), _misfit(name, text),
+                _CODE_PAGES.index(name) if name in _CODE_PAGES else len(_CODE_PAGES))
+    return sorted(((name, rank(name)) for name in candidates), key=lambda item: item[1])
+
+
+def _misfit(encoding: str, text: str) -> int:
+    """1 when the reading's letters fit none of the languages its code page is for, -1 when they are the
+    page's own script beyond doubt (Korean in the common hangul only; Japanese with kana), else 0."""
+    if encoding in _MULTIBYTE:
+        return _cjk_misfit(encoding, text)
+    languages = _LANGUAGES.get(encoding)
+    if languages is None:
+        return 0
+    letters = {ch for ch in text.casefold() if not ch.isascii() and ch.isalpha()}
+    if encoding == "cp1254" and not letters & _TURKISH_ONLY:
+        return 0            # no letter only Turkish has: cp1254 reads it as cp1252 does
+    return int(not any(letters <= set(language) for language in languages))
 
 
 # ─── columns ──────────────────────────────────────────────────────────────────────────────────
@@ -363,8 +486,9 @@ def _carries(balance: Sequence[Decimal | None], amount: Sequence[Decimal], direc
 
 class _Inference:
     def __init__(self, source: Source, date_order: str | None, sign: str | None = None,
-                 date_column: str | None = None, debit_column: str | None = None):
+                 date_column: str | None = None, debit_column: str | None = None, encoding: str | None = None):
         self.source = source
+        self.encoding = encoding   # the code page, when the user has said
         self.filename = source.filename
         self.date_order = date_order
         self.sign = sign          # "normal" or "charges_positive" when the user has said
@@ -383,7 +507,7 @@ class _Inference:
                           line=line if line is not None else self.columns_line)
 
     def run(self) -> Inferred:
-        encoding = detect_encoding(self.source.data)
+        encoding = self.encoding or detect_encoding(self.source.data, self.filename)
         text = self.source.text(encoding)
         head = self.source.head(encoding)
         delimiter, records, width, first = self._table(head, text)
@@ -425,6 +549,7 @@ class _Inference:
         data.update(roles_data)
         self._balance_lines(columns, sample_rows, data)
         self._header_currency(header, data)
+        self._preamble_currency(records.rows[:header_index if header_index is not None else first], data)
         self._continuation(sample, date_col.index, data)
         footer = self._footer(rows, tail_rows, date_col.index, delimiter)
         if footer:
@@ -964,6 +1089,27 @@ class _Inference:
             data["currency"] = code
             self.notes.append(f"currency {code} (as '{name}' says)")
 
+    def _preamble_currency(self, above: list[list[str]], data: dict[str, Any]) -> None:
+        """The currency the lines above the header name (`Currency: USD`, `Währung;EUR`, `Devise : EUR`): the
+        statement's, checked against the account's like a header's. One naming another than the header is an
+        error."""
+        for row in above:
+            cells = [c.strip() for c in row if c.strip()]
+            if len(cells) == 1 and ":" in cells[0]:
+                cells = [part.strip() for part in cells[0].split(":", 1)]
+            for name, value in zip(cells, cells[1:]):
+                code = currency_code(value.strip(" :")) if header_role(name.strip(" :"))[:1] == ("currency",) else None
+                if code is None:
+                    continue
+                if data.get("currency", code) != code:
+                    raise InputError(f"the lines above the header say the currency is {code} ('{name}: {value}'), but "
+                                     f"the money columns' names say {data['currency']}; one statement holds one "
+                                     "account's currency: set currency: in a mapping", file=self.filename)
+                if "currency" not in data:
+                    data["currency"] = code
+                    self.notes.append(f"currency {code} (as '{name}: {value}' above the header says)")
+                return
+
     def _refuse_impossible(self, money: list[Column]) -> None:
         """An amount no account moves is a damaged file: said at its line before any question is asked."""
         for column in money:
@@ -1268,7 +1414,7 @@ class _Inference:
 
     def _texts(self, texts: list[Column], columns: dict[str, Any], rows: int) -> list[str]:
         said = []
-        currency = [c for c in texts if all(v in _CURRENCIES for v in c.nonblank)]
+        currency = [c for c in texts if all(v in _CURRENCIES or currency_code(v) for v in c.nonblank)]
         if currency:
             columns["currency"] = currency[0].index
             said.append(f"currency {currency[0].label}")
@@ -1534,9 +1680,10 @@ def _mapping_data(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def infer_layout(source: Source, date_order: str | None = None, sign: str | None = None,
-                 date_column: str | None = None, debit_column: str | None = None) -> Inferred:
+                 date_column: str | None = None, debit_column: str | None = None,
+                 encoding: str | None = None) -> Inferred:
     """Infer the layout of a CSV from its own rows; an InputError (a LayoutQuestion where a person could answer
     it) names the one question it cannot settle. `date_order`, `sign` ("normal", "charges_positive"), and
     `date_column` and `debit_column` (a column's header name, or its number from 1 when it has none) are
-    answers the user has given."""
-    return _Inference(source, date_order, sign, date_column, debit_column).run()
+    answers the user has given, and `encoding` (a code page) too."""
+    return _Inference(source, date_order, sign, date_column, debit_column, encoding).run()

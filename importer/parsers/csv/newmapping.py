@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from importer.parsers.csv.infer import Inferred, LayoutQuestion, infer_layout
 from importer.parsers.csv.layout import Layout, claims_by_header
 from importer.parsers.csv.mapping import mapping_from_dict
-from importer.parsers.csv.text import Source
+from importer.parsers.csv.text import Records, Source
 
 if TYPE_CHECKING:
     from importer.record import Statement
@@ -36,16 +36,22 @@ class NewMapping:
 
 def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = None,
                 sign: str | None = None, date_column: str | None = None,
-                debit_column: str | None = None) -> NewMapping:
+                debit_column: str | None = None, encoding: str | None = None) -> NewMapping:
     """Infer a file's layout and write it as a commented mapping named `name`, checked by reading the
     file through it. What it cannot settle is a LayoutQuestion (`date_order`, `sign`, `columns.date`,
-    `columns.debit`): ask it, and call again with the answer."""
+    `columns.debit`, `encoding`): ask it, and call again with the answer."""
     from importer.parsers.base import ParseOptions
     from importer.parsers.csv.reader import Reader
     from importer.parsers.csv.values import AmbiguousDates
     from importer.yamlfile import read_yaml
+    from importer.parsers.spreadsheet import SheetSource, read_sheet, sheet_kind
     source = Source(data, filename)
-    inferred = infer_layout(source, date_order, sign, date_column, debit_column)
+    sheet = None
+    if sheet_kind(data[:4096], filename):
+        # A spreadsheet's first sheet, its cells as they hold them: inferred and read as `parse` reads it.
+        sheet = read_sheet(data, filename)
+        source = SheetSource(sheet, filename)
+    inferred = infer_layout(source, date_order, sign, date_column, debit_column, encoding)
     if inferred.refusal is not None:
         raise inferred.refusal
     if date_order:
@@ -57,13 +63,15 @@ def new_mapping(data: bytes, filename: str, name: str, date_order: str | None = 
     mapping = mapping_from_dict(read_yaml(text, f"{name}.yaml"), name=name)
     layout = Layout(mapping, inferred.layout.delimiter, inferred.layout.header_index, inferred.layout.head, 1.0)
     try:
-        statements = Reader(source.text(mapping.encoding), filename, layout,
-                            ParseOptions(date_order=date_order)).statements()
+        statements = Reader(source.text(mapping.encoding), filename, layout, ParseOptions(date_order=date_order),
+                            records=None if sheet is None else Records(sheet.rows, None),
+                            cells=None if sheet is None else sheet.cells).statements()
     except AmbiguousDates as exc:
         meaning = {"dmy": "day first", "mdy": "month first", "ymd": "year first"}
         raise LayoutQuestion(str(exc.message), file=filename, line=exc.line, key="date_order",
                              answers={order: f"{exc.example} is {meaning[order]}" for order in exc.orders}) from None
-    return NewMapping(name, text, [s.finish() for s in statements], inferred.summary, claims_by_header(mapping))
+    summary = inferred.summary if sheet is None else inferred.sheet_summary
+    return NewMapping(name, text, [s.finish() for s in statements], summary, claims_by_header(mapping))
 
 
 def mapping_text(inferred: Inferred, name: str, filename: str) -> str:
@@ -97,7 +105,10 @@ def mapping_text(inferred: Inferred, name: str, filename: str) -> str:
             lines.append(dump({key: data[key]}) + f"   # {why}")
     lines.append("columns:")
     for role, value in data["columns"].items():
-        lines.append("  " + dump({role: value}) + f"   # {_WHY.get(role, role)}")
+        why = _WHY.get(role, role)
+        if role == "amount" and data.get("sign") == "charges_positive":
+            why = "the amount (positive is a charge, money out: see sign below)"
+        lines.append("  " + dump({role: value}) + f"   # {why}")
     for key, why in (("sign", "money out is positive in this file"),
                      ("drop", "rows left out"), ("pending", "rows not booked yet"),
                      ("continuation", "rows with no date or amount continue the row above"),

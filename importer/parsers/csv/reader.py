@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from importer.errors import InputError
 from importer.parsers.base import ParseOptions
-from importer.parsers.csv.headers import is_pending
+from importer.parsers.csv.headers import currency_code, is_pending
 from importer.parsers.csv.layout import Layout
 from importer.parsers.csv.mapping import normalise_cell
 from importer.parsers.csv.text import Records, read_records
@@ -445,7 +445,9 @@ class Reader:
         types = self._optional_texts(indices.get("type"), count)
         if pending:
             types = ["pending" if i in pending else t for i, t in enumerate(types)]
-        currencies = self._optional_texts(indices.get("currency"), count)
+        # A currency column may write `€`, `eur` or `Euro`: each is read as its ISO code, so it is checked
+        # against the account's like `EUR` (a value naming no one currency, `$`, stays as written).
+        currencies = [c and (currency_code(c) or c) for c in self._optional_texts(indices.get("currency"), count)]
         if cell_currencies is not None:
             currencies = [c or cell for c, cell in zip(currencies, cell_currencies)]
         if mapping.currency:
