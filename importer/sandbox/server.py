@@ -763,13 +763,14 @@ class RequestHeaders:
         and the number of lines. A line that is not `name: value` (nor a folded continuation) is a ValueError."""
         fields: list[tuple[str, str]] = []
         lines = 0
+        max_line, max_headers = http.client._MAXLINE, http.client._MAXHEADERS  # type: ignore[attr-defined]
         while True:
-            line = stream.readline(http.client._MAXLINE + 1)
-            if len(line) > http.client._MAXLINE:
+            line = stream.readline(max_line + 1)
+            if len(line) > max_line:
                 raise http.client.LineTooLong("header line")
             lines += 1
-            if lines > http.client._MAXHEADERS:
-                raise http.client.HTTPException(f"got more than {http.client._MAXHEADERS} headers")
+            if lines > max_headers:
+                raise http.client.HTTPException(f"got more than {max_headers} headers")
             if line in (b"\r\n", b"\n", b""):
                 return cls(fields)
             text = line.decode("iso-8859-1").rstrip("\r\n")

@@ -278,7 +278,7 @@ def _differing_words(excerpt: bytes, encoding: str) -> str:
 
 
 def _scripts(text: str) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for ch in text:
         if ord(ch) >= 0xC0 and ch.isalpha():
             code = ord(ch)

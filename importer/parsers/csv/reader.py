@@ -196,9 +196,9 @@ class Reader:
         amount_cols = [indices[r] for r in ("amount", "debit", "credit") if r in indices]
         simple = not (mapping.drop or mapping.pending or mapping.continuation)
         if simple and rows and min(map(len, rows)) >= need and all(map(any, rows)):
-            lines = range(first + 1, first + 1 + len(rows)) if records.lines is None \
+            numbers = range(first + 1, first + 1 + len(rows)) if records.lines is None \
                 else records.lines[first:first + len(rows)]
-            return rows, lines, set(), {}
+            return rows, numbers, set(), {}
         kept: list[list[str]] = []
         lines: list[int] = []
         pending: set[int] = set()
