@@ -281,8 +281,7 @@ def check_currencies(statements: Sequence[Statement], targets: Sequence[Target],
         currencies = statement_currencies(statement)
         if not currencies:
             continue
-        account = accounts.get(target.account_id)
-        code = (account.currency_code or "").strip().upper() if account is not None else ""
+        account, code = _account_currency(accounts, target.account_id)
         if not code:
             unchecked.append(f"{statement.file}: its amounts are in {'/'.join(sorted(currencies))}, but the currency "
                              f"of transaction account {target.account_id} is not known here, so it is not checked")
@@ -307,6 +306,13 @@ def check_currencies(statements: Sequence[Statement], targets: Sequence[Target],
     return [f"{p}; imported unconverted (--allow-currency-mismatch)" for p in problems] + unchecked
 
 
+def _account_currency(accounts: Mapping[int, TransactionAccount],
+                      account_id: int) -> tuple[TransactionAccount | None, str]:
+    """The account, and its currency code in capitals ("" when not known here)."""
+    account = accounts.get(account_id)
+    return account, (account.currency_code or "").strip().upper() if account is not None else ""
+
+
 def check_decimal_places(statements: Sequence[Statement], targets: Sequence[Target],
                          accounts: Mapping[int, TransactionAccount]) -> list[str]:
     """Refuse amounts with a digit past the cents (12.345) for an account whose currency has two decimal
@@ -320,8 +326,7 @@ def check_decimal_places(statements: Sequence[Statement], targets: Sequence[Targ
         rows = sub_cent_rows(statement)
         if not rows:
             continue
-        account = accounts.get(target.account_id)
-        code = (account.currency_code or "").strip().upper() if account is not None else ""
+        account, code = _account_currency(accounts, target.account_id)
         if not code:
             unchecked.append(f"{statement.file}: amounts with more than two decimal places, and the currency of "
                              f"transaction account {target.account_id} is not known here, so whether it holds "
