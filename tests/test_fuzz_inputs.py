@@ -6,6 +6,7 @@ other exception, and what reads is sane: one-line payees, Decimal amounts that c
 
 from __future__ import annotations
 
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -69,10 +70,10 @@ def test_csv_with_quotes_and_carriage_returns_reads_or_names_a_line(data):
 @settings(max_examples=40, deadline=None)
 @given(csv_statements())
 def test_the_parse_command_on_odd_csv_exits_0_or_2_never_a_traceback(data):
-    runner = CliRunner()
-    with runner.isolated_filesystem():
-        Path("s.csv").write_bytes(data)
-        result = runner.invoke(cli, ["parse", "s.csv", "--date-order", "mdy", "--format", "json"])
+    with tempfile.TemporaryDirectory() as folder:   # hypothesis reruns the test body: one folder an example
+        statement = Path(folder) / "s.csv"
+        statement.write_bytes(data)
+        result = CliRunner().invoke(cli, ["parse", str(statement), "--date-order", "mdy", "--format", "json"])
     assert result.exit_code in (0, 2), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
 
