@@ -984,3 +984,22 @@ def test_the_payee_is_the_column_named_for_the_other_party_not_a_repeated_branch
                  "2024.01.12 18:40:33,타행이체,김철수,500000,0,2596500,월세,인터넷")
     (statement,) = infer(data)
     assert [t.payee for t in statement.transactions] == ["GS25", "(주)에이스", "김철수"]
+
+
+def test_dates_with_a_twelve_hour_time_are_read():
+    # Exports that stamp each row with its time, US style ("1/5/2024 10:03 PM").
+    (statement,) = infer(lines("Date;Description;Amount;Balance", "1/5/2024 10:03 PM;Coffee;-4.50;995.50",
+                               "1/20/2024 9:00 AM;Salary;2000.00;2995.50"))
+    assert [t.date for t in statement.transactions] == [date(2024, 1, 5), date(2024, 1, 20)]
+
+
+def test_a_quote_never_closed_is_named_at_its_line():
+    with pytest.raises(InputError, match="closing quote missing") as caught:
+        infer(lines("Date,Description,Amount", '2024-01-15,"Coffee,-4.50', "2024-01-16,Tea,-3.50"))
+    assert caught.value.line == 2
+
+
+def test_a_file_that_is_only_its_header_says_it_holds_no_transactions():
+    with pytest.raises(InputError, match="no transactions below it") as caught:
+        infer(lines("Date,Description,Amount"))
+    assert caught.value.line == 1

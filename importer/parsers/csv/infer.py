@@ -108,7 +108,7 @@ _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _DATE_CELL = re.compile(
     r"\s*(?:\d{1,4}[-/.:]\d{1,2}[-/.:]\d{1,4}\.?|\d{8}|\d{1,2}[- ][^\W\d_]{3,9}\.?[- ]\d{2,4}"
     r"|[^\W\d_]{3,9}\.? \d{1,2},? \d{4}|\d{1,2}\. ?[^\W\d_]{3,9}\.? \d{4}|\d{4}年\d{1,2}月\d{1,2}日)"
-    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\S*(?: ?[+-]\d{2}:?\d{2})?)?\s*")
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?: ?[AaPp][Mm])?\S*(?: ?[+-]\d{2}:?\d{2})?)?\s*")
 _AMOUNT_CELL = re.compile(r"\s*\(?\s*[-+\u2212]?\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+\u2212]?\s*"
                           r"(?:\d[\d.,' \u00a0\u202f]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*"
                           r"(?:(?:DR|CR|Dr|Cr)\.?)?\s*")
@@ -588,6 +588,7 @@ class _Inference:
                 problem = problem or exc
         # A broken quote cuts the head records short: that is the file's problem to name, at its line.
         read_records(head.text, sniffed, '"', self.filename)
+        self._refuse_what_holds_no_rows(head.records(sniffed, '"'), len(head.text.splitlines()))
         assert problem is not None
         raise problem
 
@@ -624,6 +625,23 @@ class _Inference:
         raise self.fail(f"none of the first {_FIRST_ROW_LINES} lines holds both a date and an amount (inference looks "
                         "for the first transaction there, below any preamble); set columns.date and columns.amount "
                         "in a mapping")
+
+    def _refuse_what_holds_no_rows(self, records: Records, total_lines: int) -> None:
+        """Two files that hold no transaction row for a plain reason, said plainly: a quote never closed (the
+        rest of the file becomes one cell), and a file that is only its header (a period with no transactions)."""
+        if records.lines is not None:
+            ends = records.lines[1:] + [total_lines + 1]
+            for start, end in zip(records.lines[:_FIRST_ROW_LINES], ends):
+                if end - start > 1:
+                    raise InputError(
+                        f"a quoted cell opens on this line and runs to line {end - 1}, taking the rows below into "
+                        "it: is its closing quote missing? Fix the quote, or export the file again",
+                        file=self.filename, line=start)
+        filled = [index for index, row in enumerate(records.rows) if sum(1 for c in row if c.strip()) >= 1]
+        if len(filled) == 1:
+            raise InputError("the file holds one line, a header, and no transactions below it: there is nothing to "
+                             "read; if the period had none, leave the file out",
+                             file=self.filename, line=records.line_of(filled[0]))
 
     @staticmethod
     def _header_row(records: Records, first: int, width: int) -> int | None:

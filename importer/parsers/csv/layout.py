@@ -89,7 +89,7 @@ def match_header(mapping: Mapping, records: Sequence[Sequence[str]], max_preambl
 
 _DATE_LIKE = re.compile(
     r"\s*(?:\d{1,4}[-/.: ]\d{1,2}[-/.: ]\d{1,4}\.?|\d{8}|\d{1,2}[- ][A-Za-z]{3,9}\.?[- ]\d{2,4}"
-    r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?\S*(?: ?[+-]\d{2}:?\d{2})?)?\s*")
+    r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?\S*(?: ?[+-]\d{2}:?\d{2})?)?\s*")
 _AMOUNT_LIKE = re.compile(r"\s*\(?\s*[-+\u2212]?\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+\u2212]?\s*"
                           r"(?:\d[\d.,' \u00a0]*|[.,]\d+)\s*(?:[^\w\s.,()+-]{1,3}|[A-Z]{3})?\s*[-+]?\s*\)?\s*")
 _SIGNED_AMOUNT = re.compile(r"\s*[-+]\s*\d[\d.,]*\s*")
