@@ -1003,3 +1003,12 @@ def test_a_file_that_is_only_its_header_says_it_holds_no_transactions():
     with pytest.raises(InputError, match="no transactions below it") as caught:
         infer(lines("Date,Description,Amount"))
     assert caught.value.line == 1
+
+
+def test_thousands_grouped_by_dots_alone_settle_the_decimal_mark():
+    # BancoEstado (Chile, CLP without decimals): `12.500` alone could be 12.5, but `1.200.000` in the same
+    # file can only group thousands, so the dot is the thousands separator throughout.
+    (statement,) = infer(lines("Fecha;Descripción;Cargos;Abonos;Saldo", "15/01/2024;COMPRA LIDER;12.500;;487.500",
+                               "20/01/2024;TRANSFERENCIA RECIBIDA;;1.200.000;1.687.500",
+                               "25/01/2024;GIRO CAJERO;50.000;;1.637.500"))
+    assert amounts([statement]) == ["-12500", "1200000", "-50000"]

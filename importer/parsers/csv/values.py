@@ -377,7 +377,7 @@ def infer_decimal_mark(columns: Sequence[list[str] | str], fallback: str | None,
         has_comma = "," in joined or "'" in joined
         if "." in joined:
             dot = dot or _first_evidence(_DOT_EVIDENCE, joined)
-        if has_comma:
+        if has_comma or "." in joined:   # dots alone can say comma too: 1.200.000 groups its thousands
             comma = comma or _first_evidence(_COMMA_EVIDENCE, joined)
             if not dot and "." not in joined:
                 dot = dot or _first_evidence(_DOT_EVIDENCE, joined)
