@@ -1012,3 +1012,11 @@ def test_thousands_grouped_by_dots_alone_settle_the_decimal_mark():
                                "20/01/2024;TRANSFERENCIA RECIBIDA;;1.200.000;1.687.500",
                                "25/01/2024;GIRO CAJERO;50.000;;1.637.500"))
     assert amounts([statement]) == ["-12500", "1200000", "-50000"]
+
+
+@pytest.mark.parametrize("first,second", [("05 Ene 2024", "03 Feb 2024"), ("05 gen 2024", "03 feb 2024"),
+                                          ("05 out 2024", "03 dez 2024"), ("05 maj 2024", "03 okt 2024")])
+def test_month_names_in_spanish_italian_portuguese_and_scandinavian_are_read(first, second):
+    (statement,) = infer(lines("Fecha;Concepto;Importe", f"{first};MERCADONA;-45,20", f"{second};NOMINA;1.800,00"))
+    assert [t.date.day for t in statement.transactions] == [5, 3]
+    assert statement.transactions[1].date > statement.transactions[0].date

@@ -23,19 +23,23 @@ class AmbiguousDates(InputError):
 
 # ─── dates ─────────────────────────────────────────────────────────────────────────────────────
 
+# Month names and their short forms in English, German, French, Dutch, Spanish, Portuguese, Italian and the
+# Scandinavian languages; no short form names two months.
 MONTHS = {name: number for number, names in enumerate((
-    ("jan", "january", "jän", "janv", "janvier", "januar", "januari"),
-    ("feb", "february", "febr", "fév", "févr", "février", "februar", "februari"),
-    ("mar", "march", "mär", "märz", "mars", "maart", "mrt"),
-    ("apr", "april", "avr", "avril"),
-    ("may", "mai", "mei"),
-    ("jun", "june", "juin", "juni"),
-    ("jul", "july", "juil", "juillet", "juli"),
-    ("aug", "august", "août", "augustus"),
-    ("sep", "sept", "september", "septembre"),
-    ("oct", "october", "okt", "oktober", "octobre"),
-    ("nov", "november", "novembre"),
-    ("dec", "december", "dez", "dezember", "déc", "décembre"),
+    ("jan", "january", "jän", "janv", "janvier", "januar", "januari", "ene", "enero", "janeiro", "gen", "gennaio"),
+    ("feb", "february", "febr", "fév", "févr", "février", "februar", "februari", "febrero", "fev", "fevereiro",
+     "febbraio"),
+    ("mar", "march", "mär", "märz", "mars", "maart", "mrt", "marzo", "março", "marts"),
+    ("apr", "april", "avr", "avril", "abr", "abril", "aprile"),
+    ("may", "mai", "mei", "mayo", "maio", "mag", "maggio", "maj"),
+    ("jun", "june", "juin", "juni", "junio", "junho", "giu", "giugno"),
+    ("jul", "july", "juil", "juillet", "juli", "julio", "julho", "lug", "luglio"),
+    ("aug", "august", "août", "augustus", "ago", "agosto", "augusti"),
+    ("sep", "sept", "september", "septembre", "septiembre", "setiembre", "set", "setembro", "settembre"),
+    ("oct", "october", "okt", "oktober", "octobre", "octubre", "out", "outubro", "ott", "ottobre"),
+    ("nov", "november", "novembre", "noviembre", "novembro"),
+    ("dec", "december", "dez", "dezember", "déc", "décembre", "dic", "diciembre", "dezembro", "dicembre", "des",
+     "desember"),
 ), start=1) for name in names}
 
 _DIRECTIVE_PATTERNS = {
