@@ -1020,3 +1020,8 @@ def test_month_names_in_spanish_italian_portuguese_and_scandinavian_are_read(fir
     (statement,) = infer(lines("Fecha;Concepto;Importe", f"{first};MERCADONA;-45,20", f"{second};NOMINA;1.800,00"))
     assert [t.date.day for t in statement.transactions] == [5, 3]
     assert statement.transactions[1].date > statement.transactions[0].date
+
+
+def test_japanese_dates_written_with_year_month_and_day_characters_are_read():
+    (statement,) = infer(lines("日付,摘要,金額", "2024年1月5日,コンビニ,-500", "2024年1月25日,給与,250000"))
+    assert [t.date for t in statement.transactions] == [date(2024, 1, 5), date(2024, 1, 25)]

@@ -114,7 +114,7 @@ ORDERED_FORMATS: dict[str, tuple[str, ...]] = {
     # Two-digit years first too (`24/01/05`, Korea's `24.01.05`): they read day first as well, which is the
     # question `settle_year_position` settles when it can and `--date-order` answers when it cannot.
     "ymd": ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y.%m.%d.", "%Y%m%d", "%Y:%m:%d", "%y/%m/%d", "%y.%m.%d",
-            "%y-%m-%d"),
+            "%y-%m-%d", "%Y年%m月%d日"),
     "dmy": ("%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%y", "%d-%m-%Y", "%d-%m-%y", "%d %b %Y", "%d %b %y",
             "%d-%b-%Y", "%d-%b-%y", "%d %B %Y", "%d. %B %Y", "%d/%b/%Y"),
     # Dotted dates are day-first wherever they are written, so no "%m.%d.%Y" here.
