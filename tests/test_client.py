@@ -539,6 +539,16 @@ def test_an_answer_that_is_not_http_is_a_protocol_error_and_a_create_is_then_unk
     client.close()
 
 
+def test_two_different_content_lengths_are_a_protocol_error_and_a_create_is_then_unknown():
+    # Which bytes are this answer's body cannot be told: read as the first length, the rest would be taken
+    # for the next request's answer.
+    url, _ = _serve_raw([b'HTTP/1.1 201 Created\r\nContent-Length: 2\r\nContent-Length: 12\r\n\r\n{}{"id": 66}<close>'])
+    client = PocketSmith(url, "sk-test-key", max_tries=1)
+    with pytest.raises(AmbiguousWrite):
+        client.create_transaction(510001, {"payee": "Kmart", "amount": Decimal("-9.50"), "date": date(2026, 10, 10)})
+    client.close()
+
+
 def test_an_https_client_verifies_with_certifis_bundle_loaded_once():
     import ssl
     client = PocketSmith("https://api.example.test/v2", "k")

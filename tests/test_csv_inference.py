@@ -8,7 +8,8 @@ bank's own export (the menu it is under and the column names it writes).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from fuzzing import damaged
@@ -1025,3 +1026,24 @@ def test_month_names_in_spanish_italian_portuguese_and_scandinavian_are_read(fir
 def test_japanese_dates_written_with_year_month_and_day_characters_are_read():
     (statement,) = infer(lines("日付,摘要,金額", "2024年1月5日,コンビニ,-500", "2024年1月25日,給与,250000"))
     assert [t.date for t in statement.transactions] == [date(2024, 1, 5), date(2024, 1, 25)]
+
+
+def test_balance_lines_in_a_file_longer_than_inference_reads_are_refused_not_dropped_by_their_text():
+    # A drop rule by text would also take a later real transaction that is just "Saldo" (a card settlement).
+    data = lines("Date,Description,Amount,Balance", "2024-01-01,Coffee,-4.50,995.50", "2024-01-01,Saldo,,995.50",
+                 *[f"{date(2024, 1, 2) + timedelta(days=d)},Coffee,-4.50,{Decimal('991.00') - 4 * Decimal('1.125') * d}"
+                   for d in range(230)], "2024-09-01,Saldo,-250.00,-30.50")
+    with pytest.raises(InputError, match="longer than inference reads whole"):
+        infer(data)
+
+
+def test_pending_rows_carried_in_a_file_longer_than_inference_reads_are_asked_about():
+    rows = []
+    balance = Decimal("1000.00")
+    for day in range(230):
+        balance -= Decimal("4.50")
+        status = "Pending" if day in (2, 50) else "Booked"
+        rows.append(f"{date(2024, 1, 1) + timedelta(days=day)},{status},Coffee,-4.50,{balance}")
+    data = lines("Date,Status,Description,Amount,Balance", *rows, "2024-09-01,Pending,Hotel hold,-300.00,")
+    with pytest.raises(InputError, match="Pending are carried by the running balance.*cannot each be checked"):
+        infer(data)

@@ -343,6 +343,9 @@ class _Connection:
             return status, reason, headers, b"", keep
         if b"chunked" in fields.get(b"transfer-encoding", b"").lower():
             return status, reason, headers, self._chunked(), keep
+        lengths = {value.strip() for name, value in headers if name.lower() == b"content-length"}
+        if len(lengths) > 1:       # which body is this answer's cannot be told: h11 refuses it too
+            raise _NotHttp(f"the server sent {len(lengths)} different Content-Length headers")
         length = fields.get(b"content-length")
         if length is None:
             return status, reason, headers, self._reader.read(), False      # the body ends with the connection

@@ -835,6 +835,19 @@ class _Inference:
                         f"as a transaction otherwise); {NEW_MAPPING_HINT}", file=self.filename, line=line)
                 return
             left_out[row] = text
+        if not self.whole_file and left_out:
+            # The drop rule would apply to every row of the file, and rows past those read here are not checked:
+            # a later transaction whose text is just "Saldo" would be lost. So the user says it, in a mapping.
+            row, text = next(iter(left_out.items()))
+            column = self.balance_rows[row]
+            pattern = "^" + re.escape(text).replace("\\ ", " ") + "$"
+            if self.refusal is None:
+                self.refusal = InputError(
+                    f"'{text}' is a balance line (its numbers are the balance), but the file is longer than "
+                    "inference reads whole, so the rows further down with that text cannot each be checked; "
+                    f"leave them out with `drop: [{{column: {_answer(column, table)}, matches: '{pattern}'}}]` "
+                    f"in a mapping; {NEW_MAPPING_HINT}", file=self.filename, line=self.sample_lines[row])
+            return
         for index in sorted({self.balance_rows[row].index for row in left_out}):
             words = sorted({text for row, text in left_out.items() if self.balance_rows[row].index == index})
             data.setdefault("drop", []).append(
@@ -1409,6 +1422,16 @@ class _Inference:
             carried = [i for i in rows if self._carried_row(i)]
             names = "/".join(sorted(pending))
             if rows and len(carried) == len(rows):
+                if not self.whole_file:
+                    # Kept rows are proved one by one; past the rows read here a pending one (a hotel hold, no
+                    # balance) would be imported unproved and doubled when it posts.
+                    raise self.fail(
+                        f"rows {column.label} calls {names} are carried by the running balance in the rows "
+                        "inference reads, but the file is longer than it reads whole, so the later ones cannot "
+                        "each be checked; say in a mapping whether they are booked (no rule) or to leave them out "
+                        f"(drop: [{{column: {_answer(column, list(full.values()))}, matches: "
+                        f"'(?i)^({'|'.join(sorted(re.escape(p.casefold()) for p in pending))})$'}}])",
+                        self.dated_lines[carried[0]])
                 self.notes.append(f"rows {column.label} calls {names} are kept: the running balance carries them "
                                   "on, so they are booked")
                 return None
