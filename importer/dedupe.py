@@ -490,6 +490,7 @@ class _Matcher:
         self._row_keys: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._business_days: dict[date, int] = {}
         self.counted_rows: set[int] = set()      # rows of runs whose lag was found by counting
+        self.typed_over_count: set[int] = set()  # rows past the typed entries' count in the duplicate band
         self.run_lags: dict[int, list[int]] = {}  # recurring amount in cents -> its feed pairs' business lags
 
     # -- exact evidence ---------------------------------------------------------------------------------
@@ -1139,10 +1140,18 @@ class _Matcher:
             total = _typed_total(entries, options, None)
             if total <= 0:
                 continue
+            group_odds = {}
             for row, (_, pair) in best.items():
                 shown = assigned.get(row)
-                odds[row] = (1.0 - _typed_total(entries, options, row) / total,
-                             shown if shown is not None and self._source(shown.pos) == "typed" else pair)
+                group_odds[row] = (1.0 - _typed_total(entries, options, row) / total,
+                                   shown if shown is not None and self._source(shown.pos) == "typed" else pair)
+            # Each row is banded on its own odds, so more look-alike rows than typed entries could all pass the
+            # duplicate band (five coffees at 0.8 against four entries) and one would be lost: at most as many
+            # rows as there are entries are duplicates; the least likely of the rest go to review.
+            surest = sorted((row for row, (held, _) in group_odds.items() if held >= 1 - _TYPED_UNSURE),
+                            key=lambda row: (-group_odds[row][0], row))
+            self.typed_over_count.update(surest[len(entries):])
+            odds.update(group_odds)
         return odds
 
     def _run_feed_items(self, cents: int) -> list[int]:
@@ -1284,6 +1293,10 @@ class _Matcher:
         weighed = (f"typed by hand: weighing every way the typed {e.amount} entries can be the statement's rows, "
                    f"PocketSmith holds this one with probability {held:.2f}")
         reasons = [*self._pair_reasons(pair), weighed]
+        if held >= 1 - _TYPED_UNSURE and pair.row in self.typed_over_count:
+            reasons[-1] += (f"; but more of these rows are that likely than there are typed {e.amount} entries, and "
+                            "one entry is one row")
+            return Decision(REVIEW, e.id, round(held, 4), reasons, matched=e)
         if held >= 1 - _TYPED_UNSURE:
             return Decision(DUPLICATE, e.id, round(held, 4), reasons, matched=e)
         if held > _TYPED_UNSURE:
