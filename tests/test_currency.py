@@ -164,6 +164,11 @@ def test_an_mt940_statements_currency_is_checked(run, tmp_path):
     assert result.exit_code == 3 and "eur.sta: its amounts are in EUR" in result.output
 
 
+def _preview_into_aud(run, tmp_path, statement):
+    """`psimport preview` of `statement` into the everyday account, which the export says is in AUD."""
+    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
+    return run("preview", statement, "--account", EVERYDAY, "--existing", export)
+
 @pytest.mark.parametrize("header, cells", [
     ("Amount (GBP)", ("-4.50", "100.00")), ("Kwota [PLN]", ("-4,50", "100,00")), ("Amount", ("-4.50 GBP", "100.00 GBP")),
     ("Amount", ("£-4.50", "£100.00")), ("Amount", ("-45,67 PLN", "3 250,00 PLN")), ("Paid out £", ("4.50", "1.00"))])
@@ -171,8 +176,7 @@ def test_a_currency_in_the_header_or_the_cells_is_checked_against_the_account(ru
     csv = tmp_path / "abroad.csv"
     csv.write_text(f'Date,Payee,"{header}"\n2026-11-01,A,"{cells[0]}"\n2026-11-02,B,"{cells[1]}"\n'
                    f'2026-11-13,C,"{cells[0]}"\n', encoding="utf-8")   # mostly money out: no sign question
-    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
-    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    result = _preview_into_aud(run, tmp_path, csv)
     assert result.exit_code == 3 and "abroad.csv: its amounts are in" in result.output, result.output
 
 
@@ -245,8 +249,7 @@ def test_a_dollar_header_in_another_currency_is_refused_for_an_aud_account(run, 
     csv = tmp_path / "abroad.csv"
     csv.write_text(f"Date,Description,{header}\n2024-01-15,Coffee,-4.50\n2024-01-20,Salary,2000.00\n"
                    "2024-01-22,Rent,-800.00\n", encoding="utf-8")
-    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
-    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    result = _preview_into_aud(run, tmp_path, csv)
     assert result.exit_code == 3 and "abroad.csv: its amounts are in" in result.output, result.output
 
 
@@ -255,8 +258,7 @@ def test_a_currency_column_of_symbols_or_names_is_read_as_its_code(run, tmp_path
     csv = tmp_path / "ccy.csv"
     csv.write_text("Date,Description,Amount,Currency\n" + "".join(
         f"2024-01-{d},Shop {d},-{d}.50,{written}\n" for d in (15, 20, 22)), encoding="utf-8")
-    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
-    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    result = _preview_into_aud(run, tmp_path, csv)
     assert result.exit_code == 3 and "ccy.csv: its amounts are in EUR" in result.output, result.output
 
 
@@ -270,8 +272,7 @@ def test_a_currency_named_above_the_header_is_the_statements(run, tmp_path, line
                    encoding="utf-8")
     parsed = run("parse", csv)
     assert "currency USD (as " in parsed.output, parsed.output
-    export = _export(tmp_path / "export.json", EVERYDAY, "AUD")
-    result = run("preview", csv, "--account", EVERYDAY, "--existing", export)
+    result = _preview_into_aud(run, tmp_path, csv)
     assert result.exit_code == 3 and "preamble.csv: its amounts are in USD" in result.output, result.output
 
 
